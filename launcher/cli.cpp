@@ -1,0 +1,240 @@
+#include "cli.hpp"
+
+#include <boost/program_options.hpp>
+#include <charconv>
+#include <sstream>
+
+#include "error.hpp"
+#include "json_util.hpp"
+#include "sys.hpp"
+
+namespace po = boost::program_options;
+
+namespace bulwark::cli {
+
+namespace {
+
+bool clean_absolute(const std::string& p) {
+    if (!is_absolute(p)) return false;
+    // ".." could climb out of the intended directory; the sandbox paths are literal.
+    for (size_t pos = 0; (pos = p.find("..", pos)) != std::string::npos; pos += 2) {
+        bool start = pos == 0 || p[pos - 1] == '/';
+        bool end = pos + 2 == p.size() || p[pos + 2] == '/';
+        if (start && end) return false;
+    }
+    return true;
+}
+
+void require_abs(const std::string& p, const std::string& what) {
+    if (!clean_absolute(p))
+        throw InputError(what + " " + p + ": must be an absolute path without \"..\"");
+}
+
+std::string resolve_rel(const std::string& p, const std::string& base) {
+    if (p.empty() || is_absolute(p)) return p;
+    return base + "/" + p;
+}
+
+po::options_description run_options() {
+    po::options_description d("bulwark run options");
+    d.add_options()("help,h", "show this help")
+        ("config", po::value<std::string>(), "JSON config file (flags override it)")
+        ("rootfs", po::value<std::string>(), "directory to use as the read-only root")
+        ("name", po::value<std::string>(), "instance name (default app)")
+        ("profile", po::value<std::string>(), "seccomp profile, OCI/Docker JSON")
+        ("policy", po::value<std::string>(), "network policy JSON")
+        ("user", po::value<std::string>(), "UID:GID (default 65534:65534)")
+        ("net", po::value<std::string>(), "none|host|veth (default none)")
+        ("iface", po::value<std::string>(), "host interface for --net host")
+        ("host-addr", po::value<std::string>(), "host side address for --net veth")
+        ("addr", po::value<std::string>(), "sandbox side address for --net veth")
+        ("tmpfs", po::value<std::vector<std::string>>(), "PATH[:SIZE] noexec tmpfs (repeatable)")
+        ("bind", po::value<std::vector<std::string>>(), "SRC:DST[:rw] bind mount (repeatable)")
+        ("cap", po::value<std::vector<std::string>>(), "capability to keep (repeatable)")
+        ("env", po::value<std::vector<std::string>>(), "K=V for the app (repeatable)")
+        ("workdir", po::value<std::string>(), "working directory in the sandbox")
+        ("hostname", po::value<std::string>(), "hostname in the sandbox (default: name)")
+        ("audit-log", po::value<std::string>(), "append security events here")
+        ("stop-timeout", po::value<unsigned>(), "seconds between SIGTERM and SIGKILL (default 10)");
+    return d;
+}
+
+}  // namespace
+
+uint64_t parse_size(const std::string& s, const std::string& what) {
+    uint64_t n = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    std::string suffix(p, s.data() + s.size());
+    uint64_t mul = 1;
+    if (suffix == "k" || suffix == "K") mul = 1ull << 10;
+    else if (suffix == "m" || suffix == "M") mul = 1ull << 20;
+    else if (suffix == "g" || suffix == "G") mul = 1ull << 30;
+    else if (!suffix.empty()) ec = std::errc::invalid_argument;
+    if (s.empty() || ec != std::errc() || n == 0 || n > (1ull << 40) / mul)
+        throw InputError(what + ": size \"" + s + "\" is not a positive size like 128m (at most 1T)");
+    return n * mul;
+}
+
+TmpfsSpec parse_tmpfs(const std::string& spec) {
+    auto colon = spec.find(':');
+    TmpfsSpec t;
+    t.path = spec.substr(0, colon);
+    require_abs(t.path, "--tmpfs");
+    if (colon != std::string::npos) t.size_bytes = parse_size(spec.substr(colon + 1), "--tmpfs " + spec);
+    return t;
+}
+
+BindSpec parse_bind(const std::string& spec) {
+    BindSpec b;
+    auto c1 = spec.find(':');
+    if (c1 == std::string::npos) throw InputError("--bind " + spec + ": expected SRC:DST[:rw]");
+    b.src = spec.substr(0, c1);
+    auto rest = spec.substr(c1 + 1);
+    auto c2 = rest.find(':');
+    b.dst = rest.substr(0, c2);
+    if (c2 != std::string::npos) {
+        auto mode = rest.substr(c2 + 1);
+        if (mode != "rw" && mode != "ro") throw InputError("--bind " + spec + ": mode must be rw or ro");
+        b.rw = mode == "rw";
+    }
+    require_abs(b.src, "--bind source");
+    require_abs(b.dst, "--bind destination");
+    return b;
+}
+
+std::pair<std::string, std::string> parse_env(const std::string& spec) {
+    auto eq = spec.find('=');
+    if (eq == 0 || eq == std::string::npos) throw InputError("--env " + spec + ": expected K=V");
+    return {spec.substr(0, eq), spec.substr(eq + 1)};
+}
+
+NetMode parse_net(const std::string& s) {
+    if (s == "none") return NetMode::None;
+    if (s == "host") return NetMode::Host;
+    if (s == "veth") return NetMode::Veth;
+    throw InputError("--net " + s + ": expected none, host or veth");
+}
+
+std::string usage() {
+    std::ostringstream ss;
+    ss << "usage: bulwark run [options] -- COMMAND [ARG...]\n"
+          "       bulwark check profile|config FILE [--json] [--strict]\n"
+          "       bulwark version\n\n"
+       << run_options();
+    return ss.str();
+}
+
+RunOptions load_config(const std::string& path) {
+    auto doc = load_json_file(path);
+    JsonAt root(doc, path);
+    root.only_keys({"name", "rootfs", "command", "user", "profile", "policy", "net", "tmpfs", "binds",
+                    "caps", "env", "workdir", "hostname", "audit_log", "stop_timeout"});
+    auto base = dirname_of(path);
+    RunOptions o;
+    // Errors from the shared spec parsers name the flag; re-raise them at the JSON path.
+    auto at_path = [&](const JsonAt& at, auto&& fn) {
+        try {
+            return fn();
+        } catch (const InputError& e) {
+            at.fail(e.what());
+        }
+    };
+    if (auto v = root.get("name")) o.name = v->str();
+    if (auto v = root.get("rootfs")) o.rootfs = resolve_rel(v->str(), base);
+    if (auto v = root.get("command")) o.command = v->str_list();
+    if (auto v = root.get("user")) o.user = at_path(*v, [&] { return users::parse(v->str()); });
+    if (auto v = root.get("profile")) o.profile = resolve_rel(v->str(), base);
+    if (auto v = root.get("policy")) o.policy = resolve_rel(v->str(), base);
+    if (auto net = root.get("net")) {
+        net->only_keys({"mode", "iface", "host_addr", "addr"});
+        if (auto v = net->get("mode")) o.net = at_path(*v, [&] { return parse_net(v->str()); });
+        if (auto v = net->get("iface")) o.iface = v->str();
+        if (auto v = net->get("host_addr")) o.host_addr = v->str();
+        if (auto v = net->get("addr")) o.addr = v->str();
+    }
+    if (auto v = root.get("tmpfs"))
+        for (size_t i = 0; i < v->size(); ++i)
+            o.tmpfs.push_back(at_path((*v)[i], [&] { return parse_tmpfs((*v)[i].str()); }));
+    if (auto v = root.get("binds"))
+        for (size_t i = 0; i < v->size(); ++i)
+            o.binds.push_back(at_path((*v)[i], [&] { return parse_bind((*v)[i].str()); }));
+    if (auto v = root.get("caps")) o.caps = v->str_list();
+    if (auto v = root.get("env"))
+        for (auto& [k, val] : v->members()) o.env.emplace_back(k, val.str());
+    if (auto v = root.get("workdir")) o.workdir = v->str();
+    if (auto v = root.get("hostname")) o.hostname = v->str();
+    if (auto v = root.get("audit_log")) o.audit_log = resolve_rel(v->str(), base);
+    if (auto v = root.get("stop_timeout")) o.stop_timeout = static_cast<unsigned>(v->u64(86400));
+    return o;
+}
+
+RunOptions parse_run(const std::vector<std::string>& args) {
+    std::vector<std::string> flags;
+    std::vector<std::string> command;
+    bool after = false;
+    for (auto& a : args) {
+        if (!after && a == "--") {
+            after = true;
+            continue;
+        }
+        (after ? command : flags).push_back(a);
+    }
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(flags).options(run_options()).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        throw UsageError(std::string("run: ") + e.what());
+    }
+    if (vm.count("help")) throw UsageError(usage());
+
+    RunOptions o = vm.count("config") ? load_config(vm["config"].as<std::string>()) : RunOptions{};
+    auto str = [&](const char* k, std::string& dst) {
+        if (vm.count(k)) dst = vm[k].as<std::string>();
+    };
+    auto list = [&](const char* k) {
+        return vm.count(k) ? vm[k].as<std::vector<std::string>>() : std::vector<std::string>{};
+    };
+    str("rootfs", o.rootfs);
+    str("name", o.name);
+    str("profile", o.profile);
+    str("policy", o.policy);
+    str("iface", o.iface);
+    str("host-addr", o.host_addr);
+    str("addr", o.addr);
+    str("workdir", o.workdir);
+    str("hostname", o.hostname);
+    str("audit-log", o.audit_log);
+    if (vm.count("user")) o.user = users::parse(vm["user"].as<std::string>());
+    if (vm.count("net")) o.net = parse_net(vm["net"].as<std::string>());
+    if (vm.count("stop-timeout")) o.stop_timeout = vm["stop-timeout"].as<unsigned>();
+    if (vm.count("tmpfs")) {
+        o.tmpfs.clear();
+        for (auto& s : list("tmpfs")) o.tmpfs.push_back(parse_tmpfs(s));
+    }
+    if (vm.count("bind")) {
+        o.binds.clear();
+        for (auto& s : list("bind")) o.binds.push_back(parse_bind(s));
+    }
+    if (vm.count("cap")) o.caps = list("cap");
+    if (vm.count("env")) {
+        o.env.clear();
+        for (auto& s : list("env")) o.env.push_back(parse_env(s));
+    }
+    if (!command.empty()) o.command = command;
+    validate(o);
+    return o;
+}
+
+void validate(const RunOptions& o) {
+    if (o.rootfs.empty()) throw InputError("--rootfs is required");
+    if (o.command.empty()) throw InputError("no command given (bulwark run ... -- COMMAND [ARG...])");
+    if (o.command.front().empty()) throw InputError("the command is an empty string");
+    require_abs(o.workdir, "--workdir");
+    if (o.name.empty() || o.name.size() > 64 ||
+        o.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
+            std::string::npos || o.name[0] == '.')
+        throw InputError("--name " + o.name + ": use 1-64 of [A-Za-z0-9_.-], not starting with '.'");
+}
+
+}  // namespace bulwark::cli

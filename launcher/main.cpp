@@ -1,0 +1,163 @@
+// bulwark: the command line. Each subcommand parses its arguments, calls into the modules and
+// maps errors to the exit codes of docs/design.md.
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "cli.hpp"
+#include "digest.hpp"
+#include "error.hpp"
+#include "json_util.hpp"
+#include "sandbox.hpp"
+#include "seccomp_compile.hpp"
+#include "supervisor.hpp"
+
+namespace po = boost::program_options;
+using namespace bulwark;
+
+namespace {
+
+constexpr int kUsage = 2;
+constexpr int kFailed = 1;
+constexpr int kRunFailed = 125;
+
+int cmd_run(const std::vector<std::string>& args) {
+    try {
+        auto opt = cli::parse_run(args);
+        auto prepared = sandbox::prepare(opt);
+        return supervisor::run(prepared);
+    } catch (const UsageError& e) {
+        std::cerr << e.what() << (std::string(e.what()).find("usage:") == 0 ? "" : "\n");
+        return kRunFailed;
+    } catch (const sandbox::CommandNotFound& e) {
+        std::cerr << "bulwark: " << e.what() << "\n";
+        return 127;
+    } catch (const std::exception& e) {
+        std::cerr << "bulwark: " << e.what() << "\n";
+        return kRunFailed;
+    }
+}
+
+Json profile_summary(const std::string& file, const seccomp::Resolved& r, const seccomp::Compiled& c) {
+    Json j;
+    j["file"] = file;
+    j["sha256"] = sha256_file_hex(file);
+    j["default_action"] = seccomp::action_name(r.default_action);
+    j["architectures"] = c.arches;
+    j["rules"] = r.rules.size();
+    j["rules_not_applying"] = r.skipped_rules;
+    j["syscalls_per_action"] = c.per_action;
+    j["enosys_above"] = c.max_known_nr;
+    j["warnings"] = c.warnings;
+    j["bpf_instructions"] = c.program.size();
+    return j;
+}
+
+int check_profile(const std::string& file, const po::variables_map& vm) {
+    auto caps = vm.count("cap") ? vm["cap"].as<std::vector<std::string>>() : std::vector<std::string>{};
+    auto profile = seccomp::load_profile(file);
+    auto resolved = seccomp::resolve(profile, seccomp::host_context(caps));
+    auto compiled = seccomp::compile(resolved, file, {vm.count("strict") > 0});
+    if (vm.count("export-bpf")) {
+        auto out = vm["export-bpf"].as<std::string>();
+        std::ofstream f(out, std::ios::binary);
+        f.write(reinterpret_cast<const char*>(compiled.program.data()),
+                static_cast<std::streamsize>(compiled.program.size() * sizeof(sock_filter)));
+        if (!f) throw InputError(out + ": cannot write");
+    }
+    auto j = profile_summary(file, resolved, compiled);
+    if (vm.count("json")) {
+        std::cout << j.dump(2) << "\n";
+        return 0;
+    }
+    std::cout << "profile         " << file << "\n"
+              << "sha256          " << j["sha256"].get<std::string>() << "\n"
+              << "default action  " << j["default_action"].get<std::string>() << "\n"
+              << "architectures  ";
+    for (auto& a : compiled.arches) std::cout << " " << a;
+    std::cout << "\nrules           " << resolved.rules.size() << " apply here, " << resolved.skipped_rules
+              << " do not (includes/excludes)\n"
+              << "syscall names per action:\n";
+    for (auto& [a, n] : compiled.per_action) printf("  %-24s %zu\n", a.c_str(), n);
+    for (auto& [a, n] : compiled.max_known_nr)
+        std::cout << "ENOSYS above    " << a << " nr " << n << "\n";
+    std::cout << "BPF             " << compiled.program.size() << " instructions ("
+              << compiled.stub_insns << " in the ENOSYS stub)\n";
+    for (auto& w : compiled.warnings) std::cout << "warning         " << w << "\n";
+    return 0;
+}
+
+int check_config(const std::string& file, const po::variables_map& vm) {
+    auto opt = cli::load_config(file);
+    cli::validate(opt);
+    auto prepared = sandbox::prepare(opt);
+    if (vm.count("json")) {
+        Json j{{"file", file}, {"name", opt.name}, {"rootfs", opt.rootfs}, {"command", opt.command},
+               {"profile", prepared.profile_path}, {"user", users::to_string(opt.user)}};
+        std::cout << j.dump(2) << "\n";
+    } else {
+        std::cout << file << ": ok (name " << opt.name << ", rootfs " << opt.rootfs << ", profile "
+                  << prepared.profile_path << ")\n";
+    }
+    return 0;
+}
+
+int cmd_check(const std::vector<std::string>& args) {
+    po::options_description d("bulwark check options");
+    d.add_options()("json", "print JSON")("strict", "unknown syscall names are errors")(
+        "cap", po::value<std::vector<std::string>>(), "capability the app would keep (for includes)")(
+        "export-bpf", po::value<std::string>(), "write the compiled filter (struct sock_filter[])")(
+        "what", po::value<std::string>(), "")("file", po::value<std::string>(), "");
+    po::positional_options_description pos;
+    pos.add("what", 1).add("file", 1);
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(args).options(d).positional(pos).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        std::cerr << "bulwark: check: " << e.what() << "\n";
+        return kUsage;
+    }
+    if (!vm.count("what") || !vm.count("file")) {
+        std::cerr << "usage: bulwark check profile|config FILE [--json] [--strict]\n";
+        return kUsage;
+    }
+    auto what = vm["what"].as<std::string>();
+    auto file = vm["file"].as<std::string>();
+    try {
+        if (what == "profile") return check_profile(file, vm);
+        if (what == "config") return check_config(file, vm);
+        std::cerr << "bulwark: check: unknown kind \"" << what << "\" (profile or config)\n";
+        return kUsage;
+    } catch (const std::exception& e) {
+        std::cerr << "bulwark: " << e.what() << "\n";
+        return kFailed;
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty()) {
+        std::cerr << cli::usage();
+        return kUsage;
+    }
+    auto cmd = args.front();
+    args.erase(args.begin());
+    if (cmd == "run") return cmd_run(args);
+    if (cmd == "check") return cmd_check(args);
+    if (cmd == "version" || cmd == "--version") {
+        std::cout << "bulwark " << BULWARK_VERSION << "\n";
+        return 0;
+    }
+    if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+        std::cout << cli::usage();
+        return 0;
+    }
+    std::cerr << "bulwark: unknown command \"" << cmd << "\"\n" << cli::usage();
+    return kUsage;
+}

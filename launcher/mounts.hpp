@@ -1,0 +1,28 @@
+// The sandbox's filesystem view: the mount sequence run inside the new mount namespace.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "options.hpp"
+
+namespace bulwark::mounts {
+
+struct Plan {
+    std::string rootfs;
+    std::vector<TmpfsSpec> tmpfs;  // includes /tmp
+    std::vector<BindSpec> binds;
+    std::string workdir = "/";
+};
+
+// Paths under /proc hidden behind /dev/null or an empty read-only tmpfs, and those made
+// read-only: the lists runc and crun apply by default.
+extern const std::vector<const char*> kMaskedProcPaths;
+extern const std::vector<const char*> kReadOnlyProcPaths;
+
+// Runs in the child, in a fresh mount namespace, as root. Makes propagation private, binds the
+// rootfs, pivots into it, builds /proc, /dev, tmpfs and bind mounts, remounts / read-only and
+// masks /proc. Throws SysError naming the step.
+void setup(const Plan& plan);
+
+}  // namespace bulwark::mounts

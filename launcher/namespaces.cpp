@@ -1,0 +1,45 @@
+#include "namespaces.hpp"
+
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "error.hpp"
+#include "fd.hpp"
+
+namespace bulwark::namespaces {
+
+int clone_flags(NetMode net) {
+    int f = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
+    if (net != NetMode::Host) f |= CLONE_NEWNET;
+    return f;
+}
+
+pid_t clone_child(int flags) {
+    long pid = syscall(SYS_clone, static_cast<unsigned long>(flags) | SIGCHLD, nullptr, nullptr,
+                       nullptr, nullptr);
+    if (pid < 0) throw_sys("clone(new namespaces)");
+    return static_cast<pid_t>(pid);
+}
+
+void set_hostname(const std::string& name) {
+    if (sethostname(name.data(), name.size()) != 0) throw_sys("sethostname(" + name + ")");
+}
+
+void loopback_up() {
+    UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!s) throw_sys("socket(AF_INET) for lo");
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+    if (ioctl(s.get(), SIOCGIFFLAGS, &ifr) != 0) throw_sys("ioctl(SIOCGIFFLAGS, lo)");
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+    if (ioctl(s.get(), SIOCSIFFLAGS, &ifr) != 0) throw_sys("ioctl(SIOCSIFFLAGS, lo up)");
+}
+
+}  // namespace bulwark::namespaces

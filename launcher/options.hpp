@@ -1,0 +1,47 @@
+// What `bulwark run` was asked to do, after flags and config file are merged and validated.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "users.hpp"
+
+namespace bulwark {
+
+struct TmpfsSpec {
+    std::string path;             // absolute, inside the sandbox
+    uint64_t size_bytes = 128ull << 20;
+    bool operator==(const TmpfsSpec&) const = default;
+};
+
+struct BindSpec {
+    std::string src;  // absolute host path
+    std::string dst;  // absolute path inside the sandbox
+    bool rw = false;
+    bool operator==(const BindSpec&) const = default;
+};
+
+enum class NetMode { None, Host, Veth };
+
+struct RunOptions {
+    std::string name = "app";
+    std::string rootfs;
+    std::string profile;  // empty: the installed default profile
+    std::string policy;
+    users::Ids user;
+    NetMode net = NetMode::None;
+    std::string iface, host_addr, addr;
+    std::vector<TmpfsSpec> tmpfs;  // /tmp is always present, 128m unless listed here
+    std::vector<BindSpec> binds;
+    std::vector<std::string> caps;
+    std::vector<std::pair<std::string, std::string>> env;
+    std::string workdir = "/";
+    std::string hostname;  // empty: the name
+    std::string audit_log;
+    unsigned stop_timeout = 10;
+    std::vector<std::string> command;
+};
+
+}  // namespace bulwark

@@ -1,0 +1,269 @@
+#include "sandbox.hpp"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <linux/openat2.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "caps.hpp"
+#include "error.hpp"
+#include "fd.hpp"
+#include "namespaces.hpp"
+#include "sys.hpp"
+#include "users.hpp"
+
+namespace bulwark::sandbox {
+
+namespace {
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+// Signals the init passes on to the app. SIGCHLD is its own business; SIGKILL/SIGSTOP cannot be caught.
+constexpr int kForwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
+
+// Opens `path` as if `root` were /, so absolute symlinks in the rootfs resolve inside it.
+UniqueFd open_in_root(int root, const std::string& path, uint64_t flags) {
+    open_how how{};
+    how.flags = flags | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    return UniqueFd(static_cast<int>(syscall(SYS_openat2, root, path.c_str(), &how, sizeof how)));
+}
+
+std::string env_value(const std::vector<std::string>& env, const std::string& key) {
+    for (auto& kv : env)
+        if (kv.compare(0, key.size() + 1, key + "=") == 0) return kv.substr(key.size() + 1);
+    return {};
+}
+
+// Mirrors execvp's search inside the rootfs so a missing command fails before anything starts.
+void check_command(const Prepared& p) {
+    const auto& cmd = p.opt.command.front();
+    UniqueFd root(open(p.opt.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) throw_sys("open(" + p.opt.rootfs + ")");
+    auto executable = [&](const std::string& path) {
+        auto fd = open_in_root(root.get(), path, O_PATH);
+        struct stat st {};
+        return fd && fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode);
+    };
+    if (cmd.find('/') != std::string::npos) {
+        if (!executable(cmd)) throw CommandNotFound(cmd + ": not found in rootfs " + p.opt.rootfs);
+        return;
+    }
+    auto path = env_value(p.env, "PATH");
+    size_t start = 0;
+    while (start <= path.size()) {
+        auto end = path.find(':', start);
+        if (end == std::string::npos) end = path.size();
+        auto dir = path.substr(start, end - start);
+        if (!dir.empty() && executable(dir + "/" + cmd)) return;
+        start = end + 1;
+    }
+    throw CommandNotFound(cmd + ": not found in PATH of rootfs " + p.opt.rootfs);
+}
+
+void send(int fd, Msg::Kind kind, int code, int status, const std::string& text) {
+    Msg m;
+    m.kind = kind;
+    m.exit_code = code;
+    m.status = status;
+    std::strncpy(m.text, text.c_str(), sizeof m.text - 1);
+    // A lost message only loses detail: the supervisor still sees the exit.
+    (void)!::send(fd, &m, sizeof m, MSG_NOSIGNAL);
+}
+
+// Lowers a limit to `value` (soft and hard). Never raises: the launcher may itself run under
+// lower limits, or without CAP_SYS_RESOURCE, and a sandbox gets no more than its launcher.
+void set_rlimit(int res, rlim_t value, const char* name) {
+    rlimit cur{};
+    if (getrlimit(res, &cur) != 0) throw_sys(std::string("getrlimit(") + name + ")");
+    rlim_t v = std::min(value, cur.rlim_max);
+    rlimit rl{v, v};
+    if (setrlimit(res, &rl) != 0) throw_sys(std::string("setrlimit(") + name + ")");
+}
+
+void noop_handler(int) {}
+
+// The app: reset what init changed, close stray fds, load seccomp last, exec.
+[[noreturn]] void exec_app(const Prepared& p, int err_fd) {
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int s = 1; s < NSIG; ++s) sigaction(s, &dfl, nullptr);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    // {exit code, errno}: 125 means the filter did not load, 126/127 that execve failed.
+    auto fail = [&](int code, int err) {
+        int msg[2] = {code, err};
+        write_all(err_fd, msg, sizeof msg);
+        _exit(code);
+    };
+    // Every inherited descriptor above stderr closes on exec; err_fd too, signalling success.
+    if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) fail(125, errno);
+    clearenv();
+    for (auto& kv : p.env) putenv(const_cast<char*>(kv.c_str()));
+    std::vector<char*> argv;
+    for (auto& a : p.opt.command) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    if (int err = seccomp::install(p.filter); err != 0) fail(125, err);
+    execvp(argv[0], argv.data());
+    int err = errno;
+    fail(err == ENOENT || err == ENOTDIR ? 127 : 126, err);
+    _exit(127);
+}
+
+[[noreturn]] void init_loop(pid_t app, int sfd, int ctl) {
+    for (;;) {
+        signalfd_siginfo si{};
+        if (read(sfd, &si, sizeof si) != sizeof si) {
+            if (errno == EINTR) continue;
+            _exit(125);
+        }
+        if (si.ssi_signo != SIGCHLD) {
+            kill(app, static_cast<int>(si.ssi_signo));
+            continue;
+        }
+        // Orphans re-parent to us; reap them all, report only the app.
+        int status = 0;
+        pid_t pid;
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+            if (pid != app) continue;
+            send(ctl, Msg::kExited, 0, status, "");
+            // Leaving pid 1 makes the kernel kill whatever else is left in the namespace.
+            _exit(0);
+        }
+    }
+}
+
+}  // namespace
+
+std::string default_profile_path() {
+    if (access(BULWARK_DEFAULT_PROFILE, R_OK) == 0) return BULWARK_DEFAULT_PROFILE;
+    return BULWARK_SOURCE_PROFILE;
+}
+
+Prepared prepare(const RunOptions& opt) {
+    Prepared p;
+    p.opt = opt;
+    if (opt.rootfs.empty()) throw InputError("--rootfs is required");
+    struct stat st {};
+    if (stat(opt.rootfs.c_str(), &st) != 0)
+        throw InputError("rootfs " + opt.rootfs + ": " + std::strerror(errno));
+    if (!S_ISDIR(st.st_mode)) throw InputError("rootfs " + opt.rootfs + ": not a directory");
+    if (opt.command.empty()) throw InputError("no command given (bulwark run ... -- COMMAND [ARG...])");
+    if (opt.net == NetMode::Veth)
+        throw InputError("--net veth is not available yet in this build");
+    if (!opt.policy.empty())
+        throw InputError("--policy needs the XDP network guard, not available yet in this build");
+    for (auto& b : opt.binds) {
+        struct stat bs {};
+        if (stat(b.src.c_str(), &bs) != 0)
+            throw InputError("--bind " + b.src + ": " + std::strerror(errno));
+    }
+    p.keep_caps = caps::parse_names(opt.caps);
+    std::vector<std::string> kept_names;
+    for (auto v : p.keep_caps) kept_names.push_back(caps::name_of(v));
+
+    p.profile_path = opt.profile.empty() ? default_profile_path() : opt.profile;
+    auto profile = seccomp::load_profile(p.profile_path);
+    auto resolved = seccomp::resolve(profile, seccomp::host_context(kept_names));
+    p.filter = seccomp::compile(resolved, p.profile_path);
+    for (auto& w : p.filter.warnings) fprintf(stderr, "bulwark: warning: %s: %s\n", p.profile_path.c_str(), w.c_str());
+
+    p.plan.rootfs = opt.rootfs;
+    p.plan.binds = opt.binds;
+    p.plan.workdir = opt.workdir;
+    p.plan.tmpfs = opt.tmpfs;
+    bool has_tmp = false;
+    for (auto& t : opt.tmpfs) has_tmp |= t.path == "/tmp";
+    if (!has_tmp) p.plan.tmpfs.insert(p.plan.tmpfs.begin(), TmpfsSpec{"/tmp", 128ull << 20});
+
+    p.env = {std::string("PATH=") + kDefaultPath, "HOME=/"};
+    for (auto& [k, v] : opt.env) {
+        std::string kv = k + "=" + v;
+        bool replaced = false;
+        for (auto& e : p.env)
+            if (e.compare(0, k.size() + 1, k + "=") == 0) {
+                e = kv;
+                replaced = true;
+            }
+        if (!replaced) p.env.push_back(kv);
+    }
+    check_command(p);
+    return p;
+}
+
+void run_init(const Prepared& p, int ctl) {
+    // Descriptors the launcher had open are none of the sandbox's business.
+    if (ctl > 3) syscall(SYS_close_range, 3, ctl - 1, 0);
+    syscall(SYS_close_range, ctl + 1, ~0U, 0);
+
+    Msg go;
+    if (recv(ctl, &go, sizeof go, 0) != sizeof go || go.kind != Msg::kGo) _exit(125);
+    try {
+        // A new session: the app cannot inject input into the launcher's terminal (TIOCSTI).
+        if (setsid() < 0) throw_sys("setsid");
+        mounts::setup(p.plan);
+        namespaces::set_hostname(p.opt.hostname.empty() ? p.opt.name : p.opt.hostname);
+        if (p.opt.net != NetMode::Host) namespaces::loopback_up();
+        set_rlimit(RLIMIT_CORE, 0, "RLIMIT_CORE");
+        set_rlimit(RLIMIT_NOFILE, 65536, "RLIMIT_NOFILE");
+        set_rlimit(RLIMIT_NPROC, 4096, "RLIMIT_NPROC");
+        caps::prepare_drop(p.keep_caps);
+        users::switch_to(p.opt.user);
+        caps::finish_drop(p.keep_caps);
+        // Credential changes clear the parent-death signal, so it is set after them.
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) throw_sys("prctl(PR_SET_PDEATHSIG)");
+        pollfd pf{ctl, POLLIN, 0};
+        if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLHUP | POLLERR))) _exit(125);
+        if (prctl(PR_SET_DUMPABLE, 0) != 0) throw_sys("prctl(PR_SET_DUMPABLE)");
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) throw_sys("prctl(PR_SET_NO_NEW_PRIVS)");
+
+        // pid 1 only receives signals it has a handler for: a no-op one, then signalfd.
+        struct sigaction sa {};
+        sa.sa_handler = noop_handler;
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGCHLD);
+        for (int s : kForwarded) {
+            sigaction(s, &sa, nullptr);
+            sigaddset(&set, s);
+        }
+        if (sigprocmask(SIG_BLOCK, &set, nullptr) != 0) throw_sys("sigprocmask");
+        UniqueFd sfd(signalfd(-1, &set, SFD_CLOEXEC));
+        if (!sfd) throw_sys("signalfd");
+
+        auto [err_r, err_w] = make_pipe("pipe(exec status)");
+        pid_t app = fork();
+        if (app < 0) throw_sys("fork(app)");
+        if (app == 0) exec_app(p, err_w.get());
+        err_w.reset();
+        int msg[2];
+        ssize_t n;
+        do n = read(err_r.get(), msg, sizeof msg);
+        while (n < 0 && errno == EINTR);
+        if (n == sizeof msg) {
+            std::string step = msg[0] == 125 ? "load seccomp filter(" + p.profile_path + ")"
+                                             : "execve(" + p.opt.command.front() + ")";
+            send(ctl, Msg::kSetupError, msg[0], 0, step + ": " + std::strerror(msg[1]));
+        } else {
+            send(ctl, Msg::kRunning, 0, app, "");
+        }
+        init_loop(app, sfd.get(), ctl);
+    } catch (const std::exception& e) {
+        send(ctl, Msg::kSetupError, 125, 0, e.what());
+        _exit(125);
+    }
+}
+
+}  // namespace bulwark::sandbox

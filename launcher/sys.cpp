@@ -1,0 +1,57 @@
+#include "sys.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "error.hpp"
+
+namespace bulwark {
+
+SysError::SysError(const std::string& step, int err)
+    : std::runtime_error(step + ": " + std::strerror(err)), err_(err) {}
+
+void throw_sys(const std::string& step) { throw SysError(step, errno); }
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw InputError(path + ": " + std::strerror(errno));
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (in.bad()) throw InputError(path + ": read failed");
+    return ss.str();
+}
+
+std::pair<UniqueFd, UniqueFd> make_pipe(const std::string& step) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) throw_sys(step);
+    return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+bool write_all(int fd, const void* buf, size_t len) {
+    auto p = static_cast<const char*>(buf);
+    while (len > 0) {
+        ssize_t n = ::write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        p += n;
+        len -= static_cast<size_t>(n);
+    }
+    return true;
+}
+
+std::string dirname_of(const std::string& path) {
+    auto pos = path.rfind('/');
+    if (pos == std::string::npos) return ".";
+    if (pos == 0) return "/";
+    return path.substr(0, pos);
+}
+
+bool is_absolute(const std::string& path) { return !path.empty() && path[0] == '/'; }
+
+}  // namespace bulwark

@@ -1,0 +1,23 @@
+// Small syscall helpers shared by the modules.
+#pragma once
+
+#include <string>
+
+#include "fd.hpp"
+
+namespace bulwark {
+
+// Reads a whole file; InputError naming the path if it cannot.
+std::string read_file(const std::string& path);
+
+// pipe2(O_CLOEXEC); returns {read end, write end}.
+std::pair<UniqueFd, UniqueFd> make_pipe(const std::string& step);
+
+// Writes all of buf, retrying on EINTR and short writes. Returns false on error.
+bool write_all(int fd, const void* buf, size_t len);
+
+// Directory part and absolute-path helpers for config files.
+std::string dirname_of(const std::string& path);
+bool is_absolute(const std::string& path);
+
+}  // namespace bulwark
