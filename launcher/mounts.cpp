@@ -63,22 +63,23 @@ void attach_tree(const UniqueFd& tree, const std::string& target, const std::str
         throw_sys("move_mount(" + what + " on " + target + ")");
 }
 
-// Remounts a bind mount nosuid,nodev (and read-only unless `rw`) without clearing flags it
-// already carries, such as noexec on the source.
-void remount_bind(const std::string& target, bool rw, unsigned long extra) {
+// Remounts a bind mount with `flags`, keeping flags it already carries (such as noexec on the
+// source) so a remount never weakens it.
+void remount(const std::string& target, unsigned long flags) {
     struct statvfs sv {};
     if (statvfs(target.c_str(), &sv) != 0) throw_sys("statvfs(" + target + ")");
     unsigned long keep = 0;
     if (sv.f_flag & ST_NOEXEC) keep |= MS_NOEXEC;
+    if (sv.f_flag & ST_NOSUID) keep |= MS_NOSUID;
+    if (sv.f_flag & ST_NODEV) keep |= MS_NODEV;
     if (sv.f_flag & ST_NOATIME) keep |= MS_NOATIME;
     if (sv.f_flag & ST_NODIRATIME) keep |= MS_NODIRATIME;
     if (sv.f_flag & ST_RELATIME) keep |= MS_RELATIME;
-    do_mount("", target, nullptr,
-             MS_REMOUNT | MS_BIND | (rw ? 0 : MS_RDONLY) | MS_NOSUID | MS_NODEV | keep | extra, "",
-             rw ? "remount" : "read-only remount");
+    do_mount("", target, nullptr, MS_REMOUNT | MS_BIND | flags | keep, "",
+             (flags & MS_RDONLY) ? "read-only remount" : "remount");
 }
 
-void remount_ro(const std::string& target, unsigned long extra) { remount_bind(target, false, extra); }
+constexpr unsigned long kRoNoSuidNoDev = MS_RDONLY | MS_NOSUID | MS_NODEV;
 
 std::string tmpfs_data(uint64_t size, const char* mode) {
     return "size=" + std::to_string(size) + ",mode=" + mode;
@@ -91,7 +92,7 @@ void setup_dev(const std::vector<std::pair<const char*, UniqueFd>>& nodes) {
         std::string path = std::string("/dev/") + name;
         make_file(path);
         attach_tree(fd, path, "/dev/" + std::string(name));
-        remount_bind(path, true, MS_NOEXEC);
+        remount(path, MS_NOSUID | MS_NOEXEC);  // a device node: not nodev
     }
     make_dirs("/dev/pts");
     do_mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620",
@@ -106,7 +107,7 @@ void setup_dev(const std::vector<std::pair<const char*, UniqueFd>>& nodes) {
     for (auto [target, link] : links)
         if (symlink(target, link) != 0) throw_sys(std::string("symlink(") + link + ")");
     // Nothing in /dev should change after this: new device files there would be an escape route.
-    remount_ro("/dev", MS_NOEXEC);
+    remount("/dev", kRoNoSuidNoDev | MS_NOEXEC);
 }
 
 void mask_proc() {
@@ -120,13 +121,13 @@ void mask_proc() {
             do_mount("tmpfs", path, "tmpfs", kSafe | MS_RDONLY, "size=0", "masking tmpfs");
         } else {
             do_mount("/dev/null", path, nullptr, MS_BIND, "", "mask /dev/null");
-            remount_bind(path, false, MS_NOEXEC);
+            remount(path, MS_RDONLY | MS_NOSUID | MS_NOEXEC);  // reads give EOF, as in runc
         }
     }
     for (auto path : kReadOnlyProcPaths) {
         if (access(path, F_OK) != 0) continue;
         do_mount(path, path, nullptr, MS_BIND | MS_REC, "", "bind");
-        remount_ro(path, MS_NOEXEC);
+        remount(path, kRoNoSuidNoDev | MS_NOEXEC);
     }
 }
 
@@ -171,9 +172,9 @@ void setup(const Plan& plan) {
         else
             make_file(b.dst);
         attach_tree(bind_src[i], b.dst, "bind " + b.src);
-        remount_bind(b.dst, b.rw, 0);
+        remount(b.dst, MS_NOSUID | MS_NODEV | (b.rw ? 0 : MS_RDONLY));
     }
-    remount_ro("/", 0);
+    remount("/", kRoNoSuidNoDev);
     mask_proc();
     if (chdir(plan.workdir.c_str()) != 0) throw_sys("chdir(" + plan.workdir + ")");
 }
