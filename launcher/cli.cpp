@@ -55,7 +55,7 @@ po::options_description run_options() {
         ("workdir", po::value<std::string>(), "working directory in the sandbox")
         ("hostname", po::value<std::string>(), "hostname in the sandbox (default: name)")
         ("audit-log", po::value<std::string>(), "append security events here")
-        ("stop-timeout", po::value<unsigned>(), "seconds between SIGTERM and SIGKILL (default 10)");
+        ("stop-timeout", po::value<std::string>(), "seconds between SIGTERM and SIGKILL (default 10)");
     return d;
 }
 
@@ -207,7 +207,15 @@ RunOptions parse_run(const std::vector<std::string>& args) {
     str("audit-log", o.audit_log);
     if (vm.count("user")) o.user = users::parse(vm["user"].as<std::string>());
     if (vm.count("net")) o.net = parse_net(vm["net"].as<std::string>());
-    if (vm.count("stop-timeout")) o.stop_timeout = vm["stop-timeout"].as<unsigned>();
+    if (vm.count("stop-timeout")) {
+        // Parsed here: program_options would wrap "-1" into a huge unsigned.
+        auto s = vm["stop-timeout"].as<std::string>();
+        unsigned v = 0;
+        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (s.empty() || ec != std::errc() || p != s.data() + s.size() || v > 86400)
+            throw InputError("--stop-timeout " + s + ": expected whole seconds from 0 to 86400");
+        o.stop_timeout = v;
+    }
     if (vm.count("tmpfs")) {
         o.tmpfs.clear();
         for (auto& s : list("tmpfs")) o.tmpfs.push_back(parse_tmpfs(s));

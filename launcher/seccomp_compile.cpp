@@ -158,11 +158,20 @@ Compiled compile(const Resolved& r, const std::string& file, const CompileOption
         out.warnings.push_back("syscall \"" + name + "\" is unknown to libseccomp, skipped");
     }
 
+    // libseccomp quietly keeps one of two unconditional rules that disagree; a profile that says
+    // both ALLOW and KILL for one syscall is a mistake worth naming.
+    std::map<std::string, const Rule*> unconditional;
     for (auto& rule : r.rules) {
         auto act = to_scmp(rule.action);
         for (auto& name : rule.names) {
             int nr = seccomp_syscall_resolve_name(name.c_str());
             if (nr == __NR_SCMP_ERROR) continue;
+            if (rule.args.empty()) {
+                auto [it, fresh] = unconditional.emplace(name, &rule);
+                if (!fresh && !(it->second->action == rule.action))
+                    fail(rule.pointer, "syscall \"" + name + "\" is already " +
+                                           action_name(it->second->action) + " by " + it->second->pointer);
+            }
             out.per_action[action_name(rule.action)]++;
             // libseccomp refuses a rule that repeats the default action; it would change nothing.
             if (rule.action == r.default_action) continue;

@@ -1,0 +1,187 @@
+#include "harness.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+extern char** environ;
+
+namespace harness {
+
+namespace {
+
+int64_t now_ms() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+pid_t spawn(const std::vector<std::string>& argv, int out_w, int err_w) {
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, out_w, 1);
+    posix_spawn_file_actions_adddup2(&fa, err_w, 2);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    pid_t pid = -1;
+    int rc = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) throw std::runtime_error("posix_spawn " + argv[0] + " failed");
+    return pid;
+}
+
+int decode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+
+}  // namespace
+
+std::string env(const char* name) {
+    const char* v = getenv(name);
+    if (!v) throw std::runtime_error(std::string(name) + " is not set (run through ctest)");
+    return v;
+}
+std::string bulwark() { return env("BULWARK_BIN"); }
+std::string rootfs() { return env("BULWARK_ROOTFS"); }
+
+Result run(const std::vector<std::string>& argv, int timeout_s) {
+    int out[2], err[2];
+    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+    pid_t pid = spawn(argv, out[1], err[1]);
+    close(out[1]);
+    close(err[1]);
+    Result r;
+    int64_t deadline = now_ms() + timeout_s * 1000LL;
+    bool open_out = true, open_err = true;
+    while (open_out || open_err) {
+        pollfd fds[2] = {{open_out ? out[0] : -1, POLLIN, 0}, {open_err ? err[0] : -1, POLLIN, 0}};
+        int left = static_cast<int>(deadline - now_ms());
+        if (left <= 0 || poll(fds, 2, left) == 0) {
+            kill(pid, SIGKILL);
+            r.err += "\n[harness: timeout after " + std::to_string(timeout_s) + "s]";
+            break;
+        }
+        char buf[4096];
+        for (int i = 0; i < 2; ++i) {
+            if (!fds[i].revents) continue;
+            ssize_t n = read(fds[i].fd, buf, sizeof buf);
+            if (n <= 0) {
+                (i == 0 ? open_out : open_err) = false;
+                continue;
+            }
+            (i == 0 ? r.out : r.err).append(buf, static_cast<size_t>(n));
+        }
+    }
+    close(out[0]);
+    close(err[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    r.code = decode(status);
+    return r;
+}
+
+Result run_sandbox(const std::vector<std::string>& extra, const std::vector<std::string>& cmd, int timeout_s) {
+    std::vector<std::string> argv{bulwark(), "run", "--rootfs", rootfs()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.push_back("--");
+    argv.insert(argv.end(), cmd.begin(), cmd.end());
+    return run(argv, timeout_s);
+}
+
+Child::Child(const std::vector<std::string>& argv) {
+    int out[2];
+    if (pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+    pid_ = spawn(argv, out[1], 2);
+    close(out[1]);
+    out_ = out[0];
+}
+
+Child::~Child() {
+    if (pid_ > 0) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, nullptr, 0);
+    }
+    if (out_ >= 0) close(out_);
+}
+
+bool Child::wait_for_line(const std::string& line, int timeout_s) {
+    int64_t deadline = now_ms() + timeout_s * 1000LL;
+    for (;;) {
+        size_t pos;
+        while ((pos = buf_.find('\n')) != std::string::npos) {
+            auto l = buf_.substr(0, pos);
+            buf_.erase(0, pos + 1);
+            if (l == line) return true;
+        }
+        pollfd pf{out_, POLLIN, 0};
+        int left = static_cast<int>(deadline - now_ms());
+        if (left <= 0 || poll(&pf, 1, left) <= 0) return false;
+        char buf[1024];
+        ssize_t n = read(out_, buf, sizeof buf);
+        if (n <= 0) return false;
+        buf_.append(buf, static_cast<size_t>(n));
+    }
+}
+
+int Child::wait(int timeout_s) {
+    int64_t deadline = now_ms() + timeout_s * 1000LL;
+    int status = 0;
+    // Polling waitpid with a short nap: this waits for an exit, bounded, rather than sleeping
+    // for a guessed duration.
+    while (waitpid(pid_, &status, WNOHANG) == 0) {
+        if (now_ms() > deadline) return -1;
+        usleep(2000);
+    }
+    pid_ = -1;
+    return decode(status);
+}
+
+std::map<std::string, std::string> parse_kv(const std::string& text) {
+    std::map<std::string, std::string> m;
+    for (auto& l : lines(text)) {
+        auto eq = l.find('=');
+        if (eq != std::string::npos) m[l.substr(0, eq)] = l.substr(eq + 1);
+    }
+    return m;
+}
+
+std::vector<std::string> lines(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream ss(text);
+    std::string l;
+    while (std::getline(ss, l)) out.push_back(l);
+    return out;
+}
+
+std::string host_mountinfo() {
+    std::ifstream f("/proc/self/mountinfo");
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+std::vector<pid_t> children_of(pid_t pid) {
+    std::vector<pid_t> out;
+    std::string dir = "/proc/" + std::to_string(pid) + "/task";
+    DIR* d = opendir(dir.c_str());
+    if (!d) return out;
+    while (auto* e = readdir(d)) {
+        if (e->d_name[0] == '.') continue;
+        std::ifstream f(dir + "/" + e->d_name + "/children");
+        pid_t c;
+        while (f >> c) out.push_back(c);
+    }
+    closedir(d);
+    return out;
+}
+
+}  // namespace harness

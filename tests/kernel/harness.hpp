@@ -1,0 +1,55 @@
+// Helpers for kernel tests: run bulwark as a user would, with bounded waits.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace harness {
+
+struct Result {
+    int code = -1;  // exit code, or 128+signal
+    std::string out, err;
+};
+
+std::string env(const char* name);  // required environment variable set by ctest
+std::string bulwark();
+std::string rootfs();
+
+// Runs argv to completion (killed after timeout_s) and collects its output.
+Result run(const std::vector<std::string>& argv, int timeout_s = 60);
+// bulwark run --rootfs ROOTFS EXTRA... -- CMD...
+Result run_sandbox(const std::vector<std::string>& extra, const std::vector<std::string>& cmd,
+                   int timeout_s = 60);
+
+// A process started in the background with its stdout on a pipe.
+class Child {
+public:
+    explicit Child(const std::vector<std::string>& argv);
+    ~Child();
+    pid_t pid() const { return pid_; }
+    // Reads stdout until a line equal to `line` appears; false on EOF or timeout.
+    bool wait_for_line(const std::string& line, int timeout_s);
+    // Waits for exit; returns exit code or 128+signal, or -1 on timeout (then kills it).
+    int wait(int timeout_s);
+
+private:
+    pid_t pid_ = -1;
+    int out_ = -1;
+    std::string buf_;
+};
+
+// "key=value" lines.
+std::map<std::string, std::string> parse_kv(const std::string& text);
+std::vector<std::string> lines(const std::string& text);
+std::string host_mountinfo();
+// pids of the current process's children (from /proc/self/task/*/children).
+std::vector<pid_t> children_of(pid_t pid);
+
+}  // namespace harness
+
+// Defined by each kernel test binary: returns an empty string when the tests can run here, or
+// the reason they cannot (the binary then exits 77).
+std::string kernel_precheck();

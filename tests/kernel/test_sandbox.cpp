@@ -1,0 +1,271 @@
+// bulwark run, as a user runs it, observed from inside by the probe and from outside by the host.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "harness.hpp"
+
+using namespace harness;
+using Catch::Matchers::Contains;
+
+std::string kernel_precheck() {
+    for (auto ns : {"mnt", "pid", "net", "ipc", "uts", "cgroup"})
+        if (access((std::string("/proc/self/ns/") + ns).c_str(), F_OK) != 0)
+            return std::string("kernel lacks the ") + ns + " namespace";
+    return {};
+}
+
+namespace {
+std::string profile(const char* name) { return env("BULWARK_SOURCE_DIR") + "/profiles/" + name; }
+}  // namespace
+
+TEST_CASE("the app runs non-root, capability-free, no_new_privs, seccomp-filtered", "[sandbox]") {
+    auto r = run_sandbox({}, {"/bin/probe", "report"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    auto kv = parse_kv(r.out);
+    CHECK(kv["Uid"] == "65534\t65534\t65534\t65534");
+    CHECK(kv["Gid"] == "65534\t65534\t65534\t65534");
+    CHECK(kv["Groups"] == "");
+    for (auto set : {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"}) CHECK(kv[set] == "0000000000000000");
+    CHECK(kv["NoNewPrivs"] == "1");
+    CHECK(kv["Seccomp"] == "2");
+    CHECK(kv["pid"] == "2");  // pid 1 is bulwark's init in the new pid namespace
+    CHECK(kv["hostname"] == "app");
+}
+
+TEST_CASE("the root is read-only, /tmp writable but noexec, /proc masked, /sys absent", "[sandbox]") {
+    auto r = run_sandbox({}, {"/bin/probe", "report"});
+    REQUIRE(r.code == 0);
+    auto kv = parse_kv(r.out);
+    CHECK(kv["write_root"] == "EROFS");
+    CHECK(kv["write_tmp"] == "OK");
+    CHECK(kv["sys"] == "ENOENT");
+    CHECK(kv["proc_keys_bytes"] == "0");
+    CHECK(kv["write_proc_sys"] != "OK");
+    auto e = run_sandbox({}, {"/bin/probe", "exec-tmp"});
+    CHECK(parse_kv(e.out)["exec_tmp"] == "EACCES");
+    auto mounts = run_sandbox({}, {"/bin/cat", "/proc/self/mounts"});
+    REQUIRE(mounts.code == 0);
+    bool tmp_ok = false, root_ro = false;
+    for (auto& l : lines(mounts.out)) {
+        if (l.find(" /tmp tmpfs ") != std::string::npos)
+            tmp_ok = l.find("nosuid") != std::string::npos && l.find("nodev") != std::string::npos &&
+                     l.find("noexec") != std::string::npos && l.find("size=131072k") != std::string::npos;
+        if (l.find(" / ") != std::string::npos) root_ro = l.find(" ro,") != std::string::npos;
+    }
+    CHECK(tmp_ok);
+    CHECK(root_ro);
+}
+
+TEST_CASE("setuid bits have no effect", "[sandbox]") {
+    struct stat st {};
+    REQUIRE(stat((rootfs() + "/bin/probe-suid").c_str(), &st) == 0);
+    REQUIRE(st.st_uid == 0);
+    REQUIRE((st.st_mode & S_ISUID) != 0);
+    auto r = run_sandbox({}, {"/bin/probe", "suid"});
+    CHECK(r.out == "uid=65534 euid=65534 gid=65534 egid=65534\n");
+}
+
+TEST_CASE("forbidden operations fail with EPERM", "[sandbox][seccomp]") {
+    auto r = run_sandbox({}, {"/bin/probe", "report"});
+    REQUIRE(r.code == 0);
+    auto kv = parse_kv(r.out);
+    const char* ops[] = {"mount", "umount2", "unshare_mnt", "unshare_user", "unshare_net", "unshare_pid",
+                         "unshare_ipc", "unshare_uts", "unshare_cgroup", "clone_newuser", "setns", "ptrace",
+                         "bpf", "perf_event_open", "keyctl", "add_key", "open_by_handle_at", "init_module",
+                         "finit_module", "kexec_load", "reboot", "swapon", "chroot", "pivot_root", "mknod_dev",
+                         "setuid0", "acct", "settimeofday", "iopl", "socket_packet",
+                         "personality_addr_no_randomize", "userfaultfd", "io_uring_setup", "fsopen",
+                         "sethostname"};
+    int checked = 0;
+    for (auto op : ops) {
+        INFO(op);
+        CHECK(kv[op] == "EPERM");
+        ++checked;
+    }
+    CHECK(checked >= 25);
+}
+
+TEST_CASE("newer syscalls get ENOSYS so libc falls back; clone3 too", "[sandbox][seccomp]") {
+    auto kv = parse_kv(run_sandbox({}, {"/bin/probe", "enosys"}).out);
+    CHECK(kv["clone3"] == "ENOSYS");
+    CHECK(kv["nr_1000"] == "ENOSYS");
+    CHECK(kv["file_setattr_469"] == "ENOSYS");
+    CHECK(kv["mseal_462"] == "ENOSYS");
+    CHECK(kv["syslog_below_max"] == "EPERM");
+}
+
+TEST_CASE("x32 syscalls kill the app, reported as a seccomp violation", "[sandbox][seccomp]") {
+    auto r = run_sandbox({}, {"/bin/probe", "x32"});
+    CHECK(r.code == 128 + SIGSYS);
+    CHECK_THAT(r.err, Contains("seccomp violation") && Contains("SIGSYS"));
+}
+
+TEST_CASE("--cap keeps one capability through exec, as ambient", "[sandbox][caps]") {
+    auto without = parse_kv(run_sandbox({}, {"/bin/probe", "bind80"}).out);
+    CHECK(without["bind80"] == "EACCES");
+    auto r = run_sandbox({"--cap", "CAP_NET_BIND_SERVICE"}, {"/bin/probe", "report"});
+    REQUIRE(r.code == 0);
+    auto kv = parse_kv(r.out);
+    for (auto set : {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"}) CHECK(kv[set] == "0000000000000400");
+    CHECK(kv["Uid"] == "65534\t65534\t65534\t65534");
+    auto with = parse_kv(run_sandbox({"--cap", "CAP_NET_BIND_SERVICE"}, {"/bin/probe", "bind80"}).out);
+    CHECK(with["bind80"] == "OK");
+}
+
+TEST_CASE("Docker's default profile runs a busybox shell workload unchanged", "[sandbox][seccomp]") {
+    auto docker = env("BULWARK_TESTDATA_DIR") + "/seccomp/docker-default.json";
+    auto r = run_sandbox({"--profile", docker},
+                         {"/bin/sh", "-c",
+                          "set -e; echo hello | tr a-z A-Z; ls / >/dev/null; echo data > /tmp/f; "
+                          "sort /tmp/f | wc -l; (sleep 0; echo sub) & wait; "
+                          "grep -c . /etc/passwd; grep Seccomp: /proc/self/status | tr -d '\\t'"});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    CHECK(r.out == "HELLO\n1\nsub\n2\nSeccomp:2\n");
+}
+
+TEST_CASE("strict profile runs a shell too, and refuses memfd_create", "[sandbox][seccomp]") {
+    auto r = run_sandbox({"--profile", profile("strict.json")}, {"/bin/sh", "-c", "echo ok | cat"});
+    CHECK(r.code == 0);
+    CHECK(r.out == "ok\n");
+}
+
+TEST_CASE("exit status and signals propagate", "[sandbox][supervisor]") {
+    CHECK(run_sandbox({}, {"/bin/sh", "-c", "exit 3"}).code == 3);
+    CHECK(run_sandbox({}, {"/bin/sh", "-c", "kill -SEGV $$"}).code == 128 + SIGSEGV);
+    CHECK(run_sandbox({}, {"/bin/true"}).code == 0);
+    auto missing = run_sandbox({}, {"/bin/nope"});
+    CHECK(missing.code == 127);
+    CHECK_THAT(missing.err, Contains("/bin/nope: not found in rootfs"));
+    auto notexec = run_sandbox({}, {"/etc/passwd"});
+    CHECK(notexec.code == 126);
+    CHECK_THAT(notexec.err, Contains("execve(/etc/passwd): Permission denied"));
+}
+
+TEST_CASE("SIGTERM is forwarded to the app", "[sandbox][supervisor]") {
+    Child c({bulwark(), "run", "--rootfs", rootfs(), "--", "/bin/sh", "-c",
+             "trap 'echo got-term; exit 42' TERM; echo ready; while :; do sleep 1; done"});
+    REQUIRE(c.wait_for_line("ready", 20));
+    kill(c.pid(), SIGTERM);
+    CHECK(c.wait_for_line("got-term", 20));
+    CHECK(c.wait(20) == 42);
+}
+
+TEST_CASE("an app that ignores SIGTERM is killed at the stop timeout", "[sandbox][supervisor]") {
+    Child c({bulwark(), "run", "--rootfs", rootfs(), "--stop-timeout", "1", "--", "/bin/sh", "-c",
+             "trap '' TERM; echo ready; while :; do sleep 1; done"});
+    REQUIRE(c.wait_for_line("ready", 20));
+    kill(c.pid(), SIGTERM);
+    CHECK(c.wait(20) == 128 + SIGKILL);
+}
+
+TEST_CASE("orphans inside the sandbox are reaped", "[sandbox][supervisor]") {
+    CHECK(parse_kv(run_sandbox({}, {"/bin/probe", "reap"}).out)["reaped"] == "1");
+}
+
+TEST_CASE("no inherited descriptor reaches the app", "[sandbox]") {
+    // An fd of the test's own, opened without O_CLOEXEC, must not leak in.
+    int fd = open("/dev/null", O_RDONLY);
+    auto r = run_sandbox({}, {"/bin/probe", "fds"});
+    close(fd);
+    CHECK(parse_kv(r.out)["stray_fds"] == "0");
+}
+
+TEST_CASE("the sandbox dies with the launcher", "[sandbox][supervisor]") {
+    Child c({bulwark(), "run", "--rootfs", rootfs(), "--", "/bin/sh", "-c", "echo ready; exec sleep 1000"});
+    REQUIRE(c.wait_for_line("ready", 20));
+    auto kids = children_of(c.pid());
+    REQUIRE(kids.size() == 1);
+    int pidfd = static_cast<int>(syscall(SYS_pidfd_open, kids[0], 0));
+    REQUIRE(pidfd >= 0);
+    kill(c.pid(), SIGKILL);
+    pollfd pf{pidfd, POLLIN, 0};
+    CHECK(poll(&pf, 1, 10000) == 1);  // the sandbox's init exited
+    close(pidfd);
+    CHECK(c.wait(10) == 128 + SIGKILL);
+}
+
+TEST_CASE("binds are read-only unless :rw; extra tmpfs; env; workdir; hostname", "[sandbox]") {
+    char dir[] = "/tmp/bulwark-bind-XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    std::string d = dir;
+    chmod(dir, 0777);
+    auto r = run_sandbox({"--bind", d + ":/ro", "--bind", d + ":/rw:rw", "--tmpfs", "/scratch:1m",
+                          "--env", "GREETING=hi", "--workdir", "/rw", "--hostname", "box"},
+                         {"/bin/sh", "-c",
+                          "echo $GREETING; pwd; hostname; touch /ro/x 2>/dev/null || echo ro-refused; "
+                          "echo data > /rw/file && echo rw-ok; "
+                          "mount | grep ' /scratch ' | grep -c 'noexec.*size=1024k'"});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    CHECK(r.out == "hi\n/rw\nbox\nro-refused\nrw-ok\n1\n");
+    std::ifstream f(d + "/file");
+    std::string content;
+    std::getline(f, content);
+    CHECK(content == "data");
+    unlink((d + "/file").c_str());
+    rmdir(dir);
+}
+
+TEST_CASE("bad input: one clear line, exit 125, nothing left behind", "[sandbox][input]") {
+    char dir[] = "/tmp/bulwark-bad-XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    std::string d = dir;
+    auto write = [&](const std::string& name, const std::string& text) {
+        std::ofstream(d + "/" + name) << text;
+        return d + "/" + name;
+    };
+    auto before = host_mountinfo();
+    struct Case {
+        std::vector<std::string> argv;
+        int code;
+        std::string message;
+    };
+    auto b = bulwark();
+    auto root = rootfs();
+    std::vector<Case> cases = {
+        {{b, "run", "--rootfs", d + "/missing", "--", "/bin/true"}, 125, "rootfs " + d + "/missing: No such file"},
+        {{b, "run", "--rootfs", write("file", "x"), "--", "/bin/true"}, 125, "not a directory"},
+        {{b, "run", "--rootfs", root, "--tmpfs", "tmp", "--", "/bin/true"}, 125, "--tmpfs tmp: must be an absolute path"},
+        {{b, "run", "--rootfs", root, "--profile", write("trunc.json", "{\"defaultAction\": \"SCMP_"), "--", "/bin/true"},
+         125, "trunc.json: invalid JSON"},
+        {{b, "run", "--rootfs", root, "--profile", write("type.json", "{\"defaultAction\": []}"), "--", "/bin/true"},
+         125, "type.json: /defaultAction: expected a string, found array"},
+        {{b, "run", "--rootfs", root, "--profile",
+          write("act.json", R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_MAYBE"}]})"),
+          "--", "/bin/true"},
+         125, "act.json: /syscalls/0/action: unknown action \"SCMP_ACT_MAYBE\""},
+        {{b, "run", "--rootfs", root, "--profile",
+          write("idx.json", R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 7, "value": 0, "op": "SCMP_CMP_EQ"}]}]})"),
+          "--", "/bin/true"},
+         125, "idx.json: /syscalls/0/args/0/index: value 7 is above the maximum 5"},
+        {{b, "run", "--rootfs", root, "--profile", d + "/nope.json", "--", "/bin/true"}, 125, "nope.json: No such file"},
+        {{b, "run", "--rootfs", root, "--cap", "CAP_FLY", "--", "/bin/true"}, 125, "unknown capability \"CAP_FLY\""},
+        {{b, "run", "--rootfs", root, "--user", "0:0", "--", "/bin/true"}, 125, "uid 0 is refused"},
+        {{b, "run", "--rootfs", root, "--bind", d + "/absent:/x", "--", "/bin/true"}, 125, "absent: No such file"},
+        {{b, "run", "--rootfs", root, "--", "/bin/not-there"}, 127, "/bin/not-there: not found in rootfs"},
+        {{b, "run", "--rootfs", root, "--", "not-there"}, 127, "not-there: not found in PATH of rootfs"},
+        {{b, "run", "--rootfs", root, "--frobnicate", "--", "/bin/true"}, 125, "unrecognised option '--frobnicate'"},
+    };
+    for (auto& c : cases) {
+        INFO(c.argv[3] + " ... " + c.argv.back() + " -> " + c.message);
+        auto r = run(c.argv);
+        CHECK(r.code == c.code);
+        CHECK_THAT(r.err, Contains(c.message));
+        CHECK(lines(r.err).size() == 1);
+        CHECK(r.out.empty());
+    }
+    CHECK(host_mountinfo() == before);
+    CHECK(children_of(getpid()).empty());
+    for (auto f : {"file", "trunc.json", "type.json", "act.json", "idx.json"}) unlink((d + "/" + f).c_str());
+    rmdir(dir);
+}

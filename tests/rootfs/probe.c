@@ -1,0 +1,193 @@
+/* The tests' probe: runs inside the sandbox and reports what it can and cannot do, one
+ * "key=value" line each, values being errno names (EPERM...) or OK. Static, so it runs in the
+ * busybox rootfs. Every forbidden operation is harmless if it were to succeed in a sandbox. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/keyctl.h>
+#include <linux/perf_event.h>
+#include <linux/reboot.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/io.h>
+#include <sys/mount.h>
+#include <sys/personality.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char* res(long rc) { return rc < 0 ? strerrorname_np(errno) : "OK"; }
+static void put(const char* k, long rc) { printf("%s=%s\n", k, res(rc)); }
+
+static void status_lines(void) {
+    FILE* f = fopen("/proc/self/status", "r");
+    char line[256];
+    if (!f) return;
+    while (fgets(line, sizeof line, f)) {
+        const char* keys[] = {"Uid:", "Gid:", "Groups:", "CapInh:", "CapPrm:", "CapEff:", "CapBnd:",
+                              "CapAmb:", "NoNewPrivs:", "Seccomp:"};
+        for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+            size_t n = strlen(keys[i]);
+            if (strncmp(line, keys[i], n) != 0) continue;
+            char* v = line + n;
+            while (*v == ' ' || *v == '\t') v++;
+            v[strcspn(v, "\n")] = 0;
+            printf("%.*s=%s\n", (int)(n - 1), keys[i], v);
+        }
+    }
+    fclose(f);
+}
+
+/* A clone that must be refused; should it succeed, the child leaves at once. */
+static long try_clone(unsigned long flags) {
+    long rc = syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+    if (rc == 0) _exit(0);
+    if (rc > 0) waitpid((pid_t)rc, NULL, 0);
+    return rc;
+}
+
+static void forbidden(void) {
+    char hostname_buf[64];
+    (void)hostname_buf;
+    put("mount", mount("none", "/tmp", "tmpfs", 0, NULL));
+    put("umount2", umount2("/proc", MNT_DETACH));
+    put("unshare_mnt", unshare(CLONE_NEWNS));
+    put("unshare_user", unshare(CLONE_NEWUSER));
+    put("unshare_net", unshare(CLONE_NEWNET));
+    put("unshare_pid", unshare(CLONE_NEWPID));
+    put("unshare_ipc", unshare(CLONE_NEWIPC));
+    put("unshare_uts", unshare(CLONE_NEWUTS));
+    put("unshare_cgroup", unshare(CLONE_NEWCGROUP));
+    put("clone_newuser", try_clone(CLONE_NEWUSER));
+    int ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    put("setns", setns(ns, 0));
+    put("ptrace", ptrace(PTRACE_TRACEME, 0, NULL, NULL));
+    put("bpf", syscall(SYS_bpf, 0 /* BPF_MAP_CREATE */, NULL, 0));
+    struct perf_event_attr pa = {.type = PERF_TYPE_SOFTWARE, .size = sizeof pa, .config = PERF_COUNT_SW_CPU_CLOCK};
+    put("perf_event_open", syscall(SYS_perf_event_open, &pa, 0, -1, -1, 0));
+    put("keyctl", syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0));
+    put("add_key", syscall(SYS_add_key, "user", "bulwark", "x", 1, KEY_SPEC_SESSION_KEYRING));
+    put("open_by_handle_at", syscall(SYS_open_by_handle_at, AT_FDCWD, NULL, O_RDONLY));
+    put("init_module", syscall(SYS_init_module, NULL, 0, ""));
+    put("finit_module", syscall(SYS_finit_module, 0, "", 0));
+    put("kexec_load", syscall(SYS_kexec_load, 0, 0, NULL, 0));
+    put("reboot", syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2, LINUX_REBOOT_CMD_CAD_OFF, NULL));
+    put("swapon", syscall(SYS_swapon, "/tmp/swap", 0));
+    put("chroot", chroot("/tmp"));
+    put("pivot_root", syscall(SYS_pivot_root, "/tmp", "/tmp"));
+    put("mknod_dev", mknod("/tmp/null2", S_IFCHR | 0600, makedev(1, 3)));
+    put("setuid0", setuid(0));
+    put("acct", acct("/tmp/acct"));
+    struct timeval tv = {0, 0};
+    put("settimeofday", settimeofday(&tv, NULL));
+    put("iopl", iopl(3));
+    put("socket_packet", socket(AF_PACKET, SOCK_RAW, 0));
+    put("personality_addr_no_randomize", personality(ADDR_NO_RANDOMIZE));
+    put("userfaultfd", syscall(SYS_userfaultfd, 0));
+    put("io_uring_setup", syscall(SYS_io_uring_setup, 1, NULL));
+    put("fsopen", syscall(SYS_fsopen, "tmpfs", 0));
+    put("sethostname", sethostname("x", 1));
+}
+
+static void exec_tmp(void) {
+    /* Copy ourselves to /tmp and try to run the copy: the tmpfs is noexec. */
+    int in = open("/proc/self/exe", O_RDONLY), out = open("/tmp/probe-copy", O_WRONLY | O_CREAT | O_TRUNC, 0755);
+    char buf[65536];
+    ssize_t n;
+    while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0) write(out, buf, (size_t)n);
+    close(out);
+    char* argv[] = {"/tmp/probe-copy", "ids", NULL};
+    execv(argv[0], argv);
+    printf("exec_tmp=%s\n", strerrorname_np(errno));
+}
+
+static void reap(void) {
+    /* A grandchild orphaned into the namespace's init must be reaped, not left a zombie. */
+    int p[2];
+    pipe(p);
+    pid_t a = fork();
+    if (a == 0) {
+        pid_t b = fork();
+        if (b == 0) _exit(0);
+        write(p[1], &b, sizeof b);
+        _exit(0);
+    }
+    pid_t b = 0;
+    read(p[0], &b, sizeof b);
+    waitpid(a, NULL, 0);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d", (int)b);
+    for (int i = 0; i < 5000; i++) { /* bounded: 5 s */
+        if (access(path, F_OK) != 0) {
+            printf("reaped=1\n");
+            return;
+        }
+        usleep(1000);
+    }
+    printf("reaped=0\n");
+}
+
+int main(int argc, char** argv) {
+    const char* cmd = argc > 1 ? argv[1] : "report";
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (!strcmp(cmd, "report")) {
+        status_lines();
+        printf("pid=%d\n", (int)getpid());
+        char host[256] = "";
+        gethostname(host, sizeof host);
+        printf("hostname=%s\n", host);
+        put("write_root", open("/probe-write", O_WRONLY | O_CREAT, 0644));
+        put("write_tmp", open("/tmp/probe-write", O_WRONLY | O_CREAT, 0644));
+        put("sys", access("/sys/kernel", F_OK));
+        FILE* k = fopen("/proc/keys", "r");
+        printf("proc_keys_bytes=%d\n", k ? (int)fread((char[64]){0}, 1, 64, k) : -1);
+        put("write_proc_sys", open("/proc/sys/kernel/hostname", O_WRONLY));
+        forbidden();
+    } else if (!strcmp(cmd, "ids")) {
+        printf("uid=%d euid=%d gid=%d egid=%d\n", (int)getuid(), (int)geteuid(), (int)getgid(), (int)getegid());
+    } else if (!strcmp(cmd, "exec-tmp")) {
+        exec_tmp();
+    } else if (!strcmp(cmd, "suid")) {
+        char* args[] = {"/bin/probe-suid", "ids", NULL};
+        execv(args[0], args);
+        printf("suid_exec=%s\n", strerrorname_np(errno));
+    } else if (!strcmp(cmd, "enosys")) {
+        put("clone3", syscall(435 /* clone3 */, NULL, 0));
+        put("nr_1000", syscall(1000));
+        put("file_setattr_469", syscall(469, 0, "", NULL, 0, 0));
+        put("mseal_462", syscall(462, 0, 0, 0));
+        put("syslog_below_max", syscall(SYS_syslog, 3, NULL, 0));
+    } else if (!strcmp(cmd, "int80")) {
+        /* i386 getpid (20) through the 32-bit entry point. */
+        long rc;
+        __asm__ volatile("int $0x80" : "=a"(rc) : "a"(20) : "memory");
+        printf("int80=%ld\n", rc);
+    } else if (!strcmp(cmd, "x32")) {
+        put("x32_getpid", syscall(0x40000000 | 39));
+    } else if (!strcmp(cmd, "bind80")) {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(80), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        put("bind80", bind(s, (struct sockaddr*)&a, sizeof a));
+    } else if (!strcmp(cmd, "reap")) {
+        reap();
+    } else if (!strcmp(cmd, "fds")) {
+        /* Descriptors above stderr that survived into the app. */
+        int n = 0;
+        for (int fd = 3; fd < 1024; fd++) n += fcntl(fd, F_GETFD) >= 0;
+        printf("stray_fds=%d\n", n);
+    } else {
+        fprintf(stderr, "probe: unknown command %s\n", cmd);
+        return 2;
+    }
+    return 0;
+}

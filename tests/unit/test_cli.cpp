@@ -1,0 +1,129 @@
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "caps.hpp"
+#include "cli.hpp"
+#include "error.hpp"
+#include "supervisor.hpp"
+#include "users.hpp"
+
+using namespace bulwark;
+
+static RunOptions run(std::vector<std::string> a) { return cli::parse_run(a); }
+
+TEST_CASE("run flags parse into options", "[cli]") {
+    auto o = run({"--rootfs", "/srv/r", "--name", "web", "--user", "1000:1001", "--tmpfs", "/run:8m",
+                  "--tmpfs", "/var/cache", "--bind", "/data:/data:rw", "--bind", "/etc/x:/etc/x",
+                  "--cap", "CAP_NET_BIND_SERVICE", "--env", "A=b=c", "--workdir", "/www",
+                  "--hostname", "h", "--stop-timeout", "3", "--net", "host", "--", "/bin/httpd", "-f"});
+    CHECK(o.rootfs == "/srv/r");
+    CHECK(o.name == "web");
+    CHECK(o.user == users::Ids{1000, 1001});
+    REQUIRE(o.tmpfs.size() == 2);
+    CHECK(o.tmpfs[0] == TmpfsSpec{"/run", 8u << 20});
+    CHECK(o.tmpfs[1] == TmpfsSpec{"/var/cache", 128u << 20});
+    REQUIRE(o.binds.size() == 2);
+    CHECK(o.binds[0] == BindSpec{"/data", "/data", true});
+    CHECK(o.binds[1] == BindSpec{"/etc/x", "/etc/x", false});
+    CHECK(o.caps == std::vector<std::string>{"CAP_NET_BIND_SERVICE"});
+    CHECK(o.env == std::vector<std::pair<std::string, std::string>>{{"A", "b=c"}});
+    CHECK(o.workdir == "/www");
+    CHECK(o.stop_timeout == 3);
+    CHECK(o.net == NetMode::Host);
+    CHECK(o.command == std::vector<std::string>{"/bin/httpd", "-f"});
+}
+
+TEST_CASE("run defaults follow the design page", "[cli]") {
+    auto o = run({"--rootfs", "/r", "--", "true"});
+    CHECK(o.user == users::Ids{65534, 65534});
+    CHECK(o.net == NetMode::None);
+    CHECK(o.tmpfs.empty());  // /tmp 128m is added by the sandbox when not listed
+    CHECK(o.stop_timeout == 10);
+    CHECK(o.workdir == "/");
+}
+
+TEST_CASE("run refuses bad input with a clear message", "[cli]") {
+    using Catch::Matchers::Contains;
+    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--user", "0", "--", "x"}), Contains("uid 0 is refused"));
+    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--user", "0:0", "--", "x"}), Contains("uid 0"));
+    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--user", "10:0", "--", "x"}), Contains("gid 0"));
+    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--user", "abc", "--", "x"}), Contains("numeric"));
+    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--tmpfs", "tmp", "--", "x"}), Contains("absolute"));
+    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--tmpfs", "/a/../b", "--", "x"}), Contains("absolute"));
+    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--tmpfs", "/t:0", "--", "x"}), Contains("size"));
+    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--tmpfs", "/t:12q", "--", "x"}), Contains("size"));
+    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--bind", "/a", "--", "x"}), Contains("SRC:DST"));
+    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--bind", "/a:b", "--", "x"}), Contains("absolute"));
+    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--bind", "/a:/b:rx", "--", "x"}), Contains("rw or ro"));
+    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--env", "=v", "--", "x"}), Contains("K=V"));
+    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--net", "bridge", "--", "x"}), Contains("none, host or veth"));
+    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--workdir", "www", "--", "x"}), Contains("absolute"));
+    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--name", "a/b", "--", "x"}), Contains("--name"));
+    CHECK_THROWS_WITH(run({"--rootfs", "/r"}), Contains("no command"));
+    CHECK_THROWS_WITH(run({"--", "x"}), Contains("--rootfs is required"));
+    CHECK_THROWS_AS(run({"--rootfs", "/r", "--bogus", "--", "x"}), UsageError);
+    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--stop-timeout", "-1", "--", "x"}), Contains("--stop-timeout -1"));
+    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--stop-timeout", "1e3", "--", "x"}), Contains("whole seconds"));
+}
+
+TEST_CASE("sizes", "[cli]") {
+    CHECK(cli::parse_size("4096", "t") == 4096);
+    CHECK(cli::parse_size("64k", "t") == 64u << 10);
+    CHECK(cli::parse_size("128M", "t") == 128u << 20);
+    CHECK(cli::parse_size("1g", "t") == 1ull << 30);
+    CHECK_THROWS_AS(cli::parse_size("", "t"), InputError);
+    CHECK_THROWS_AS(cli::parse_size("2048g", "t"), InputError);
+    CHECK_THROWS_AS(cli::parse_size("-1", "t"), InputError);
+}
+
+TEST_CASE("config file: relative paths, and flags override it", "[cli]") {
+    char dir[] = "/tmp/bulwark-cfg-XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    std::string path = std::string(dir) + "/web.json";
+    std::ofstream(path) << R"({"name": "web", "rootfs": "rootfs", "command": ["/bin/httpd", "-f"],
+        "user": "1000:1000", "profile": "p.json", "net": {"mode": "host"}, "tmpfs": ["/tmp:64m"],
+        "binds": ["/srv/data:/data:rw"], "caps": ["CAP_NET_BIND_SERVICE"], "env": {"LANG": "C.UTF-8"},
+        "workdir": "/", "hostname": "web", "audit_log": "web.jsonl", "stop_timeout": 5})";
+    auto o = cli::load_config(path);
+    CHECK(o.rootfs == std::string(dir) + "/rootfs");
+    CHECK(o.profile == std::string(dir) + "/p.json");
+    CHECK(o.audit_log == std::string(dir) + "/web.jsonl");
+    CHECK(o.command == std::vector<std::string>{"/bin/httpd", "-f"});
+    CHECK(o.tmpfs == std::vector<TmpfsSpec>{{"/tmp", 64u << 20}});
+    CHECK(o.env == std::vector<std::pair<std::string, std::string>>{{"LANG", "C.UTF-8"}});
+    CHECK(o.stop_timeout == 5);
+    auto f = run({"--config", path, "--name", "other", "--stop-timeout", "1", "--", "/bin/true"});
+    CHECK(f.name == "other");
+    CHECK(f.stop_timeout == 1);
+    CHECK(f.command == std::vector<std::string>{"/bin/true"});
+    CHECK(f.user == users::Ids{1000, 1000});
+
+    std::ofstream(path) << R"({"name": "web", "rootfs": "/r", "comand": ["x"]})";
+    CHECK_THROWS_WITH(cli::load_config(path), Catch::Matchers::Contains("/: unknown key \"comand\" (did you mean \"command\"?)"));
+    std::ofstream(path) << R"({"rootfs": "/r", "tmpfs": ["/tmp:lots"]})";
+    CHECK_THROWS_WITH(cli::load_config(path), Catch::Matchers::Contains("web.json: /tmpfs/0: "));
+    std::ofstream(path) << R"({"rootfs": "/r", "stop_timeout": "10"})";
+    CHECK_THROWS_WITH(cli::load_config(path), Catch::Matchers::Contains("/stop_timeout: expected a non-negative integer"));
+    std::ofstream(path) << R"({"rootfs": "/r", )";
+    CHECK_THROWS_WITH(cli::load_config(path), Catch::Matchers::Contains("web.json: invalid JSON"));
+    std::remove(path.c_str());
+    rmdir(dir);
+}
+
+TEST_CASE("capability names", "[caps]") {
+    CHECK(caps::parse_name("CAP_NET_BIND_SERVICE") == CAP_NET_BIND_SERVICE);
+    CHECK(caps::parse_name("cap_sys_admin") == CAP_SYS_ADMIN);
+    CHECK(caps::name_of(CAP_NET_BIND_SERVICE) == "CAP_NET_BIND_SERVICE");
+    CHECK_THROWS_WITH(caps::parse_name("CAP_NET_BIND"), "unknown capability \"CAP_NET_BIND\"");
+    CHECK_THROWS_AS(caps::parse_name("NET_ADMIN"), InputError);
+    CHECK_THROWS_AS(caps::parse_name("12"), InputError);
+    CHECK(caps::parse_names({"CAP_CHOWN", "cap_chown"}).size() == 1);
+}
+
+TEST_CASE("exit codes of wait statuses", "[supervisor]") {
+    CHECK(supervisor::exit_code_of(3 << 8) == 3);
+    CHECK(supervisor::exit_code_of(SIGKILL) == 137);
+    CHECK(supervisor::exit_code_of(SIGSYS) == 159);
+}
