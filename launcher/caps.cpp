@@ -50,7 +50,8 @@ void prepare_drop(const std::vector<cap_value_t>& keep) {
         if (cap_drop_bound(v) != 0) throw_sys("cap_drop_bound(" + name_of(v) + ")");
     }
     if (cap_reset_ambient() != 0) throw_sys("cap_reset_ambient");
-    if (prctl(PR_SET_KEEPCAPS, keep.empty() ? 0 : 1, 0, 0, 0) != 0) throw_sys("prctl(PR_SET_KEEPCAPS)");
+    if (prctl(PR_SET_KEEPCAPS, keep.empty() ? 0 : 1, 0, 0, 0) != 0)
+        throw_sys("prctl(PR_SET_KEEPCAPS)");
 }
 
 void finish_drop(const std::vector<cap_value_t>& keep) {
@@ -58,7 +59,8 @@ void finish_drop(const std::vector<cap_value_t>& keep) {
     if (!caps) throw_sys("cap_init");
     if (!keep.empty()) {
         for (auto flag : {CAP_PERMITTED, CAP_EFFECTIVE, CAP_INHERITABLE})
-            if (cap_set_flag(caps.get(), flag, static_cast<int>(keep.size()), keep.data(), CAP_SET) != 0)
+            if (cap_set_flag(caps.get(), flag, static_cast<int>(keep.size()), keep.data(),
+                             CAP_SET) != 0)
                 throw_sys("cap_set_flag");
     }
     if (cap_set_proc(caps.get()) != 0) throw_sys("cap_set_proc");

@@ -37,25 +37,26 @@ std::string resolve_rel(const std::string& p, const std::string& base) {
 
 po::options_description run_options() {
     po::options_description d("bulwark run options");
-    d.add_options()("help,h", "show this help")
-        ("config", po::value<std::string>(), "JSON config file (flags override it)")
-        ("rootfs", po::value<std::string>(), "directory to use as the read-only root")
-        ("name", po::value<std::string>(), "instance name (default app)")
-        ("profile", po::value<std::string>(), "seccomp profile, OCI/Docker JSON")
-        ("policy", po::value<std::string>(), "network policy JSON")
-        ("user", po::value<std::string>(), "UID:GID (default 65534:65534)")
-        ("net", po::value<std::string>(), "none|host|veth (default none)")
-        ("iface", po::value<std::string>(), "host interface for --net host")
-        ("host-addr", po::value<std::string>(), "host side address for --net veth")
-        ("addr", po::value<std::string>(), "sandbox side address for --net veth")
-        ("tmpfs", po::value<std::vector<std::string>>(), "PATH[:SIZE] noexec tmpfs (repeatable)")
-        ("bind", po::value<std::vector<std::string>>(), "SRC:DST[:rw] bind mount (repeatable)")
-        ("cap", po::value<std::vector<std::string>>(), "capability to keep (repeatable)")
-        ("env", po::value<std::vector<std::string>>(), "K=V for the app (repeatable)")
-        ("workdir", po::value<std::string>(), "working directory in the sandbox")
-        ("hostname", po::value<std::string>(), "hostname in the sandbox (default: name)")
-        ("audit-log", po::value<std::string>(), "append security events here")
-        ("stop-timeout", po::value<std::string>(), "seconds between SIGTERM and SIGKILL (default 10)");
+    d.add_options()("help,h", "show this help")("config", po::value<std::string>(),
+                                                "JSON config file (flags override it)")(
+        "rootfs", po::value<std::string>(), "directory to use as the read-only root")(
+        "name", po::value<std::string>(), "instance name (default app)")(
+        "profile", po::value<std::string>(), "seccomp profile, OCI/Docker JSON")(
+        "policy", po::value<std::string>(), "network policy JSON")("user", po::value<std::string>(),
+                                                                   "UID:GID (default 65534:65534)")(
+        "net", po::value<std::string>(), "none|host|veth (default none)")(
+        "iface", po::value<std::string>(), "host interface for --net host")(
+        "host-addr", po::value<std::string>(), "host side address for --net veth")(
+        "addr", po::value<std::string>(), "sandbox side address for --net veth")(
+        "tmpfs", po::value<std::vector<std::string>>(), "PATH[:SIZE] noexec tmpfs (repeatable)")(
+        "bind", po::value<std::vector<std::string>>(), "SRC:DST[:rw] bind mount (repeatable)")(
+        "cap", po::value<std::vector<std::string>>(), "capability to keep (repeatable)")(
+        "env", po::value<std::vector<std::string>>(), "K=V for the app (repeatable)")(
+        "workdir", po::value<std::string>(), "working directory in the sandbox")(
+        "hostname", po::value<std::string>(), "hostname in the sandbox (default: name)")(
+        "audit-log", po::value<std::string>(), "append security events here")(
+        "stop-timeout", po::value<std::string>(),
+        "seconds between SIGTERM and SIGKILL (default 10)");
     return d;
 }
 
@@ -66,12 +67,17 @@ uint64_t parse_size(const std::string& s, const std::string& what) {
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
     std::string suffix(p, s.data() + s.size());
     uint64_t mul = 1;
-    if (suffix == "k" || suffix == "K") mul = 1ull << 10;
-    else if (suffix == "m" || suffix == "M") mul = 1ull << 20;
-    else if (suffix == "g" || suffix == "G") mul = 1ull << 30;
-    else if (!suffix.empty()) ec = std::errc::invalid_argument;
+    if (suffix == "k" || suffix == "K")
+        mul = 1ull << 10;
+    else if (suffix == "m" || suffix == "M")
+        mul = 1ull << 20;
+    else if (suffix == "g" || suffix == "G")
+        mul = 1ull << 30;
+    else if (!suffix.empty())
+        ec = std::errc::invalid_argument;
     if (s.empty() || ec != std::errc() || n == 0 || n > (1ull << 40) / mul)
-        throw InputError(what + ": size \"" + s + "\" is not a positive size like 128m (at most 1T)");
+        throw InputError(what + ": size \"" + s +
+                         "\" is not a positive size like 128m (at most 1T)");
     return n * mul;
 }
 
@@ -80,7 +86,8 @@ TmpfsSpec parse_tmpfs(const std::string& spec) {
     TmpfsSpec t;
     t.path = spec.substr(0, colon);
     require_abs(t.path, "--tmpfs");
-    if (colon != std::string::npos) t.size_bytes = parse_size(spec.substr(colon + 1), "--tmpfs " + spec);
+    if (colon != std::string::npos)
+        t.size_bytes = parse_size(spec.substr(colon + 1), "--tmpfs " + spec);
     return t;
 }
 
@@ -94,7 +101,8 @@ BindSpec parse_bind(const std::string& spec) {
     b.dst = rest.substr(0, c2);
     if (c2 != std::string::npos) {
         auto mode = rest.substr(c2 + 1);
-        if (mode != "rw" && mode != "ro") throw InputError("--bind " + spec + ": mode must be rw or ro");
+        if (mode != "rw" && mode != "ro")
+            throw InputError("--bind " + spec + ": mode must be rw or ro");
         b.rw = mode == "rw";
     }
     require_abs(b.src, "--bind source");
@@ -127,8 +135,8 @@ std::string usage() {
 RunOptions load_config(const std::string& path) {
     auto doc = load_json_file(path);
     JsonAt root(doc, path);
-    root.only_keys({"name", "rootfs", "command", "user", "profile", "policy", "net", "tmpfs", "binds",
-                    "caps", "env", "workdir", "hostname", "audit_log", "stop_timeout"});
+    root.only_keys({"name", "rootfs", "command", "user", "profile", "policy", "net", "tmpfs",
+                    "binds", "caps", "env", "workdir", "hostname", "audit_log", "stop_timeout"});
     auto base = dirname_of(path);
     RunOptions o;
     // Errors from the shared spec parsers name the flag; re-raise them at the JSON path.
@@ -236,13 +244,17 @@ RunOptions parse_run(const std::vector<std::string>& args) {
 
 void validate(const RunOptions& o) {
     if (o.rootfs.empty()) throw InputError("--rootfs is required");
-    if (o.command.empty()) throw InputError("no command given (bulwark run ... -- COMMAND [ARG...])");
+    if (o.command.empty())
+        throw InputError("no command given (bulwark run ... -- COMMAND [ARG...])");
     if (o.command.front().empty()) throw InputError("the command is an empty string");
     require_abs(o.workdir, "--workdir");
     if (o.name.empty() || o.name.size() > 64 ||
-        o.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
-            std::string::npos || o.name[0] == '.')
-        throw InputError("--name " + o.name + ": use 1-64 of [A-Za-z0-9_.-], not starting with '.'");
+        o.name.find_first_not_of(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
+            std::string::npos ||
+        o.name[0] == '.')
+        throw InputError("--name " + o.name +
+                         ": use 1-64 of [A-Za-z0-9_.-], not starting with '.'");
 }
 
 }  // namespace bulwark::cli

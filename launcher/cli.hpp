@@ -11,8 +11,8 @@ namespace bulwark::cli {
 
 // "128m", "64k", "1g", "4096" -> bytes. InputError for anything else, zero, or over 1 TiB.
 uint64_t parse_size(const std::string& s, const std::string& what);
-TmpfsSpec parse_tmpfs(const std::string& spec);           // PATH[:SIZE]
-BindSpec parse_bind(const std::string& spec);             // SRC:DST[:rw|:ro]
+TmpfsSpec parse_tmpfs(const std::string& spec);                          // PATH[:SIZE]
+BindSpec parse_bind(const std::string& spec);                            // SRC:DST[:rw|:ro]
 std::pair<std::string, std::string> parse_env(const std::string& spec);  // K=V
 NetMode parse_net(const std::string& s);
 

@@ -23,6 +23,8 @@ std::string sha256_hex(const std::string& data) {
     return out;
 }
 
-std::string sha256_file_hex(const std::string& path) { return sha256_hex(read_file(path)); }
+std::string sha256_file_hex(const std::string& path) {
+    return sha256_hex(read_file(path));
+}
 
 }  // namespace bulwark

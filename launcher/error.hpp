@@ -10,17 +10,17 @@ namespace bulwark {
 
 // Bad input: a file, a flag, a JSON value. Detected before the system is touched.
 class InputError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 // A system call failed during a step; `step` names it, e.g. "pivot_root(/srv/app)".
 class SysError : public std::runtime_error {
-public:
+  public:
     SysError(const std::string& step, int err);
     int err() const { return err_; }
 
-private:
+  private:
     int err_;
 };
 
@@ -32,7 +32,7 @@ private:
 namespace bulwark {
 // The command line itself is malformed (unknown flag, missing value): exit 2, or 125 for run.
 class UsageError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 }  // namespace bulwark

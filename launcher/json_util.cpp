@@ -22,7 +22,9 @@ std::string escape_pointer_token(std::string_view key) {
     return out;
 }
 
-const char* type_name(const Json& j) { return j.type_name(); }
+const char* type_name(const Json& j) {
+    return j.type_name();
+}
 
 size_t edit_distance(std::string_view a, std::string_view b) {
     std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -52,7 +54,9 @@ Json parse_json(const std::string& text, const std::string& file) {
     }
 }
 
-Json load_json_file(const std::string& path) { return parse_json(read_file(path), path); }
+Json load_json_file(const std::string& path) {
+    return parse_json(read_file(path), path);
+}
 
 std::string nearest_word(std::string_view word, const std::vector<std::string_view>& candidates) {
     std::string best;
@@ -127,12 +131,13 @@ bool JsonAt::boolean() const {
 }
 
 uint64_t JsonAt::u64(uint64_t max) const {
-    if (!v_->is_number_integer() || (v_->is_number_integer() && !v_->is_number_unsigned() &&
-                                     v_->get<int64_t>() < 0))
+    if (!v_->is_number_integer() ||
+        (v_->is_number_integer() && !v_->is_number_unsigned() && v_->get<int64_t>() < 0))
         fail(std::string("expected a non-negative integer, found ") +
              (v_->is_number() ? v_->dump() : type_name(*v_)));
     auto n = v_->get<uint64_t>();
-    if (n > max) fail("value " + std::to_string(n) + " is above the maximum " + std::to_string(max));
+    if (n > max)
+        fail("value " + std::to_string(n) + " is above the maximum " + std::to_string(max));
     return n;
 }
 

@@ -23,7 +23,7 @@ Json load_json_file(const std::string& path);
 std::string nearest_word(std::string_view word, const std::vector<std::string_view>& candidates);
 
 class JsonAt {
-public:
+  public:
     JsonAt(const Json& value, std::string file, std::string pointer = "")
         : v_(&value), file_(std::move(file)), ptr_(std::move(pointer)) {}
 
@@ -52,7 +52,7 @@ public:
     // Iterates the members of an object, in document order of nlohmann's map (sorted).
     std::vector<std::pair<std::string, JsonAt>> members() const;
 
-private:
+  private:
     void require_object() const;
     void require_array() const;
     const Json* v_;

@@ -1,5 +1,7 @@
 // bulwark: the command line. Each subcommand parses its arguments, calls into the modules and
 // maps errors to the exit codes of docs/design.md.
+#include <malloc.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
@@ -24,7 +26,27 @@ constexpr int kUsage = 2;
 constexpr int kFailed = 1;
 constexpr int kRunFailed = 125;
 
+// Parsing and compiling a profile grows the heap by about 400 KB, page by page. Where page
+// faults are costly (VMs: ~14 us each here), faulting the whole region in with one madvise is
+// ~4x cheaper (bench/RESULTS.md). Best effort: older kernels refuse MADV_POPULATE_WRITE.
+void prefault_heap(size_t bytes) {
+    // Served from the brk heap, not mmap, and kept there after free.
+    mallopt(M_MMAP_THRESHOLD, static_cast<int>(2 * bytes));
+    mallopt(M_TRIM_THRESHOLD, static_cast<int>(2 * bytes));
+    auto* before = static_cast<char*>(sbrk(0));
+    // volatile: the compiler may otherwise drop an unused malloc/free pair altogether.
+    void* volatile block = malloc(bytes);
+    auto* after = static_cast<char*>(sbrk(0));
+    free(block);
+    auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    auto start = reinterpret_cast<uintptr_t>(before) & ~(page - 1);
+    if (after > before)
+        madvise(reinterpret_cast<void*>(start), static_cast<size_t>(after - before),
+                MADV_POPULATE_WRITE);
+}
+
 int cmd_run(const std::vector<std::string>& args) {
+    prefault_heap(512 << 10);
     try {
         auto opt = cli::parse_run(args);
         auto prepared = sandbox::prepare(opt);
@@ -41,7 +63,8 @@ int cmd_run(const std::vector<std::string>& args) {
     }
 }
 
-Json profile_summary(const std::string& file, const seccomp::Resolved& r, const seccomp::Compiled& c) {
+Json profile_summary(const std::string& file, const seccomp::Resolved& r,
+                     const seccomp::Compiled& c) {
     Json j;
     j["file"] = file;
     j["sha256"] = sha256_file_hex(file);
@@ -52,12 +75,14 @@ Json profile_summary(const std::string& file, const seccomp::Resolved& r, const 
     j["syscalls_per_action"] = c.per_action;
     j["enosys_above"] = c.max_known_nr;
     j["warnings"] = c.warnings;
+    j["unknown_syscalls"] = c.unknown_names;
     j["bpf_instructions"] = c.program.size();
     return j;
 }
 
 int check_profile(const std::string& file, const po::variables_map& vm) {
-    auto caps = vm.count("cap") ? vm["cap"].as<std::vector<std::string>>() : std::vector<std::string>{};
+    auto caps =
+        vm.count("cap") ? vm["cap"].as<std::vector<std::string>>() : std::vector<std::string>{};
     auto profile = seccomp::load_profile(file);
     auto resolved = seccomp::resolve(profile, seccomp::host_context(caps));
     auto compiled = seccomp::compile(resolved, file, {vm.count("strict") > 0});
@@ -78,8 +103,8 @@ int check_profile(const std::string& file, const po::variables_map& vm) {
               << "default action  " << j["default_action"].get<std::string>() << "\n"
               << "architectures  ";
     for (auto& a : compiled.arches) std::cout << " " << a;
-    std::cout << "\nrules           " << resolved.rules.size() << " apply here, " << resolved.skipped_rules
-              << " do not (includes/excludes)\n"
+    std::cout << "\nrules           " << resolved.rules.size() << " apply here, "
+              << resolved.skipped_rules << " do not (includes/excludes)\n"
               << "syscall names per action:\n";
     for (auto& [a, n] : compiled.per_action) printf("  %-24s %zu\n", a.c_str(), n);
     for (auto& [a, n] : compiled.max_known_nr)
@@ -87,6 +112,12 @@ int check_profile(const std::string& file, const po::variables_map& vm) {
     std::cout << "BPF             " << compiled.program.size() << " instructions ("
               << compiled.stub_insns << " in the ENOSYS stub)\n";
     for (auto& w : compiled.warnings) std::cout << "warning         " << w << "\n";
+    if (!compiled.unknown_names.empty()) {
+        std::cout << "unknown names   " << compiled.unknown_names.size()
+                  << " skipped (libseccomp does not know them; they get ENOSYS):";
+        for (auto& n : compiled.unknown_names) std::cout << " " << n;
+        std::cout << "\n";
+    }
     return 0;
 }
 
@@ -95,8 +126,12 @@ int check_config(const std::string& file, const po::variables_map& vm) {
     cli::validate(opt);
     auto prepared = sandbox::prepare(opt);
     if (vm.count("json")) {
-        Json j{{"file", file}, {"name", opt.name}, {"rootfs", opt.rootfs}, {"command", opt.command},
-               {"profile", prepared.profile_path}, {"user", users::to_string(opt.user)}};
+        Json j{{"file", file},
+               {"name", opt.name},
+               {"rootfs", opt.rootfs},
+               {"command", opt.command},
+               {"profile", prepared.profile_path},
+               {"user", users::to_string(opt.user)}};
         std::cout << j.dump(2) << "\n";
     } else {
         std::cout << file << ": ok (name " << opt.name << ", rootfs " << opt.rootfs << ", profile "
@@ -108,7 +143,8 @@ int check_config(const std::string& file, const po::variables_map& vm) {
 int cmd_check(const std::vector<std::string>& args) {
     po::options_description d("bulwark check options");
     d.add_options()("json", "print JSON")("strict", "unknown syscall names are errors")(
-        "cap", po::value<std::vector<std::string>>(), "capability the app would keep (for includes)")(
+        "cap", po::value<std::vector<std::string>>(),
+        "capability the app would keep (for includes)")(
         "export-bpf", po::value<std::string>(), "write the compiled filter (struct sock_filter[])")(
         "what", po::value<std::string>(), "")("file", po::value<std::string>(), "");
     po::positional_options_description pos;

@@ -16,9 +16,9 @@
 namespace bulwark::mounts {
 
 const std::vector<const char*> kMaskedProcPaths = {
-    "/proc/acpi",       "/proc/asound",     "/proc/kcore",        "/proc/keys",
+    "/proc/acpi",          "/proc/asound",     "/proc/kcore",       "/proc/keys",
     "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-    "/proc/scsi",       "/proc/interrupts" /* leaks host IRQ/CPU layout */};
+    "/proc/scsi",          "/proc/interrupts" /* leaks host IRQ/CPU layout */};
 const std::vector<const char*> kReadOnlyProcPaths = {"/proc/bus", "/proc/fs", "/proc/irq",
                                                      "/proc/sys", "/proc/sysrq-trigger"};
 
@@ -59,7 +59,8 @@ UniqueFd clone_tree(const std::string& src, bool recursive) {
 }
 
 void attach_tree(const UniqueFd& tree, const std::string& target, const std::string& what) {
-    if (syscall(SYS_move_mount, tree.get(), "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
+    if (syscall(SYS_move_mount, tree.get(), "", AT_FDCWD, target.c_str(),
+                MOVE_MOUNT_F_EMPTY_PATH) != 0)
         throw_sys("move_mount(" + what + " on " + target + ")");
 }
 
@@ -95,8 +96,8 @@ void setup_dev(const std::vector<std::pair<const char*, UniqueFd>>& nodes) {
         remount(path, MS_NOSUID | MS_NOEXEC);  // a device node: not nodev
     }
     make_dirs("/dev/pts");
-    do_mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620",
-             "devpts");
+    do_mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+             "newinstance,ptmxmode=0666,mode=0620", "devpts");
     make_dirs("/dev/shm");
     do_mount("tmpfs", "/dev/shm", "tmpfs", kSafe, tmpfs_data(64 << 20, "1777"), "tmpfs");
     const std::pair<const char*, const char*> links[] = {{"pts/ptmx", "/dev/ptmx"},

@@ -11,7 +11,7 @@
 namespace bulwark {
 
 struct TmpfsSpec {
-    std::string path;             // absolute, inside the sandbox
+    std::string path;  // absolute, inside the sandbox
     uint64_t size_bytes = 128ull << 20;
     bool operator==(const TmpfsSpec&) const = default;
 };

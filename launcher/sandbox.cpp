@@ -29,8 +29,10 @@ namespace bulwark::sandbox {
 namespace {
 
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-// Signals the init passes on to the app. SIGCHLD is its own business; SIGKILL/SIGSTOP cannot be caught.
-constexpr int kForwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
+// Signals the init passes on to the app. SIGCHLD is its own business; SIGKILL/SIGSTOP cannot be
+// caught.
+constexpr int kForwarded[] = {SIGTERM, SIGINT,  SIGHUP,   SIGQUIT,
+                              SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
 
 // Opens `path` as if `root` were /, so absolute symlinks in the rootfs resolve inside it.
 UniqueFd open_in_root(int root, const std::string& path, uint64_t flags) {
@@ -46,18 +48,42 @@ std::string env_value(const std::vector<std::string>& env, const std::string& ke
     return {};
 }
 
-// Mirrors execvp's search inside the rootfs so a missing command fails before anything starts.
+bool under(const std::string& path, const std::string& dir) {
+    return path == dir ||
+           (path.compare(0, dir.size(), dir) == 0 && (dir == "/" || path[dir.size()] == '/'));
+}
+
+// Whether `path` (absolute, as the app will see it) names a regular file, looked up where it
+// will come from: the deepest bind mount covering it, else the rootfs. Paths on a tmpfs start
+// empty, so nothing there exists yet.
+enum class Lookup { kFound, kMissing, kUnknown };
+Lookup look_up(const Prepared& p, const std::string& path) {
+    const BindSpec* best = nullptr;
+    for (auto& b : p.opt.binds)
+        if (under(path, b.dst) && (!best || b.dst.size() > best->dst.size())) best = &b;
+    for (auto& t : p.plan.tmpfs)
+        if (under(path, t.path) && (!best || t.path.size() > best->dst.size()))
+            return Lookup::kUnknown;
+    std::string root = best ? best->src : p.opt.rootfs;
+    std::string rest = best ? path.substr(best->dst.size()) : path;
+    struct stat st {};
+    if (rest.empty() || rest == "/")
+        return stat(root.c_str(), &st) == 0 && S_ISREG(st.st_mode) ? Lookup::kFound
+                                                                   : Lookup::kMissing;
+    UniqueFd dir(open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) return Lookup::kMissing;
+    auto fd = open_in_root(dir.get(), rest, O_PATH);
+    return fd && fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) ? Lookup::kFound
+                                                                  : Lookup::kMissing;
+}
+
+// Mirrors execvp's search so a missing command fails before anything starts.
 void check_command(const Prepared& p) {
     const auto& cmd = p.opt.command.front();
-    UniqueFd root(open(p.opt.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!root) throw_sys("open(" + p.opt.rootfs + ")");
-    auto executable = [&](const std::string& path) {
-        auto fd = open_in_root(root.get(), path, O_PATH);
-        struct stat st {};
-        return fd && fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode);
-    };
     if (cmd.find('/') != std::string::npos) {
-        if (!executable(cmd)) throw CommandNotFound(cmd + ": not found in rootfs " + p.opt.rootfs);
+        auto abs = cmd[0] == '/' ? cmd : (p.opt.workdir == "/" ? "" : p.opt.workdir) + "/" + cmd;
+        if (look_up(p, abs) == Lookup::kMissing)
+            throw CommandNotFound(cmd + ": not found in rootfs " + p.opt.rootfs);
         return;
     }
     auto path = env_value(p.env, "PATH");
@@ -66,7 +92,8 @@ void check_command(const Prepared& p) {
         auto end = path.find(':', start);
         if (end == std::string::npos) end = path.size();
         auto dir = path.substr(start, end - start);
-        if (!dir.empty() && executable(dir + "/" + cmd)) return;
+        if (!dir.empty() && dir[0] == '/' && look_up(p, dir + "/" + cmd) != Lookup::kMissing)
+            return;
         start = end + 1;
     }
     throw CommandNotFound(cmd + ": not found in PATH of rootfs " + p.opt.rootfs);
@@ -160,9 +187,9 @@ Prepared prepare(const RunOptions& opt) {
     if (stat(opt.rootfs.c_str(), &st) != 0)
         throw InputError("rootfs " + opt.rootfs + ": " + std::strerror(errno));
     if (!S_ISDIR(st.st_mode)) throw InputError("rootfs " + opt.rootfs + ": not a directory");
-    if (opt.command.empty()) throw InputError("no command given (bulwark run ... -- COMMAND [ARG...])");
-    if (opt.net == NetMode::Veth)
-        throw InputError("--net veth is not available yet in this build");
+    if (opt.command.empty())
+        throw InputError("no command given (bulwark run ... -- COMMAND [ARG...])");
+    if (opt.net == NetMode::Veth) throw InputError("--net veth is not available yet in this build");
     if (!opt.policy.empty())
         throw InputError("--policy needs the XDP network guard, not available yet in this build");
     for (auto& b : opt.binds) {
@@ -178,7 +205,8 @@ Prepared prepare(const RunOptions& opt) {
     auto profile = seccomp::load_profile(p.profile_path);
     auto resolved = seccomp::resolve(profile, seccomp::host_context(kept_names));
     p.filter = seccomp::compile(resolved, p.profile_path);
-    for (auto& w : p.filter.warnings) fprintf(stderr, "bulwark: warning: %s: %s\n", p.profile_path.c_str(), w.c_str());
+    for (auto& w : p.filter.warnings)
+        fprintf(stderr, "bulwark: warning: %s: %s\n", p.profile_path.c_str(), w.c_str());
 
     p.plan.rootfs = opt.rootfs;
     p.plan.binds = opt.binds;

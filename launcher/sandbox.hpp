@@ -29,7 +29,7 @@ struct Prepared {
 Prepared prepare(const RunOptions& opt);
 
 class CommandNotFound : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

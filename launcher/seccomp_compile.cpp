@@ -37,7 +37,7 @@ uint32_t arch_token(const std::string& name) {
 
 // A few lines of classic BPF with symbolic jump targets, resolved once the layout is known.
 class StubAsm {
-public:
+  public:
     enum Label { kNone = -1 };
     int new_label() { return next_label_++; }
     void bind(int label) { labels_[label] = code_.size(); }
@@ -58,7 +58,7 @@ public:
         return code_;
     }
 
-private:
+  private:
     struct Fixup {
         size_t pc;
         int jt, jf;
@@ -89,7 +89,8 @@ std::vector<sock_filter> enosys_stub(const std::map<uint32_t, int>& max_by_token
             // x32 calls arrive as x86_64 with bit 30 set in the number.
             int x32 = a.new_label();
             a.jump(BPF_JMP | BPF_JGE | BPF_K, kX32Bit, x32_max >= 0 ? x32 : filter, StubAsm::kNone);
-            a.jump(BPF_JMP | BPF_JGT | BPF_K, static_cast<uint32_t>(max_nr), enosys, StubAsm::kNone);
+            a.jump(BPF_JMP | BPF_JGT | BPF_K, static_cast<uint32_t>(max_nr), enosys,
+                   StubAsm::kNone);
             a.ja(filter);
             a.bind(x32);
             if (x32_max >= 0)
@@ -97,7 +98,8 @@ std::vector<sock_filter> enosys_stub(const std::map<uint32_t, int>& max_by_token
                        StubAsm::kNone);
             a.ja(filter);
         } else {
-            a.jump(BPF_JMP | BPF_JGT | BPF_K, static_cast<uint32_t>(max_nr), enosys, StubAsm::kNone);
+            a.jump(BPF_JMP | BPF_JGT | BPF_K, static_cast<uint32_t>(max_nr), enosys,
+                   StubAsm::kNone);
             a.ja(filter);
         }
         a.bind(next);
@@ -140,7 +142,8 @@ Compiled compile(const Resolved& r, const std::string& file, const CompileOption
     for (auto& name : r.arches) {
         uint32_t t = arch_token(name);
         if (t == 0) {
-            if (&name == &r.arches.front()) fail("/architectures", "libseccomp does not know " + name);
+            if (&name == &r.arches.front())
+                fail("/architectures", "libseccomp does not know " + name);
             out.warnings.push_back("architecture " + name + " unknown to libseccomp, skipped");
             continue;
         }
@@ -155,7 +158,7 @@ Compiled compile(const Resolved& r, const std::string& file, const CompileOption
     for (auto& name : r.all_names) {
         if (seccomp_syscall_resolve_name(name.c_str()) != __NR_SCMP_ERROR) continue;
         if (opt.strict) fail("/syscalls", "syscall \"" + name + "\" is unknown to libseccomp");
-        out.warnings.push_back("syscall \"" + name + "\" is unknown to libseccomp, skipped");
+        out.unknown_names.push_back(name);
     }
 
     // libseccomp quietly keeps one of two unconditional rules that disagree; a profile that says
@@ -170,17 +173,18 @@ Compiled compile(const Resolved& r, const std::string& file, const CompileOption
                 auto [it, fresh] = unconditional.emplace(name, &rule);
                 if (!fresh && !(it->second->action == rule.action))
                     fail(rule.pointer, "syscall \"" + name + "\" is already " +
-                                           action_name(it->second->action) + " by " + it->second->pointer);
+                                           action_name(it->second->action) + " by " +
+                                           it->second->pointer);
             }
             out.per_action[action_name(rule.action)]++;
             // libseccomp refuses a rule that repeats the default action; it would change nothing.
             if (rule.action == r.default_action) continue;
             std::vector<scmp_arg_cmp> conds;
-            for (auto& a : rule.args)
-                conds.push_back({a.index, a.op, a.value, a.value_two});
+            for (auto& a : rule.args) conds.push_back({a.index, a.op, a.value, a.value_two});
             std::array<int, 6> per_index{};
             for (auto& a : rule.args) per_index[a.index]++;
-            bool repeated = std::any_of(per_index.begin(), per_index.end(), [](int n) { return n > 1; });
+            bool repeated =
+                std::any_of(per_index.begin(), per_index.end(), [](int n) { return n > 1; });
             // Docker and runc: several conditions on one argument are alternatives (one rule
             // each); otherwise all conditions must hold together.
             std::vector<std::vector<scmp_arg_cmp>> sets;
@@ -189,8 +193,9 @@ Compiled compile(const Resolved& r, const std::string& file, const CompileOption
             else
                 sets.push_back(conds);
             for (auto& set : sets) {
-                int rc = seccomp_rule_add_array(ctx.get(), act, nr, static_cast<unsigned>(set.size()),
-                                                set.empty() ? nullptr : set.data());
+                int rc =
+                    seccomp_rule_add_array(ctx.get(), act, nr, static_cast<unsigned>(set.size()),
+                                           set.empty() ? nullptr : set.data());
                 if (rc < 0)
                     fail(rule.pointer, "syscall \"" + name + "\": libseccomp refused the rule: " +
                                            std::strerror(-rc));
@@ -199,8 +204,8 @@ Compiled compile(const Resolved& r, const std::string& file, const CompileOption
     }
     auto body = export_bpf(ctx.get());
 
-    bool needs_stub = r.default_action.kind != ActionKind::Allow &&
-                      r.default_action.kind != ActionKind::Log;
+    bool needs_stub =
+        r.default_action.kind != ActionKind::Allow && r.default_action.kind != ActionKind::Log;
     if (needs_stub) {
         std::map<uint32_t, int> max_by_token;
         int x32_max = -1;
@@ -227,7 +232,8 @@ Compiled compile(const Resolved& r, const std::string& file, const CompileOption
     out.program.insert(out.program.end(), body.begin(), body.end());
     if (out.program.size() > BPF_MAXINSNS)
         fail("/", "the compiled filter has " + std::to_string(out.program.size()) +
-                      " instructions, more than the kernel's limit of " + std::to_string(BPF_MAXINSNS));
+                      " instructions, more than the kernel's limit of " +
+                      std::to_string(BPF_MAXINSNS));
 
     for (auto& f : r.flags) {
         if (f == "SECCOMP_FILTER_FLAG_LOG") out.flags |= SECCOMP_FILTER_FLAG_LOG;

@@ -13,12 +13,13 @@ namespace bulwark::seccomp {
 
 struct Compiled {
     std::vector<sock_filter> program;
-    unsigned int flags = 0;                  // SECCOMP_FILTER_FLAG_* for seccomp(2)
-    std::vector<std::string> arches;         // those in the filter
-    std::vector<std::string> warnings;       // unknown syscall names and similar
+    unsigned int flags = 0;                    // SECCOMP_FILTER_FLAG_* for seccomp(2)
+    std::vector<std::string> arches;           // those in the filter
+    std::vector<std::string> warnings;         // unknown architectures
+    std::vector<std::string> unknown_names;    // syscall names libseccomp does not know, skipped
     std::map<std::string, size_t> per_action;  // syscall names per action (rules that apply)
-    size_t stub_insns = 0;                   // instructions of the ENOSYS stub
-    std::map<std::string, int> max_known_nr;  // per arch: above this, ENOSYS
+    size_t stub_insns = 0;                     // instructions of the ENOSYS stub
+    std::map<std::string, int> max_known_nr;   // per arch: above this, ENOSYS
 };
 
 struct CompileOptions {

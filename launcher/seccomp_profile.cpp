@@ -23,9 +23,12 @@ const std::map<std::string, ActionKind, std::less<>> kActions = {
 };
 
 const std::map<std::string, scmp_compare, std::less<>> kOps = {
-    {"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT},
-    {"SCMP_CMP_LE", SCMP_CMP_LE}, {"SCMP_CMP_EQ", SCMP_CMP_EQ},
-    {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
+    {"SCMP_CMP_NE", SCMP_CMP_NE},
+    {"SCMP_CMP_LT", SCMP_CMP_LT},
+    {"SCMP_CMP_LE", SCMP_CMP_LE},
+    {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+    {"SCMP_CMP_GE", SCMP_CMP_GE},
+    {"SCMP_CMP_GT", SCMP_CMP_GT},
     {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
 };
 
@@ -74,7 +77,8 @@ std::string parse_arch_name(const JsonAt& at) {
 std::string parse_cap_name(const JsonAt& at) {
     auto s = at.str();
     bool ok = s.rfind("CAP_", 0) == 0 && s.size() > 4 &&
-              std::all_of(s.begin() + 4, s.end(), [](char c) { return (c >= 'A' && c <= 'Z') || c == '_'; });
+              std::all_of(s.begin() + 4, s.end(),
+                          [](char c) { return (c >= 'A' && c <= 'Z') || c == '_'; });
     if (!ok) at.fail("\"" + s + "\" is not a capability name (CAP_...)");
     return s;
 }
@@ -106,7 +110,8 @@ ArgCond parse_arg(const JsonAt& at) {
 }
 
 Rule parse_rule(const JsonAt& at) {
-    at.only_keys({"names", "name", "action", "errnoRet", "args", "comment", "includes", "excludes"});
+    at.only_keys(
+        {"names", "name", "action", "errnoRet", "args", "comment", "includes", "excludes"});
     Rule r;
     r.pointer = at.pointer();
     if (auto names = at.get("names"); names && !names->is_null()) {
@@ -134,24 +139,36 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
 
 std::string action_name(const Action& a) {
     switch (a.kind) {
-        case ActionKind::Allow: return "SCMP_ACT_ALLOW";
-        case ActionKind::Errno: return "SCMP_ACT_ERRNO(" + std::to_string(a.errno_ret) + ")";
-        case ActionKind::KillThread: return "SCMP_ACT_KILL_THREAD";
-        case ActionKind::KillProcess: return "SCMP_ACT_KILL_PROCESS";
-        case ActionKind::Trap: return "SCMP_ACT_TRAP";
-        case ActionKind::Log: return "SCMP_ACT_LOG";
+        case ActionKind::Allow:
+            return "SCMP_ACT_ALLOW";
+        case ActionKind::Errno:
+            return "SCMP_ACT_ERRNO(" + std::to_string(a.errno_ret) + ")";
+        case ActionKind::KillThread:
+            return "SCMP_ACT_KILL_THREAD";
+        case ActionKind::KillProcess:
+            return "SCMP_ACT_KILL_PROCESS";
+        case ActionKind::Trap:
+            return "SCMP_ACT_TRAP";
+        case ActionKind::Log:
+            return "SCMP_ACT_LOG";
     }
     return "?";
 }
 
 uint32_t to_scmp(const Action& a) {
     switch (a.kind) {
-        case ActionKind::Allow: return SCMP_ACT_ALLOW;
-        case ActionKind::Errno: return SCMP_ACT_ERRNO(a.errno_ret);
-        case ActionKind::KillThread: return SCMP_ACT_KILL_THREAD;
-        case ActionKind::KillProcess: return SCMP_ACT_KILL_PROCESS;
-        case ActionKind::Trap: return SCMP_ACT_TRAP;
-        case ActionKind::Log: return SCMP_ACT_LOG;
+        case ActionKind::Allow:
+            return SCMP_ACT_ALLOW;
+        case ActionKind::Errno:
+            return SCMP_ACT_ERRNO(a.errno_ret);
+        case ActionKind::KillThread:
+            return SCMP_ACT_KILL_THREAD;
+        case ActionKind::KillProcess:
+            return SCMP_ACT_KILL_PROCESS;
+        case ActionKind::Trap:
+            return SCMP_ACT_TRAP;
+        case ActionKind::Log:
+            return SCMP_ACT_LOG;
     }
     return SCMP_ACT_KILL_PROCESS;
 }
@@ -202,7 +219,9 @@ Profile parse_profile(const Json& doc, const std::string& file) {
     return p;
 }
 
-Profile load_profile(const std::string& path) { return parse_profile(load_json_file(path), path); }
+Profile load_profile(const std::string& path) {
+    return parse_profile(load_json_file(path), path);
+}
 
 Context host_context(std::vector<std::string> kept_caps) {
     Context ctx;

@@ -69,7 +69,7 @@ Profile load_profile(const std::string& path);
 // What Docker's includes/excludes are evaluated against.
 struct Context {
     std::string native_arch = "SCMP_ARCH_X86_64";  // libseccomp name of the native arch
-    std::string goarch = "amd64";                   // Docker compares includes.arches to GOARCH
+    std::string goarch = "amd64";                  // Docker compares includes.arches to GOARCH
     KernelVersion kernel;
     std::vector<std::string> caps;  // capabilities the app keeps (Docker: the bounding set)
 };
@@ -79,9 +79,9 @@ struct Resolved {
     Action default_action;
     std::vector<std::string> arches;  // native first
     std::vector<std::string> flags;
-    std::vector<Rule> rules;               // the rules that apply in this context
-    std::vector<std::string> all_names;    // every name in the profile, applying or not
-    size_t skipped_rules = 0;              // rules whose includes/excludes ruled them out
+    std::vector<Rule> rules;             // the rules that apply in this context
+    std::vector<std::string> all_names;  // every name in the profile, applying or not
+    size_t skipped_rules = 0;            // rules whose includes/excludes ruled them out
 };
 Resolved resolve(const Profile& p, const Context& ctx);
 

@@ -30,7 +30,7 @@ int64_t now_ms() {
 
 // Blocks the handled signals for as long as it lives and reads them from a signalfd.
 class Signals {
-public:
+  public:
     Signals() {
         sigemptyset(&set_);
         for (int s : kHandled) sigaddset(&set_, s);
@@ -41,7 +41,7 @@ public:
     ~Signals() { sigprocmask(SIG_SETMASK, &old_, nullptr); }
     int fd() const { return fd_.get(); }
 
-private:
+  private:
     sigset_t set_{}, old_{};
     UniqueFd fd_;
 };
@@ -81,7 +81,8 @@ int run(const sandbox::Prepared& p) {
         int n = poll(fds, 2, timeout);
         if (n < 0 && errno != EINTR) throw_sys("poll");
         if (kill_at >= 0 && now_ms() >= kill_at) {
-            fprintf(stderr, "bulwark: stop timeout (%us) expired, killing the sandbox\n", p.opt.stop_timeout);
+            fprintf(stderr, "bulwark: stop timeout (%us) expired, killing the sandbox\n",
+                    p.opt.stop_timeout);
             kill(init, SIGKILL);
             kill_at = -1;
         }

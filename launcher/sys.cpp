@@ -14,7 +14,9 @@ namespace bulwark {
 SysError::SysError(const std::string& step, int err)
     : std::runtime_error(step + ": " + std::strerror(err)), err_(err) {}
 
-void throw_sys(const std::string& step) { throw SysError(step, errno); }
+void throw_sys(const std::string& step) {
+    throw SysError(step, errno);
+}
 
 std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -52,6 +54,8 @@ std::string dirname_of(const std::string& path) {
     return path.substr(0, pos);
 }
 
-bool is_absolute(const std::string& path) { return !path.empty() && path[0] == '/'; }
+bool is_absolute(const std::string& path) {
+    return !path.empty() && path[0] == '/';
+}
 
 }  // namespace bulwark

@@ -26,18 +26,23 @@ Ids parse(const std::string& spec) {
     ids.uid = parse_id(spec.substr(0, colon), spec);
     ids.gid = colon == std::string::npos ? ids.uid : parse_id(spec.substr(colon + 1), spec);
     if (ids.uid == 0)
-        throw InputError("--user " + spec + ": uid 0 is refused (root in the sandbox is root on the host)");
+        throw InputError("--user " + spec +
+                         ": uid 0 is refused (root in the sandbox is root on the host)");
     if (ids.gid == 0)
         throw InputError("--user " + spec + ": gid 0 is refused (the root group owns host files)");
     return ids;
 }
 
-std::string to_string(const Ids& ids) { return std::to_string(ids.uid) + ":" + std::to_string(ids.gid); }
+std::string to_string(const Ids& ids) {
+    return std::to_string(ids.uid) + ":" + std::to_string(ids.gid);
+}
 
 void switch_to(const Ids& ids) {
     if (setgroups(0, nullptr) != 0) throw_sys("setgroups(0)");
-    if (setresgid(ids.gid, ids.gid, ids.gid) != 0) throw_sys("setresgid(" + std::to_string(ids.gid) + ")");
-    if (setresuid(ids.uid, ids.uid, ids.uid) != 0) throw_sys("setresuid(" + std::to_string(ids.uid) + ")");
+    if (setresgid(ids.gid, ids.gid, ids.gid) != 0)
+        throw_sys("setresgid(" + std::to_string(ids.gid) + ")");
+    if (setresuid(ids.uid, ids.uid, ids.uid) != 0)
+        throw_sys("setresuid(" + std::to_string(ids.uid) + ")");
 }
 
 }  // namespace bulwark::users

@@ -41,7 +41,9 @@ pid_t spawn(const std::vector<std::string>& argv, int out_w, int err_w) {
     return pid;
 }
 
-int decode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+int decode(int status) {
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
 
 }  // namespace
 
@@ -50,8 +52,12 @@ std::string env(const char* name) {
     if (!v) throw std::runtime_error(std::string(name) + " is not set (run through ctest)");
     return v;
 }
-std::string bulwark() { return env("BULWARK_BIN"); }
-std::string rootfs() { return env("BULWARK_ROOTFS"); }
+std::string bulwark() {
+    return env("BULWARK_BIN");
+}
+std::string rootfs() {
+    return env("BULWARK_ROOTFS");
+}
 
 Result run(const std::vector<std::string>& argv, int timeout_s) {
     int out[2], err[2];
@@ -89,7 +95,8 @@ Result run(const std::vector<std::string>& argv, int timeout_s) {
     return r;
 }
 
-Result run_sandbox(const std::vector<std::string>& extra, const std::vector<std::string>& cmd, int timeout_s) {
+Result run_sandbox(const std::vector<std::string>& extra, const std::vector<std::string>& cmd,
+                   int timeout_s) {
     std::vector<std::string> argv{bulwark(), "run", "--rootfs", rootfs()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     argv.push_back("--");

@@ -26,7 +26,7 @@ Result run_sandbox(const std::vector<std::string>& extra, const std::vector<std:
 
 // A process started in the background with its stdout on a pipe.
 class Child {
-public:
+  public:
     explicit Child(const std::vector<std::string>& argv);
     ~Child();
     pid_t pid() const { return pid_; }
@@ -35,7 +35,7 @@ public:
     // Waits for exit; returns exit code or 128+signal, or -1 on timeout (then kills it).
     int wait(int timeout_s);
 
-private:
+  private:
     pid_t pid_ = -1;
     int out_ = -1;
     std::string buf_;

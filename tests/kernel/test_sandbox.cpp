@@ -23,7 +23,9 @@ std::string kernel_precheck() {
 }
 
 namespace {
-std::string profile(const char* name) { return env("BULWARK_SOURCE_DIR") + "/profiles/" + name; }
+std::string profile(const char* name) {
+    return env("BULWARK_SOURCE_DIR") + "/profiles/" + name;
+}
 }  // namespace
 
 TEST_CASE("the app runs non-root, capability-free, no_new_privs, seccomp-filtered", "[sandbox]") {
@@ -34,14 +36,16 @@ TEST_CASE("the app runs non-root, capability-free, no_new_privs, seccomp-filtere
     CHECK(kv["Uid"] == "65534\t65534\t65534\t65534");
     CHECK(kv["Gid"] == "65534\t65534\t65534\t65534");
     CHECK(kv["Groups"] == "");
-    for (auto set : {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"}) CHECK(kv[set] == "0000000000000000");
+    for (auto set : {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"})
+        CHECK(kv[set] == "0000000000000000");
     CHECK(kv["NoNewPrivs"] == "1");
     CHECK(kv["Seccomp"] == "2");
     CHECK(kv["pid"] == "2");  // pid 1 is bulwark's init in the new pid namespace
     CHECK(kv["hostname"] == "app");
 }
 
-TEST_CASE("the root is read-only, /tmp writable but noexec, /proc masked, /sys absent", "[sandbox]") {
+TEST_CASE("the root is read-only, /tmp writable but noexec, /proc masked, /sys absent",
+          "[sandbox]") {
     auto r = run_sandbox({}, {"/bin/probe", "report"});
     REQUIRE(r.code == 0);
     auto kv = parse_kv(r.out);
@@ -57,8 +61,10 @@ TEST_CASE("the root is read-only, /tmp writable but noexec, /proc masked, /sys a
     bool tmp_ok = false, root_ro = false;
     for (auto& l : lines(mounts.out)) {
         if (l.find(" /tmp tmpfs ") != std::string::npos)
-            tmp_ok = l.find("nosuid") != std::string::npos && l.find("nodev") != std::string::npos &&
-                     l.find("noexec") != std::string::npos && l.find("size=131072k") != std::string::npos;
+            tmp_ok = l.find("nosuid") != std::string::npos &&
+                     l.find("nodev") != std::string::npos &&
+                     l.find("noexec") != std::string::npos &&
+                     l.find("size=131072k") != std::string::npos;
         if (l.find(" / ") != std::string::npos) root_ro = l.find(" ro,") != std::string::npos;
     }
     CHECK(tmp_ok);
@@ -78,12 +84,40 @@ TEST_CASE("forbidden operations fail with EPERM", "[sandbox][seccomp]") {
     auto r = run_sandbox({}, {"/bin/probe", "report"});
     REQUIRE(r.code == 0);
     auto kv = parse_kv(r.out);
-    const char* ops[] = {"mount", "umount2", "unshare_mnt", "unshare_user", "unshare_net", "unshare_pid",
-                         "unshare_ipc", "unshare_uts", "unshare_cgroup", "clone_newuser", "setns", "ptrace",
-                         "bpf", "perf_event_open", "keyctl", "add_key", "open_by_handle_at", "init_module",
-                         "finit_module", "kexec_load", "reboot", "swapon", "chroot", "pivot_root", "mknod_dev",
-                         "setuid0", "acct", "settimeofday", "iopl", "socket_packet",
-                         "personality_addr_no_randomize", "userfaultfd", "io_uring_setup", "fsopen",
+    const char* ops[] = {"mount",
+                         "umount2",
+                         "unshare_mnt",
+                         "unshare_user",
+                         "unshare_net",
+                         "unshare_pid",
+                         "unshare_ipc",
+                         "unshare_uts",
+                         "unshare_cgroup",
+                         "clone_newuser",
+                         "setns",
+                         "ptrace",
+                         "bpf",
+                         "perf_event_open",
+                         "keyctl",
+                         "add_key",
+                         "open_by_handle_at",
+                         "init_module",
+                         "finit_module",
+                         "kexec_load",
+                         "reboot",
+                         "swapon",
+                         "chroot",
+                         "pivot_root",
+                         "mknod_dev",
+                         "setuid0",
+                         "acct",
+                         "settimeofday",
+                         "iopl",
+                         "socket_packet",
+                         "personality_addr_no_randomize",
+                         "userfaultfd",
+                         "io_uring_setup",
+                         "fsopen",
                          "sethostname"};
     int checked = 0;
     for (auto op : ops) {
@@ -115,13 +149,16 @@ TEST_CASE("--cap keeps one capability through exec, as ambient", "[sandbox][caps
     auto r = run_sandbox({"--cap", "CAP_NET_BIND_SERVICE"}, {"/bin/probe", "report"});
     REQUIRE(r.code == 0);
     auto kv = parse_kv(r.out);
-    for (auto set : {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"}) CHECK(kv[set] == "0000000000000400");
+    for (auto set : {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"})
+        CHECK(kv[set] == "0000000000000400");
     CHECK(kv["Uid"] == "65534\t65534\t65534\t65534");
-    auto with = parse_kv(run_sandbox({"--cap", "CAP_NET_BIND_SERVICE"}, {"/bin/probe", "bind80"}).out);
+    auto with =
+        parse_kv(run_sandbox({"--cap", "CAP_NET_BIND_SERVICE"}, {"/bin/probe", "bind80"}).out);
     CHECK(with["bind80"] == "OK");
 }
 
-TEST_CASE("Docker's default profile runs a busybox shell workload unchanged", "[sandbox][seccomp]") {
+TEST_CASE("Docker's default profile runs a busybox shell workload unchanged",
+          "[sandbox][seccomp]") {
     auto docker = env("BULWARK_TESTDATA_DIR") + "/seccomp/docker-default.json";
     auto r = run_sandbox({"--profile", docker},
                          {"/bin/sh", "-c",
@@ -181,7 +218,8 @@ TEST_CASE("no inherited descriptor reaches the app", "[sandbox]") {
 }
 
 TEST_CASE("the sandbox dies with the launcher", "[sandbox][supervisor]") {
-    Child c({bulwark(), "run", "--rootfs", rootfs(), "--", "/bin/sh", "-c", "echo ready; exec sleep 1000"});
+    Child c({bulwark(), "run", "--rootfs", rootfs(), "--", "/bin/sh", "-c",
+             "echo ready; exec sleep 1000"});
     REQUIRE(c.wait_for_line("ready", 20));
     auto kids = children_of(c.pid());
     REQUIRE(kids.size() == 1);
@@ -199,12 +237,13 @@ TEST_CASE("binds are read-only unless :rw; extra tmpfs; env; workdir; hostname",
     REQUIRE(mkdtemp(dir));
     std::string d = dir;
     chmod(dir, 0777);
-    auto r = run_sandbox({"--bind", d + ":/ro", "--bind", d + ":/rw:rw", "--tmpfs", "/scratch:1m",
-                          "--env", "GREETING=hi", "--workdir", "/rw", "--hostname", "box"},
-                         {"/bin/sh", "-c",
-                          "echo $GREETING; pwd; hostname; touch /ro/x 2>/dev/null || echo ro-refused; "
-                          "echo data > /rw/file && echo rw-ok; "
-                          "mount | grep ' /scratch ' | grep -c 'noexec.*size=1024k'"});
+    auto r =
+        run_sandbox({"--bind", d + ":/ro", "--bind", d + ":/rw:rw", "--tmpfs", "/scratch:1m",
+                     "--env", "GREETING=hi", "--workdir", "/rw", "--hostname", "box"},
+                    {"/bin/sh", "-c",
+                     "echo $GREETING; pwd; hostname; touch /ro/x 2>/dev/null || echo ro-refused; "
+                     "echo data > /rw/file && echo rw-ok; "
+                     "mount | grep ' /scratch ' | grep -c 'noexec.*size=1024k'"});
     INFO(r.err);
     CHECK(r.code == 0);
     CHECK(r.out == "hi\n/rw\nbox\nro-refused\nrw-ok\n1\n");
@@ -233,28 +272,54 @@ TEST_CASE("bad input: one clear line, exit 125, nothing left behind", "[sandbox]
     auto b = bulwark();
     auto root = rootfs();
     std::vector<Case> cases = {
-        {{b, "run", "--rootfs", d + "/missing", "--", "/bin/true"}, 125, "rootfs " + d + "/missing: No such file"},
+        {{b, "run", "--rootfs", d + "/missing", "--", "/bin/true"},
+         125,
+         "rootfs " + d + "/missing: No such file"},
         {{b, "run", "--rootfs", write("file", "x"), "--", "/bin/true"}, 125, "not a directory"},
-        {{b, "run", "--rootfs", root, "--tmpfs", "tmp", "--", "/bin/true"}, 125, "--tmpfs tmp: must be an absolute path"},
-        {{b, "run", "--rootfs", root, "--profile", write("trunc.json", "{\"defaultAction\": \"SCMP_"), "--", "/bin/true"},
-         125, "trunc.json: invalid JSON"},
-        {{b, "run", "--rootfs", root, "--profile", write("type.json", "{\"defaultAction\": []}"), "--", "/bin/true"},
-         125, "type.json: /defaultAction: expected a string, found array"},
+        {{b, "run", "--rootfs", root, "--tmpfs", "tmp", "--", "/bin/true"},
+         125,
+         "--tmpfs tmp: must be an absolute path"},
         {{b, "run", "--rootfs", root, "--profile",
-          write("act.json", R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_MAYBE"}]})"),
+          write("trunc.json", "{\"defaultAction\": \"SCMP_"), "--", "/bin/true"},
+         125,
+         "trunc.json: invalid JSON"},
+        {{b, "run", "--rootfs", root, "--profile", write("type.json", "{\"defaultAction\": []}"),
           "--", "/bin/true"},
-         125, "act.json: /syscalls/0/action: unknown action \"SCMP_ACT_MAYBE\""},
+         125,
+         "type.json: /defaultAction: expected a string, found array"},
         {{b, "run", "--rootfs", root, "--profile",
-          write("idx.json", R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 7, "value": 0, "op": "SCMP_CMP_EQ"}]}]})"),
+          write(
+              "act.json",
+              R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_MAYBE"}]})"),
           "--", "/bin/true"},
-         125, "idx.json: /syscalls/0/args/0/index: value 7 is above the maximum 5"},
-        {{b, "run", "--rootfs", root, "--profile", d + "/nope.json", "--", "/bin/true"}, 125, "nope.json: No such file"},
-        {{b, "run", "--rootfs", root, "--cap", "CAP_FLY", "--", "/bin/true"}, 125, "unknown capability \"CAP_FLY\""},
+         125,
+         "act.json: /syscalls/0/action: unknown action \"SCMP_ACT_MAYBE\""},
+        {{b, "run", "--rootfs", root, "--profile",
+          write(
+              "idx.json",
+              R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 7, "value": 0, "op": "SCMP_CMP_EQ"}]}]})"),
+          "--", "/bin/true"},
+         125,
+         "idx.json: /syscalls/0/args/0/index: value 7 is above the maximum 5"},
+        {{b, "run", "--rootfs", root, "--profile", d + "/nope.json", "--", "/bin/true"},
+         125,
+         "nope.json: No such file"},
+        {{b, "run", "--rootfs", root, "--cap", "CAP_FLY", "--", "/bin/true"},
+         125,
+         "unknown capability \"CAP_FLY\""},
         {{b, "run", "--rootfs", root, "--user", "0:0", "--", "/bin/true"}, 125, "uid 0 is refused"},
-        {{b, "run", "--rootfs", root, "--bind", d + "/absent:/x", "--", "/bin/true"}, 125, "absent: No such file"},
-        {{b, "run", "--rootfs", root, "--", "/bin/not-there"}, 127, "/bin/not-there: not found in rootfs"},
-        {{b, "run", "--rootfs", root, "--", "not-there"}, 127, "not-there: not found in PATH of rootfs"},
-        {{b, "run", "--rootfs", root, "--frobnicate", "--", "/bin/true"}, 125, "unrecognised option '--frobnicate'"},
+        {{b, "run", "--rootfs", root, "--bind", d + "/absent:/x", "--", "/bin/true"},
+         125,
+         "absent: No such file"},
+        {{b, "run", "--rootfs", root, "--", "/bin/not-there"},
+         127,
+         "/bin/not-there: not found in rootfs"},
+        {{b, "run", "--rootfs", root, "--", "not-there"},
+         127,
+         "not-there: not found in PATH of rootfs"},
+        {{b, "run", "--rootfs", root, "--frobnicate", "--", "/bin/true"},
+         125,
+         "unrecognised option '--frobnicate'"},
     };
     for (auto& c : cases) {
         INFO(c.argv[3] + " ... " + c.argv.back() + " -> " + c.message);
@@ -266,6 +331,7 @@ TEST_CASE("bad input: one clear line, exit 125, nothing left behind", "[sandbox]
     }
     CHECK(host_mountinfo() == before);
     CHECK(children_of(getpid()).empty());
-    for (auto f : {"file", "trunc.json", "type.json", "act.json", "idx.json"}) unlink((d + "/" + f).c_str());
+    for (auto f : {"file", "trunc.json", "type.json", "act.json", "idx.json"})
+        unlink((d + "/" + f).c_str());
     rmdir(dir);
 }

@@ -11,13 +11,40 @@
 
 using namespace bulwark;
 
-static RunOptions run(std::vector<std::string> a) { return cli::parse_run(a); }
+static RunOptions run(std::vector<std::string> a) {
+    return cli::parse_run(a);
+}
 
 TEST_CASE("run flags parse into options", "[cli]") {
-    auto o = run({"--rootfs", "/srv/r", "--name", "web", "--user", "1000:1001", "--tmpfs", "/run:8m",
-                  "--tmpfs", "/var/cache", "--bind", "/data:/data:rw", "--bind", "/etc/x:/etc/x",
-                  "--cap", "CAP_NET_BIND_SERVICE", "--env", "A=b=c", "--workdir", "/www",
-                  "--hostname", "h", "--stop-timeout", "3", "--net", "host", "--", "/bin/httpd", "-f"});
+    auto o = run({"--rootfs",
+                  "/srv/r",
+                  "--name",
+                  "web",
+                  "--user",
+                  "1000:1001",
+                  "--tmpfs",
+                  "/run:8m",
+                  "--tmpfs",
+                  "/var/cache",
+                  "--bind",
+                  "/data:/data:rw",
+                  "--bind",
+                  "/etc/x:/etc/x",
+                  "--cap",
+                  "CAP_NET_BIND_SERVICE",
+                  "--env",
+                  "A=b=c",
+                  "--workdir",
+                  "/www",
+                  "--hostname",
+                  "h",
+                  "--stop-timeout",
+                  "3",
+                  "--net",
+                  "host",
+                  "--",
+                  "/bin/httpd",
+                  "-f"});
     CHECK(o.rootfs == "/srv/r");
     CHECK(o.name == "web");
     CHECK(o.user == users::Ids{1000, 1001});
@@ -46,26 +73,32 @@ TEST_CASE("run defaults follow the design page", "[cli]") {
 
 TEST_CASE("run refuses bad input with a clear message", "[cli]") {
     using Catch::Matchers::Contains;
-    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--user", "0", "--", "x"}), Contains("uid 0 is refused"));
+    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--user", "0", "--", "x"}),
+                      Contains("uid 0 is refused"));
     CHECK_THROWS_WITH(run({"--rootfs", "/r", "--user", "0:0", "--", "x"}), Contains("uid 0"));
     CHECK_THROWS_WITH(run({"--rootfs", "/r", "--user", "10:0", "--", "x"}), Contains("gid 0"));
     CHECK_THROWS_WITH(run({"--rootfs", "/r", "--user", "abc", "--", "x"}), Contains("numeric"));
     CHECK_THROWS_WITH(run({"--rootfs", "/r", "--tmpfs", "tmp", "--", "x"}), Contains("absolute"));
-    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--tmpfs", "/a/../b", "--", "x"}), Contains("absolute"));
+    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--tmpfs", "/a/../b", "--", "x"}),
+                      Contains("absolute"));
     CHECK_THROWS_WITH(run({"--rootfs", "/r", "--tmpfs", "/t:0", "--", "x"}), Contains("size"));
     CHECK_THROWS_WITH(run({"--rootfs", "/r", "--tmpfs", "/t:12q", "--", "x"}), Contains("size"));
     CHECK_THROWS_WITH(run({"--rootfs", "/r", "--bind", "/a", "--", "x"}), Contains("SRC:DST"));
     CHECK_THROWS_WITH(run({"--rootfs", "/r", "--bind", "/a:b", "--", "x"}), Contains("absolute"));
-    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--bind", "/a:/b:rx", "--", "x"}), Contains("rw or ro"));
+    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--bind", "/a:/b:rx", "--", "x"}),
+                      Contains("rw or ro"));
     CHECK_THROWS_WITH(run({"--rootfs", "/r", "--env", "=v", "--", "x"}), Contains("K=V"));
-    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--net", "bridge", "--", "x"}), Contains("none, host or veth"));
+    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--net", "bridge", "--", "x"}),
+                      Contains("none, host or veth"));
     CHECK_THROWS_WITH(run({"--rootfs", "/r", "--workdir", "www", "--", "x"}), Contains("absolute"));
     CHECK_THROWS_WITH(run({"--rootfs", "/r", "--name", "a/b", "--", "x"}), Contains("--name"));
     CHECK_THROWS_WITH(run({"--rootfs", "/r"}), Contains("no command"));
     CHECK_THROWS_WITH(run({"--", "x"}), Contains("--rootfs is required"));
     CHECK_THROWS_AS(run({"--rootfs", "/r", "--bogus", "--", "x"}), UsageError);
-    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--stop-timeout", "-1", "--", "x"}), Contains("--stop-timeout -1"));
-    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--stop-timeout", "1e3", "--", "x"}), Contains("whole seconds"));
+    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--stop-timeout", "-1", "--", "x"}),
+                      Contains("--stop-timeout -1"));
+    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--stop-timeout", "1e3", "--", "x"}),
+                      Contains("whole seconds"));
 }
 
 TEST_CASE("sizes", "[cli]") {
@@ -101,11 +134,14 @@ TEST_CASE("config file: relative paths, and flags override it", "[cli]") {
     CHECK(f.user == users::Ids{1000, 1000});
 
     std::ofstream(path) << R"({"name": "web", "rootfs": "/r", "comand": ["x"]})";
-    CHECK_THROWS_WITH(cli::load_config(path), Catch::Matchers::Contains("/: unknown key \"comand\" (did you mean \"command\"?)"));
+    CHECK_THROWS_WITH(
+        cli::load_config(path),
+        Catch::Matchers::Contains("/: unknown key \"comand\" (did you mean \"command\"?)"));
     std::ofstream(path) << R"({"rootfs": "/r", "tmpfs": ["/tmp:lots"]})";
     CHECK_THROWS_WITH(cli::load_config(path), Catch::Matchers::Contains("web.json: /tmpfs/0: "));
     std::ofstream(path) << R"({"rootfs": "/r", "stop_timeout": "10"})";
-    CHECK_THROWS_WITH(cli::load_config(path), Catch::Matchers::Contains("/stop_timeout: expected a non-negative integer"));
+    CHECK_THROWS_WITH(cli::load_config(path),
+                      Catch::Matchers::Contains("/stop_timeout: expected a non-negative integer"));
     std::ofstream(path) << R"({"rootfs": "/r", )";
     CHECK_THROWS_WITH(cli::load_config(path), Catch::Matchers::Contains("web.json: invalid JSON"));
     std::remove(path.c_str());

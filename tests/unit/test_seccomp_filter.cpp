@@ -35,7 +35,9 @@ int under_filter(const seccomp::Compiled& c, const std::function<int()>& fn) {
     return status;
 }
 
-int errno_of(long rc) { return rc < 0 ? errno : 0; }
+int errno_of(long rc) {
+    return rc < 0 ? errno : 0;
+}
 
 }  // namespace
 
@@ -55,13 +57,15 @@ TEST_CASE("allowed, denied and errno-specific syscalls", "[filter]") {
     CHECK(WTERMSIG(killed) == SIGSYS);
 }
 
-TEST_CASE("syscalls newer than the profile get ENOSYS, older unknown ones the default", "[filter]") {
+TEST_CASE("syscalls newer than the profile get ENOSYS, older unknown ones the default",
+          "[filter]") {
     // The profile's highest syscall is exit_group (231): above it ENOSYS, below it EPERM.
     auto c = compile_text(R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
         {"names": ["exit_group", "exit", "getppid"], "action": "SCMP_ACT_ALLOW"}]})");
     CHECK(c.max_known_nr.at("SCMP_ARCH_X86_64") == SYS_exit_group);
     CHECK(WEXITSTATUS(under_filter(c, [] { return errno_of(syscall(SYS_getuid)); })) == EPERM);
-    CHECK(WEXITSTATUS(under_filter(c, [] { return errno_of(syscall(SYS_epoll_wait, -1, nullptr, 0, 0)); })) == ENOSYS);
+    CHECK(WEXITSTATUS(under_filter(
+              c, [] { return errno_of(syscall(SYS_epoll_wait, -1, nullptr, 0, 0)); })) == ENOSYS);
     CHECK(WEXITSTATUS(under_filter(c, [] { return errno_of(syscall(1000)); })) == ENOSYS);
 }
 
@@ -84,13 +88,18 @@ TEST_CASE("argument conditions: all must hold; repeated indexes are alternatives
          "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_EQ"}, {"index": 1, "value": 0, "op": "SCMP_CMP_EQ"}]},
         {"names": ["socket"], "action": "SCMP_ACT_ALLOW",
          "args": [{"index": 0, "value": 255, "valueTwo": 1, "op": "SCMP_CMP_MASKED_EQ"}]}]})");
-    CHECK(WEXITSTATUS(under_filter(c, [] { return errno_of(syscall(SYS_personality, 0xffffffffUL)); })) == 0);
-    CHECK(WEXITSTATUS(under_filter(c, [] { return errno_of(syscall(SYS_personality, 0x0040000UL)); })) == EPERM);
+    CHECK(WEXITSTATUS(under_filter(
+              c, [] { return errno_of(syscall(SYS_personality, 0xffffffffUL)); })) == 0);
+    CHECK(WEXITSTATUS(under_filter(
+              c, [] { return errno_of(syscall(SYS_personality, 0x0040000UL)); })) == EPERM);
     CHECK(WEXITSTATUS(under_filter(c, [] { return errno_of(syscall(SYS_kill, 0, 0)); })) == 0);
-    CHECK(WEXITSTATUS(under_filter(c, [] { return errno_of(syscall(SYS_kill, 0, SIGCONT)); })) == EPERM);
+    CHECK(WEXITSTATUS(under_filter(c, [] { return errno_of(syscall(SYS_kill, 0, SIGCONT)); })) ==
+          EPERM);
     // socket(AF_UNIX=1) passes the mask check; AF_INET (2) does not.
-    CHECK(WEXITSTATUS(under_filter(c, [] { return errno_of(syscall(SYS_socket, 1, 1, 0)); })) != EPERM);
-    CHECK(WEXITSTATUS(under_filter(c, [] { return errno_of(syscall(SYS_socket, 2, 1, 0)); })) == EPERM);
+    CHECK(WEXITSTATUS(under_filter(c, [] { return errno_of(syscall(SYS_socket, 1, 1, 0)); })) !=
+          EPERM);
+    CHECK(WEXITSTATUS(under_filter(c, [] { return errno_of(syscall(SYS_socket, 2, 1, 0)); })) ==
+          EPERM);
 }
 
 TEST_CASE("x32 calls cannot slip past a native-only profile", "[filter]") {
@@ -105,10 +114,13 @@ TEST_CASE("profiles/default.json under a real program", "[filter]") {
     auto path = std::string(BULWARK_SOURCE_DIR) + "/profiles/default.json";
     auto c = compile(resolve(load_profile(path), Context{}), path);
     CHECK(WEXITSTATUS(under_filter(c, [] { return errno_of(syscall(SYS_getppid)); })) == 0);
-    CHECK(WEXITSTATUS(under_filter(c, [] { return errno_of(syscall(435 /* clone3 */, nullptr, 0)); })) == ENOSYS);
+    CHECK(WEXITSTATUS(under_filter(
+              c, [] { return errno_of(syscall(435 /* clone3 */, nullptr, 0)); })) == ENOSYS);
     CHECK(WEXITSTATUS(under_filter(c, [] { return errno_of(syscall(SYS_unshare, 0)); })) == EPERM);
-    CHECK(WEXITSTATUS(under_filter(c, [] { return errno_of(syscall(SYS_bpf, 0, nullptr, 0)); })) == EPERM);
-    CHECK(WEXITSTATUS(under_filter(c, [] { return errno_of(syscall(469 /* file_setattr */)); })) == ENOSYS);
+    CHECK(WEXITSTATUS(under_filter(c, [] { return errno_of(syscall(SYS_bpf, 0, nullptr, 0)); })) ==
+          EPERM);
+    CHECK(WEXITSTATUS(under_filter(c, [] { return errno_of(syscall(469 /* file_setattr */)); })) ==
+          ENOSYS);
     // fork is clone without namespace flags: allowed.
     auto st = under_filter(c, [] {
         pid_t p = fork();
