@@ -126,7 +126,7 @@ NetMode parse_net(const std::string& s) {
 std::string usage() {
     std::ostringstream ss;
     ss << "usage: bulwark run [options] -- COMMAND [ARG...]\n"
-          "       bulwark check profile|config FILE [--json] [--strict]\n"
+          "       bulwark check profile|policy|config FILE [--json] [--strict]\n"
           "       bulwark version\n\n"
        << run_options();
     return ss.str();

@@ -59,11 +59,19 @@ Json load_json_file(const std::string& path) {
 }
 
 std::string nearest_word(std::string_view word, const std::vector<std::string_view>& candidates) {
+    // On a tie, prefer a candidate that contains the word as a subsequence: a dropped letter is
+    // the likeliest typo ("limts" -> "limits", not "lists").
+    auto subsequence = [&](std::string_view c) {
+        size_t i = 0;
+        for (char ch : c)
+            if (i < word.size() && word[i] == ch) ++i;
+        return i == word.size();
+    };
     std::string best;
     size_t best_d = SIZE_MAX;
     for (auto c : candidates) {
         size_t d = edit_distance(word, c);
-        if (d < best_d) {
+        if (d < best_d || (d == best_d && subsequence(c) && !subsequence(best))) {
             best_d = d;
             best = std::string(c);
         }

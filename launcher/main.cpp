@@ -9,10 +9,13 @@
 #include <fstream>
 #include <iostream>
 
+#include "../bpf/bulwark.h"
+#include "automaton.hpp"
 #include "cli.hpp"
 #include "digest.hpp"
 #include "error.hpp"
 #include "json_util.hpp"
+#include "policy.hpp"
 #include "sandbox.hpp"
 #include "seccomp_compile.hpp"
 #include "supervisor.hpp"
@@ -140,6 +143,57 @@ int check_config(const std::string& file, const po::variables_map& vm) {
     return 0;
 }
 
+int check_policy(const std::string& file, const po::variables_map& vm) {
+    auto p = policy::load_policy(file);
+    // Compiling the automaton proves the pattern sets fit the kernel's table.
+    std::vector<std::string> all;
+    for (auto& set : p.pattern_sets)
+        all.insert(all.end(), set.patterns.begin(), set.patterns.end());
+    auto dfa = automaton::compile(all, BW_AUTOMATON_MAX_STATES);
+    auto j = policy::summary(p);
+    j["patterns"]["automaton_states"] = dfa.states();
+    j["sha256"] = sha256_file_hex(file);
+    if (vm.count("json")) {
+        std::cout << j.dump(2) << "\n";
+        return 0;
+    }
+    auto rate = [](const Json& r) {
+        return r.is_null() ? std::string("unlimited")
+                           : r["rate"].get<std::string>() + " burst " +
+                                 std::to_string(r["burst"].get<uint64_t>());
+    };
+    std::cout << "policy          " << file << "\nsha256          "
+              << j["sha256"].get<std::string>() << "\ninspect ports  ";
+    for (auto port : p.inspect_ports) std::cout << " " << port;
+    std::cout << "\nlists           deny " << p.deny.size() << ", trusted " << p.trusted.size()
+              << ", suspicious " << p.suspicious.size() << "\nkey prefix      /" << p.key_prefix_v4
+              << " IPv4, /" << p.key_prefix_v6 << " IPv6\n";
+    for (auto cls : {"default", "suspicious", "trusted"}) {
+        auto& l = j["limits"][cls];
+        std::printf("limits %-10s ", cls);
+        std::fflush(stdout);
+        if (l.is_null()) {
+            std::cout << "unlimited\n";
+            continue;
+        }
+        std::cout << "packets " << rate(l["packets"]) << "; connections " << rate(l["connections"])
+                  << "; requests " << rate(l["requests"]) << "\n";
+    }
+    for (auto& r : p.rules)
+        std::cout << "rule            " << r.match << " -> "
+                  << (r.exempt ? "exempt"
+                               : "limit " + rate(j["rules"][&r - p.rules.data()]["limit"]))
+                  << "\n";
+    std::cout << "patterns        " << all.size() << " in " << p.pattern_sets.size()
+              << " sets, first " << p.scan_bytes << " payload bytes, " << dfa.states()
+              << " automaton states\n";
+    for (auto& set : p.pattern_sets)
+        std::cout << "  " << set.name << ": " << set.patterns.size() << "\n";
+    std::cout << "sources         up to " << p.max_sources << " tracked; events "
+              << p.events_per_source_per_second << "/s per source\n";
+    return 0;
+}
+
 int cmd_check(const std::vector<std::string>& args) {
     po::options_description d("bulwark check options");
     d.add_options()("json", "print JSON")("strict", "unknown syscall names are errors")(
@@ -158,15 +212,17 @@ int cmd_check(const std::vector<std::string>& args) {
         return kUsage;
     }
     if (!vm.count("what") || !vm.count("file")) {
-        std::cerr << "usage: bulwark check profile|config FILE [--json] [--strict]\n";
+        std::cerr << "usage: bulwark check profile|policy|config FILE [--json] [--strict]\n";
         return kUsage;
     }
     auto what = vm["what"].as<std::string>();
     auto file = vm["file"].as<std::string>();
     try {
         if (what == "profile") return check_profile(file, vm);
+        if (what == "policy") return check_policy(file, vm);
         if (what == "config") return check_config(file, vm);
-        std::cerr << "bulwark: check: unknown kind \"" << what << "\" (profile or config)\n";
+        std::cerr << "bulwark: check: unknown kind \"" << what
+                  << "\" (profile, policy or config)\n";
         return kUsage;
     } catch (const std::exception& e) {
         std::cerr << "bulwark: " << e.what() << "\n";

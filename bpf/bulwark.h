@@ -1,0 +1,85 @@
+/* Structs, enums and pure helpers shared by the XDP program (clang -target bpf) and the C++
+ * launcher. Kernel UAPI types only, so it builds on both sides without vmlinux.h. */
+#ifndef BULWARK_BPF_H
+#define BULWARK_BPF_H
+
+#include <linux/types.h>
+
+/* Verdict reasons: the index of the per-CPU counters and the `reason` of events. */
+enum bw_reason {
+    BW_PASS = 0,
+    BW_PASS_TRUSTED,
+    BW_DROP_DENY,
+    BW_DROP_RATE_PACKETS,
+    BW_DROP_RATE_CONNECTIONS,
+    BW_DROP_RATE_REQUESTS,
+    BW_DROP_RULE,
+    BW_DROP_PATTERN,
+    BW_DROP_MALFORMED,
+    BW_REASON_MAX,
+};
+
+/* What a CIDR list entry makes of a source. The most specific prefix wins. */
+enum bw_class {
+    BW_CLASS_DEFAULT = 0,
+    BW_CLASS_DENY,
+    BW_CLASS_TRUSTED,
+    BW_CLASS_SUSPICIOUS,
+};
+
+/* Which per-source bucket a limit is. */
+enum bw_limit_kind {
+    BW_LIMIT_PACKETS = 0,
+    BW_LIMIT_CONNECTIONS,
+    BW_LIMIT_REQUESTS,
+    BW_LIMIT_KINDS,
+};
+
+/* LPM trie keys: prefixlen first, as the kernel requires. */
+struct bw_lpm_v4 {
+    __u32 prefixlen;
+    __u8 addr[4];
+};
+struct bw_lpm_v6 {
+    __u32 prefixlen;
+    __u8 addr[16];
+};
+
+/* A rate as GCRA parameters, in nanoseconds: one token per `interval_ns`, and up to `burst`
+ * back-to-back (tau = interval * (burst - 1)). interval 0 means unlimited. */
+struct bw_rate {
+    __u64 interval_ns;
+    __u64 tau_ns;
+};
+
+/* Pattern automaton limits: states x 256 transitions in one array map. */
+#define BW_AUTOMATON_MAX_STATES 8192
+#define BW_MAX_PATTERNS 1024
+#define BW_MAX_PATTERN_LEN 128
+#define BW_MAX_SCAN_BYTES 1460
+
+/* One automaton transition: next state in the low 16 bits, and in the high 16 bits the
+ * 1-based index of a pattern that ends on entering that state (0: none). */
+#define BW_AC_NEXT(e) ((__u16)((e) & 0xffff))
+#define BW_AC_MATCH(e) ((__u16)((e) >> 16))
+
+/* Generic cell rate algorithm, one u64 of state per bucket (the theoretical arrival time), so
+ * the kernel can update it with a compare-and-swap. Returns 1 and the new state when a packet
+ * arriving at `now` conforms, 0 (state unchanged) when it must be dropped. Integer-only:
+ * a source sending at exactly the rate always conforms; one sending faster gets `burst` at once
+ * and then one packet per interval. */
+static inline int bw_gcra(__u64 tat, __u64 now, const struct bw_rate *r, __u64 *new_tat)
+{
+    __u64 base = tat > now ? tat : now;
+    if (r->interval_ns == 0) {
+        *new_tat = tat;
+        return 1;
+    }
+    /* Conforms if tat - tau <= now, written without underflow. */
+    if (tat > now && tat - now > r->tau_ns)
+        return 0;
+    *new_tat = base + r->interval_ns;
+    return 1;
+}
+
+#endif /* BULWARK_BPF_H */

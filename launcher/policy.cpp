@@ -1,0 +1,331 @@
+#include "policy.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+
+#include "../bpf/bulwark.h"
+#include "error.hpp"
+
+namespace bulwark::policy {
+
+namespace {
+
+constexpr uint64_t kSecond = 1'000'000'000ull;
+const std::vector<std::string_view> kMethods = {"GET",   "POST",    "PUT",     "DELETE", "HEAD",
+                                                "PATCH", "OPTIONS", "CONNECT", "TRACE"};
+
+uint64_t parse_u64(std::string_view s, bool& ok) {
+    uint64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    ok = !s.empty() && ec == std::errc() && p == s.data() + s.size();
+    return v;
+}
+
+// Runs fn; an InputError from it is re-raised at `at`'s file and JSON path.
+template <class Fn>
+auto at_path(const JsonAt& at, Fn&& fn) {
+    try {
+        return fn();
+    } catch (const InputError& e) {
+        at.fail(e.what());
+    }
+}
+
+std::vector<Cidr> parse_list(const JsonAt& at) {
+    std::vector<Cidr> out;
+    for (size_t i = 0; i < at.size(); ++i) {
+        auto item = at[i];
+        out.push_back(at_path(item, [&] { return parse_cidr(item.str()); }));
+    }
+    return out;
+}
+
+Rate parse_limit(const JsonAt& at) {
+    at.only_keys({"rate", "burst"});
+    Rate r = at_path(at.at("rate"), [&] { return parse_rate(at.at("rate").str()); });
+    if (auto b = at.get("burst")) {
+        if (b->raw().is_number_integer() && !b->raw().is_number_unsigned() &&
+            b->raw().get<int64_t>() < 0)
+            b->fail("burst must be at least 1, found " + b->raw().dump());
+        r.burst = b->u64(1'000'000'000);
+        if (r.burst == 0) b->fail("burst must be at least 1");
+    }
+    return r;
+}
+
+// A limit set: a kind given as null is unlimited; a kind left out takes `inherit`'s.
+Limits parse_limits(const JsonAt& at, const Limits& inherit) {
+    at.only_keys({"packets", "connections", "requests"});
+    Limits l = inherit;
+    auto one = [&](const char* key, std::optional<Rate>& dst) {
+        if (auto v = at.get(key))
+            dst = v->is_null() ? std::nullopt : std::optional(parse_limit(*v));
+    };
+    one("packets", l.packets);
+    one("connections", l.connections);
+    one("requests", l.requests);
+    return l;
+}
+
+Rule parse_rule(const JsonAt& at) {
+    at.only_keys({"match", "action", "limit"});
+    Rule r;
+    auto m = at.at("match");
+    r.match = m.str();
+    auto sp = r.match.find(' ');
+    std::string method = r.match.substr(0, sp);
+    if (sp == std::string::npos ||
+        std::find(kMethods.begin(), kMethods.end(), method) == kMethods.end() ||
+        r.match.size() <= sp + 1 || r.match[sp + 1] != '/')
+        m.fail("match \"" + r.match + "\" is not \"METHOD /path\" (e.g. \"GET /api/health\")");
+    if (r.match.size() > BW_MAX_PATTERN_LEN)
+        m.fail("match is longer than " + std::to_string(BW_MAX_PATTERN_LEN) + " bytes");
+    auto action = at.get("action");
+    auto limit = at.get("limit");
+    if (action) {
+        if (action->str() != "exempt")
+            action->fail("action must be \"exempt\" (or give \"limit\")");
+        if (limit) at.fail("a rule has either \"action\": \"exempt\" or a \"limit\", not both");
+        r.exempt = true;
+    } else if (limit) {
+        r.limit = parse_limit(*limit);
+    } else {
+        at.fail("a rule needs \"action\": \"exempt\" or a \"limit\"");
+    }
+    return r;
+}
+
+}  // namespace
+
+Cidr parse_cidr(const std::string& s) {
+    Cidr c;
+    c.text = s;
+    auto slash = s.find('/');
+    std::string addr = s.substr(0, slash);
+    if (inet_pton(AF_INET, addr.c_str(), c.addr.data()) == 1)
+        c.family = AF_INET;
+    else if (inet_pton(AF_INET6, addr.c_str(), c.addr.data()) == 1)
+        c.family = AF_INET6;
+    else
+        throw InputError("\"" + s + "\" is not an IPv4 or IPv6 address or CIDR");
+    unsigned max = c.family == AF_INET ? 32 : 128;
+    c.prefix = max;
+    if (slash != std::string::npos) {
+        bool ok;
+        auto p = parse_u64(std::string_view(s).substr(slash + 1), ok);
+        if (!ok || p > max)
+            throw InputError("\"" + s + "\": prefix length must be 0.." + std::to_string(max));
+        c.prefix = static_cast<unsigned>(p);
+    }
+    for (unsigned bit = c.prefix; bit < max; ++bit) {
+        if (c.addr[bit / 8] & (0x80 >> (bit % 8))) {
+            auto fixed = c;
+            for (unsigned b = c.prefix; b < max; ++b)
+                fixed.addr[b / 8] &= static_cast<uint8_t>(~(0x80 >> (b % 8)));
+            char buf[INET6_ADDRSTRLEN];
+            inet_ntop(c.family, fixed.addr.data(), buf, sizeof buf);
+            throw InputError("\"" + s + "\" has host bits set (did you mean \"" + buf + "/" +
+                             std::to_string(c.prefix) + "\"?)");
+        }
+    }
+    return c;
+}
+
+Rate parse_rate(const std::string& s) {
+    auto slash = s.find('/');
+    if (slash == std::string::npos)
+        throw InputError("rate \"" + s + "\" is not COUNT/UNIT (e.g. \"60/minute\")");
+    bool ok;
+    Rate r;
+    r.count = parse_u64(std::string_view(s).substr(0, slash), ok);
+    if (!ok || r.count == 0 || r.count > 1'000'000'000)
+        throw InputError("rate \"" + s + "\": count must be 1..1000000000");
+    auto unit = s.substr(slash + 1);
+    static const std::map<std::string, uint64_t, std::less<>> units = {{"second", kSecond},
+                                                                       {"minute", 60 * kSecond},
+                                                                       {"hour", 3600 * kSecond},
+                                                                       {"day", 86400 * kSecond}};
+    auto it = units.find(unit);
+    if (it == units.end())
+        throw InputError("rate \"" + s + "\": unit must be second, minute, hour or day");
+    r.period_ns = it->second;
+    r.burst = r.count;
+    return r;
+}
+
+Gcra to_gcra(const Rate& r) {
+    uint64_t interval = r.period_ns / r.count;
+    if (interval == 0) interval = 1;
+    return {interval, interval * (r.burst - 1)};
+}
+
+Policy parse_policy(const Json& doc, const std::string& file) {
+    JsonAt root(doc, file);
+    root.only_keys({"version", "comment", "inspect_ports", "lists", "limits", "rules", "patterns",
+                    "events", "max_sources", "fragments"});
+    Policy p;
+    p.file = file;
+    if (auto v = root.get("version")) {
+        p.version = static_cast<unsigned>(v->u64());
+        if (p.version != 1)
+            v->fail("unsupported policy version " + std::to_string(p.version) +
+                    " (this bulwark reads 1)");
+    }
+    if (auto ports = root.get("inspect_ports")) {
+        for (size_t i = 0; i < ports->size(); ++i) {
+            auto port = (*ports)[i].u64(65535);
+            if (port == 0) (*ports)[i].fail("port 0 cannot be inspected");
+            p.inspect_ports.push_back(static_cast<uint16_t>(port));
+        }
+    } else {
+        p.inspect_ports = {80};
+    }
+    if (auto lists = root.get("lists")) {
+        lists->only_keys({"deny", "trusted", "suspicious"});
+        if (auto l = lists->get("deny")) p.deny = parse_list(*l);
+        if (auto l = lists->get("trusted")) p.trusted = parse_list(*l);
+        if (auto l = lists->get("suspicious")) p.suspicious = parse_list(*l);
+        // One prefix in two lists would make "most specific wins" ambiguous.
+        std::vector<std::pair<const Cidr*, const char*>> all;
+        for (auto& c : p.deny) all.emplace_back(&c, "deny");
+        for (auto& c : p.trusted) all.emplace_back(&c, "trusted");
+        for (auto& c : p.suspicious) all.emplace_back(&c, "suspicious");
+        for (size_t i = 0; i < all.size(); ++i)
+            for (size_t j = i + 1; j < all.size(); ++j)
+                if (*all[i].first == *all[j].first)
+                    lists->fail("\"" + all[j].first->text + "\" is in both \"" + all[i].second +
+                                "\" and \"" + all[j].second + "\"");
+    }
+    if (auto limits = root.get("limits")) {
+        limits->only_keys({"key_prefix", "default", "suspicious", "trusted"});
+        if (auto kp = limits->get("key_prefix")) {
+            kp->only_keys({"ipv4", "ipv6"});
+            if (auto v = kp->get("ipv4")) p.key_prefix_v4 = static_cast<unsigned>(v->u64(32));
+            if (auto v = kp->get("ipv6")) p.key_prefix_v6 = static_cast<unsigned>(v->u64(128));
+            if (p.key_prefix_v4 == 0 || p.key_prefix_v6 == 0)
+                kp->fail("a key prefix of 0 would put every source in one bucket");
+        }
+        if (auto d = limits->get("default"); d && !d->is_null())
+            p.default_limits = parse_limits(*d, {});
+        p.suspicious_limits = p.default_limits;
+        if (auto s = limits->get("suspicious"); s && !s->is_null())
+            p.suspicious_limits = parse_limits(*s, p.default_limits);
+        if (auto t = limits->get("trusted"); t && !t->is_null()) {
+            p.trusted_unlimited = false;
+            p.trusted_limits = parse_limits(*t, {});
+        }
+    }
+    if (auto rules = root.get("rules")) {
+        for (size_t i = 0; i < rules->size(); ++i) {
+            p.rules.push_back(parse_rule((*rules)[i]));
+            for (size_t j = 0; j + 1 < p.rules.size(); ++j)
+                if (p.rules[j].match == p.rules.back().match)
+                    (*rules)[i].fail("\"" + p.rules.back().match + "\" repeats rule " +
+                                     std::to_string(j));
+        }
+    }
+    if (auto pat = root.get("patterns")) {
+        pat->only_keys({"scan_bytes", "sets"});
+        if (auto sb = pat->get("scan_bytes")) {
+            p.scan_bytes = static_cast<unsigned>(sb->u64(BW_MAX_SCAN_BYTES));
+            if (p.scan_bytes == 0) sb->fail("scan_bytes must be at least 1");
+        }
+        size_t total = 0;
+        if (auto sets = pat->get("sets")) {
+            for (auto& [name, list] : sets->members()) {
+                PatternSet set{name, {}};
+                for (size_t i = 0; i < list.size(); ++i) {
+                    auto s = list[i].str();
+                    if (s.empty()) list[i].fail("empty pattern");
+                    if (s.size() > BW_MAX_PATTERN_LEN)
+                        list[i].fail("pattern is " + std::to_string(s.size()) +
+                                     " bytes, more than " + std::to_string(BW_MAX_PATTERN_LEN));
+                    if (s.size() > p.scan_bytes)
+                        list[i].fail("pattern is longer than scan_bytes (" +
+                                     std::to_string(p.scan_bytes) + "): it could never match");
+                    set.patterns.push_back(s);
+                    if (++total > BW_MAX_PATTERNS)
+                        list[i].fail("more than " + std::to_string(BW_MAX_PATTERNS) +
+                                     " patterns in all");
+                }
+                p.pattern_sets.push_back(std::move(set));
+            }
+        }
+    }
+    if (auto ev = root.get("events")) {
+        ev->only_keys({"per_source_per_second"});
+        if (auto v = ev->get("per_source_per_second"))
+            p.events_per_source_per_second = v->u64(1'000'000);
+    }
+    if (auto ms = root.get("max_sources")) {
+        p.max_sources = ms->u64(16'000'000);
+        if (p.max_sources < 1024) ms->fail("max_sources must be at least 1024");
+    }
+    if (auto fr = root.get("fragments")) {
+        auto v = fr->str();
+        if (v == "pass")
+            p.non_first_fragments = Policy::Fragments::Pass;
+        else if (v == "drop")
+            p.non_first_fragments = Policy::Fragments::Drop;
+        else
+            fr->fail("fragments must be \"pass\" or \"drop\"");
+    }
+    return p;
+}
+
+Policy load_policy(const std::string& path) {
+    return parse_policy(load_json_file(path), path);
+}
+
+namespace {
+Json rate_json(const std::optional<Rate>& r) {
+    if (!r) return nullptr;
+    static const std::map<uint64_t, const char*> names = {{kSecond, "second"},
+                                                          {60 * kSecond, "minute"},
+                                                          {3600 * kSecond, "hour"},
+                                                          {86400 * kSecond, "day"}};
+    return Json{{"rate", std::to_string(r->count) + "/" + names.at(r->period_ns)},
+                {"burst", r->burst}};
+}
+Json limits_json(const Limits& l) {
+    return Json{{"packets", rate_json(l.packets)},
+                {"connections", rate_json(l.connections)},
+                {"requests", rate_json(l.requests)}};
+}
+}  // namespace
+
+Json summary(const Policy& p) {
+    Json j;
+    j["file"] = p.file;
+    j["inspect_ports"] = p.inspect_ports;
+    j["lists"] = {{"deny", p.deny.size()},
+                  {"trusted", p.trusted.size()},
+                  {"suspicious", p.suspicious.size()}};
+    j["key_prefix"] = {{"ipv4", p.key_prefix_v4}, {"ipv6", p.key_prefix_v6}};
+    j["limits"] = {
+        {"default", limits_json(p.default_limits)},
+        {"suspicious", limits_json(p.suspicious_limits)},
+        {"trusted", p.trusted_unlimited ? Json(nullptr) : limits_json(p.trusted_limits)}};
+    Json rules = Json::array();
+    for (auto& r : p.rules)
+        rules.push_back({{"match", r.match},
+                         {"action", r.exempt ? "exempt" : "limit"},
+                         {"limit", rate_json(r.limit)}});
+    j["rules"] = rules;
+    Json sets = Json::object();
+    size_t total = 0;
+    for (auto& s : p.pattern_sets) {
+        sets[s.name] = s.patterns.size();
+        total += s.patterns.size();
+    }
+    j["patterns"] = {{"scan_bytes", p.scan_bytes}, {"sets", sets}, {"total", total}};
+    j["events"] = {{"per_source_per_second", p.events_per_source_per_second}};
+    j["max_sources"] = p.max_sources;
+    j["fragments"] = p.non_first_fragments == Policy::Fragments::Pass ? "pass" : "drop";
+    return j;
+}
+
+}  // namespace bulwark::policy

@@ -1,0 +1,83 @@
+// Network policies (policies/*.json, documented in policies/README.md): parsing and validation.
+// Pure logic; what the XDP program receives is derived from the Policy.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "json_util.hpp"
+
+namespace bulwark::policy {
+
+struct Cidr {
+    int family = 0;  // AF_INET or AF_INET6
+    std::array<uint8_t, 16> addr{};
+    unsigned prefix = 0;
+    std::string text;  // as written, for messages
+    bool operator==(const Cidr& o) const {
+        return family == o.family && addr == o.addr && prefix == o.prefix;
+    }
+};
+// "10.0.0.0/8", "2001:db8::/32", or a bare address (/32 or /128). Host bits must be zero.
+// Throws InputError (without file context: callers add it).
+Cidr parse_cidr(const std::string& s);
+
+struct Rate {
+    uint64_t count = 0;      // tokens per period
+    uint64_t period_ns = 0;  // second, minute, hour or day
+    uint64_t burst = 0;      // defaults to count
+    bool operator==(const Rate&) const = default;
+};
+// "60/minute" -> {60, 60e9}. Throws InputError.
+Rate parse_rate(const std::string& s);
+// GCRA parameters: one token every period/count ns (rounded down, so a source at exactly the
+// rate always conforms), tau = interval * (burst - 1).
+struct Gcra {
+    uint64_t interval_ns, tau_ns;
+};
+Gcra to_gcra(const Rate& r);
+
+// A limit per kind; nullopt = unlimited.
+struct Limits {
+    std::optional<Rate> packets, connections, requests;
+};
+
+struct Rule {
+    std::string match;  // "METHOD /path-prefix", anchored, case-sensitive
+    bool exempt = false;
+    std::optional<Rate> limit;  // when not exempt
+};
+
+struct PatternSet {
+    std::string name;
+    std::vector<std::string> patterns;
+};
+
+struct Policy {
+    std::string file;
+    unsigned version = 1;
+    std::vector<uint16_t> inspect_ports;
+    std::vector<Cidr> deny, trusted, suspicious;
+    unsigned key_prefix_v4 = 32, key_prefix_v6 = 64;
+    Limits default_limits, suspicious_limits;
+    bool trusted_unlimited = true;
+    Limits trusted_limits;  // only when trusted is not null
+    std::vector<Rule> rules;
+    unsigned scan_bytes = 512;
+    std::vector<PatternSet> pattern_sets;
+    uint64_t events_per_source_per_second = 1;
+    uint64_t max_sources = 1'000'000;
+    enum class Fragments { Pass, Drop } non_first_fragments = Fragments::Pass;
+};
+
+Policy parse_policy(const Json& doc, const std::string& file);
+Policy load_policy(const std::string& path);
+
+// Summary for `bulwark check policy` (also its --json shape).
+Json summary(const Policy& p);
+
+}  // namespace bulwark::policy
