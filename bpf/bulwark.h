@@ -52,6 +52,37 @@ struct bw_rate {
     __u64 tau_ns;
 };
 
+/* Per-CPU verdict counters, indexed by enum bw_reason. */
+struct bw_counter {
+    __u64 packets;
+    __u64 bytes;
+};
+
+/* Everything the program needs from the policy that is not a table: one array entry. */
+struct bw_config {
+    struct bw_rate rates[4][BW_LIMIT_KINDS]; /* [enum bw_class][enum bw_limit_kind] */
+    __u32 key_prefix_v4;                     /* 1..32 */
+    __u32 key_prefix_v6;                     /* 1..128 */
+    __u32 drop_fragments;                    /* non-first IP fragments: 0 pass, 1 drop */
+    __u32 pad;
+};
+
+/* A source: its address masked to the key prefix. IPv4 uses the first 4 bytes. */
+struct bw_source_key {
+    __u8 family; /* 4 or 6 */
+    __u8 pad[3];
+    __u8 addr[16];
+};
+
+/* Per-source state: one GCRA time per limit kind, and what `stats --top` shows. */
+struct bw_source {
+    __u64 tat[BW_LIMIT_KINDS];
+    __u64 passed;
+    __u64 dropped;
+    __u32 last_reason;
+    __u32 pad;
+};
+
 /* Pattern automaton limits: states x 256 transitions in one array map. */
 #define BW_AUTOMATON_MAX_STATES 8192
 #define BW_MAX_PATTERNS 1024
