@@ -65,6 +65,25 @@ struct {
     __type(value, struct bw_source);
 } sources SEC(".maps");
 
+/* The pattern DFA (see launcher/automaton.hpp): entry state*256+byte. Sized by the loader. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 256);
+    __type(key, __u32);
+    __type(value, __u32);
+} automaton SEC(".maps");
+
+/* Payload bytes copied out of the frame for scanning (too big for the 512-byte stack). */
+struct scratch {
+    __u8 b[2048];
+};
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct scratch);
+} scratch SEC(".maps");
+
 #define VLAN_MAX 2
 #define IPV6_EXT_MAX 6
 #define CAS_TRIES 4
@@ -156,6 +175,44 @@ static __always_inline int is_http_request(struct xdp_md *ctx, const struct pkt 
     if (b[0] == 'T' && b[1] == 'R' && b[2] == 'A' && b[3] == 'C' && b[4] == 'E' && b[5] == ' ')
         return 1;
     return 0;
+}
+
+struct scan_ctx {
+    struct scratch *buf;
+    __u32 state;
+    __u32 match; /* 1-based pattern index, 0: none */
+};
+
+static long scan_step(__u32 i, void *arg)
+{
+    struct scan_ctx *sc = arg;
+    __u32 key = sc->state * 256 + sc->buf->b[i & 2047];
+    __u32 *e = bpf_map_lookup_elem(&automaton, &key);
+    if (!e)
+        return 1;
+    if (BW_AC_MATCH(*e)) {
+        sc->match = BW_AC_MATCH(*e);
+        return 1;
+    }
+    sc->state = BW_AC_NEXT(*e);
+    return 0;
+}
+
+/* One DFA step per byte over the first scan_bytes of payload; returns the matched pattern. */
+static __always_inline __u32 scan_payload(struct xdp_md *ctx, const struct pkt *p, __u32 scan_bytes)
+{
+    __u32 zero = 0;
+    struct scratch *buf = bpf_map_lookup_elem(&scratch, &zero);
+    if (!buf)
+        return 0;
+    __u32 len = p->payload_len < scan_bytes ? p->payload_len : scan_bytes;
+    if (len == 0 || len > BW_MAX_SCAN_BYTES)
+        return 0;
+    if (bpf_xdp_load_bytes(ctx, p->payload_off, buf->b, len))
+        return 0;
+    struct scan_ctx sc = {.buf = buf};
+    bpf_loop(len, scan_step, &sc, 0);
+    return sc.match;
 }
 
 /* Transport header at `l4`. Accesses are proven against data_end (the verifier needs the real
@@ -317,9 +374,13 @@ int bulwark_xdp(struct xdp_md *ctx)
     if (p.l4 == IPPROTO_TCP && p.payload_len) {
         __u32 port = p.dport;
         __u8 *inspected = bpf_map_lookup_elem(&ports, &port);
-        if (inspected && *inspected && is_http_request(ctx, &p) &&
-            !conform(&src->tat[BW_LIMIT_REQUESTS], &cfg->rates[rc][BW_LIMIT_REQUESTS], now))
-            return verdict(ctx, BW_DROP_RATE_REQUESTS, src);
+        if (inspected && *inspected) {
+            if (is_http_request(ctx, &p) &&
+                !conform(&src->tat[BW_LIMIT_REQUESTS], &cfg->rates[rc][BW_LIMIT_REQUESTS], now))
+                return verdict(ctx, BW_DROP_RATE_REQUESTS, src);
+            if (cfg->scan_bytes && scan_payload(ctx, &p, cfg->scan_bytes))
+                return verdict(ctx, BW_DROP_PATTERN, src);
+        }
     }
     return verdict(ctx, BW_PASS, src);
 }

@@ -64,7 +64,7 @@ struct bw_config {
     __u32 key_prefix_v4;                     /* 1..32 */
     __u32 key_prefix_v6;                     /* 1..128 */
     __u32 drop_fragments;                    /* non-first IP fragments: 0 pass, 1 drop */
-    __u32 pad;
+    __u32 scan_bytes;                        /* payload bytes scanned for patterns; 0: none */
 };
 
 /* A source: its address masked to the key prefix. IPv4 uses the first 4 bytes. */

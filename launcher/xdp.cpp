@@ -56,6 +56,7 @@ bw_config make_config(const policy::Policy& p) {
     c.key_prefix_v4 = p.key_prefix_v4;
     c.key_prefix_v6 = p.key_prefix_v6;
     c.drop_fragments = p.non_first_fragments == policy::Policy::Fragments::Drop;
+    c.scan_bytes = p.pattern_sets.empty() ? 0 : p.scan_bytes;
     return c;
 }
 
@@ -72,11 +73,22 @@ const char* reason_name(unsigned reason) {
     return reason < BW_REASON_MAX ? names[reason] : "unknown";
 }
 
-Program::Program(const policy::Policy& p) {
+std::vector<std::string> all_patterns(const policy::Policy& p) {
+    std::vector<std::string> all;
+    for (auto& set : p.pattern_sets)
+        all.insert(all.end(), set.patterns.begin(), set.patterns.end());
+    return all;
+}
+
+Program::Program(const policy::Policy& p)
+    : dfa_(automaton::compile(all_patterns(p), BW_AUTOMATON_MAX_STATES)) {
     skel_.reset(bulwark_bpf__open());
     if (!skel_) throw_sys("open XDP program");
     if (bpf_map__set_max_entries(skel_->maps.sources, static_cast<uint32_t>(p.max_sources)) != 0)
         throw_sys("size sources map");
+    if (bpf_map__set_max_entries(skel_->maps.automaton, static_cast<uint32_t>(dfa_.table.size())) !=
+        0)
+        throw_sys("size automaton map");
     if (int rc = bulwark_bpf__load(skel_.get()); rc != 0) throw SysError("load XDP program", -rc);
     auto cfg = make_config(p);
     uint32_t zero = 0;
@@ -86,6 +98,13 @@ Program::Program(const policy::Policy& p) {
     fill_lists(skel_.get(), p.deny, BW_CLASS_DENY);
     fill_lists(skel_.get(), p.trusted, BW_CLASS_TRUSTED);
     fill_lists(skel_.get(), p.suspicious, BW_CLASS_SUSPICIOUS);
+    // One batched update for the whole table: per-entry updates would cost ~100k syscalls.
+    std::vector<uint32_t> keys(dfa_.table.size());
+    for (uint32_t i = 0; i < keys.size(); ++i) keys[i] = i;
+    uint32_t count = static_cast<uint32_t>(keys.size());
+    if (bpf_map_update_batch(bpf_map__fd(skel_->maps.automaton), keys.data(), dfa_.table.data(),
+                             &count, nullptr) != 0)
+        throw_sys("fill automaton map");
 }
 
 int Program::prog_fd() const {

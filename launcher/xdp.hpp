@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "../bpf/bulwark.h"
+#include "automaton.hpp"
 #include "policy.hpp"
 
 struct bulwark_bpf;
@@ -25,14 +26,20 @@ class Program {
     // Per-reason totals, summed over CPUs.
     std::array<bw_counter, BW_REASON_MAX> counters() const;
     bulwark_bpf* skel() const { return skel_.get(); }
+    const automaton::Dfa& dfa() const { return dfa_; }
 
   private:
+    automaton::Dfa dfa_;
     std::unique_ptr<bulwark_bpf, SkelDeleter> skel_;
 };
 
 // The config entry the program reads (pure: derived from the policy).
 bw_config make_config(const policy::Policy& p);
 
-const char* reason_name(unsigned reason);  // "pass", "drop_deny", ... as in stats --json
+const char* reason_name(unsigned reason);
+
+// Every pattern of every set, in order: DFA match index i+1 is element i.
+std::vector<std::string> all_patterns(
+    const policy::Policy& p);  // "pass", "drop_deny", ... as in stats --json
 
 }  // namespace bulwark::xdp

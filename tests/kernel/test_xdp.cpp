@@ -343,3 +343,39 @@ TEST_CASE("non-first fragments pass by default, drop with \"fragments\": \"drop\
         CHECK(counts(prog) == std::map<std::string, uint64_t>{{"drop_malformed", 2}});
     }
 }
+
+TEST_CASE("request patterns are dropped at offset 0, in the middle, and up to scan_bytes",
+          "[xdp][patterns]") {
+    xdp::Program prog(make(R"({"inspect_ports": [80], "patterns": {"scan_bytes": 64,
+        "sets": {"sqli": ["union select"], "traversal": ["../", "..%2f"], "wp": ["/wp-admin"]}}})"));
+    auto req = [](const std::string& payload, uint16_t port = 80) {
+        Frame f;
+        f.dport = port;
+        f.payload = payload;
+        return f.build();
+    };
+    CHECK(run(prog, req("GET /index.html HTTP/1.1\r\n\r\n")) == PASS);
+    CHECK(run(prog, req("../../etc/passwd")) == DROP);                          // offset 0
+    CHECK(run(prog, req("GET /q?id=1 UNION SELECT pw HTTP/1.1\r\n")) == DROP);  // middle, any case
+    CHECK(run(prog, req("GET /WP-ADMIN/ HTTP/1.1\r\n")) == DROP);
+    CHECK(run(prog, req("GET /a/..%2F..%2Fb HTTP/1.1\r\n")) == DROP);
+    // Across the scan_bytes boundary: a match must end within the first 64 bytes.
+    std::string pad(61, 'x');
+    CHECK(run(prog, req(pad + "../")) == DROP);   // ends at byte 64
+    CHECK(run(prog, req(pad + "x../")) == PASS);  // ends at byte 65: not seen
+    // Ports that are not inspected are not scanned.
+    CHECK(run(prog, req("../../etc/passwd", 9000)) == PASS);
+    CHECK(counts(prog) == std::map<std::string, uint64_t>{{"pass", 3}, {"drop_pattern", 5}});
+    CHECK(prog.dfa().states() > 1);
+}
+
+TEST_CASE("trusted sources skip patterns", "[xdp][patterns]") {
+    xdp::Program prog(make(R"({"lists": {"trusted": ["198.18.10.0/24"]},
+        "patterns": {"sets": {"sqli": ["union select"]}}})"));
+    Frame f;
+    f.src = "198.18.10.1";
+    f.payload = "GET /?q=union select HTTP/1.1\r\n";
+    CHECK(run(prog, f.build()) == PASS);
+    f.src = "198.18.0.1";
+    CHECK(run(prog, f.build()) == DROP);
+}
