@@ -83,8 +83,9 @@ struct bw_source {
     __u32 pad;
 };
 
-/* Pattern automaton limits: states x 256 transitions in one array map. */
-#define BW_AUTOMATON_MAX_STATES 8192
+/* Pattern automaton limits: states x 256 transitions, one flat table in a single map value
+ * (4 MiB: the kernel's largest map value), so a scan step is a plain indexed load. */
+#define BW_AUTOMATON_MAX_STATES 4096
 #define BW_MAX_PATTERNS 1024
 #define BW_MAX_PATTERN_LEN 128
 #define BW_MAX_SCAN_BYTES 1460
@@ -93,6 +94,10 @@ struct bw_source {
  * 1-based index of a pattern that ends on entering that state (0: none). */
 #define BW_AC_NEXT(e) ((__u16)((e) & 0xffff))
 #define BW_AC_MATCH(e) ((__u16)((e) >> 16))
+
+struct bw_table {
+    __u32 e[BW_AUTOMATON_MAX_STATES * 256];
+};
 
 /* Generic cell rate algorithm, one u64 of state per bucket (the theoretical arrival time), so
  * the kernel can update it with a compare-and-swap. Returns 1 and the new state when a packet

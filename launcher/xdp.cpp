@@ -86,9 +86,7 @@ Program::Program(const policy::Policy& p)
     if (!skel_) throw_sys("open XDP program");
     if (bpf_map__set_max_entries(skel_->maps.sources, static_cast<uint32_t>(p.max_sources)) != 0)
         throw_sys("size sources map");
-    if (bpf_map__set_max_entries(skel_->maps.automaton, static_cast<uint32_t>(dfa_.table.size())) !=
-        0)
-        throw_sys("size automaton map");
+
     if (int rc = bulwark_bpf__load(skel_.get()); rc != 0) throw SysError("load XDP program", -rc);
     auto cfg = make_config(p);
     uint32_t zero = 0;
@@ -98,13 +96,10 @@ Program::Program(const policy::Policy& p)
     fill_lists(skel_.get(), p.deny, BW_CLASS_DENY);
     fill_lists(skel_.get(), p.trusted, BW_CLASS_TRUSTED);
     fill_lists(skel_.get(), p.suspicious, BW_CLASS_SUSPICIOUS);
-    // One batched update for the whole table: per-entry updates would cost ~100k syscalls.
-    std::vector<uint32_t> keys(dfa_.table.size());
-    for (uint32_t i = 0; i < keys.size(); ++i) keys[i] = i;
-    uint32_t count = static_cast<uint32_t>(keys.size());
-    if (bpf_map_update_batch(bpf_map__fd(skel_->maps.automaton), keys.data(), dfa_.table.data(),
-                             &count, nullptr) != 0)
-        throw_sys("fill automaton map");
+    // The whole table is one map value; unused states stay zero (never reached).
+    auto table = std::make_unique<bw_table>();
+    std::copy(dfa_.table.begin(), dfa_.table.end(), table->e);
+    put(bpf_map__fd(skel_->maps.automaton), &zero, table.get(), "automaton");
 }
 
 int Program::prog_fd() const {

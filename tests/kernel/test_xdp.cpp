@@ -8,13 +8,16 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 
+#include "frames.hpp"
 #include "harness.hpp"
 #include "json_util.hpp"
 #include "policy.hpp"
 #include "xdp.hpp"
 
 using namespace bulwark;
-using Bytes = std::vector<uint8_t>;
+using frames::Bytes;
+using frames::Frame;
+using frames::put16;
 
 std::string kernel_precheck() {
     // A real load is the only honest probe of BPF support and privileges.
@@ -35,84 +38,6 @@ policy::Policy make(const std::string& json) {
     p.max_sources = 4096;
     return p;
 }
-
-void put16(Bytes& b, size_t at, uint16_t v) {
-    b[at] = static_cast<uint8_t>(v >> 8);
-    b[at + 1] = static_cast<uint8_t>(v);
-}
-
-struct Frame {
-    std::vector<uint16_t> vlans;
-    std::string src = "198.18.0.9", dst = "198.18.0.2";
-    bool v6 = false;
-    uint8_t proto = IPPROTO_TCP;
-    uint16_t sport = 40000, dport = 80;
-    uint8_t tcp_flags = 0x18;  // PSH|ACK
-    std::string payload;
-    uint16_t frag_off = 0;        // IPv4 fragment offset field (host order, flags included)
-    std::vector<uint8_t> v6_ext;  // IPv6 extension header types to insert (0, 60, 44)
-    bool v6_nonfirst_fragment = false;
-
-    Bytes build() const {
-        Bytes b(14, 0);
-        for (size_t i = 0; i < 6; ++i) b[i] = 0x02, b[6 + i] = 0x04;
-        size_t et = 12;
-        for (auto tag : vlans) {
-            put16(b, et, ETH_P_8021Q);
-            b.resize(b.size() + 4);
-            put16(b, et + 2, tag);
-            et += 4;
-        }
-        put16(b, et, v6 ? ETH_P_IPV6 : ETH_P_IP);
-        Bytes l4;
-        if (proto == IPPROTO_TCP) {
-            l4.assign(20, 0);
-            put16(l4, 0, sport);
-            put16(l4, 2, dport);
-            l4[12] = 5 << 4;
-            l4[13] = tcp_flags;
-        } else if (proto == IPPROTO_UDP) {
-            l4.assign(8, 0);
-            put16(l4, 0, sport);
-            put16(l4, 2, dport);
-        } else {
-            l4.assign(8, 0);  // ICMP / ICMPv6: type at byte 0
-        }
-        l4.insert(l4.end(), payload.begin(), payload.end());
-        if (!v6) {
-            Bytes ip(20, 0);
-            ip[0] = 0x45;
-            put16(ip, 2, static_cast<uint16_t>(20 + l4.size()));
-            put16(ip, 6, frag_off);
-            ip[8] = 64;
-            ip[9] = proto;
-            inet_pton(AF_INET, src.c_str(), &ip[12]);
-            inet_pton(AF_INET, dst.c_str(), &ip[16]);
-            b.insert(b.end(), ip.begin(), ip.end());
-        } else {
-            Bytes ext;
-            uint8_t first = v6_ext.empty() ? proto : v6_ext[0];
-            for (size_t i = 0; i < v6_ext.size(); ++i) {
-                uint8_t next = i + 1 < v6_ext.size() ? v6_ext[i + 1] : proto;
-                Bytes h(8, 0);
-                h[0] = next;
-                if (v6_ext[i] == 44 && v6_nonfirst_fragment) put16(h, 2, 8 << 3);
-                ext.insert(ext.end(), h.begin(), h.end());
-            }
-            Bytes ip(40, 0);
-            ip[0] = 0x60;
-            put16(ip, 4, static_cast<uint16_t>(ext.size() + l4.size()));
-            ip[6] = first;
-            ip[7] = 64;
-            inet_pton(AF_INET6, src.c_str(), &ip[8]);
-            inet_pton(AF_INET6, dst.c_str(), &ip[24]);
-            b.insert(b.end(), ip.begin(), ip.end());
-            b.insert(b.end(), ext.begin(), ext.end());
-        }
-        b.insert(b.end(), l4.begin(), l4.end());
-        return b;
-    }
-};
 
 int run(const xdp::Program& prog, const Bytes& frame) {
     Bytes out(frame.size() + 256);
