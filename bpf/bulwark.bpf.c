@@ -84,6 +84,13 @@ struct {
     __type(value, struct scratch);
 } scratch SEC(".maps");
 
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct bw_meta);
+} meta SEC(".maps");
+
 #define VLAN_MAX 2
 #define IPV6_EXT_MAX 6
 #define CAS_TRIES 4

@@ -83,6 +83,12 @@ struct bw_source {
     __u32 pad;
 };
 
+/* Where and how the program is attached, for `bulwark stats`. Not read by the program. */
+struct bw_meta {
+    __u32 ifindex;
+    __u32 mode; /* 1 native (driver), 2 generic (skb) */
+};
+
 /* Pattern automaton limits: states x 256 transitions, one flat table in a single map value
  * (4 MiB: the kernel's largest map value), so a scan step is a plain indexed load. */
 #define BW_AUTOMATON_MAX_STATES 4096

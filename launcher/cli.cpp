@@ -127,6 +127,10 @@ std::string usage() {
     std::ostringstream ss;
     ss << "usage: bulwark run [options] -- COMMAND [ARG...]\n"
           "       bulwark check profile|policy|config FILE [--json] [--strict]\n"
+          "       bulwark xdp attach --iface IF --policy FILE --name NAME [--mode "
+          "native|skb|auto]\n"
+          "       bulwark xdp detach --name NAME\n"
+          "       bulwark stats [--name NAME] [--json|--prometheus] [--top N]\n"
           "       bulwark version\n\n"
        << run_options();
     return ss.str();

@@ -14,6 +14,7 @@
 #include "cli.hpp"
 #include "digest.hpp"
 #include "error.hpp"
+#include "guard.hpp"
 #include "json_util.hpp"
 #include "policy.hpp"
 #include "sandbox.hpp"
@@ -230,6 +231,88 @@ int cmd_check(const std::vector<std::string>& args) {
     }
 }
 
+// Parses a subcommand's flags; returns false (after printing) on a usage error.
+bool parse_flags(const std::vector<std::string>& args, const po::options_description& d,
+                 po::variables_map& vm, const char* what) {
+    try {
+        po::store(po::command_line_parser(args).options(d).run(), vm);
+        po::notify(vm);
+        return true;
+    } catch (const po::error& e) {
+        std::cerr << "bulwark: " << what << ": " << e.what() << "\n";
+        return false;
+    }
+}
+
+int cmd_xdp(const std::vector<std::string>& args) {
+    if (args.empty() || (args[0] != "attach" && args[0] != "detach")) {
+        std::cerr << "usage: bulwark xdp attach --iface IF --policy FILE --name NAME [--mode "
+                     "native|skb|auto]\n"
+                     "       bulwark xdp detach --name NAME\n";
+        return kUsage;
+    }
+    po::options_description d("bulwark xdp options");
+    d.add_options()("iface", po::value<std::string>(), "interface")(
+        "policy", po::value<std::string>(), "policy JSON")("name", po::value<std::string>(),
+                                                           "instance name")(
+        "mode", po::value<std::string>()->default_value("auto"), "native|skb|auto");
+    po::variables_map vm;
+    if (!parse_flags({args.begin() + 1, args.end()}, d, vm, "xdp")) return kUsage;
+    try {
+        if (!vm.count("name")) throw UsageError("xdp " + args[0] + ": --name is required");
+        auto name = vm["name"].as<std::string>();
+        if (args[0] == "detach") {
+            guard::detach(name);
+            std::cout << "detached " << name << "\n";
+            return 0;
+        }
+        if (!vm.count("iface") || !vm.count("policy"))
+            throw UsageError("xdp attach: --iface and --policy are required");
+        auto mode = guard::parse_mode(vm["mode"].as<std::string>());
+        auto p = policy::load_policy(vm["policy"].as<std::string>());
+        auto used = guard::attach(p, vm["iface"].as<std::string>(), name, mode);
+        std::cout << "attached " << name << " to " << vm["iface"].as<std::string>() << " (" << used
+                  << "), pinned at " << guard::pin_dir(name) << "\n";
+        return 0;
+    } catch (const UsageError& e) {
+        std::cerr << "bulwark: " << e.what() << "\n";
+        return kUsage;
+    } catch (const std::exception& e) {
+        std::cerr << "bulwark: " << e.what() << "\n";
+        return kFailed;
+    }
+}
+
+int cmd_stats(const std::vector<std::string>& args) {
+    po::options_description d("bulwark stats options");
+    d.add_options()("name", po::value<std::string>(), "instance")("json", "contract JSON")(
+        "prometheus", "Prometheus text exposition")("top", po::value<size_t>()->default_value(10),
+                                                    "top sources to list");
+    po::variables_map vm;
+    if (!parse_flags(args, d, vm, "stats")) return kUsage;
+    try {
+        size_t top = vm["top"].as<size_t>();
+        std::vector<Json> all;
+        if (vm.count("name"))
+            all.push_back(guard::stats(vm["name"].as<std::string>(), top));
+        else
+            for (auto& n : guard::instances()) all.push_back(guard::stats(n, top));
+        if (vm.count("prometheus")) {
+            std::cout << guard::format_prometheus(all);
+        } else if (vm.count("json")) {
+            std::cout << (vm.count("name") ? all.front() : Json(all)).dump(2) << "\n";
+        } else {
+            if (all.empty())
+                std::cout << "no bulwark instances (nothing under " << guard::pin_root() << ")\n";
+            for (auto& j : all) std::cout << guard::format_table(j);
+        }
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << "bulwark: " << e.what() << "\n";
+        return kFailed;
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -242,6 +325,8 @@ int main(int argc, char** argv) {
     args.erase(args.begin());
     if (cmd == "run") return cmd_run(args);
     if (cmd == "check") return cmd_check(args);
+    if (cmd == "xdp") return cmd_xdp(args);
+    if (cmd == "stats") return cmd_stats(args);
     if (cmd == "version" || cmd == "--version") {
         std::cout << "bulwark " << BULWARK_VERSION << "\n";
         return 0;
