@@ -89,6 +89,10 @@ struct bw_meta {
     __u32 mode; /* 1 native (driver), 2 generic (skb) */
 };
 
+/* Request-line rules (parsed and validated; not enforced by the program yet). */
+#define BW_MAX_RULES 32
+#define BW_MAX_RULE_LEN 64
+
 /* Pattern automaton limits: states x 256 transitions, one flat table in a single map value
  * (4 MiB: the kernel's largest map value), so a scan step is a plain indexed load. */
 #define BW_AUTOMATON_MAX_STATES 4096

@@ -81,8 +81,8 @@ Rule parse_rule(const JsonAt& at) {
         std::find(kMethods.begin(), kMethods.end(), method) == kMethods.end() ||
         r.match.size() <= sp + 1 || r.match[sp + 1] != '/')
         m.fail("match \"" + r.match + "\" is not \"METHOD /path\" (e.g. \"GET /api/health\")");
-    if (r.match.size() > BW_MAX_PATTERN_LEN)
-        m.fail("match is longer than " + std::to_string(BW_MAX_PATTERN_LEN) + " bytes");
+    if (r.match.size() > BW_MAX_RULE_LEN)
+        m.fail("match is longer than " + std::to_string(BW_MAX_RULE_LEN) + " bytes");
     auto action = at.get("action");
     auto limit = at.get("limit");
     if (action) {
@@ -219,6 +219,8 @@ Policy parse_policy(const Json& doc, const std::string& file) {
         }
     }
     if (auto rules = root.get("rules")) {
+        if (rules->size() > BW_MAX_RULES)
+            (*rules)[BW_MAX_RULES].fail("more than " + std::to_string(BW_MAX_RULES) + " rules");
         for (size_t i = 0; i < rules->size(); ++i) {
             p.rules.push_back(parse_rule((*rules)[i]));
             for (size_t j = 0; j + 1 < p.rules.size(); ++j)

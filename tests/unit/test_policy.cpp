@@ -254,3 +254,19 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(p.rules[0].match == "GET /api/health");
     CHECK(p.rules[0].exempt);
 }
+
+TEST_CASE("rule limits: at most 32 rules of at most 64 bytes", "[policy]") {
+    CHECK_THROWS_WITH(parse(R"({"rules": [{"match": "GET /)" + std::string(70, 'a') +
+                            R"(", "action": "exempt"}]})"),
+                      Contains("/rules/0/match: match is longer than 64 bytes"));
+    std::string rules = R"({"rules": [)";
+    for (int i = 0; i <= BW_MAX_RULES; ++i)
+        rules += std::string(i ? "," : "") + R"({"match": "GET /r)" + std::to_string(i) +
+                 R"(", "action": "exempt"})";
+    rules += "]}";
+    CHECK_THROWS_WITH(parse(rules), Contains("/rules/32: more than 32 rules"));
+    CHECK_THROWS_WITH(
+        parse(
+            R"({"rules": [{"match": "GET /a", "action": "exempt"}, {"match": "GET /a", "action": "exempt"}]})"),
+        Contains("/rules/1: \"GET /a\" repeats rule 0"));
+}
