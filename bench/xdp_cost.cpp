@@ -13,6 +13,7 @@
 #include <string>
 
 #include "../tests/kernel/frames.hpp"
+#include "../tests/kernel/test_run.hpp"
 #include "json_util.hpp"
 #include "policy.hpp"
 #include "xdp.hpp"
@@ -24,24 +25,13 @@ using frames::Frame;
 namespace {
 
 double ns_per_packet(int fd, const Bytes& pkt, uint32_t repeat, int* retval = nullptr) {
-    Bytes out(pkt.size() + 256);
-    bpf_test_run_opts o{};
-    o.sz = sizeof o;
-    o.data_in = pkt.data();
-    o.data_size_in = static_cast<uint32_t>(pkt.size());
-    o.data_out = out.data();
-    o.data_size_out = static_cast<uint32_t>(out.size());
-    o.repeat = repeat;
     // Best of 3: the kernel reports the mean duration of `repeat` runs.
     double best = 1e18;
     for (int i = 0; i < 3; ++i) {
-        if (bpf_prog_test_run_opts(fd, &o) != 0) {
-            perror("bpf_prog_test_run_opts");
-            exit(1);
-        }
-        best = std::min(best, static_cast<double>(o.duration));
+        auto r = test_run(fd, pkt, repeat);
+        best = std::min(best, static_cast<double>(r.duration_ns));
+        if (retval) *retval = r.retval;
     }
-    if (retval) *retval = static_cast<int>(o.retval);
     return best;
 }
 

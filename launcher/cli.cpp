@@ -246,19 +246,21 @@ RunOptions parse_run(const std::vector<std::string>& args) {
     return o;
 }
 
+void validate_name(const std::string& name) {
+    if (name.empty() || name.size() > 64 || name[0] == '.' ||
+        name.find_first_not_of(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
+            std::string::npos)
+        throw InputError("--name " + name + ": use 1-64 of [A-Za-z0-9_.-], not starting with '.'");
+}
+
 void validate(const RunOptions& o) {
     if (o.rootfs.empty()) throw InputError("--rootfs is required");
     if (o.command.empty())
         throw InputError("no command given (bulwark run ... -- COMMAND [ARG...])");
     if (o.command.front().empty()) throw InputError("the command is an empty string");
     require_abs(o.workdir, "--workdir");
-    if (o.name.empty() || o.name.size() > 64 ||
-        o.name.find_first_not_of(
-            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
-            std::string::npos ||
-        o.name[0] == '.')
-        throw InputError("--name " + o.name +
-                         ": use 1-64 of [A-Za-z0-9_.-], not starting with '.'");
+    validate_name(o.name);
 }
 
 }  // namespace bulwark::cli

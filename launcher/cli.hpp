@@ -23,6 +23,10 @@ RunOptions parse_run(const std::vector<std::string>& args);
 // A config file as in docs/design.md; relative paths are relative to the file's directory.
 RunOptions load_config(const std::string& path);
 
+// Instance names become pin directories and interface names: 1-64 of [A-Za-z0-9_.-], not
+// starting with '.'. InputError otherwise.
+void validate_name(const std::string& name);
+
 // Checks that apply however the options were given (absolute paths, non-empty command...).
 void validate(const RunOptions& o);
 

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "bulwark.skel.h"
+#include "cli.hpp"
 #include "error.hpp"
 #include "fd.hpp"
 #include "xdp.hpp"
@@ -78,16 +79,12 @@ std::string pin_dir(const std::string& name) {
 }
 
 void validate_name(const std::string& name) {
-    if (name.empty() || name.size() > 64 || name[0] == '.' ||
-        name.find_first_not_of(
-            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
-            std::string::npos)
-        throw InputError("--name " + name + ": use 1-64 of [A-Za-z0-9_.-], not starting with '.'");
+    cli::validate_name(name);
 }
 
 std::string attach(const policy::Policy& p, const std::string& iface, const std::string& name,
                    Mode mode) {
-    validate_name(name);
+    cli::validate_name(name);
     unsigned ifindex = if_nametoindex(iface.c_str());
     if (ifindex == 0) throw InputError("interface " + iface + " does not exist");
     ensure_bpffs();
@@ -137,7 +134,7 @@ std::string attach(const policy::Policy& p, const std::string& iface, const std:
 }
 
 void detach(const std::string& name) {
-    validate_name(name);
+    cli::validate_name(name);
     auto dir = pin_dir(name);
     struct stat st {};
     if (stat(dir.c_str(), &st) != 0)
@@ -158,7 +155,7 @@ std::vector<std::string> instances() {
 }
 
 Json stats(const std::string& name, size_t top) {
-    validate_name(name);
+    cli::validate_name(name);
     auto dir = pin_dir(name);
     struct stat st {};
     if (stat(dir.c_str(), &st) != 0)

@@ -15,7 +15,6 @@ Mode parse_mode(const std::string& s);  // native|skb|auto
 
 std::string pin_root();  // /sys/fs/bpf/bulwark
 std::string pin_dir(const std::string& name);
-void validate_name(const std::string& name);
 
 // Loads the program for `p`, attaches it to `iface` through a bpf_link and pins link and maps.
 // Fails closed and leaves nothing behind: on any error, whatever was pinned is removed.

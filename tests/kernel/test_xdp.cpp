@@ -13,6 +13,7 @@
 #include "harness.hpp"
 #include "json_util.hpp"
 #include "policy.hpp"
+#include "test_run.hpp"
 #include "xdp.hpp"
 
 using namespace bulwark;
@@ -43,17 +44,7 @@ policy::Policy make(const std::string& json) {
 }
 
 int run(const xdp::Program& prog, const Bytes& frame) {
-    Bytes out(frame.size() + 256);
-    bpf_test_run_opts opts{};
-    opts.sz = sizeof opts;
-    opts.data_in = frame.data();
-    opts.data_size_in = static_cast<uint32_t>(frame.size());
-    opts.data_out = out.data();
-    opts.data_size_out = static_cast<uint32_t>(out.size());
-    opts.repeat = 1;
-    int rc = bpf_prog_test_run_opts(prog.prog_fd(), &opts);
-    REQUIRE(rc == 0);
-    return static_cast<int>(opts.retval);
+    return test_run(prog.prog_fd(), frame).retval;
 }
 
 constexpr int PASS = 2, DROP = 1;  // XDP_PASS, XDP_DROP
