@@ -78,10 +78,6 @@ std::string pin_dir(const std::string& name) {
     return pin_root() + "/" + name;
 }
 
-void validate_name(const std::string& name) {
-    cli::validate_name(name);
-}
-
 std::string attach(const policy::Policy& p, const std::string& iface, const std::string& name,
                    Mode mode) {
     cli::validate_name(name);
