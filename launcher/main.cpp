@@ -20,6 +20,7 @@
 #include "sandbox.hpp"
 #include "seccomp_compile.hpp"
 #include "supervisor.hpp"
+#include "xdp.hpp"
 
 namespace po = boost::program_options;
 using namespace bulwark;
@@ -147,9 +148,7 @@ int check_config(const std::string& file, const po::variables_map& vm) {
 int check_policy(const std::string& file, const po::variables_map& vm) {
     auto p = policy::load_policy(file);
     // Compiling the automaton proves the pattern sets fit the kernel's table.
-    std::vector<std::string> all;
-    for (auto& set : p.pattern_sets)
-        all.insert(all.end(), set.patterns.begin(), set.patterns.end());
+    auto all = xdp::all_patterns(p);
     auto dfa = automaton::compile(all, BW_AUTOMATON_MAX_STATES);
     auto j = policy::summary(p);
     j["patterns"]["automaton_states"] = dfa.states();
