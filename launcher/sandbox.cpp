@@ -4,7 +4,9 @@
 #include <linux/close_range.h>
 #include <linux/openat2.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -121,8 +123,18 @@ void set_rlimit(int res, rlim_t value, const char* name) {
 
 void noop_handler(int) {}
 
-// The app: reset what init changed, close stray fds, load seccomp last, exec.
-[[noreturn]] void exec_app(const Prepared& p, int err_fd) {
+// Everything the app needs, prepared by the init before the spawn: the app shares the init's
+// memory until execve (CLONE_VM|CLONE_VFORK, as posix_spawn does), so it must not allocate.
+struct AppSpawn {
+    const Prepared* p;
+    int err_fd;
+    std::vector<char*> argv, envp;
+    std::vector<std::string> candidates;  // execvp's search, done against the sandbox's PATH
+};
+
+// The app: reset what init changed, close stray fds, load seccomp last, exec. Syscalls only.
+int exec_app(void* arg) {
+    auto* a = static_cast<AppSpawn*>(arg);
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     for (int s = 1; s < NSIG; ++s) sigaction(s, &dfl, nullptr);
@@ -132,21 +144,44 @@ void noop_handler(int) {}
     // {exit code, errno}: 125 means the filter did not load, 126/127 that execve failed.
     auto fail = [&](int code, int err) {
         int msg[2] = {code, err};
-        write_all(err_fd, msg, sizeof msg);
+        write_all(a->err_fd, msg, sizeof msg);
         _exit(code);
     };
     // Every inherited descriptor above stderr closes on exec; err_fd too, signalling success.
     if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) fail(125, errno);
-    clearenv();
-    for (auto& kv : p.env) putenv(const_cast<char*>(kv.c_str()));
-    std::vector<char*> argv;
-    for (auto& a : p.opt.command) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    if (int err = seccomp::install(p.filter); err != 0) fail(125, err);
-    execvp(argv[0], argv.data());
-    int err = errno;
+    if (int err = seccomp::install(a->p->filter); err != 0) fail(125, err);
+    int err = ENOENT;
+    bool denied = false;
+    for (auto& c : a->candidates) {
+        execve(c.c_str(), a->argv.data(), a->envp.data());
+        // As execvp: a file that exists but cannot run is reported over a later "not found".
+        if (errno == EACCES) denied = true;
+        if (errno != ENOENT && errno != ENOTDIR) err = errno;
+    }
+    if (denied && err == ENOENT) err = EACCES;
     fail(err == ENOENT || err == ENOTDIR ? 127 : 126, err);
-    _exit(127);
+    return 127;
+}
+
+AppSpawn prepare_spawn(const Prepared& p, int err_fd) {
+    AppSpawn a{&p, err_fd, {}, {}, {}};
+    for (auto& s : p.opt.command) a.argv.push_back(const_cast<char*>(s.c_str()));
+    a.argv.push_back(nullptr);
+    for (auto& s : p.env) a.envp.push_back(const_cast<char*>(s.c_str()));
+    a.envp.push_back(nullptr);
+    const auto& cmd = p.opt.command.front();
+    if (cmd.find('/') != std::string::npos) {
+        a.candidates.push_back(cmd);
+        return a;
+    }
+    auto path = env_value(p.env, "PATH");
+    for (size_t start = 0; start <= path.size();) {
+        auto end = std::min(path.find(':', start), path.size());
+        auto dir = path.substr(start, end - start);
+        a.candidates.push_back((dir.empty() ? "." : dir) + "/" + cmd);
+        start = end + 1;
+    }
+    return a;
 }
 
 [[noreturn]] void init_loop(pid_t app, int sfd, int ctl) {
@@ -272,9 +307,17 @@ void run_init(const Prepared& p, int ctl) {
         if (!sfd) throw_sys("signalfd");
 
         auto [err_r, err_w] = make_pipe("pipe(exec status)");
-        pid_t app = fork();
-        if (app < 0) throw_sys("fork(app)");
-        if (app == 0) exec_app(p, err_w.get());
+        auto spawn = prepare_spawn(p, err_w.get());
+        constexpr size_t kStack = 256 << 10;
+        void* stack = mmap(nullptr, kStack, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (stack == MAP_FAILED) throw_sys("mmap(app stack)");
+        // Returns once the app has exec'd or exited: until then it runs on our pages.
+        pid_t app = clone(exec_app, static_cast<char*>(stack) + kStack,
+                          CLONE_VM | CLONE_VFORK | SIGCHLD, &spawn);
+        int clone_err = errno;
+        munmap(stack, kStack);
+        if (app < 0) throw SysError("clone(app)", clone_err);
         err_w.reset();
         int msg[2];
         ssize_t n;
