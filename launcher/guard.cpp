@@ -53,6 +53,16 @@ const char* mode_name(uint32_t m) {
     return m == 1 ? "native" : m == 2 ? "skb" : "unknown";
 }
 
+// The pin directory of an existing instance; InputError when there is none.
+std::string instance_dir(const std::string& name) {
+    cli::validate_name(name);
+    auto dir = pin_dir(name);
+    struct stat st {};
+    if (stat(dir.c_str(), &st) != 0)
+        throw InputError("no instance named " + name + " (" + dir + ")");
+    return dir;
+}
+
 // Closes over the pin directory until disarmed: a failed attach leaves nothing behind.
 struct PinGuard {
     std::string dir;
@@ -130,12 +140,9 @@ std::string attach(const policy::Policy& p, const std::string& iface, const std:
 }
 
 void detach(const std::string& name) {
-    cli::validate_name(name);
-    auto dir = pin_dir(name);
-    struct stat st {};
-    if (stat(dir.c_str(), &st) != 0)
-        throw InputError("no instance named " + name + " (" + dir + ")");
+    auto dir = instance_dir(name);
     remove_pins(dir);
+    struct stat st {};
     if (stat(dir.c_str(), &st) == 0) throw SysError("remove " + dir, ENOTEMPTY);
 }
 
@@ -151,11 +158,7 @@ std::vector<std::string> instances() {
 }
 
 Json stats(const std::string& name, size_t top) {
-    cli::validate_name(name);
-    auto dir = pin_dir(name);
-    struct stat st {};
-    if (stat(dir.c_str(), &st) != 0)
-        throw InputError("no instance named " + name + " (" + dir + ")");
+    auto dir = instance_dir(name);
     uint32_t zero = 0;
     bw_meta meta{};
     bpf_map_lookup_elem(open_pin(dir + "/meta").get(), &zero, &meta);
@@ -172,15 +175,9 @@ Json stats(const std::string& name, size_t top) {
     if (!if_indextoname(meta.ifindex, ifname)) std::strcpy(ifname, "?");
 
     Json counters = Json::object();
-    int ncpu = libbpf_num_possible_cpus();
-    std::vector<bw_counter> per_cpu(static_cast<size_t>(std::max(ncpu, 1)));
-    auto cfd = open_pin(dir + "/counters");
-    for (uint32_t r = 0; r < BW_REASON_MAX; ++r) {
-        bw_counter sum{};
-        if (bpf_map_lookup_elem(cfd.get(), &r, per_cpu.data()) == 0)
-            for (auto& c : per_cpu) sum.packets += c.packets, sum.bytes += c.bytes;
-        counters[xdp::reason_name(r)] = {{"packets", sum.packets}, {"bytes", sum.bytes}};
-    }
+    auto sums = xdp::read_counters(open_pin(dir + "/counters").get());
+    for (uint32_t r = 0; r < BW_REASON_MAX; ++r)
+        counters[xdp::reason_name(r)] = {{"packets", sums[r].packets}, {"bytes", sums[r].bytes}};
 
     struct Row {
         std::string addr;
@@ -253,20 +250,16 @@ std::string format_table(const Json& j) {
 
 std::string format_prometheus(const std::vector<Json>& all) {
     std::ostringstream o;
-    o << "# HELP bulwark_packets_total Packets seen by the XDP guard, by verdict reason.\n"
-         "# TYPE bulwark_packets_total counter\n";
-    for (auto& j : all)
-        for (unsigned r = 0; r < BW_REASON_MAX; ++r)
-            o << "bulwark_packets_total{service=\"" << j["name"].get<std::string>()
-              << "\",reason=\"" << xdp::reason_name(r) << "\"} "
-              << j["counters"][xdp::reason_name(r)]["packets"].get<uint64_t>() << "\n";
-    o << "# HELP bulwark_bytes_total Bytes seen by the XDP guard, by verdict reason.\n"
-         "# TYPE bulwark_bytes_total counter\n";
-    for (auto& j : all)
-        for (unsigned r = 0; r < BW_REASON_MAX; ++r)
-            o << "bulwark_bytes_total{service=\"" << j["name"].get<std::string>() << "\",reason=\""
-              << xdp::reason_name(r) << "\"} "
-              << j["counters"][xdp::reason_name(r)]["bytes"].get<uint64_t>() << "\n";
+    for (auto metric : {"packets", "bytes"}) {
+        o << "# HELP bulwark_" << metric << "_total " << (metric[0] == 'p' ? "Packets" : "Bytes")
+          << " seen by the XDP guard, by verdict reason.\n"
+          << "# TYPE bulwark_" << metric << "_total counter\n";
+        for (auto& j : all)
+            for (unsigned r = 0; r < BW_REASON_MAX; ++r)
+                o << "bulwark_" << metric << "_total{service=\"" << j["name"].get<std::string>()
+                  << "\",reason=\"" << xdp::reason_name(r) << "\"} "
+                  << j["counters"][xdp::reason_name(r)][metric].get<uint64_t>() << "\n";
+    }
     o << "# HELP bulwark_attached Whether the guard's XDP program is attached (1) or not (0).\n"
          "# TYPE bulwark_attached gauge\n";
     for (auto& j : all)

@@ -50,6 +50,21 @@ std::string env_value(const std::vector<std::string>& env, const std::string& ke
     return {};
 }
 
+// execvp's candidates for `cmd` under the sandbox's PATH ("" entries mean the working directory).
+std::vector<std::string> path_candidates(const std::vector<std::string>& env,
+                                         const std::string& cmd) {
+    if (cmd.find('/') != std::string::npos) return {cmd};
+    std::vector<std::string> out;
+    auto path = env_value(env, "PATH");
+    for (size_t start = 0; start <= path.size();) {
+        auto end = std::min(path.find(':', start), path.size());
+        auto dir = path.substr(start, end - start);
+        out.push_back((dir.empty() ? "." : dir) + "/" + cmd);
+        start = end + 1;
+    }
+    return out;
+}
+
 bool under(const std::string& path, const std::string& dir) {
     return path == dir ||
            (path.compare(0, dir.size(), dir) == 0 && (dir == "/" || path[dir.size()] == '/'));
@@ -79,26 +94,21 @@ Lookup look_up(const Prepared& p, const std::string& path) {
                                                                   : Lookup::kMissing;
 }
 
-// Mirrors execvp's search so a missing command fails before anything starts.
+// Mirrors execvp's search so a missing command fails before anything starts. Relative PATH
+// entries depend on the working directory inside the sandbox; they are left to execve.
 void check_command(const Prepared& p) {
     const auto& cmd = p.opt.command.front();
-    if (cmd.find('/') != std::string::npos) {
-        auto abs = cmd[0] == '/' ? cmd : (p.opt.workdir == "/" ? "" : p.opt.workdir) + "/" + cmd;
-        if (look_up(p, abs) == Lookup::kMissing)
-            throw CommandNotFound(cmd + ": not found in rootfs " + p.opt.rootfs);
-        return;
+    auto where = [&](const std::string& c) {
+        return c[0] == '/' ? c : (p.opt.workdir == "/" ? "" : p.opt.workdir) + "/" + c;
+    };
+    for (auto& c : path_candidates(p.env, cmd)) {
+        bool absolute_entry = c[0] == '/' || cmd.find('/') != std::string::npos;
+        if (absolute_entry && look_up(p, where(c)) != Lookup::kMissing) return;
     }
-    auto path = env_value(p.env, "PATH");
-    size_t start = 0;
-    while (start <= path.size()) {
-        auto end = path.find(':', start);
-        if (end == std::string::npos) end = path.size();
-        auto dir = path.substr(start, end - start);
-        if (!dir.empty() && dir[0] == '/' && look_up(p, dir + "/" + cmd) != Lookup::kMissing)
-            return;
-        start = end + 1;
-    }
-    throw CommandNotFound(cmd + ": not found in PATH of rootfs " + p.opt.rootfs);
+    throw CommandNotFound(cmd +
+                          (cmd.find('/') != std::string::npos ? ": not found in rootfs "
+                                                              : ": not found in PATH of rootfs ") +
+                          p.opt.rootfs);
 }
 
 void send(int fd, Msg::Kind kind, int code, int status, const std::string& text) {
@@ -169,18 +179,7 @@ AppSpawn prepare_spawn(const Prepared& p, int err_fd) {
     a.argv.push_back(nullptr);
     for (auto& s : p.env) a.envp.push_back(const_cast<char*>(s.c_str()));
     a.envp.push_back(nullptr);
-    const auto& cmd = p.opt.command.front();
-    if (cmd.find('/') != std::string::npos) {
-        a.candidates.push_back(cmd);
-        return a;
-    }
-    auto path = env_value(p.env, "PATH");
-    for (size_t start = 0; start <= path.size();) {
-        auto end = std::min(path.find(':', start), path.size());
-        auto dir = path.substr(start, end - start);
-        a.candidates.push_back((dir.empty() ? "." : dir) + "/" + cmd);
-        start = end + 1;
-    }
+    a.candidates = path_candidates(p.env, p.opt.command.front());
     return a;
 }
 

@@ -106,20 +106,23 @@ int Program::prog_fd() const {
     return bpf_program__fd(skel_->progs.bulwark_xdp);
 }
 
-std::array<bw_counter, BW_REASON_MAX> Program::counters() const {
+std::array<bw_counter, BW_REASON_MAX> read_counters(int map_fd) {
     std::array<bw_counter, BW_REASON_MAX> out{};
     int ncpu = libbpf_num_possible_cpus();
     if (ncpu <= 0) throw SysError("libbpf_num_possible_cpus", -ncpu);
     std::vector<bw_counter> per_cpu(static_cast<size_t>(ncpu));
     for (uint32_t r = 0; r < BW_REASON_MAX; ++r) {
-        if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.counters), &r, per_cpu.data()) != 0)
-            throw_sys("read counters");
+        if (bpf_map_lookup_elem(map_fd, &r, per_cpu.data()) != 0) throw_sys("read counters");
         for (auto& c : per_cpu) {
             out[r].packets += c.packets;
             out[r].bytes += c.bytes;
         }
     }
     return out;
+}
+
+std::array<bw_counter, BW_REASON_MAX> Program::counters() const {
+    return read_counters(bpf_map__fd(skel_->maps.counters));
 }
 
 }  // namespace bulwark::xdp

@@ -33,6 +33,9 @@ class Program {
     std::unique_ptr<bulwark_bpf, SkelDeleter> skel_;
 };
 
+// Per-reason totals of a counters map (ours, or a pinned one), summed over CPUs.
+std::array<bw_counter, BW_REASON_MAX> read_counters(int map_fd);
+
 // The config entry the program reads (pure: derived from the policy).
 bw_config make_config(const policy::Policy& p);
 
