@@ -1,8 +1,12 @@
-/* bulwark's XDP guard: per-source rate limits, CIDR classes and verdict counters.
+/* bulwark's XDP guard: CIDR classes, per-source rate limits, request-line rules, payload
+ * patterns, verdict counters and throttled drop events.
  * Built with clang -target bpf, embedded in the launcher as a libbpf skeleton. UAPI headers
  * only. Order: ARP/ND pass -> parse (malformed: drop) -> CIDR class (deny / trusted /
- * suspicious) -> packet bucket -> connection bucket (SYN without ACK) -> request bucket (TCP
- * payload to an inspected port starting with an HTTP method) -> pass. */
+ * suspicious) -> packet bucket -> connection bucket (SYN without ACK) -> on inspected ports,
+ * for a payload that starts with an HTTP method: first matching rule (exempt, or its own
+ * bucket), request bucket -> pattern scan -> pass.
+ * The per-packet helpers are global functions: the verifier checks each once, not once per
+ * call site and path (inlined, the rule loop and five CAS loops multiplied to ~1M insns). */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/icmpv6.h>
@@ -25,17 +29,25 @@ struct {
     __type(value, struct bw_counter);
 } counters SEC(".maps");
 
+/* Which generation of the policy tables is in force (see BW_GENERATIONS). */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(max_entries, 1);
     __type(key, __u32);
+    __type(value, __u32);
+} policy_gen SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, BW_GENERATIONS);
+    __type(key, __u32);
     __type(value, struct bw_config);
 } config SEC(".maps");
 
-/* One byte per TCP port: 1 when its payloads are inspected. */
+/* One byte per (generation, TCP port): 1 when its payloads are inspected. */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, 65536);
+    __uint(max_entries, BW_GENERATIONS * 65536);
     __type(key, __u32);
     __type(value, __u8);
 } ports SEC(".maps");
@@ -56,8 +68,31 @@ struct {
     __type(value, __u32);
 } lists_v6 SEC(".maps");
 
-/* LRU: a spray of sources evicts the least recently seen instead of exhausting memory. The
- * loader sizes it from the policy's max_sources. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, BW_GENERATIONS);
+    __type(key, __u32);
+    __type(value, struct bw_rules);
+} rules SEC(".maps");
+
+/* The pattern DFA (see launcher/automaton.hpp): e[state*256+byte], one value per generation. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, BW_GENERATIONS);
+    __type(key, __u32);
+    __type(value, struct bw_table);
+} automaton SEC(".maps");
+
+/* Pattern texts, gen * BW_MAX_PATTERNS + index; read by `bulwark events` only. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, BW_GENERATIONS * BW_MAX_PATTERNS);
+    __type(key, __u32);
+    __type(value, struct bw_pattern_name);
+} patterns SEC(".maps");
+
+/* LRU maps: a spray of sources evicts the least recently seen instead of exhausting memory.
+ * The loader sizes them from the policy's max_sources. */
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
     __uint(max_entries, 1000000);
@@ -65,17 +100,38 @@ struct {
     __type(value, struct bw_source);
 } sources SEC(".maps");
 
-/* The pattern DFA (see launcher/automaton.hpp): e[state*256+byte], all in one value. */
 struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 1000000);
+    __type(key, struct bw_rule_key);
+    __type(value, __u64);
+} rule_buckets SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 1000000);
+    __type(key, struct bw_gate_key);
+    __type(value, __u64);
+} event_gate SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, BW_EVENTS_RING_BYTES);
+} events SEC(".maps");
+
+/* Events that found the ring buffer full. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
     __uint(max_entries, 1);
     __type(key, __u32);
-    __type(value, struct bw_table);
-} automaton SEC(".maps");
+    __type(value, __u64);
+} events_lost SEC(".maps");
 
-/* Payload bytes copied out of the frame for scanning (too big for the 512-byte stack). */
+/* Payload bytes copied out of the frame once, for the method check, rules and the scan (too
+ * big for the 512-byte stack). */
+#define SCRATCH_BYTES 2048
 struct scratch {
-    __u8 b[2048];
+    __u8 b[SCRATCH_BYTES];
 };
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -101,14 +157,86 @@ struct vlan_hdr {
 };
 
 struct pkt {
-    struct bw_source_key key;
+    struct bw_source_key key; /* the source masked to the key prefix: buckets, event gates */
+    __u8 src[16];
+    __u8 dst[16];
     __u32 cls;
-    __u8 l4;        /* IPPROTO_* of the transport header, 0 if none (non-first fragment) */
-    __u8 syn_only;  /* TCP SYN without ACK */
+    __u32 gen;
+    __u8 l4;       /* IPPROTO_* of the transport header, 0 if none (non-first fragment) */
+    __u8 syn_only; /* TCP SYN without ACK */
+    __u16 sport;
     __u16 dport;
+    __u16 pad;
     __u32 payload_off; /* TCP payload offset from data */
     __u32 payload_len;
+    __u32 len; /* frame length */
 };
+
+/* GCRA with a compare-and-swap, so CPUs updating one bucket at once never lose a token.
+ * Global: verified once. */
+__noinline int conform(__u64 *tat, __u64 interval_ns, __u64 tau_ns, __u64 now)
+{
+    if (!tat)
+        return 0;
+    if (interval_ns == 0)
+        return 1;
+    struct bw_rate r = {interval_ns, tau_ns};
+    for (int i = 0; i < CAS_TRIES; i++) {
+        __u64 old = *(volatile __u64 *)tat, next;
+        if (!bw_gcra(old, now, &r, &next))
+            return 0;
+        if (__sync_val_compare_and_swap(tat, old, next) == old)
+            return 1;
+    }
+    return 0; /* lost every race: the bucket is being hammered, fail closed */
+}
+
+/* At most `per_source_per_second` events per (source, reason), then one ring-buffer record;
+ * a full ring buffer counts a loss. Global: verified once. */
+__noinline int emit(const struct pkt *p, __u32 reason, __u32 detail, __u64 now)
+{
+    if (!p)
+        return 0;
+    __u32 zero = 0, gen = p->gen;
+    struct bw_config *cfg = bpf_map_lookup_elem(&config, &gen);
+    if (!cfg || cfg->events.interval_ns == 0)
+        return 0;
+    struct bw_gate_key gk = {.reason = reason};
+    __builtin_memcpy(&gk.src, &p->key, sizeof gk.src);
+    __u64 *tat = bpf_map_lookup_elem(&event_gate, &gk);
+    if (!tat) {
+        __u64 fresh = 0;
+        bpf_map_update_elem(&event_gate, &gk, &fresh, BPF_NOEXIST);
+        tat = bpf_map_lookup_elem(&event_gate, &gk);
+    }
+    /* The gate is best effort: a lost race here means one event fewer, never a wrong verdict. */
+    struct bw_rate r = cfg->events;
+    __u64 old, next;
+    if (!tat || !bw_gcra(old = *(volatile __u64 *)tat, now, &r, &next) ||
+        __sync_val_compare_and_swap(tat, old, next) != old)
+        return 0;
+    struct bw_event *e = bpf_ringbuf_reserve(&events, sizeof *e, 0);
+    if (!e) {
+        __u64 *lost = bpf_map_lookup_elem(&events_lost, &zero);
+        if (lost)
+            *lost += 1;
+        return 0;
+    }
+    e->time_ns = now;
+    e->reason = reason;
+    e->detail = detail;
+    e->len = p->len;
+    e->sport = p->sport;
+    e->dport = p->dport;
+    e->family = p->key.family;
+    e->proto = p->l4;
+    e->cls = p->cls;
+    e->gen = p->gen;
+    __builtin_memcpy(e->src, p->src, 16);
+    __builtin_memcpy(e->dst, p->dst, 16);
+    bpf_ringbuf_submit(e, 0);
+    return 1;
+}
 
 static __always_inline int verdict(struct xdp_md *ctx, __u32 reason, struct bw_source *src)
 {
@@ -128,19 +256,12 @@ static __always_inline int verdict(struct xdp_md *ctx, __u32 reason, struct bw_s
     return pass ? XDP_PASS : XDP_DROP;
 }
 
-/* GCRA with a compare-and-swap, so CPUs updating one source at once never lose a token. */
-static __always_inline int conform(__u64 *tat, const struct bw_rate *r, __u64 now)
+/* A drop worth telling userspace about: counted, then offered to the throttled event stream. */
+static __always_inline int drop(struct xdp_md *ctx, const struct pkt *p, __u32 reason,
+                                __u32 detail, struct bw_source *src, __u64 now)
 {
-    if (r->interval_ns == 0)
-        return 1;
-    for (int i = 0; i < CAS_TRIES; i++) {
-        __u64 old = *(volatile __u64 *)tat, next;
-        if (!bw_gcra(old, now, r, &next))
-            return 0;
-        if (__sync_val_compare_and_swap(tat, old, next) == old)
-            return 1;
-    }
-    return 0; /* lost every race: the bucket is being hammered, fail closed */
+    emit(p, reason, detail, now);
+    return verdict(ctx, reason, src);
 }
 
 static __always_inline void mask_key(struct bw_source_key *k, const struct bw_config *cfg)
@@ -156,16 +277,17 @@ static __always_inline void mask_key(struct bw_source_key *k, const struct bw_co
     }
 }
 
-static __always_inline int is_http_request(struct xdp_md *ctx, const struct pkt *p)
+/* Whether the payload starts with an HTTP method and a space. */
+__noinline int is_http_request(const struct scratch *buf, __u32 len)
 {
-    char b[8] = {};
-    if (p->payload_len < 4 || bpf_xdp_load_bytes(ctx, p->payload_off, b, p->payload_len < 8 ? 4 : 8))
+    if (!buf || len < 4)
         return 0;
+    const __u8 *b = buf->b;
     if (b[0] == 'G' && b[1] == 'E' && b[2] == 'T' && b[3] == ' ')
         return 1;
     if (b[0] == 'P' && b[1] == 'U' && b[2] == 'T' && b[3] == ' ')
         return 1;
-    if (p->payload_len < 8)
+    if (len < 8)
         return 0;
     if (b[0] == 'P' && b[1] == 'O' && b[2] == 'S' && b[3] == 'T' && b[4] == ' ')
         return 1;
@@ -173,46 +295,87 @@ static __always_inline int is_http_request(struct xdp_md *ctx, const struct pkt 
         return 1;
     if (b[0] == 'P' && b[1] == 'A' && b[2] == 'T' && b[3] == 'C' && b[4] == 'H' && b[5] == ' ')
         return 1;
-    if (b[0] == 'D' && b[1] == 'E' && b[2] == 'L' && b[3] == 'E' && b[4] == 'T' && b[5] == 'E' && b[6] == ' ')
-        return 1;
-    if (b[0] == 'O' && b[1] == 'P' && b[2] == 'T' && b[3] == 'I' && b[4] == 'O' && b[5] == 'N' && b[6] == 'S')
-        return 1;
-    if (b[0] == 'C' && b[1] == 'O' && b[2] == 'N' && b[3] == 'N' && b[4] == 'E' && b[5] == 'C' && b[6] == 'T')
-        return 1;
     if (b[0] == 'T' && b[1] == 'R' && b[2] == 'A' && b[3] == 'C' && b[4] == 'E' && b[5] == ' ')
+        return 1;
+    if (b[0] == 'D' && b[1] == 'E' && b[2] == 'L' && b[3] == 'E' && b[4] == 'T' && b[5] == 'E' &&
+        b[6] == ' ')
+        return 1;
+    if (b[0] == 'O' && b[1] == 'P' && b[2] == 'T' && b[3] == 'I' && b[4] == 'O' && b[5] == 'N' &&
+        b[6] == 'S' && b[7] == ' ')
+        return 1;
+    if (b[0] == 'C' && b[1] == 'O' && b[2] == 'N' && b[3] == 'N' && b[4] == 'E' && b[5] == 'C' &&
+        b[6] == 'T' && b[7] == ' ')
         return 1;
     return 0;
 }
 
-/* One DFA step per byte over the first scan_bytes of payload; returns the matched pattern. */
-static __always_inline __u32 scan_payload(struct xdp_md *ctx, const struct pkt *p, __u32 scan_bytes)
+/* The first rule whose text is a prefix of the payload: its index + 1, or 0. */
+__noinline __u32 match_rule(const struct bw_rules *rs, __u32 nrules, const struct scratch *buf,
+                            __u32 len)
 {
-    __u32 zero = 0;
-    struct scratch *buf = bpf_map_lookup_elem(&scratch, &zero);
-    struct bw_table *t = bpf_map_lookup_elem(&automaton, &zero);
-    if (!buf || !t)
+    if (!rs || !buf)
         return 0;
-    __u32 len = p->payload_len < scan_bytes ? p->payload_len : scan_bytes;
-    if (len == 0 || len > BW_MAX_SCAN_BYTES)
-        return 0;
-    if (bpf_xdp_load_bytes(ctx, p->payload_off, buf->b, len))
-        return 0;
-    /* A bounded loop, not bpf_loop: no callback per byte (measured in bench/RESULTS.md). */
-    __u32 state = 0;
-    for (__u32 i = 0; i < BW_MAX_SCAN_BYTES; i++) {
-        if (i >= len)
+    for (__u32 i = 0; i < BW_MAX_RULES; i++) {
+        if (i >= nrules)
             break;
-        __u32 e = t->e[(state * 256 + buf->b[i]) & (BW_AUTOMATON_MAX_STATES * 256 - 1)];
-        if (BW_AC_MATCH(e))
-            return BW_AC_MATCH(e);
-        state = BW_AC_NEXT(e);
+        const struct bw_rule *r = &rs->r[i];
+        __u32 n = r->len;
+        if (n == 0 || n > BW_MAX_RULE_LEN || n > len)
+            continue;
+        __u32 j;
+        for (j = 0; j < BW_MAX_RULE_LEN; j++) {
+            if (j >= n || r->match[j] != buf->b[j])
+                break;
+        }
+        if (j == n)
+            return i + 1;
+    }
+    return 0;
+}
+
+#define DFA_STEP(st, byte)                                                                  \
+    ({                                                                                      \
+        __u32 e_ = t->e[((st) * 256 + (byte)) & (BW_AUTOMATON_MAX_STATES * 256 - 1)];      \
+        if (BW_AC_MATCH(e_))                                                                \
+            return BW_AC_MATCH(e_);                                                         \
+        BW_AC_NEXT(e_);                                                                     \
+    })
+
+/* The DFA over the first `len` bytes of `buf`; returns the matched pattern's index + 1. Long
+ * payloads run as BW_SCAN_STREAMS independent slices in one loop (bw_scan_streams). */
+__noinline __u32 scan(const struct bw_table *t, const struct scratch *buf, __u32 len,
+                      __u32 overlap)
+{
+    if (!t || !buf || len > BW_MAX_SCAN_BYTES)
+        return 0;
+    __u32 start[BW_SCAN_STREAMS];
+    __u32 steps = bw_scan_streams(len, overlap, start);
+    if (steps == 0) {
+        __u32 s = 0;
+        for (__u32 i = 0; i < BW_MAX_SCAN_BYTES; i++) {
+            if (i >= len)
+                break;
+            s = DFA_STEP(s, buf->b[i & (SCRATCH_BYTES - 1)]);
+        }
+        return 0;
+    }
+    __u32 s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    __u32 p0 = start[0], p1 = start[1], p2 = start[2], p3 = start[3];
+    for (__u32 i = 0; i < BW_MAX_SCAN_BYTES; i++) {
+        if (i >= steps)
+            break;
+        s0 = DFA_STEP(s0, buf->b[(p0 + i) & (SCRATCH_BYTES - 1)]);
+        s1 = DFA_STEP(s1, buf->b[(p1 + i) & (SCRATCH_BYTES - 1)]);
+        s2 = DFA_STEP(s2, buf->b[(p2 + i) & (SCRATCH_BYTES - 1)]);
+        s3 = DFA_STEP(s3, buf->b[(p3 + i) & (SCRATCH_BYTES - 1)]);
     }
     return 0;
 }
 
 /* Transport header at `l4`. Accesses are proven against data_end (the verifier needs the real
  * end); lengths come from the IP datagram's end, which excludes link-layer padding. */
-static __always_inline int parse_l4(void *data, void *data_end, void *l4, void *l3_end, struct pkt *p)
+static __always_inline int parse_l4(void *data, void *data_end, void *l4, void *l3_end,
+                                    struct pkt *p)
 {
     if (p->l4 == IPPROTO_TCP) {
         struct tcphdr *t = l4;
@@ -222,17 +385,87 @@ static __always_inline int parse_l4(void *data, void *data_end, void *l4, void *
         if (payload > l3_end)
             return -1;
         p->syn_only = t->syn && !t->ack;
+        p->sport = bpf_ntohs(t->source);
         p->dport = bpf_ntohs(t->dest);
         p->payload_off = payload - data;
         p->payload_len = l3_end - payload;
     } else if (p->l4 == IPPROTO_UDP) {
-        if (l4 + sizeof(struct udphdr) > l3_end)
+        struct udphdr *u = l4;
+        if ((void *)(u + 1) > data_end || (void *)(u + 1) > l3_end)
             return -1;
+        p->sport = bpf_ntohs(u->source);
+        p->dport = bpf_ntohs(u->dest);
     } else if (p->l4 == IPPROTO_ICMP || p->l4 == IPPROTO_ICMPV6) {
         if (l4 + 4 > l3_end)
             return -1;
     }
     return 0;
+}
+
+/* Inspected-port payloads: rules, the request bucket, the pattern scan. Returns the drop reason
+ * and sets *detail, or BW_PASS. Global: verified once, with its loops. */
+__noinline __u32 inspect(struct xdp_md *ctx, const struct pkt *p, struct bw_source *src,
+                         __u64 now, __u32 *detail)
+{
+    __u32 zero = 0;
+    if (!p || !src || !detail)
+        return BW_PASS;
+    __u32 gen = p->gen & (BW_GENERATIONS - 1);
+    struct bw_config *cfg = bpf_map_lookup_elem(&config, &gen);
+    struct scratch *buf = bpf_map_lookup_elem(&scratch, &zero);
+    if (!cfg || !buf)
+        return BW_PASS;
+    __u32 want = cfg->scan_bytes > BW_MAX_RULE_LEN ? cfg->scan_bytes : BW_MAX_RULE_LEN;
+    __u32 len = p->payload_len < want ? p->payload_len : want;
+    if (len == 0 || len > BW_MAX_SCAN_BYTES)
+        return BW_PASS;
+    if (bpf_xdp_load_bytes(ctx, p->payload_off, buf->b, len))
+        return BW_PASS;
+
+    if (is_http_request(buf, len)) {
+        __u32 rc = p->cls == BW_CLASS_SUSPICIOUS ? BW_CLASS_SUSPICIOUS : BW_CLASS_DEFAULT;
+        int exempt = 0;
+        __u32 rule = 0;
+        if (cfg->nrules) {
+            struct bw_rules *rs = bpf_map_lookup_elem(&rules, &gen);
+            rule = match_rule(rs, cfg->nrules, buf, len);
+            if (rs && rule && rule <= BW_MAX_RULES) {
+                struct bw_rule *r = &rs->r[(rule - 1) & (BW_MAX_RULES - 1)];
+                if (r->action == BW_RULE_EXEMPT) {
+                    exempt = 1;
+                } else {
+                    struct bw_rule_key rk = {.epoch = cfg->epoch, .rule = rule - 1};
+                    __builtin_memcpy(&rk.src, &p->key, sizeof rk.src);
+                    __u64 *tat = bpf_map_lookup_elem(&rule_buckets, &rk);
+                    if (!tat) {
+                        __u64 fresh = 0;
+                        bpf_map_update_elem(&rule_buckets, &rk, &fresh, BPF_NOEXIST);
+                        tat = bpf_map_lookup_elem(&rule_buckets, &rk);
+                    }
+                    /* A bucket that cannot be tracked fails closed, like a source. */
+                    if (!conform(tat, r->rate.interval_ns, r->rate.tau_ns, now)) {
+                        *detail = rule;
+                        return BW_DROP_RULE;
+                    }
+                }
+            }
+        }
+        if (!exempt) {
+            struct bw_rate *rr = &cfg->rates[rc][BW_LIMIT_REQUESTS];
+            if (!conform(&src->tat[BW_LIMIT_REQUESTS], rr->interval_ns, rr->tau_ns, now))
+                return BW_DROP_RATE_REQUESTS;
+        }
+    }
+    __u32 n = len < cfg->scan_bytes ? len : cfg->scan_bytes;
+    if (n) {
+        struct bw_table *t = bpf_map_lookup_elem(&automaton, &gen);
+        __u32 m = scan(t, buf, n, cfg->scan_overlap);
+        if (m) {
+            *detail = m;
+            return BW_DROP_PATTERN;
+        }
+    }
+    return BW_PASS;
 }
 
 SEC("xdp")
@@ -241,11 +474,14 @@ int bulwark_xdp(struct xdp_md *ctx)
     void *data = (void *)(long)ctx->data;
     void *data_end = (void *)(long)ctx->data_end;
     __u32 zero = 0;
-    struct bw_config *cfg = bpf_map_lookup_elem(&config, &zero);
+    struct pkt p = {};
+    __u32 *g = bpf_map_lookup_elem(&policy_gen, &zero);
+    p.gen = g ? *g & (BW_GENERATIONS - 1) : 0;
+    struct bw_config *cfg = bpf_map_lookup_elem(&config, &p.gen);
     if (!cfg)
         return XDP_DROP; /* never reached once loaded; fail closed */
+    p.len = data_end - data;
 
-    struct pkt p = {};
     struct ethhdr *eth = data;
     if ((void *)(eth + 1) > data_end)
         return verdict(ctx, BW_DROP_MALFORMED, 0);
@@ -278,7 +514,8 @@ int bulwark_xdp(struct xdp_md *ctx)
         if (l4 > data_end || tot < ip->ihl * 4 || l3_end > data_end)
             return verdict(ctx, BW_DROP_MALFORMED, 0);
         p.key.family = 4;
-        __builtin_memcpy(p.key.addr, &ip->saddr, 4);
+        __builtin_memcpy(p.src, &ip->saddr, 4);
+        __builtin_memcpy(p.dst, &ip->daddr, 4);
         p.l4 = ip->protocol;
         if (bpf_ntohs(ip->frag_off) & 0x1fff)
             first_fragment = 0;
@@ -290,7 +527,8 @@ int bulwark_xdp(struct xdp_md *ctx)
         if (l3_end > data_end)
             return verdict(ctx, BW_DROP_MALFORMED, 0);
         p.key.family = 6;
-        __builtin_memcpy(p.key.addr, &ip6->saddr, 16);
+        __builtin_memcpy(p.src, &ip6->saddr, 16);
+        __builtin_memcpy(p.dst, &ip6->daddr, 16);
         __u8 next = ip6->nexthdr;
         l4 = ip6 + 1;
 #pragma unroll
@@ -333,48 +571,50 @@ int bulwark_xdp(struct xdp_md *ctx)
         return verdict(ctx, BW_DROP_MALFORMED, 0);
     }
 
-    /* CIDR class: one LPM lookup, most specific prefix wins. */
+    /* CIDR class: one LPM lookup in this generation, most specific prefix wins. */
     __u32 *cls;
     if (p.key.family == 4) {
-        struct bw_lpm_v4 k = {.prefixlen = 32};
-        __builtin_memcpy(k.addr, p.key.addr, 4);
+        struct bw_lpm_v4 k = {.prefixlen = BW_LPM_GEN_BITS + 32, .gen = p.gen};
+        __builtin_memcpy(k.addr, p.src, 4);
         cls = bpf_map_lookup_elem(&lists_v4, &k);
     } else {
-        struct bw_lpm_v6 k = {.prefixlen = 128};
-        __builtin_memcpy(k.addr, p.key.addr, 16);
+        struct bw_lpm_v6 k = {.prefixlen = BW_LPM_GEN_BITS + 128, .gen = p.gen};
+        __builtin_memcpy(k.addr, p.src, 16);
         cls = bpf_map_lookup_elem(&lists_v6, &k);
     }
     p.cls = cls ? *cls : BW_CLASS_DEFAULT;
+    __builtin_memcpy(p.key.addr, p.src, 16);
+    mask_key(&p.key, cfg);
+    __u64 now = bpf_ktime_get_ns();
     if (p.cls == BW_CLASS_DENY)
-        return verdict(ctx, BW_DROP_DENY, 0);
+        return drop(ctx, &p, BW_DROP_DENY, 0, 0, now);
     if (p.cls == BW_CLASS_TRUSTED)
         return verdict(ctx, BW_PASS_TRUSTED, 0);
     __u32 rc = p.cls == BW_CLASS_SUSPICIOUS ? BW_CLASS_SUSPICIOUS : BW_CLASS_DEFAULT;
 
-    mask_key(&p.key, cfg);
     struct bw_source *src = bpf_map_lookup_elem(&sources, &p.key);
     if (!src) {
         struct bw_source fresh = {};
         bpf_map_update_elem(&sources, &p.key, &fresh, BPF_NOEXIST);
         src = bpf_map_lookup_elem(&sources, &p.key);
-        if (!src)
-            return verdict(ctx, BW_DROP_RATE_PACKETS, 0); /* cannot track: fail closed */
+        if (!src) /* cannot track: fail closed */
+            return drop(ctx, &p, BW_DROP_RATE_PACKETS, 0, 0, now);
     }
-    __u64 now = bpf_ktime_get_ns();
-    if (!conform(&src->tat[BW_LIMIT_PACKETS], &cfg->rates[rc][BW_LIMIT_PACKETS], now))
-        return verdict(ctx, BW_DROP_RATE_PACKETS, src);
+    struct bw_rate *r = &cfg->rates[rc][BW_LIMIT_PACKETS];
+    if (!conform(&src->tat[BW_LIMIT_PACKETS], r->interval_ns, r->tau_ns, now))
+        return drop(ctx, &p, BW_DROP_RATE_PACKETS, 0, src, now);
+    r = &cfg->rates[rc][BW_LIMIT_CONNECTIONS];
     if (p.l4 == IPPROTO_TCP && p.syn_only &&
-        !conform(&src->tat[BW_LIMIT_CONNECTIONS], &cfg->rates[rc][BW_LIMIT_CONNECTIONS], now))
-        return verdict(ctx, BW_DROP_RATE_CONNECTIONS, src);
+        !conform(&src->tat[BW_LIMIT_CONNECTIONS], r->interval_ns, r->tau_ns, now))
+        return drop(ctx, &p, BW_DROP_RATE_CONNECTIONS, 0, src, now);
     if (p.l4 == IPPROTO_TCP && p.payload_len) {
-        __u32 port = p.dport;
+        __u32 port = p.gen * 65536 + p.dport;
         __u8 *inspected = bpf_map_lookup_elem(&ports, &port);
         if (inspected && *inspected) {
-            if (is_http_request(ctx, &p) &&
-                !conform(&src->tat[BW_LIMIT_REQUESTS], &cfg->rates[rc][BW_LIMIT_REQUESTS], now))
-                return verdict(ctx, BW_DROP_RATE_REQUESTS, src);
-            if (cfg->scan_bytes && scan_payload(ctx, &p, cfg->scan_bytes))
-                return verdict(ctx, BW_DROP_PATTERN, src);
+            __u32 detail = 0;
+            __u32 reason = inspect(ctx, &p, src, now, &detail);
+            if (reason != BW_PASS)
+                return drop(ctx, &p, reason, detail, src, now);
         }
     }
     return verdict(ctx, BW_PASS, src);

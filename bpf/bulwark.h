@@ -35,15 +35,25 @@ enum bw_limit_kind {
     BW_LIMIT_KINDS,
 };
 
-/* LPM trie keys: prefixlen first, as the kernel requires. */
+/* Policy generations. Every table the policy fills exists twice; `policy_gen` names the one
+ * in force. A reload writes the idle generation, flips `policy_gen` with one store, waits for
+ * programs already running to finish (an RCU grace period), then clears the old one. A packet
+ * reads the generation once, so it sees one whole policy, never a mix. */
+#define BW_GENERATIONS 2
+
+/* LPM trie keys: prefixlen first, as the kernel requires. The generation is part of the key,
+ * so prefixlen counts its 32 bits plus the CIDR's. */
 struct bw_lpm_v4 {
     __u32 prefixlen;
+    __u32 gen;
     __u8 addr[4];
 };
 struct bw_lpm_v6 {
     __u32 prefixlen;
+    __u32 gen;
     __u8 addr[16];
 };
+#define BW_LPM_GEN_BITS 32
 
 /* A rate as GCRA parameters, in nanoseconds: one token per `interval_ns`, and up to `burst`
  * back-to-back (tau = interval * (burst - 1)). interval 0 means unlimited. */
@@ -63,8 +73,13 @@ struct bw_config {
     struct bw_rate rates[4][BW_LIMIT_KINDS]; /* [enum bw_class][enum bw_limit_kind] */
     __u32 key_prefix_v4;                     /* 1..32 */
     __u32 key_prefix_v6;                     /* 1..128 */
+    struct bw_rate events;                   /* per source and reason; interval 0: none */
     __u32 drop_fragments;                    /* non-first IP fragments: 0 pass, 1 drop */
     __u32 scan_bytes;                        /* payload bytes scanned for patterns; 0: none */
+    __u32 scan_overlap;                      /* longest pattern - 1: see bw_scan_streams */
+    __u32 nrules;
+    __u32 epoch; /* changes with every reload: rule buckets of older policies are not reused */
+    __u32 pad;
 };
 
 /* A source: its address masked to the key prefix. IPv4 uses the first 4 bytes. */
@@ -83,15 +98,67 @@ struct bw_source {
     __u32 pad;
 };
 
-/* Where and how the program is attached, for `bulwark stats`. Not read by the program. */
+/* Where and how the program is attached and which policy is in force, for `stats`, `events`
+ * and reloads. Not read by the program. */
 struct bw_meta {
     __u32 ifindex;
     __u32 mode; /* 1 native (driver), 2 generic (skb) */
+    char policy_sha256[64]; /* hex, of the policy file in force */
+    __u64 reloads;
 };
 
-/* Request-line rules (parsed and validated; not enforced by the program yet). */
+/* Request-line rules: an anchored, case-sensitive prefix of the request line. */
 #define BW_MAX_RULES 32
 #define BW_MAX_RULE_LEN 64
+enum bw_rule_action {
+    BW_RULE_EXEMPT = 0, /* skips the request bucket */
+    BW_RULE_LIMIT,      /* a bucket per (source, rule), on top of the request bucket */
+};
+struct bw_rule {
+    __u32 len;
+    __u32 action;
+    struct bw_rate rate;
+    char match[BW_MAX_RULE_LEN];
+};
+struct bw_rules {
+    struct bw_rule r[BW_MAX_RULES];
+};
+
+/* A (source, rule) bucket of one policy epoch's rule. */
+struct bw_rule_key {
+    struct bw_source_key src;
+    __u32 epoch;
+    __u32 rule;
+};
+
+/* Per (source, reason): the GCRA time of the event throttle. */
+struct bw_gate_key {
+    struct bw_source_key src;
+    __u32 reason;
+};
+
+/* What the program tells userspace about a drop, through the ring buffer. */
+struct bw_event {
+    __u64 time_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+    __u32 reason;  /* enum bw_reason */
+    __u32 detail;  /* drop_pattern: pattern index + 1; drop_rule: rule index + 1; else 0 */
+    __u32 len;     /* frame length */
+    __u16 sport;   /* host order; 0 when there is no transport header */
+    __u16 dport;
+    __u8 family; /* 4 or 6 */
+    __u8 proto;  /* IPPROTO_* */
+    __u8 cls;    /* enum bw_class of the source */
+    __u8 gen;    /* policy generation the verdict came from */
+    __u8 src[16];
+    __u8 dst[16];
+};
+#define BW_EVENTS_RING_BYTES (1u << 20)
+
+/* Pattern texts by DFA match index, so `bulwark events` can name a pattern from the pins. */
+struct bw_pattern_name {
+    char set[32];
+    char text[128];
+};
 
 /* Pattern automaton limits: states x 256 transitions, one flat table in a single map value
  * (4 MiB: the kernel's largest map value), so a scan step is a plain indexed load. */
@@ -108,6 +175,25 @@ struct bw_meta {
 struct bw_table {
     __u32 e[BW_AUTOMATON_MAX_STATES * 256];
 };
+
+/* The scan runs BW_SCAN_STREAMS DFAs over interleaved slices of the payload, so their dependent
+ * table loads overlap in the CPU. Slice k covers matches ending in [k*c, (k+1)*c), c =
+ * ceil(len/streams), and starts `overlap` (longest pattern - 1) bytes early so a match that
+ * begins in the slice before is still seen whole. Returns the steps per stream and fills
+ * `start`; 0 when the payload is too short to split (scan it in one stream). */
+#define BW_SCAN_STREAMS 4
+static inline __u32 bw_scan_streams(__u32 len, __u32 overlap, __u32 start[BW_SCAN_STREAMS])
+{
+    __u32 c = (len + BW_SCAN_STREAMS - 1) / BW_SCAN_STREAMS;
+    if (len < 16 || c < overlap + 1)
+        return 0;
+    start[0] = 0;
+    for (__u32 k = 1; k < BW_SCAN_STREAMS; k++)
+        start[k] = k * c - overlap;
+    /* The last slice ends exactly at len (its start moves back if len is not a multiple). */
+    start[BW_SCAN_STREAMS - 1] = len - (c + overlap);
+    return c + overlap;
+}
 
 /* Generic cell rate algorithm, one u64 of state per bucket (the theoretical arrival time), so
  * the kernel can update it with a compare-and-swap. Returns 1 and the new state when a packet

@@ -130,7 +130,9 @@ std::string usage() {
           "       bulwark xdp attach --iface IF --policy FILE --name NAME [--mode "
           "native|skb|auto]\n"
           "       bulwark xdp detach --name NAME\n"
+          "       bulwark policy reload --name NAME FILE\n"
           "       bulwark stats [--name NAME] [--json|--prometheus] [--top N]\n"
+          "       bulwark events --name NAME [--follow] [--json]\n"
           "       bulwark version\n\n"
        << run_options();
     return ss.str();

@@ -4,15 +4,21 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <linux/if_link.h>
 #include <net/if.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstring>
+#include <ctime>
 #include <sstream>
 
 #include "bulwark.skel.h"
@@ -61,6 +67,42 @@ std::string instance_dir(const std::string& name) {
     if (stat(dir.c_str(), &st) != 0)
         throw InputError("no instance named " + name + " (" + dir + ")");
     return dir;
+}
+
+// An instance's policy maps, opened from its pins.
+struct PinnedPolicy {
+    std::vector<UniqueFd> fds;
+    xdp::PolicyMaps maps;
+    explicit PinnedPolicy(const std::string& dir) {
+        auto open = [&](const char* n) {
+            fds.push_back(open_pin(dir + "/" + n));
+            return fds.back().get();
+        };
+        maps = {open("policy_gen"), open("config"), open("ports"),     open("lists_v4"),
+                open("lists_v6"),   open("rules"),  open("automaton"), open("patterns")};
+    }
+};
+
+// Serialises reloads (and reload against detach) of one instance.
+UniqueFd lock_instance(const std::string& dir) {
+    UniqueFd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) throw_sys("open " + dir);
+    if (flock(fd.get(), LOCK_EX) != 0) throw_sys("lock " + dir);
+    return fd;
+}
+
+uint32_t max_entries(int map_fd) {
+    bpf_map_info info{};
+    uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(map_fd, &info, &len) != 0) throw_sys("read map info");
+    return info.max_entries;
+}
+
+bw_meta read_meta(int fd) {
+    uint32_t zero = 0;
+    bw_meta meta{};
+    if (bpf_map_lookup_elem(fd, &zero, &meta) != 0) throw_sys("read meta");
+    return meta;
 }
 
 // Closes over the pin directory until disarmed: a failed attach leaves nothing behind.
@@ -124,7 +166,9 @@ std::string attach(const policy::Policy& p, const std::string& iface, const std:
         if (fd < 0) throw SysError("attach XDP to " + iface, -fd);
     }
     UniqueFd link(fd);
-    bw_meta meta{ifindex, used};
+    bw_meta meta{ifindex, used, {}, 0};
+    std::memcpy(meta.policy_sha256, p.sha256.data(),
+                std::min(p.sha256.size(), sizeof meta.policy_sha256));
     uint32_t zero = 0;
     if (bpf_map_update_elem(bpf_map__fd(prog.skel()->maps.meta), &zero, &meta, BPF_ANY) != 0)
         throw_sys("update meta");
@@ -141,9 +185,47 @@ std::string attach(const policy::Policy& p, const std::string& iface, const std:
 
 void detach(const std::string& name) {
     auto dir = instance_dir(name);
-    remove_pins(dir);
+    {
+        auto lock = lock_instance(dir);  // not under a reload's feet
+        remove_pins(dir);
+    }
     struct stat st {};
     if (stat(dir.c_str(), &st) == 0) throw SysError("remove " + dir, ENOTEMPTY);
+}
+
+std::string reload(const std::string& name, const policy::Policy& p) {
+    auto dir = instance_dir(name);
+    auto lock = lock_instance(dir);
+    PinnedPolicy pins(dir);
+    auto meta_fd = open_pin(dir + "/meta");
+    auto meta = read_meta(meta_fd.get());
+    auto sized = max_entries(open_pin(dir + "/sources").get());
+    if (sized != p.max_sources)
+        throw InputError(p.file + ": max_sources " + std::to_string(p.max_sources) +
+                         " differs from the running instance's " + std::to_string(sized) +
+                         " (maps are sized at attach: detach and attach to change it); "
+                         "the old policy stays in force");
+    auto compiled = xdp::compile(p);  // pattern overflow etc. throw before anything is touched
+    compiled.config.epoch = static_cast<uint32_t>(meta.reloads + 1);
+
+    uint32_t old_gen = xdp::active_generation(pins.maps);
+    uint32_t new_gen = (old_gen + 1) % BW_GENERATIONS;
+    try {
+        xdp::write_generation(pins.maps, new_gen, compiled, p);
+    } catch (const SysError& e) {
+        throw std::runtime_error(std::string(e.what()) + " (the old policy stays in force)");
+    }
+    xdp::switch_generation(pins.maps, new_gen);
+    xdp::clear_generation(pins.maps, old_gen);
+
+    meta.reloads++;
+    std::memset(meta.policy_sha256, 0, sizeof meta.policy_sha256);
+    std::memcpy(meta.policy_sha256, p.sha256.data(),
+                std::min(p.sha256.size(), sizeof meta.policy_sha256));
+    uint32_t zero = 0;
+    if (bpf_map_update_elem(meta_fd.get(), &zero, &meta, BPF_ANY) != 0) throw_sys("update meta");
+    return "reloaded " + name + " from " + p.file + " (sha256 " + p.sha256.substr(0, 12) +
+           ", reload " + std::to_string(meta.reloads) + ")";
 }
 
 std::vector<std::string> instances() {
@@ -159,11 +241,11 @@ std::vector<std::string> instances() {
 
 Json stats(const std::string& name, size_t top) {
     auto dir = instance_dir(name);
-    uint32_t zero = 0;
-    bw_meta meta{};
-    bpf_map_lookup_elem(open_pin(dir + "/meta").get(), &zero, &meta);
+    auto meta = read_meta(open_pin(dir + "/meta").get());
+    PinnedPolicy pins(dir);
+    uint32_t gen = xdp::active_generation(pins.maps);
     bw_config cfg{};
-    bpf_map_lookup_elem(open_pin(dir + "/config").get(), &zero, &cfg);
+    if (bpf_map_lookup_elem(pins.maps.config, &gen, &cfg) != 0) throw_sys("read config");
 
     bool attached = false;
     if (UniqueFd link(bpf_obj_get((dir + "/link").c_str())); link) {
@@ -211,10 +293,176 @@ Json stats(const std::string& name, size_t top) {
                         {"passed", r.s.passed},
                         {"dropped", r.s.dropped},
                         {"last_reason", xdp::reason_name(r.s.last_reason)}});
-    // The event ring buffer is not built yet, so no event can have been lost.
-    return Json{{"name", name},         {"interface", ifname},  {"mode", mode_name(meta.mode)},
-                {"attached", attached}, {"counters", counters}, {"events_lost", 0},
-                {"top_sources", tops}};
+    auto lost = xdp::read_events_lost(open_pin(dir + "/events_lost").get());
+    return Json{
+        {"name", name},
+        {"interface", ifname},
+        {"mode", mode_name(meta.mode)},
+        {"attached", attached},
+        {"policy_sha256",
+         std::string(meta.policy_sha256, strnlen(meta.policy_sha256, sizeof meta.policy_sha256))},
+        {"reloads", meta.reloads},
+        {"counters", counters},
+        {"events_lost", lost},
+        {"top_sources", tops}};
+}
+
+namespace {
+
+std::string addr_text(uint8_t family, const uint8_t* a) {
+    char buf[INET6_ADDRSTRLEN] = "";
+    inet_ntop(family == 4 ? AF_INET : AF_INET6, a, buf, sizeof buf);
+    return buf;
+}
+
+std::string rfc3339(int64_t ns) {
+    time_t secs = static_cast<time_t>(ns / 1'000'000'000);
+    struct tm tm {};
+    gmtime_r(&secs, &tm);
+    char buf[64];
+    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::snprintf(buf + n, sizeof buf - n, ".%06lldZ",
+                  static_cast<long long>((ns % 1'000'000'000) / 1000));
+    return buf;
+}
+
+int64_t clock_ns(clockid_t c) {
+    timespec ts{};
+    clock_gettime(c, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+const char* proto_name(uint8_t p) {
+    switch (p) {
+        case IPPROTO_TCP:
+            return "tcp";
+        case IPPROTO_UDP:
+            return "udp";
+        case IPPROTO_ICMP:
+            return "icmp";
+        case IPPROTO_ICMPV6:
+            return "icmpv6";
+        default:
+            return "other";
+    }
+}
+
+// What `matched` is for an event: the rule's text or "set:pattern", read from the pins of the
+// generation that made the verdict.
+struct EventContext {
+    std::string service;
+    UniqueFd rules, patterns;
+    std::string matched(const bw_event& e) const {
+        uint32_t gen = e.gen % BW_GENERATIONS;
+        if (e.reason == BW_DROP_RULE && e.detail >= 1 && e.detail <= BW_MAX_RULES) {
+            bw_rules rs{};
+            if (bpf_map_lookup_elem(rules.get(), &gen, &rs) == 0) {
+                auto& r = rs.r[e.detail - 1];
+                return std::string(r.match, std::min<size_t>(r.len, BW_MAX_RULE_LEN));
+            }
+        }
+        if (e.reason == BW_DROP_PATTERN && e.detail >= 1 && e.detail <= BW_MAX_PATTERNS) {
+            uint32_t k = gen * BW_MAX_PATTERNS + e.detail - 1;
+            bw_pattern_name n{};
+            if (bpf_map_lookup_elem(patterns.get(), &k, &n) == 0)
+                return std::string(n.set, strnlen(n.set, sizeof n.set)) + ":" +
+                       std::string(n.text, strnlen(n.text, sizeof n.text));
+        }
+        return "";
+    }
+};
+
+struct EventSink {
+    const EventContext* ctx;
+    bool json;
+    std::ostream* out;
+};
+
+int on_event(void* arg, void* data, size_t size) {
+    auto* sink = static_cast<EventSink*>(arg);
+    if (size < sizeof(bw_event)) return 0;
+    bw_event e{};
+    std::memcpy(&e, data, sizeof e);
+    // Recomputed per event: the wall clock may be stepped while following.
+    int64_t offset = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+    auto j = event_json(e, sink->ctx->service, sink->ctx->matched(e), offset);
+    *sink->out << (sink->json ? j.dump() : event_line(j)) << "\n";
+    sink->out->flush();
+    return 0;
+}
+
+}  // namespace
+
+Json event_json(const bw_event& e, const std::string& service, const std::string& matched,
+                int64_t realtime_offset_ns) {
+    const char* type = "REQUEST_BLOCKED";
+    if (e.cls == BW_CLASS_SUSPICIOUS)
+        type = "SUSPICIOUS_ACTIVITY";
+    else if (e.reason == BW_DROP_RATE_PACKETS || e.reason == BW_DROP_RATE_CONNECTIONS ||
+             e.reason == BW_DROP_RATE_REQUESTS || e.reason == BW_DROP_RULE)
+        type = "RATE_LIMIT_EXCEEDED";
+    Json j{{"time", rfc3339(static_cast<int64_t>(e.time_ns) + realtime_offset_ns)},
+           {"type", type},
+           {"service", service},
+           {"reason", xdp::reason_name(e.reason)},
+           {"src", addr_text(e.family, e.src)},
+           {"src_port", e.sport},
+           {"dst", addr_text(e.family, e.dst)},
+           {"dst_port", e.dport},
+           {"proto", proto_name(e.proto)},
+           {"len", e.len}};
+    if (e.reason == BW_DROP_RULE) j["rule"] = matched;
+    if (e.reason == BW_DROP_PATTERN) j["pattern"] = matched;
+    return j;
+}
+
+std::string event_line(const Json& ev) {
+    std::ostringstream o;
+    o << ev["time"].get<std::string>() << " " << ev["type"].get<std::string>() << " "
+      << ev["reason"].get<std::string>() << " " << ev["proto"].get<std::string>() << " "
+      << ev["src"].get<std::string>() << ":" << ev["src_port"].get<unsigned>() << " -> "
+      << ev["dst"].get<std::string>() << ":" << ev["dst_port"].get<unsigned>() << " len "
+      << ev["len"].get<unsigned>();
+    if (ev.contains("rule")) o << " rule \"" << ev["rule"].get<std::string>() << "\"";
+    if (ev.contains("pattern")) o << " pattern \"" << ev["pattern"].get<std::string>() << "\"";
+    return o.str();
+}
+
+void events(const std::string& name, bool follow, bool json, std::ostream& out) {
+    auto dir = instance_dir(name);
+    EventContext ctx{name, open_pin(dir + "/rules"), open_pin(dir + "/patterns")};
+    auto ring_fd = open_pin(dir + "/events");
+    EventSink sink{&ctx, json, &out};
+    std::unique_ptr<ring_buffer, decltype(&ring_buffer__free)> rb(
+        ring_buffer__new(ring_fd.get(), on_event, &sink, nullptr), ring_buffer__free);
+    if (!rb) throw_sys("open ring buffer " + dir + "/events");
+    if (int n = ring_buffer__consume(rb.get()); n < 0) throw SysError("read events", -n);
+    if (!follow) return;
+
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &stop, nullptr) != 0) throw_sys("sigprocmask");
+    UniqueFd sfd(signalfd(-1, &stop, SFD_CLOEXEC));
+    if (!sfd) throw_sys("signalfd");
+    UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
+    if (!ep) throw_sys("epoll_create1");
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = sfd.get();
+    if (epoll_ctl(ep.get(), EPOLL_CTL_ADD, sfd.get(), &ev) != 0) throw_sys("epoll_ctl");
+    ev.data.fd = ring_buffer__epoll_fd(rb.get());
+    if (epoll_ctl(ep.get(), EPOLL_CTL_ADD, ev.data.fd, &ev) != 0) throw_sys("epoll_ctl");
+    for (;;) {
+        epoll_event got{};
+        int n = epoll_wait(ep.get(), &got, 1, -1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw_sys("epoll_wait");
+        if (got.data.fd == sfd.get()) break;
+        if (int c = ring_buffer__consume(rb.get()); c < 0) throw SysError("read events", -c);
+    }
+    ring_buffer__consume(rb.get());
 }
 
 std::string format_table(const Json& j) {

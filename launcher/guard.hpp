@@ -2,8 +2,11 @@
 // (/sys/fs/bpf/bulwark/NAME/{link, every map by name}), `xdp attach|detach` and `stats`.
 #pragma once
 
+#include <ostream>
 #include <string>
 #include <vector>
+
+#include "../bpf/bulwark.h"
 
 #include "json_util.hpp"
 #include "policy.hpp"
@@ -24,6 +27,23 @@ std::string attach(const policy::Policy& p, const std::string& iface, const std:
 
 // Removes the pins; with the last reference gone the kernel detaches the program.
 void detach(const std::string& name);
+
+// Puts `p` in force on a running instance at once: the idle table generation is written, then
+// made current with one store, then the old one is cleared once no packet can be using it.
+// A policy that fails to compile or to load leaves the old one in force (the error says why).
+// Returns the new policy's summary line.
+std::string reload(const std::string& name, const policy::Policy& p);
+
+// Reads the instance's ring buffer: every pending event, and with `follow` new ones until
+// SIGINT or SIGTERM. Each event goes to `out` as the design's JSON object (with `--json`) or
+// a readable line. Events are consumed: one reader gets each (`run` drains them into the
+// audit log).
+void events(const std::string& name, bool follow, bool json, std::ostream& out);
+// One event as the design's JSON object (pure). `matched` is the rule text for drop_rule, the
+// pattern for drop_pattern; `realtime_offset_ns` turns the kernel's monotonic time into UTC.
+Json event_json(const bw_event& e, const std::string& service, const std::string& matched,
+                int64_t realtime_offset_ns);
+std::string event_line(const Json& ev);  // the readable form
 
 // The `stats --json` object of one instance (contract in docs/design.md); top N sources.
 Json stats(const std::string& name, size_t top);

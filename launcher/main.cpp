@@ -232,9 +232,11 @@ int cmd_check(const std::vector<std::string>& args) {
 
 // Parses a subcommand's flags; returns false (after printing) on a usage error.
 bool parse_flags(const std::vector<std::string>& args, const po::options_description& d,
-                 po::variables_map& vm, const char* what) {
+                 po::variables_map& vm, const char* what,
+                 const po::positional_options_description* pos = nullptr) {
     try {
-        po::store(po::command_line_parser(args).options(d).run(), vm);
+        po::positional_options_description none;
+        po::store(po::command_line_parser(args).options(d).positional(pos ? *pos : none).run(), vm);
         po::notify(vm);
         return true;
     } catch (const po::error& e) {
@@ -312,6 +314,49 @@ int cmd_stats(const std::vector<std::string>& args) {
     }
 }
 
+int cmd_policy(const std::vector<std::string>& args) {
+    po::options_description d("bulwark policy options");
+    d.add_options()("name", po::value<std::string>(), "instance name")(
+        "file", po::value<std::string>(), "policy JSON");
+    po::positional_options_description pos;
+    pos.add("file", 1);
+    po::variables_map vm;
+    if (args.empty() || args[0] != "reload" ||
+        !parse_flags({args.begin() + 1, args.end()}, d, vm, "policy reload", &pos) ||
+        !vm.count("name") || !vm.count("file")) {
+        std::cerr << "usage: bulwark policy reload --name NAME FILE\n";
+        return kUsage;
+    }
+    try {
+        auto p = policy::load_policy(vm["file"].as<std::string>());
+        std::cout << guard::reload(vm["name"].as<std::string>(), p) << "\n";
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << "bulwark: policy reload: " << e.what() << "\n";
+        return kFailed;
+    }
+}
+
+int cmd_events(const std::vector<std::string>& args) {
+    po::options_description d("bulwark events options");
+    d.add_options()("name", po::value<std::string>(), "instance")(
+        "follow", "keep reading until SIGINT/SIGTERM")("json", "one JSON object per line");
+    po::variables_map vm;
+    if (!parse_flags(args, d, vm, "events")) return kUsage;
+    if (!vm.count("name")) {
+        std::cerr << "usage: bulwark events --name NAME [--follow] [--json]\n";
+        return kUsage;
+    }
+    try {
+        guard::events(vm["name"].as<std::string>(), vm.count("follow") > 0, vm.count("json") > 0,
+                      std::cout);
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << "bulwark: events: " << e.what() << "\n";
+        return kFailed;
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -326,6 +371,8 @@ int main(int argc, char** argv) {
     if (cmd == "check") return cmd_check(args);
     if (cmd == "xdp") return cmd_xdp(args);
     if (cmd == "stats") return cmd_stats(args);
+    if (cmd == "policy") return cmd_policy(args);
+    if (cmd == "events") return cmd_events(args);
     if (cmd == "version" || cmd == "--version") {
         std::cout << "bulwark " << BULWARK_VERSION << "\n";
         return 0;

@@ -7,7 +7,9 @@
 #include <set>
 
 #include "../bpf/bulwark.h"
+#include "digest.hpp"
 #include "error.hpp"
+#include "sys.hpp"
 
 namespace bulwark::policy {
 
@@ -279,7 +281,11 @@ Policy parse_policy(const Json& doc, const std::string& file) {
 }
 
 Policy load_policy(const std::string& path) {
-    return parse_policy(load_json_file(path), path);
+    // Hash the bytes that were parsed, not a second read of a file that may have changed.
+    auto text = read_file(path);
+    auto p = parse_policy(parse_json(text, path), path);
+    p.sha256 = sha256_hex(text);
+    return p;
 }
 
 namespace {

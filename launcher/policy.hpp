@@ -59,6 +59,7 @@ struct PatternSet {
 
 struct Policy {
     std::string file;
+    std::string sha256;  // of the file's bytes, hex (load_policy)
     unsigned version = 1;
     std::vector<uint16_t> inspect_ports;
     std::vector<Cidr> deny, trusted, suspicious;

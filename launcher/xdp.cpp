@@ -5,10 +5,13 @@
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "bulwark.skel.h"
 #include "error.hpp"
+#include "fd.hpp"
 
 namespace bulwark::xdp {
 
@@ -17,6 +20,8 @@ void SkelDeleter::operator()(bulwark_bpf* s) const {
 }
 
 namespace {
+
+constexpr uint32_t kPorts = 65536;
 
 bw_rate rate_of(const std::optional<policy::Rate>& r) {
     if (!r) return {0, 0};
@@ -28,18 +33,51 @@ void put(int fd, const void* key, const void* value, const std::string& what) {
     if (bpf_map_update_elem(fd, key, value, BPF_ANY) != 0) throw_sys("update " + what);
 }
 
-void fill_lists(bulwark_bpf* s, const std::vector<policy::Cidr>& list, uint32_t cls) {
+void fill_lists(const PolicyMaps& m, uint32_t gen, const std::vector<policy::Cidr>& list,
+                uint32_t cls) {
     for (auto& c : list) {
         if (c.family == AF_INET) {
-            bw_lpm_v4 k{c.prefix, {}};
+            bw_lpm_v4 k{BW_LPM_GEN_BITS + c.prefix, gen, {}};
             std::copy_n(c.addr.begin(), 4, k.addr);
-            put(bpf_map__fd(s->maps.lists_v4), &k, &cls, "lists_v4 " + c.text);
+            put(m.lists_v4, &k, &cls, "lists_v4 " + c.text);
         } else {
-            bw_lpm_v6 k{c.prefix, {}};
+            bw_lpm_v6 k{BW_LPM_GEN_BITS + c.prefix, gen, {}};
             std::copy_n(c.addr.begin(), 16, k.addr);
-            put(bpf_map__fd(s->maps.lists_v6), &k, &cls, "lists_v6 " + c.text);
+            put(m.lists_v6, &k, &cls, "lists_v6 " + c.text);
         }
     }
+}
+
+// Deletes every key of `gen` from an LPM map (keys are collected first: deleting while
+// walking would restart the walk).
+template <typename Key>
+void clear_lpm(int fd, uint32_t gen, const char* what) {
+    std::vector<Key> doomed;
+    Key k{}, next{};
+    Key* prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+        if (next.gen == gen) doomed.push_back(next);
+        k = next;
+        prev = &k;
+    }
+    for (auto& d : doomed)
+        if (bpf_map_delete_elem(fd, &d) != 0 && errno != ENOENT)
+            throw_sys(std::string("clear ") + what);
+}
+
+// Waits for an RCU grace period: the kernel runs synchronize_rcu() after an update of a
+// map-of-maps before returning, so every XDP program that started before the call (and might
+// have read the old generation) has finished when it returns.
+void wait_for_running_programs() {
+    UniqueFd inner(bpf_map_create(BPF_MAP_TYPE_ARRAY, "bw_sync_inner", 4, 4, 1, nullptr));
+    if (!inner) throw_sys("create map for the reload barrier");
+    LIBBPF_OPTS(bpf_map_create_opts, o, .inner_map_fd = static_cast<uint32_t>(inner.get()));
+    UniqueFd outer(bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "bw_sync", 4, 4, 1, &o));
+    if (!outer) throw_sys("create map for the reload barrier");
+    uint32_t zero = 0;
+    int fd = inner.get();
+    if (bpf_map_update_elem(outer.get(), &zero, &fd, BPF_ANY) != 0)
+        throw_sys("wait for running XDP programs");
 }
 
 }  // namespace
@@ -57,7 +95,84 @@ bw_config make_config(const policy::Policy& p) {
     c.key_prefix_v6 = p.key_prefix_v6;
     c.drop_fragments = p.non_first_fragments == policy::Policy::Fragments::Drop;
     c.scan_bytes = p.pattern_sets.empty() ? 0 : p.scan_bytes;
+    size_t longest = 1;
+    for (auto& s : all_patterns(p)) longest = std::max(longest, s.size());
+    c.scan_overlap = static_cast<uint32_t>(longest - 1);
+    c.nrules = static_cast<uint32_t>(p.rules.size());
+    if (uint64_t n = p.events_per_source_per_second)
+        c.events = rate_of(policy::Rate{n, 1'000'000'000ULL, n});
     return c;
+}
+
+Compiled compile(const policy::Policy& p) {
+    Compiled c{
+        make_config(p), automaton::compile(all_patterns(p), BW_AUTOMATON_MAX_STATES), {}, {}};
+    for (size_t i = 0; i < p.rules.size() && i < BW_MAX_RULES; ++i) {
+        auto& r = c.rules.r[i];
+        r.len = static_cast<uint32_t>(std::min<size_t>(p.rules[i].match.size(), BW_MAX_RULE_LEN));
+        std::memcpy(r.match, p.rules[i].match.data(), r.len);
+        r.action = p.rules[i].exempt ? BW_RULE_EXEMPT : BW_RULE_LIMIT;
+        r.rate = rate_of(p.rules[i].limit);
+    }
+    for (auto& set : p.pattern_sets)
+        for (auto& pat : set.patterns) {
+            bw_pattern_name n{};
+            std::strncpy(n.set, set.name.c_str(), sizeof n.set - 1);
+            std::memcpy(n.text, pat.data(), std::min(pat.size(), sizeof n.text));
+            c.pattern_names.push_back(n);
+        }
+    return c;
+}
+
+void clear_generation(const PolicyMaps& m, uint32_t gen) {
+    clear_lpm<bw_lpm_v4>(m.lists_v4, gen, "lists_v4");
+    clear_lpm<bw_lpm_v6>(m.lists_v6, gen, "lists_v6");
+    std::vector<uint32_t> keys(kPorts);
+    std::vector<uint8_t> zeros(kPorts);
+    for (uint32_t i = 0; i < kPorts; ++i) keys[i] = gen * kPorts + i;
+    uint32_t count = kPorts;
+    if (bpf_map_update_batch(m.ports, keys.data(), zeros.data(), &count, nullptr) != 0)
+        throw_sys("clear ports");
+}
+
+void write_generation(const PolicyMaps& m, uint32_t gen, const Compiled& c,
+                      const policy::Policy& p) {
+    clear_generation(m, gen);
+    try {
+        put(m.config, &gen, &c.config, "config");
+        uint8_t one = 1;
+        for (uint32_t port : p.inspect_ports) {
+            uint32_t k = gen * kPorts + port;
+            put(m.ports, &k, &one, "ports");
+        }
+        fill_lists(m, gen, p.deny, BW_CLASS_DENY);
+        fill_lists(m, gen, p.trusted, BW_CLASS_TRUSTED);
+        fill_lists(m, gen, p.suspicious, BW_CLASS_SUSPICIOUS);
+        put(m.rules, &gen, &c.rules, "rules");
+        for (uint32_t i = 0; i < c.pattern_names.size(); ++i) {
+            uint32_t k = gen * BW_MAX_PATTERNS + i;
+            put(m.patterns, &k, &c.pattern_names[i], "patterns");
+        }
+        // The whole table is one map value; unused states stay zero (never reached).
+        auto table = std::make_unique<bw_table>();
+        std::copy(c.dfa.table.begin(), c.dfa.table.end(), table->e);
+        put(m.automaton, &gen, table.get(), "automaton");
+    } catch (...) {
+        clear_generation(m, gen);
+        throw;
+    }
+}
+
+uint32_t active_generation(const PolicyMaps& m) {
+    uint32_t zero = 0, gen = 0;
+    if (bpf_map_lookup_elem(m.policy_gen, &zero, &gen) != 0) throw_sys("read policy_gen");
+    return gen % BW_GENERATIONS;
+}
+
+void switch_generation(const PolicyMaps& m, uint32_t gen) {
+    uint32_t zero = 0;
+    put(m.policy_gen, &zero, &gen, "policy_gen");
+    wait_for_running_programs();
 }
 
 const char* reason_name(unsigned reason) {
@@ -80,26 +195,28 @@ std::vector<std::string> all_patterns(const policy::Policy& p) {
     return all;
 }
 
-Program::Program(const policy::Policy& p)
-    : dfa_(automaton::compile(all_patterns(p), BW_AUTOMATON_MAX_STATES)) {
+Program::Program(const policy::Policy& p) : compiled_(compile(p)) {
     skel_.reset(bulwark_bpf__open());
     if (!skel_) throw_sys("open XDP program");
-    if (bpf_map__set_max_entries(skel_->maps.sources, static_cast<uint32_t>(p.max_sources)) != 0)
-        throw_sys("size sources map");
+    auto n = static_cast<uint32_t>(p.max_sources);
+    for (auto* map : {skel_->maps.sources, skel_->maps.rule_buckets, skel_->maps.event_gate})
+        if (bpf_map__set_max_entries(map, n) != 0)
+            throw_sys(std::string("size ") + bpf_map__name(map) + " map");
 
     if (int rc = bulwark_bpf__load(skel_.get()); rc != 0) throw SysError("load XDP program", -rc);
-    auto cfg = make_config(p);
-    uint32_t zero = 0;
-    put(bpf_map__fd(skel_->maps.config), &zero, &cfg, "config");
-    uint8_t one = 1;
-    for (uint32_t port : p.inspect_ports) put(bpf_map__fd(skel_->maps.ports), &port, &one, "ports");
-    fill_lists(skel_.get(), p.deny, BW_CLASS_DENY);
-    fill_lists(skel_.get(), p.trusted, BW_CLASS_TRUSTED);
-    fill_lists(skel_.get(), p.suspicious, BW_CLASS_SUSPICIOUS);
-    // The whole table is one map value; unused states stay zero (never reached).
-    auto table = std::make_unique<bw_table>();
-    std::copy(dfa_.table.begin(), dfa_.table.end(), table->e);
-    put(bpf_map__fd(skel_->maps.automaton), &zero, table.get(), "automaton");
+    write_generation(maps(), 0, compiled_, p);
+    switch_generation(maps(), 0);
+}
+
+PolicyMaps Program::maps() const {
+    auto& m = skel_->maps;
+    return {bpf_map__fd(m.policy_gen), bpf_map__fd(m.config),   bpf_map__fd(m.ports),
+            bpf_map__fd(m.lists_v4),   bpf_map__fd(m.lists_v6), bpf_map__fd(m.rules),
+            bpf_map__fd(m.automaton),  bpf_map__fd(m.patterns)};
+}
+
+int Program::map_fd(const char* name) const {
+    return bpf_object__find_map_fd_by_name(skel_->obj, name);
 }
 
 int Program::prog_fd() const {
@@ -119,6 +236,17 @@ std::array<bw_counter, BW_REASON_MAX> read_counters(int map_fd) {
         }
     }
     return out;
+}
+
+uint64_t read_events_lost(int map_fd) {
+    int ncpu = libbpf_num_possible_cpus();
+    if (ncpu <= 0) throw SysError("libbpf_num_possible_cpus", -ncpu);
+    std::vector<uint64_t> per_cpu(static_cast<size_t>(ncpu));
+    uint32_t zero = 0;
+    if (bpf_map_lookup_elem(map_fd, &zero, per_cpu.data()) != 0) throw_sys("read events_lost");
+    uint64_t sum = 0;
+    for (auto v : per_cpu) sum += v;
+    return sum;
 }
 
 std::array<bw_counter, BW_REASON_MAX> Program::counters() const {

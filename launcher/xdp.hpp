@@ -1,9 +1,11 @@
-// The XDP program's userspace side: load the embedded skeleton, size and fill its maps from a
-// policy, read its counters.
+// The XDP program's userspace side: load the embedded skeleton, size it and write a policy into
+// one of its two table generations, read its counters.
 #pragma once
 
 #include <array>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "../bpf/bulwark.h"
 #include "automaton.hpp"
@@ -17,32 +19,61 @@ struct SkelDeleter {
     void operator()(bulwark_bpf* s) const;
 };
 
+// The fds of the maps a policy fills (the loaded skeleton's, or an instance's pins).
+struct PolicyMaps {
+    int policy_gen = -1, config = -1, ports = -1, lists_v4 = -1, lists_v6 = -1, rules = -1,
+        automaton = -1, patterns = -1;
+};
+
+// A policy as the program's tables hold it (pure: derived from the policy). Throws InputError
+// when the patterns need more automaton states than the map holds.
+struct Compiled {
+    bw_config config{};
+    automaton::Dfa dfa;
+    bw_rules rules{};
+    std::vector<bw_pattern_name> pattern_names;
+};
+Compiled compile(const policy::Policy& p);
+
+// Writes `c` into generation `gen` (which must be idle) after clearing it. On failure the
+// generation is left cleared and SysError names the map.
+void write_generation(const PolicyMaps& m, uint32_t gen, const Compiled& c,
+                      const policy::Policy& p);
+// Removes generation `gen`'s list entries and inspected ports; it must be idle.
+void clear_generation(const PolicyMaps& m, uint32_t gen);
+uint32_t active_generation(const PolicyMaps& m);
+// Puts `gen` in force, then waits until no packet can still be using the other one.
+void switch_generation(const PolicyMaps& m, uint32_t gen);
+
 class Program {
   public:
-    // Opens and loads the program, sized from the policy, with its tables filled. Throws
-    // SysError naming the step (e.g. "load XDP program: Operation not permitted").
+    // Opens and loads the program, sized from the policy, with generation 0 filled and in
+    // force. Throws SysError naming the step (e.g. "load XDP program: Operation not permitted").
     explicit Program(const policy::Policy& p);
     int prog_fd() const;
     // Per-reason totals, summed over CPUs.
     std::array<bw_counter, BW_REASON_MAX> counters() const;
     bulwark_bpf* skel() const { return skel_.get(); }
-    const automaton::Dfa& dfa() const { return dfa_; }
+    const automaton::Dfa& dfa() const { return compiled_.dfa; }
+    PolicyMaps maps() const;
+    int map_fd(const char* name) const;  // any of the program's maps, by name
 
   private:
-    automaton::Dfa dfa_;
+    Compiled compiled_;
     std::unique_ptr<bulwark_bpf, SkelDeleter> skel_;
 };
 
 // Per-reason totals of a counters map (ours, or a pinned one), summed over CPUs.
 std::array<bw_counter, BW_REASON_MAX> read_counters(int map_fd);
+// Events the program could not put in the ring buffer, summed over CPUs.
+uint64_t read_events_lost(int map_fd);
 
 // The config entry the program reads (pure: derived from the policy).
 bw_config make_config(const policy::Policy& p);
 
-const char* reason_name(unsigned reason);
+const char* reason_name(unsigned reason);  // "pass", "drop_deny", ... as in stats --json
 
 // Every pattern of every set, in order: DFA match index i+1 is element i.
-std::vector<std::string> all_patterns(
-    const policy::Policy& p);  // "pass", "drop_deny", ... as in stats --json
+std::vector<std::string> all_patterns(const policy::Policy& p);
 
 }  // namespace bulwark::xdp

@@ -1,12 +1,15 @@
 // The XDP program on crafted frames through BPF_PROG_TEST_RUN: verdicts and counters exactly.
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <random>
 
 #include "error.hpp"
 #include "frames.hpp"
@@ -297,4 +300,159 @@ TEST_CASE("trusted sources skip patterns", "[xdp][patterns]") {
     CHECK(run(prog, f.build()) == PASS);
     f.src = "198.18.0.1";
     CHECK(run(prog, f.build()) == DROP);
+}
+
+namespace {
+
+// Drains the program's ring buffer.
+std::vector<bw_event> read_events(const xdp::Program& prog) {
+    std::vector<bw_event> out;
+    auto cb = [](void* ctx, void* data, size_t size) {
+        if (size >= sizeof(bw_event)) {
+            bw_event e{};
+            std::memcpy(&e, data, sizeof e);
+            static_cast<std::vector<bw_event>*>(ctx)->push_back(e);
+        }
+        return 0;
+    };
+    auto* rb = ring_buffer__new(prog.map_fd("events"), cb, &out, nullptr);
+    REQUIRE(rb != nullptr);
+    ring_buffer__consume(rb);
+    ring_buffer__free(rb);
+    return out;
+}
+
+std::string addr(const bw_event& e, const uint8_t* a) {
+    char buf[64];
+    inet_ntop(e.family == 4 ? AF_INET : AF_INET6, a, buf, sizeof buf);
+    return buf;
+}
+
+Bytes request(const std::string& payload, const std::string& src = "198.18.0.9") {
+    Frame f;
+    f.src = src;
+    f.payload = payload;
+    return f.build();
+}
+
+}  // namespace
+
+TEST_CASE("rules: an exempt prefix skips the request limit, a limited one has its own bucket",
+          "[xdp][rules]") {
+    xdp::Program prog(make(R"({"inspect_ports": [80],
+        "limits": {"default": {"requests": {"rate": "1/day", "burst": 3}}},
+        "rules": [{"match": "GET /api/health", "action": "exempt"},
+                  {"match": "POST /api/session/start", "limit": {"rate": "1/day", "burst": 1}}]})"));
+    // Exempt: any number of health checks, and they leave the request bucket alone.
+    for (int i = 0; i < 10; ++i)
+        CHECK(run(prog, request("GET /api/health HTTP/1.1\r\n\r\n")) == PASS);
+    // The limited rule: its burst of 1, then drop_rule, while plain requests still pass.
+    CHECK(run(prog, request("POST /api/session/start HTTP/1.1\r\n\r\n")) == PASS);
+    CHECK(run(prog, request("POST /api/session/start?x=1 HTTP/1.1\r\n\r\n")) == DROP);
+    // Another source has its own rule bucket.
+    CHECK(run(prog, request("POST /api/session/start HTTP/1.1\r\n\r\n", "198.18.0.10")) == PASS);
+    // Anchored and case-sensitive: these are ordinary requests, not the rule.
+    CHECK(run(prog, request("POST /API/session/start HTTP/1.1\r\n\r\n")) == PASS);
+    CHECK(run(prog, request("GET /x/api/health HTTP/1.1\r\n\r\n")) == PASS);
+    // The request bucket (burst 3) took: POST start (passed rule) + the two above = 3.
+    CHECK(run(prog, request("GET / HTTP/1.1\r\n\r\n")) == DROP);
+    CHECK(run(prog, request("GET /api/health HTTP/1.1\r\n\r\n")) == PASS);  // still exempt
+    CHECK(counts(prog) == std::map<std::string, uint64_t>{
+                              {"pass", 15}, {"drop_rule", 1}, {"drop_rate_requests", 1}});
+}
+
+TEST_CASE("drops become ring-buffer events, throttled per source and reason", "[xdp][events]") {
+    xdp::Program prog(make(R"({"inspect_ports": [80],
+        "lists": {"deny": ["198.18.30.0/24"]},
+        "rules": [{"match": "POST /login", "limit": {"rate": "1/day", "burst": 1}}],
+        "patterns": {"sets": {"sqli": ["union select"], "traversal": ["../"]}},
+        "events": {"per_source_per_second": 2}})"));
+    // Five pattern drops from one source within a second: two events (the throttle).
+    for (int i = 0; i < 5; ++i)
+        CHECK(run(prog, request("GET /?q=1 UNION SELECT x HTTP/1.1\r\n")) == DROP);
+    // Another reason from the same source has its own allowance; so does another source.
+    CHECK(run(prog, request("POST /login HTTP/1.1\r\n\r\n")) == PASS);
+    CHECK(run(prog, request("POST /login HTTP/1.1\r\n\r\n")) == DROP);
+    CHECK(run(prog, request("GET /../../etc HTTP/1.1\r\n", "198.18.0.10")) == DROP);
+    CHECK(run(prog, request("GET / HTTP/1.1\r\n", "198.18.30.1")) == DROP);
+    // Passing traffic makes no events.
+    CHECK(run(prog, request("GET / HTTP/1.1\r\n", "198.18.0.11")) == PASS);
+
+    auto ev = read_events(prog);
+    REQUIRE(ev.size() == 5);
+    CHECK(ev[0].reason == BW_DROP_PATTERN);
+    CHECK(ev[0].detail == 1);  // "union select", the first pattern
+    CHECK(addr(ev[0], ev[0].src) == "198.18.0.9");
+    CHECK(addr(ev[0], ev[0].dst) == "198.18.0.2");
+    CHECK(ev[0].sport == 40000);
+    CHECK(ev[0].dport == 80);
+    CHECK(ev[0].proto == IPPROTO_TCP);
+    CHECK(ev[0].family == 4);
+    CHECK(ev[0].len == request("GET /?q=1 UNION SELECT x HTTP/1.1\r\n").size());
+    CHECK(ev[1].reason == BW_DROP_PATTERN);
+    CHECK(ev[2].reason == BW_DROP_RULE);
+    CHECK(ev[2].detail == 1);
+    CHECK(ev[3].reason == BW_DROP_PATTERN);
+    CHECK(ev[3].detail == 2);  // "../"
+    CHECK(addr(ev[3], ev[3].src) == "198.18.0.10");
+    CHECK(ev[4].reason == BW_DROP_DENY);
+    CHECK(addr(ev[4], ev[4].src) == "198.18.30.1");
+    CHECK(ev[1].time_ns >= ev[0].time_ns);
+    CHECK(xdp::read_events_lost(prog.map_fd("events_lost")) == 0);
+}
+
+TEST_CASE("a full ring buffer counts every event it could not take", "[xdp][events]") {
+    xdp::Program prog(make(R"({"lists": {"deny": ["198.18.0.0/15"]}})"));
+    // Distinct sources, so the per-source throttle lets each through: more than the ring holds.
+    const int sent = 20000;
+    Frame f;
+    for (int i = 0; i < sent; ++i) {
+        f.src = "198.18." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1);
+        REQUIRE(run(prog, f.build()) == DROP);
+    }
+    auto got = read_events(prog).size();
+    auto lost = xdp::read_events_lost(prog.map_fd("events_lost"));
+    CHECK(got > 0);
+    CHECK(lost > 0);
+    CHECK(got + lost == static_cast<uint64_t>(sent));
+    CHECK(got < BW_EVENTS_RING_BYTES / sizeof(bw_event));
+}
+
+TEST_CASE("long payloads: the split scan finds exactly what the reference scan finds",
+          "[xdp][patterns]") {
+    // Patterns planted at every offset around the slice boundaries of bw_scan_streams, for
+    // lengths from short (one stream) to the largest scan; the kernel's verdict must equal
+    // the userspace reference (automaton::scan) every time.
+    auto p = make(R"({"inspect_ports": [80], "patterns": {"scan_bytes": 1460,
+        "sets": {"a": ["union select", "<script", "../"], "b": ["/etc/passwd", "php://"]}}})");
+    xdp::Program prog(p);
+    std::mt19937 rng(7);
+    const std::string alphabet = "abcdefghijklmnopqrstuvwxyz /.=&?";
+    auto pats = xdp::all_patterns(p);
+    int drops = 0, passes = 0;
+    for (size_t len : {15u, 16u, 40u, 63u, 64u, 100u, 511u, 512u, 513u, 1000u, 1459u, 1460u}) {
+        uint32_t start[BW_SCAN_STREAMS] = {};
+        uint32_t steps = bw_scan_streams(static_cast<uint32_t>(len), 10, start);
+        std::vector<size_t> where = {0, len / 2};
+        for (unsigned k = 0; k < BW_SCAN_STREAMS && steps; ++k)
+            for (int d = -12; d <= 12; ++d)
+                where.push_back(static_cast<size_t>(
+                    std::clamp<long>(static_cast<long>(start[k] + steps) + d, 0, (long)len)));
+        for (size_t at : where) {
+            std::string text(len, 'x');
+            for (auto& c : text) c = alphabet[rng() % alphabet.size()];
+            auto& pat = pats[rng() % pats.size()];
+            if (at + pat.size() <= len) text.replace(at, pat.size(), pat);
+            bool want = automaton::scan(prog.dfa(), text, 1460).has_value();
+            Frame f;
+            f.sport = static_cast<uint16_t>(40000 + (drops + passes) % 20000);
+            f.payload = text;
+            int got = run(prog, f.build());
+            INFO("len " << len << " at " << at << " pattern " << pat);
+            CHECK(got == (want ? DROP : PASS));
+            (want ? drops : passes)++;
+        }
+    }
+    CHECK(drops > 100);
+    CHECK(passes > 10);
 }
