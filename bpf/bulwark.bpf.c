@@ -309,25 +309,28 @@ __noinline int is_http_request(const struct scratch *buf, __u32 len)
     return 0;
 }
 
-/* The first rule whose text is a prefix of the payload: its index + 1, or 0. */
+/* The first rule whose text is a prefix of the payload: its index + 1, or 0. Each rule is
+ * compared as eight masked 64-bit words, without a branch per byte: the verifier walks 32
+ * short straight-line bodies instead of 32 x 64 byte loops. */
 __noinline __u32 match_rule(const struct bw_rules *rs, __u32 nrules, const struct scratch *buf,
                             __u32 len)
 {
     if (!rs || !buf)
         return 0;
+    const __u64 *b = (const __u64 *)buf->b;
     for (__u32 i = 0; i < BW_MAX_RULES; i++) {
         if (i >= nrules)
             break;
         const struct bw_rule *r = &rs->r[i];
-        __u32 n = r->len;
-        if (n == 0 || n > BW_MAX_RULE_LEN || n > len)
+        if (r->len == 0 || r->len > len)
             continue;
-        __u32 j;
-        for (j = 0; j < BW_MAX_RULE_LEN; j++) {
-            if (j >= n || r->match[j] != buf->b[j])
-                break;
-        }
-        if (j == n)
+        const __u64 *m = (const __u64 *)r->match;
+        const __u64 *k = (const __u64 *)r->mask;
+        __u64 diff = 0;
+#pragma unroll
+        for (int w = 0; w < BW_MAX_RULE_LEN / 8; w++)
+            diff |= (b[w] ^ m[w]) & k[w];
+        if (diff == 0)
             return i + 1;
     }
     return 0;

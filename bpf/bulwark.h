@@ -118,7 +118,8 @@ struct bw_rule {
     __u32 len;
     __u32 action;
     struct bw_rate rate;
-    char match[BW_MAX_RULE_LEN];
+    char match[BW_MAX_RULE_LEN]; /* zero-padded */
+    __u8 mask[BW_MAX_RULE_LEN];  /* 0xff for the first len bytes: compared 8 bytes at a time */
 };
 struct bw_rules {
     struct bw_rule r[BW_MAX_RULES];
@@ -176,23 +177,25 @@ struct bw_table {
     __u32 e[BW_AUTOMATON_MAX_STATES * 256];
 };
 
-/* The scan runs BW_SCAN_STREAMS DFAs over interleaved slices of the payload, so their dependent
- * table loads overlap in the CPU. Slice k covers matches ending in [k*c, (k+1)*c), c =
- * ceil(len/streams), and starts `overlap` (longest pattern - 1) bytes early so a match that
- * begins in the slice before is still seen whole. Returns the steps per stream and fills
- * `start`; 0 when the payload is too short to split (scan it in one stream). */
+/* The scan runs BW_SCAN_STREAMS DFAs over slices of the payload in one loop, so their
+ * dependent table loads overlap in the CPU. Slice k covers matches ending in [k*c, (k+1)*c),
+ * c = ceil(len/streams): it starts `overlap` (longest pattern - 1) bytes early (never before 0)
+ * so a match that begins in an earlier slice is seen whole; every stream takes c + overlap
+ * steps and ends by len. Returns the steps and fills `start`; 0 when that
+ * would not be shorter than one stream over the whole payload. */
 #define BW_SCAN_STREAMS 4
 static inline __u32 bw_scan_streams(__u32 len, __u32 overlap, __u32 start[BW_SCAN_STREAMS])
 {
     __u32 c = (len + BW_SCAN_STREAMS - 1) / BW_SCAN_STREAMS;
-    if (len < 16 || c < overlap + 1)
+    __u32 steps = c + overlap;
+    if (steps >= len)
         return 0;
-    start[0] = 0;
-    for (__u32 k = 1; k < BW_SCAN_STREAMS; k++)
-        start[k] = k * c - overlap;
-    /* The last slice ends exactly at len (its start moves back if len is not a multiple). */
-    start[BW_SCAN_STREAMS - 1] = len - (c + overlap);
-    return c + overlap;
+    for (__u32 k = 0; k < BW_SCAN_STREAMS; k++) {
+        __u32 s = k * c > overlap ? k * c - overlap : 0;
+        /* Never past the end: a slice moved back still starts early enough (len <= (k+1)c). */
+        start[k] = s + steps > len ? len - steps : s;
+    }
+    return steps;
 }
 
 /* Generic cell rate algorithm, one u64 of state per bucket (the theoretical arrival time), so

@@ -22,6 +22,8 @@ void SkelDeleter::operator()(bulwark_bpf* s) const {
 namespace {
 
 constexpr uint32_t kPorts = 65536;
+constexpr uint32_t kRuleBucketsMax = 262144;
+constexpr uint32_t kEventGatesMax = 65536;
 
 bw_rate rate_of(const std::optional<policy::Rate>& r) {
     if (!r) return {0, 0};
@@ -111,6 +113,7 @@ Compiled compile(const policy::Policy& p) {
         auto& r = c.rules.r[i];
         r.len = static_cast<uint32_t>(std::min<size_t>(p.rules[i].match.size(), BW_MAX_RULE_LEN));
         std::memcpy(r.match, p.rules[i].match.data(), r.len);
+        std::memset(r.mask, 0xff, r.len);
         r.action = p.rules[i].exempt ? BW_RULE_EXEMPT : BW_RULE_LIMIT;
         r.rate = rate_of(p.rules[i].limit);
     }
@@ -198,10 +201,18 @@ std::vector<std::string> all_patterns(const policy::Policy& p) {
 Program::Program(const policy::Policy& p) : compiled_(compile(p)) {
     skel_.reset(bulwark_bpf__open());
     if (!skel_) throw_sys("open XDP program");
+    // LRU maps are preallocated (~100 bytes an entry, ~0.2 s per million at attach). Sources
+    // get max_sources. Rule buckets and event gates are capped lower: under a spray larger than
+    // the cap an evicted rule bucket starts fresh (the source's request bucket still holds),
+    // and an evicted gate lets one more event through (the ring buffer counts what it drops).
     auto n = static_cast<uint32_t>(p.max_sources);
-    for (auto* map : {skel_->maps.sources, skel_->maps.rule_buckets, skel_->maps.event_gate})
-        if (bpf_map__set_max_entries(map, n) != 0)
+    auto size = [](bpf_map* map, uint32_t entries) {
+        if (bpf_map__set_max_entries(map, entries) != 0)
             throw_sys(std::string("size ") + bpf_map__name(map) + " map");
+    };
+    size(skel_->maps.sources, n);
+    size(skel_->maps.rule_buckets, std::min(n, kRuleBucketsMax));
+    size(skel_->maps.event_gate, std::min(n, kEventGatesMax));
 
     if (int rc = bulwark_bpf__load(skel_.get()); rc != 0) throw SysError("load XDP program", -rc);
     write_generation(maps(), 0, compiled_, p);

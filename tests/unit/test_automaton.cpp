@@ -89,3 +89,26 @@ TEST_CASE("state limit is enforced", "[automaton]") {
     CHECK_THROWS_AS(compile(many, 256), InputError);
     CHECK(compile(many, BW_AUTOMATON_MAX_STATES).states() < BW_AUTOMATON_MAX_STATES);
 }
+
+TEST_CASE("bw_scan_streams: every possible match lies whole inside one stream", "[automaton]") {
+    // A match of m <= overlap + 1 bytes ending at p occupies [p - m + 1, p]; some stream must
+    // contain it, and no stream may read past the payload.
+    for (uint32_t overlap : {0u, 1u, 2u, 11u, 20u, 127u}) {
+        for (uint32_t len = 0; len <= BW_MAX_SCAN_BYTES; ++len) {
+            uint32_t start[BW_SCAN_STREAMS] = {};
+            uint32_t steps = bw_scan_streams(len, overlap, start);
+            if (steps == 0) continue;  // scanned as one stream
+            INFO("len " << len << " overlap " << overlap);
+            REQUIRE(steps < len);
+            for (auto s : start) REQUIRE(s + steps <= len);
+            uint32_t uncovered = 0;
+            for (uint32_t p = 0; p < len; ++p) {
+                uint32_t first = p >= overlap ? p - overlap : 0;  // the longest match's start
+                bool covered = false;
+                for (auto s : start) covered |= s <= first && p < s + steps;
+                uncovered += !covered;
+            }
+            REQUIRE(uncovered == 0);
+        }
+    }
+}
