@@ -203,18 +203,13 @@ std::string reload(const std::string& name, const policy::Policy& p) {
     if (sized != p.max_sources)
         throw InputError(p.file + ": max_sources " + std::to_string(p.max_sources) +
                          " differs from the running instance's " + std::to_string(sized) +
-                         " (maps are sized at attach: detach and attach to change it); "
-                         "the old policy stays in force");
+                         " (maps are sized at attach: detach and attach to change it)");
     auto compiled = xdp::compile(p);  // pattern overflow etc. throw before anything is touched
     compiled.config.epoch = static_cast<uint32_t>(meta.reloads + 1);
 
     uint32_t old_gen = xdp::active_generation(pins.maps);
     uint32_t new_gen = (old_gen + 1) % BW_GENERATIONS;
-    try {
-        xdp::write_generation(pins.maps, new_gen, compiled, p);
-    } catch (const SysError& e) {
-        throw std::runtime_error(std::string(e.what()) + " (the old policy stays in force)");
-    }
+    xdp::write_generation(pins.maps, new_gen, compiled, p);  // idle generation: nothing changes
     xdp::switch_generation(pins.maps, new_gen);
     xdp::clear_generation(pins.maps, old_gen);
 

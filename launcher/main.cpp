@@ -332,7 +332,7 @@ int cmd_policy(const std::vector<std::string>& args) {
         std::cout << guard::reload(vm["name"].as<std::string>(), p) << "\n";
         return 0;
     } catch (const std::exception& e) {
-        std::cerr << "bulwark: policy reload: " << e.what() << "\n";
+        std::cerr << "bulwark: policy reload: " << e.what() << " (policy in force unchanged)\n";
         return kFailed;
     }
 }
