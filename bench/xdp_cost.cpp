@@ -88,8 +88,12 @@ int main(int argc, char** argv) {
         l->packets = l->connections = l->requests = huge;
     auto wide = open;
     wide.scan_bytes = BW_MAX_SCAN_BYTES;
+    // Breakdown rows: the same open policy without patterns (lists, buckets, request check and
+    // rules only).
+    auto no_patterns = open;
+    no_patterns.pattern_sets.clear();
 
-    xdp::Program allow(open), limited(web), wide_scan(wide);
+    xdp::Program allow(open), limited(web), wide_scan(wide), plain(no_patterns);
     bpf_object* xf = nullptr;
     int xdpfilt = xdp_filter_prog(&xf);
     int empty = empty_prog();
@@ -109,14 +113,18 @@ int main(int argc, char** argv) {
         {"bulwark, allowed GET 512 B, scan 512", allow.prog_fd(), request("198.18.0.9", 512)},
         {"bulwark, allowed GET 1460 B, scan 1460", wide_scan.prog_fd(),
          request("198.18.0.9", 1460)},
+        {"breakdown: GET 64 B, no patterns", plain.prog_fd(), get64},
+        {"breakdown: 64 B to a port not inspected", allow.prog_fd(),
+         request("198.18.0.9", 64, 9000)},
     };
-    double results[7];
-    int verdicts[7];
-    for (size_t i = 0; i < 7; ++i)
+    constexpr size_t kRows = sizeof rows / sizeof rows[0];
+    double results[kRows];
+    int verdicts[kRows];
+    for (size_t i = 0; i < kRows; ++i)
         results[i] = ns_per_packet(rows[i].fd, rows[i].pkt, repeat, &verdicts[i]);
     printf("%-42s %9s %7s %10s %s\n", "program and packet", "ns/pkt", "verdict", "vs floor",
            "vs xdp-filter");
-    for (size_t i = 0; i < 7; ++i)
+    for (size_t i = 0; i < kRows; ++i)
         printf("%-42s %9.1f %7s %10.2f %9.2f\n", rows[i].name, results[i],
                verdicts[i] == XDP_PASS ? "pass" : "drop", results[i] / results[0],
                results[i] / results[1]);
