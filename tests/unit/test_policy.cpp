@@ -1,11 +1,15 @@
 #include <arpa/inet.h>
 
+#include <netinet/in.h>
+
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <random>
 
 #include "../bpf/bulwark.h"
 #include "automaton.hpp"
 #include "error.hpp"
+#include "guard.hpp"
 #include "policy.hpp"
 
 using namespace bulwark;
@@ -269,4 +273,57 @@ TEST_CASE("rule limits: at most 32 rules of at most 64 bytes", "[policy]") {
         parse(
             R"({"rules": [{"match": "GET /a", "action": "exempt"}, {"match": "GET /a", "action": "exempt"}]})"),
         Contains("/rules/1: \"GET /a\" repeats rule 0"));
+}
+
+TEST_CASE("events: kernel records become the design's JSON objects", "[events]") {
+    bw_event e{};
+    e.time_ns = 1'500'000'000;  // 1.5 s after the monotonic epoch
+    e.reason = BW_DROP_PATTERN;
+    e.detail = 3;
+    e.len = 120;
+    e.sport = 40000;
+    e.dport = 80;
+    e.family = 4;
+    e.proto = IPPROTO_TCP;
+    e.cls = BW_CLASS_DEFAULT;
+    uint8_t src[4] = {198, 18, 0, 9}, dst[4] = {198, 18, 0, 2};
+    std::memcpy(e.src, src, 4);
+    std::memcpy(e.dst, dst, 4);
+    // Offset so that the event lands on 2026-11-23T22:00:00.250000Z.
+    int64_t offset = 1'795'471'200'000'000'000 - 1'250'000'000;
+    auto j = bulwark::guard::event_json(e, "web", "sqli:union select", offset);
+    CHECK(j["time"] == "2026-11-23T22:00:00.250000Z");
+    CHECK(j["type"] == "REQUEST_BLOCKED");
+    CHECK(j["service"] == "web");
+    CHECK(j["reason"] == "drop_pattern");
+    CHECK(j["src"] == "198.18.0.9");
+    CHECK(j["src_port"] == 40000);
+    CHECK(j["dst"] == "198.18.0.2");
+    CHECK(j["dst_port"] == 80);
+    CHECK(j["proto"] == "tcp");
+    CHECK(j["len"] == 120);
+    CHECK(j["pattern"] == "sqli:union select");
+    CHECK_FALSE(j.contains("rule"));
+
+    e.reason = BW_DROP_RULE;
+    j = bulwark::guard::event_json(e, "web", "POST /login", offset);
+    CHECK(j["type"] == "RATE_LIMIT_EXCEEDED");
+    CHECK(j["rule"] == "POST /login");
+    CHECK_FALSE(j.contains("pattern"));
+    e.reason = BW_DROP_RATE_CONNECTIONS;
+    CHECK(bulwark::guard::event_json(e, "web", "", offset)["type"] == "RATE_LIMIT_EXCEEDED");
+    e.reason = BW_DROP_DENY;
+    CHECK(bulwark::guard::event_json(e, "web", "", offset)["type"] == "REQUEST_BLOCKED");
+    e.cls = BW_CLASS_SUSPICIOUS;
+    e.reason = BW_DROP_RATE_REQUESTS;
+    CHECK(bulwark::guard::event_json(e, "web", "", offset)["type"] == "SUSPICIOUS_ACTIVITY");
+    e.family = 6;
+    uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    std::memcpy(e.src, v6, 16);
+    e.proto = IPPROTO_UDP;
+    j = bulwark::guard::event_json(e, "web", "", offset);
+    CHECK(j["src"] == "2001:db8::1");
+    CHECK(j["proto"] == "udp");
+    CHECK_THAT(bulwark::guard::event_line(j),
+               Catch::Matchers::Contains("SUSPICIOUS_ACTIVITY drop_rate_requests udp 2001:db8::1"));
 }
