@@ -103,6 +103,7 @@ struct bw_source {
 struct bw_meta {
     __u32 ifindex;
     __u32 mode; /* 1 native (driver), 2 generic (skb) */
+    char ifname[16]; /* the interface's name where it was attached (maybe another netns) */
     char policy_sha256[64]; /* hex, of the policy file in force */
     __u64 reloads;
 };

@@ -7,7 +7,7 @@
 #include <fcntl.h>
 #include <linux/if_link.h>
 #include <net/if.h>
-#include <sys/epoll.h>
+#include <poll.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
@@ -19,12 +19,15 @@
 #include <csignal>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <sstream>
 
+#include "audit.hpp"
 #include "bulwark.skel.h"
 #include "cli.hpp"
 #include "error.hpp"
 #include "fd.hpp"
+#include "network.hpp"
 #include "xdp.hpp"
 
 namespace bulwark::guard {
@@ -131,8 +134,10 @@ std::string pin_dir(const std::string& name) {
 }
 
 std::string attach(const policy::Policy& p, const std::string& iface, const std::string& name,
-                   Mode mode) {
+                   Mode mode, int netns_fd) {
     cli::validate_name(name);
+    std::optional<network::InNetns> in;
+    if (netns_fd >= 0) in.emplace(netns_fd);  // interface lookup and link creation happen there
     unsigned ifindex = if_nametoindex(iface.c_str());
     if (ifindex == 0) throw InputError("interface " + iface + " does not exist");
     ensure_bpffs();
@@ -166,7 +171,8 @@ std::string attach(const policy::Policy& p, const std::string& iface, const std:
         if (fd < 0) throw SysError("attach XDP to " + iface, -fd);
     }
     UniqueFd link(fd);
-    bw_meta meta{ifindex, used, {}, 0};
+    bw_meta meta{ifindex, used, {}, {}, 0};
+    std::strncpy(meta.ifname, iface.c_str(), sizeof meta.ifname - 1);
     std::memcpy(meta.policy_sha256, p.sha256.data(),
                 std::min(p.sha256.size(), sizeof meta.policy_sha256));
     uint32_t zero = 0;
@@ -248,8 +254,7 @@ Json stats(const std::string& name, size_t top) {
         uint32_t len = sizeof info;
         attached = bpf_obj_get_info_by_fd(link.get(), &info, &len) == 0 && info.xdp.ifindex != 0;
     }
-    char ifname[IF_NAMESIZE] = "";
-    if (!if_indextoname(meta.ifindex, ifname)) std::strcpy(ifname, "?");
+    std::string ifname(meta.ifname, strnlen(meta.ifname, sizeof meta.ifname));
 
     Json counters = Json::object();
     auto sums = xdp::read_counters(open_pin(dir + "/counters").get());
@@ -310,17 +315,6 @@ std::string addr_text(uint8_t family, const uint8_t* a) {
     return buf;
 }
 
-std::string rfc3339(int64_t ns) {
-    time_t secs = static_cast<time_t>(ns / 1'000'000'000);
-    struct tm tm {};
-    gmtime_r(&secs, &tm);
-    char buf[64];
-    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    std::snprintf(buf + n, sizeof buf - n, ".%06lldZ",
-                  static_cast<long long>((ns % 1'000'000'000) / 1000));
-    return buf;
-}
-
 int64_t clock_ns(clockid_t c) {
     timespec ts{};
     clock_gettime(c, &ts);
@@ -367,25 +361,6 @@ struct EventContext {
     }
 };
 
-struct EventSink {
-    const EventContext* ctx;
-    bool json;
-    std::ostream* out;
-};
-
-int on_event(void* arg, void* data, size_t size) {
-    auto* sink = static_cast<EventSink*>(arg);
-    if (size < sizeof(bw_event)) return 0;
-    bw_event e{};
-    std::memcpy(&e, data, sizeof e);
-    // Recomputed per event: the wall clock may be stepped while following.
-    int64_t offset = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
-    auto j = event_json(e, sink->ctx->service, sink->ctx->matched(e), offset);
-    *sink->out << (sink->json ? j.dump() : event_line(j)) << "\n";
-    sink->out->flush();
-    return 0;
-}
-
 }  // namespace
 
 Json event_json(const bw_event& e, const std::string& service, const std::string& matched,
@@ -396,7 +371,7 @@ Json event_json(const bw_event& e, const std::string& service, const std::string
     else if (e.reason == BW_DROP_RATE_PACKETS || e.reason == BW_DROP_RATE_CONNECTIONS ||
              e.reason == BW_DROP_RATE_REQUESTS || e.reason == BW_DROP_RULE)
         type = "RATE_LIMIT_EXCEEDED";
-    Json j{{"time", rfc3339(static_cast<int64_t>(e.time_ns) + realtime_offset_ns)},
+    Json j{{"time", audit::rfc3339(static_cast<int64_t>(e.time_ns) + realtime_offset_ns)},
            {"type", type},
            {"service", service},
            {"reason", xdp::reason_name(e.reason)},
@@ -423,15 +398,50 @@ std::string event_line(const Json& ev) {
     return o.str();
 }
 
-void events(const std::string& name, bool follow, bool json, std::ostream& out) {
+struct EventReader::State {
+    EventContext ctx;
+    UniqueFd ring;
+    Sink sink;
+    std::unique_ptr<ring_buffer, decltype(&ring_buffer__free)> rb{nullptr, ring_buffer__free};
+
+    static int on_event(void* arg, void* data, size_t size) {
+        auto* st = static_cast<State*>(arg);
+        if (size < sizeof(bw_event)) return 0;
+        bw_event e{};
+        std::memcpy(&e, data, sizeof e);
+        // Recomputed per event: the wall clock may be stepped while following.
+        int64_t offset = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+        st->sink(event_json(e, st->ctx.service, st->ctx.matched(e), offset));
+        return 0;
+    }
+};
+
+EventReader::EventReader(const std::string& name, Sink sink) {
     auto dir = instance_dir(name);
-    EventContext ctx{name, open_pin(dir + "/rules"), open_pin(dir + "/patterns")};
-    auto ring_fd = open_pin(dir + "/events");
-    EventSink sink{&ctx, json, &out};
-    std::unique_ptr<ring_buffer, decltype(&ring_buffer__free)> rb(
-        ring_buffer__new(ring_fd.get(), on_event, &sink, nullptr), ring_buffer__free);
-    if (!rb) throw_sys("open ring buffer " + dir + "/events");
-    if (int n = ring_buffer__consume(rb.get()); n < 0) throw SysError("read events", -n);
+    s_ =
+        std::make_unique<State>(State{{name, open_pin(dir + "/rules"), open_pin(dir + "/patterns")},
+                                      open_pin(dir + "/events"),
+                                      std::move(sink)});
+    s_->rb.reset(ring_buffer__new(s_->ring.get(), State::on_event, s_.get(), nullptr));
+    if (!s_->rb) throw_sys("open ring buffer " + dir + "/events");
+}
+
+EventReader::~EventReader() = default;
+
+int EventReader::fd() const {
+    return ring_buffer__epoll_fd(s_->rb.get());
+}
+
+void EventReader::consume() {
+    if (int n = ring_buffer__consume(s_->rb.get()); n < 0) throw SysError("read events", -n);
+}
+
+void events(const std::string& name, bool follow, bool json, std::ostream& out) {
+    EventReader reader(name, [&](const Json& j) {
+        out << (json ? j.dump() : event_line(j)) << "\n";
+        out.flush();
+    });
+    reader.consume();
     if (!follow) return;
 
     sigset_t stop;
@@ -441,23 +451,15 @@ void events(const std::string& name, bool follow, bool json, std::ostream& out) 
     if (sigprocmask(SIG_BLOCK, &stop, nullptr) != 0) throw_sys("sigprocmask");
     UniqueFd sfd(signalfd(-1, &stop, SFD_CLOEXEC));
     if (!sfd) throw_sys("signalfd");
-    UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
-    if (!ep) throw_sys("epoll_create1");
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = sfd.get();
-    if (epoll_ctl(ep.get(), EPOLL_CTL_ADD, sfd.get(), &ev) != 0) throw_sys("epoll_ctl");
-    ev.data.fd = ring_buffer__epoll_fd(rb.get());
-    if (epoll_ctl(ep.get(), EPOLL_CTL_ADD, ev.data.fd, &ev) != 0) throw_sys("epoll_ctl");
+    pollfd fds[2] = {{sfd.get(), POLLIN, 0}, {reader.fd(), POLLIN, 0}};
     for (;;) {
-        epoll_event got{};
-        int n = epoll_wait(ep.get(), &got, 1, -1);
+        int n = poll(fds, 2, -1);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw_sys("epoll_wait");
-        if (got.data.fd == sfd.get()) break;
-        if (int c = ring_buffer__consume(rb.get()); c < 0) throw SysError("read events", -c);
+        if (n < 0) throw_sys("poll");
+        if (fds[0].revents) break;
+        reader.consume();
     }
-    ring_buffer__consume(rb.get());
+    reader.consume();
 }
 
 std::string format_table(const Json& j) {

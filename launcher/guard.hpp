@@ -2,6 +2,8 @@
 // (/sys/fs/bpf/bulwark/NAME/{link, every map by name}), `xdp attach|detach` and `stats`.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -21,9 +23,10 @@ std::string pin_dir(const std::string& name);
 
 // Loads the program for `p`, attaches it to `iface` through a bpf_link and pins link and maps.
 // Fails closed and leaves nothing behind: on any error, whatever was pinned is removed.
-// Returns the mode used ("native" or "skb").
+// Returns the mode used ("native" or "skb"). With `netns_fd` >= 0, `iface` is an interface of
+// that network namespace (`run --net veth`: the sandbox's end of the pair).
 std::string attach(const policy::Policy& p, const std::string& iface, const std::string& name,
-                   Mode mode);
+                   Mode mode, int netns_fd = -1);
 
 // Removes the pins; with the last reference gone the kernel detaches the program.
 void detach(const std::string& name);
@@ -33,6 +36,23 @@ void detach(const std::string& name);
 // A policy that fails to compile or to load leaves the old one in force (the error says why).
 // Returns the new policy's summary line.
 std::string reload(const std::string& name, const policy::Policy& p);
+
+// The instance's drop events, as the design's JSON objects, from its pinned ring buffer.
+// Events are consumed: each goes to one reader.
+class EventReader {
+  public:
+    using Sink = std::function<void(const Json&)>;
+    EventReader(const std::string& name, Sink sink);
+    ~EventReader();
+    EventReader(const EventReader&) = delete;
+    EventReader& operator=(const EventReader&) = delete;
+    int fd() const;  // readable when events are waiting
+    void consume();  // hands every waiting event to the sink
+
+  private:
+    struct State;
+    std::unique_ptr<State> s_;
+};
 
 // Reads the instance's ring buffer: every pending event, and with `follow` new ones until
 // SIGINT or SIGTERM. Each event goes to `out` as the design's JSON object (with `--json`) or

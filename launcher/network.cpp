@@ -1,13 +1,13 @@
 #include "network.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
-#include <fcntl.h>
 #include <sched.h>
 
 #include <cstdio>
@@ -54,8 +54,7 @@ Sock route_socket() {
 
 NlAddr parse_addr(const std::string& text) {
     nl_addr* a = nullptr;
-    if (int err = nl_addr_parse(text.c_str(), AF_INET, &a); err < 0)
-        nl_fail("parse " + text, err);
+    if (int err = nl_addr_parse(text.c_str(), AF_INET, &a); err < 0) nl_fail("parse " + text, err);
     return NlAddr(a);
 }
 

@@ -20,9 +20,12 @@
 #include <cstring>
 
 #include "caps.hpp"
+#include "cli.hpp"
+#include "digest.hpp"
 #include "error.hpp"
 #include "fd.hpp"
 #include "namespaces.hpp"
+#include "network.hpp"
 #include "sys.hpp"
 #include "users.hpp"
 
@@ -223,9 +226,24 @@ Prepared prepare(const RunOptions& opt) {
     if (!S_ISDIR(st.st_mode)) throw InputError("rootfs " + opt.rootfs + ": not a directory");
     if (opt.command.empty())
         throw InputError("no command given (bulwark run ... -- COMMAND [ARG...])");
-    if (opt.net == NetMode::Veth) throw InputError("--net veth is not available yet in this build");
-    if (!opt.policy.empty())
-        throw InputError("--policy needs the XDP network guard, not available yet in this build");
+    if (opt.net == NetMode::Veth) {
+        if (opt.host_addr.empty() || opt.addr.empty())
+            throw InputError("--net veth needs --host-addr CIDR and --addr CIDR");
+        auto host = network::parse_cidr4(opt.host_addr, "--host-addr");
+        auto mine = network::parse_cidr4(opt.addr, "--addr");
+        if (host.addr == mine.addr)
+            throw InputError("--host-addr and --addr are the same address (" + host.addr + ")");
+    }
+    if (opt.net == NetMode::Host && !opt.policy.empty() && opt.iface.empty())
+        throw InputError("--policy with --net host needs --iface (the interface to guard)");
+    if (opt.net == NetMode::None && !opt.policy.empty())
+        throw InputError(
+            "--policy needs --net veth or --net host --iface IF (with --net none "
+            "the sandbox has no network to guard)");
+    if (!opt.policy.empty()) {
+        cli::validate_name(opt.name);
+        p.policy = policy::load_policy(opt.policy);
+    }
     for (auto& b : opt.binds) {
         struct stat bs {};
         if (stat(b.src.c_str(), &bs) != 0)
@@ -236,7 +254,10 @@ Prepared prepare(const RunOptions& opt) {
     for (auto v : p.keep_caps) kept_names.push_back(caps::name_of(v));
 
     p.profile_path = opt.profile.empty() ? default_profile_path() : opt.profile;
-    auto profile = seccomp::load_profile(p.profile_path);
+    // Hash the bytes that are compiled, for the audit log, not a second read of the file.
+    auto profile_text = read_file(p.profile_path);
+    auto profile = seccomp::parse_profile(parse_json(profile_text, p.profile_path), p.profile_path);
+    p.profile_sha256 = sha256_hex(profile_text);
     auto resolved = seccomp::resolve(profile, seccomp::host_context(kept_names));
     p.filter = seccomp::compile(resolved, p.profile_path);
     for (auto& w : p.filter.warnings)

@@ -5,11 +5,13 @@
 #include <sys/capability.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "mounts.hpp"
 #include "options.hpp"
+#include "policy.hpp"
 #include "seccomp_compile.hpp"
 
 namespace bulwark::sandbox {
@@ -17,10 +19,12 @@ namespace bulwark::sandbox {
 struct Prepared {
     RunOptions opt;
     std::string profile_path;
+    std::string profile_sha256;
     seccomp::Compiled filter;
     std::vector<cap_value_t> keep_caps;
     mounts::Plan plan;
-    std::vector<std::string> env;  // "K=V", the app's whole environment
+    std::vector<std::string> env;          // "K=V", the app's whole environment
+    std::optional<policy::Policy> policy;  // --policy, parsed and validated
 };
 
 // Everything that can be checked without touching the system: rootfs, paths, user, caps,

@@ -1,20 +1,26 @@
 #include "supervisor.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
+#include "audit.hpp"
 #include "error.hpp"
 #include "fd.hpp"
+#include "guard.hpp"
 #include "namespaces.hpp"
+#include "network.hpp"
 
 namespace bulwark::supervisor {
 
@@ -54,8 +60,78 @@ int exit_code_of(int status) {
     return 125;
 }
 
+namespace {
+
+// The run's network side: the veth pair and the guard's pins, removed when the run ends (also
+// when starting fails), and the reader that drains the guard's events into the audit log.
+struct NetSide {
+    std::optional<network::Veth> veth;
+    std::string pinned;  // the instance name once XDP is attached
+    std::optional<guard::EventReader> events;
+    ~NetSide() {
+        events.reset();
+        if (pinned.empty()) return;
+        try {
+            guard::detach(pinned);
+        } catch (const std::exception& e) {
+            fprintf(stderr, "bulwark: detach %s: %s\n", pinned.c_str(), e.what());
+        }
+    }
+};
+
+void notify(const char* state) {
+    // A no-op without NOTIFY_SOCKET (not under systemd's Type=notify).
+    sd_notify(0, state);
+}
+
+// Sets up the network side for the sandbox whose init is `init`. Throws on any failure: the
+// caller kills the sandbox before its app was started (fail closed).
+void set_up_network(const sandbox::Prepared& p, pid_t init, NetSide& net, audit::Log& log) {
+    if (p.opt.net != NetMode::Veth && !p.policy) return;
+    UniqueFd netns;
+    if (p.opt.net == NetMode::Veth) {
+        auto path = "/proc/" + std::to_string(init) + "/ns/net";
+        netns.reset(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!netns) throw_sys("open " + path);
+        net.veth.emplace(network::veth_names(p.opt.name), netns.get(), p.opt.host_addr, p.opt.addr);
+    }
+    if (!p.policy) return;
+    bool inside = p.opt.net == NetMode::Veth;
+    auto iface = inside ? net.veth->names().sandbox : p.opt.iface;
+    guard::attach(*p.policy, iface, p.opt.name, guard::Mode::Auto, inside ? netns.get() : -1);
+    net.pinned = p.opt.name;
+    net.events.emplace(p.opt.name, [&log](const Json& j) { log.write_network(j); });
+}
+
+// SIGHUP with a policy: the file is read again and swapped in atomically; a bad file leaves
+// the policy in force.
+void reload(const sandbox::Prepared& p, audit::Log& log) {
+    notify("RELOADING=1");
+    try {
+        auto np = policy::load_policy(p.opt.policy);
+        guard::reload(p.opt.name, np);
+        log.write(
+            {{"type", "POLICY_RELOADED"}, {"policy", p.opt.policy}, {"policy_sha256", np.sha256}},
+            true);
+    } catch (const std::exception& e) {
+        log.write({{"type", "ENFORCEMENT_ERROR"},
+                   {"step", "policy reload"},
+                   {"error", e.what()},
+                   {"policy", p.opt.policy}},
+                  true);
+    }
+    notify("READY=1");
+}
+
+const char* net_name(NetMode m) {
+    return m == NetMode::Veth ? "veth" : m == NetMode::Host ? "host" : "none";
+}
+
+}  // namespace
+
 int run(const sandbox::Prepared& p) {
     Signals signals;
+    audit::Log log(p.opt.audit_log, p.opt.name);
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_sys("socketpair");
     UniqueFd ctl(sv[0]), child_end(sv[1]);
@@ -63,22 +139,67 @@ int run(const sandbox::Prepared& p) {
     pid_t init = namespaces::clone_child(namespaces::clone_flags(p.opt.net));
     if (init == 0) sandbox::run_init(p, child_end.get());
     child_end.reset();
+    auto kill_init = [&] {
+        kill(init, SIGKILL);
+        waitpid(init, nullptr, 0);
+    };
+
+    NetSide net;
+    try {
+        set_up_network(p, init, net, log);
+    } catch (...) {
+        kill_init();
+        throw;
+    }
 
     sandbox::Msg go;
     go.kind = sandbox::Msg::kGo;
     if (send(ctl.get(), &go, sizeof go, MSG_NOSIGNAL) != sizeof go) {
-        kill(init, SIGKILL);
-        waitpid(init, nullptr, 0);
+        kill_init();
         throw_sys("send(start sandbox)");
     }
 
     int setup_code = 0, app_status = -1, init_status = 0;
     bool init_done = false, ctl_open = true;
     int64_t kill_at = -1;
+    auto drain_events = [&] {
+        if (!net.events) return;
+        try {
+            net.events->consume();
+        } catch (const std::exception& e) {
+            log.write({{"type", "ENFORCEMENT_ERROR"}, {"step", "read events"}, {"error", e.what()}},
+                      false);
+        }
+    };
+    auto on_msg = [&](const sandbox::Msg& m) {
+        if (m.kind == sandbox::Msg::kSetupError) {
+            setup_code = m.exit_code;
+            fprintf(stderr, "bulwark: %s\n", m.text);
+        } else if (m.kind == sandbox::Msg::kExited) {
+            app_status = m.status;
+        } else if (m.kind == sandbox::Msg::kRunning) {
+            Json start{
+                {"type", "SANDBOX_START"},
+                {"pid", init},
+                {"user", std::to_string(p.opt.user.uid) + ":" + std::to_string(p.opt.user.gid)},
+                {"command", p.opt.command},
+                {"net", net_name(p.opt.net)},
+                {"profile", p.profile_path},
+                {"profile_sha256", p.profile_sha256}};
+            if (p.policy) {
+                start["policy"] = p.opt.policy;
+                start["policy_sha256"] = p.policy->sha256;
+            }
+            log.write(start, true);
+            notify("READY=1");
+        }
+    };
     while (!init_done) {
-        pollfd fds[2] = {{signals.fd(), POLLIN, 0}, {ctl_open ? ctl.get() : -1, POLLIN, 0}};
+        pollfd fds[3] = {{signals.fd(), POLLIN, 0},
+                         {ctl_open ? ctl.get() : -1, POLLIN, 0},
+                         {net.events ? net.events->fd() : -1, POLLIN, 0}};
         int timeout = kill_at < 0 ? -1 : static_cast<int>(std::max<int64_t>(0, kill_at - now_ms()));
-        int n = poll(fds, 2, timeout);
+        int n = poll(fds, 3, timeout);
         if (n < 0 && errno != EINTR) throw_sys("poll");
         if (kill_at >= 0 && now_ms() >= kill_at) {
             fprintf(stderr, "bulwark: stop timeout (%us) expired, killing the sandbox\n",
@@ -87,19 +208,14 @@ int run(const sandbox::Prepared& p) {
             kill_at = -1;
         }
         if (n <= 0) continue;
+        if (fds[2].revents) drain_events();
         if (fds[1].revents) {
             sandbox::Msg m;
             ssize_t r = recv(ctl.get(), &m, sizeof m, 0);
-            if (r == sizeof m) {
-                if (m.kind == sandbox::Msg::kSetupError) {
-                    setup_code = m.exit_code;
-                    fprintf(stderr, "bulwark: %s\n", m.text);
-                } else if (m.kind == sandbox::Msg::kExited) {
-                    app_status = m.status;
-                }
-            } else if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
+            if (r == sizeof m)
+                on_msg(m);
+            else if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
                 ctl_open = false;
-            }
         }
         if (fds[0].revents) {
             signalfd_siginfo si{};
@@ -109,30 +225,47 @@ int run(const sandbox::Prepared& p) {
                     if (waitpid(init, &init_status, WNOHANG) == init) init_done = true;
                     continue;
                 }
+                if (sig == SIGHUP && p.policy) {
+                    reload(p, log);
+                    continue;
+                }
                 kill(init, sig);
                 bool stopping = sig == SIGTERM || sig == SIGINT || sig == SIGQUIT;
+                if (stopping) notify("STOPPING=1");
                 if (stopping && kill_at < 0) kill_at = now_ms() + 1000LL * p.opt.stop_timeout;
             }
         }
     }
     // The app's last word may still be queued behind the SIGCHLD.
     sandbox::Msg m;
-    while (ctl_open && recv(ctl.get(), &m, sizeof m, MSG_DONTWAIT) == sizeof m) {
-        if (m.kind == sandbox::Msg::kExited) app_status = m.status;
-        if (m.kind == sandbox::Msg::kSetupError) {
-            setup_code = m.exit_code;
-            fprintf(stderr, "bulwark: %s\n", m.text);
-        }
-    }
-    if (setup_code != 0) return setup_code;
-    if (app_status < 0) {
-        // The init died before the app did: killed at the stop timeout, or by someone else.
-        return exit_code_of(init_status);
-    }
-    if (WIFSIGNALED(app_status) && WTERMSIG(app_status) == SIGSYS)
+    while (ctl_open && recv(ctl.get(), &m, sizeof m, MSG_DONTWAIT) == sizeof m) on_msg(m);
+    drain_events();
+
+    int code;
+    if (setup_code != 0)
+        code = setup_code;
+    else if (app_status < 0)  // the init died first: killed at the stop timeout, or by someone
+        code = exit_code_of(init_status);
+    else
+        code = exit_code_of(app_status);
+    if (setup_code == 0 && app_status >= 0 && WIFSIGNALED(app_status) &&
+        WTERMSIG(app_status) == SIGSYS) {
         fprintf(stderr, "bulwark: seccomp violation: %s killed by SIGSYS (profile %s)\n",
                 p.opt.command.front().c_str(), p.profile_path.c_str());
-    return exit_code_of(app_status);
+        log.write({{"type", "SECCOMP_VIOLATION"},
+                   {"command", p.opt.command.front()},
+                   {"signal", "SIGSYS"},
+                   {"profile", p.profile_path}},
+                  true);
+    }
+    Json exit_ev{{"type", "SANDBOX_EXIT"}, {"exit_code", code}};
+    int st = app_status >= 0 ? app_status : init_status;
+    if (setup_code == 0 && WIFSIGNALED(st))
+        exit_ev["signal"] = strsignal(WTERMSIG(st));
+    else if (setup_code == 0 && WIFEXITED(st))
+        exit_ev["status"] = WEXITSTATUS(st);
+    log.write(exit_ev, true);
+    return code;
 }
 
 }  // namespace bulwark::supervisor
