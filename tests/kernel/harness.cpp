@@ -1,10 +1,15 @@
 #include "harness.hpp"
 
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,6 +17,8 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+
+#include "xdp.hpp"
 
 extern char** environ;
 
@@ -189,6 +196,77 @@ std::vector<pid_t> children_of(pid_t pid) {
     }
     closedir(d);
     return out;
+}
+
+}  // namespace harness
+
+namespace harness {
+
+namespace {
+
+uint64_t drops_so_far(int counters_fd) {
+    uint64_t n = 0;
+    auto c = bulwark::xdp::read_counters(counters_fd);
+    for (unsigned r = BW_DROP_DENY; r < BW_REASON_MAX; ++r) n += c[r].packets;
+    return n;
+}
+
+}  // namespace
+
+HttpResult http(const HttpProbe& probe) {
+    // A child, so that entering the client's network namespace leaves the test's alone.
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) != 0) return {};
+    pid_t pid = fork();
+    if (pid < 0) return {};
+    if (pid == 0) {
+        auto done = [&](Outcome o, int status) {
+            HttpResult r{o, status};
+            (void)!write(pipefd[1], &r, sizeof r);
+            _exit(0);
+        };
+        if (!probe.netns.empty()) {
+            int ns = open(("/run/netns/" + probe.netns).c_str(), O_RDONLY | O_CLOEXEC);
+            if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) done(Outcome::Failed, 0);
+        }
+        int counters = bpf_obj_get(("/sys/fs/bpf/bulwark/" + probe.instance + "/counters").c_str());
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{}, b{};
+        a.sin_family = b.sin_family = AF_INET;
+        inet_pton(AF_INET, probe.src.c_str(), &a.sin_addr);
+        inet_pton(AF_INET, probe.dst.c_str(), &b.sin_addr);
+        b.sin_port = htons(probe.port);
+        if (counters < 0 || fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+            connect(fd, reinterpret_cast<sockaddr*>(&b), sizeof b) != 0)
+            done(Outcome::Failed, 0);
+        uint64_t before = drops_so_far(counters);
+        std::string req = probe.request_line + " HTTP/1.0\r\nHost: " + probe.dst + "\r\n\r\n";
+        if (send(fd, req.data(), req.size(), 0) != static_cast<ssize_t>(req.size()))
+            done(Outcome::Failed, 0);
+        for (int waited = 0; waited < 5000; waited += 5) {
+            pollfd p{fd, POLLIN, 0};
+            if (poll(&p, 1, 5) > 0) {
+                char buf[32] = {};
+                ssize_t n = recv(fd, buf, sizeof buf - 1, MSG_WAITALL);
+                std::string head(buf, n > 0 ? static_cast<size_t>(n) : 0);
+                if (head.rfind("HTTP/", 0) != 0 || head.size() < 12) done(Outcome::Failed, 0);
+                done(Outcome::Served, std::atoi(head.substr(9, 3).c_str()));
+            }
+            if (drops_so_far(counters) > before) {
+                linger l{1, 0};
+                setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+                close(fd);
+                done(Outcome::Dropped, 0);
+            }
+        }
+        done(Outcome::Failed, 0);
+    }
+    close(pipefd[1]);
+    HttpResult r{};
+    if (read(pipefd[0], &r, sizeof r) != sizeof r) r = {};
+    close(pipefd[0]);
+    waitpid(pid, nullptr, 0);
+    return r;
 }
 
 }  // namespace harness

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -40,6 +41,24 @@ class Child {
     int out_ = -1;
     std::string buf_;
 };
+
+// One HTTP request over a real TCP connection, for tests of the XDP guard.
+enum class Outcome { Served = 0, Dropped = 1, Failed = 2 };
+struct HttpProbe {
+    std::string netns;  // a name under /run/netns, or "" for the test's own namespace
+    std::string src, dst;
+    uint16_t port;
+    std::string request_line;  // "GET /path"
+    std::string instance;      // the guard whose drop counters tell a drop
+};
+struct HttpResult {
+    Outcome outcome = Outcome::Failed;
+    int status = 0;  // the response's status code when served
+};
+// Served (a response arrived) or dropped (the guard's drop counters moved while no response
+// came), whichever happens first, awaited for at most 5 s. A dropped request's connection is
+// reset at once (SO_LINGER 0) so it is never retransmitted and counted twice.
+HttpResult http(const HttpProbe& probe);
 
 // "key=value" lines.
 std::map<std::string, std::string> parse_kv(const std::string& text);

@@ -99,59 +99,8 @@ void attach(const std::string& policy) {
     REQUIRE(a.code == 0);
 }
 
-uint64_t drops_so_far(int counters_fd) {
-    uint64_t n = 0;
-    auto c = bulwark::xdp::read_counters(counters_fd);
-    for (unsigned r = BW_DROP_DENY; r < BW_REASON_MAX; ++r) n += c[r].packets;
-    return n;
-}
-
-enum class Outcome { Served = 0, Dropped = 1, Failed = 2 };
-
-// One HTTP request over a real TCP connection from `src` (an address of the namespace) to the
-// server on the host end. The request is served (a response arrives) or dropped by the guard
-// (its drop counters move while no response comes); whichever happens first is awaited, for
-// at most 5 s. A dropped request's connection is reset at once, so it is never retransmitted.
 Outcome http(const std::string& src, const std::string& request_line) {
-    pid_t pid = fork();
-    if (pid < 0) return Outcome::Failed;
-    if (pid == 0) {
-        auto fail = [] { _exit(static_cast<int>(Outcome::Failed)); };
-        int ns = open(("/run/netns/" + kNs).c_str(), O_RDONLY | O_CLOEXEC);
-        if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) fail();
-        int counters = bpf_obj_get(("/sys/fs/bpf/bulwark/" + kName + "/counters").c_str());
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{}, b{};
-        a.sin_family = b.sin_family = AF_INET;
-        inet_pton(AF_INET, src.c_str(), &a.sin_addr);
-        inet_pton(AF_INET, "198.18.0.1", &b.sin_addr);
-        b.sin_port = htons(8080);
-        if (counters < 0 || fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-            connect(fd, reinterpret_cast<sockaddr*>(&b), sizeof b) != 0)
-            fail();
-        uint64_t before = drops_so_far(counters);
-        std::string req = request_line + " HTTP/1.0\r\nHost: 198.18.0.1\r\n\r\n";
-        if (send(fd, req.data(), req.size(), 0) != static_cast<ssize_t>(req.size())) fail();
-        for (int waited = 0; waited < 5000; waited += 5) {
-            pollfd p{fd, POLLIN, 0};
-            if (poll(&p, 1, 5) > 0) {
-                char buf[16] = {};
-                ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
-                _exit(static_cast<int>(n >= 5 && std::string(buf, 5) == "HTTP/" ? Outcome::Served
-                                                                                : Outcome::Failed));
-            }
-            if (drops_so_far(counters) > before) {
-                linger l{1, 0};  // RST now: no retransmission of the dropped request
-                setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-                close(fd);
-                _exit(static_cast<int>(Outcome::Dropped));
-            }
-        }
-        fail();
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? static_cast<Outcome>(WEXITSTATUS(status)) : Outcome::Failed;
+    return harness::http({kNs, src, "198.18.0.1", 8080, request_line, kName}).outcome;
 }
 
 // busybox httpd on the host end, 198.18.0.1:8080, serving one page; stopped on destruction.

@@ -1,0 +1,339 @@
+// `bulwark run` as systemd runs it: a sandboxed busybox httpd in --net veth behind
+// policies, with its audit log and sd_notify protocol, driven from the host side of the pair.
+// Everything (pins, links, processes, files) is removed afterwards, also when a check fails.
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <fstream>
+
+#include "digest.hpp"
+#include "harness.hpp"
+#include "json_util.hpp"
+
+using namespace harness;
+using Catch::Matchers::Contains;
+
+std::string kernel_precheck() {
+    for (auto tool : {"/usr/sbin/ip", "/bin/busybox"})
+        if (access(tool, X_OK) != 0) return std::string(tool) + " is missing";
+    return {};
+}
+
+namespace {
+
+const std::string kId = std::to_string(getpid());
+const std::string kName = "svc" + kId;
+const std::string kHostIf = "bw-" + kName + "-h";
+const std::string kTmp = "/tmp/bulwark-svc-" + kId;
+
+bool link_exists(const std::string& name) {
+    return run({"/usr/sbin/ip", "link", "show", name}).code == 0;
+}
+bool pinned(const std::string& name) {
+    struct stat st {};
+    return stat(("/sys/fs/bpf/bulwark/" + name).c_str(), &st) == 0;
+}
+
+// The files a run needs, removed with everything a failed run may have left.
+struct Fixture {
+    Fixture() {
+        cleanup();
+        mkdir(kTmp.c_str(), 0755);
+        mkdir((kTmp + "/www").c_str(), 0755);
+        mkdir((kTmp + "/www/cgi-bin").c_str(), 0755);
+        std::ofstream(kTmp + "/www/index.html") << "<p>hello</p>\n";
+        std::ofstream(kTmp + "/www/cgi-bin/id") << "#!/bin/sh\necho Content-Type: text/plain\n"
+                                                   "echo\nid\n";
+        chmod((kTmp + "/www/cgi-bin/id").c_str(), 0755);
+    }
+    ~Fixture() { cleanup(); }
+    static void cleanup() {
+        run({harness::bulwark(), "xdp", "detach", "--name", kName});
+        run({"/usr/sbin/ip", "link", "del", kHostIf});
+        run({"/bin/rm", "-rf", kTmp});
+    }
+    std::string file(const std::string& name, const std::string& text) const {
+        auto path = kTmp + "/" + name;
+        std::ofstream(path) << text;
+        return path;
+    }
+};
+
+// The sd_notify socket systemd would listen on.
+struct NotifySocket {
+    std::string path = kTmp + "/notify.sock";
+    int fd = -1;
+    NotifySocket() {
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+        if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+            throw std::runtime_error("bind " + path);
+    }
+    ~NotifySocket() {
+        close(fd);
+        unlink(path.c_str());
+    }
+    // Waits for a datagram containing `line` as one of its lines.
+    bool wait_for(const std::string& line, int timeout_ms) {
+        for (int waited = 0; waited < timeout_ms; waited += 20) {
+            pollfd p{fd, POLLIN, 0};
+            if (poll(&p, 1, 20) <= 0) continue;
+            char buf[4096];
+            ssize_t n = recv(fd, buf, sizeof buf, 0);
+            if (n <= 0) continue;
+            for (auto& l : lines(std::string(buf, static_cast<size_t>(n))))
+                if (l == line) return true;
+        }
+        return false;
+    }
+};
+
+std::vector<bulwark::Json> audit_events(const std::string& path) {
+    std::ifstream in(path);
+    std::vector<bulwark::Json> out;
+    std::string l;
+    while (std::getline(in, l)) out.push_back(bulwark::parse_json(l, path));
+    return out;
+}
+
+size_t count_type(const std::vector<bulwark::Json>& ev, const std::string& type) {
+    return static_cast<size_t>(
+        std::count_if(ev.begin(), ev.end(), [&](auto& j) { return j["type"] == type; }));
+}
+
+HttpResult get(const std::string& src, const std::string& line) {
+    return http({"", src, "198.18.1.2", 8080, line, kName});
+}
+
+}  // namespace
+
+TEST_CASE("run --net veth --policy: served, attacks dropped, flood cut, audited, clean stop",
+          "[service]") {
+    Fixture fx;
+    auto mounts_before = host_mountinfo();
+    auto policy = fx.file("policy.json", R"({"inspect_ports": [8080],
+        "limits": {"default": {"requests": {"rate": "1/day", "burst": 5}}},
+        "patterns": {"sets": {"sqli": ["union select"], "traversal": ["../", "%2e%2e%2f"]}},
+        "events": {"per_source_per_second": 1000}})");
+    auto audit = kTmp + "/audit.jsonl";
+    NotifySocket notify;
+    setenv("NOTIFY_SOCKET", notify.path.c_str(), 1);
+    Child svc({harness::bulwark(),
+               "run",
+               "--rootfs",
+               harness::rootfs(),
+               "--name",
+               kName,
+               "--net",
+               "veth",
+               "--host-addr",
+               "198.18.1.1/29",
+               "--addr",
+               "198.18.1.2/29",
+               "--policy",
+               policy,
+               "--audit-log",
+               audit,
+               "--bind",
+               kTmp + "/www:/www",
+               "--",
+               "/bin/busybox",
+               "httpd",
+               "-f",
+               "-p",
+               "8080",
+               "-h",
+               "/www"});
+    unsetenv("NOTIFY_SOCKET");
+    REQUIRE(notify.wait_for("READY=1", 20000));
+    CHECK(link_exists(kHostIf));
+    CHECK(pinned(kName));
+    // More client addresses on the host end: the user is .1, the flood .3, the attacker .4.
+    for (auto a : {"198.18.1.3/29", "198.18.1.4/29"})
+        REQUIRE(run({"/usr/sbin/ip", "addr", "add", a, "dev", kHostIf}).code == 0);
+
+    auto page = get("198.18.1.1", "GET /index.html");
+    CHECK(page.outcome == Outcome::Served);
+    CHECK(page.status == 200);
+    CHECK(get("198.18.1.1", "GET /cgi-bin/id").status == 200);
+    int served = 0, dropped = 0, user_during_flood = 0;
+    for (int i = 0; i < 12; ++i) {
+        auto r = get("198.18.1.3", "GET /index.html");
+        served += r.outcome == Outcome::Served && r.status == 200;
+        dropped += r.outcome == Outcome::Dropped;
+        if (i == 8) user_during_flood = get("198.18.1.1", "GET /index.html").status;
+    }
+    int attacks = 0;
+    for (auto q : {"GET /?id=1 union select password from users", "GET /../../etc/passwd",
+                   "GET /%2E%2E%2Fetc/passwd"})
+        attacks += get("198.18.1.4", q).outcome == Outcome::Dropped;
+    CHECK(served == 5);  // the burst; the rate (1/day) adds nothing within the test
+    CHECK(dropped == 7);
+    CHECK(user_during_flood == 200);
+    CHECK(attacks == 3);
+
+    auto st = run({harness::bulwark(), "stats", "--json", "--name", kName});
+    REQUIRE(st.code == 0);
+    auto s = bulwark::parse_json(st.out, "stats");
+    CHECK(s["interface"] == "bw-" + kName + "-s");
+    CHECK(s["counters"]["drop_rate_requests"]["packets"] == 7);
+    CHECK(s["counters"]["drop_pattern"]["packets"] == 3);
+
+    kill(svc.pid(), SIGTERM);
+    CHECK(notify.wait_for("STOPPING=1", 10000));
+    CHECK(svc.wait(30) == 128 + SIGTERM);
+
+    auto ev = audit_events(audit);
+    REQUIRE(!ev.empty());
+    CHECK(ev.front()["type"] == "SANDBOX_START");
+    CHECK(ev.front()["service"] == kName);
+    CHECK(ev.front()["user"] == "65534:65534");
+    CHECK(ev.front()["policy_sha256"] == bulwark::sha256_file_hex(policy));
+    CHECK(ev.front()["profile_sha256"] ==
+          bulwark::sha256_file_hex(harness::env("BULWARK_SOURCE_DIR") + "/profiles/default.json"));
+    CHECK(count_type(ev, "RATE_LIMIT_EXCEEDED") == 7);
+    CHECK(count_type(ev, "REQUEST_BLOCKED") == 3);
+    CHECK(ev.back()["type"] == "SANDBOX_EXIT");
+    CHECK(ev.back()["exit_code"] == 128 + SIGTERM);
+    struct stat ast {};
+    REQUIRE(stat(audit.c_str(), &ast) == 0);
+    CHECK((ast.st_mode & 0777) == 0600);
+
+    // Nothing left: link, pins, processes, mounts.
+    CHECK_FALSE(link_exists(kHostIf));
+    CHECK_FALSE(pinned(kName));
+    CHECK(children_of(getpid()).empty());
+    CHECK(host_mountinfo() == mounts_before);
+}
+
+TEST_CASE("SIGHUP reloads the policy; a bad file is an ENFORCEMENT_ERROR, policy kept",
+          "[service]") {
+    Fixture fx;
+    auto policy = fx.file("policy.json", R"({"inspect_ports": [8080]})");
+    auto audit = kTmp + "/audit.jsonl";
+    NotifySocket notify;
+    setenv("NOTIFY_SOCKET", notify.path.c_str(), 1);
+    Child svc({harness::bulwark(),
+               "run",
+               "--rootfs",
+               harness::rootfs(),
+               "--name",
+               kName,
+               "--net",
+               "veth",
+               "--host-addr",
+               "198.18.1.1/29",
+               "--addr",
+               "198.18.1.2/29",
+               "--policy",
+               policy,
+               "--audit-log",
+               audit,
+               "--bind",
+               kTmp + "/www:/www",
+               "--",
+               "/bin/busybox",
+               "httpd",
+               "-f",
+               "-p",
+               "8080",
+               "-h",
+               "/www"});
+    unsetenv("NOTIFY_SOCKET");
+    REQUIRE(notify.wait_for("READY=1", 20000));
+    CHECK(get("198.18.1.1", "GET /index.html?q=forbidden").status == 200);
+
+    fx.file("policy.json", R"({"inspect_ports": [8080],
+        "patterns": {"sets": {"x": ["forbidden"]}}})");
+    kill(svc.pid(), SIGHUP);
+    CHECK(notify.wait_for("RELOADING=1", 10000));
+    CHECK(notify.wait_for("READY=1", 10000));
+    CHECK(get("198.18.1.1", "GET /index.html?q=forbidden").outcome == Outcome::Dropped);
+    CHECK(get("198.18.1.1", "GET /index.html").status == 200);
+
+    fx.file("policy.json", R"({"inspect_ports": [8080], "lists": {"deny": ["1.2.3"]}})");
+    kill(svc.pid(), SIGHUP);
+    CHECK(notify.wait_for("READY=1", 10000));
+    CHECK(get("198.18.1.1", "GET /index.html?q=forbidden").outcome == Outcome::Dropped);
+
+    kill(svc.pid(), SIGTERM);
+    CHECK(svc.wait(30) == 128 + SIGTERM);
+    auto ev = audit_events(audit);
+    CHECK(count_type(ev, "POLICY_RELOADED") == 1);
+    REQUIRE(count_type(ev, "ENFORCEMENT_ERROR") == 1);
+    for (auto& j : ev)
+        if (j["type"] == "ENFORCEMENT_ERROR")
+            CHECK_THAT(j["error"].get<std::string>(), Contains("/lists/deny/0"));
+    CHECK_FALSE(pinned(kName));
+}
+
+TEST_CASE("a seccomp violation is audited as SECCOMP_VIOLATION", "[service]") {
+    Fixture fx;
+    auto audit = kTmp + "/audit.jsonl";
+    auto r = run_sandbox({"--audit-log", audit}, {"/bin/probe", "x32"});
+    CHECK(r.code == 128 + SIGSYS);
+    auto ev = audit_events(audit);
+    REQUIRE(count_type(ev, "SECCOMP_VIOLATION") == 1);
+    CHECK(ev.back()["type"] == "SANDBOX_EXIT");
+    CHECK(ev.back()["exit_code"] == 128 + SIGSYS);
+}
+
+TEST_CASE("run fails closed: a policy that cannot be enforced means no app, exit 125",
+          "[service]") {
+    Fixture fx;
+    auto marker_dir = kTmp + "/m";
+    mkdir(marker_dir.c_str(), 0777);
+    chmod(marker_dir.c_str(), 0777);
+    auto app = std::vector<std::string>{"/bin/touch", "/m/started"};
+    auto bind = std::vector<std::string>{"--bind", marker_dir + ":/m:rw", "--name", kName};
+    auto started = [&] {
+        struct stat st {};
+        return stat((marker_dir + "/started").c_str(), &st) == 0;
+    };
+    // The same bind, no policy: the app does run (so the marker is a real witness).
+    REQUIRE(run_sandbox(bind, app).code == 0);
+    REQUIRE(started());
+    unlink((marker_dir + "/started").c_str());
+
+    auto veth = [&](const std::string& policy) {
+        auto extra = bind;
+        for (auto a : {"--net", "veth", "--host-addr", "198.18.1.1/29", "--addr", "198.18.1.2/29"})
+            extra.push_back(a);
+        extra.push_back("--policy");
+        extra.push_back(policy);
+        return run_sandbox(extra, app);
+    };
+    auto bad = veth(fx.file("bad.json", R"({"limits": {"default": {"requests": {"rate":
+        "5/fortnight"}}}})"));
+    CHECK(bad.code == 125);
+    CHECK_THAT(bad.err, Contains("/limits/default/requests/rate"));
+    auto host = bind;
+    for (auto a : {"--net", "host", "--iface", "bwnope0", "--policy"}) host.push_back(a);
+    host.push_back(fx.file("ok.json", "{}"));
+    auto no_iface = run_sandbox(host, app);
+    CHECK(no_iface.code == 125);
+    CHECK_THAT(no_iface.err, Contains("interface bwnope0 does not exist"));
+    // The name is taken by an attached guard: refused before anything starts.
+    REQUIRE(run({"/usr/sbin/ip", "link", "add", kHostIf, "type", "veth", "peer", "name",
+                 "bw-" + kName + "-p"})
+                .code == 0);
+    REQUIRE(run({harness::bulwark(), "xdp", "attach", "--iface", kHostIf, "--policy",
+                 kTmp + "/ok.json", "--name", kName})
+                .code == 0);
+    run({"/usr/sbin/ip", "link", "del", kHostIf});
+    auto taken = veth(kTmp + "/ok.json");
+    CHECK(taken.code == 125);
+    CHECK_THAT(taken.err, Contains("already in use"));
+    CHECK_FALSE(started());
+    CHECK_FALSE(link_exists(kHostIf));
+    CHECK(children_of(getpid()).empty());
+}
