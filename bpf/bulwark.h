@@ -185,6 +185,10 @@ struct bw_table {
  * steps and ends by len. Returns the steps and fills `start`; 0 when that
  * would not be shorter than one stream over the whole payload. */
 #define BW_SCAN_STREAMS 4
+/* Loop bounds the verifier walks. One stream only when len <= c + overlap, i.e. len <=
+ * 4 * (overlap + 1) / 3 <= 171; split streams take c + overlap <= 365 + 127 steps. */
+#define BW_SCAN_SINGLE_MAX 176
+#define BW_SCAN_STEPS_MAX 496
 static inline __u32 bw_scan_streams(__u32 len, __u32 overlap, __u32 start[BW_SCAN_STREAMS])
 {
     __u32 c = (len + BW_SCAN_STREAMS - 1) / BW_SCAN_STREAMS;

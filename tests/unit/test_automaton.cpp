@@ -112,3 +112,18 @@ TEST_CASE("bw_scan_streams: every possible match lies whole inside one stream", 
         }
     }
 }
+
+TEST_CASE("bw_scan_streams stays within the loop bounds the kernel verifies", "[automaton]") {
+    uint32_t worst_single = 0, worst_steps = 0;
+    for (uint32_t overlap = 0; overlap < BW_MAX_PATTERN_LEN; ++overlap)
+        for (uint32_t len = 0; len <= BW_MAX_SCAN_BYTES; ++len) {
+            uint32_t start[BW_SCAN_STREAMS] = {};
+            uint32_t steps = bw_scan_streams(len, overlap, start);
+            if (steps == 0)
+                worst_single = std::max(worst_single, len);
+            else
+                worst_steps = std::max(worst_steps, steps);
+        }
+    CHECK(worst_single <= BW_SCAN_SINGLE_MAX);
+    CHECK(worst_steps <= BW_SCAN_STEPS_MAX);
+}
