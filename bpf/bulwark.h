@@ -106,7 +106,11 @@ struct bw_meta {
     char ifname[16]; /* the interface's name where it was attached (maybe another netns) */
     char policy_sha256[64]; /* hex, of the policy file in force */
     __u64 reloads;
+    __u32 owner; /* BW_OWNER_*: who detaches it */
+    __u32 pad;
 };
+#define BW_OWNER_ATTACH 0 /* `bulwark xdp attach`: until `xdp detach` */
+#define BW_OWNER_RUN 1    /* a `bulwark run`: removed when the run ends */
 
 /* Request-line rules: an anchored, case-sensitive prefix of the request line. */
 #define BW_MAX_RULES 32

@@ -171,7 +171,7 @@ std::string attach(const policy::Policy& p, const std::string& iface, const std:
         if (fd < 0) throw SysError("attach XDP to " + iface, -fd);
     }
     UniqueFd link(fd);
-    bw_meta meta{ifindex, used, {}, {}, 0};
+    bw_meta meta{ifindex, used, {}, {}, 0, BW_OWNER_ATTACH, 0};
     std::strncpy(meta.ifname, iface.c_str(), sizeof meta.ifname - 1);
     std::memcpy(meta.policy_sha256, p.sha256.data(),
                 std::min(p.sha256.size(), sizeof meta.policy_sha256));
@@ -187,6 +187,40 @@ std::string attach(const policy::Policy& p, const std::string& iface, const std:
     if (bpf_obj_pin(link.get(), link_path.c_str()) != 0) throw_sys("pin " + link_path);
     guard.armed = false;
     return mode_name(used);
+}
+
+RunLease::RunLease(const std::string& name) {
+    cli::validate_name(name);
+    if (mkdir("/run/bulwark", 0700) != 0 && errno != EEXIST) throw_sys("mkdir(/run/bulwark)");
+    auto path = "/run/bulwark/" + name + ".lock";
+    lock_.reset(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!lock_) throw_sys("open " + path);
+    if (flock(lock_.get(), LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            throw InputError("name " + name + " is already in use by a running bulwark (" + path +
+                             " is locked)");
+        throw_sys("lock " + path);
+    }
+    auto dir = pin_dir(name);
+    struct stat st {};
+    if (stat(dir.c_str(), &st) != 0) return;
+    UniqueFd meta_fd(bpf_obj_get((dir + "/meta").c_str()));
+    bw_meta meta{};
+    uint32_t zero = 0;
+    if (!meta_fd || bpf_map_lookup_elem(meta_fd.get(), &zero, &meta) != 0 ||
+        meta.owner != BW_OWNER_RUN)
+        return;  // not a run's pins: attach() refuses the name as in use
+    meta_fd.reset();
+    detach(name);
+    recovered_ = "removed the pins of an earlier run of " + name + " that ended without cleanup";
+}
+
+void mark_run_owned(const std::string& name) {
+    auto fd = open_pin(pin_dir(name) + "/meta");
+    auto meta = read_meta(fd.get());
+    meta.owner = BW_OWNER_RUN;
+    uint32_t zero = 0;
+    if (bpf_map_update_elem(fd.get(), &zero, &meta, BPF_ANY) != 0) throw_sys("update meta");
 }
 
 void detach(const std::string& name) {

@@ -10,6 +10,7 @@
 
 #include "../bpf/bulwark.h"
 
+#include "fd.hpp"
 #include "json_util.hpp"
 #include "policy.hpp"
 
@@ -27,6 +28,24 @@ std::string pin_dir(const std::string& name);
 // that network namespace (`run --net veth`: the sandbox's end of the pair).
 std::string attach(const policy::Policy& p, const std::string& iface, const std::string& name,
                    Mode mode, int netns_fd = -1);
+
+// For `bulwark run`: holds /run/bulwark/NAME.lock for the run's life, so a second run of the
+// same name is refused while the first lives; and when pins of a dead run of that name remain
+// (its supervisor was SIGKILLed), removes them so that a restart works. Pins made by `xdp
+// attach` are never taken over. Then attaches like attach(), marking the pins as the run's.
+class RunLease {
+  public:
+    explicit RunLease(const std::string& name);
+    RunLease(const RunLease&) = delete;
+    RunLease& operator=(const RunLease&) = delete;
+    // Non-empty when stale pins were removed: what to tell the operator.
+    const std::string& recovered() const { return recovered_; }
+
+  private:
+    UniqueFd lock_;
+    std::string recovered_;
+};
+void mark_run_owned(const std::string& name);
 
 // Removes the pins; with the last reference gone the kernel detaches the program.
 void detach(const std::string& name);

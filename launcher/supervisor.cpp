@@ -66,6 +66,7 @@ namespace {
 // The run's network side: the veth pair and the guard's pins, removed when the run ends (also
 // when starting fails), and the reader that drains the guard's events into the audit log.
 struct NetSide {
+    std::optional<guard::RunLease> lease;  // outlives the pins (declared first, dies last)
     std::optional<network::Veth> veth;
     std::string pinned;  // the instance name once XDP is attached
     std::optional<guard::EventReader> events;
@@ -90,8 +91,10 @@ class Notifier {
         lib_ = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
         if (lib_) fn_ = reinterpret_cast<decltype(&sd_notify)>(dlsym(lib_, "sd_notify"));
         if (!fn_)
-            fprintf(stderr, "bulwark: NOTIFY_SOCKET is set but libsystemd.so.0 cannot be loaded "
-                            "(%s): systemd will not hear READY=1\n", dlerror());
+            fprintf(stderr,
+                    "bulwark: NOTIFY_SOCKET is set but libsystemd.so.0 cannot be loaded "
+                    "(%s): systemd will not hear READY=1\n",
+                    dlerror());
     }
     ~Notifier() {
         if (lib_) dlclose(lib_);
@@ -123,6 +126,7 @@ void set_up_network(const sandbox::Prepared& p, pid_t init, NetSide& net, audit:
     auto iface = inside ? net.veth->names().sandbox : p.opt.iface;
     guard::attach(*p.policy, iface, p.opt.name, guard::Mode::Auto, inside ? netns.get() : -1);
     net.pinned = p.opt.name;
+    guard::mark_run_owned(p.opt.name);
     net.events.emplace(p.opt.name, [&log](const Json& j) { log.write_network(j); });
 }
 
@@ -170,6 +174,14 @@ int run(const sandbox::Prepared& p) {
 
     NetSide net;
     try {
+        if (p.policy) {
+            net.lease.emplace(p.opt.name);
+            if (!net.lease->recovered().empty())
+                log.write({{"type", "ENFORCEMENT_ERROR"},
+                           {"step", "start"},
+                           {"error", net.lease->recovered()}},
+                          true);
+        }
         set_up_network(p, init, net, log);
     } catch (...) {
         kill_init();

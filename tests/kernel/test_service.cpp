@@ -337,3 +337,59 @@ TEST_CASE("run fails closed: a policy that cannot be enforced means no app, exit
     CHECK_FALSE(link_exists(kHostIf));
     CHECK(children_of(getpid()).empty());
 }
+
+TEST_CASE("one run per name; a run killed with SIGKILL does not block its restart", "[service]") {
+    Fixture fx;
+    auto policy = fx.file("policy.json", R"({"inspect_ports": [8080]})");
+    auto audit = kTmp + "/audit.jsonl";
+    std::vector<std::string> argv{harness::bulwark(),
+                                  "run",
+                                  "--rootfs",
+                                  harness::rootfs(),
+                                  "--name",
+                                  kName,
+                                  "--net",
+                                  "veth",
+                                  "--host-addr",
+                                  "198.18.1.1/29",
+                                  "--addr",
+                                  "198.18.1.2/29",
+                                  "--policy",
+                                  policy,
+                                  "--audit-log",
+                                  audit,
+                                  "--",
+                                  "/bin/sleep",
+                                  "600"};
+    {
+        NotifySocket notify;
+        setenv("NOTIFY_SOCKET", notify.path.c_str(), 1);
+        Child first(argv);
+        unsetenv("NOTIFY_SOCKET");
+        REQUIRE(notify.wait_for("READY=1", 20000));
+        // A second run of the same name is refused while the first lives.
+        auto second = run_sandbox(
+            {"--name", kName, "--net", "host", "--iface", "lo", "--policy", policy}, {"/bin/true"});
+        CHECK(second.code == 125);
+        CHECK_THAT(second.err, Contains("already in use by a running bulwark"));
+        kill(first.pid(), SIGKILL);  // no cleanup: pins stay, the sandbox dies (PDEATHSIG)
+        CHECK(first.wait(10) == 128 + SIGKILL);
+    }
+    CHECK(pinned(kName));
+    NotifySocket notify;
+    setenv("NOTIFY_SOCKET", notify.path.c_str(), 1);
+    Child again(argv);
+    unsetenv("NOTIFY_SOCKET");
+    CHECK(notify.wait_for("READY=1", 20000));
+    kill(again.pid(), SIGTERM);
+    CHECK(again.wait(30) == 128 + SIGTERM);
+    CHECK_FALSE(pinned(kName));
+    auto ev = audit_events(audit);
+    bool recovered = false;
+    for (auto& j : ev)
+        recovered |= j["type"] == "ENFORCEMENT_ERROR" &&
+                     j["error"].get<std::string>().find("removed the pins of an earlier run") !=
+                         std::string::npos;
+    CHECK(recovered);
+    // Pins made by `xdp attach` are never taken over (checked in the fail-closed test above).
+}
