@@ -3,9 +3,11 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 
+#include "audit.hpp"
 #include "caps.hpp"
 #include "cli.hpp"
 #include "error.hpp"
+#include "network.hpp"
 #include "supervisor.hpp"
 #include "users.hpp"
 
@@ -162,4 +164,33 @@ TEST_CASE("exit codes of wait statuses", "[supervisor]") {
     CHECK(supervisor::exit_code_of(3 << 8) == 3);
     CHECK(supervisor::exit_code_of(SIGKILL) == 137);
     CHECK(supervisor::exit_code_of(SIGSYS) == 159);
+}
+
+TEST_CASE("veth names come from the instance name and fit IFNAMSIZ", "[network]") {
+    auto n = bulwark::network::veth_names("web");
+    CHECK(n.host == "bw-web-h");
+    CHECK(n.sandbox == "bw-web-s");
+    auto ten = bulwark::network::veth_names("abcdefghij");
+    CHECK(ten.host == "bw-abcdefghij-h");
+    CHECK(ten.host.size() == 15);
+    auto a = bulwark::network::veth_names("customer-portal-1");
+    auto b = bulwark::network::veth_names("customer-portal-2");
+    CHECK(a.host.size() <= 15);
+    CHECK(a.host.rfind("bw-custom", 0) == 0);
+    CHECK(a.host != b.host);  // same prefix, different hash
+}
+
+TEST_CASE("--host-addr and --addr are IPv4 CIDRs", "[network]") {
+    auto c = bulwark::network::parse_cidr4("198.18.0.1/30", "--addr");
+    CHECK(c.addr == "198.18.0.1");
+    CHECK(c.prefix == 30);
+    for (auto bad : {"198.18.0.1", "198.18.0.1/31", "198.18.0.1/0", "198.18.0/24", "::1/64",
+                     "198.18.0.1/3x", "198.18.0.1/"})
+        CHECK_THROWS_WITH(bulwark::network::parse_cidr4(bad, "--addr"),
+                          Catch::Matchers::Contains(std::string("--addr \"") + bad));
+}
+
+TEST_CASE("audit times are RFC 3339 UTC with microseconds", "[audit]") {
+    CHECK(bulwark::audit::rfc3339(0) == "1970-01-01T00:00:00.000000Z");
+    CHECK(bulwark::audit::rfc3339(1'795'471'200'123'456'789) == "2026-11-23T22:00:00.123456Z");
 }
