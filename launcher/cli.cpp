@@ -6,6 +6,7 @@
 
 #include "error.hpp"
 #include "json_util.hpp"
+#include "network.hpp"
 #include "sys.hpp"
 
 namespace po = boost::program_options;
@@ -163,8 +164,14 @@ RunOptions load_config(const std::string& path) {
         net->only_keys({"mode", "iface", "host_addr", "addr"});
         if (auto v = net->get("mode")) o.net = at_path(*v, [&] { return parse_net(v->str()); });
         if (auto v = net->get("iface")) o.iface = v->str();
-        if (auto v = net->get("host_addr")) o.host_addr = v->str();
-        if (auto v = net->get("addr")) o.addr = v->str();
+        auto cidr = [&](const JsonAt& v, const char* what) {
+            return at_path(v, [&] {
+                network::parse_cidr4(v.str(), what);
+                return v.str();
+            });
+        };
+        if (auto v = net->get("host_addr")) o.host_addr = cidr(*v, "host_addr");
+        if (auto v = net->get("addr")) o.addr = cidr(*v, "addr");
     }
     if (auto v = root.get("tmpfs"))
         for (size_t i = 0; i < v->size(); ++i)

@@ -130,17 +130,25 @@ int check_config(const std::string& file, const po::variables_map& vm) {
     auto opt = cli::load_config(file);
     cli::validate(opt);
     auto prepared = sandbox::prepare(opt);
+    // The policy's patterns must also fit the kernel's automaton, as attach will require.
+    if (prepared.policy) xdp::compile(*prepared.policy);
+    const char* net = opt.net == NetMode::Veth   ? "veth"
+                      : opt.net == NetMode::Host ? "host"
+                                                 : "none";
     if (vm.count("json")) {
         Json j{{"file", file},
                {"name", opt.name},
                {"rootfs", opt.rootfs},
                {"command", opt.command},
                {"profile", prepared.profile_path},
-               {"user", users::to_string(opt.user)}};
+               {"user", users::to_string(opt.user)},
+               {"net", net},
+               {"policy", opt.policy.empty() ? Json(nullptr) : Json(opt.policy)}};
         std::cout << j.dump(2) << "\n";
     } else {
         std::cout << file << ": ok (name " << opt.name << ", rootfs " << opt.rootfs << ", profile "
-                  << prepared.profile_path << ")\n";
+                  << prepared.profile_path << ", net " << net
+                  << (opt.policy.empty() ? "" : ", policy " + opt.policy) << ")\n";
     }
     return 0;
 }
