@@ -393,3 +393,12 @@ TEST_CASE("one run per name; a run killed with SIGKILL does not block its restar
     CHECK(recovered);
     // Pins made by `xdp attach` are never taken over (checked in the fail-closed test above).
 }
+
+TEST_CASE("an audit log that cannot be written is reported; the run goes on", "[service]") {
+    // /dev/full: opening works, every write fails with ENOSPC.
+    auto r = run_sandbox({"--audit-log", "/dev/full"}, {"/bin/sh", "-c", "exit 7"});
+    CHECK(r.code == 7);
+    CHECK_THAT(r.err, Contains("write audit log /dev/full: No space left on device"));
+    // Reported once, not per event.
+    CHECK(r.err.find("write audit log") == r.err.rfind("write audit log"));
+}
