@@ -1,0 +1,24 @@
+/* The flood benchmark's floor: drops every IPv4 packet from 198.18.128.0/17 (the flood's
+ * sources) and passes the rest, with nothing else. Whatever bulwark does beyond this is its
+ * marginal cost. */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+SEC("xdp")
+int floor_drop(struct xdp_md *ctx)
+{
+    void *data = (void *)(long)ctx->data;
+    void *end = (void *)(long)ctx->data_end;
+    struct ethhdr *eth = data;
+    struct iphdr *ip = (void *)(eth + 1);
+    if ((void *)(ip + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP))
+        return XDP_PASS;
+    if ((bpf_ntohl(ip->saddr) & 0xffff8000) == 0xc6128000) /* 198.18.128.0/17 */
+        return XDP_DROP;
+    return XDP_PASS;
+}
