@@ -1,30 +1,49 @@
 #!/bin/sh
-# The guard under a real flood, side by side with netfilter: a veth pair between the host
-# (server side: 198.18.0.1, busybox httpd in a bulwark sandbox with --net host) and a client
-# namespace the script creates and removes. trafgen (AF_PACKET TX ring, pinned to one CPU)
-# floods from the client side; the receive path runs on the same CPU (veth hands packets to its
-# peer in the sender's softirq), so packets/s is 1 / (cost of sending + cost of receiving).
+# The guard under a real flood, side by side with netfilter and nginx: a veth pair between the
+# host (server side: 198.18.0.1, busybox httpd in a bulwark sandbox with --net host) and a
+# client namespace the script creates and removes. The flood comes from the client end of the
+# veth; the receive path runs in the same CPU's softirq, so with that CPU saturated the packets/s
+# is 1 / (cost of sending + cost of receiving) and a protection's marginal cost is its ns per
+# packet minus the floor's.
+#
+# Generator (GEN): "xdp" (default), bench_flood_gen: BPF_PROG_RUN live frames redirected into
+# the veth, ~40 ns per packet to send; "trafgen": netsniff-ng's AF_PACKET TX ring, ~2 µs per
+# packet on this VM, which hides most of the receive side. The host end has GRO on so that veth
+# receives through NAPI for every variant, XDP or not (redirected frames need it).
+#
 # The same per-source policy, 100 new connections or requests per second with a burst of 200,
 # is enforced in turn by: nothing; an XDP program dropping the flood's sources outright (the
 # floor); bulwark's XDP guard; nftables meters in the netdev ingress hook and in prerouting;
-# iptables hashlimit in the raw table. Variants alternate within each round so drift hits all
-# alike; each cell is the median of the rounds. A legitimate client (curl from 198.18.0.3)
-# makes requests during every flood: its success rate and latency are reported.
-# Bounded: PACKETS per flood (default 1,000,000), ROUNDS rounds (default 3); nothing leaves
-# the veth pair. usage: bench/flood.sh [BUILD_DIR] [PACKETS] [ROUNDS]
+# iptables hashlimit in the raw table; nginx limit_req in front of the server. Variants alternate
+# within each round so drift hits all alike; each cell is the median of the rounds.
+#
+# A legitimate client (curl from 198.18.0.3, on the other CPU) makes LEGIT requests; the flood
+# runs in chunks of PACKETS for as long as the client is busy (at most 30 chunks), so every
+# request meets the flood. Bounded: 30 x PACKETS per flood; nothing leaves the veth pair.
+# usage: bench/flood.sh [BUILD_DIR] [PACKETS] [ROUNDS]   env: GEN TRAFFIC VARIANTS LEGIT KEEP
 set -eu
 cd "$(dirname "$0")/.."
 build=$(cd "${1:-build}" && pwd)
 packets=${2:-1000000}
 rounds=${3:-3}
+gen=${GEN:-xdp}
+legit_n=${LEGIT:-40}
 ns=bwflood
 host_if=bwfl0
 peer_if=bwfl1
-tmp=$(mktemp -d)
 cpu=$(($(nproc) - 1))
+tmp=""
 
+stop_server() {
+    [ -n "${httpd:-}" ] || return 0
+    kill -TERM "$httpd" 2>/dev/null || true
+    wait "$httpd" 2>/dev/null || true
+    httpd=""
+}
 cleanup() {
-    [ -n "${httpd:-}" ] && kill -TERM "$httpd" 2>/dev/null && wait "$httpd" 2>/dev/null
+    stop_server
+    [ -n "${upstream:-}" ] && kill -TERM "$upstream" 2>/dev/null && wait "$upstream" 2>/dev/null
+    [ -n "${nginx:-}" ] && kill -TERM "$nginx" 2>/dev/null && wait "$nginx" 2>/dev/null
     "$build/bulwark" xdp detach --name flood >/dev/null 2>&1 || true
     nft delete table netdev bwflood 2>/dev/null || true
     nft delete table inet bwflood 2>/dev/null || true
@@ -33,9 +52,10 @@ cleanup() {
     iptables -t raw -X BWFLOOD 2>/dev/null || true
     ip link del $host_if 2>/dev/null || true
     ip netns del $ns 2>/dev/null || true
-    [ -n "${KEEP:-}" ] || rm -rf "$tmp"
+    [ -z "$tmp" ] || [ -n "${KEEP:-}" ] || rm -rf "$tmp"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 cleanup 2>/dev/null || true
 tmp=$(mktemp -d)
 
@@ -43,6 +63,7 @@ ip netns add $ns
 ip link add $host_if type veth peer name $peer_if netns $ns
 ip addr add 198.18.0.1/24 dev $host_if
 ip link set $host_if up
+ethtool -K $host_if gro on >/dev/null
 ip -n $ns addr add 198.18.0.2/24 dev $peer_if
 ip -n $ns addr add 198.18.0.3/24 dev $peer_if
 ip -n $ns link set $peer_if up
@@ -54,14 +75,20 @@ mac=$(cat /sys/class/net/$host_if/address)
 
 mkdir -p "$tmp/www"
 echo ok > "$tmp/www/index.html"
-"$build/bulwark" run --name floodsrv --rootfs "$build/tests/rootfs" --net host \
-    --bind "$tmp/www:/www" -- /bin/httpd -f -p 198.18.0.1:8080 -h /www 2>/dev/null &
-httpd=$!
-i=0
-until ip netns exec $ns curl -s -o /dev/null -m 1 http://198.18.0.1:8080/; do
-    i=$((i + 1)); [ $i -lt 50 ] || { echo "flood: httpd did not start" >&2; exit 1; }
-    sleep 0.1
-done
+# serve NAME ADDR:PORT: busybox httpd in a bulwark sandbox sharing the host's network.
+serve() {
+    "$build/bulwark" run --name "$1" --rootfs "$build/tests/rootfs" --net host \
+        --bind "$tmp/www:/www" -- /bin/httpd -f -p "$2" -h /www 2>/dev/null &
+}
+wait_http() {
+    i=0
+    until ip netns exec $ns curl -s -o /dev/null -m 1 "$1"; do
+        i=$((i + 1)); [ $i -lt 50 ] || { echo "flood: nothing answers $1" >&2; exit 1; }
+        sleep 0.1
+    done
+}
+start_server() { serve floodsrv 198.18.0.1:8080; httpd=$!; wait_http http://198.18.0.1:8080/; }
+start_server
 
 cat > "$tmp/policy.json" <<'JSON'
 { "inspect_ports": [8080], "max_sources": 1000000,
@@ -69,8 +96,27 @@ cat > "$tmp/policy.json" <<'JSON'
                            "requests": {"rate": "100/second", "burst": 200} } },
   "events": { "per_source_per_second": 1 } }
 JSON
-# Traffic: SYNs from one source, SYNs from 32,640 sources (198.18.128.0/17), and HTTP GET
-# segments (no handshake: each is counted as a request by the guards that parse HTTP).
+cat > "$tmp/nginx.conf" <<NGINX
+worker_processes 1;
+daemon off;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    # 64 bytes per IPv4 state: 64 MB holds about a million sources.
+    limit_req_zone \$binary_remote_addr zone=per_source:64m rate=100r/s;
+    server {
+        listen 198.18.0.1:8080 backlog=4096;
+        location / {
+            limit_req zone=per_source burst=200 nodelay;
+            proxy_pass http://127.0.0.1:8081;
+        }
+    }
+}
+NGINX
+# Traffic: SYNs from one source, SYNs from 32,512 sources (198.18.128.0/17), and HTTP GET
+# segments from as many (no handshake: each is a request to the guards that parse HTTP).
 cat > "$tmp/syn1.cfg" <<CFG
 { eth(da=$mac), ipv4(sa=198.18.128.1, da=198.18.0.1, ttl=64), tcp(sp=drnd(), dp=8080, syn, seq=drnd()) }
 CFG
@@ -115,6 +161,12 @@ NFT
             --hashlimit-mode srcip --hashlimit-name bwget --hashlimit-htable-size 65536 \
             --hashlimit-htable-max 1000000 -j DROP
         iptables -t raw -A PREROUTING -i $host_if -p tcp -j BWFLOOD ;;
+    nginx)
+        # nginx takes the server's address; the sandboxed httpd moves behind it.
+        stop_server
+        serve floodup 127.0.0.1:8081; upstream=$!
+        nginx -c "$tmp/nginx.conf" & nginx=$!
+        wait_http http://198.18.0.1:8080/ ;;
     esac
 }
 remove() {
@@ -127,74 +179,109 @@ remove() {
         iptables -t raw -D PREROUTING -i $host_if -p tcp -j BWFLOOD
         iptables -t raw -F BWFLOOD
         iptables -t raw -X BWFLOOD ;;
+    nginx)
+        kill -TERM "$nginx" "$upstream"; wait "$nginx" "$upstream" 2>/dev/null || true
+        nginx=""; upstream=""
+        start_server ;;
     esac
     # Let the server's half-open connections and the spoofed sources' state expire a little.
     sleep 1
 }
 
-# One flood: trafgen pinned to $cpu; meanwhile 40 requests of the legitimate client on another
-# CPU. Prints "pps ok total p50_ms p99_ms".
+rx_packets() { ethtool -S $host_if | awk '/rx_queue_0_xdp_packets/ { print $2 }'; }
+
+# One chunk of flood from the client end, on $cpu. Prints "packets seconds".
+chunk() {
+    if [ "$gen" = trafgen ]; then
+        ip netns exec $ns taskset -c $cpu trafgen -o $peer_if --conf "$tmp/$1.cfg" -n "$packets" \
+            -P 1 -q 2>/dev/null |
+            sed -n 's/^ *\([0-9]*\) packets outgoing.*/\1/p; s/^ *\([0-9]*\) sec, \([0-9]*\) usec on CPU.*/\1.\2/p' |
+            tr '\n' ' '
+        echo
+    else
+        case $1 in syn1) k="syn one" ;; synN) k="syn many" ;; getN) k="get many" ;; esac
+        # shellcheck disable=SC2086
+        ip netns exec $ns taskset -c $cpu "$build/bench/bench_flood_gen" \
+            "$build/bench/xdp_gen.bpf.o" $peer_if "$mac" $k "$packets" | awk '{ print $2, $4 }'
+    fi
+}
+
+# One flood while the legitimate client makes its requests on another CPU. Prints
+# "sent delivered seconds ok total p50_ms p99_ms".
 flood() {
+    : > "$tmp/legit"
     ip netns exec $ns taskset -c 0 sh -c '
-        n=0; while [ $n -lt 40 ]; do
+        n=0; while [ $n -lt '"$legit_n"' ]; do
             curl -s -o /dev/null -m 1 --interface 198.18.0.3 -w "%{http_code} %{time_total}\n" \
                 http://198.18.0.1:8080/ || echo "000 1"
             n=$((n + 1)); done' > "$tmp/legit" &
     legit=$!
-    out=$(ip netns exec $ns taskset -c $cpu trafgen -o $peer_if --conf "$1" -n "$packets" -P 1 -q 2>/dev/null)
+    before=$(rx_packets)
+    : > "$tmp/chunks"
+    c=0
+    while [ $c -lt 30 ]; do
+        chunk "$1" >> "$tmp/chunks"
+        c=$((c + 1))
+        kill -0 $legit 2>/dev/null || break
+    done
     wait $legit
-    python3 - "$tmp/legit" "$out" <<'PY'
-import re, sys
-sent = re.search(r"(\d+) packets outgoing", sys.argv[2])
-t = re.search(r"(\d+) sec, (\d+) usec on CPU", sys.argv[2])
-if not sent or not t:
-    sys.exit(f"trafgen said: {sys.argv[2]!r}")
-secs = int(t.group(1)) + int(t.group(2)) / 1e6
+    after=$(rx_packets)
+    python3 - "$tmp/legit" "$tmp/chunks" "$((after - before))" "$gen" <<'PY'
+import sys
+chunks = [l.split() for l in open(sys.argv[2]) if l.strip()]
+if not chunks or any(len(c) != 2 for c in chunks):
+    sys.exit(f"flood: the generator said {chunks!r}")
+sent = sum(int(c[0]) for c in chunks)
+secs = sum(float(c[1]) for c in chunks)
+# trafgen's frames that the host end's ring refused count as sent, not delivered.
+delivered = int(sys.argv[3]) if sys.argv[4] == "xdp" else sent
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
-ok = [float(r[1]) * 1000 for r in rows if r[0] == "200"]
-ok.sort()
+ok = sorted(float(r[1]) * 1000 for r in rows if r[0] == "200")
 pct = lambda q: ok[min(len(ok) - 1, int(q * len(ok)))] if ok else float("nan")
-print(f"{int(sent.group(1)) / secs:.0f} {len(ok)} {len(rows)} {pct(0.5):.2f} {pct(0.99):.2f}")
+print(f"{sent} {delivered} {secs:.6f} {len(ok)} {len(rows)} {pct(0.5):.2f} {pct(0.99):.2f}")
 PY
 }
 
-variants=${VARIANTS:-none floor bulwark nft-ingress nft-prerouting iptables-raw}
-echo "round traffic variant pps legit_ok legit_total p50_ms p99_ms" > "$tmp/raw"
+variants=${VARIANTS:-none floor bulwark nft-ingress nft-prerouting iptables-raw nginx}
+echo "round traffic variant sent delivered seconds legit_ok legit_total p50_ms p99_ms" > "$tmp/raw"
 r=1
 while [ $r -le "$rounds" ]; do
     for traffic in ${TRAFFIC:-syn1 synN getN}; do
         for v in $variants; do
             apply $v
-            echo "$r $traffic $v $(flood "$tmp/$traffic.cfg")" >> "$tmp/raw"
+            echo "$r $traffic $v $(flood $traffic)" >> "$tmp/raw"
             remove $v
         done
     done
     r=$((r + 1))
 done
-python3 - "$tmp/raw" "$packets" <<'PY'
+[ -z "${KEEP:-}" ] || echo "raw results: $tmp/raw"
+python3 - "$tmp/raw" "$packets" "$gen" <<'PY'
 import statistics, sys
 from collections import defaultdict
 rows = [l.split() for l in open(sys.argv[1])][1:]
-bad = [r for r in rows if len(r) != 8]
-for r in bad:
-    print("flood: a run gave no result:", " ".join(r))
-rows = [r for r in rows if len(r) == 8]
+for r in rows:
+    if len(r) != 10:
+        print("flood: a run gave no result:", " ".join(r))
+rows = [r for r in rows if len(r) == 10]
 cell = defaultdict(list)
 for r in rows:
     cell[(r[1], r[2])].append(r)
-print(f"packets per flood {sys.argv[2]}, rounds {len(set(r[0] for r in rows))}; medians")
-print(f"{'traffic':8s} {'variant':15s} {'pps':>9s} {'ns/pkt':>8s} {'marginal ns':>11s} {'legit ok':>9s} {'p50 ms':>7s} {'p99 ms':>7s}")
+print(f"generator {sys.argv[3]}, chunks of {sys.argv[2]} packets, rounds {len(set(r[0] for r in rows))}; medians")
+print(f"{'traffic':8s} {'variant':15s} {'pps':>9s} {'ns/pkt':>7s} {'marginal':>8s} {'lost':>6s} {'legit ok':>9s} {'p50 ms':>7s} {'p99 ms':>7s}")
+pps_of = lambda r: int(r[4]) / float(r[5])
 for traffic in ("syn1", "synN", "getN"):
     if not cell[(traffic, "floor")]:
         continue
-    floor = statistics.median(float(r[3]) for r in cell[(traffic, "floor")])
-    for v in ("none", "floor", "bulwark", "nft-ingress", "nft-prerouting", "iptables-raw"):
+    floor = statistics.median(pps_of(r) for r in cell[(traffic, "floor")])
+    for v in ("none", "floor", "bulwark", "nft-ingress", "nft-prerouting", "iptables-raw", "nginx"):
         rs = cell[(traffic, v)]
         if not rs:
             continue
-        pps = statistics.median(float(r[3]) for r in rs)
-        ok = sum(int(r[4]) for r in rs) / max(1, sum(int(r[5]) for r in rs)) * 100
-        p50 = statistics.median(float(r[6]) for r in rs)
-        p99 = statistics.median(float(r[7]) for r in rs)
-        print(f"{traffic:8s} {v:15s} {pps:9.0f} {1e9/pps:8.0f} {1e9/pps - 1e9/floor:11.0f} {ok:8.1f}% {p50:7.2f} {p99:7.2f}")
+        pps = statistics.median(pps_of(r) for r in rs)
+        lost = sum(int(r[3]) - int(r[4]) for r in rs) / max(1, sum(int(r[3]) for r in rs)) * 100
+        ok = sum(int(r[6]) for r in rs) / max(1, sum(int(r[7]) for r in rs)) * 100
+        p50 = statistics.median(float(r[8]) for r in rs)
+        p99 = statistics.median(float(r[9]) for r in rs)
+        print(f"{traffic:8s} {v:15s} {pps:9.0f} {1e9/pps:7.0f} {1e9/pps - 1e9/floor:8.0f} {lost:5.1f}% {ok:8.1f}% {p50:7.2f} {p99:7.2f}")
 PY

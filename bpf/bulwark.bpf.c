@@ -193,7 +193,7 @@ __noinline int conform(__u64 *tat, __u64 interval_ns, __u64 tau_ns, __u64 now)
 
 /* At most `per_source_per_second` events per (source, reason), then one ring-buffer record;
  * a full ring buffer counts a loss. Global: verified once. */
-__noinline int emit(const struct pkt *p, __u32 reason, __u32 detail, __u64 now)
+__noinline int emit(const struct pkt *p, __u32 reason, __u32 detail, __u64 now, __u64 *gate)
 {
     if (!p)
         return 0;
@@ -201,13 +201,16 @@ __noinline int emit(const struct pkt *p, __u32 reason, __u32 detail, __u64 now)
     struct bw_config *cfg = bpf_map_lookup_elem(&config, &gen);
     if (!cfg || cfg->events.interval_ns == 0)
         return 0;
-    struct bw_gate_key gk = {.reason = reason};
-    __builtin_memcpy(&gk.src, &p->key, sizeof gk.src);
-    __u64 *tat = bpf_map_lookup_elem(&event_gate, &gk);
+    __u64 *tat = gate;
     if (!tat) {
-        __u64 fresh = 0;
-        bpf_map_update_elem(&event_gate, &gk, &fresh, BPF_NOEXIST);
+        struct bw_gate_key gk = {.reason = reason};
+        __builtin_memcpy(&gk.src, &p->key, sizeof gk.src);
         tat = bpf_map_lookup_elem(&event_gate, &gk);
+        if (!tat) {
+            __u64 fresh = 0;
+            bpf_map_update_elem(&event_gate, &gk, &fresh, BPF_NOEXIST);
+            tat = bpf_map_lookup_elem(&event_gate, &gk);
+        }
     }
     /* The gate is best effort: a lost race here means one event fewer, never a wrong verdict. */
     struct bw_rate r = cfg->events;
@@ -260,7 +263,16 @@ static __always_inline int verdict(struct xdp_md *ctx, __u32 reason, struct bw_s
 static __always_inline int drop(struct xdp_md *ctx, const struct pkt *p, __u32 reason,
                                 __u32 detail, struct bw_source *src, __u64 now)
 {
-    emit(p, reason, detail, now);
+    /* Constant offsets, one per reason: the verifier rejects an index derived from inspect()'s
+     * return value. */
+    __u64 *gate = 0;
+    if (src && reason == BW_DROP_RATE_PACKETS)
+        gate = &src->event_tat[BW_LIMIT_PACKETS];
+    else if (src && reason == BW_DROP_RATE_CONNECTIONS)
+        gate = &src->event_tat[BW_LIMIT_CONNECTIONS];
+    else if (src && reason == BW_DROP_RATE_REQUESTS)
+        gate = &src->event_tat[BW_LIMIT_REQUESTS];
+    emit(p, reason, detail, now, gate);
     return verdict(ctx, reason, src);
 }
 
@@ -594,12 +606,13 @@ int bulwark_xdp(struct xdp_md *ctx)
     }
 
     /* CIDR class: one LPM lookup in this generation, most specific prefix wins. */
-    __u32 *cls;
+    __u32 *cls = 0;
     if (p.key.family == 4) {
         struct bw_lpm_v4 k = {.prefixlen = BW_LPM_GEN_BITS + 32, .gen = p.gen};
         __builtin_memcpy(k.addr, p.src, 4);
-        cls = bpf_map_lookup_elem(&lists_v4, &k);
-    } else {
+        if (cfg->lists_v4)
+            cls = bpf_map_lookup_elem(&lists_v4, &k);
+    } else if (cfg->lists_v6) {
         struct bw_lpm_v6 k = {.prefixlen = BW_LPM_GEN_BITS + 128, .gen = p.gen};
         __builtin_memcpy(k.addr, p.src, 16);
         cls = bpf_map_lookup_elem(&lists_v6, &k);
@@ -607,7 +620,7 @@ int bulwark_xdp(struct xdp_md *ctx)
     p.cls = cls ? *cls : BW_CLASS_DEFAULT;
     __builtin_memcpy(p.key.addr, p.src, 16);
     mask_key(&p.key, cfg);
-    __u64 now = bpf_ktime_get_ns();
+    __u64 now = cfg->coarse_clock ? bpf_ktime_get_coarse_ns() : bpf_ktime_get_ns();
     if (p.cls == BW_CLASS_DENY)
         return drop(ctx, &p, BW_DROP_DENY, 0, 0, now);
     if (p.cls == BW_CLASS_TRUSTED)

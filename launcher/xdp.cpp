@@ -84,7 +84,14 @@ void wait_for_running_programs() {
 
 }  // namespace
 
-bw_config make_config(const policy::Policy& p) {
+uint64_t coarse_tick_ns() {
+    timespec res{};
+    if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) != 0) return UINT64_MAX;
+    return static_cast<uint64_t>(res.tv_sec) * 1'000'000'000ULL +
+           static_cast<uint64_t>(res.tv_nsec);
+}
+
+bw_config make_config(const policy::Policy& p, uint64_t tick_ns) {
     bw_config c{};
     auto set = [&](unsigned cls, const policy::Limits& l) {
         c.rates[cls][BW_LIMIT_PACKETS] = rate_of(l.packets);
@@ -103,12 +110,25 @@ bw_config make_config(const policy::Policy& p) {
     c.nrules = static_cast<uint32_t>(p.rules.size());
     if (uint64_t n = p.events_per_source_per_second)
         c.events = rate_of(policy::Rate{n, 1'000'000'000ULL, n});
+    // The tick clock is exact enough when every bucket tolerates a tick's worth of packets;
+    // otherwise a burst of 1 at 1000/s would be capped at one packet per tick. Event gates do
+    // not count: they only throttle reports.
+    bool coarse = tick_ns > 0 && tick_ns != UINT64_MAX;
+    auto covers = [&](const bw_rate& r) { return r.interval_ns == 0 || r.tau_ns >= tick_ns; };
+    for (auto& cls : c.rates)
+        for (auto& r : cls) coarse = coarse && covers(r);
+    for (auto& rule : p.rules) coarse = coarse && covers(rate_of(rule.limit));
+    c.coarse_clock = coarse;
+    for (auto* list : {&p.deny, &p.trusted, &p.suspicious})
+        for (auto& cidr : *list) (cidr.family == AF_INET ? c.lists_v4 : c.lists_v6) = 1;
     return c;
 }
 
 Compiled compile(const policy::Policy& p) {
-    Compiled c{
-        make_config(p), automaton::compile(all_patterns(p), BW_AUTOMATON_MAX_STATES), {}, {}};
+    Compiled c{make_config(p, coarse_tick_ns()),
+               automaton::compile(all_patterns(p), BW_AUTOMATON_MAX_STATES),
+               {},
+               {}};
     for (size_t i = 0; i < p.rules.size() && i < BW_MAX_RULES; ++i) {
         auto& r = c.rules.r[i];
         r.len = static_cast<uint32_t>(std::min<size_t>(p.rules[i].match.size(), BW_MAX_RULE_LEN));

@@ -68,8 +68,10 @@ std::array<bw_counter, BW_REASON_MAX> read_counters(int map_fd);
 // Events the program could not put in the ring buffer, summed over CPUs.
 uint64_t read_events_lost(int map_fd);
 
-// The config entry the program reads (pure: derived from the policy).
-bw_config make_config(const policy::Policy& p);
+// The config entry the program reads (pure: derived from the policy). tick_ns: the resolution of
+// CLOCK_MONOTONIC_COARSE, the clock bpf_ktime_get_coarse_ns reads (coarse_tick_ns()).
+bw_config make_config(const policy::Policy& p, uint64_t tick_ns);
+uint64_t coarse_tick_ns();
 
 const char* reason_name(unsigned reason);  // "pass", "drop_deny", ... as in stats --json
 

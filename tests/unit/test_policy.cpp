@@ -11,6 +11,7 @@
 #include "error.hpp"
 #include "guard.hpp"
 #include "policy.hpp"
+#include "xdp.hpp"
 
 using namespace bulwark;
 using namespace bulwark::policy;
@@ -221,6 +222,49 @@ TEST_CASE("a source at exactly its rate is never dropped; at twice it gets burst
         CHECK(passed + 1 >= expect);
         CHECK(passed <= expect + 1);
     }
+}
+
+TEST_CASE("on the tick clock, a source at its rate is never dropped when the burst covers a tick",
+          "[rate]") {
+    const uint64_t tick = 4'000'000;  // HZ=250
+    for (auto rs : {"100/second", "2000/second", "10000/second"}) {
+        Rate r = parse_rate(rs);
+        r.burst = std::max<uint64_t>(2, tick * r.count / r.period_ns + 1);
+        auto g = to_gcra(r);
+        REQUIRE(g.tau_ns >= tick);
+        bw_rate br{g.interval_ns, g.tau_ns};
+        __u64 tat = 0, nt = 0;
+        uint64_t passed = 0;
+        const uint64_t start = 1'000'000'000'000ull, n = 50000;
+        for (uint64_t k = 0; k < n; ++k) {
+            uint64_t now = start + static_cast<uint64_t>((u128)k * r.period_ns / r.count);
+            if (bw_gcra(tat, now - now % tick, &br, &nt)) {
+                tat = nt;
+                ++passed;
+            }
+        }
+        INFO(rs << " burst " << r.burst);
+        CHECK(passed == n);
+    }
+}
+
+TEST_CASE("the program reads the tick clock only when every bucket tolerates a tick", "[rate]") {
+    const uint64_t tick = 4'000'000;
+    auto with = [](const std::string& limits, const std::string& rules = "[]") {
+        return parse(R"({"limits": {"default": )" + limits + R"(}, "rules": )" + rules + "}");
+    };
+    CHECK(xdp::make_config(with(R"({"requests": {"rate": "100/second", "burst": 200}})"), tick)
+              .coarse_clock == 1);
+    // Burst 1 at 1000/s: one packet per 4 ms tick would cap it at 250/s.
+    CHECK(xdp::make_config(with(R"({"packets": {"rate": "1000/second", "burst": 1}})"), tick)
+              .coarse_clock == 0);
+    CHECK(xdp::make_config(
+              with(R"({"requests": {"rate": "100/second", "burst": 200}})",
+                   R"([{"match": "POST /login", "limit": {"rate": "1000/second", "burst": 1}}])"),
+              tick)
+              .coarse_clock == 0);
+    CHECK(xdp::make_config(with(R"({"requests": {"rate": "100/second", "burst": 200}})"), 0)
+              .coarse_clock == 0);
 }
 
 TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do not", "[policy]") {
