@@ -191,8 +191,9 @@ __noinline int conform(__u64 *tat, __u64 interval_ns, __u64 tau_ns, __u64 now)
     return 0; /* lost every race: the bucket is being hammered, fail closed */
 }
 
-/* At most `per_source_per_second` events per (source, reason), then one ring-buffer record;
- * a full ring buffer counts a loss. Global: verified once. */
+/* At most `per_source_per_second` events per (source, reason), the rate reasons sharing one gate
+ * in the source entry, then one ring-buffer record; a full ring buffer counts a loss. Global:
+ * verified once. */
 __noinline int emit(const struct pkt *p, __u32 reason, __u32 detail, __u64 now, __u64 *gate)
 {
     if (!p)
@@ -263,15 +264,9 @@ static __always_inline int verdict(struct xdp_md *ctx, __u32 reason, struct bw_s
 static __always_inline int drop(struct xdp_md *ctx, const struct pkt *p, __u32 reason,
                                 __u32 detail, struct bw_source *src, __u64 now)
 {
-    /* Constant offsets, one per reason: the verifier rejects an index derived from inspect()'s
-     * return value. */
     __u64 *gate = 0;
-    if (src && reason == BW_DROP_RATE_PACKETS)
-        gate = &src->event_tat[BW_LIMIT_PACKETS];
-    else if (src && reason == BW_DROP_RATE_CONNECTIONS)
-        gate = &src->event_tat[BW_LIMIT_CONNECTIONS];
-    else if (src && reason == BW_DROP_RATE_REQUESTS)
-        gate = &src->event_tat[BW_LIMIT_REQUESTS];
+    if (src && reason >= BW_DROP_RATE_PACKETS && reason <= BW_DROP_RATE_REQUESTS)
+        gate = &src->event_tat;
     emit(p, reason, detail, now, gate);
     return verdict(ctx, reason, src);
 }

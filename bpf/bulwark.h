@@ -103,10 +103,17 @@ struct bw_source {
     __u64 dropped;
     __u32 last_reason;
     __u32 pad;
-    /* Event gates of the rate reasons (enum bw_limit_kind), kept here so a flood's drops need no
-     * second hash lookup; rules and patterns use the event_gate map. */
-    __u64 event_tat[BW_LIMIT_KINDS];
+    /* The event gate of the rate reasons (all RATE_LIMIT_EXCEEDED to `bulwark events`), kept
+     * here so a flood's drops need no second hash lookup; deny, rules and patterns use the
+     * event_gate map. 56 bytes in all: with the kernel's 48-byte element header and the 24-byte
+     * key, an LRU element is 128 bytes, two cache lines (72 bytes of value made it three). */
+    __u64 event_tat;
 };
+#ifdef __cplusplus
+static_assert(sizeof(struct bw_source) == 56, "an LRU element of sources must stay 128 bytes");
+#else
+_Static_assert(sizeof(struct bw_source) == 56, "an LRU element of sources must stay 128 bytes");
+#endif
 
 /* Where and how the program is attached and which policy is in force, for `stats`, `events`
  * and reloads. Not read by the program. */
