@@ -169,7 +169,8 @@ struct pkt {
     __u16 pad;
     __u32 payload_off; /* TCP payload offset from data */
     __u32 payload_len;
-    __u32 len; /* frame length */
+    __u32 len;           /* frame length */
+    __u64 events_tau_ns; /* the policy's event gate tolerance */
 };
 
 /* GCRA with a compare-and-swap, so CPUs updating one bucket at once never lose a token.
@@ -265,8 +266,13 @@ static __always_inline int drop(struct xdp_md *ctx, const struct pkt *p, __u32 r
                                 __u32 detail, struct bw_source *src, __u64 now)
 {
     __u64 *gate = 0;
-    if (src && reason >= BW_DROP_RATE_PACKETS && reason <= BW_DROP_RATE_REQUESTS)
+    if (src && reason >= BW_DROP_RATE_PACKETS && reason <= BW_DROP_RATE_REQUESTS) {
         gate = &src->event_tat;
+        /* Under a flood the gate is nearly always shut: see so here rather than in a call. */
+        __u64 tat = *(volatile __u64 *)gate;
+        if (tat > now && tat - now > p->events_tau_ns)
+            return verdict(ctx, reason, src);
+    }
     emit(p, reason, detail, now, gate);
     return verdict(ctx, reason, src);
 }
@@ -274,6 +280,8 @@ static __always_inline int drop(struct xdp_md *ctx, const struct pkt *p, __u32 r
 static __always_inline void mask_key(struct bw_source_key *k, const struct bw_config *cfg)
 {
     __u32 prefix = k->family == 4 ? cfg->key_prefix_v4 : cfg->key_prefix_v6;
+    if (prefix >= (k->family == 4 ? 32u : 128u))
+        return; /* per address: nothing to mask (IPv4's unused bytes are already zero) */
 #pragma unroll
     for (int i = 0; i < 16; i++) {
         __u32 bit = i * 8;
@@ -510,6 +518,7 @@ int bulwark_xdp(struct xdp_md *ctx)
     if (!cfg)
         return XDP_DROP; /* never reached once loaded; fail closed */
     p.len = data_end - data;
+    p.events_tau_ns = cfg->events.tau_ns;
 
     struct ethhdr *eth = data;
     if ((void *)(eth + 1) > data_end)
@@ -631,7 +640,7 @@ int bulwark_xdp(struct xdp_md *ctx)
             return drop(ctx, &p, BW_DROP_RATE_PACKETS, 0, 0, now);
     }
     struct bw_rate *r = &cfg->rates[rc][BW_LIMIT_PACKETS];
-    if (!conform(&src->tat[BW_LIMIT_PACKETS], r->interval_ns, r->tau_ns, now))
+    if (r->interval_ns && !conform(&src->tat[BW_LIMIT_PACKETS], r->interval_ns, r->tau_ns, now))
         return drop(ctx, &p, BW_DROP_RATE_PACKETS, 0, src, now);
     r = &cfg->rates[rc][BW_LIMIT_CONNECTIONS];
     if (p.l4 == IPPROTO_TCP && p.syn_only &&

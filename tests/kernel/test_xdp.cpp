@@ -401,6 +401,32 @@ TEST_CASE("drops become ring-buffer events, throttled per source and reason", "[
     CHECK(xdp::read_events_lost(prog.map_fd("events_lost")) == 0);
 }
 
+TEST_CASE("a source's rate drops share one event allowance", "[xdp][events]") {
+    xdp::Program prog(make(R"({"limits": {"default": {
+            "packets": {"rate": "1/day", "burst": 3},
+            "connections": {"rate": "1/day", "burst": 1}}},
+        "events": {"per_source_per_second": 2}})"));
+    Frame syn;
+    syn.tcp_flags = 0x02;
+    CHECK(run(prog, syn.build()) == PASS);
+    // Two connection-limit drops use the allowance; the packet-limit drops after them are the
+    // same RATE_LIMIT_EXCEEDED and send nothing.
+    for (int i = 0; i < 5; ++i) CHECK(run(prog, syn.build()) == DROP);
+    Frame other = syn;
+    other.src = "198.18.0.10";
+    CHECK(run(prog, other.build()) == PASS);
+    CHECK(run(prog, other.build()) == DROP);
+    CHECK(counts(prog) == std::map<std::string, uint64_t>{{"pass", 2},
+                                                          {"drop_rate_connections", 3},
+                                                          {"drop_rate_packets", 3}});
+    auto ev = read_events(prog);
+    REQUIRE(ev.size() == 3);
+    CHECK(ev[0].reason == BW_DROP_RATE_CONNECTIONS);
+    CHECK(ev[1].reason == BW_DROP_RATE_CONNECTIONS);
+    CHECK(ev[2].reason == BW_DROP_RATE_CONNECTIONS);
+    CHECK(addr(ev[2], ev[2].src) == "198.18.0.10");
+}
+
 TEST_CASE("a full ring buffer counts every event it could not take", "[xdp][events]") {
     xdp::Program prog(make(R"({"lists": {"deny": ["198.18.0.0/15"]}})"));
     // Distinct sources, so the per-source throttle lets each through: more than the ring holds.
