@@ -180,10 +180,8 @@ remove() {
 chunk() {
     if [ "$gen" = trafgen ]; then
         ip netns exec $ns taskset -c $cpu trafgen -o $peer_if --conf "$tmp/$1.cfg" -n "$packets" \
-            -P 1 -q 2>/dev/null |
-            sed -n 's/^ *\([0-9]*\) packets outgoing.*/\1/p; s/^ *\([0-9]*\) sec, \([0-9]*\) usec on CPU.*/\1.\2/p' |
-            tr '\n' ' '
-        echo
+            -P 1 -q 2>/dev/null | tr -d '\r' |
+            awk '/packets outgoing/ { n = $1 } /usec on CPU/ { s = $1 + $3 / 1e6 } END { print n, s }'
     else
         case $1 in syn*) k=syn ;; get*) k=get ;; esac
         case $1 in *1) n=1 ;; *N) n=30000 ;; esac

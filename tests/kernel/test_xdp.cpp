@@ -416,9 +416,8 @@ TEST_CASE("a source's rate drops share one event allowance", "[xdp][events]") {
     other.src = "198.18.0.10";
     CHECK(run(prog, other.build()) == PASS);
     CHECK(run(prog, other.build()) == DROP);
-    CHECK(counts(prog) == std::map<std::string, uint64_t>{{"pass", 2},
-                                                          {"drop_rate_connections", 3},
-                                                          {"drop_rate_packets", 3}});
+    CHECK(counts(prog) == std::map<std::string, uint64_t>{
+                              {"pass", 2}, {"drop_rate_connections", 3}, {"drop_rate_packets", 3}});
     auto ev = read_events(prog);
     REQUIRE(ev.size() == 3);
     CHECK(ev[0].reason == BW_DROP_RATE_CONNECTIONS);
