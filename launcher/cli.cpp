@@ -7,6 +7,7 @@
 #include "error.hpp"
 #include "json_util.hpp"
 #include "network.hpp"
+#include "signing.hpp"
 #include "sys.hpp"
 
 namespace po = boost::program_options;
@@ -56,6 +57,8 @@ po::options_description run_options() {
         "workdir", po::value<std::string>(), "working directory in the sandbox")(
         "hostname", po::value<std::string>(), "hostname in the sandbox (default: name)")(
         "audit-log", po::value<std::string>(), "append security events here")(
+        "trust-key", po::value<std::string>(),
+        "Ed25519 public key PEM: refuse a profile, policy or config without a valid FILE.sig")(
         "stop-timeout", po::value<std::string>(),
         "seconds between SIGTERM and SIGKILL (default 10)");
     return d;
@@ -139,8 +142,8 @@ std::string usage() {
     return ss.str();
 }
 
-RunOptions load_config(const std::string& path) {
-    auto doc = load_json_file(path);
+RunOptions load_config(const std::string& path, const std::string& trust_key) {
+    auto doc = parse_json(signing::read_verified(path, trust_key), path);
     JsonAt root(doc, path);
     root.only_keys({"name", "rootfs", "command", "user", "profile", "policy", "net", "tmpfs",
                     "binds", "caps", "env", "workdir", "hostname", "audit_log", "stop_timeout"});
@@ -209,7 +212,10 @@ RunOptions parse_run(const std::vector<std::string>& args) {
     }
     if (vm.count("help")) throw UsageError(usage());
 
-    RunOptions o = vm.count("config") ? load_config(vm["config"].as<std::string>()) : RunOptions{};
+    std::string trust = vm.count("trust-key") ? vm["trust-key"].as<std::string>() : "";
+    RunOptions o =
+        vm.count("config") ? load_config(vm["config"].as<std::string>(), trust) : RunOptions{};
+    o.trust_key = trust;
     auto str = [&](const char* k, std::string& dst) {
         if (vm.count(k)) dst = vm[k].as<std::string>();
     };

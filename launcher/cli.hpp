@@ -21,7 +21,8 @@ NetMode parse_net(const std::string& s);
 RunOptions parse_run(const std::vector<std::string>& args);
 
 // A config file as in docs/design.md; relative paths are relative to the file's directory.
-RunOptions load_config(const std::string& path);
+// trust_key: non-empty requires a valid Ed25519 signature (path + ".sig") by that key.
+RunOptions load_config(const std::string& path, const std::string& trust_key = "");
 
 // Instance names become pin directories and interface names: 1-64 of [A-Za-z0-9_.-], not
 // starting with '.'. InputError otherwise.

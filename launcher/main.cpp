@@ -19,6 +19,7 @@
 #include "policy.hpp"
 #include "sandbox.hpp"
 #include "seccomp_compile.hpp"
+#include "signing.hpp"
 #include "supervisor.hpp"
 #include "xdp.hpp"
 
@@ -253,6 +254,41 @@ bool parse_flags(const std::vector<std::string>& args, const po::options_descrip
     }
 }
 
+std::string trust_key(const po::variables_map& vm) {
+    return vm.count("trust-key") ? vm["trust-key"].as<std::string>() : "";
+}
+
+// bulwark sign --key PRIVATE.pem FILE / bulwark verify --pub PUBLIC.pem FILE
+int cmd_sign(const std::string& cmd, const std::vector<std::string>& args) {
+    bool sign = cmd == "sign";
+    const char* flag = sign ? "key" : "pub";
+    po::options_description d("bulwark sign/verify options");
+    d.add_options()(flag, po::value<std::string>(), "key PEM")("file", po::value<std::string>(),
+                                                               "file");
+    po::positional_options_description pos;
+    pos.add("file", 1);
+    po::variables_map vm;
+    if (!parse_flags(args, d, vm, cmd.c_str(), &pos) || !vm.count(flag) || !vm.count("file")) {
+        std::cerr << "usage: bulwark sign --key PRIVATE.pem FILE\n"
+                     "       bulwark verify --pub PUBLIC.pem FILE\n";
+        return kUsage;
+    }
+    auto key = vm[flag].as<std::string>(), file = vm["file"].as<std::string>();
+    try {
+        if (sign) {
+            signing::sign_file(key, file);
+            std::cout << "signed " << file << ": " << signing::sig_path(file) << "\n";
+        } else {
+            signing::read_verified(file, key);
+            std::cout << file << ": good signature by " << key << "\n";
+        }
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << "bulwark: " << e.what() << "\n";
+        return kFailed;
+    }
+}
+
 int cmd_xdp(const std::vector<std::string>& args) {
     if (args.empty() || (args[0] != "attach" && args[0] != "detach")) {
         std::cerr << "usage: bulwark xdp attach --iface IF --policy FILE --name NAME [--mode "
@@ -264,7 +300,9 @@ int cmd_xdp(const std::vector<std::string>& args) {
     d.add_options()("iface", po::value<std::string>(), "interface")(
         "policy", po::value<std::string>(), "policy JSON")("name", po::value<std::string>(),
                                                            "instance name")(
-        "mode", po::value<std::string>()->default_value("auto"), "native|skb|auto");
+        "mode", po::value<std::string>()->default_value("auto"), "native|skb|auto")(
+        "trust-key", po::value<std::string>(),
+        "Ed25519 public key PEM the policy must be signed by");
     po::variables_map vm;
     if (!parse_flags({args.begin() + 1, args.end()}, d, vm, "xdp")) return kUsage;
     try {
@@ -278,7 +316,7 @@ int cmd_xdp(const std::vector<std::string>& args) {
         if (!vm.count("iface") || !vm.count("policy"))
             throw UsageError("xdp attach: --iface and --policy are required");
         auto mode = guard::parse_mode(vm["mode"].as<std::string>());
-        auto p = policy::load_policy(vm["policy"].as<std::string>());
+        auto p = policy::load_policy(vm["policy"].as<std::string>(), trust_key(vm));
         auto used = guard::attach(p, vm["iface"].as<std::string>(), name, mode);
         std::cout << "attached " << name << " to " << vm["iface"].as<std::string>() << " (" << used
                   << "), pinned at " << guard::pin_dir(name) << "\n";
@@ -325,18 +363,20 @@ int cmd_stats(const std::vector<std::string>& args) {
 int cmd_policy(const std::vector<std::string>& args) {
     po::options_description d("bulwark policy options");
     d.add_options()("name", po::value<std::string>(), "instance name")(
-        "file", po::value<std::string>(), "policy JSON");
+        "file", po::value<std::string>(), "policy JSON")(
+        "trust-key", po::value<std::string>(),
+        "Ed25519 public key PEM the policy must be signed by");
     po::positional_options_description pos;
     pos.add("file", 1);
     po::variables_map vm;
     if (args.empty() || args[0] != "reload" ||
         !parse_flags({args.begin() + 1, args.end()}, d, vm, "policy reload", &pos) ||
         !vm.count("name") || !vm.count("file")) {
-        std::cerr << "usage: bulwark policy reload --name NAME FILE\n";
+        std::cerr << "usage: bulwark policy reload --name NAME FILE [--trust-key PUBLIC.pem]\n";
         return kUsage;
     }
     try {
-        auto p = policy::load_policy(vm["file"].as<std::string>());
+        auto p = policy::load_policy(vm["file"].as<std::string>(), trust_key(vm));
         std::cout << guard::reload(vm["name"].as<std::string>(), p) << "\n";
         return 0;
     } catch (const std::exception& e) {
@@ -381,6 +421,7 @@ int main(int argc, char** argv) {
     if (cmd == "stats") return cmd_stats(args);
     if (cmd == "policy") return cmd_policy(args);
     if (cmd == "events") return cmd_events(args);
+    if (cmd == "sign" || cmd == "verify") return cmd_sign(cmd, args);
     if (cmd == "version" || cmd == "--version") {
         std::cout << "bulwark " << BULWARK_VERSION << "\n";
         return 0;

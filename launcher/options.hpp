@@ -40,6 +40,9 @@ struct RunOptions {
     std::string workdir = "/";
     std::string hostname;  // empty: the name
     std::string audit_log;
+    // Ed25519 public key: profile, policy and config must carry a valid FILE.sig. Command line
+    // only: a config cannot name the key that vouches for it.
+    std::string trust_key;
     unsigned stop_timeout = 10;
     std::vector<std::string> command;
 };

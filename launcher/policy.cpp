@@ -9,6 +9,7 @@
 #include "../bpf/bulwark.h"
 #include "digest.hpp"
 #include "error.hpp"
+#include "signing.hpp"
 #include "sys.hpp"
 
 namespace bulwark::policy {
@@ -280,9 +281,10 @@ Policy parse_policy(const Json& doc, const std::string& file) {
     return p;
 }
 
-Policy load_policy(const std::string& path) {
-    // Hash the bytes that were parsed, not a second read of a file that may have changed.
-    auto text = read_file(path);
+Policy load_policy(const std::string& path, const std::string& trust_key) {
+    // Hash (and check the signature of) the bytes that were parsed, not a second read of a file
+    // that may have changed.
+    auto text = signing::read_verified(path, trust_key);
     auto p = parse_policy(parse_json(text, path), path);
     p.sha256 = sha256_hex(text);
     return p;

@@ -76,7 +76,8 @@ struct Policy {
 };
 
 Policy parse_policy(const Json& doc, const std::string& file);
-Policy load_policy(const std::string& path);
+// trust_key: non-empty requires a valid Ed25519 signature (path + ".sig") by that key.
+Policy load_policy(const std::string& path, const std::string& trust_key = "");
 
 // Summary for `bulwark check policy` (also its --json shape).
 Json summary(const Policy& p);

@@ -28,6 +28,7 @@
 #include "network.hpp"
 #include "sys.hpp"
 #include "users.hpp"
+#include "signing.hpp"
 
 namespace bulwark::sandbox {
 
@@ -242,7 +243,7 @@ Prepared prepare(const RunOptions& opt) {
             "the sandbox has no network to guard)");
     if (!opt.policy.empty()) {
         cli::validate_name(opt.name);
-        p.policy = policy::load_policy(opt.policy);
+        p.policy = policy::load_policy(opt.policy, opt.trust_key);
     }
     for (auto& b : opt.binds) {
         struct stat bs {};
@@ -255,7 +256,7 @@ Prepared prepare(const RunOptions& opt) {
 
     p.profile_path = opt.profile.empty() ? default_profile_path() : opt.profile;
     // Hash the bytes that are compiled, for the audit log, not a second read of the file.
-    auto profile_text = read_file(p.profile_path);
+    auto profile_text = signing::read_verified(p.profile_path, opt.trust_key);
     auto profile = seccomp::parse_profile(parse_json(profile_text, p.profile_path), p.profile_path);
     p.profile_sha256 = sha256_hex(profile_text);
     auto resolved = seccomp::resolve(profile, seccomp::host_context(kept_names));

@@ -135,7 +135,7 @@ void set_up_network(const sandbox::Prepared& p, pid_t init, NetSide& net, audit:
 void reload(const sandbox::Prepared& p, audit::Log& log, const Notifier& notify) {
     notify("RELOADING=1");
     try {
-        auto np = policy::load_policy(p.opt.policy);
+        auto np = policy::load_policy(p.opt.policy, p.opt.trust_key);
         guard::reload(p.opt.name, np);
         log.write(
             {{"type", "POLICY_RELOADED"}, {"policy", p.opt.policy}, {"policy_sha256", np.sha256}},

@@ -335,3 +335,67 @@ TEST_CASE("bad input: one clear line, exit 125, nothing left behind", "[sandbox]
         unlink((d + "/" + f).c_str());
     rmdir(dir);
 }
+
+TEST_CASE("--trust-key: unsigned or altered profile, config or policy is refused",
+          "[sandbox][trust]") {
+    char dir[] = "/tmp/bulwark-trust-XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    std::string d = dir;
+    auto b = bulwark();
+    auto sh = [](const std::string& cmd) { return run({"/bin/sh", "-c", cmd}); };
+    REQUIRE(sh("openssl genpkey -algorithm ed25519 -out " + d + "/k.pem && openssl pkey -in " + d +
+               "/k.pem -pubout -out " + d + "/k.pub && openssl genpkey -algorithm ed25519 -out " +
+               d + "/other.pem")
+                .code == 0);
+    auto prof = d + "/p.json";
+    REQUIRE(sh("cp " + profile("default.json") + " " + prof).code == 0);
+    REQUIRE(run({b, "sign", "--key", d + "/k.pem", prof}).code == 0);
+    auto runs = [&](std::vector<std::string> extra) {
+        std::vector<std::string> argv = {b,        "run",         "--rootfs",
+                                         rootfs(), "--trust-key", d + "/k.pub"};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        argv.insert(argv.end(), {"--", "/bin/true"});
+        return run(argv);
+    };
+    auto refused = [&](const Result& r, const std::string& message) {
+        CHECK(r.code == 125);
+        CHECK_THAT(r.err, Contains(message));
+        CHECK(lines(r.err).size() == 1);
+    };
+    auto before = host_mountinfo();
+    CHECK(runs({"--profile", prof}).code == 0);
+    CHECK(run({b, "verify", "--pub", d + "/k.pub", prof}).code == 0);
+
+    // One byte more, a signature by another key, no signature.
+    std::ofstream(prof, std::ios::app) << " ";
+    refused(runs({"--profile", prof}), "p.json: signature does not match");
+    CHECK(run({b, "verify", "--pub", d + "/k.pub", prof}).code == 1);
+    REQUIRE(run({b, "sign", "--key", d + "/other.pem", prof}).code == 0);
+    refused(runs({"--profile", prof}), "p.json: signature does not match");
+    unlink((prof + ".sig").c_str());
+    refused(runs({"--profile", prof}), "p.json: not signed");
+    // The default profile is no exception.
+    refused(runs({}), "default.json: not signed");
+
+    // A config is checked before anything in it is used; a signed one names a signed profile.
+    REQUIRE(run({b, "sign", "--key", d + "/k.pem", prof}).code == 0);
+    auto conf = d + "/c.json";
+    std::ofstream(conf) << R"({"rootfs": ")" << rootfs() << R"(", "profile": ")" << prof
+                        << R"(", "command": ["/bin/true"]})";
+    CHECK(run({b, "run", "--config", conf, "--trust-key", d + "/k.pub"}).code == 125);
+    REQUIRE(run({b, "sign", "--key", d + "/k.pem", conf}).code == 0);
+    CHECK(run({b, "run", "--config", conf, "--trust-key", d + "/k.pub"}).code == 0);
+
+    // A policy for the guard: refused before anything is attached or pinned.
+    auto pol = d + "/pol.json";
+    std::ofstream(pol) << "{}";
+    auto r = run({b, "xdp", "attach", "--iface", "lo", "--policy", pol, "--name", "trusttest",
+                  "--trust-key", d + "/k.pub"});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Contains("pol.json: not signed"));
+    CHECK(access("/sys/fs/bpf/bulwark/trusttest", F_OK) != 0);
+
+    CHECK(host_mountinfo() == before);
+    CHECK(children_of(getpid()).empty());
+    sh("rm -rf " + d);
+}
