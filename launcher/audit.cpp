@@ -3,11 +3,16 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 
+#include "digest.hpp"
 #include "error.hpp"
+#include "sys.hpp"
 
 namespace bulwark::audit {
 
@@ -28,16 +33,87 @@ int64_t realtime_ns() {
     return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-Log::Log(const std::string& path, std::string service) : path_(path), service_(std::move(service)) {
+std::string chain_digest(const std::string& line, const std::string& key) {
+    if (key.empty()) return sha256_hex(line);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    size_t len = 0;
+    if (!EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
+                   reinterpret_cast<const unsigned char*>(line.data()), line.size(), md, sizeof md,
+                   &len))
+        throw std::runtime_error("EVP_Q_mac(HMAC-SHA256) failed");
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    for (size_t i = 0; i < len; ++i) out += {hex[md[i] >> 4], hex[md[i] & 15]};
+    return out;
+}
+
+ChainCheck verify_chain(const std::string& text, const std::string& key) {
+    ChainCheck c;
+    std::string prev = kGenesis;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t nl = text.find('\n', pos);
+        ++c.lines;
+        if (nl == std::string::npos) {
+            c.bad_line = c.lines;
+            c.why = "torn: the last line has no newline";
+            return c;
+        }
+        std::string line = text.substr(pos, nl - pos);
+        pos = nl + 1;
+        std::string got;
+        try {
+            auto j = Json::parse(line);
+            if (j.is_object() && j.contains("prev") && j["prev"].is_string()) got = j["prev"];
+        } catch (const Json::exception&) {
+        }
+        // Constant time: how much of a forged digest matched must not show in the timing.
+        if (got.size() != prev.size() || CRYPTO_memcmp(got.data(), prev.data(), prev.size()) != 0) {
+            c.bad_line = c.lines;
+            c.why = got.empty() ? "no \"prev\": not a bulwark audit line, or edited"
+                    : c.lines == 1
+                        ? "the first line does not start a chain: lines before it were removed"
+                        : "\"prev\" is not the digest of line " + std::to_string(c.lines - 1) +
+                              ": that line was edited, or lines were removed or reordered";
+            return c;
+        }
+        prev = chain_digest(line, key);
+    }
+    return c;
+}
+
+Log::Log(const std::string& path, std::string service, std::string key)
+    : path_(path), service_(std::move(service)), key_(std::move(key)) {
     if (path.empty()) return;
-    fd_.reset(open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    fd_.reset(open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!fd_) throw_sys("open audit log " + path);
+    // Continue the chain from the last line already there (a restart appends to the same file).
+    off_t size = lseek(fd_.get(), 0, SEEK_END);
+    if (size > 0) {
+        off_t from = size > 65536 ? size - 65536 : 0;
+        std::string tail(static_cast<size_t>(size - from), '\0');
+        if (pread(fd_.get(), tail.data(), tail.size(), from) != static_cast<ssize_t>(tail.size()))
+            throw_sys("read audit log " + path);
+        if (tail.back() != '\n') {
+            // A torn last write: end it, so the next line starts clean; verify will name it.
+            if (!write_all(fd_.get(), "\n", 1)) throw_sys("write audit log " + path);
+            tail += '\n';
+        }
+        auto start = tail.rfind('\n', tail.size() - 2);
+        prev_ = chain_digest(
+            tail.substr(start == std::string::npos ? 0 : start + 1,
+                        tail.size() - 1 - (start == std::string::npos ? 0 : start + 1)),
+            key_);
+    }
 }
 
 void Log::write(Json event, bool lifecycle) {
     if (!event.contains("time")) event["time"] = rfc3339(realtime_ns());
     event["service"] = service_;
-    auto line = event.dump() + "\n";
+    event["prev"] = prev_;
+    auto text = event.dump();
+    prev_ = chain_digest(text, key_);
+    auto line = text + "\n";
     // stderr goes to the journal under systemd; a closed stderr must not stop the file.
     (void)!::write(STDERR_FILENO, line.data(), line.size());
     if (!fd_) return;

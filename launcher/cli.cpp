@@ -57,6 +57,7 @@ po::options_description run_options() {
         "workdir", po::value<std::string>(), "working directory in the sandbox")(
         "hostname", po::value<std::string>(), "hostname in the sandbox (default: name)")(
         "audit-log", po::value<std::string>(), "append security events here")(
+        "audit-key", po::value<std::string>(), "HMAC key file for the audit log's hash chain")(
         "trust-key", po::value<std::string>(),
         "Ed25519 public key PEM: refuse a profile, policy or config without a valid FILE.sig")(
         "stop-timeout", po::value<std::string>(),
@@ -137,6 +138,9 @@ std::string usage() {
           "       bulwark policy reload --name NAME FILE\n"
           "       bulwark stats [--name NAME] [--json|--prometheus] [--top N]\n"
           "       bulwark events --name NAME [--follow] [--json]\n"
+          "       bulwark sign --key PRIVATE.pem FILE\n"
+          "       bulwark verify --pub PUBLIC.pem FILE\n"
+          "       bulwark audit verify FILE [--audit-key FILE]\n"
           "       bulwark version\n\n"
        << run_options();
     return ss.str();
@@ -146,7 +150,8 @@ RunOptions load_config(const std::string& path, const std::string& trust_key) {
     auto doc = parse_json(signing::read_verified(path, trust_key), path);
     JsonAt root(doc, path);
     root.only_keys({"name", "rootfs", "command", "user", "profile", "policy", "net", "tmpfs",
-                    "binds", "caps", "env", "workdir", "hostname", "audit_log", "stop_timeout"});
+                    "binds", "caps", "env", "workdir", "hostname", "audit_log", "audit_key",
+                    "stop_timeout"});
     auto base = dirname_of(path);
     RunOptions o;
     // Errors from the shared spec parsers name the flag; re-raise them at the JSON path.
@@ -188,6 +193,7 @@ RunOptions load_config(const std::string& path, const std::string& trust_key) {
     if (auto v = root.get("workdir")) o.workdir = v->str();
     if (auto v = root.get("hostname")) o.hostname = v->str();
     if (auto v = root.get("audit_log")) o.audit_log = resolve_rel(v->str(), base);
+    if (auto v = root.get("audit_key")) o.audit_key = resolve_rel(v->str(), base);
     if (auto v = root.get("stop_timeout")) o.stop_timeout = static_cast<unsigned>(v->u64(86400));
     return o;
 }
@@ -232,6 +238,7 @@ RunOptions parse_run(const std::vector<std::string>& args) {
     str("workdir", o.workdir);
     str("hostname", o.hostname);
     str("audit-log", o.audit_log);
+    str("audit-key", o.audit_key);
     if (vm.count("user")) o.user = users::parse(vm["user"].as<std::string>());
     if (vm.count("net")) o.net = parse_net(vm["net"].as<std::string>());
     if (vm.count("stop-timeout")) {

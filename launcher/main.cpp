@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "../bpf/bulwark.h"
+#include "audit.hpp"
 #include "automaton.hpp"
 #include "cli.hpp"
 #include "digest.hpp"
@@ -21,6 +22,7 @@
 #include "seccomp_compile.hpp"
 #include "signing.hpp"
 #include "supervisor.hpp"
+#include "sys.hpp"
 #include "xdp.hpp"
 
 namespace po = boost::program_options;
@@ -289,6 +291,37 @@ int cmd_sign(const std::string& cmd, const std::vector<std::string>& args) {
     }
 }
 
+// bulwark audit verify FILE [--audit-key FILE]
+int cmd_audit(const std::vector<std::string>& args) {
+    po::options_description d("bulwark audit options");
+    d.add_options()("file", po::value<std::string>(), "audit log")(
+        "audit-key", po::value<std::string>(), "HMAC key file the log was written with");
+    po::positional_options_description pos;
+    pos.add("file", 1);
+    po::variables_map vm;
+    if (args.empty() || args[0] != "verify" ||
+        !parse_flags({args.begin() + 1, args.end()}, d, vm, "audit verify", &pos) ||
+        !vm.count("file")) {
+        std::cerr << "usage: bulwark audit verify FILE [--audit-key FILE]\n";
+        return kUsage;
+    }
+    try {
+        auto file = vm["file"].as<std::string>();
+        std::string key;
+        if (vm.count("audit-key")) key = read_file(vm["audit-key"].as<std::string>());
+        auto c = audit::verify_chain(read_file(file), key);
+        if (c.bad_line) {
+            std::cerr << "bulwark: " << file << ": line " << c.bad_line << ": " << c.why << "\n";
+            return kFailed;
+        }
+        std::cout << file << ": " << c.lines << " lines, chain intact\n";
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << "bulwark: " << e.what() << "\n";
+        return kFailed;
+    }
+}
+
 int cmd_xdp(const std::vector<std::string>& args) {
     if (args.empty() || (args[0] != "attach" && args[0] != "detach")) {
         std::cerr << "usage: bulwark xdp attach --iface IF --policy FILE --name NAME [--mode "
@@ -422,6 +455,7 @@ int main(int argc, char** argv) {
     if (cmd == "policy") return cmd_policy(args);
     if (cmd == "events") return cmd_events(args);
     if (cmd == "sign" || cmd == "verify") return cmd_sign(cmd, args);
+    if (cmd == "audit") return cmd_audit(args);
     if (cmd == "version" || cmd == "--version") {
         std::cout << "bulwark " << BULWARK_VERSION << "\n";
         return 0;

@@ -40,6 +40,7 @@ struct RunOptions {
     std::string workdir = "/";
     std::string hostname;  // empty: the name
     std::string audit_log;
+    std::string audit_key;  // file whose bytes key the log's HMAC chain; empty: SHA-256
     // Ed25519 public key: profile, policy and config must carry a valid FILE.sig. Command line
     // only: a config cannot name the key that vouches for it.
     std::string trust_key;

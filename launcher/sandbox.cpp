@@ -26,9 +26,9 @@
 #include "fd.hpp"
 #include "namespaces.hpp"
 #include "network.hpp"
+#include "signing.hpp"
 #include "sys.hpp"
 #include "users.hpp"
-#include "signing.hpp"
 
 namespace bulwark::sandbox {
 

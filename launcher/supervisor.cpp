@@ -22,6 +22,7 @@
 #include "guard.hpp"
 #include "namespaces.hpp"
 #include "network.hpp"
+#include "sys.hpp"
 
 namespace bulwark::supervisor {
 
@@ -159,7 +160,8 @@ const char* net_name(NetMode m) {
 int run(const sandbox::Prepared& p) {
     Signals signals;
     Notifier notify;
-    audit::Log log(p.opt.audit_log, p.opt.name);
+    audit::Log log(p.opt.audit_log, p.opt.name,
+                   p.opt.audit_key.empty() ? "" : read_file(p.opt.audit_key));
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_sys("socketpair");
     UniqueFd ctl(sv[0]), child_end(sv[1]);

@@ -207,6 +207,10 @@ TEST_CASE("run --net veth --policy: served, attacks dropped, flood cut, audited,
     struct stat ast {};
     REQUIRE(stat(audit.c_str(), &ast) == 0);
     CHECK((ast.st_mode & 0777) == 0600);
+    // The service's own log, written by several writers (supervisor, event drain), chains.
+    auto chain = harness::run({harness::bulwark(), "audit", "verify", audit});
+    CHECK(chain.code == 0);
+    CHECK_THAT(chain.out, Contains(std::to_string(ev.size()) + " lines, chain intact"));
 
     // Nothing left: link, pins, processes, mounts.
     CHECK_FALSE(link_exists(kHostIf));
