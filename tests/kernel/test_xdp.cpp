@@ -481,3 +481,92 @@ TEST_CASE("long payloads: the split scan finds exactly what the reference scan f
     CHECK(drops > 100);
     CHECK(passes > 10);
 }
+
+TEST_CASE("200,000 random and mutated frames: only pass or drop, every one counted",
+          "[xdp][robust]") {
+    // Every feature on, so every path is reachable: lists, limits, rules, patterns, fragments.
+    xdp::Program prog(make(R"({"inspect_ports": [80],
+        "lists": {"deny": ["198.18.30.0/24", "2001:db8:dead::/48"], "trusted": ["198.18.10.0/24"],
+                  "suspicious": ["198.18.20.0/24"]},
+        "limits": {"default": {"packets": {"rate": "1000/second", "burst": 50},
+                               "connections": {"rate": "10/second", "burst": 5},
+                               "requests": {"rate": "10/second", "burst": 5}}},
+        "rules": [{"match": "GET /health", "action": "exempt"},
+                  {"match": "POST /login", "limit": {"rate": "1/minute", "burst": 2}}],
+        "patterns": {"sets": {"sqli": ["union select", "' or 1=1"], "traversal": ["../"]}},
+        "fragments": "drop", "events": {"per_source_per_second": 5}})"));
+    std::vector<Bytes> seeds;
+    for (auto src : {"198.18.0.9", "198.18.30.1", "198.18.10.5", "198.18.20.7"}) {
+        Frame f;
+        f.src = src;
+        f.payload = "GET /?q=1 UNION SELECT x HTTP/1.1\r\nHost: a\r\n\r\n";
+        seeds.push_back(f.build());
+        f.payload = "POST /login HTTP/1.1\r\n\r\n";
+        f.vlans = {100};
+        seeds.push_back(f.build());
+    }
+    Frame v6;
+    v6.v6 = true;
+    v6.src = "2001:db8:1::1";
+    v6.dst = "2001:db8::2";
+    v6.v6_ext = {0, 60, 44};
+    v6.payload = "GET /../../etc/passwd HTTP/1.1\r\n";
+    seeds.push_back(v6.build());
+    Frame syn;
+    syn.tcp_flags = 0x02;
+    seeds.push_back(syn.build());
+    Frame udp;
+    udp.proto = IPPROTO_UDP;
+    udp.frag_off = 0x2000;  // more fragments
+    seeds.push_back(udp.build());
+
+    const uint64_t seed = 20261125;
+    std::mt19937_64 rng(seed);
+    INFO("seed " << seed);
+    const int total = 200000;
+    int aborted = 0, other = 0;
+    for (int i = 0; i < total; ++i) {
+        Bytes f;
+        if (i % 4 == 0) {
+            // Random bytes of a random length, with a plausible ethertype half the time.
+            f.resize(14 + rng() % 200);
+            for (auto& b : f) b = static_cast<uint8_t>(rng());
+            if (rng() & 1) put16(f, 12, (rng() & 1) ? ETH_P_IP : ETH_P_IPV6);
+        } else {
+            f = seeds[rng() % seeds.size()];
+            int edits = 1 + static_cast<int>(rng() % 8);
+            for (int e = 0; e < edits; ++e) {
+                if (f.size() <= 14) break;  // only the Ethernet header left
+                switch (rng() % 4) {
+                    case 0:  // flip a byte past the MACs
+                        f[14 + rng() % (f.size() - 14)] ^= static_cast<uint8_t>(1 + rng() % 255);
+                        break;
+                    case 1:  // cut the frame short
+                        f.resize(std::max<size_t>(14, f.size() - rng() % f.size()));
+                        break;
+                    case 2:  // grow it with junk
+                        for (int n = static_cast<int>(rng() % 64); n > 0; --n)
+                            f.push_back(static_cast<uint8_t>(rng()));
+                        break;
+                    default:  // a random header field to an extreme
+                        f[14 + rng() % std::min<size_t>(60, f.size() - 14)] =
+                            (rng() & 1) ? 0 : 0xff;
+                }
+            }
+        }
+        int v = run(prog, f);
+        aborted += v == 0;
+        other += v != PASS && v != DROP && v != 0;
+    }
+    CHECK(aborted == 0);
+    CHECK(other == 0);
+    uint64_t counted = 0;
+    for (auto& c : prog.counters()) counted += c.packets;
+    CHECK(counted == static_cast<uint64_t>(total));
+    // The mutations reached every verdict, not just the malformed-header check.
+    auto seen = counts(prog);
+    INFO("verdicts " << Json(seen).dump());
+    for (auto r : {"pass", "pass_trusted", "drop_deny", "drop_rate_packets", "drop_rate_requests",
+                   "drop_rule", "drop_pattern", "drop_malformed"})
+        CHECK(seen[r] > 0);
+}
