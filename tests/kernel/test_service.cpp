@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <fstream>
 
 #include "digest.hpp"
+#include "fd.hpp"
 #include "harness.hpp"
 #include "json_util.hpp"
 
@@ -405,4 +407,63 @@ TEST_CASE("an audit log that cannot be written is reported; the run goes on", "[
     CHECK_THAT(r.err, Contains("write audit log /dev/full: No space left on device"));
     // Reported once, not per event.
     CHECK(r.err.find("write audit log") == r.err.rfind("write audit log"));
+}
+
+TEST_CASE("SIGKILL of the supervisor: the app dies, the host guard stays pinned and enforcing",
+          "[service][failclosed]") {
+    Fixture fx;
+    // A host interface with a peer in a namespace the test owns: packets really cross it.
+    const std::string a = "bwk" + kId + "a", b = "bwk" + kId + "b", ns = "bwk" + kId;
+    struct Links {
+        std::string a, ns;
+        ~Links() {
+            run({"/usr/sbin/ip", "link", "del", a});
+            run({"/usr/sbin/ip", "netns", "del", ns});
+        }
+    } links{a, ns};
+    for (auto cmd : std::vector<std::vector<std::string>>{
+             {"netns", "add", ns},
+             {"link", "add", a, "type", "veth", "peer", "name", b, "netns", ns},
+             {"addr", "add", "198.18.9.1/30", "dev", a},
+             {"link", "set", a, "up"},
+             {"-n", ns, "addr", "add", "198.18.9.2/30", "dev", b},
+             {"-n", ns, "link", "set", b, "up"}}) {
+        std::vector<std::string> argv{"/usr/sbin/ip"};
+        argv.insert(argv.end(), cmd.begin(), cmd.end());
+        REQUIRE(run(argv).code == 0);
+    }
+    auto ping = [&] {
+        return run({"/usr/sbin/ip", "netns", "exec", ns, "/bin/busybox", "ping", "-c", "3", "-W",
+                    "1", "198.18.9.1"})
+            .code;
+    };
+    REQUIRE(ping() == 0);
+    auto policy = fx.file("deny.json", R"({"lists": {"deny": ["198.18.9.2/32"]}})");
+    NotifySocket notify;
+    setenv("NOTIFY_SOCKET", notify.path.c_str(), 1);
+    Child sup({harness::bulwark(), "run", "--rootfs", harness::rootfs(), "--name", kName, "--net",
+               "host", "--iface", a, "--policy", policy, "--", "/bin/sleep", "600"});
+    unsetenv("NOTIFY_SOCKET");
+    REQUIRE(notify.wait_for("READY=1", 20000));
+    auto app = children_of(sup.pid());
+    REQUIRE(!app.empty());
+    // A pidfd taken before the kill: readable once the sandbox's init has exited.
+    bulwark::UniqueFd init(static_cast<int>(syscall(SYS_pidfd_open, app.front(), 0)));
+    REQUIRE(init);
+    kill(sup.pid(), SIGKILL);
+    CHECK(sup.wait(10) == 128 + SIGKILL);
+    // The sandbox went with its supervisor (PDEATHSIG on its init)...
+    pollfd pf{init.get(), POLLIN, 0};
+    CHECK(poll(&pf, 1, 5000) == 1);
+    // ...while the guard, pinned, still drops the denied source on the real interface.
+    CHECK(pinned(kName));
+    CHECK(ping() != 0);
+    auto st = bulwark::parse_json(run({harness::bulwark(), "stats", "--name", kName, "--json"}).out,
+                                  "stats");
+    CHECK(st["attached"] == true);
+    CHECK(st["counters"]["drop_deny"]["packets"].get<uint64_t>() >= 3);
+    // Until the operator detaches it.
+    CHECK(run({harness::bulwark(), "xdp", "detach", "--name", kName}).code == 0);
+    CHECK_FALSE(pinned(kName));
+    CHECK(ping() == 0);
 }
