@@ -101,7 +101,11 @@ void verify(const std::string& key_pem, const std::string& data, const std::stri
                 ? EVP_DecodeBlock(sig.data(), reinterpret_cast<const unsigned char*>(text.data()),
                                   static_cast<int>(text.size()))
                 : -1;
-    if (n != 66 || text.substr(86) != "==")
+    // Canonical encodings only: base64's last character carries 2 unused bits, and a .sig that
+    // differs from what `sign` wrote must not verify.
+    std::vector<unsigned char> again(89);
+    if (n != 66 || EVP_EncodeBlock(again.data(), sig.data(), static_cast<int>(kSigBytes)) != 88 ||
+        text != std::string(again.begin(), again.begin() + 88))
         throw InputError(what + ": " + sig_path(what) + " is not an Ed25519 signature");
     MdCtx ctx(EVP_MD_CTX_new());
     if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1 ||

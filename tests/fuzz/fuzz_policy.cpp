@@ -1,0 +1,19 @@
+// libFuzzer: network policies through the parser and the compiler to the kernel's tables.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "error.hpp"
+#include "json_util.hpp"
+#include "policy.hpp"
+#include "xdp.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    std::string text(reinterpret_cast<const char*>(data), size);
+    try {
+        auto p = bulwark::policy::parse_policy(bulwark::parse_json(text, "p.json"), "p.json");
+        bulwark::xdp::compile(p);
+    } catch (const bulwark::InputError&) {
+    }
+    return 0;
+}
