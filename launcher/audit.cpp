@@ -41,10 +41,7 @@ std::string chain_digest(const std::string& line, const std::string& key) {
                    reinterpret_cast<const unsigned char*>(line.data()), line.size(), md, sizeof md,
                    &len))
         throw std::runtime_error("EVP_Q_mac(HMAC-SHA256) failed");
-    static const char hex[] = "0123456789abcdef";
-    std::string out;
-    for (size_t i = 0; i < len; ++i) out += {hex[md[i] >> 4], hex[md[i] & 15]};
-    return out;
+    return to_hex(md, len);
 }
 
 ChainCheck verify_chain(const std::string& text, const std::string& key) {

@@ -58,6 +58,8 @@ po::options_description run_options() {
         "hostname", po::value<std::string>(), "hostname in the sandbox (default: name)")(
         "audit-log", po::value<std::string>(), "append security events here")(
         "audit-key", po::value<std::string>(), "HMAC key file for the audit log's hash chain")(
+        "verify-rootfs", po::value<std::string>(),
+        "manifest from `bulwark rootfs seal`: refuse to start if the rootfs differs")(
         "trust-key", po::value<std::string>(),
         "Ed25519 public key PEM: refuse a profile, policy or config without a valid FILE.sig")(
         "stop-timeout", po::value<std::string>(),
@@ -141,6 +143,7 @@ std::string usage() {
           "       bulwark sign --key PRIVATE.pem FILE\n"
           "       bulwark verify --pub PUBLIC.pem FILE\n"
           "       bulwark audit verify FILE [--audit-key FILE]\n"
+          "       bulwark rootfs seal DIR --out MANIFEST [--key PRIVATE.pem]\n"
           "       bulwark version\n\n"
        << run_options();
     return ss.str();
@@ -151,7 +154,7 @@ RunOptions load_config(const std::string& path, const std::string& trust_key) {
     JsonAt root(doc, path);
     root.only_keys({"name", "rootfs", "command", "user", "profile", "policy", "net", "tmpfs",
                     "binds", "caps", "env", "workdir", "hostname", "audit_log", "audit_key",
-                    "stop_timeout"});
+                    "verify_rootfs", "stop_timeout"});
     auto base = dirname_of(path);
     RunOptions o;
     // Errors from the shared spec parsers name the flag; re-raise them at the JSON path.
@@ -194,6 +197,7 @@ RunOptions load_config(const std::string& path, const std::string& trust_key) {
     if (auto v = root.get("hostname")) o.hostname = v->str();
     if (auto v = root.get("audit_log")) o.audit_log = resolve_rel(v->str(), base);
     if (auto v = root.get("audit_key")) o.audit_key = resolve_rel(v->str(), base);
+    if (auto v = root.get("verify_rootfs")) o.verify_rootfs = resolve_rel(v->str(), base);
     if (auto v = root.get("stop_timeout")) o.stop_timeout = static_cast<unsigned>(v->u64(86400));
     return o;
 }
@@ -239,6 +243,7 @@ RunOptions parse_run(const std::vector<std::string>& args) {
     str("hostname", o.hostname);
     str("audit-log", o.audit_log);
     str("audit-key", o.audit_key);
+    str("verify-rootfs", o.verify_rootfs);
     if (vm.count("user")) o.user = users::parse(vm["user"].as<std::string>());
     if (vm.count("net")) o.net = parse_net(vm["net"].as<std::string>());
     if (vm.count("stop-timeout")) {

@@ -17,6 +17,7 @@
 #include "error.hpp"
 #include "guard.hpp"
 #include "json_util.hpp"
+#include "manifest.hpp"
 #include "policy.hpp"
 #include "sandbox.hpp"
 #include "seccomp_compile.hpp"
@@ -291,6 +292,35 @@ int cmd_sign(const std::string& cmd, const std::vector<std::string>& args) {
     }
 }
 
+// bulwark rootfs seal DIR --out MANIFEST [--key PRIVATE.pem]
+int cmd_rootfs(const std::vector<std::string>& args) {
+    po::options_description d("bulwark rootfs options");
+    d.add_options()("dir", po::value<std::string>(), "root")("out", po::value<std::string>(),
+                                                             "manifest to write")(
+        "key", po::value<std::string>(), "Ed25519 private key: also write MANIFEST.sig");
+    po::positional_options_description pos;
+    pos.add("dir", 1);
+    po::variables_map vm;
+    if (args.empty() || args[0] != "seal" ||
+        !parse_flags({args.begin() + 1, args.end()}, d, vm, "rootfs seal", &pos) ||
+        !vm.count("dir") || !vm.count("out")) {
+        std::cerr << "usage: bulwark rootfs seal DIR --out MANIFEST [--key PRIVATE.pem]\n";
+        return kUsage;
+    }
+    try {
+        auto dir = vm["dir"].as<std::string>(), out = vm["out"].as<std::string>();
+        auto entries = manifest::scan(dir);
+        write_file_atomic(out, manifest::to_json(entries).dump(1) + "\n");
+        if (vm.count("key")) signing::sign_file(vm["key"].as<std::string>(), out);
+        std::cout << "sealed " << dir << ": " << entries.size() << " entries in " << out
+                  << (vm.count("key") ? " (signed)" : "") << "\n";
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << "bulwark: " << e.what() << "\n";
+        return kFailed;
+    }
+}
+
 // bulwark audit verify FILE [--audit-key FILE]
 int cmd_audit(const std::vector<std::string>& args) {
     po::options_description d("bulwark audit options");
@@ -456,6 +486,7 @@ int main(int argc, char** argv) {
     if (cmd == "events") return cmd_events(args);
     if (cmd == "sign" || cmd == "verify") return cmd_sign(cmd, args);
     if (cmd == "audit") return cmd_audit(args);
+    if (cmd == "rootfs") return cmd_rootfs(args);
     if (cmd == "version" || cmd == "--version") {
         std::cout << "bulwark " << BULWARK_VERSION << "\n";
         return 0;

@@ -44,6 +44,7 @@ struct RunOptions {
     // Ed25519 public key: profile, policy and config must carry a valid FILE.sig. Command line
     // only: a config cannot name the key that vouches for it.
     std::string trust_key;
+    std::string verify_rootfs;  // manifest from `rootfs seal`: refuse a rootfs that differs
     unsigned stop_timeout = 10;
     std::vector<std::string> command;
 };

@@ -24,6 +24,7 @@
 #include "digest.hpp"
 #include "error.hpp"
 #include "fd.hpp"
+#include "manifest.hpp"
 #include "namespaces.hpp"
 #include "network.hpp"
 #include "signing.hpp"
@@ -225,6 +226,15 @@ Prepared prepare(const RunOptions& opt) {
     if (stat(opt.rootfs.c_str(), &st) != 0)
         throw InputError("rootfs " + opt.rootfs + ": " + std::strerror(errno));
     if (!S_ISDIR(st.st_mode)) throw InputError("rootfs " + opt.rootfs + ": not a directory");
+    if (!opt.verify_rootfs.empty()) {
+        // Before anything is mounted: the manifest (signed, with --trust-key) against the tree.
+        auto text = signing::read_verified(opt.verify_rootfs, opt.trust_key);
+        auto sealed = manifest::from_json(parse_json(text, opt.verify_rootfs), opt.verify_rootfs);
+        auto diff = manifest::compare(sealed, manifest::scan(opt.rootfs));
+        if (!diff.empty())
+            throw InputError("rootfs " + opt.rootfs + " differs from " + opt.verify_rootfs + ": " +
+                             manifest::describe(diff));
+    }
     if (opt.command.empty())
         throw InputError("no command given (bulwark run ... -- COMMAND [ARG...])");
     if (opt.net == NetMode::Veth) {

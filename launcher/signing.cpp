@@ -79,16 +79,7 @@ std::string sign(const std::string& key_pem, const std::string& data) {
 }
 
 void sign_file(const std::string& key_pem, const std::string& file) {
-    auto sig = sign(key_pem, read_file(file));
-    auto tmp = sig_path(file) + ".tmp";
-    UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!fd) throw_sys("open(" + tmp + ")");
-    if (!write_all(fd.get(), sig.data(), sig.size()) || fsync(fd.get()) != 0 ||
-        rename(tmp.c_str(), sig_path(file).c_str()) != 0) {
-        int e = errno;
-        unlink(tmp.c_str());
-        throw SysError("write(" + sig_path(file) + ")", e);
-    }
+    write_file_atomic(sig_path(file), sign(key_pem, read_file(file)));
 }
 
 void verify(const std::string& key_pem, const std::string& data, const std::string& sig_text,

@@ -47,6 +47,18 @@ bool write_all(int fd, const void* buf, size_t len) {
     return true;
 }
 
+void write_file_atomic(const std::string& path, const std::string& text, mode_t mode) {
+    auto tmp = path + ".tmp";
+    UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
+    if (!fd) throw_sys("open(" + tmp + ")");
+    if (!write_all(fd.get(), text.data(), text.size()) || fsync(fd.get()) != 0 ||
+        rename(tmp.c_str(), path.c_str()) != 0) {
+        int e = errno;
+        unlink(tmp.c_str());
+        throw SysError("write(" + path + ")", e);
+    }
+}
+
 std::string dirname_of(const std::string& path) {
     auto pos = path.rfind('/');
     if (pos == std::string::npos) return ".";

@@ -1,6 +1,8 @@
 // Small syscall helpers shared by the modules.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 #include "fd.hpp"
@@ -15,6 +17,10 @@ std::pair<UniqueFd, UniqueFd> make_pipe(const std::string& step);
 
 // Writes all of buf, retrying on EINTR and short writes. Returns false on error.
 bool write_all(int fd, const void* buf, size_t len);
+
+// Writes path whole (a temporary beside it, fsync'ed, then renamed over it): a reader sees the
+// old file or the new one, never half. SysError naming the step on failure, nothing left.
+void write_file_atomic(const std::string& path, const std::string& text, mode_t mode = 0644);
 
 // Directory part and absolute-path helpers for config files.
 std::string dirname_of(const std::string& path);

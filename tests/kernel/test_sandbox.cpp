@@ -336,17 +336,33 @@ TEST_CASE("bad input: one clear line, exit 125, nothing left behind", "[sandbox]
     rmdir(dir);
 }
 
+namespace {
+// A temporary directory holding an Ed25519 key pair (k.pem, k.pub) and another private key
+// (other.pem), made with the openssl tool; removed even when a test fails.
+struct KeyDir {
+    std::string d;
+    explicit KeyDir(const char* prefix) {
+        std::string tmpl = std::string("/tmp/") + prefix + "-XXXXXX";
+        REQUIRE(mkdtemp(tmpl.data()));
+        d = tmpl;
+        REQUIRE(sh("openssl genpkey -algorithm ed25519 -out " + d + "/k.pem && openssl pkey -in " +
+                   d + "/k.pem -pubout -out " + d +
+                   "/k.pub && openssl genpkey -algorithm ed25519 "
+                   "-out " +
+                   d + "/other.pem")
+                    .code == 0);
+    }
+    ~KeyDir() { sh("rm -rf " + d); }
+    static Result sh(const std::string& cmd) { return run({"/bin/sh", "-c", cmd}); }
+};
+}  // namespace
+
 TEST_CASE("--trust-key: unsigned or altered profile, config or policy is refused",
           "[sandbox][trust]") {
-    char dir[] = "/tmp/bulwark-trust-XXXXXX";
-    REQUIRE(mkdtemp(dir));
-    std::string d = dir;
+    KeyDir keys("bulwark-trust");
+    const std::string& d = keys.d;
     auto b = bulwark();
-    auto sh = [](const std::string& cmd) { return run({"/bin/sh", "-c", cmd}); };
-    REQUIRE(sh("openssl genpkey -algorithm ed25519 -out " + d + "/k.pem && openssl pkey -in " + d +
-               "/k.pem -pubout -out " + d + "/k.pub && openssl genpkey -algorithm ed25519 -out " +
-               d + "/other.pem")
-                .code == 0);
+    auto sh = KeyDir::sh;
     auto prof = d + "/p.json";
     REQUIRE(sh("cp " + profile("default.json") + " " + prof).code == 0);
     REQUIRE(run({b, "sign", "--key", d + "/k.pem", prof}).code == 0);
@@ -397,5 +413,40 @@ TEST_CASE("--trust-key: unsigned or altered profile, config or policy is refused
 
     CHECK(host_mountinfo() == before);
     CHECK(children_of(getpid()).empty());
-    sh("rm -rf " + d);
+}
+
+TEST_CASE("--verify-rootfs: a rootfs that differs from its sealed manifest is refused",
+          "[sandbox][trust]") {
+    KeyDir keys("bulwark-seal");
+    const std::string& d = keys.d;
+    auto b = bulwark();
+    auto sh = KeyDir::sh;
+    auto root = d + "/rootfs";
+    REQUIRE(sh("cp -a " + rootfs() + " " + root).code == 0);
+    auto m = d + "/rootfs.manifest";
+    auto sealed = run({b, "rootfs", "seal", root, "--out", m, "--key", d + "/k.pem"});
+    REQUIRE(sealed.code == 0);
+    CHECK_THAT(sealed.out, Contains("(signed)"));
+    auto runs = [&](std::vector<std::string> extra) {
+        std::vector<std::string> argv = {b, "run", "--rootfs", root, "--verify-rootfs", m};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        argv.insert(argv.end(), {"--", "/bin/true"});
+        return run(argv);
+    };
+    auto before = host_mountinfo();
+    CHECK(runs({}).code == 0);
+    REQUIRE(sh("echo x > " + root + "/bin/evil && chmod 4755 " + root + "/bin/busybox").code == 0);
+    auto r = runs({});
+    CHECK(r.code == 125);
+    CHECK_THAT(r.err, Contains("differs from " + m +
+                               ": 1 added: /bin/evil; 1 changed: "
+                               "/bin/busybox (mode)"));
+    CHECK(lines(r.err).size() == 1);
+    // The manifest itself is covered by --trust-key.
+    std::ofstream(m, std::ios::app) << " ";
+    auto t = runs({"--trust-key", d + "/k.pub"});
+    CHECK(t.code == 125);
+    CHECK_THAT(t.err, Contains("rootfs.manifest: signature does not match"));
+    CHECK(host_mountinfo() == before);
+    CHECK(children_of(getpid()).empty());
 }
