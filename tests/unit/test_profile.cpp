@@ -62,6 +62,10 @@ TEST_CASE("malformed profiles name the file and JSON path", "[profile]") {
     CHECK_THROWS_WITH(parse(R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [)"),
                       Contains("p.json: invalid JSON") && Contains("line 1"));
     CHECK_THROWS_WITH(parse(""), Contains("p.json: invalid JSON"));
+    // A number beyond a double (fuzz_profile's first find: it used to end in std::terminate).
+    CHECK_THROWS_WITH(parse("9999999999e9998"),
+                      Contains("p.json: invalid JSON") && Contains("number overflow"));
+    CHECK_THROWS_WITH(parse(R"({"defaultAction": 1e400})"), Contains("p.json: invalid JSON"));
     CHECK_THROWS_WITH(parse("[]"), Contains("p.json: /: expected an object"));
     CHECK_THROWS_WITH(parse("{}"), Contains("p.json: /: missing required key \"defaultAction\""));
     CHECK_THROWS_WITH(parse(R"({"defaultAction": 1})"),
