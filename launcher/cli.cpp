@@ -62,6 +62,9 @@ po::options_description run_options() {
         "manifest from `bulwark rootfs seal`: refuse to start if the rootfs differs")(
         "trust-key", po::value<std::string>(),
         "Ed25519 public key PEM: refuse a profile, policy or config without a valid FILE.sig")(
+        "memory", po::value<std::string>(), "memory.max for the sandbox, e.g. 256m (cgroup v2)")(
+        "pids", po::value<std::string>(), "pids.max: most processes and threads (cgroup v2)")(
+        "cpus", po::value<std::string>(), "cpu.max as CPUs, e.g. 0.5 (cgroup v2)")(
         "stop-timeout", po::value<std::string>(),
         "seconds between SIGTERM and SIGKILL (default 10)");
     return d;
@@ -154,7 +157,7 @@ RunOptions load_config(const std::string& path, const std::string& trust_key) {
     JsonAt root(doc, path);
     root.only_keys({"name", "rootfs", "command", "user", "profile", "policy", "net", "tmpfs",
                     "binds", "caps", "env", "workdir", "hostname", "audit_log", "audit_key",
-                    "verify_rootfs", "stop_timeout"});
+                    "verify_rootfs", "limits", "stop_timeout"});
     auto base = dirname_of(path);
     RunOptions o;
     // Errors from the shared spec parsers name the flag; re-raise them at the JSON path.
@@ -198,6 +201,20 @@ RunOptions load_config(const std::string& path, const std::string& trust_key) {
     if (auto v = root.get("audit_log")) o.audit_log = resolve_rel(v->str(), base);
     if (auto v = root.get("audit_key")) o.audit_key = resolve_rel(v->str(), base);
     if (auto v = root.get("verify_rootfs")) o.verify_rootfs = resolve_rel(v->str(), base);
+    if (auto lim = root.get("limits")) {
+        lim->only_keys({"memory", "pids", "cpus"});
+        // Numbers or strings: "memory": "256m" or 268435456, "cpus": 0.5 or "0.5".
+        auto text = [](const JsonAt& v) { return v.raw().is_number() ? v.raw().dump() : v.str(); };
+        if (auto v = lim->get("memory"))
+            o.limits.memory_bytes =
+                at_path(*v, [&] { return parse_size(text(*v), "limits.memory"); });
+        if (auto v = lim->get("pids"))
+            o.limits.pids =
+                at_path(*v, [&] { return cgroups::parse_pids(text(*v), "limits.pids"); });
+        if (auto v = lim->get("cpus"))
+            o.limits.millicpus =
+                at_path(*v, [&] { return cgroups::parse_cpus(text(*v), "limits.cpus"); });
+    }
     if (auto v = root.get("stop_timeout")) o.stop_timeout = static_cast<unsigned>(v->u64(86400));
     return o;
 }
@@ -255,6 +272,12 @@ RunOptions parse_run(const std::vector<std::string>& args) {
             throw InputError("--stop-timeout " + s + ": expected whole seconds from 0 to 86400");
         o.stop_timeout = v;
     }
+    if (vm.count("memory"))
+        o.limits.memory_bytes = parse_size(vm["memory"].as<std::string>(), "--memory");
+    if (vm.count("pids"))
+        o.limits.pids = cgroups::parse_pids(vm["pids"].as<std::string>(), "--pids");
+    if (vm.count("cpus"))
+        o.limits.millicpus = cgroups::parse_cpus(vm["cpus"].as<std::string>(), "--cpus");
     if (vm.count("tmpfs")) {
         o.tmpfs.clear();
         for (auto& s : list("tmpfs")) o.tmpfs.push_back(parse_tmpfs(s));

@@ -1,5 +1,6 @@
 #include "namespaces.hpp"
 
+#include <linux/sched.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -21,10 +22,18 @@ int clone_flags(NetMode net) {
     return f;
 }
 
-pid_t clone_child(int flags) {
-    long pid = syscall(SYS_clone, static_cast<unsigned long>(flags) | SIGCHLD, nullptr, nullptr,
-                       nullptr, nullptr);
-    if (pid < 0) throw_sys("clone(new namespaces)");
+pid_t clone_child(int flags, int cgroup_fd) {
+    clone_args args{};
+    args.flags = static_cast<uint32_t>(flags);
+    args.exit_signal = SIGCHLD;
+    if (cgroup_fd >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = static_cast<uint64_t>(cgroup_fd);
+    }
+    long pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0)
+        throw_sys(cgroup_fd >= 0 ? "clone3(new namespaces, into cgroup)"
+                                 : "clone3(new namespaces)");
     return static_cast<pid_t>(pid);
 }
 

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "cgroups.hpp"
 #include "users.hpp"
 
 namespace bulwark {
@@ -45,6 +46,7 @@ struct RunOptions {
     // only: a config cannot name the key that vouches for it.
     std::string trust_key;
     std::string verify_rootfs;  // manifest from `rootfs seal`: refuse a rootfs that differs
+    cgroups::Limits limits;     // --memory, --pids, --cpus: the run's own cgroup v2
     unsigned stop_timeout = 10;
     std::vector<std::string> command;
 };

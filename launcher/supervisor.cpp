@@ -17,6 +17,7 @@
 #include <optional>
 
 #include "audit.hpp"
+#include "cgroups.hpp"
 #include "error.hpp"
 #include "fd.hpp"
 #include "guard.hpp"
@@ -166,7 +167,11 @@ int run(const sandbox::Prepared& p) {
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_sys("socketpair");
     UniqueFd ctl(sv[0]), child_end(sv[1]);
 
-    pid_t init = namespaces::clone_child(namespaces::clone_flags(p.opt.net));
+    // Before the clone: the init starts inside the limits, or does not start.
+    std::optional<cgroups::RunCgroup> cg;
+    if (p.opt.limits.any()) cg.emplace(p.opt.name, p.opt.limits);
+    pid_t init =
+        namespaces::clone_child(namespaces::clone_flags(p.opt.net), cg ? cg->dir_fd() : -1);
     if (init == 0) sandbox::run_init(p, child_end.get());
     child_end.reset();
     auto kill_init = [&] {
@@ -224,6 +229,13 @@ int run(const sandbox::Prepared& p) {
                 {"net", net_name(p.opt.net)},
                 {"profile", p.profile_path},
                 {"profile_sha256", p.profile_sha256}};
+            if (cg) {
+                auto& l = p.opt.limits;
+                start["cgroup"] = cg->path();
+                if (l.memory_bytes) start["memory_max"] = l.memory_bytes;
+                if (l.pids) start["pids_max"] = l.pids;
+                if (l.millicpus) start["cpu_max"] = cgroups::cpu_max(l.millicpus);
+            }
             if (p.policy) {
                 start["policy"] = p.opt.policy;
                 start["policy_sha256"] = p.policy->sha256;
@@ -295,6 +307,22 @@ int run(const sandbox::Prepared& p) {
                    {"signal", "SIGSYS"},
                    {"profile", p.profile_path}},
                   true);
+    }
+    if (cg) {
+        // What the limits did: the operator sees why the app died or why its forks failed.
+        auto ev = cg->events();
+        if (ev.oom_kill || ev.pids_max) {
+            fprintf(stderr,
+                    "bulwark: resource limits hit in %s: %llu killed at memory.max, %llu forks "
+                    "refused at pids.max\n",
+                    cg->path().c_str(), static_cast<unsigned long long>(ev.oom_kill),
+                    static_cast<unsigned long long>(ev.pids_max));
+            log.write({{"type", "RESOURCE_LIMIT"},
+                       {"cgroup", cg->path()},
+                       {"oom_kill", ev.oom_kill},
+                       {"pids_max", ev.pids_max}},
+                      true);
+        }
     }
     Json exit_ev{{"type", "SANDBOX_EXIT"}, {"exit_code", code}};
     int st = app_status >= 0 ? app_status : init_status;

@@ -137,6 +137,42 @@ static void reap(void) {
     printf("reaped=0\n");
 }
 
+static void hog(int mib) {
+    /* Touches every page so that the memory is really charged to the cgroup. */
+    int done = 0;
+    for (; done < mib; done++) {
+        char* m = malloc(1 << 20);
+        if (!m) break;
+        memset(m, 0x5a, 1 << 20);
+    }
+    printf("hog_mib=%d\n", done);
+}
+
+static void forkbomb(int max) {
+    /* Bounded by max even where no limit applies. Children wait for the pipe to close. */
+    int p[2];
+    pipe(p);
+    int forks = 0;
+    const char* err = "OK";
+    for (; forks < max; forks++) {
+        pid_t c = fork();
+        if (c < 0) {
+            err = strerrorname_np(errno);
+            break;
+        }
+        if (c == 0) {
+            char b;
+            close(p[1]);
+            read(p[0], &b, 1);
+            _exit(0);
+        }
+    }
+    close(p[1]);
+    while (wait(NULL) > 0) {
+    }
+    printf("forks=%d\nfork_error=%s\n", forks, err);
+}
+
 int main(int argc, char** argv) {
     const char* cmd = argc > 1 ? argv[1] : "report";
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -180,6 +216,14 @@ int main(int argc, char** argv) {
         put("bind80", bind(s, (struct sockaddr*)&a, sizeof a));
     } else if (!strcmp(cmd, "reap")) {
         reap();
+    } else if (!strcmp(cmd, "hog") && argc > 2) {
+        hog(atoi(argv[2]));
+    } else if (!strcmp(cmd, "forkbomb") && argc > 2) {
+        forkbomb(atoi(argv[2]));
+    } else if (!strcmp(cmd, "hold")) {
+        /* Stays until signalled, so that a test can look at the running sandbox from outside. */
+        printf("ready\n");
+        pause();
     } else if (!strcmp(cmd, "fds")) {
         /* Descriptors above stderr that survived into the app. */
         int n = 0;

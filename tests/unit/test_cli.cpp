@@ -5,6 +5,7 @@
 
 #include "audit.hpp"
 #include "caps.hpp"
+#include "cgroups.hpp"
 #include "cli.hpp"
 #include "error.hpp"
 #include "network.hpp"
@@ -111,6 +112,65 @@ TEST_CASE("sizes", "[cli]") {
     CHECK_THROWS_AS(cli::parse_size("", "t"), InputError);
     CHECK_THROWS_AS(cli::parse_size("2048g", "t"), InputError);
     CHECK_THROWS_AS(cli::parse_size("-1", "t"), InputError);
+}
+
+TEST_CASE("resource limits: --memory, --pids, --cpus and the config's limits", "[cli][limits]") {
+    auto o = run(
+        {"--rootfs", "/r", "--memory", "256m", "--pids", "64", "--cpus", "1.5", "--", "/bin/true"});
+    CHECK(o.limits == cgroups::Limits{256u << 20, 64, 1500});
+    CHECK(run({"--rootfs", "/r", "--", "/bin/true"}).limits.any() == false);
+    CHECK(cgroups::parse_cpus("0.01", "t") == 10);
+    CHECK(cgroups::parse_cpus("0.1", "t") == 100);
+    CHECK(cgroups::parse_cpus("2", "t") == 2000);
+    CHECK(cgroups::parse_cpus("1024", "t") == 1024000);
+    for (auto bad : {"", "0", "0.001", "0.009", "1.0001", "1025", "-1", "1.", ".5", "1e3", "nan",
+                     "99999999999999999999"})
+        CHECK_THROWS_WITH(cgroups::parse_cpus(bad, "--cpus"),
+                          Catch::Matchers::Contains("is not a CPU count from 0.01 to 1024"));
+    CHECK(cgroups::parse_pids("1", "t") == 1);
+    for (auto bad : {"", "0", "-3", "4194305", "12x"})
+        CHECK_THROWS_AS(cgroups::parse_pids(bad, "--pids"), InputError);
+    CHECK(cgroups::cpu_max(1500) == "150000 100000");
+    CHECK(cgroups::cpu_max(10) == "1000 100000");  // the kernel's smallest quota
+    CHECK(cgroups::needed_controllers({0, 5, 0}) == std::vector<std::string>{"pids"});
+    CHECK(cgroups::needed_controllers({1, 1, 1}) ==
+          std::vector<std::string>{"cpu", "memory", "pids"});
+
+    char dir[] = "/tmp/bulwark-cfg-XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    std::string path = std::string(dir) + "/c.json";
+    std::ofstream(path)
+        << R"({"rootfs": "/r", "limits": {"memory": "1g", "pids": 100, "cpus": 0.5}})";
+    CHECK(cli::load_config(path).limits == cgroups::Limits{1u << 30, 100, 500});
+    std::ofstream(path) << R"({"rootfs": "/r", "limits": {"memory": 1048576, "cpus": "2"}})";
+    CHECK(cli::load_config(path).limits == cgroups::Limits{1u << 20, 0, 2000});
+    auto f = run({"--config", path, "--cpus", "0.25", "--", "/bin/true"});
+    CHECK(f.limits == cgroups::Limits{1u << 20, 0, 250});  // the flag overrides one limit only
+    std::ofstream(path) << R"({"rootfs": "/r", "limits": {"cpus": 0}})";
+    CHECK_THROWS_WITH(cli::load_config(path),
+                      Catch::Matchers::Contains("c.json: /limits/cpus: limits.cpus: \"0\""));
+    std::ofstream(path) << R"({"rootfs": "/r", "limits": {"memroy": "1g"}})";
+    CHECK_THROWS_WITH(cli::load_config(path), Catch::Matchers::Contains("did you mean \"memory\""));
+    std::remove(path.c_str());
+    rmdir(dir);
+}
+
+TEST_CASE("cgroup v2 mount and own cgroup from /proc", "[limits]") {
+    // A hybrid host's mountinfo: cgroup v1 controllers and the unified hierarchy beside them.
+    std::string mi =
+        "30 24 0:26 / /sys/fs/cgroup ro,nosuid shared:9 - tmpfs tmpfs ro,mode=755\n"
+        "31 30 0:27 / /sys/fs/cgroup/unified rw,nosuid shared:10 - cgroup2 cgroup2 rw\n"
+        "33 30 0:29 / /sys/fs/cgroup/memory rw shared:12 - cgroup cgroup rw,memory\n";
+    CHECK(cgroups::cgroup2_mount(mi) == "/sys/fs/cgroup/unified");
+    CHECK(cgroups::cgroup2_mount("33 30 0:29 / /sys/fs/cgroup/memory rw - cgroup cgroup rw\n") ==
+          "");
+    // A bind of a subtree does not show this process's path: not usable.
+    CHECK(cgroups::cgroup2_mount("40 1 0:27 /sub /mnt rw - cgroup2 cgroup2 rw\n") == "");
+    CHECK(cgroups::own_cgroup("4:memory:/x\n0::/system.slice/bulwark@web.service\n") ==
+          "/system.slice/bulwark@web.service");
+    CHECK(cgroups::own_cgroup("4:memory:/x\n") == "");
+    CHECK(cgroups::split_words("cpu  memory\tpids\n") ==
+          std::vector<std::string>{"cpu", "memory", "pids"});
 }
 
 TEST_CASE("config file: relative paths, and flags override it", "[cli]") {

@@ -1,0 +1,127 @@
+// --memory, --pids, --cpus: a memory hog and a fork bomb inside the sandbox are contained, and
+// the limits sit on the cgroup the sandbox runs in. Needs cgroup v2 with the memory, pids and cpu
+// controllers in the root cgroup: tests/vm/run's VM has them; a hybrid host (cgroup v1
+// controllers) skips with the reason.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "../../launcher/cgroups.hpp"
+#include "../../launcher/sys.hpp"
+#include "harness.hpp"
+
+using namespace harness;
+using Catch::Matchers::Contains;
+
+namespace {
+
+const bulwark::cgroups::Limits kAll{1 << 20, 1, 1000};
+
+std::string base_dir() {
+    std::string base;
+    bulwark::cgroups::unavailable(kAll, &base);
+    return base;
+}
+
+std::string slurp(const std::string& path) {
+    std::ifstream f(path);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+bool exists(const std::string& p) {
+    struct stat st {};
+    return stat(p.c_str(), &st) == 0;
+}
+
+}  // namespace
+
+std::string kernel_precheck() {
+    if (auto why = bulwark::cgroups::unavailable(kAll); !why.empty()) return why;
+    // bulwark would move itself into a leaf when not at the root; the test's own process shares
+    // that cgroup, which cgroup v2 does not allow, so this test wants the root cgroup.
+    auto own = bulwark::cgroups::own_cgroup(bulwark::read_file("/proc/self/cgroup"));
+    if (own != "/")
+        return "the test runs in cgroup " + own +
+               ", which also holds other processes; it needs the root cgroup (tests/vm/run)";
+    return {};
+}
+
+TEST_CASE("a memory hog is killed at memory.max; the run says so", "[limits]") {
+    auto log = "/tmp/bulwark-limits-audit.jsonl";
+    unlink(log);
+    auto r = run_sandbox({"--name", "hog", "--memory", "32m", "--audit-log", log},
+                         {"/bin/probe", "hog", "256"});
+    INFO(r.out << r.err);
+    CHECK(r.code == 128 + SIGKILL);
+    CHECK(r.out.find("hog_mib=") == std::string::npos);  // it never got to report
+    CHECK_THAT(r.err, Contains("killed at memory.max"));
+    auto audit = slurp(log);
+    unlink(log);
+    CHECK_THAT(audit, Contains("\"type\":\"RESOURCE_LIMIT\""));
+    CHECK_THAT(audit, Contains("\"memory_max\":33554432"));
+    CHECK(!exists(base_dir() + "/bulwark-hog"));
+
+    // Under the limit the same program runs to the end.
+    auto ok = run_sandbox({"--name", "hog", "--memory", "64m"}, {"/bin/probe", "hog", "16"});
+    CHECK(ok.code == 0);
+    CHECK(parse_kv(ok.out)["hog_mib"] == "16");
+}
+
+TEST_CASE("a fork bomb stops at pids.max and the host is untouched", "[limits]") {
+    auto r = run_sandbox({"--name", "bomb", "--pids", "16"}, {"/bin/probe", "forkbomb", "500"});
+    INFO(r.out << r.err);
+    REQUIRE(r.code == 0);
+    auto kv = parse_kv(r.out);
+    CHECK(kv["fork_error"] == "EAGAIN");
+    // pids.max counts the sandbox's init and the app itself.
+    CHECK(std::stoi(kv["forks"]) == 14);
+    CHECK_THAT(r.err, Contains("forks refused at pids.max"));
+
+    auto free = run_sandbox({"--name", "bomb"}, {"/bin/probe", "forkbomb", "40"});
+    CHECK(parse_kv(free.out)["forks"] == "40");  // the probe can fork: the limit above did it
+    CHECK(!exists(base_dir() + "/bulwark-bomb"));
+}
+
+TEST_CASE("the limits sit on the sandbox's own cgroup, which goes with the run", "[limits]") {
+    auto dir = base_dir() + "/bulwark-lim";
+    Child c({harness::bulwark(), "run", "--rootfs", rootfs(), "--name", "lim", "--memory", "48m",
+             "--pids", "20", "--cpus", "0.25", "--", "/bin/probe", "hold"});
+    REQUIRE(c.wait_for_line("ready", 20));
+    auto kids = children_of(c.pid());
+    REQUIRE(kids.size() == 1);
+    // The sandbox's init (and everything under it) is in the run's cgroup, seen from the host...
+    CHECK(slurp("/proc/" + std::to_string(kids[0]) + "/cgroup") == "0::/bulwark-lim\n");
+    CHECK(slurp(dir + "/memory.max") == "50331648\n");
+    CHECK(slurp(dir + "/pids.max") == "20\n");
+    CHECK(slurp(dir + "/cpu.max") == "25000 100000\n");
+    CHECK(lines(slurp(dir + "/cgroup.procs")).size() == 2);  // init and the probe
+    // ...while the supervisor stays outside, so the limits do not bind bulwark itself.
+    CHECK(slurp("/proc/" + std::to_string(c.pid()) + "/cgroup") == "0::/\n");
+    kill(c.pid(), SIGTERM);
+    CHECK(c.wait(20) == 128 + SIGTERM);
+    CHECK(!exists(dir));
+}
+
+TEST_CASE("a second run with the same name and limits is refused, the first unharmed",
+          "[limits][input]") {
+    auto dir = base_dir() + "/bulwark-twice";
+    Child first({harness::bulwark(), "run", "--rootfs", rootfs(), "--name", "twice", "--pids", "20",
+                 "--", "/bin/probe", "hold"});
+    REQUIRE(first.wait_for_line("ready", 20));
+    auto second = run_sandbox({"--name", "twice", "--pids", "20"}, {"/bin/probe", "hold"});
+    CHECK(second.code == 125);
+    CHECK_THAT(second.err, Contains("rmdir(" + dir +
+                                    ") left by an earlier run: Device or "
+                                    "resource busy"));
+    CHECK(slurp(dir + "/pids.max") == "20\n");
+    CHECK(lines(slurp(dir + "/cgroup.procs")).size() == 2);
+    kill(first.pid(), SIGTERM);
+    CHECK(first.wait(20) == 128 + SIGTERM);
+    CHECK(!exists(dir));
+}
