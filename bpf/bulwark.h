@@ -195,6 +195,12 @@ struct bw_pattern_name {
 #define BW_AC_NEXT(e) ((__u16)((e) & 0xffff))
 #define BW_AC_MATCH(e) ((__u16)((e) >> 16))
 
+/* One bit per TCP port, set when its payloads are inspected; one value per generation, so a
+ * reload writes 8 KiB once instead of 65,536 one-byte entries. */
+struct bw_ports {
+    __u8 bits[65536 / 8];
+};
+
 struct bw_table {
     __u32 e[BW_AUTOMATON_MAX_STATES * 256];
 };

@@ -21,7 +21,6 @@ void SkelDeleter::operator()(bulwark_bpf* s) const {
 
 namespace {
 
-constexpr uint32_t kPorts = 65536;
 constexpr uint32_t kRuleBucketsMax = 262144;
 constexpr uint32_t kEventGatesMax = 65536;
 
@@ -150,12 +149,8 @@ Compiled compile(const policy::Policy& p) {
 void clear_generation(const PolicyMaps& m, uint32_t gen) {
     clear_lpm<bw_lpm_v4>(m.lists_v4, gen, "lists_v4");
     clear_lpm<bw_lpm_v6>(m.lists_v6, gen, "lists_v6");
-    std::vector<uint32_t> keys(kPorts);
-    std::vector<uint8_t> zeros(kPorts);
-    for (uint32_t i = 0; i < kPorts; ++i) keys[i] = gen * kPorts + i;
-    uint32_t count = kPorts;
-    if (bpf_map_update_batch(m.ports, keys.data(), zeros.data(), &count, nullptr) != 0)
-        throw_sys("clear ports");
+    bw_ports none{};
+    put(m.ports, &gen, &none, "ports");
 }
 
 void write_generation(const PolicyMaps& m, uint32_t gen, const Compiled& c,
@@ -163,11 +158,10 @@ void write_generation(const PolicyMaps& m, uint32_t gen, const Compiled& c,
     clear_generation(m, gen);
     try {
         put(m.config, &gen, &c.config, "config");
-        uint8_t one = 1;
-        for (uint32_t port : p.inspect_ports) {
-            uint32_t k = gen * kPorts + port;
-            put(m.ports, &k, &one, "ports");
-        }
+        bw_ports ports{};
+        for (uint32_t port : p.inspect_ports)
+            ports.bits[(port & 0xffff) >> 3] |= static_cast<uint8_t>(1u << (port & 7));
+        put(m.ports, &gen, &ports, "ports");
         fill_lists(m, gen, p.deny, BW_CLASS_DENY);
         fill_lists(m, gen, p.trusted, BW_CLASS_TRUSTED);
         fill_lists(m, gen, p.suspicious, BW_CLASS_SUSPICIOUS);

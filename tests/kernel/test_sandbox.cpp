@@ -357,6 +357,7 @@ TEST_CASE("resource limits the host cannot give are refused before the app start
     auto why = bulwark::cgroups::unavailable(all, &base);
     char dir[] = "/tmp/bulwark-lim-XXXXXX";
     REQUIRE(mkdtemp(dir));
+    REQUIRE(chmod(dir, 0777) == 0);  // the app is uid 65534
     std::string d = dir;
     auto before = host_mountinfo();
     auto r = run_sandbox({"--name", "limited", "--memory", "64m", "--pids", "64", "--cpus", "1",
