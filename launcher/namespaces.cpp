@@ -31,9 +31,14 @@ pid_t clone_child(int flags, int cgroup_fd) {
         args.cgroup = static_cast<uint64_t>(cgroup_fd);
     }
     long pid = syscall(SYS_clone3, &args, sizeof args);
-    if (pid < 0)
-        throw_sys(cgroup_fd >= 0 ? "clone3(new namespaces, into cgroup)"
-                                 : "clone3(new namespaces)");
+    // Kernels before 5.3 have no clone3; plain clone does when no cgroup is asked for.
+    if (pid < 0 && errno == ENOSYS && cgroup_fd < 0)
+        pid = syscall(SYS_clone, static_cast<unsigned long>(flags) | SIGCHLD, nullptr, nullptr,
+                      nullptr, nullptr);
+    if (pid < 0 && cgroup_fd >= 0 && (errno == ENOSYS || errno == E2BIG))
+        throw SysError("clone3(new namespaces, into cgroup): resource limits need Linux 5.7+",
+                       errno);
+    if (pid < 0) throw_sys("clone3(new namespaces)");
     return static_cast<pid_t>(pid);
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <fstream>
@@ -166,6 +167,9 @@ TEST_CASE("a denied source is dropped on a real interface; stats count exactly w
     CHECK(s["interface"] == kHost);
     CHECK(s["attached"] == true);
     CHECK((s["mode"] == "native" || s["mode"] == "skb"));
+    // For the README's kernel matrix (ctest -V shows it): which mode this kernel gave veth.
+    std::printf("kernel_guard: XDP attached to veth in %s mode\n",
+                s["mode"].get<std::string>().c_str());
     CHECK(s["counters"]["drop_deny"]["packets"] == 3);
     CHECK(s["counters"]["drop_deny"]["bytes"] == 3 * 98);  // 14 + 20 + 8 + 56 bytes of busybox ping
 
