@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdio>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <thread>
 
