@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cerrno>
 #include <fstream>
 #include <sstream>
 
@@ -124,4 +125,58 @@ TEST_CASE("a second run with the same name and limits is refused, the first unha
     kill(first.pid(), SIGTERM);
     CHECK(first.wait(20) == 128 + SIGTERM);
     CHECK(!exists(dir));
+}
+
+TEST_CASE(
+    "in a cgroup of its own (systemd's Delegate=yes), the supervisor steps into a leaf and "
+    "back; a cgroup shared with others is refused",
+    "[limits]") {
+    // What systemd does for a unit with Delegate=yes: the controller enabled above the unit's
+    // cgroup, the cgroup itself left to the service.
+    auto parent = base_dir() + "/bulwark-test-delegated";
+    auto root_control = base_dir() + "/cgroup.subtree_control";
+    std::ofstream(root_control) << "+pids";
+    REQUIRE((mkdir(parent.c_str(), 0755) == 0 || errno == EEXIST));
+    struct Remove {
+        std::string p, control;
+        ~Remove() {
+            rmdir(p.c_str());
+            std::ofstream(control) << "-pids";
+        }
+    } remove{parent, root_control};
+    auto in_parent = [&](const std::string& cmd) {
+        return std::vector<std::string>{"/bin/sh", "-c",
+                                        "echo $$ > " + parent + "/cgroup.procs && exec " + cmd};
+    };
+    auto run_cmd = harness::bulwark() + " run --rootfs " + rootfs() +
+                   " --name deleg --pids 20 -- /bin/probe hold";
+    {
+        Child c(in_parent(run_cmd));
+        REQUIRE(c.wait_for_line("ready", 20));
+        auto kids = children_of(c.pid());
+        REQUIRE(kids.size() == 1);
+        auto sup = std::to_string(c.pid());
+        CHECK(slurp("/proc/" + std::to_string(kids[0]) + "/cgroup") ==
+              "0::/bulwark-test-delegated/bulwark-deleg\n");
+        CHECK(slurp("/proc/" + sup + "/cgroup") ==
+              "0::/bulwark-test-delegated/bulwark-supervisor-" + sup + "\n");
+        CHECK_THAT(slurp(parent + "/cgroup.subtree_control"), Contains("pids"));
+        CHECK(slurp(parent + "/bulwark-deleg/pids.max") == "20\n");
+        kill(c.pid(), SIGTERM);
+        CHECK(c.wait(20) == 128 + SIGTERM);
+        CHECK(!exists(parent + "/bulwark-deleg"));
+        CHECK(!exists(parent + "/bulwark-supervisor-" + sup));
+        CHECK(bulwark::cgroups::split_words(slurp(parent + "/cgroup.subtree_control")).empty());
+    }
+    // Another process in the same cgroup: bulwark cannot both stay and delegate, so it refuses.
+    Child other(in_parent("/bin/sh -c 'echo ready; exec sleep 60'"));
+    REQUIRE(other.wait_for_line("ready", 20));
+    auto r = run({"/bin/sh", "-c",
+                  "echo $$ > " + parent + "/cgroup.procs && exec " + harness::bulwark() +
+                      " run --rootfs " + rootfs() + " --name deleg --pids 20 -- /bin/true"});
+    CHECK(r.code == 125);
+    CHECK_THAT(r.err, Contains("cgroup " + parent + " holds other processes"));
+    CHECK(!exists(parent + "/bulwark-deleg"));
+    kill(other.pid(), SIGKILL);
+    other.wait(20);
 }
