@@ -75,9 +75,12 @@ struct {
     __type(value, struct bw_rules);
 } rules SEC(".maps");
 
-/* The pattern DFA (see launcher/automaton.hpp): e[state*256+byte], one value per generation. */
+/* The pattern DFA (see launcher/automaton.hpp): e[state*256+byte], one value per generation.
+ * Mmap-able so that a reload writes only the states a policy uses into the idle generation,
+ * not the whole 4 MiB value through a syscall's bounce buffer. */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(map_flags, BPF_F_MMAPABLE);
     __uint(max_entries, BW_GENERATIONS);
     __type(key, __u32);
     __type(value, struct bw_table);

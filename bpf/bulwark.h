@@ -87,6 +87,9 @@ struct bw_config {
      * skips the LPM lookup (~8 ns a packet). */
     __u32 lists_v4;
     __u32 lists_v6;
+    /* Automaton rows (states) this generation uses; for userspace, which zeroes only these
+     * when the next policy takes the generation over. */
+    __u32 dfa_states;
 };
 
 /* A source: its address masked to the key prefix. IPv4 uses the first 4 bytes. */

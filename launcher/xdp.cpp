@@ -3,10 +3,13 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <iterator>
 #include <vector>
 
 #include "bulwark.skel.h"
@@ -128,6 +131,7 @@ Compiled compile(const policy::Policy& p) {
                automaton::compile(all_patterns(p), BW_AUTOMATON_MAX_STATES),
                {},
                {}};
+    c.config.dfa_states = static_cast<uint32_t>(c.dfa.states());
     for (size_t i = 0; i < p.rules.size() && i < BW_MAX_RULES; ++i) {
         auto& r = c.rules.r[i];
         r.len = static_cast<uint32_t>(std::min<size_t>(p.rules[i].match.size(), BW_MAX_RULE_LEN));
@@ -146,6 +150,34 @@ Compiled compile(const policy::Policy& p) {
     return c;
 }
 
+namespace {
+
+// The idle generation's table, written in place through the map's memory: the new policy's
+// states, and zeros over the rows only the previous one used (rows past the used states are
+// never reached, zeros keep dumps honest). Only those pages are mapped: a mapping costs a page
+// table update per page, dear on a VM. Programs cannot be reading this generation (the last
+// switch waited them out); the fence orders these stores before the policy_gen store that
+// publishes them, and a program reaches the table only through the generation it read.
+void write_automaton(int fd, uint32_t gen, const std::vector<uint32_t>& table,
+                     uint32_t old_states) {
+    constexpr size_t kRow = 256 * sizeof(uint32_t);
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    size_t n = std::min(table.size(), std::size(bw_table{}.e));
+    size_t rows = std::max(n / 256, std::min<size_t>(old_states, BW_AUTOMATON_MAX_STATES));
+    size_t len = (rows * kRow + page - 1) / page * page;
+    if (len == 0) return;
+    void* mem = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+                     static_cast<off_t>(gen * sizeof(bw_table)));
+    if (mem == MAP_FAILED) throw_sys("mmap(automaton map)");
+    auto* e = static_cast<uint32_t*>(mem);
+    std::copy_n(table.begin(), n, e);
+    std::fill(e + n, e + rows * 256, 0u);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    munmap(mem, len);
+}
+
+}  // namespace
+
 void clear_generation(const PolicyMaps& m, uint32_t gen) {
     clear_lpm<bw_lpm_v4>(m.lists_v4, gen, "lists_v4");
     clear_lpm<bw_lpm_v6>(m.lists_v6, gen, "lists_v6");
@@ -155,6 +187,8 @@ void clear_generation(const PolicyMaps& m, uint32_t gen) {
 
 void write_generation(const PolicyMaps& m, uint32_t gen, const Compiled& c,
                       const policy::Policy& p) {
+    bw_config old{};
+    if (bpf_map_lookup_elem(m.config, &gen, &old) != 0) throw_sys("read config");
     clear_generation(m, gen);
     try {
         put(m.config, &gen, &c.config, "config");
@@ -170,10 +204,7 @@ void write_generation(const PolicyMaps& m, uint32_t gen, const Compiled& c,
             uint32_t k = gen * BW_MAX_PATTERNS + i;
             put(m.patterns, &k, &c.pattern_names[i], "patterns");
         }
-        // The whole table is one map value; unused states stay zero (never reached).
-        auto table = std::make_unique<bw_table>();
-        std::copy(c.dfa.table.begin(), c.dfa.table.end(), table->e);
-        put(m.automaton, &gen, table.get(), "automaton");
+        write_automaton(m.automaton, gen, c.dfa.table, old.dfa_states);
     } catch (...) {
         clear_generation(m, gen);
         throw;

@@ -8,11 +8,13 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -384,6 +386,37 @@ TEST_CASE("reloads are atomic: under 1,020 reloads no packet sees a mix or an em
                      "/sys/fs/bpf/bulwark/" + kName + "/lists_v4"});
     auto entries = bulwark::parse_json(dump.out, "bpftool");
     CHECK(entries.size() == 1);
+    // Each generation's automaton holds its policy's states and zeros after them: a reload
+    // writes the rows in place and clears what the previous policy there left. Alternating
+    // reloads keep A in one generation and B in the other; B twice then A puts A where B was.
+    for (auto* np : {&pb, &pb, &pa}) bulwark::guard::reload(kName, *np);
+    {
+        auto pin = "/sys/fs/bpf/bulwark/" + kName;
+        bulwark::UniqueFd cfg(bpf_obj_get((pin + "/config").c_str()));
+        bulwark::UniqueFd dfa(bpf_obj_get((pin + "/automaton").c_str()));
+        REQUIRE(cfg);
+        REQUIRE(dfa);
+        constexpr size_t kBytes = sizeof(bw_table) * BW_GENERATIONS;
+        void* mem = mmap(nullptr, kBytes, PROT_READ, MAP_SHARED, dfa.get(), 0);
+        REQUIRE(mem != MAP_FAILED);
+        std::vector<uint32_t> states;
+        size_t used_total = 0;
+        for (uint32_t gen = 0; gen < BW_GENERATIONS; ++gen) {
+            bw_config c{};
+            REQUIRE(bpf_map_lookup_elem(cfg.get(), &gen, &c) == 0);
+            states.push_back(c.dfa_states);
+            auto* t = static_cast<const bw_table*>(mem) + gen;
+            size_t used = 0, stray = 0;
+            for (size_t i = 0; i < std::size(t->e); ++i)
+                (i < c.dfa_states * 256u ? used : stray) += t->e[i] != 0;
+            used_total += used;  // A's single state maps every byte to itself: all zeros
+            CHECK(stray == 0);
+        }
+        munmap(mem, kBytes);
+        CHECK(used_total > 0);
+        std::sort(states.begin(), states.end());
+        CHECK(states[0] < states[1]);  // A without patterns, B with one: different sizes
+    }
 
     // A reload that fails leaves the policy in force, and says so.
     auto bad = write_policy(R"({"lists": {"deny": ["198.18.7.0/33"]}})");
@@ -396,7 +429,7 @@ TEST_CASE("reloads are atomic: under 1,020 reloads no packet sees a mix or an em
     CHECK(r.code == 1);
     CHECK_THAT(r.err, Contains("max_sources"));
     CHECK(test_run(prog.get(), frame).retval == 1);  // A still drops it
-    CHECK(stats()["reloads"] == reloads);
+    CHECK(stats()["reloads"] == reloads + 3);
     unlink(b_path.c_str());
     unlink(bad.c_str());
     unlink(big.c_str());
