@@ -22,6 +22,7 @@
 #include <fstream>
 #include <thread>
 
+#include "../tempdir.hpp"
 #include "fd.hpp"
 #include "frames.hpp"
 #include "guard.hpp"
@@ -85,8 +86,14 @@ int ping(int count) {
     return -1;
 }
 
+// Policy files of this test binary, removed at exit whatever the tests did.
+const TempDir& scratch() {
+    static TempDir dir("guard");
+    return dir;
+}
+
 std::string write_policy(const std::string& text) {
-    std::string path = "/tmp/bulwark-guard-" + std::to_string(getpid()) + ".json";
+    std::string path = scratch() / "policy.json";
     std::ofstream(path) << text;
     return path;
 }
@@ -327,7 +334,7 @@ TEST_CASE("reloads are atomic: under 1,020 reloads no packet sees a mix or an em
     // pattern. A packet that saw B's lists with A's patterns (or a list being rewritten) would
     // pass.
     auto a = write_policy(R"({"lists": {"deny": ["198.18.7.0/24"]}, "max_sources": 4096})");
-    std::string b_path = "/tmp/bulwark-guard-b-" + std::to_string(getpid()) + ".json";
+    std::string b_path = scratch() / "b.json";
     std::ofstream(b_path) << R"({"inspect_ports": [80], "max_sources": 4096,
         "lists": {"trusted": ["198.18.6.0/24"]}, "patterns": {"sets": {"x": ["evil"]}}})";
     attach(a);

@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "../../launcher/cgroups.hpp"
+#include "../tempdir.hpp"
 #include "harness.hpp"
 
 using namespace harness;
@@ -355,17 +356,13 @@ TEST_CASE("resource limits the host cannot give are refused before the app start
     const bulwark::cgroups::Limits all{1 << 20, 1, 1000};
     std::string base;
     auto why = bulwark::cgroups::unavailable(all, &base);
-    char dir[] = "/tmp/bulwark-lim-XXXXXX";
-    REQUIRE(mkdtemp(dir));
-    REQUIRE(chmod(dir, 0777) == 0);  // the app is uid 65534
-    std::string d = dir;
+    TempDir dir("lim");
+    REQUIRE(chmod(dir.path().c_str(), 0777) == 0);  // the app is uid 65534
     auto before = host_mountinfo();
     auto r = run_sandbox({"--name", "limited", "--memory", "64m", "--pids", "64", "--cpus", "1",
-                          "--bind", d + ":/data:rw"},
+                          "--bind", dir.path() + ":/data:rw"},
                          {"/bin/touch", "/data/ran"});
-    bool ran = access((d + "/ran").c_str(), F_OK) == 0;
-    unlink((d + "/ran").c_str());
-    rmdir(dir);
+    bool ran = access((dir / "ran").c_str(), F_OK) == 0;
     if (!why.empty()) {
         INFO("this host: " << why);
         CHECK(r.code == 125);

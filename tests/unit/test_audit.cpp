@@ -6,6 +6,7 @@
 #include <sstream>
 #include <vector>
 
+#include "../tempdir.hpp"
 #include "audit.hpp"
 #include "sys.hpp"
 
@@ -15,14 +16,8 @@ using Catch::Matchers::Contains;
 namespace {
 
 struct TempLog {
-    std::string dir, path;
-    TempLog() {
-        char d[] = "/tmp/bulwark-audit-XXXXXX";
-        REQUIRE(mkdtemp(d));
-        dir = d;
-        path = dir + "/audit.log";
-    }
-    ~TempLog() { std::system(("rm -rf " + dir).c_str()); }
+    TempDir dir{"audit"};
+    std::string path = dir / "audit.log";
     void fill(int n, const std::string& key = "") const {
         audit::Log log(path, "web", key);
         for (int i = 0; i < n; ++i) log.write({{"type", "RATE_LIMIT_EXCEEDED"}, {"n", i}}, false);

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 
+#include "../tempdir.hpp"
 #include "audit.hpp"
 #include "caps.hpp"
 #include "cgroups.hpp"
@@ -136,9 +137,8 @@ TEST_CASE("resource limits: --memory, --pids, --cpus and the config's limits", "
     CHECK(cgroups::needed_controllers({1, 1, 1}) ==
           std::vector<std::string>{"cpu", "memory", "pids"});
 
-    char dir[] = "/tmp/bulwark-cfg-XXXXXX";
-    REQUIRE(mkdtemp(dir));
-    std::string path = std::string(dir) + "/c.json";
+    TempDir dir("cfg");
+    std::string path = dir / "c.json";
     std::ofstream(path)
         << R"({"rootfs": "/r", "limits": {"memory": "1g", "pids": 100, "cpus": 0.5}})";
     CHECK(cli::load_config(path).limits == cgroups::Limits{1u << 30, 100, 500});
@@ -151,8 +151,6 @@ TEST_CASE("resource limits: --memory, --pids, --cpus and the config's limits", "
                       Catch::Matchers::Contains("c.json: /limits/cpus: limits.cpus: \"0\""));
     std::ofstream(path) << R"({"rootfs": "/r", "limits": {"memroy": "1g"}})";
     CHECK_THROWS_WITH(cli::load_config(path), Catch::Matchers::Contains("did you mean \"memory\""));
-    std::remove(path.c_str());
-    rmdir(dir);
 }
 
 TEST_CASE("cgroup v2 mount and own cgroup from /proc", "[limits]") {
@@ -174,17 +172,16 @@ TEST_CASE("cgroup v2 mount and own cgroup from /proc", "[limits]") {
 }
 
 TEST_CASE("config file: relative paths, and flags override it", "[cli]") {
-    char dir[] = "/tmp/bulwark-cfg-XXXXXX";
-    REQUIRE(mkdtemp(dir));
-    std::string path = std::string(dir) + "/web.json";
+    TempDir dir("cfg");
+    std::string path = dir / "web.json";
     std::ofstream(path) << R"({"name": "web", "rootfs": "rootfs", "command": ["/bin/httpd", "-f"],
         "user": "1000:1000", "profile": "p.json", "net": {"mode": "host"}, "tmpfs": ["/tmp:64m"],
         "binds": ["/srv/data:/data:rw"], "caps": ["CAP_NET_BIND_SERVICE"], "env": {"LANG": "C.UTF-8"},
         "workdir": "/", "hostname": "web", "audit_log": "web.jsonl", "stop_timeout": 5})";
     auto o = cli::load_config(path);
-    CHECK(o.rootfs == std::string(dir) + "/rootfs");
-    CHECK(o.profile == std::string(dir) + "/p.json");
-    CHECK(o.audit_log == std::string(dir) + "/web.jsonl");
+    CHECK(o.rootfs == dir / "rootfs");
+    CHECK(o.profile == dir / "p.json");
+    CHECK(o.audit_log == dir / "web.jsonl");
     CHECK(o.command == std::vector<std::string>{"/bin/httpd", "-f"});
     CHECK(o.tmpfs == std::vector<TmpfsSpec>{{"/tmp", 64u << 20}});
     CHECK(o.env == std::vector<std::pair<std::string, std::string>>{{"LANG", "C.UTF-8"}});
@@ -206,8 +203,6 @@ TEST_CASE("config file: relative paths, and flags override it", "[cli]") {
                       Catch::Matchers::Contains("/stop_timeout: expected a non-negative integer"));
     std::ofstream(path) << R"({"rootfs": "/r", )";
     CHECK_THROWS_WITH(cli::load_config(path), Catch::Matchers::Contains("web.json: invalid JSON"));
-    std::remove(path.c_str());
-    rmdir(dir);
 }
 
 TEST_CASE("capability names", "[caps]") {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "../tempdir.hpp"
 #include "error.hpp"
 #include "manifest.hpp"
 
@@ -13,18 +14,15 @@ using Catch::Matchers::Contains;
 
 namespace {
 struct Tree {
-    std::string root;
+    TempDir dir{"manifest"};
+    std::string root = dir.path();
     Tree() {
-        char d[] = "/tmp/bulwark-manifest-XXXXXX";
-        REQUIRE(mkdtemp(d));
-        root = d;
         mkdir((root + "/bin").c_str(), 0755);
         mkdir((root + "/etc").c_str(), 0755);
         put("/bin/busybox", "ELF...", 04755);
         put("/etc/passwd", "root:x:0:0::/:/bin/sh\n", 0644);
         REQUIRE(symlink("busybox", (root + "/bin/sh").c_str()) == 0);
     }
-    ~Tree() { std::system(("rm -rf " + root).c_str()); }
     void put(const std::string& rel, const std::string& text, mode_t mode = 0644) const {
         std::ofstream(root + rel, std::ios::trunc) << text;
         chmod((root + rel).c_str(), mode);

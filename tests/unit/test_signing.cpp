@@ -7,6 +7,7 @@
 #include <fstream>
 #include <string>
 
+#include "../tempdir.hpp"
 #include "error.hpp"
 #include "signing.hpp"
 
@@ -17,15 +18,12 @@ namespace {
 
 // A temporary directory with Ed25519 key pairs made by OpenSSL, removed at the end.
 struct Keys {
-    std::string dir;
+    TempDir tmp{"sig"};
+    std::string dir = tmp.path();
     Keys() {
-        char d[] = "/tmp/bulwark-sig-XXXXXX";
-        REQUIRE(mkdtemp(d));
-        dir = d;
         make("k");
         make("other");
     }
-    ~Keys() { std::system(("rm -rf " + dir).c_str()); }
     std::string path(const std::string& name) const { return dir + "/" + name; }
     void make(const std::string& name) {
         EVP_PKEY* k = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
