@@ -229,17 +229,11 @@ int cmd_check(const std::vector<std::string>& args) {
     }
     auto what = vm["what"].as<std::string>();
     auto file = vm["file"].as<std::string>();
-    try {
-        if (what == "profile") return check_profile(file, vm);
-        if (what == "policy") return check_policy(file, vm);
-        if (what == "config") return check_config(file, vm);
-        std::cerr << "bulwark: check: unknown kind \"" << what
-                  << "\" (profile, policy or config)\n";
-        return kUsage;
-    } catch (const std::exception& e) {
-        std::cerr << "bulwark: " << e.what() << "\n";
-        return kFailed;
-    }
+    if (what == "profile") return check_profile(file, vm);
+    if (what == "policy") return check_policy(file, vm);
+    if (what == "config") return check_config(file, vm);
+    std::cerr << "bulwark: check: unknown kind \"" << what << "\" (profile, policy or config)\n";
+    return kUsage;
 }
 
 // Parses a subcommand's flags; returns false (after printing) on a usage error.
@@ -277,19 +271,14 @@ int cmd_sign(const std::string& cmd, const std::vector<std::string>& args) {
         return kUsage;
     }
     auto key = vm[flag].as<std::string>(), file = vm["file"].as<std::string>();
-    try {
-        if (sign) {
-            signing::sign_file(key, file);
-            std::cout << "signed " << file << ": " << signing::sig_path(file) << "\n";
-        } else {
-            signing::read_verified(file, key);
-            std::cout << file << ": good signature by " << key << "\n";
-        }
-        return 0;
-    } catch (const std::exception& e) {
-        std::cerr << "bulwark: " << e.what() << "\n";
-        return kFailed;
+    if (sign) {
+        signing::sign_file(key, file);
+        std::cout << "signed " << file << ": " << signing::sig_path(file) << "\n";
+    } else {
+        signing::read_verified(file, key);
+        std::cout << file << ": good signature by " << key << "\n";
     }
+    return 0;
 }
 
 // bulwark rootfs seal DIR --out MANIFEST [--key PRIVATE.pem]
@@ -307,18 +296,13 @@ int cmd_rootfs(const std::vector<std::string>& args) {
         std::cerr << "usage: bulwark rootfs seal DIR --out MANIFEST [--key PRIVATE.pem]\n";
         return kUsage;
     }
-    try {
-        auto dir = vm["dir"].as<std::string>(), out = vm["out"].as<std::string>();
-        auto entries = manifest::scan(dir);
-        write_file_atomic(out, manifest::to_json(entries).dump(1) + "\n");
-        if (vm.count("key")) signing::sign_file(vm["key"].as<std::string>(), out);
-        std::cout << "sealed " << dir << ": " << entries.size() << " entries in " << out
-                  << (vm.count("key") ? " (signed)" : "") << "\n";
-        return 0;
-    } catch (const std::exception& e) {
-        std::cerr << "bulwark: " << e.what() << "\n";
-        return kFailed;
-    }
+    auto dir = vm["dir"].as<std::string>(), out = vm["out"].as<std::string>();
+    auto entries = manifest::scan(dir);
+    write_file_atomic(out, manifest::to_json(entries).dump(1) + "\n");
+    if (vm.count("key")) signing::sign_file(vm["key"].as<std::string>(), out);
+    std::cout << "sealed " << dir << ": " << entries.size() << " entries in " << out
+              << (vm.count("key") ? " (signed)" : "") << "\n";
+    return 0;
 }
 
 // bulwark audit verify FILE [--audit-key FILE]
@@ -335,21 +319,16 @@ int cmd_audit(const std::vector<std::string>& args) {
         std::cerr << "usage: bulwark audit verify FILE [--audit-key FILE]\n";
         return kUsage;
     }
-    try {
-        auto file = vm["file"].as<std::string>();
-        std::string key;
-        if (vm.count("audit-key")) key = read_file(vm["audit-key"].as<std::string>());
-        auto c = audit::verify_chain(read_file(file), key);
-        if (c.bad_line) {
-            std::cerr << "bulwark: " << file << ": line " << c.bad_line << ": " << c.why << "\n";
-            return kFailed;
-        }
-        std::cout << file << ": " << c.lines << " lines, chain intact\n";
-        return 0;
-    } catch (const std::exception& e) {
-        std::cerr << "bulwark: " << e.what() << "\n";
+    auto file = vm["file"].as<std::string>();
+    std::string key;
+    if (vm.count("audit-key")) key = read_file(vm["audit-key"].as<std::string>());
+    auto c = audit::verify_chain(read_file(file), key);
+    if (c.bad_line) {
+        std::cerr << "bulwark: " << file << ": line " << c.bad_line << ": " << c.why << "\n";
         return kFailed;
     }
+    std::cout << file << ": " << c.lines << " lines, chain intact\n";
+    return 0;
 }
 
 int cmd_xdp(const std::vector<std::string>& args) {
@@ -387,9 +366,6 @@ int cmd_xdp(const std::vector<std::string>& args) {
     } catch (const UsageError& e) {
         std::cerr << "bulwark: " << e.what() << "\n";
         return kUsage;
-    } catch (const std::exception& e) {
-        std::cerr << "bulwark: " << e.what() << "\n";
-        return kFailed;
     }
 }
 
@@ -400,27 +376,22 @@ int cmd_stats(const std::vector<std::string>& args) {
                                                     "top sources to list");
     po::variables_map vm;
     if (!parse_flags(args, d, vm, "stats")) return kUsage;
-    try {
-        size_t top = vm["top"].as<size_t>();
-        std::vector<Json> all;
-        if (vm.count("name"))
-            all.push_back(guard::stats(vm["name"].as<std::string>(), top));
-        else
-            for (auto& n : guard::instances()) all.push_back(guard::stats(n, top));
-        if (vm.count("prometheus")) {
-            std::cout << guard::format_prometheus(all);
-        } else if (vm.count("json")) {
-            std::cout << (vm.count("name") ? all.front() : Json(all)).dump(2) << "\n";
-        } else {
-            if (all.empty())
-                std::cout << "no bulwark instances (nothing under " << guard::pin_root() << ")\n";
-            for (auto& j : all) std::cout << guard::format_table(j);
-        }
-        return 0;
-    } catch (const std::exception& e) {
-        std::cerr << "bulwark: " << e.what() << "\n";
-        return kFailed;
+    size_t top = vm["top"].as<size_t>();
+    std::vector<Json> all;
+    if (vm.count("name"))
+        all.push_back(guard::stats(vm["name"].as<std::string>(), top));
+    else
+        for (auto& n : guard::instances()) all.push_back(guard::stats(n, top));
+    if (vm.count("prometheus")) {
+        std::cout << guard::format_prometheus(all);
+    } else if (vm.count("json")) {
+        std::cout << (vm.count("name") ? all.front() : Json(all)).dump(2) << "\n";
+    } else {
+        if (all.empty())
+            std::cout << "no bulwark instances (nothing under " << guard::pin_root() << ")\n";
+        for (auto& j : all) std::cout << guard::format_table(j);
     }
+    return 0;
 }
 
 int cmd_policy(const std::vector<std::string>& args) {
@@ -468,17 +439,8 @@ int cmd_events(const std::vector<std::string>& args) {
     }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    std::vector<std::string> args(argv + 1, argv + argc);
-    if (args.empty()) {
-        std::cerr << cli::usage();
-        return kUsage;
-    }
-    auto cmd = args.front();
-    args.erase(args.begin());
-    if (cmd == "run") return cmd_run(args);
+// The subcommands other than run; their failures end in main's catch unless they handle them.
+int dispatch(const std::string& cmd, const std::vector<std::string>& args) {
     if (cmd == "check") return cmd_check(args);
     if (cmd == "xdp") return cmd_xdp(args);
     if (cmd == "stats") return cmd_stats(args);
@@ -497,4 +459,24 @@ int main(int argc, char** argv) {
     }
     std::cerr << "bulwark: unknown command \"" << cmd << "\"\n" << cli::usage();
     return kUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty()) {
+        std::cerr << cli::usage();
+        return kUsage;
+    }
+    auto cmd = args.front();
+    args.erase(args.begin());
+    if (cmd == "run") return cmd_run(args);
+    try {
+        return dispatch(cmd, args);
+    } catch (const std::exception& e) {
+        // What a subcommand does not handle itself: one line, exit 1.
+        std::cerr << "bulwark: " << e.what() << "\n";
+        return kFailed;
+    }
 }
