@@ -27,11 +27,15 @@ bool exists(const std::string& p) {
     return access(p.c_str(), F_OK) == 0;
 }
 
-// cgroupfs files take one write per value; a short or failed write is the kernel's refusal.
-void write_value(const std::string& path, const std::string& value) {
+// cgroupfs files take one write per value; a short or failed write is the kernel's refusal
+// (errno says why).
+bool try_write(const std::string& path, const std::string& value) noexcept {
     UniqueFd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd || write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
-        throw_sys("write(" + path + ", \"" + value + "\")");
+    return fd && write(fd.get(), value.data(), value.size()) == static_cast<ssize_t>(value.size());
+}
+
+void write_value(const std::string& path, const std::string& value) {
+    if (!try_write(path, value)) throw_sys("write(" + path + ", \"" + value + "\")");
 }
 
 uint64_t event_count(const std::string& text, const std::string& key) {
@@ -135,7 +139,7 @@ std::vector<std::string> split_words(const std::string& s) {
     return w;
 }
 
-std::string unavailable(const Limits& limits, std::string* base) {
+std::string unavailable(const Limits& limits, Place* where) {
     const std::string hint =
         "; under systemd set MemoryMax=, TasksMax= and CPUQuota= in the unit instead";
     auto mnt = cgroup2_mount(read_file("/proc/self/mountinfo"));
@@ -143,7 +147,7 @@ std::string unavailable(const Limits& limits, std::string* base) {
         return "resource limits need cgroup v2, and no cgroup2 filesystem is mounted" + hint;
     auto own = own_cgroup(read_file("/proc/self/cgroup"));
     auto b = own == "/" ? mnt : mnt + own;
-    if (base) *base = b;
+    if (where) *where = {b, own == "/"};
     auto offered = split_words(read_file(b + "/cgroup.controllers"));
     std::string missing, list;
     for (auto& c : needed_controllers(limits))
@@ -157,11 +161,12 @@ std::string unavailable(const Limits& limits, std::string* base) {
 }
 
 RunCgroup::RunCgroup(const std::string& name, const Limits& limits) {
-    if (auto why = unavailable(limits, &base_); !why.empty()) throw InputError(why);
-    bool at_root = own_cgroup(read_file("/proc/self/cgroup")) == "/";
+    Place where;
+    if (auto why = unavailable(limits, &where); !why.empty()) throw InputError(why);
+    base_ = where.base;
     auto app = base_ + "/bulwark-" + name;
     try {
-        if (!at_root) {
+        if (!where.root) {
             auto procs = split_words(read_file(base_ + "/cgroup.procs"));
             if (procs.size() != 1 || procs[0] != std::to_string(getpid()))
                 throw InputError("resource limits: cgroup " + base_ +
@@ -224,10 +229,7 @@ void RunCgroup::teardown() noexcept {
     if (!app_.empty() && exists(app_)) {
         // The pid namespace's end already killed the app; cgroup.kill (5.14+) makes sure, and
         // cgroup.events says when the last process is gone so that rmdir can succeed.
-        if (exists(app_ + "/cgroup.kill")) {
-            UniqueFd k(open((app_ + "/cgroup.kill").c_str(), O_WRONLY | O_CLOEXEC));
-            if (k) (void)!write(k.get(), "1", 1);
-        }
+        if (exists(app_ + "/cgroup.kill")) try_write(app_ + "/cgroup.kill", "1");
         UniqueFd ev(open((app_ + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC));
         auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
         char buf[256];
@@ -249,19 +251,11 @@ void RunCgroup::teardown() noexcept {
     // base could be relying on them (another bulwark run in the same unit, say).
     if (!leaf_.empty() || !enabled_.empty()) {
         if (has_subdirs_other_than(base_, leaf_)) return;
-        for (auto& c : enabled_) {
-            UniqueFd fd(open((base_ + "/cgroup.subtree_control").c_str(), O_WRONLY | O_CLOEXEC));
-            std::string v = "-" + c;
-            if (fd) (void)!write(fd.get(), v.data(), v.size());
-        }
+        for (auto& c : enabled_) try_write(base_ + "/cgroup.subtree_control", "-" + c);
         enabled_.clear();
-        if (!leaf_.empty()) {
-            UniqueFd fd(open((base_ + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
-            auto pid = std::to_string(getpid());
-            if (fd && write(fd.get(), pid.data(), pid.size()) == static_cast<ssize_t>(pid.size()))
-                rmdir(leaf_.c_str());
-            leaf_.clear();
-        }
+        if (!leaf_.empty() && try_write(base_ + "/cgroup.procs", std::to_string(getpid())))
+            rmdir(leaf_.c_str());
+        leaf_.clear();
     }
 }
 

@@ -38,9 +38,15 @@ std::string own_cgroup(const std::string& proc_self_cgroup);
 // A space-separated list such as cgroup.controllers.
 std::vector<std::string> split_words(const std::string& s);
 
+// Where this process's cgroup v2 is: the directory a run's cgroup would go in, and whether it
+// is the hierarchy's root (which may hold processes and delegate at once).
+struct Place {
+    std::string base;
+    bool root = false;
+};
 // Why this process cannot give a child these limits ("" when it can): no cgroup2 mount, or a
-// controller the cgroup does not offer. Stores the cgroup that would be the parent in *base.
-std::string unavailable(const Limits& limits, std::string* base = nullptr);
+// controller the cgroup does not offer. Fills *where when the cgroup2 mount exists.
+std::string unavailable(const Limits& limits, Place* where = nullptr);
 
 // What one run's cgroup saw, read when the run ends (memory.events, pids.events).
 struct Events {

@@ -9,10 +9,10 @@
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <fstream>
-#include <sstream>
 
 #include "../../launcher/cgroups.hpp"
 #include "../../launcher/sys.hpp"
+#include "../tempdir.hpp"
 #include "harness.hpp"
 
 using namespace harness;
@@ -22,17 +22,14 @@ namespace {
 
 const bulwark::cgroups::Limits kAll{1 << 20, 1, 1000};
 
-std::string base_dir() {
-    std::string base;
-    bulwark::cgroups::unavailable(kAll, &base);
-    return base;
+bulwark::cgroups::Place place() {
+    bulwark::cgroups::Place where;
+    bulwark::cgroups::unavailable(kAll, &where);
+    return where;
 }
 
-std::string slurp(const std::string& path) {
-    std::ifstream f(path);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
+std::string base_dir() {
+    return place().base;
 }
 
 bool exists(const std::string& p) {
@@ -46,24 +43,22 @@ std::string kernel_precheck() {
     if (auto why = bulwark::cgroups::unavailable(kAll); !why.empty()) return why;
     // bulwark would move itself into a leaf when not at the root; the test's own process shares
     // that cgroup, which cgroup v2 does not allow, so this test wants the root cgroup.
-    auto own = bulwark::cgroups::own_cgroup(bulwark::read_file("/proc/self/cgroup"));
-    if (own != "/")
-        return "the test runs in cgroup " + own +
+    if (auto where = place(); !where.root)
+        return "the test runs in cgroup " + where.base +
                ", which also holds other processes; it needs the root cgroup (tests/vm/run)";
     return {};
 }
 
 TEST_CASE("a memory hog is killed at memory.max; the run says so", "[limits]") {
-    auto log = "/tmp/bulwark-limits-audit.jsonl";
-    unlink(log);
+    TempDir tmp("limits");
+    auto log = tmp / "audit.jsonl";
     auto r = run_sandbox({"--name", "hog", "--memory", "32m", "--audit-log", log},
                          {"/bin/probe", "hog", "256"});
     INFO(r.out << r.err);
     CHECK(r.code == 128 + SIGKILL);
     CHECK(r.out.find("hog_mib=") == std::string::npos);  // it never got to report
     CHECK_THAT(r.err, Contains("killed at memory.max"));
-    auto audit = slurp(log);
-    unlink(log);
+    auto audit = bulwark::read_file(log);
     CHECK_THAT(audit, Contains("\"type\":\"RESOURCE_LIMIT\""));
     CHECK_THAT(audit, Contains("\"memory_max\":33554432"));
     CHECK(!exists(base_dir() + "/bulwark-hog"));
@@ -97,13 +92,14 @@ TEST_CASE("the limits sit on the sandbox's own cgroup, which goes with the run",
     auto kids = children_of(c.pid());
     REQUIRE(kids.size() == 1);
     // The sandbox's init (and everything under it) is in the run's cgroup, seen from the host...
-    CHECK(slurp("/proc/" + std::to_string(kids[0]) + "/cgroup") == "0::/bulwark-lim\n");
-    CHECK(slurp(dir + "/memory.max") == "50331648\n");
-    CHECK(slurp(dir + "/pids.max") == "20\n");
-    CHECK(slurp(dir + "/cpu.max") == "25000 100000\n");
-    CHECK(lines(slurp(dir + "/cgroup.procs")).size() == 2);  // init and the probe
+    CHECK(bulwark::read_file("/proc/" + std::to_string(kids[0]) + "/cgroup") ==
+          "0::/bulwark-lim\n");
+    CHECK(bulwark::read_file(dir + "/memory.max") == "50331648\n");
+    CHECK(bulwark::read_file(dir + "/pids.max") == "20\n");
+    CHECK(bulwark::read_file(dir + "/cpu.max") == "25000 100000\n");
+    CHECK(lines(bulwark::read_file(dir + "/cgroup.procs")).size() == 2);  // init and the probe
     // ...while the supervisor stays outside, so the limits do not bind bulwark itself.
-    CHECK(slurp("/proc/" + std::to_string(c.pid()) + "/cgroup") == "0::/\n");
+    CHECK(bulwark::read_file("/proc/" + std::to_string(c.pid()) + "/cgroup") == "0::/\n");
     kill(c.pid(), SIGTERM);
     CHECK(c.wait(20) == 128 + SIGTERM);
     CHECK(!exists(dir));
@@ -120,8 +116,8 @@ TEST_CASE("a second run with the same name and limits is refused, the first unha
     CHECK_THAT(second.err, Contains("rmdir(" + dir +
                                     ") left by an earlier run: Device or "
                                     "resource busy"));
-    CHECK(slurp(dir + "/pids.max") == "20\n");
-    CHECK(lines(slurp(dir + "/cgroup.procs")).size() == 2);
+    CHECK(bulwark::read_file(dir + "/pids.max") == "20\n");
+    CHECK(lines(bulwark::read_file(dir + "/cgroup.procs")).size() == 2);
     kill(first.pid(), SIGTERM);
     CHECK(first.wait(20) == 128 + SIGTERM);
     CHECK(!exists(dir));
@@ -156,17 +152,18 @@ TEST_CASE(
         auto kids = children_of(c.pid());
         REQUIRE(kids.size() == 1);
         auto sup = std::to_string(c.pid());
-        CHECK(slurp("/proc/" + std::to_string(kids[0]) + "/cgroup") ==
+        CHECK(bulwark::read_file("/proc/" + std::to_string(kids[0]) + "/cgroup") ==
               "0::/bulwark-test-delegated/bulwark-deleg\n");
-        CHECK(slurp("/proc/" + sup + "/cgroup") ==
+        CHECK(bulwark::read_file("/proc/" + sup + "/cgroup") ==
               "0::/bulwark-test-delegated/bulwark-supervisor-" + sup + "\n");
-        CHECK_THAT(slurp(parent + "/cgroup.subtree_control"), Contains("pids"));
-        CHECK(slurp(parent + "/bulwark-deleg/pids.max") == "20\n");
+        CHECK_THAT(bulwark::read_file(parent + "/cgroup.subtree_control"), Contains("pids"));
+        CHECK(bulwark::read_file(parent + "/bulwark-deleg/pids.max") == "20\n");
         kill(c.pid(), SIGTERM);
         CHECK(c.wait(20) == 128 + SIGTERM);
         CHECK(!exists(parent + "/bulwark-deleg"));
         CHECK(!exists(parent + "/bulwark-supervisor-" + sup));
-        CHECK(bulwark::cgroups::split_words(slurp(parent + "/cgroup.subtree_control")).empty());
+        CHECK(bulwark::cgroups::split_words(bulwark::read_file(parent + "/cgroup.subtree_control"))
+                  .empty());
     }
     // Another process in the same cgroup: bulwark cannot both stay and delegate, so it refuses.
     Child other(in_parent("/bin/sh -c 'echo ready; exec sleep 60'"));

@@ -354,8 +354,9 @@ TEST_CASE("resource limits the host cannot give are refused before the app start
     // runs; where they exist (tests/vm/run) the run works and its cgroup is gone afterwards.
     // kernel_limits tests what the limits do.
     const bulwark::cgroups::Limits all{1 << 20, 1, 1000};
-    std::string base;
-    auto why = bulwark::cgroups::unavailable(all, &base);
+    bulwark::cgroups::Place where;
+    auto why = bulwark::cgroups::unavailable(all, &where);
+    auto& base = where.base;
     TempDir dir("lim");
     REQUIRE(chmod(dir.path().c_str(), 0777) == 0);  // the app is uid 65534
     auto before = host_mountinfo();
@@ -382,11 +383,9 @@ namespace {
 // A temporary directory holding an Ed25519 key pair (k.pem, k.pub) and another private key
 // (other.pem), made with the openssl tool; removed even when a test fails.
 struct KeyDir {
-    std::string d;
-    explicit KeyDir(const char* prefix) {
-        std::string tmpl = std::string("/tmp/") + prefix + "-XXXXXX";
-        REQUIRE(mkdtemp(tmpl.data()));
-        d = tmpl;
+    TempDir dir;
+    std::string d = dir.path();
+    explicit KeyDir(const char* tag) : dir(tag) {
         REQUIRE(sh("openssl genpkey -algorithm ed25519 -out " + d + "/k.pem && openssl pkey -in " +
                    d + "/k.pem -pubout -out " + d +
                    "/k.pub && openssl genpkey -algorithm ed25519 "
@@ -394,14 +393,13 @@ struct KeyDir {
                    d + "/other.pem")
                     .code == 0);
     }
-    ~KeyDir() { sh("rm -rf " + d); }
     static Result sh(const std::string& cmd) { return run({"/bin/sh", "-c", cmd}); }
 };
 }  // namespace
 
 TEST_CASE("--trust-key: unsigned or altered profile, config or policy is refused",
           "[sandbox][trust]") {
-    KeyDir keys("bulwark-trust");
+    KeyDir keys("trust");
     const std::string& d = keys.d;
     auto b = harness::bulwark();
     auto sh = KeyDir::sh;
@@ -459,7 +457,7 @@ TEST_CASE("--trust-key: unsigned or altered profile, config or policy is refused
 
 TEST_CASE("--verify-rootfs: a rootfs that differs from its sealed manifest is refused",
           "[sandbox][trust]") {
-    KeyDir keys("bulwark-seal");
+    KeyDir keys("seal");
     const std::string& d = keys.d;
     auto b = harness::bulwark();
     auto sh = KeyDir::sh;
