@@ -162,7 +162,7 @@ void write_automaton(int fd, uint32_t gen, const std::vector<uint32_t>& table,
                      uint32_t old_states) {
     constexpr size_t kRow = 256 * sizeof(uint32_t);
     const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-    size_t n = std::min(table.size(), std::size(bw_table{}.e));
+    size_t n = std::min<size_t>(table.size(), BW_AUTOMATON_MAX_STATES * 256);
     size_t rows = std::max(n / 256, std::min<size_t>(old_states, BW_AUTOMATON_MAX_STATES));
     size_t len = (rows * kRow + page - 1) / page * page;
     if (len == 0) return;
