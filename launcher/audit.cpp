@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -79,6 +80,29 @@ ChainCheck verify_chain(const std::string& text, const std::string& key) {
     return c;
 }
 
+std::vector<std::string> journal_fields(const Json& event, const std::string& line) {
+    std::string type = event.value("type", "");
+    int priority = type == "ENFORCEMENT_ERROR" || type == "SECCOMP_VIOLATION" ? 3
+                   : type == "REQUEST_BLOCKED" || type == "RATE_LIMIT_EXCEEDED" ||
+                           type == "SUSPICIOUS_ACTIVITY" || type == "RESOURCE_LIMIT"
+                       ? 4
+                       : 5;
+    std::vector<std::string> f{"MESSAGE=" + line, "PRIORITY=" + std::to_string(priority),
+                               "SYSLOG_IDENTIFIER=bulwark"};
+    for (auto& [k, v] : event.items()) {
+        if (k == "prev" || k == "time") continue;
+        // Journal field names: upper-case letters, digits and '_', not starting with '_'
+        // (those are the journal's own trusted fields).
+        std::string name;
+        for (unsigned char c : k)
+            name += std::isalnum(c) ? static_cast<char>(std::toupper(c)) : '_';
+        if (name.empty() || !std::isupper(static_cast<unsigned char>(name[0])))
+            name = "BULWARK_" + name;
+        f.push_back(name + "=" + (v.is_string() ? v.get<std::string>() : v.dump()));
+    }
+    return f;
+}
+
 Log::Log(const std::string& path, std::string service, std::string key)
     : path_(path), service_(std::move(service)), key_(std::move(key)) {
     if (path.empty()) return;
@@ -111,8 +135,10 @@ void Log::write(Json event, bool lifecycle) {
     auto text = event.dump();
     prev_ = chain_digest(text, key_);
     auto line = text + "\n";
-    // stderr goes to the journal under systemd; a closed stderr must not stop the file.
-    (void)!::write(STDERR_FILENO, line.data(), line.size());
+    // stderr is the journal's stream under systemd, where the native protocol adds the fields;
+    // a closed stderr must not stop the file.
+    if (!journal_ || !journal_->journal_send(journal_fields(event, text)))
+        (void)!::write(STDERR_FILENO, line.data(), line.size());
     if (!fd_) return;
     bool ok = ::write(fd_.get(), line.data(), line.size()) == static_cast<ssize_t>(line.size());
     if (ok && lifecycle) ok = fsync(fd_.get()) == 0;

@@ -1,5 +1,6 @@
 // The audit log: one JSON object per line (design: "Events and the audit log"), appended to a
-// 0600 file and copied to stderr for the journal. Lifecycle events are fsync'ed. A failing
+// 0600 file and copied to stderr, or, when stderr is the journal, sent to it with each key as a
+// field (SERVICE=, SRC=, REASON=, PATTERN=...). Lifecycle events are fsync'ed. A failing
 // write is reported once on stderr and never stops the service: enforcement is in the kernel.
 // Lines form a hash chain: each carries "prev", the SHA-256 (HMAC-SHA-256 with a key) of the
 // line before it as written, so an edited, removed or reordered line breaks the chain.
@@ -10,6 +11,7 @@
 
 #include "fd.hpp"
 #include "json_util.hpp"
+#include "systemd.hpp"
 
 namespace bulwark::audit {
 
@@ -32,6 +34,12 @@ struct ChainCheck {
 };
 ChainCheck verify_chain(const std::string& text, const std::string& key);
 
+// The journal entry for an audit line (pure): MESSAGE= the line itself, PRIORITY= by type
+// (err: ENFORCEMENT_ERROR, SECCOMP_VIOLATION; warning: network and resource-limit events;
+// notice: the rest), SYSLOG_IDENTIFIER=bulwark, and every key but "prev" and "time" as an
+// upper-case field: strings as they are, other values as JSON ("src" -> SRC=198.18.0.9).
+std::vector<std::string> journal_fields(const Json& event, const std::string& line);
+
 class Log {
   public:
     // Empty path: stderr only. Throws SysError when the file cannot be opened. An existing
@@ -42,9 +50,12 @@ class Log {
     // A network event already shaped by guard::event_json.
     void write_network(const Json& event) { write(event, false); }
     bool failing() const { return failing_; }
+    // Under systemd: lines go to the journal with fields instead of stderr (nullptr: stderr).
+    void set_journal(const sd::Systemd* journal) { journal_ = journal; }
 
   private:
     std::string path_, service_, key_, prev_ = kGenesis;
+    const sd::Systemd* journal_ = nullptr;
     UniqueFd fd_;
     bool failing_ = false;
 };

@@ -66,7 +66,10 @@ po::options_description run_options() {
         "pids", po::value<std::string>(), "pids.max: most processes and threads (cgroup v2)")(
         "cpus", po::value<std::string>(), "cpu.max as CPUs, e.g. 0.5 (cgroup v2)")(
         "stop-timeout", po::value<std::string>(),
-        "seconds between SIGTERM and SIGKILL (default 10)");
+        "seconds between SIGTERM and SIGKILL (default 10)")(
+        "notify", po::value<std::string>(),
+        "under systemd, READY=1 once the app is exec'd (exec, default) or when the app sends it "
+        "to $NOTIFY_SOCKET (app)");
     return d;
 }
 
@@ -133,6 +136,12 @@ NetMode parse_net(const std::string& s) {
     throw InputError("--net " + s + ": expected none, host or veth");
 }
 
+NotifyMode parse_notify(const std::string& s) {
+    if (s == "exec") return NotifyMode::Exec;
+    if (s == "app") return NotifyMode::App;
+    throw InputError("--notify " + s + ": expected exec or app");
+}
+
 std::string usage() {
     std::ostringstream ss;
     ss << "usage: bulwark run [options] -- COMMAND [ARG...]\n"
@@ -157,7 +166,7 @@ RunOptions load_config(const std::string& path, const std::string& trust_key) {
     JsonAt root(doc, path);
     root.only_keys({"name", "rootfs", "command", "user", "profile", "policy", "net", "tmpfs",
                     "binds", "caps", "env", "workdir", "hostname", "audit_log", "audit_key",
-                    "verify_rootfs", "limits", "stop_timeout"});
+                    "verify_rootfs", "limits", "stop_timeout", "notify"});
     auto base = dirname_of(path);
     RunOptions o;
     // Errors from the shared spec parsers name the flag; re-raise them at the JSON path.
@@ -216,6 +225,7 @@ RunOptions load_config(const std::string& path, const std::string& trust_key) {
                 at_path(*v, [&] { return cgroups::parse_cpus(text(*v), "limits.cpus"); });
     }
     if (auto v = root.get("stop_timeout")) o.stop_timeout = static_cast<unsigned>(v->u64(86400));
+    if (auto v = root.get("notify")) o.notify = at_path(*v, [&] { return parse_notify(v->str()); });
     return o;
 }
 
@@ -263,6 +273,7 @@ RunOptions parse_run(const std::vector<std::string>& args) {
     str("verify-rootfs", o.verify_rootfs);
     if (vm.count("user")) o.user = users::parse(vm["user"].as<std::string>());
     if (vm.count("net")) o.net = parse_net(vm["net"].as<std::string>());
+    if (vm.count("notify")) o.notify = parse_notify(vm["notify"].as<std::string>());
     if (vm.count("stop-timeout")) {
         // Parsed here: program_options would wrap "-1" into a huge unsigned.
         auto s = vm["stop-timeout"].as<std::string>();

@@ -15,6 +15,7 @@ TmpfsSpec parse_tmpfs(const std::string& spec);                          // PATH
 BindSpec parse_bind(const std::string& spec);                            // SRC:DST[:rw|:ro]
 std::pair<std::string, std::string> parse_env(const std::string& spec);  // K=V
 NetMode parse_net(const std::string& s);
+NotifyMode parse_notify(const std::string& s);  // exec|app
 
 // `bulwark run` arguments (everything after "run"). --config is read first; flags given on the
 // command line replace the config's value (lists included). Throws UsageError or InputError.

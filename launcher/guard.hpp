@@ -29,10 +29,10 @@ std::string pin_dir(const std::string& name);
 std::string attach(const policy::Policy& p, const std::string& iface, const std::string& name,
                    Mode mode, int netns_fd = -1);
 
-// For `bulwark run`: holds /run/bulwark/NAME.lock for the run's life, so a second run of the
-// same name is refused while the first lives; and when pins of a dead run of that name remain
-// (its supervisor was SIGKILLed), removes them so that a restart works. Pins made by `xdp
-// attach` are never taken over. Then attaches like attach(), marking the pins as the run's.
+// For `bulwark run` with a policy or a veth pair: holds /run/bulwark/NAME.lock for the run's
+// life, so a second run of the same name is refused while the first lives, and whatever a dead
+// run of that name left (its supervisor was SIGKILLed) may be removed: its pins here, at once,
+// and its veth pair by network::Veth. Pins made by `xdp attach` are never taken over.
 class RunLease {
   public:
     explicit RunLease(const std::string& name);

@@ -3,12 +3,15 @@
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "error.hpp"
 #include "fd.hpp"
@@ -86,7 +89,23 @@ std::string tmpfs_data(uint64_t size, const char* mode) {
     return "size=" + std::to_string(size) + ",mode=" + mode;
 }
 
-void setup_dev(const std::vector<std::pair<const char*, UniqueFd>>& nodes) {
+// Any process in the sandbox may send to it (0666): the sandbox is one service, and systemd
+// hears only what the supervisor passes on.
+UniqueFd bind_notify_socket(const std::string& path) {
+    UniqueFd fd(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) throw_sys("socket(notify)");
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    if (path.size() >= sizeof a.sun_path) throw SysError("bind(" + path + ")", ENAMETOOLONG);
+    std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
+    if (bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+        throw_sys("bind(" + path + ")");
+    if (chmod(path.c_str(), 0666) != 0) throw_sys("chmod(" + path + ")");
+    return fd;
+}
+
+UniqueFd setup_dev(const std::vector<std::pair<const char*, UniqueFd>>& nodes,
+                   const std::string& notify_socket) {
     make_dirs("/dev");
     do_mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, tmpfs_data(1 << 20, "755"), "tmpfs");
     for (auto& [name, fd] : nodes) {
@@ -107,8 +126,11 @@ void setup_dev(const std::vector<std::pair<const char*, UniqueFd>>& nodes) {
                                                          {"/proc/self/fd/2", "/dev/stderr"}};
     for (auto [target, link] : links)
         if (symlink(target, link) != 0) throw_sys(std::string("symlink(") + link + ")");
+    UniqueFd notify;
+    if (!notify_socket.empty()) notify = bind_notify_socket(notify_socket);
     // Nothing in /dev should change after this: new device files there would be an escape route.
     remount("/dev", kRoNoSuidNoDev | MS_NOEXEC);
+    return notify;
 }
 
 void mask_proc() {
@@ -134,7 +156,7 @@ void mask_proc() {
 
 }  // namespace
 
-void setup(const Plan& plan) {
+UniqueFd setup(const Plan& plan) {
     // Nothing below may propagate back to the host's mount table.
     do_mount("", "/", nullptr, MS_REC | MS_PRIVATE, "", "private propagation");
     // Not MS_REC: mounts below the rootfs on the host stay out of the sandbox (use --bind).
@@ -158,7 +180,7 @@ void setup(const Plan& plan) {
 
     make_dirs("/proc");
     do_mount("proc", "/proc", "proc", kSafe, "", "proc");
-    setup_dev(nodes);
+    auto notify = setup_dev(nodes, plan.notify_socket);
 
     for (auto& t : plan.tmpfs) {
         make_dirs(t.path);
@@ -178,6 +200,7 @@ void setup(const Plan& plan) {
     remount("/", kRoNoSuidNoDev);
     mask_proc();
     if (chdir(plan.workdir.c_str()) != 0) throw_sys("chdir(" + plan.workdir + ")");
+    return notify;
 }
 
 }  // namespace bulwark::mounts

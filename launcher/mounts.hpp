@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "fd.hpp"
 #include "options.hpp"
 
 namespace bulwark::mounts {
@@ -13,6 +14,9 @@ struct Plan {
     std::vector<TmpfsSpec> tmpfs;  // includes /tmp
     std::vector<BindSpec> binds;
     std::string workdir = "/";
+    // Non-empty: a datagram socket bound at this path under /dev (sd_notify for the app), made
+    // before /dev turns read-only, which a socket's connect and send do not mind.
+    std::string notify_socket;
 };
 
 // Paths under /proc hidden behind /dev/null or an empty read-only tmpfs, and those made
@@ -22,7 +26,7 @@ extern const std::vector<const char*> kReadOnlyProcPaths;
 
 // Runs in the child, in a fresh mount namespace, as root. Makes propagation private, binds the
 // rootfs, pivots into it, builds /proc, /dev, tmpfs and bind mounts, remounts / read-only and
-// masks /proc. Throws SysError naming the step.
-void setup(const Plan& plan);
+// masks /proc. Throws SysError naming the step. Returns the notify socket, if the plan has one.
+UniqueFd setup(const Plan& plan);
 
 }  // namespace bulwark::mounts

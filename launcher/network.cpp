@@ -170,6 +170,11 @@ Veth::Veth(const VethNames& names, int netns_fd, const std::string& host_cidr,
     rtnl_link_set_name(peer, names.sandbox.c_str());
     rtnl_link_set_ns_fd(peer, netns_fd);
     int err = rtnl_link_add(host.get(), veth.get(), NLM_F_CREATE | NLM_F_EXCL);
+    if (err == -NLE_EXIST) {
+        delete_link(names.host);  // deleting one end deletes the pair
+        replaced_ = true;
+        err = rtnl_link_add(host.get(), veth.get(), NLM_F_CREATE | NLM_F_EXCL);
+    }
     rtnl_link_put(peer);
     if (err < 0) nl_fail("create veth " + names.host + "/" + names.sandbox, err);
     try {

@@ -42,16 +42,21 @@ class InNetns {
 class Veth {
   public:
     // `netns_fd`: the sandbox's network namespace. Throws SysError naming the step on failure,
-    // after removing whatever it created.
+    // after removing whatever it created. The caller holds the name's run lease, so a link that
+    // already has the host end's name is a dead run's: its namespace is torn down by the kernel
+    // asynchronously after its last process is gone, which a quick restart can beat. That pair
+    // is deleted and replaced (replaced() says so).
     Veth(const VethNames& names, int netns_fd, const std::string& host_cidr,
          const std::string& sandbox_cidr);
     ~Veth();
     Veth(const Veth&) = delete;
     Veth& operator=(const Veth&) = delete;
     const VethNames& names() const { return names_; }
+    bool replaced() const { return replaced_; }
 
   private:
     VethNames names_;
+    bool replaced_ = false;
 };
 
 }  // namespace bulwark::network

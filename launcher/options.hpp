@@ -26,6 +26,10 @@ struct BindSpec {
 
 enum class NetMode { None, Host, Veth };
 
+// When a run under systemd (Type=notify) reports READY=1: once the app is exec'd (`exec`), or
+// when the app itself says so through the notify socket bulwark gives it (`app`).
+enum class NotifyMode { Exec, App };
+
 struct RunOptions {
     std::string name = "app";
     std::string rootfs;
@@ -48,6 +52,7 @@ struct RunOptions {
     std::string verify_rootfs;  // manifest from `rootfs seal`: refuse a rootfs that differs
     cgroups::Limits limits;     // --memory, --pids, --cpus: the run's own cgroup v2
     unsigned stop_timeout = 10;
+    NotifyMode notify = NotifyMode::Exec;
     std::vector<std::string> command;
 };
 

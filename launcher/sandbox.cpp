@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <linux/close_range.h>
-#include <linux/openat2.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -24,11 +23,13 @@
 #include "digest.hpp"
 #include "error.hpp"
 #include "fd.hpp"
+#include "in_root.hpp"
 #include "manifest.hpp"
 #include "namespaces.hpp"
 #include "network.hpp"
 #include "signing.hpp"
 #include "sys.hpp"
+#include "systemd.hpp"
 #include "users.hpp"
 
 namespace bulwark::sandbox {
@@ -40,14 +41,6 @@ constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/
 // caught.
 constexpr int kForwarded[] = {SIGTERM, SIGINT,  SIGHUP,   SIGQUIT,
                               SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
-
-// Opens `path` as if `root` were /, so absolute symlinks in the rootfs resolve inside it.
-UniqueFd open_in_root(int root, const std::string& path, uint64_t flags) {
-    open_how how{};
-    how.flags = flags | O_CLOEXEC;
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    return UniqueFd(static_cast<int>(syscall(SYS_openat2, root, path.c_str(), &how, sizeof how)));
-}
 
 std::string env_value(const std::vector<std::string>& env, const std::string& key) {
     for (auto& kv : env)
@@ -77,7 +70,8 @@ bool under(const std::string& path, const std::string& dir) {
 
 // Whether `path` (absolute, as the app will see it) names a regular file, looked up where it
 // will come from: the deepest bind mount covering it, else the rootfs. Paths on a tmpfs start
-// empty, so nothing there exists yet.
+// empty, so nothing there exists yet. Only "no such file" counts as missing: any other failure
+// (a symlink loop, a refused lookup) is an error naming the path and errno.
 enum class Lookup { kFound, kMissing, kUnknown };
 Lookup look_up(const Prepared& p, const std::string& path) {
     const BindSpec* best = nullptr;
@@ -92,11 +86,16 @@ Lookup look_up(const Prepared& p, const std::string& path) {
     if (rest.empty() || rest == "/")
         return stat(root.c_str(), &st) == 0 && S_ISREG(st.st_mode) ? Lookup::kFound
                                                                    : Lookup::kMissing;
+    auto failed = [&](const std::string& step) {
+        if (errno == ENOENT || errno == ENOTDIR) return Lookup::kMissing;
+        throw SysError(step, errno);
+    };
     UniqueFd dir(open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!dir) return Lookup::kMissing;
-    auto fd = open_in_root(dir.get(), rest, O_PATH);
-    return fd && fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) ? Lookup::kFound
-                                                                  : Lookup::kMissing;
+    if (!dir) return failed("open(" + root + ")");
+    auto fd = in_root::open(dir.get(), rest, O_PATH);
+    if (!fd) return failed("look up " + path + " in " + root);
+    if (fstat(fd.get(), &st) != 0) throw_sys("fstat(" + path + " in " + root + ")");
+    return S_ISREG(st.st_mode) ? Lookup::kFound : Lookup::kMissing;
 }
 
 // Mirrors execvp's search so a missing command fails before anything starts. Relative PATH
@@ -116,14 +115,28 @@ void check_command(const Prepared& p) {
                           p.opt.rootfs);
 }
 
-void send(int fd, Msg::Kind kind, int code, int status, const std::string& text) {
+void send(int fd, Msg::Kind kind, int code, int status, const std::string& text, int pass_fd = -1) {
     Msg m;
     m.kind = kind;
     m.exit_code = code;
     m.status = status;
     std::strncpy(m.text, text.c_str(), sizeof m.text - 1);
+    iovec iov{&m, sizeof m};
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    if (pass_fd >= 0) {
+        mh.msg_control = control;
+        mh.msg_controllen = sizeof control;
+        cmsghdr* c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+    }
     // A lost message only loses detail: the supervisor still sees the exit.
-    (void)!::send(fd, &m, sizeof m, MSG_NOSIGNAL);
+    (void)!::sendmsg(fd, &mh, MSG_NOSIGNAL);
 }
 
 // Lowers a limit to `value` (soft and hard). Never raises: the launcher may itself run under
@@ -283,6 +296,12 @@ Prepared prepare(const RunOptions& opt) {
     if (!has_tmp) p.plan.tmpfs.insert(p.plan.tmpfs.begin(), TmpfsSpec{"/tmp", 128ull << 20});
 
     p.env = {std::string("PATH=") + kDefaultPath, "HOME=/"};
+    // `--notify app` under systemd: the app gets a socket of its own; the supervisor passes on
+    // what it says. Without NOTIFY_SOCKET nobody listens, so the app gets none.
+    if (opt.notify == NotifyMode::App && getenv("NOTIFY_SOCKET")) {
+        p.plan.notify_socket = sd::kSandboxNotifySocket;
+        p.env.push_back(std::string("NOTIFY_SOCKET=") + sd::kSandboxNotifySocket);
+    }
     for (auto& [k, v] : opt.env) {
         std::string kv = k + "=" + v;
         bool replaced = false;
@@ -307,7 +326,8 @@ void run_init(const Prepared& p, int ctl) {
     try {
         // A new session: the app cannot inject input into the launcher's terminal (TIOCSTI).
         if (setsid() < 0) throw_sys("setsid");
-        mounts::setup(p.plan);
+        if (auto notify = mounts::setup(p.plan))
+            send(ctl, Msg::kNotifySocket, 0, 0, "", notify.get());  // our copy closes here
         namespaces::set_hostname(p.opt.hostname.empty() ? p.opt.name : p.opt.hostname);
         if (p.opt.net != NetMode::Host) namespaces::loopback_up();
         set_rlimit(RLIMIT_CORE, 0, "RLIMIT_CORE");

@@ -40,9 +40,10 @@ class CommandNotFound : public std::runtime_error {
 // The installed default profile, or the source tree's when running from a build directory.
 std::string default_profile_path();
 
-// Messages on the control socket between the supervisor and the sandbox's init.
+// Messages on the control socket between the supervisor and the sandbox's init. kNotifySocket
+// carries the app's notify socket (`--notify app`) as SCM_RIGHTS, right after the mounts.
 struct Msg {
-    enum Kind : uint32_t { kGo = 1, kSetupError, kRunning, kExited };
+    enum Kind : uint32_t { kGo = 1, kSetupError, kRunning, kExited, kNotifySocket };
     uint32_t kind = 0;
     int32_t exit_code = 0;  // kSetupError: 125, 126 or 127
     int32_t status = 0;     // kExited: the app's wait status

@@ -1,13 +1,11 @@
 #include "supervisor.hpp"
 
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +22,7 @@
 #include "namespaces.hpp"
 #include "network.hpp"
 #include "sys.hpp"
+#include "systemd.hpp"
 
 namespace bulwark::supervisor {
 
@@ -83,34 +82,41 @@ struct NetSide {
     }
 };
 
-// sd_notify from libsystemd, loaded only when systemd asked for notifications: linking it
-// would map libsystemd and its five compression/crypto libraries into every run (+10 ms of
-// start-up here, measured with bench/service.sh), for a feature most runs do not use.
-class Notifier {
-  public:
-    Notifier() {
-        if (!getenv("NOTIFY_SOCKET")) return;
-        lib_ = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
-        if (lib_) fn_ = reinterpret_cast<decltype(&sd_notify)>(dlsym(lib_, "sd_notify"));
-        if (!fn_)
-            fprintf(stderr,
-                    "bulwark: NOTIFY_SOCKET is set but libsystemd.so.0 cannot be loaded "
-                    "(%s): systemd will not hear READY=1\n",
-                    dlerror());
-    }
-    ~Notifier() {
-        if (lib_) dlclose(lib_);
-    }
-    Notifier(const Notifier&) = delete;
-    Notifier& operator=(const Notifier&) = delete;
-    void operator()(const char* state) const {
-        if (fn_) fn_(0, state);
-    }
+// Receives one control message, and the descriptor passed with it, if any.
+ssize_t recv_msg(int ctl, sandbox::Msg& m, UniqueFd& passed, int flags) {
+    iovec iov{&m, sizeof m};
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    mh.msg_control = control;
+    mh.msg_controllen = sizeof control;
+    ssize_t r = recvmsg(ctl, &mh, flags | MSG_CMSG_CLOEXEC);
+    if (r <= 0) return r;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            int fd;
+            std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+            passed.reset(fd);
+        }
+    return r;
+}
 
-  private:
-    void* lib_ = nullptr;
-    decltype(&sd_notify) fn_ = nullptr;
-};
+// What the app said on its notify socket (`--notify app`), passed on to systemd. Returns
+// whether it said READY=1.
+bool relay_app_notify(int fd, const sd::Systemd& sd) {
+    bool ready = false;
+    char buf[4096];
+    ssize_t n;
+    // No control buffer: descriptors an app sends along (FDSTORE=1) are closed by the kernel.
+    while ((n = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) >= 0) {
+        auto msg = sd::filter_app_notify(std::string_view(buf, static_cast<size_t>(n)));
+        if (msg.empty()) continue;
+        ready |= ("\n" + msg + "\n").find("\nREADY=1\n") != std::string::npos;
+        sd.notify(msg);
+    }
+    return ready;
+}
 
 // Sets up the network side for the sandbox whose init is `init`. Throws on any failure: the
 // caller kills the sandbox before its app was started (fail closed).
@@ -122,6 +128,13 @@ void set_up_network(const sandbox::Prepared& p, pid_t init, NetSide& net, audit:
         netns.reset(open(path.c_str(), O_RDONLY | O_CLOEXEC));
         if (!netns) throw_sys("open " + path);
         net.veth.emplace(network::veth_names(p.opt.name), netns.get(), p.opt.host_addr, p.opt.addr);
+        if (net.veth->replaced())
+            log.write({{"type", "ENFORCEMENT_ERROR"},
+                       {"step", "start"},
+                       {"error", "replaced the veth pair " + net.veth->names().host +
+                                     " of an earlier run of " + p.opt.name +
+                                     " that ended without cleanup"}},
+                      true);
     }
     if (!p.policy) return;
     bool inside = p.opt.net == NetMode::Veth;
@@ -134,8 +147,9 @@ void set_up_network(const sandbox::Prepared& p, pid_t init, NetSide& net, audit:
 
 // SIGHUP with a policy: the file is read again and swapped in atomically; a bad file leaves
 // the policy in force.
-void reload(const sandbox::Prepared& p, audit::Log& log, const Notifier& notify) {
-    notify("RELOADING=1");
+void reload(const sandbox::Prepared& p, audit::Log& log, const sd::Systemd& sd, bool ready) {
+    // Before READY=1 (an app still starting, with --notify app) systemd hears nothing of it.
+    if (ready) sd.notify("RELOADING=1");
     try {
         auto np = policy::load_policy(p.opt.policy, p.opt.trust_key);
         guard::reload(p.opt.name, np);
@@ -149,7 +163,21 @@ void reload(const sandbox::Prepared& p, audit::Log& log, const Notifier& notify)
                    {"policy", p.opt.policy}},
                   true);
     }
-    notify("READY=1");
+    if (ready) sd.notify("READY=1");
+}
+
+// Signals the sandbox's init. A signal that cannot be delivered (EPERM: the supervisor lacks
+// CAP_KILL over the init's uid, as under a unit whose CapabilityBoundingSet= leaves it out)
+// means a stop that never happens: said on stderr and in the audit log, never ignored. ESRCH
+// only means the init is already gone, which the SIGCHLD will tell.
+bool signal_init(pid_t init, int sig, audit::Log& log) {
+    if (kill(init, sig) == 0 || errno == ESRCH) return true;
+    int err = errno;
+    std::string step =
+        "kill(" + std::to_string(init) + ", SIG" + std::string(sigabbrev_np(sig)) + ")";
+    fprintf(stderr, "bulwark: %s: %s\n", step.c_str(), strerror(err));
+    log.write({{"type", "ENFORCEMENT_ERROR"}, {"step", step}, {"error", strerror(err)}}, true);
+    return false;
 }
 
 const char* net_name(NetMode m) {
@@ -160,9 +188,10 @@ const char* net_name(NetMode m) {
 
 int run(const sandbox::Prepared& p) {
     Signals signals;
-    Notifier notify;
+    sd::Systemd sd;
     audit::Log log(p.opt.audit_log, p.opt.name,
                    p.opt.audit_key.empty() ? "" : read_file(p.opt.audit_key));
+    if (sd.journal()) log.set_journal(&sd);
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_sys("socketpair");
     UniqueFd ctl(sv[0]), child_end(sv[1]);
@@ -175,13 +204,14 @@ int run(const sandbox::Prepared& p) {
     if (init == 0) sandbox::run_init(p, child_end.get());
     child_end.reset();
     auto kill_init = [&] {
-        kill(init, SIGKILL);
-        waitpid(init, nullptr, 0);
+        if (signal_init(init, SIGKILL, log)) waitpid(init, nullptr, 0);
     };
 
     NetSide net;
     try {
-        if (p.policy) {
+        // The name's lease: one live run per name, and what a dead one left (pins, a veth
+        // pair) is this run's to remove.
+        if (p.policy || p.opt.net == NetMode::Veth) {
             net.lease.emplace(p.opt.name);
             if (!net.lease->recovered().empty())
                 log.write({{"type", "ENFORCEMENT_ERROR"},
@@ -203,7 +233,8 @@ int run(const sandbox::Prepared& p) {
     }
 
     int setup_code = 0, app_status = -1, init_status = 0;
-    bool init_done = false, ctl_open = true;
+    bool init_done = false, ctl_open = true, ready = false;
+    UniqueFd app_notify;  // --notify app: the socket the app's sd_notify reaches
     int64_t kill_at = -1;
     auto drain_events = [&] {
         if (!net.events) return;
@@ -214,8 +245,10 @@ int run(const sandbox::Prepared& p) {
                       false);
         }
     };
-    auto on_msg = [&](const sandbox::Msg& m) {
-        if (m.kind == sandbox::Msg::kSetupError) {
+    auto on_msg = [&](const sandbox::Msg& m, UniqueFd& passed) {
+        if (m.kind == sandbox::Msg::kNotifySocket) {
+            app_notify = std::move(passed);
+        } else if (m.kind == sandbox::Msg::kSetupError) {
             setup_code = m.exit_code;
             fprintf(stderr, "bulwark: %s\n", m.text);
         } else if (m.kind == sandbox::Msg::kExited) {
@@ -241,29 +274,35 @@ int run(const sandbox::Prepared& p) {
                 start["policy_sha256"] = p.policy->sha256;
             }
             log.write(start, true);
-            notify("READY=1");
+            if (p.opt.notify == NotifyMode::Exec) {
+                sd.notify("READY=1");
+                ready = true;
+            }
         }
     };
     while (!init_done) {
-        pollfd fds[3] = {{signals.fd(), POLLIN, 0},
+        pollfd fds[4] = {{signals.fd(), POLLIN, 0},
                          {ctl_open ? ctl.get() : -1, POLLIN, 0},
-                         {net.events ? net.events->fd() : -1, POLLIN, 0}};
+                         {net.events ? net.events->fd() : -1, POLLIN, 0},
+                         {app_notify.get(), POLLIN, 0}};
         int timeout = kill_at < 0 ? -1 : static_cast<int>(std::max<int64_t>(0, kill_at - now_ms()));
-        int n = poll(fds, 3, timeout);
+        int n = poll(fds, 4, timeout);
         if (n < 0 && errno != EINTR) throw_sys("poll");
         if (kill_at >= 0 && now_ms() >= kill_at) {
             fprintf(stderr, "bulwark: stop timeout (%us) expired, killing the sandbox\n",
                     p.opt.stop_timeout);
-            kill(init, SIGKILL);
+            signal_init(init, SIGKILL, log);
             kill_at = -1;
         }
         if (n <= 0) continue;
         if (fds[2].revents) drain_events();
+        if (fds[3].revents && relay_app_notify(app_notify.get(), sd)) ready = true;
         if (fds[1].revents) {
             sandbox::Msg m;
-            ssize_t r = recv(ctl.get(), &m, sizeof m, 0);
+            UniqueFd passed;
+            ssize_t r = recv_msg(ctl.get(), m, passed, 0);
             if (r == sizeof m)
-                on_msg(m);
+                on_msg(m, passed);
             else if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
                 ctl_open = false;
         }
@@ -276,19 +315,20 @@ int run(const sandbox::Prepared& p) {
                     continue;
                 }
                 if (sig == SIGHUP && p.policy) {
-                    reload(p, log, notify);
+                    reload(p, log, sd, ready);
                     continue;
                 }
-                kill(init, sig);
+                signal_init(init, sig, log);
                 bool stopping = sig == SIGTERM || sig == SIGINT || sig == SIGQUIT;
-                if (stopping) notify("STOPPING=1");
+                if (stopping) sd.notify("STOPPING=1");
                 if (stopping && kill_at < 0) kill_at = now_ms() + 1000LL * p.opt.stop_timeout;
             }
         }
     }
     // The app's last word may still be queued behind the SIGCHLD.
     sandbox::Msg m;
-    while (ctl_open && recv(ctl.get(), &m, sizeof m, MSG_DONTWAIT) == sizeof m) on_msg(m);
+    UniqueFd passed;
+    while (ctl_open && recv_msg(ctl.get(), m, passed, MSG_DONTWAIT) == sizeof m) on_msg(m, passed);
     drain_events();
 
     int code;

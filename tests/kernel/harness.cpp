@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -32,15 +33,28 @@ int64_t now_ms() {
     return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-pid_t spawn(const std::vector<std::string>& argv, int out_w, int err_w) {
+pid_t spawn(const std::vector<std::string>& argv, int out_w, int err_w, const PreExec& pre = {}) {
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    if (pre) {
+        pid_t pid = fork();
+        if (pid < 0) throw std::runtime_error("fork failed");
+        if (pid == 0) {
+            int null = open("/dev/null", O_RDONLY);
+            if (null < 0 || dup2(null, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
+                _exit(127);
+            pre();
+            execve(args[0], args.data(), environ);
+            _exit(127);
+        }
+        return pid;
+    }
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, out_w, 1);
     posix_spawn_file_actions_adddup2(&fa, err_w, 2);
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
     pid_t pid = -1;
     int rc = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ);
     posix_spawn_file_actions_destroy(&fa);
@@ -66,10 +80,10 @@ std::string rootfs() {
     return env("BULWARK_ROOTFS");
 }
 
-Result run(const std::vector<std::string>& argv, int timeout_s) {
+Result run(const std::vector<std::string>& argv, int timeout_s, const PreExec& pre) {
     int out[2], err[2];
     if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-    pid_t pid = spawn(argv, out[1], err[1]);
+    pid_t pid = spawn(argv, out[1], err[1], pre);
     close(out[1]);
     close(err[1]);
     Result r;
@@ -111,10 +125,10 @@ Result run_sandbox(const std::vector<std::string>& extra, const std::vector<std:
     return run(argv, timeout_s);
 }
 
-Child::Child(const std::vector<std::string>& argv) {
+Child::Child(const std::vector<std::string>& argv, bool merge_stderr) {
     int out[2];
     if (pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-    pid_ = spawn(argv, out[1], 2);
+    pid_ = spawn(argv, out[1], merge_stderr ? out[1] : 2);
     close(out[1]);
     out_ = out[0];
 }
@@ -196,6 +210,28 @@ std::vector<pid_t> children_of(pid_t pid) {
     }
     closedir(d);
     return out;
+}
+
+bool wait_listening(pid_t pid, uint16_t port, int timeout_ms) {
+    char want[8];
+    std::snprintf(want, sizeof want, ":%04X", port);
+    int64_t deadline = now_ms() + timeout_ms;
+    do {
+        for (auto table : {"tcp", "tcp6"}) {
+            std::ifstream f("/proc/" + std::to_string(pid) + "/net/" + table);
+            std::string sl, local, remote, state;
+            std::string line;
+            std::getline(f, line);  // the header
+            while (f >> sl >> local >> remote >> state) {
+                std::getline(f, line);
+                // st 0A is TCP_LISTEN; the local address ends in :PORT (hex).
+                if (state == "0A" && local.size() > 5 && local.substr(local.size() - 5) == want)
+                    return true;
+            }
+        }
+        poll(nullptr, 0, 5);
+    } while (now_ms() < deadline);
+    return false;
 }
 
 }  // namespace harness

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -19,16 +20,20 @@ std::string env(const char* name);  // required environment variable set by ctes
 std::string bulwark();
 std::string rootfs();
 
+// Runs in the forked child just before execve (to put it under a seccomp filter, say).
+using PreExec = std::function<void()>;
+
 // Runs argv to completion (killed after timeout_s) and collects its output.
-Result run(const std::vector<std::string>& argv, int timeout_s = 60);
+Result run(const std::vector<std::string>& argv, int timeout_s = 60, const PreExec& pre = {});
 // bulwark run --rootfs ROOTFS EXTRA... -- CMD...
 Result run_sandbox(const std::vector<std::string>& extra, const std::vector<std::string>& cmd,
                    int timeout_s = 60);
 
-// A process started in the background with its stdout on a pipe.
+// A process started in the background with its stdout on a pipe (and its stderr too, with
+// merge_stderr).
 class Child {
   public:
-    explicit Child(const std::vector<std::string>& argv);
+    explicit Child(const std::vector<std::string>& argv, bool merge_stderr = false);
     ~Child();
     pid_t pid() const { return pid_; }
     // Reads stdout until a line equal to `line` appears; false on EOF or timeout.
@@ -66,6 +71,10 @@ std::vector<std::string> lines(const std::string& text);
 std::string host_mountinfo();
 // pids of the current process's children (from /proc/self/task/*/children).
 std::vector<pid_t> children_of(pid_t pid);
+// Waits until a TCP socket listens on `port` in the network namespace of process `pid` (read
+// from /proc/PID/net/tcp and tcp6, so no connection disturbs a guard's counters). There is no
+// event for a listen(): the table is polled every 5 ms, for at most timeout_ms.
+bool wait_listening(pid_t pid, uint16_t port, int timeout_ms);
 
 }  // namespace harness
 

@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <seccomp.h>
+
 #include <catch2/catch.hpp>
 #include <fstream>
 
@@ -255,6 +257,32 @@ TEST_CASE("binds are read-only unless :rw; extra tmpfs; env; workdir; hostname",
     CHECK(content == "data");
     unlink((d + "/file").c_str());
     rmdir(dir);
+}
+
+TEST_CASE("commands are found where openat2 is refused, as systemd's RestrictSUIDSGID= does",
+          "[sandbox][input]") {
+    // systemd's filter for RestrictSUIDSGID= cannot look into openat2's struct, so it makes
+    // openat2 fail with ENOSYS; kernels before 5.6 have none. The lookup walks the rootfs itself.
+    auto refuse_openat2 = [] {
+        scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+        if (!ctx || seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2), 0) != 0 ||
+            seccomp_load(ctx) != 0)
+            _exit(99);
+    };
+    auto bulwark_run = [&](std::vector<std::string> cmd) {
+        std::vector<std::string> argv{harness::bulwark(), "run", "--rootfs", rootfs(), "--"};
+        argv.insert(argv.end(), cmd.begin(), cmd.end());
+        return run(argv, 60, refuse_openat2);
+    };
+    // The app inherits the filter: the probe shows openat2 really was refused in this run.
+    auto r = bulwark_run({"probe", "openat2"});  // found through PATH, then /bin/probe -> walk
+    INFO(r.err);
+    CHECK(r.code == 0);
+    CHECK(parse_kv(r.out)["openat2"] == "ENOSYS");
+    CHECK(bulwark_run({"sh", "-c", "exit 3"}).code == 3);  // /bin/sh: a symlink to busybox
+    auto missing = bulwark_run({"not-there"});
+    CHECK(missing.code == 127);
+    CHECK_THAT(missing.err, Contains("not-there: not found in PATH of rootfs"));
 }
 
 TEST_CASE("bad input: one clear line, exit 125, nothing left behind", "[sandbox][input]") {

@@ -23,7 +23,7 @@ using namespace harness;
 using Catch::Matchers::Contains;
 
 std::string kernel_precheck() {
-    for (auto tool : {"/usr/sbin/ip", "/bin/busybox"})
+    for (auto tool : {"/usr/sbin/ip", "/bin/busybox", "/usr/bin/setpriv"})
         if (access(tool, X_OK) != 0) return std::string(tool) + " is missing";
     return {};
 }
@@ -87,15 +87,19 @@ struct NotifySocket {
     // Waits for a datagram containing `line` as one of its lines.
     bool wait_for(const std::string& line, int timeout_ms) {
         for (int waited = 0; waited < timeout_ms; waited += 20) {
-            pollfd p{fd, POLLIN, 0};
-            if (poll(&p, 1, 20) <= 0) continue;
-            char buf[4096];
-            ssize_t n = recv(fd, buf, sizeof buf, 0);
-            if (n <= 0) continue;
-            for (auto& l : lines(std::string(buf, static_cast<size_t>(n))))
+            auto d = next(20);
+            for (auto& l : lines(d))
                 if (l == line) return true;
         }
         return false;
+    }
+    // The next datagram, or "" if none came within timeout_ms.
+    std::string next(int timeout_ms) {
+        pollfd p{fd, POLLIN, 0};
+        if (poll(&p, 1, timeout_ms) <= 0) return {};
+        char buf[4096];
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
     }
 };
 
@@ -110,6 +114,12 @@ std::vector<bulwark::Json> audit_events(const std::string& path) {
 size_t count_type(const std::vector<bulwark::Json>& ev, const std::string& type) {
     return static_cast<size_t>(
         std::count_if(ev.begin(), ev.end(), [&](auto& j) { return j["type"] == type; }));
+}
+
+// The sandbox's init: the supervisor's one child.
+pid_t sandbox_init(const Child& svc) {
+    auto c = children_of(svc.pid());
+    return c.empty() ? -1 : c.front();
 }
 
 HttpResult get(const std::string& src, const std::string& line) {
@@ -156,7 +166,9 @@ TEST_CASE("run --net veth --policy: served, attacks dropped, flood cut, audited,
                "-h",
                "/www"});
     unsetenv("NOTIFY_SOCKET");
+    // READY=1 (the default, --notify exec) means the app is exec'd, not that it listens yet.
     REQUIRE(notify.wait_for("READY=1", 20000));
+    REQUIRE(wait_listening(sandbox_init(svc), 8080, 10000));
     CHECK(link_exists(kHostIf));
     CHECK(pinned(kName));
     // More client addresses on the host end: the user is .1, the flood .3, the attacker .4.
@@ -256,6 +268,7 @@ TEST_CASE("SIGHUP reloads the policy; a bad file is an ENFORCEMENT_ERROR, policy
                "/www"});
     unsetenv("NOTIFY_SOCKET");
     REQUIRE(notify.wait_for("READY=1", 20000));
+    REQUIRE(wait_listening(sandbox_init(svc), 8080, 10000));
     CHECK(get("198.18.1.1", "GET /index.html?q=forbidden").status == 200);
 
     fx.file("policy.json", R"({"inspect_ports": [8080],
@@ -400,6 +413,32 @@ TEST_CASE("one run per name; a run killed with SIGKILL does not block its restar
     // Pins made by `xdp attach` are never taken over (checked in the fail-closed test above).
 }
 
+TEST_CASE("a dead run's veth pair, not yet torn down by the kernel, is replaced at restart",
+          "[service]") {
+    // After a SIGKILLed supervisor the kernel deletes its sandbox's namespace, and the pair with
+    // it, asynchronously: a restart can find the pair still there. Made here on purpose.
+    Fixture fx;
+    auto peer = "bw-" + kName + "-s";
+    REQUIRE(
+        run({"/usr/sbin/ip", "link", "add", kHostIf, "type", "veth", "peer", "name", peer}).code ==
+        0);
+    auto audit = kTmp + "/audit.jsonl";
+    auto r = run_sandbox({"--name", kName, "--net", "veth", "--host-addr", "198.18.1.1/29",
+                          "--addr", "198.18.1.2/29", "--audit-log", audit},
+                         {"/bin/sh", "-c", "ip -o addr show dev " + peer});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    CHECK_THAT(r.out, Contains("198.18.1.2/29"));  // the new pair, configured
+    bool said = false;
+    for (auto& j : audit_events(audit))
+        said |= j["type"] == "ENFORCEMENT_ERROR" &&
+                j["error"] == "replaced the veth pair " + kHostIf + " of an earlier run of " +
+                                  kName + " that ended without cleanup";
+    CHECK(said);
+    CHECK_FALSE(link_exists(kHostIf));
+    CHECK_FALSE(link_exists(peer));
+}
+
 TEST_CASE("an audit log that cannot be written is reported; the run goes on", "[service]") {
     // /dev/full: opening works, every write fails with ENOSPC.
     auto r = run_sandbox({"--audit-log", "/dev/full"}, {"/bin/sh", "-c", "exit 7"});
@@ -466,4 +505,67 @@ TEST_CASE("SIGKILL of the supervisor: the app dies, the host guard stays pinned 
     CHECK(run({harness::bulwark(), "xdp", "detach", "--name", kName}).code == 0);
     CHECK_FALSE(pinned(kName));
     CHECK(ping() == 0);
+}
+
+TEST_CASE("--notify app: systemd hears READY=1 when the app says it, passed on without MAINPID",
+          "[service][notify]") {
+    Fixture fx;
+    NotifySocket notify;
+    setenv("NOTIFY_SOCKET", notify.path.c_str(), 1);
+    Child svc({harness::bulwark(), "run", "--rootfs", harness::rootfs(), "--name", kName,
+               "--notify", "app", "--", "/bin/probe", "notify"});
+    unsetenv("NOTIFY_SOCKET");
+    REQUIRE(svc.wait_for_line("notify_socket=/dev/notify", 20));
+    REQUIRE(svc.wait_for_line("notify_status=OK", 10));
+    // Everything systemd hears, in order, until READY=1: the app's status first. Had bulwark
+    // said READY=1 itself when the app was exec'd, that would come before the app's own
+    // datagram (its start was handled before the SIGUSR1 below is).
+    std::vector<std::string> heard{notify.next(10000)};
+    CHECK(heard.front() == "STATUS=warming up");
+    kill(svc.pid(), SIGUSR1);  // forwarded to the app, which then says it is ready
+    while (heard.back().find("READY=1") == std::string::npos && !heard.back().empty())
+        heard.push_back(notify.next(10000));
+    REQUIRE(heard.size() == 2);
+    CHECK(heard.back() == "READY=1\nSTATUS=serving");  // MAINPID=1 dropped: not a host pid
+    kill(svc.pid(), SIGTERM);
+    CHECK(notify.wait_for("STOPPING=1", 10000));
+    CHECK(svc.wait(30) == 0);  // the probe exits 0 on SIGTERM
+
+    // Without NOTIFY_SOCKET nobody listens: the app gets no socket and no variable.
+    auto r = run_sandbox({"--notify", "app"}, {"/bin/sh", "-c",
+                                               "echo \"[$NOTIFY_SOCKET]\"; "
+                                               "test -e /dev/notify && echo there"});
+    CHECK(r.code == 1);
+    CHECK(r.out == "[]\n");
+    auto bad = run_sandbox({"--notify", "later"}, {"/bin/true"});
+    CHECK(bad.code == 125);
+    CHECK_THAT(bad.err, Contains("--notify later: expected exec or app"));
+}
+
+TEST_CASE("a signal the supervisor cannot deliver is reported, not ignored", "[service]") {
+    // Without CAP_KILL (a unit's CapabilityBoundingSet= without it) root cannot signal the
+    // sandbox's init, which runs as 65534: the stop cannot happen, and bulwark must say so.
+    Fixture fx;
+    auto audit = kTmp + "/audit.jsonl";
+    Child svc({"/usr/bin/setpriv", "--bounding-set", "-kill", harness::bulwark(), "run", "--rootfs",
+               harness::rootfs(), "--name", kName, "--stop-timeout", "1", "--audit-log", audit,
+               "--", "/bin/probe", "hold"},
+              true);
+    REQUIRE(svc.wait_for_line("ready", 20));
+    auto init = std::to_string(sandbox_init(svc));
+    kill(svc.pid(), SIGTERM);
+    CHECK(svc.wait_for_line("bulwark: kill(" + init + ", SIGTERM): Operation not permitted", 10));
+    CHECK(svc.wait_for_line("bulwark: stop timeout (1s) expired, killing the sandbox", 10));
+    CHECK(svc.wait_for_line("bulwark: kill(" + init + ", SIGKILL): Operation not permitted", 10));
+    // The test can (it keeps CAP_KILL): then the run ends as a killed sandbox.
+    kill(std::stoi(init), SIGKILL);
+    CHECK(svc.wait(10) == 128 + SIGKILL);
+    size_t errors = 0;
+    for (auto& j : audit_events(audit))
+        if (j["type"] == "ENFORCEMENT_ERROR") {
+            ++errors;
+            CHECK(j["error"] == "Operation not permitted");
+            CHECK_THAT(j["step"].get<std::string>(), Contains("kill(" + init + ", SIG"));
+        }
+    CHECK(errors == 2);
 }

@@ -22,6 +22,7 @@
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -173,6 +174,37 @@ static void forkbomb(int max) {
     printf("forks=%d\nfork_error=%s\n", forks, err);
 }
 
+/* sd_notify by hand (the rootfs has no libsystemd): one datagram to $NOTIFY_SOCKET. */
+static int notify(const char* text) {
+    const char* path = getenv("NOTIFY_SOCKET");
+    if (!path || strlen(path) >= sizeof(((struct sockaddr_un*)0)->sun_path)) return -1;
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    strcpy(a.sun_path, path);
+    int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    long rc = sendto(s, text, strlen(text), 0, (struct sockaddr*)&a, sizeof a);
+    close(s);
+    return rc < 0 ? -1 : 0;
+}
+
+/* A service that speaks the notify protocol: "starting", then READY=1 (with a status, and a
+ * MAINPID that means nothing outside the sandbox) once SIGUSR1 comes, then runs until SIGTERM. */
+static int notify_service(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGTERM);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    printf("notify_socket=%s\n", getenv("NOTIFY_SOCKET") ? getenv("NOTIFY_SOCKET") : "");
+    put("notify_status", notify("STATUS=warming up"));
+    int sig = 0;
+    while (sigwait(&set, &sig) == 0 && sig != SIGUSR1)
+        if (sig == SIGTERM) return 0;
+    put("notify_ready", notify("READY=1\nSTATUS=serving\nMAINPID=1"));
+    while (sigwait(&set, &sig) == 0 && sig != SIGTERM) {
+    }
+    return 0;
+}
+
 int main(int argc, char** argv) {
     const char* cmd = argc > 1 ? argv[1] : "report";
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -224,6 +256,11 @@ int main(int argc, char** argv) {
         /* Stays until signalled, so that a test can look at the running sandbox from outside. */
         printf("ready\n");
         pause();
+    } else if (!strcmp(cmd, "openat2")) {
+        struct { unsigned long long flags, mode, resolve; } how = {O_RDONLY, 0, 0};
+        put("openat2", syscall(437 /* openat2 */, AT_FDCWD, "/", &how, sizeof how));
+    } else if (!strcmp(cmd, "notify")) {
+        return notify_service();
     } else if (!strcmp(cmd, "fds")) {
         /* Descriptors above stderr that survived into the app. */
         int n = 0;

@@ -205,6 +205,21 @@ TEST_CASE("config file: relative paths, and flags override it", "[cli]") {
     CHECK_THROWS_WITH(cli::load_config(path), Catch::Matchers::Contains("web.json: invalid JSON"));
 }
 
+TEST_CASE("--notify and the config's notify: exec by default, or app", "[cli]") {
+    CHECK(run({"--rootfs", "/r", "--", "/bin/true"}).notify == NotifyMode::Exec);
+    CHECK(run({"--rootfs", "/r", "--notify", "app", "--", "/bin/true"}).notify == NotifyMode::App);
+    CHECK_THROWS_WITH(run({"--rootfs", "/r", "--notify", "ready", "--", "/bin/true"}),
+                      "--notify ready: expected exec or app");
+    TempDir dir("cfg");
+    std::string path = dir / "n.json";
+    std::ofstream(path) << R"({"rootfs": "/r", "command": ["/bin/true"], "notify": "app"})";
+    CHECK(cli::load_config(path).notify == NotifyMode::App);
+    CHECK(run({"--config", path, "--notify", "exec"}).notify == NotifyMode::Exec);
+    std::ofstream(path) << R"({"rootfs": "/r", "notify": "yes"})";
+    CHECK_THROWS_WITH(cli::load_config(path),
+                      Catch::Matchers::Contains("n.json: /notify: --notify yes: expected exec"));
+}
+
 TEST_CASE("capability names", "[caps]") {
     CHECK(caps::parse_name("CAP_NET_BIND_SERVICE") == CAP_NET_BIND_SERVICE);
     CHECK(caps::parse_name("cap_sys_admin") == CAP_SYS_ADMIN);

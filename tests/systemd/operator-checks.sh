@@ -1,0 +1,204 @@
+#!/bin/sh
+# bulwark@.service under systemd as PID 1, checked the way an operator uses it: install, a config
+# in /etc/bulwark, systemctl start/reload/kill/stop, journalctl, curl. Runs inside the VM of
+# `tests/vm/run --systemd` (it installs into the guest's tree, whose writes go to a tmpfs
+# overlay: never run it on a real host). Prints one "ok"/"not ok" line per check and exits with
+# the number of failed checks.
+#
+# Waits are for systemd's states, the journal or a listening socket, polled every 0.1 s and
+# bounded; nothing sleeps for a guessed duration.
+set -u
+. /.bulwark-vm.env
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin SYSTEMD_PAGER= \
+    SYSTEMD_COLORS=0
+echo "bulwark-vm: userspace at $(cut -d' ' -f1 /proc/uptime)s"
+failed=0
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+check() { # check DESCRIPTION COMMAND...
+    d=$1
+    shift
+    if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+# until_true SECONDS COMMAND...: polls COMMAND until it succeeds; fails after SECONDS.
+until_true() {
+    t=$1
+    shift
+    end=$(($(date +%s) + t))
+    until "$@" >/dev/null 2>&1; do
+        [ "$(date +%s)" -lt "$end" ] || return 1
+        sleep 0.1
+    done
+}
+finish() {
+    if [ "$failed" != 0 ]; then
+        echo "== the journal of bulwark's units, for the failures above"
+        journalctl -q --no-pager -o short -u "bulwark@*" | tail -n 60
+    fi
+    echo "== $n checks, $failed failed"
+    exit "$failed"
+}
+prop() { systemctl show -P "$2" "$1"; }
+is_state() { [ "$(prop "$1" ActiveState)/$(prop "$1" SubState)" = "$2" ]; }
+main_pid() { prop "bulwark@$1" MainPID; }
+init_pid() { # the supervisor's one child
+    set -- $(cat /proc/"$(main_pid "$1")"/task/*/children 2>/dev/null)
+    echo "${1:-}"
+}
+# A TCP socket listening on PORT in the network namespace of PID.
+listening() { nsenter --net=/proc/"$1"/ns/net ss -Hltn "sport = :$2" | grep -q LISTEN; }
+# HTTP status from SRC to the sandbox (000: no answer within 2 s, as a dropped request).
+http() { curl -s -o /dev/null -w '%{http_code}' --path-as-is -m 2 --interface "$1" "$2"; }
+journal_count() { journalctl -q -u "bulwark@$1" -o cat "$2" | wc -l; }
+xdp_links() { bpftool -j link show | grep -o '"type":"xdp"' | wc -l; }
+left_behind() { # what a stopped instance must not leave
+    [ ! -e "/sys/fs/bpf/bulwark/$1" ] && ! ip link show "bw-$1-h" >/dev/null 2>&1 &&
+        [ "$(xdp_links)" = 0 ] && [ "$(cat /proc/self/mountinfo | wc -l)" = "$mounts" ] &&
+        [ ! -e "/sys/fs/cgroup/system.slice/system-bulwark.slice/bulwark@$1.service" ]
+}
+trap finish EXIT
+
+echo "== install, as README.md says"
+mounts=$(cat /proc/self/mountinfo | wc -l)
+check "cmake --install" sh -c "cmake --install '$VM_BUILD' >/dev/null"
+check "the unit is installed" test -f /etc/systemd/system/bulwark@.service
+systemctl daemon-reload
+mkdir -p /srv/web /etc/bulwark
+cp -a "$VM_BUILD/tests/rootfs" /srv/web/rootfs
+install -m 0600 /usr/local/share/bulwark/policies/web.json /etc/bulwark/web.policy.json
+cat >/etc/bulwark/web.json <<'EOF'
+{ "name": "web", "rootfs": "/srv/web/rootfs",
+  "command": ["/bin/busybox", "httpd", "-f", "-p", "80", "-h", "/www"],
+  "caps": ["CAP_NET_BIND_SERVICE"], "policy": "web.policy.json",
+  "net": {"mode": "veth", "host_addr": "198.18.0.1/29", "addr": "198.18.0.2/29"},
+  "audit_log": "/var/log/bulwark/web.jsonl", "stop_timeout": 5 }
+EOF
+chmod 0600 /etc/bulwark/web.json
+url=http://198.18.0.2
+
+echo "== start"
+check "systemctl enable --now bulwark@web returns success" systemctl enable --now bulwark@web
+check "enabled" [ "$(systemctl is-enabled bulwark@web)" = enabled ]
+check "the unit is active/running" is_state bulwark@web active/running
+cg=$(prop bulwark@web ControlGroup)
+app=$(pgrep -f 'busybox httpd -f -p 80' | head -n1)
+check "the app runs in the unit's cgroup ($cg)" grep -qx "0::$cg" "/proc/$app/cgroup"
+check "the app runs as 65534" [ "$(stat -c %u "/proc/$app")" = 65534 ]
+check "httpd listens in the sandbox" until_true 20 listening "$(init_pid web)" 80
+check "served: GET / from the host end is 200" [ "$(http 198.18.0.1 $url/)" = 200 ]
+ip addr add 198.18.0.3/29 dev bw-web-h
+drops() { # the instance's drop_pattern packets, from bulwark stats
+    bulwark stats --name "$1" --json | python3 -c \
+        'import json,sys; print(json.load(sys.stdin)["counters"]["drop_pattern"]["packets"])'
+}
+check "an attack (GET /../../etc/passwd) gets no answer" \
+    [ "$(http 198.18.0.3 "$url/../../etc/passwd")" = 000 ]
+check "bulwark stats counts it as drop_pattern" [ "$(drops web)" -gt 0 ]
+check "the legitimate client is still served" [ "$(http 198.18.0.1 $url/)" = 200 ]
+check "journalctl -u bulwark@web REASON=drop_pattern finds it, with fields" until_true 10 sh -c \
+    "journalctl -q -u bulwark@web REASON=drop_pattern SRC=198.18.0.3 -o verbose |
+     grep -q '^ *PATTERN=traversal:'"
+check "SANDBOX_START is in the journal with its fields" sh -c \
+    "journalctl -q -u bulwark@web TYPE=SANDBOX_START -o verbose | grep -q '^ *POLICY_SHA256='"
+check "audit events are not duplicated as plain stderr lines" [ "$(journalctl -q -u bulwark@web \
+    -o cat | grep -c '"type":"SANDBOX_START"')" = 1 ]
+
+echo "== reload"
+cat >/etc/bulwark/web.policy.json <<'EOF'
+{ "inspect_ports": [80], "patterns": {"sets": {"ops": ["/forbidden"]}} }
+EOF
+reloads=$(journal_count web TYPE=POLICY_RELOADED)
+check "systemctl reload bulwark@web" systemctl reload bulwark@web
+check "POLICY_RELOADED in the journal" until_true 10 sh -c \
+    "[ \$(journalctl -q -u bulwark@web -o cat TYPE=POLICY_RELOADED | wc -l) -gt $reloads ]"
+check "the new policy drops /forbidden" [ "$(http 198.18.0.1 $url/forbidden)" = 000 ]
+check "and serves the rest" [ "$(http 198.18.0.1 $url/)" = 200 ]
+echo '{ "inspect_ports": [80], "lists": {"deny": ["1.2.3"]} }' >/etc/bulwark/web.policy.json
+systemctl reload bulwark@web
+check "a broken policy is an ENFORCEMENT_ERROR naming the JSON path" until_true 10 sh -c \
+    "journalctl -q -u bulwark@web -o cat TYPE=ENFORCEMENT_ERROR | grep -q /lists/deny/0"
+check "the unit stays active" is_state bulwark@web active/running
+check "the policy in force is still the previous one" [ "$(http 198.18.0.1 $url/forbidden)" = 000 ]
+# A restart reads the file again: back to one that loads.
+cat >/etc/bulwark/web.policy.json <<'EOF'
+{ "inspect_ports": [80], "patterns": {"sets": {"ops": ["/forbidden"]}} }
+EOF
+
+echo "== the supervisor SIGKILLed, ten times: Restart= brings it back, nothing leaks"
+for i in 1 2 3 4 5 6 7 8 9 10; do
+    before=$(prop bulwark@web NRestarts)
+    systemctl kill -s KILL --kill-whom=main bulwark@web
+    until_true 30 sh -c "[ \$(systemctl show -P NRestarts bulwark@web) -gt $before ] &&
+                         [ \$(systemctl show -P ActiveState bulwark@web) = active ]" || break
+    until_true 20 listening "$(init_pid web)" 80 || break
+    [ "$(http 198.18.0.1 $url/)" = 200 ] || break
+done
+check "restarted 10 times, each time active and serving" [ "$(prop bulwark@web NRestarts)" = 10 ]
+check "one veth pair" [ "$(ip -o link show type veth | grep -c bw-web-h)" = 1 ]
+check "one XDP link" [ "$(xdp_links)" = 1 ]
+check "one pin directory" [ "$(ls /sys/fs/bpf/bulwark)" = web ]
+check "the host's mount table unchanged" [ "$(cat /proc/self/mountinfo | wc -l)" = "$mounts" ]
+check "three processes in the unit: supervisor, init, httpd" \
+    [ "$(wc -l <"/sys/fs/cgroup$cg/cgroup.procs")" = 3 ]
+check "each restart removed the dead run's pins" [ "$(journalctl -q -u bulwark@web -o cat \
+    TYPE=ENFORCEMENT_ERROR | grep -c 'removed the pins of an earlier run')" = 10 ]
+
+echo "== stop"
+t0=$(date +%s%N)
+check "systemctl stop bulwark@web" systemctl stop bulwark@web
+echo "# stop took $((($(date +%s%N) - t0) / 1000000)) ms"
+check "inactive (dead), not failed" is_state bulwark@web inactive/dead
+check "Result=success" [ "$(prop bulwark@web Result)" = success ]
+check "the app ended by the forwarded SIGTERM (exit 143), not the stop timeout's SIGKILL" \
+    sh -c "tail -n1 /var/log/bulwark/web.jsonl | grep -q '\"exit_code\":143,.*\"signal\":\"Terminated\"'"
+check "no pins, veth, XDP link, mounts or cgroup left" left_behind web
+
+echo "== a bad config fails once, no restart loop"
+echo '{ "name": "bad", "rootfs": "/srv/web/rootfs", "command": ["/bin/true"],
+  "net": {"mode": "bridge"} }' >/etc/bulwark/bad.json
+check "systemctl start bulwark@bad fails" sh -c '! systemctl start bulwark@bad 2>/dev/null'
+check "failed, with no restart scheduled (not auto-restart)" is_state bulwark@bad failed/failed
+check "bulwark exited 125" [ "$(prop bulwark@bad ExecMainStatus)" = 125 ]
+check "NRestarts=0" [ "$(prop bulwark@bad NRestarts)" = 0 ]
+check "the journal names the file and JSON path" sh -c \
+    "journalctl -q -u bulwark@bad -o cat | grep -q '/etc/bulwark/bad.json: /net/mode'"
+
+echo "== limits land in the unit's delegated cgroup"
+cat >/etc/bulwark/lim.json <<'EOF'
+{ "name": "lim", "rootfs": "/srv/web/rootfs", "command": ["/bin/probe", "hold"],
+  "limits": {"memory": "64m", "pids": 32} }
+EOF
+check "systemctl start bulwark@lim" systemctl start bulwark@lim
+lcg=/sys/fs/cgroup$(prop bulwark@lim ControlGroup)
+check "the sandbox's cgroup is bulwark-lim below the unit's" [ -d "$lcg/bulwark-lim" ]
+check "its memory.max is 64m" [ "$(cat "$lcg/bulwark-lim/memory.max")" = 67108864 ]
+check "its pids.max is 32" [ "$(cat "$lcg/bulwark-lim/pids.max")" = 32 ]
+check "the app is in it" grep -qx "0::$(prop bulwark@lim ControlGroup)/bulwark-lim" \
+    "/proc/$(pgrep -f '^/bin/probe hold')/cgroup"
+check "the supervisor is in its own leaf" grep -qx \
+    "0::$(prop bulwark@lim ControlGroup)/bulwark-supervisor-$(main_pid lim)" \
+    "/proc/$(main_pid lim)/cgroup"
+check "systemctl stop bulwark@lim" systemctl stop bulwark@lim
+check "inactive, cgroup gone" sh -c "[ \"\$(systemctl show -P ActiveState bulwark@lim)\" = inactive ] &&
+    [ ! -e '$lcg' ]"
+
+echo "== --notify app: start returns once the app says READY=1"
+cat >/etc/bulwark/ready.json <<'EOF'
+{ "name": "ready", "rootfs": "/srv/web/rootfs", "command": ["/bin/probe", "notify"],
+  "notify": "app" }
+EOF
+systemctl start --no-block bulwark@ready
+check "activating while the app warms up (its STATUS= reaches systemd)" until_true 20 sh -c \
+    "[ \"\$(systemctl show -P StatusText bulwark@ready)\" = 'warming up' ] &&
+     [ \"\$(systemctl show -P ActiveState bulwark@ready)\" = activating ]"
+systemctl kill -s USR1 --kill-whom=main bulwark@ready
+check "systemctl start returns once the app said READY=1" systemctl start bulwark@ready
+check "active, with the app's status" sh -c \
+    "[ \"\$(systemctl show -P StatusText bulwark@ready)\" = serving ] &&
+     [ \"\$(systemctl show -P ActiveState bulwark@ready)\" = active ]"
+check "stop: the app exits 0 on SIGTERM, unit inactive" sh -c \
+    "systemctl stop bulwark@ready && [ \"\$(systemctl show -P Result bulwark@ready)\" = success ]"
+
+echo "== systemd-analyze security"
+systemd-analyze security --no-pager bulwark@web.service | tail -n1
