@@ -75,7 +75,8 @@ struct {
     __type(value, struct bw_rules);
 } rules SEC(".maps");
 
-/* The pattern DFA (see launcher/automaton.hpp): e[state*256+byte], one value per generation.
+/* The pattern DFA (see launcher/automaton.hpp): rows of bw_dfa.classes entries, one value per
+ * generation.
  * Mmap-able so that a reload writes only the states a policy uses into the idle generation,
  * not the whole 4 MiB value through a syscall's bounce buffer. */
 struct {
@@ -130,18 +131,22 @@ struct {
     __type(value, __u64);
 } events_lost SEC(".maps");
 
-/* Payload bytes copied out of the frame once, for the method check, rules and the scan (too
- * big for the 512-byte stack). */
-#define SCRATCH_BYTES 2048
-struct scratch {
-    __u8 b[SCRATCH_BYTES];
-};
+/* Payload bytes copied out of the frame once, for the method check, rules and the scan, and
+ * their decoding (bw_scan_buf: too big for the 512-byte stack). */
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
     __uint(max_entries, 1);
     __type(key, __u32);
-    __type(value, struct scratch);
+    __type(value, struct bw_scan_buf);
 } scratch SEC(".maps");
+
+/* Drops per pattern, gen * BW_MAX_PATTERNS + index, for `bulwark stats`. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, BW_GENERATIONS * BW_MAX_PATTERNS);
+    __type(key, __u32);
+    __type(value, __u64);
+} pattern_hits SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -296,11 +301,11 @@ static __always_inline void mask_key(struct bw_source_key *k, const struct bw_co
 }
 
 /* Whether the payload starts with an HTTP method and a space. */
-__noinline int is_http_request(const struct scratch *buf, __u32 len)
+__noinline int is_http_request(const struct bw_scan_buf *buf, __u32 len)
 {
     if (!buf || len < 4)
         return 0;
-    const __u8 *b = buf->b;
+    const __u8 *b = buf->raw;
     if (b[0] == 'G' && b[1] == 'E' && b[2] == 'T' && b[3] == ' ')
         return 1;
     if (b[0] == 'P' && b[1] == 'U' && b[2] == 'T' && b[3] == ' ')
@@ -330,12 +335,12 @@ __noinline int is_http_request(const struct scratch *buf, __u32 len)
 /* The first rule whose text is a prefix of the payload: its index + 1, or 0. Each rule is
  * compared as eight masked 64-bit words, without a branch per byte: the verifier walks 32
  * short straight-line bodies instead of 32 x 64 byte loops. */
-__noinline __u32 match_rule(const struct bw_rules *rs, __u32 nrules, const struct scratch *buf,
-                            __u32 len)
+__noinline __u32 match_rule(const struct bw_rules *rs, __u32 nrules,
+                            const struct bw_scan_buf *buf, __u32 len)
 {
     if (!rs || !buf)
         return 0;
-    const __u64 *b = (const __u64 *)buf->b;
+    const __u64 *b = (const __u64 *)buf->raw;
     for (__u32 i = 0; i < BW_MAX_RULES; i++) {
         if (i >= nrules)
             break;
@@ -362,67 +367,211 @@ static __always_inline __u32 be16_len(__be16 v) {
     return x & 0xffff;
 }
 
-/* The empty asm keeps the mask as the last operation on the index: clang would otherwise merge
- * it into the state's shift and OR in the byte afterwards, and the 6.1 verifier loses the bound
- * of an OR, refusing the table access. */
-#define DFA_STEP(st, byte)                                                                  \
-    ({                                                                                      \
-        __u32 i_ = (st) * 256 + (byte);                                                     \
-        asm volatile("" : "+r"(i_));                                                        \
-        __u32 e_ = t->e[i_ & (BW_AUTOMATON_MAX_STATES * 256 - 1)];                          \
-        if (BW_AC_MATCH(e_))                                                                \
-            return BW_AC_MATCH(e_);                                                         \
-        BW_AC_NEXT(e_);                                                                     \
-    })
-
-struct scan_plan {
-    __u32 start[BW_SCAN_STREAMS];
+struct scan_ctx {
+    struct bw_scan_buf *sb;
+    const struct bw_table *t;
+    const struct bw_config *cfg;
 };
 
-/* bw_scan_streams as a global function: its results reach the caller as plain scalars, so the
- * verifier walks the scan loop once instead of once per path through the slice arithmetic
- * (inlined, that multiplied the program to ~860k processed instructions). */
-__noinline __u32 plan_scan(__u32 len, __u32 overlap, struct scan_plan *plan)
+#define SCAN_LOCALS                                                                           \
+    struct scan_ctx *c = ctx;                                                                 \
+    struct bw_scan_buf *sb = c->sb;                                                           \
+    const struct bw_table *t = c->t;                                                          \
+    const __u16 *cls = c->cfg->dfa.byte_class;                                                \
+    const __u8 *buf = sb->st.raw ? sb->raw : sb->dec
+
+/* One step of a stream whose bytes start at `p`: the byte's class, then the next state.
+ * Past the text the buffer holds BW_PAD_BYTE, whose class leaves every state where it is, so
+ * a stream that has run out needs no test. */
+#define STEP(state, p, j) state = BW_DFA_AT(t->e, state + cls[(p)[j]])
+
+/* BW_SCAN_BATCH lockstep steps of the four streams (bw_plan_scan), without a branch: a match
+ * state keeps the stream in it, so looking once after the batch finds it. The state lives in
+ * the map, so the verifier checks this once however many times it runs. */
+static long scan_cb(__u64 idx, void *ctx)
 {
-    if (!plan)
-        return 0;
-    __u32 start[BW_SCAN_STREAMS] = {};
-    __u32 steps = bw_scan_streams(len, overlap, start);
+    SCAN_LOCALS;
+    __u32 s0 = sb->st.s[0], s1 = sb->st.s[1], s2 = sb->st.s[2], s3 = sb->st.s[3];
+    /* Each stream's bytes for this batch, as a pointer: a step is then a load at a constant
+     * offset (the positions stay below 2 * BW_MAX_SCAN_BYTES; the masks are for the
+     * verifier). */
+    const __u8 *p0 = buf + (sb->st.pos[0] & (BW_SCAN_BUF - 1));
+    const __u8 *p1 = buf + (sb->st.pos[1] & (BW_SCAN_BUF - 1));
+    const __u8 *p2 = buf + (sb->st.pos[2] & (BW_SCAN_BUF - 1));
+    const __u8 *p3 = buf + (sb->st.pos[3] & (BW_SCAN_BUF - 1));
+    for (int j = 0; j < BW_SCAN_BATCH; j++) {
+        STEP(s0, p0, j);
+        STEP(s1, p1, j);
+        STEP(s2, p2, j);
+        STEP(s3, p3, j);
+    }
+    __u32 accept = c->cfg->dfa.accept;
+    __u32 m = s0 >= accept ? s0 : s1 >= accept ? s1 : s2 >= accept ? s2 : s3 >= accept ? s3 : 0;
+    if (m) {
+        sb->st.match = m;
+        return 1;
+    }
+    sb->st.s[0] = s0, sb->st.s[1] = s1, sb->st.s[2] = s2, sb->st.s[3] = s3;
 #pragma unroll
     for (int k = 0; k < BW_SCAN_STREAMS; k++)
-        plan->start[k] = start[k];
-    return steps;
+        sb->st.pos[k] += BW_SCAN_BATCH;
+    return 0;
 }
 
-/* The DFA over the first `len` bytes of `buf`; returns the matched pattern's index + 1. Long
- * payloads run as BW_SCAN_STREAMS independent slices in one loop (bw_scan_streams). */
-__noinline __u32 scan(const struct bw_table *t, const struct scratch *buf, __u32 len,
-                      __u32 overlap)
+/* A stream past its planned steps, on until nothing is in progress (bw_plan_scan). */
+static long extend_cb(__u64 idx, void *ctx)
 {
-    if (!t || !buf || len > BW_MAX_SCAN_BYTES)
-        return 0;
-    struct scan_plan plan = {};
-    __u32 steps = plan_scan(len, overlap, &plan);
-    if (steps == 0) {
-        __u32 s = 0;
-        for (__u32 i = 0; i < BW_SCAN_SINGLE_MAX; i++) {
-            if (i >= len)
-                break;
-            s = DFA_STEP(s, buf->b[i & (SCRATCH_BYTES - 1)]);
-        }
-        return 0;
+    SCAN_LOCALS;
+    __u32 k = sb->st.cur & 3, n = sb->st.n;
+    __u32 s = sb->st.s[k], pos = sb->st.pos[k];
+    if (pos >= n || s < c->cfg->dfa.quiet)
+        return 1;
+    s = BW_DFA_AT(t->e, s + cls[buf[pos & (BW_SCAN_BUF - 1)]]);
+    if (s >= c->cfg->dfa.accept) {
+        sb->st.match = s;
+        return 1;
     }
-    __u32 p0 = plan.start[0], p1 = plan.start[1], p2 = plan.start[2], p3 = plan.start[3];
-    __u32 s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (__u32 i = 0; i < BW_SCAN_STEPS_MAX; i++) {
-        if (i >= steps)
+    sb->st.s[k] = s;
+    sb->st.pos[k] = pos + 1;
+    return 0;
+}
+
+/* BW_PAD_BYTE after the text, as far as the streams read (the last starts before the end and
+ * runs `steps`), eight bytes at a time. */
+__noinline int pad_text(struct bw_scan_buf *sb, __u32 raw)
+{
+    if (!sb)
+        return 0;
+    __u8 *buf = raw ? sb->raw : sb->dec;
+    __u32 n = raw ? sb->raw_len : sb->dec_len, words = sb->plan.steps / 8 + 2;
+    for (__u32 i = 0; i < BW_SCAN_BUF / 16; i++) {
+        if (i >= words)
             break;
-        s0 = DFA_STEP(s0, buf->b[(p0 + i) & (SCRATCH_BYTES - 1)]);
-        s1 = DFA_STEP(s1, buf->b[(p1 + i) & (SCRATCH_BYTES - 1)]);
-        s2 = DFA_STEP(s2, buf->b[(p2 + i) & (SCRATCH_BYTES - 1)]);
-        s3 = DFA_STEP(s3, buf->b[(p3 + i) & (SCRATCH_BYTES - 1)]);
+        /* at stays below 2 * BW_MAX_SCAN_BYTES + 8; the mask is for the verifier. */
+        __u32 at = (n + i * 8) & (BW_SCAN_BUF - 1);
+        asm volatile("" : "+r"(at));
+        BW_STORE64(&buf[at & (BW_SCAN_BUF - 1)], 0xffffffffffffffffULL);
+    }
+    return 1;
+}
+
+/* The pattern a match state stands for, 1-based (bw_dfa.accept). */
+static __always_inline __u32 pattern_of(const struct bw_config *cfg, __u32 state)
+{
+    __u32 row = cfg->dfa.classes * 4;
+    return row ? (state - cfg->dfa.accept) / row + 1 : 0;
+}
+
+/* The DFA over dec[] (or, for raw sets, raw[]) of `sb` in the streams of `pl`: the four in
+ * lockstep so their dependent table loads overlap, then each of the first three on while it
+ * has a match in progress. Returns the matched pattern's index + 1. */
+static __always_inline __u32 scan(struct scan_ctx *c, __u32 raw)
+{
+    struct bw_scan_buf *sb = c->sb;
+    const struct bw_plan *pl = &sb->plan;
+#pragma unroll
+    for (int k = 0; k < BW_SCAN_STREAMS; k++) {
+        sb->st.s[k] = pl->state[k];
+        sb->st.pos[k] = pl->start[k];
+    }
+    sb->st.n = raw ? sb->raw_len : sb->dec_len;
+    sb->st.raw = raw;
+    sb->st.match = 0;
+    pad_text(sb, raw);
+    bpf_loop(pl->steps / BW_SCAN_BATCH, scan_cb, c, 0);
+    if (sb->st.match)
+        return pattern_of(c->cfg, sb->st.match);
+#pragma unroll
+    for (int k = 0; k < BW_SCAN_STREAMS - 1; k++) {
+        sb->st.cur = k;
+        sb->st.pos[k] = pl->start[k] + pl->steps;
+        bpf_loop(BW_MAX_SCAN_BYTES, extend_cb, c, 0);
+        if (sb->st.match)
+            return pattern_of(c->cfg, sb->st.match);
     }
     return 0;
+}
+
+struct decode_ctx {
+    struct bw_scan_buf *sb;
+};
+
+#define DECODE_BATCH 2 /* decoder steps per bpf_loop call */
+
+static long decode_cb(__u64 i, void *ctx)
+{
+    struct bw_scan_buf *sb = ((struct decode_ctx *)ctx)->sb;
+    for (int k = 0; k < DECODE_BATCH; k++)
+        if (!bw_decode_step(sb, &sb->d))
+            return 1;
+    return 0;
+}
+
+/* The plan (bw_plan_scan) in global functions, each verified once whatever calls it, with what
+ * one step finds kept in the map for the next: the verifier's paths through the line search,
+ * the header name's run and each stream would otherwise multiply. */
+__noinline int plan_line(struct bw_scan_buf *sb, __u32 raw, __u32 k)
+{
+    if (!sb)
+        return 0;
+    __u32 x, ls, next;
+    bw_plan_line(raw ? sb->raw_lines : sb->lines, sb->nlines, raw ? sb->raw_hdr_end : sb->hdr_end,
+                 raw ? sb->raw_len : sb->dec_len, k, &x, &ls, &next);
+    sb->st.pos[k & 3] = x;
+    sb->st.s[k & 3] = ls;
+    sb->plan.state[k & 3] = next;
+    return 1;
+}
+
+__noinline int plan_state(struct bw_scan_buf *sb, const struct bw_table *t,
+                          const struct bw_config *cfg, __u32 raw_http, __u32 k)
+{
+    if (!sb || !t || !cfg)
+        return 0;
+    __u32 raw = raw_http & 1, http = raw_http >> 1, x, state;
+    bw_plan_state(raw ? sb->raw : sb->dec, sb->st.pos[k & 3], sb->st.s[k & 3],
+                  sb->plan.state[k & 3], raw ? sb->raw_hdr_end : sb->hdr_end, http, t->e,
+                  &cfg->dfa, raw ? cfg->dfa.raw_start : cfg->dfa.start, &x, &state);
+    sb->plan.start[k & 3] = x;
+    sb->plan.state[k & 3] = state;
+    return 1;
+}
+
+static __always_inline void plan(struct bw_scan_buf *sb, const struct bw_table *t,
+                                 const struct bw_config *cfg, __u32 raw, __u32 http)
+{
+    for (__u32 k = 1; k < BW_SCAN_STREAMS; k++) {
+        plan_line(sb, raw, k);
+        plan_state(sb, t, cfg, raw | http << 1, k);
+    }
+    const __u32 *starts = raw ? cfg->dfa.raw_start : cfg->dfa.start;
+    sb->plan.start[0] = 0;
+    sb->plan.state[0] = starts[http ? BW_START_REQUEST : BW_START_MID];
+    bw_plan_finish(&sb->plan, raw ? sb->raw_len : sb->dec_len);
+}
+
+/* Decodes raw[0, len) of `sb` and runs the DFA over it (and over raw[] for raw sets). */
+__noinline __u32 inspect_patterns(struct bw_scan_buf *sb, const struct bw_config *cfg, __u32 gen,
+                                  __u32 len, __u32 http)
+{
+    if (!sb || !cfg)
+        return 0;
+    struct decode_ctx c = {.sb = sb};
+    __builtin_memset(&sb->d, 0, sizeof sb->d);
+    sb->d.len = len;
+    sb->d.in_headers = http;
+    bpf_loop(BW_MAX_SCAN_BYTES / DECODE_BATCH + 1, decode_cb, &c, 0);
+    bw_decode_finish(sb, &sb->d);
+    struct bw_table *t = bpf_map_lookup_elem(&automaton, &gen);
+    if (!t)
+        return 0;
+    struct scan_ctx sc = {.sb = sb, .t = t, .cfg = cfg};
+    plan(sb, t, cfg, 0, http);
+    __u32 m = scan(&sc, 0);
+    if (m || !cfg->dfa.has_raw)
+        return m;
+    plan(sb, t, cfg, 1, http);
+    return scan(&sc, 1);
 }
 
 /* Transport header at `l4`. Accesses are proven against data_end (the verifier needs the real
@@ -465,7 +614,7 @@ __noinline __u32 inspect(struct xdp_md *ctx, const struct pkt *p, struct bw_sour
         return BW_PASS;
     __u32 gen = p->gen & (BW_GENERATIONS - 1);
     struct bw_config *cfg = bpf_map_lookup_elem(&config, &gen);
-    struct scratch *buf = bpf_map_lookup_elem(&scratch, &zero);
+    struct bw_scan_buf *buf = bpf_map_lookup_elem(&scratch, &zero);
     if (!cfg || !buf)
         return BW_PASS;
     __u32 want = cfg->scan_bytes > BW_MAX_RULE_LEN ? cfg->scan_bytes : BW_MAX_RULE_LEN;
@@ -477,11 +626,12 @@ __noinline __u32 inspect(struct xdp_md *ctx, const struct pkt *p, struct bw_sour
     // keeps clang from folding the mask away.
     __u32 len1 = len - 1;
     asm volatile("" : "+r"(len1));
-    len = (len1 & (sizeof(buf->b) - 1)) + 1;
-    if (bpf_xdp_load_bytes(ctx, p->payload_off, buf->b, len))
+    len = (len1 & (BW_SCAN_BUF - 1)) + 1;
+    if (bpf_xdp_load_bytes(ctx, p->payload_off, buf->raw, len))
         return BW_PASS;
 
-    if (is_http_request(buf, len)) {
+    int http = is_http_request(buf, len);
+    if (http) {
         __u32 rc = p->cls == BW_CLASS_SUSPICIOUS ? BW_CLASS_SUSPICIOUS : BW_CLASS_DEFAULT;
         int exempt = 0;
         __u32 rule = 0;
@@ -516,10 +666,13 @@ __noinline __u32 inspect(struct xdp_md *ctx, const struct pkt *p, struct bw_sour
         }
     }
     __u32 n = len < cfg->scan_bytes ? len : cfg->scan_bytes;
-    if (n) {
-        struct bw_table *t = bpf_map_lookup_elem(&automaton, &gen);
-        __u32 m = scan(t, buf, n, cfg->scan_overlap);
+    if (n && cfg->dfa.classes) {
+        __u32 m = inspect_patterns(buf, cfg, gen, n, http);
         if (m) {
+            __u32 k = gen * BW_MAX_PATTERNS + ((m - 1) & (BW_MAX_PATTERNS - 1));
+            __u64 *hits = bpf_map_lookup_elem(&pattern_hits, &k);
+            if (hits)
+                *hits += 1;
             *detail = m;
             return BW_DROP_PATTERN;
         }

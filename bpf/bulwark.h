@@ -5,6 +5,14 @@
 
 #include <linux/types.h>
 
+/* Helpers shared with the XDP program are inlined there: a BPF function takes at most five
+ * arguments, and each call is a frame on its 512-byte stack. */
+#ifdef __bpf__
+#define BW_INLINE static inline __attribute__((always_inline))
+#else
+#define BW_INLINE static inline
+#endif
+
 /* Verdict reasons: the index of the per-CPU counters and the `reason` of events. */
 enum bw_reason {
     BW_PASS = 0,
@@ -68,6 +76,40 @@ struct bw_counter {
     __u64 bytes;
 };
 
+/* Where a scan stream starts (bw_plan_scan), and the DFA state it starts in. */
+enum bw_start {
+    BW_START_REQUEST = 0, /* offset 0 of a payload that starts with an HTTP method */
+    BW_START_LINE,        /* a header line's first byte */
+    BW_START_BODY,        /* the body's first byte ("^" patterns of the body anchor here) */
+    BW_START_MID,         /* inside the body, after a non-word symbol (or a continuation) */
+    BW_START_MID_WORD,    /* inside the body, after a word symbol (\b needs to know) */
+    BW_STARTS,
+};
+
+/* One bit per TCP port, set when its payloads are inspected; one value per generation, so a
+ * reload writes 8 KiB once instead of 65,536 one-byte entries. */
+struct bw_ports {
+    __u8 bits[65536 / 8];
+};
+
+/* The DFA's entry points and shape, per generation (part of bw_config). States and classes
+ * are byte offsets into the table (state * classes * 4, class * 4), so a step is one add and
+ * one load. */
+struct bw_dfa {
+    __u32 classes; /* entries in a row; 0: no patterns */
+    __u32 pad;     /* the class of a position past the end: every entry stays put */
+    __u32 mid;     /* mid and mid + 4: no byte's classes; from a state of a part, the part's
+                    * state with nothing in progress, after a non-word / word symbol (a
+                    * stream's restart) */
+    __u32 quiet;   /* states below this are quiescent: no match in progress */
+    __u32 accept;  /* states from this on are matches, one per pattern in order, and stay */
+    __u32 start[8]; /* by enum bw_start (8: indexes masked with 7) */
+    __u32 raw_start[8];
+    __u32 has_raw; /* a second pass over the raw bytes, for "raw" sets */
+    __u32 states;  /* rows in use, for userspace: what a reload must zero */
+    __u16 byte_class[256];
+};
+
 /* Everything the program needs from the policy that is not a table: one array entry. */
 struct bw_config {
     struct bw_rate rates[4][BW_LIMIT_KINDS]; /* [enum bw_class][enum bw_limit_kind] */
@@ -76,7 +118,6 @@ struct bw_config {
     struct bw_rate events;                   /* per source and reason; interval 0: none */
     __u32 drop_fragments;                    /* non-first IP fragments: 0 pass, 1 drop */
     __u32 scan_bytes;                        /* payload bytes scanned for patterns; 0: none */
-    __u32 scan_overlap;                      /* longest pattern - 1: see bw_scan_streams */
     __u32 nrules;
     __u32 epoch; /* changes with every reload: rule buckets of older policies are not reused */
     /* 1: time is the kernel's tick clock (bpf_ktime_get_coarse_ns), chosen when every bucket's
@@ -87,9 +128,7 @@ struct bw_config {
      * skips the LPM lookup (~8 ns a packet). */
     __u32 lists_v4;
     __u32 lists_v6;
-    /* Automaton rows (states) this generation uses; for userspace, which zeroes only these
-     * when the next policy takes the generation over. */
-    __u32 dfa_states;
+    struct bw_dfa dfa;
 };
 
 /* A source: its address masked to the key prefix. IPv4 uses the first 4 bytes. */
@@ -186,51 +225,402 @@ struct bw_pattern_name {
     char text[128];
 };
 
-/* Pattern automaton limits: states x 256 transitions, one flat table in a single map value
- * (4 MiB: the kernel's largest map value), so a scan step is a plain indexed load. */
-#define BW_AUTOMATON_MAX_STATES 4096
+/* Payload inspection. The program copies up to `scan_bytes` of TCP payload (raw[]), decodes it
+ * (bw_decode_step: percent escapes, SQL comments, decoded whitespace) into dec[] while it
+ * indexes the lines and the end of the headers, and runs the pattern DFA over dec[] (and, for
+ * "raw" sets, over raw[]). Everything else the policy's patterns see (case folding, '\' as '/',
+ * '+' and whitespace as spaces, the parts of the request) is compiled into the DFA itself
+ * (launcher/automaton.hpp), so a byte costs one table load. */
 #define BW_MAX_PATTERNS 1024
 #define BW_MAX_PATTERN_LEN 128
 #define BW_MAX_SCAN_BYTES 1460
+/* Buffers: a power of two (indexes are masked) that holds a scan's text and, after it, the
+ * padding a stream reads once it has run out (bw_plan: up to the text's length again). */
+#define BW_SCAN_BUF 4096
+/* The byte that pads: it maps to the DFA's pad class, whose entries stay put. Payload bytes of
+ * this value are read as 0xfe (both are "some byte above ASCII" to a pattern). */
+#define BW_PAD_BYTE 0xff
+#define BW_MAX_LINES 64
+#define BW_COMMENT_MAX 256 /* longer, or unclosed on its line: not a comment, scanned as text */
 
-/* One automaton transition: next state in the low 16 bits, and in the high 16 bits the
- * 1-based index of a pattern that ends on entering that state (0: none). */
-#define BW_AC_NEXT(e) ((__u16)((e) & 0xffff))
-#define BW_AC_MATCH(e) ((__u16)((e) >> 16))
-
-/* One bit per TCP port, set when its payloads are inspected; one value per generation, so a
- * reload writes 8 KiB once instead of 65,536 one-byte entries. */
-struct bw_ports {
-    __u8 bits[65536 / 8];
-};
-
+/* The DFA: one flat table of u32 entries per generation (4 MiB, the kernel's largest map
+ * value), rows of `classes` entries. An entry is the next state (its byte offset, see
+ * bw_dfa). Bytes map to classes through bw_dfa.byte_class. */
+#define BW_DFA_ENTRIES (1u << 20)
+#define BW_DFA_BYTES (BW_DFA_ENTRIES * 4)
 struct bw_table {
-    __u32 e[BW_AUTOMATON_MAX_STATES * 256];
+    __u32 e[BW_DFA_ENTRIES];
+};
+/* The entry at byte offset `off` (masked: the verifier needs the bound, and it keeps the
+ * 4-byte alignment). */
+#define BW_DFA_AT(table, off)                                                                  \
+    (*(const __u32 *)((const __u8 *)(table) + ((off) & (BW_DFA_BYTES - 4))))
+
+/* The decoder's state between steps (bw_decode_step). */
+enum bw_comment { BW_CM_NONE = 0, BW_CM_OPENED, BW_CM_IN, BW_CM_DIGITS };
+struct bw_decoder {
+    __u32 in;      /* raw[] position */
+    __u32 out;     /* dec[] position */
+    __u32 len;     /* raw bytes */
+    __u32 comment; /* enum bw_comment */
+    __u32 open;    /* dec[] position of the '/' that opened a comment */
+    __u32 line_empty;
+    __u32 in_headers; /* an HTTP request before its blank line */
+    __u32 nlines;
+    __u32 hdr_end;
+    __u32 raw_hdr_end;
 };
 
-/* The scan runs BW_SCAN_STREAMS DFAs over slices of the payload in one loop, so their
- * dependent table loads overlap in the CPU. Slice k covers matches ending in [k*c, (k+1)*c),
- * c = ceil(len/streams): it starts `overlap` (longest pattern - 1) bytes early (never before 0)
- * so a match that begins in an earlier slice is seen whole; every stream takes c + overlap
- * steps and ends by len. Returns the steps and fills `start`; 0 when that
- * would not be shorter than one stream over the whole payload. */
 #define BW_SCAN_STREAMS 4
-/* Loop bounds the verifier walks. One stream only when len <= c + overlap, i.e. len <=
- * 4 * (overlap + 1) / 3 <= 171; split streams take c + overlap <= 365 + 127 steps. */
-#define BW_SCAN_SINGLE_MAX 176
-#define BW_SCAN_STEPS_MAX 496
-static inline __u32 bw_scan_streams(__u32 len, __u32 overlap, __u32 start[BW_SCAN_STREAMS])
+#define BW_SCAN_BATCH 16 /* lockstep steps per bpf_loop call; steps are a multiple of it */
+struct bw_plan {
+    __u32 start[BW_SCAN_STREAMS];
+    __u32 state[BW_SCAN_STREAMS]; /* the DFA row each stream starts in */
+    __u32 steps;
+};
+/* A scan in progress (the XDP program's bpf_loop steps keep it here, for the same reason as
+ * the decoder's state). */
+struct bw_scan_state {
+    __u32 s[4];   /* each stream's row offset */
+    __u32 pos[4]; /* each stream's next position */
+    __u32 i;      /* lockstep steps done */
+    __u32 steps;
+    __u32 n;
+    __u32 raw;
+    __u32 match; /* the match state found (a bw_dfa.accept offset or above), 0 none */
+    __u32 cur;   /* the stream being extended */
+};
+
+/* The scan's working memory, per CPU (too big for the stack). */
+struct bw_scan_buf {
+    __u8 raw[BW_SCAN_BUF];
+    __u8 dec[BW_SCAN_BUF];
+    __u16 lines[BW_MAX_LINES];     /* dec[] offsets of the lines after the request line */
+    __u16 raw_lines[BW_MAX_LINES]; /* the same lines' raw[] offsets */
+    __u32 nlines;
+    __u32 hdr_end; /* dec[] offset of the body: just past the blank line (dec_len if none) */
+    __u32 raw_hdr_end;
+    __u32 dec_len;
+    __u32 raw_len;
+    /* The decoder's state lives here, not on the stack, so that the verifier sees the same
+     * abstract state at every bpf_loop step and checks the step once. */
+    struct bw_decoder d;
+    struct bw_scan_state st;
+    struct bw_plan plan;
+};
+
+BW_INLINE int bw_hex(__u8 c)
 {
-    __u32 c = (len + BW_SCAN_STREAMS - 1) / BW_SCAN_STREAMS;
-    __u32 steps = c + overlap;
-    if (steps >= len)
-        return 0;
-    for (__u32 k = 0; k < BW_SCAN_STREAMS; k++) {
-        __u32 s = k * c > overlap ? k * c - overlap : 0;
-        /* Never past the end: a slice moved back still starts early enough (len <= (k+1)c). */
-        start[k] = s + steps > len ? len - steps : s;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c |= 0x20;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+BW_INLINE int bw_is_space(__u8 c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/* An 8-byte load and store at any alignment: the BPF JIT's loads do not care (memcpy would
+ * make clang emit eight byte loads there). */
+#ifdef __bpf__
+#define BW_LOAD64(p) (*(const __u64 *)(p))
+#define BW_STORE64(p, v) (*(__u64 *)(p) = (v))
+#else
+static inline __u64 BW_LOAD64(const void *p)
+{
+    __u64 v;
+    __builtin_memcpy(&v, p, 8);
+    return v;
+}
+static inline void BW_STORE64(void *p, __u64 v)
+{
+    __builtin_memcpy(p, &v, 8);
+}
+#endif
+
+#define BW_SWAR_ONES 0x0101010101010101ULL
+#define BW_SWAR_HIGHS 0x8080808080808080ULL
+/* Whether any byte of w equals c. */
+BW_INLINE int bw_has_byte(__u64 w, __u8 c)
+{
+    __u64 v = w ^ (BW_SWAR_ONES * c);
+    return ((v - BW_SWAR_ONES) & ~v & BW_SWAR_HIGHS) != 0;
+}
+
+/* One decoded symbol into dec[], through the SQL comment rules: "/\*...*\/" becomes one space
+ * (at most BW_COMMENT_MAX symbols, never across a line: otherwise it stays text), "/\*!"
+ * and the digits after it (MySQL's versioned comment, whose content MySQL runs) become one
+ * space, and a stray "*\/" becomes one space. A comment's content is written as it comes and
+ * rewound when it closes. */
+BW_INLINE void bw_emit(__u8 *dec, struct bw_decoder *d, __u8 v)
+{
+    __u32 out = d->out;
+    __u8 prev = out ? dec[(out - 1) & (BW_SCAN_BUF - 1)] : 0;
+    if (d->comment == BW_CM_DIGITS) {
+        if (v >= '0' && v <= '9')
+            return;
+        d->comment = BW_CM_NONE;
     }
-    return steps;
+    if (d->comment == BW_CM_OPENED) {
+        if (v == '!') { /* versioned: "/\*!" -> ' ', then its digits go */
+            dec[d->open & (BW_SCAN_BUF - 1)] = ' ';
+            d->out = d->open + 1;
+            d->comment = BW_CM_DIGITS;
+            return;
+        }
+        d->comment = BW_CM_IN;
+    }
+    if (v == BW_PAD_BYTE)
+        v = BW_PAD_BYTE - 1;
+    dec[out & (BW_SCAN_BUF - 1)] = v;
+    d->out = out + 1;
+    if (v != '\r')
+        d->line_empty = 0;
+    if (d->comment == BW_CM_IN) {
+        if (v == '/' && prev == '*' && out >= d->open + 3) { /* closed: the whole becomes ' ' */
+            dec[d->open & (BW_SCAN_BUF - 1)] = ' ';
+            d->out = d->open + 1;
+            d->comment = BW_CM_NONE;
+        } else if (out + 1 - d->open > BW_COMMENT_MAX) {
+            d->comment = BW_CM_NONE; /* too long to be a comment: text, already written */
+        }
+        return;
+    }
+    if (v == '*' && prev == '/') {
+        d->comment = BW_CM_OPENED;
+        d->open = out - 1;
+    } else if (v == '/' && prev == '*') { /* a stray close: ' ' */
+        dec[(out - 1) & (BW_SCAN_BUF - 1)] = ' ';
+        d->out = out;
+    }
+}
+
+/* One step of the decoder over raw[0, d->len): an 8-byte word copied as it is when it holds no
+ * '%', '*' or newline and no comment is open, else one escape or byte. Returns 0 once
+ * everything is decoded. Escapes: %XX; %25XX (one level of double encoding); %u00XX. A
+ * decoded whitespace byte (CR and LF included) becomes ' ', so raw CR and LF alone delimit
+ * lines. Shared by the XDP program and userspace (the reference the tests compare with). */
+BW_INLINE int bw_decode_step(struct bw_scan_buf *sb, struct bw_decoder *d)
+{
+    __u8 *raw = sb->raw;
+    __u8 *dec = sb->dec;
+    __u32 in = d->in;
+    if (in >= d->len || in >= BW_MAX_SCAN_BYTES)
+        return 0;
+    __u32 out = d->out;
+    if (in + 8 <= d->len && d->comment == BW_CM_NONE &&
+        (out == 0 || dec[(out - 1) & (BW_SCAN_BUF - 1)] != '*')) {
+        __u64 w = BW_LOAD64(&raw[in & (BW_SCAN_BUF - 1)]);
+        if (!bw_has_byte(w, '%') && !bw_has_byte(w, '*') && !bw_has_byte(w, '\n') &&
+            !bw_has_byte(w, BW_PAD_BYTE)) {
+            BW_STORE64(&dec[out & (BW_SCAN_BUF - 1)], w);
+            d->in = in + 8;
+            d->out = out + 8;
+            d->line_empty = 0;
+            return 1;
+        }
+    }
+    __u8 b = raw[in & (BW_SCAN_BUF - 1)];
+    if (b == BW_PAD_BYTE) /* the raw pass reads raw[] too: no payload byte may pad */
+        raw[in & (BW_SCAN_BUF - 1)] = b = BW_PAD_BYTE - 1;
+    if (b == '\n') {
+        if (d->comment != BW_CM_NONE)
+            d->comment = BW_CM_NONE; /* comments never span lines: what was written stays */
+        out = d->out;
+        dec[out & (BW_SCAN_BUF - 1)] = '\n';
+        d->out = ++out;
+        d->in = in + 1;
+        if (d->in_headers && d->line_empty) {
+            d->hdr_end = out;
+            d->raw_hdr_end = in + 1;
+            d->in_headers = 0;
+        } else if (d->nlines < BW_MAX_LINES) {
+            sb->lines[d->nlines & (BW_MAX_LINES - 1)] = (__u16)out;
+            sb->raw_lines[d->nlines & (BW_MAX_LINES - 1)] = (__u16)(in + 1);
+            d->nlines++;
+        }
+        d->line_empty = 1;
+        return 1;
+    }
+    __u32 used = 1;
+    int v = b, hi, lo;
+    if (b == '%' && in + 2 < d->len && (hi = bw_hex(raw[(in + 1) & (BW_SCAN_BUF - 1)])) >= 0 &&
+        (lo = bw_hex(raw[(in + 2) & (BW_SCAN_BUF - 1)])) >= 0) {
+        v = hi * 16 + lo;
+        used = 3;
+        if (v == '%' && in + 4 < d->len &&
+            (hi = bw_hex(raw[(in + 3) & (BW_SCAN_BUF - 1)])) >= 0 &&
+            (lo = bw_hex(raw[(in + 4) & (BW_SCAN_BUF - 1)])) >= 0) {
+            v = hi * 16 + lo;
+            used = 5;
+        }
+    } else if (b == '%' && in + 5 < d->len && (raw[(in + 1) & (BW_SCAN_BUF - 1)] | 0x20) == 'u' &&
+               raw[(in + 2) & (BW_SCAN_BUF - 1)] == '0' &&
+               raw[(in + 3) & (BW_SCAN_BUF - 1)] == '0' &&
+               (hi = bw_hex(raw[(in + 4) & (BW_SCAN_BUF - 1)])) >= 0 &&
+               (lo = bw_hex(raw[(in + 5) & (BW_SCAN_BUF - 1)])) >= 0) {
+        v = hi * 16 + lo;
+        used = 6;
+    }
+    if (used > 1 && bw_is_space((__u8)v))
+        v = ' ';
+    d->in = in + used;
+    bw_emit(dec, d, (__u8)v);
+    return 1;
+}
+
+/* After the last step: lengths and the body's start (an HTTP request whose headers do not end
+ * in the packet has no body in it; other payloads are all body). */
+BW_INLINE void bw_decode_finish(struct bw_scan_buf *sb, const struct bw_decoder *d)
+{
+    sb->dec_len = d->out;
+    sb->raw_len = d->in < d->len ? d->in : d->len;
+    sb->nlines = d->nlines;
+    sb->hdr_end = d->in_headers ? d->out : d->hdr_end;
+    sb->raw_hdr_end = d->in_headers ? sb->raw_len : d->raw_hdr_end;
+}
+
+/* Where the scan's streams start: stream 0 at 0; stream k near k*len/4, moved to the next line
+ * start while in the headers (the DFA tracks which header it is in from a line's start) or
+ * left where it falls in the body. Every stream then runs `steps` symbols (the longest
+ * distance between two starts) and, past that, on until nothing is in progress
+ * (bw_dfa.quiet), so a match is found whole by the stream it starts in. Pure. */
+BW_INLINE int bw_word_byte(__u8 c)
+{
+    c = (c >= 'A' && c <= 'Z') ? c + 32 : c;
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '_';
+}
+
+#define BW_SNAP 32     /* a stream starts at the next line when it is this close */
+#define BW_NAME_MAX 64 /* a header name longer than this: the stream starts at its line */
+
+/* Stream k's start and DFA row, before the streams are put in order (bw_plan_scan), in two
+ * steps (the XDP program keeps what the first finds in its map between them, so the verifier's
+ * paths through one do not multiply with the other's). At k/4 of the text: in the body as it
+ * falls; in the headers at the next line if it is near, else inside the line, in the state the
+ * DFA is in after the line's header name and its ':', restarted through the mid columns (a
+ * value, or the request line, has nothing in progress there; the stream before goes on past
+ * this point until it has nothing in progress either). */
+
+/* Step 1: the point x, and the line it is in: its start (0, the request line, if none) and
+ * the next line's (or the body's). */
+BW_INLINE void bw_plan_line(const __u16 *lines, __u32 nlines, __u32 hdr_end, __u32 len,
+                            __u32 k, __u32 *x_out, __u32 *ls_out, __u32 *next_out)
+{
+    __u32 x = (k * len) / BW_SCAN_STREAMS, ls = 0, next = hdr_end;
+    for (__u32 i = 0; i < BW_MAX_LINES; i++) {
+        if (i >= nlines)
+            break;
+        __u32 l = lines[i & (BW_MAX_LINES - 1)];
+        if (l > x) {
+            next = l < hdr_end ? l : hdr_end;
+            break;
+        }
+        ls = l;
+    }
+    *x_out = x;
+    *ls_out = ls;
+    *next_out = next;
+}
+
+/* Step 2: where the stream starts, and in which DFA row (`table`: bw_table.e). */
+BW_INLINE void bw_plan_state(const __u8 *buf, __u32 x, __u32 ls, __u32 next, __u32 hdr_end,
+                             int http, const __u32 *table, const struct bw_dfa *dfa,
+                             const __u32 *starts, __u32 *start, __u32 *state)
+{
+    __u32 w = x > 0 ? bw_word_byte(buf[(x - 1) & (BW_SCAN_BUF - 1)]) : 0;
+    *start = x;
+    if (!http || x > hdr_end) {
+        *state = starts[w ? BW_START_MID_WORD : BW_START_MID];
+        return;
+    }
+    if (x == hdr_end) {
+        *state = starts[BW_START_BODY];
+        return;
+    }
+    if (next - x <= BW_SNAP) {
+        *start = next;
+        *state = starts[next == hdr_end ? BW_START_BODY : BW_START_LINE];
+        return;
+    }
+    if (ls == 0) { /* in the request line */
+        *state = BW_DFA_AT(table, starts[BW_START_REQUEST] + dfa->mid + w * 4);
+        return;
+    }
+    /* The header's name, through the DFA up to its ':'. */
+    __u32 s = starts[BW_START_LINE], colon = 0, j;
+    for (j = 0; j < BW_NAME_MAX; j++) {
+        __u32 pos = ls + j;
+        if (pos >= x)
+            break;
+        __u8 b = buf[pos & (BW_SCAN_BUF - 1)];
+        s = BW_DFA_AT(table, s + dfa->byte_class[b]);
+        if (b == ':') {
+            colon = 1;
+            break;
+        }
+    }
+    if (colon) {
+        *state = BW_DFA_AT(table, s + dfa->mid + w * 4);
+    } else if (j == BW_NAME_MAX) {
+        /* A name longer than any a policy tracks: the rest of the line is more of it, and
+         * nothing is looked for in it (the state the run ended in holds there too). */
+        *state = s;
+    } else { /* x is in the name: the line's start */
+        *start = ls;
+        *state = starts[BW_START_LINE];
+    }
+}
+
+BW_INLINE void bw_plan_start(const __u8 *buf, const __u16 *lines, __u32 nlines,
+                             __u32 hdr_end, __u32 len, int http, __u32 k, const __u32 *table,
+                             const struct bw_dfa *dfa, const __u32 *starts, __u32 *start,
+                             __u32 *state)
+{
+    __u32 x, ls, next;
+    bw_plan_line(lines, nlines, hdr_end, len, k, &x, &ls, &next);
+    bw_plan_state(buf, x, ls, next, hdr_end, http, table, dfa, starts, start, state);
+}
+
+/* The streams in order (a start before the previous one takes the previous one's start and
+ * state: the same work twice, never a state for the wrong place) and the steps they take in
+ * lockstep: the longest distance between two starts, in whole batches. */
+BW_INLINE void bw_plan_finish(struct bw_plan *p, __u32 len)
+{
+    __u32 prev = 0, prev_state = p->state[0], steps = 0;
+    for (__u32 k = 1; k < BW_SCAN_STREAMS; k++) {
+        __u32 x = p->start[k];
+        if (x < prev) {
+            x = prev;
+            p->state[k] = prev_state;
+        }
+        if (x > len)
+            x = len;
+        p->start[k] = x;
+        if (x - prev > steps)
+            steps = x - prev;
+        prev = x;
+        prev_state = p->state[k];
+    }
+    if (len - prev > steps)
+        steps = len - prev;
+    p->steps = (steps + BW_SCAN_BATCH - 1) / BW_SCAN_BATCH * BW_SCAN_BATCH;
+}
+
+BW_INLINE void bw_plan_scan(const __u8 *buf, const __u16 *lines, __u32 nlines,
+                                __u32 hdr_end, __u32 len, int http, const __u32 *table,
+                                const struct bw_dfa *dfa, const __u32 *starts, struct bw_plan *p)
+{
+    p->start[0] = 0;
+    p->state[0] = starts[http ? BW_START_REQUEST : BW_START_MID];
+    for (__u32 k = 1; k < BW_SCAN_STREAMS; k++)
+        bw_plan_start(buf, lines, nlines, hdr_end, len, http, k, table, dfa, starts,
+                      &p->start[k], &p->state[k]);
+    bw_plan_finish(p, len);
 }
 
 /* Generic cell rate algorithm, one u64 of state per bucket (the theoretical arrival time), so

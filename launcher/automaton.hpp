@@ -1,34 +1,75 @@
-// Multi-pattern matcher for the XDP program: Aho-Corasick compiled to a full DFA over bytes,
-// with ASCII case folded into the table, so the kernel does one array lookup per payload byte
-// and never lowercases. Pure logic.
+// The guard's pattern automaton: every pattern of a policy, each limited to the parts of a
+// request its set names, compiled into one DFA over bytes, the table the XDP program runs
+// (bpf/bulwark.h, "Payload inspection"). Pure logic.
+//
+// The DFA reads the kernel's decoded payload (bw_decode_step) and does the rest of the
+// normalisation itself, so a byte costs the kernel one table load: ASCII case, '\' as '/',
+// '+' and whitespace as ' ' (regex::fold), runs of spaces as one (regex.hpp), and which part
+// of the request a byte is in. It tracks the request line ("uri"), each header line (its
+// name, then its value: "headers", or a header the policy names, such as "user-agent") and the
+// body. "raw" sets are a second component of the same table that the kernel runs over the
+// undecoded bytes.
 #pragma once
 
-#include <cstddef>
+#include <array>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "../bpf/bulwark.h"
+
 namespace bulwark::automaton {
 
+// Where in a request a pattern is looked for.
+struct Scope {
+    bool uri = false;                // the request line
+    bool headers = false;            // every header's value
+    bool body = false;               // the body, and payloads that do not start a request
+    std::vector<std::string> named;  // values of these headers only (lower case)
+    static Scope any() { return {true, true, true, {}}; }
+};
+
+struct Pattern {
+    std::string set, text;
+    bool regex = false;  // else a literal
+    bool raw = false;    // matched against the undecoded bytes (only case folded)
+    Scope scope;
+};
+
+// In the kernel's units (bw_dfa): states and classes are byte offsets into the table.
 struct Dfa {
-    // states() x 256 entries: next state (low 16 bits) | 1-based pattern index that ends on
-    // entering it (high 16 bits, 0 for none). Layout of the kernel's array map.
-    std::vector<uint32_t> table;
-    std::vector<std::string> patterns;  // as given; match index i+1 is patterns[i]
-    size_t states() const { return table.size() / 256; }
+    std::vector<uint32_t> table;  // states x classes entries, bw_table's layout
+    uint32_t classes = 0;         // entries in a row; 0: no patterns
+    std::array<uint16_t, 256> byte_class{};
+    uint32_t pad = 0, mid = 0;  // the pad and restart columns (bw_dfa)
+    uint32_t quiet = 0;         // states below are quiescent
+    uint32_t accept = 0;        // states from here on are the patterns' matches, in order
+    uint32_t states = 0;
+    std::array<uint32_t, BW_STARTS> start{}, raw_start{};
+    bool has_raw = false;
+    std::vector<Pattern> patterns;  // match index i+1 is patterns[i]
 };
 
-// Throws InputError when the patterns need more than `max_states` states.
-Dfa compile(const std::vector<std::string>& patterns, size_t max_states);
+// Throws InputError naming the pattern ("sqli: union.*select") when one is malformed, or the
+// pattern that contributes most when the table would exceed `max_entries`.
+Dfa compile(const std::vector<Pattern>& patterns, size_t max_entries = BW_DFA_ENTRIES);
 
-struct Match {
-    size_t end;        // offset just past the last byte of the match
-    uint16_t pattern;  // 1-based index into Dfa::patterns
+// The kernel's view of `dfa` (bw_config.dfa).
+bw_dfa to_kernel(const Dfa& dfa);
+
+// Whether a payload starts with an HTTP method and a space, as the kernel decides it.
+bool is_http_request(std::string_view payload);
+
+// The kernel's decoding of the first `scan_bytes` of a payload (bw_decode_step).
+struct Decoded {
+    std::string text;
+    std::vector<uint16_t> lines;
+    uint32_t hdr_end = 0;
 };
-// Runs the DFA over the first `limit` bytes of text exactly as the kernel does: the earliest
-// position where some pattern ends, and the lowest-numbered pattern ending there.
-std::optional<Match> scan(const Dfa& dfa, std::string_view text, size_t limit);
+Decoded decode(std::string_view payload, size_t scan_bytes, bool http);
+
+// The kernel's scan, step for step: the 1-based index of the pattern it reports, or 0.
+uint32_t scan(const Dfa& dfa, std::string_view payload, size_t scan_bytes);
 
 }  // namespace bulwark::automaton

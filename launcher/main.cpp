@@ -160,10 +160,13 @@ int check_config(const std::string& file, const po::variables_map& vm) {
 int check_policy(const std::string& file, const po::variables_map& vm) {
     auto p = policy::load_policy(file);
     // Compiling the automaton proves the pattern sets fit the kernel's table.
-    auto all = xdp::all_patterns(p);
-    auto dfa = automaton::compile(all, BW_AUTOMATON_MAX_STATES);
+    auto all = policy::all_patterns(p);
+    auto dfa = automaton::compile(all);
     auto j = policy::summary(p);
-    j["patterns"]["automaton_states"] = dfa.states();
+    j["patterns"]["automaton"] = {{"states", dfa.states},
+                                  {"byte_classes", dfa.classes},
+                                  {"table_bytes", dfa.table.size() * sizeof(uint32_t)},
+                                  {"raw_pass", dfa.has_raw}};
     j["sha256"] = sha256_file_hex(file);
     if (vm.count("json")) {
         std::cout << j.dump(2) << "\n";
@@ -197,10 +200,19 @@ int check_policy(const std::string& file, const po::variables_map& vm) {
                                : "limit " + rate(j["rules"][&r - p.rules.data()]["limit"]))
                   << "\n";
     std::cout << "patterns        " << all.size() << " in " << p.pattern_sets.size()
-              << " sets, first " << p.scan_bytes << " payload bytes, " << dfa.states()
-              << " automaton states\n";
-    for (auto& set : p.pattern_sets)
-        std::cout << "  " << set.name << ": " << set.patterns.size() << "\n";
+              << " sets, first " << p.scan_bytes << " payload bytes; automaton " << dfa.states
+              << " states x " << dfa.classes << " byte classes ("
+              << (dfa.table.size() * sizeof(uint32_t) + 1023) / 1024 << " KiB of 4096)"
+              << (dfa.has_raw ? ", and a raw pass" : "") << "\n";
+    for (auto& set : p.pattern_sets) {
+        std::string where;
+        if (set.scope.uri) where += " uri";
+        if (set.scope.headers) where += " headers";
+        if (set.scope.body) where += " body";
+        for (auto& h : set.scope.named) where += " " + h;
+        std::cout << "  " << set.name << ": " << set.size() << " in" << where
+                  << (set.raw ? " (raw)" : "") << "\n";
+    }
     std::cout << "sources         up to " << p.max_sources << " tracked; events "
               << p.events_per_source_per_second << "/s per source\n";
     return 0;

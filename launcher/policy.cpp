@@ -3,12 +3,15 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <cstring>
 #include <set>
 
 #include "../bpf/bulwark.h"
 #include "digest.hpp"
 #include "error.hpp"
+#include "regex.hpp"
 #include "signing.hpp"
 #include "sys.hpp"
 
@@ -101,6 +104,75 @@ Rule parse_rule(const JsonAt& at) {
     return r;
 }
 
+// A header name for "in": an HTTP token, lower case.
+std::string header_name(const JsonAt& at) {
+    auto s = at.str();
+    std::string out;
+    for (unsigned char c : s) {
+        if (!(std::isalnum(c) || std::strchr("!#$%&'*+-.^_`|~", c)))
+            at.fail("\"" + s + "\" is neither uri, headers, body, any nor a header name");
+        out += static_cast<char>(std::tolower(c));
+    }
+    if (out.empty() || out.size() > 64) at.fail("a header name of 1 to 64 characters");
+    return out;
+}
+
+// One pattern's text, checked on its own so an error names its JSON path.
+std::string pattern_text(const JsonAt& at, bool regex, bool raw, unsigned scan_bytes) {
+    auto s = at.str();
+    if (s.size() > BW_MAX_PATTERN_LEN)
+        at.fail("pattern is " + std::to_string(s.size()) + " bytes, more than " +
+                std::to_string(BW_MAX_PATTERN_LEN));
+    if (!regex && s.size() > scan_bytes)
+        at.fail("pattern is longer than scan_bytes (" + std::to_string(scan_bytes) +
+                "): it could never match");
+    regex::Nfa scratch;
+    at_path(at, [&] {
+        if (s.empty()) throw InputError("empty pattern");
+        regex::add_pattern(scratch, s, 1, {raw, !regex});
+    });
+    return s;
+}
+
+// A set: a list of literals, or {"comment", "in", "literals", "regex", "raw"}.
+PatternSet parse_set(const std::string& name, const JsonAt& v, unsigned scan_bytes) {
+    PatternSet set;
+    set.name = name;
+    if (v.raw().is_array()) {
+        for (size_t i = 0; i < v.size(); ++i)
+            set.literals.push_back(pattern_text(v[i], false, false, scan_bytes));
+        return set;
+    }
+    v.only_keys({"comment", "in", "literals", "regex", "raw"});
+    if (auto c = v.get("comment")) set.comment = c->str();
+    if (auto r = v.get("raw")) set.raw = r->boolean();
+    if (auto in = v.get("in")) {
+        set.scope = {};
+        for (size_t i = 0; i < in->size(); ++i) {
+            auto part = (*in)[i].str();
+            if (part == "any")
+                set.scope.uri = set.scope.headers = set.scope.body = true;
+            else if (part == "uri")
+                set.scope.uri = true;
+            else if (part == "headers")
+                set.scope.headers = true;
+            else if (part == "body")
+                set.scope.body = true;
+            else
+                set.scope.named.push_back(header_name((*in)[i]));
+        }
+        if (in->size() == 0) in->fail("\"in\" names no part: the set could never match");
+    }
+    if (auto l = v.get("literals"))
+        for (size_t i = 0; i < l->size(); ++i)
+            set.literals.push_back(pattern_text((*l)[i], false, set.raw, scan_bytes));
+    if (auto r = v.get("regex"))
+        for (size_t i = 0; i < r->size(); ++i)
+            set.regexes.push_back(pattern_text((*r)[i], true, set.raw, scan_bytes));
+    if (set.size() == 0) v.fail("the set has no literals and no regex");
+    return set;
+}
+
 }  // namespace
 
 Cidr parse_cidr(const std::string& s) {
@@ -163,6 +235,15 @@ Gcra to_gcra(const Rate& r) {
     uint64_t interval = r.period_ns / r.count;
     if (interval == 0) interval = 1;
     return {interval, interval * (r.burst - 1)};
+}
+
+std::vector<automaton::Pattern> all_patterns(const Policy& p) {
+    std::vector<automaton::Pattern> out;
+    for (auto& set : p.pattern_sets) {
+        for (auto& l : set.literals) out.push_back({set.name, l, false, set.raw, set.scope});
+        for (auto& r : set.regexes) out.push_back({set.name, r, true, set.raw, set.scope});
+    }
+    return out;
 }
 
 Policy parse_policy(const Json& doc, const std::string& file) {
@@ -240,23 +321,14 @@ Policy parse_policy(const Json& doc, const std::string& file) {
         }
         size_t total = 0;
         if (auto sets = pat->get("sets")) {
-            for (auto& [name, list] : sets->members()) {
-                PatternSet set{name, {}};
-                for (size_t i = 0; i < list.size(); ++i) {
-                    auto s = list[i].str();
-                    if (s.empty()) list[i].fail("empty pattern");
-                    if (s.size() > BW_MAX_PATTERN_LEN)
-                        list[i].fail("pattern is " + std::to_string(s.size()) +
-                                     " bytes, more than " + std::to_string(BW_MAX_PATTERN_LEN));
-                    if (s.size() > p.scan_bytes)
-                        list[i].fail("pattern is longer than scan_bytes (" +
-                                     std::to_string(p.scan_bytes) + "): it could never match");
-                    set.patterns.push_back(s);
-                    if (++total > BW_MAX_PATTERNS)
-                        list[i].fail("more than " + std::to_string(BW_MAX_PATTERNS) +
-                                     " patterns in all");
-                }
-                p.pattern_sets.push_back(std::move(set));
+            for (auto& [name, v] : sets->members()) {
+                if (name.empty() || name.size() >= sizeof(bw_pattern_name{}.set))
+                    v.fail("a set's name must be 1 to " +
+                           std::to_string(sizeof(bw_pattern_name{}.set) - 1) + " characters");
+                p.pattern_sets.push_back(parse_set(name, v, p.scan_bytes));
+                total += p.pattern_sets.back().size();
+                if (total > BW_MAX_PATTERNS)
+                    v.fail("more than " + std::to_string(BW_MAX_PATTERNS) + " patterns in all");
             }
         }
     }
@@ -328,8 +400,8 @@ Json summary(const Policy& p) {
     Json sets = Json::object();
     size_t total = 0;
     for (auto& s : p.pattern_sets) {
-        sets[s.name] = s.patterns.size();
-        total += s.patterns.size();
+        sets[s.name] = s.size();
+        total += s.size();
     }
     j["patterns"] = {{"scan_bytes", p.scan_bytes}, {"sets", sets}, {"total", total}};
     j["events"] = {{"per_source_per_second", p.events_per_source_per_second}};

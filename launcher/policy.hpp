@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "automaton.hpp"
 #include "json_util.hpp"
 
 namespace bulwark::policy {
@@ -52,9 +53,14 @@ struct Rule {
     std::optional<Rate> limit;  // when not exempt
 };
 
+// A named set of patterns, looked for in the parts of a request its `in` names.
 struct PatternSet {
     std::string name;
-    std::vector<std::string> patterns;
+    std::string comment;
+    automaton::Scope scope = automaton::Scope::any();
+    bool raw = false;  // against the undecoded bytes
+    std::vector<std::string> literals, regexes;
+    size_t size() const { return literals.size() + regexes.size(); }
 };
 
 struct Policy {
@@ -68,7 +74,7 @@ struct Policy {
     bool trusted_unlimited = true;
     Limits trusted_limits;  // only when trusted is not null
     std::vector<Rule> rules;
-    unsigned scan_bytes = 512;
+    unsigned scan_bytes = 1460;  // a whole segment of a 1500-byte MTU
     std::vector<PatternSet> pattern_sets;
     uint64_t events_per_source_per_second = 1;
     uint64_t max_sources = 1'000'000;
@@ -78,6 +84,9 @@ struct Policy {
 Policy parse_policy(const Json& doc, const std::string& file);
 // trust_key: non-empty requires a valid Ed25519 signature (path + ".sig") by that key.
 Policy load_policy(const std::string& path, const std::string& trust_key = "");
+
+// Every pattern of every set, in order: DFA match index i+1 is element i.
+std::vector<automaton::Pattern> all_patterns(const Policy& p);
 
 // Summary for `bulwark check policy` (also its --json shape).
 Json summary(const Policy& p);

@@ -106,9 +106,6 @@ bw_config make_config(const policy::Policy& p, uint64_t tick_ns) {
     c.key_prefix_v6 = p.key_prefix_v6;
     c.drop_fragments = p.non_first_fragments == policy::Policy::Fragments::Drop;
     c.scan_bytes = p.pattern_sets.empty() ? 0 : p.scan_bytes;
-    size_t longest = 1;
-    for (auto& s : all_patterns(p)) longest = std::max(longest, s.size());
-    c.scan_overlap = static_cast<uint32_t>(longest - 1);
     c.nrules = static_cast<uint32_t>(p.rules.size());
     if (uint64_t n = p.events_per_source_per_second)
         c.events = rate_of(policy::Rate{n, 1'000'000'000ULL, n});
@@ -127,11 +124,9 @@ bw_config make_config(const policy::Policy& p, uint64_t tick_ns) {
 }
 
 Compiled compile(const policy::Policy& p) {
-    Compiled c{make_config(p, coarse_tick_ns()),
-               automaton::compile(all_patterns(p), BW_AUTOMATON_MAX_STATES),
-               {},
+    Compiled c{make_config(p, coarse_tick_ns()), automaton::compile(policy::all_patterns(p)), {},
                {}};
-    c.config.dfa_states = static_cast<uint32_t>(c.dfa.states());
+    c.config.dfa = automaton::to_kernel(c.dfa);
     for (size_t i = 0; i < p.rules.size() && i < BW_MAX_RULES; ++i) {
         auto& r = c.rules.r[i];
         r.len = static_cast<uint32_t>(std::min<size_t>(p.rules[i].match.size(), BW_MAX_RULE_LEN));
@@ -140,38 +135,35 @@ Compiled compile(const policy::Policy& p) {
         r.action = p.rules[i].exempt ? BW_RULE_EXEMPT : BW_RULE_LIMIT;
         r.rate = rate_of(p.rules[i].limit);
     }
-    for (auto& set : p.pattern_sets)
-        for (auto& pat : set.patterns) {
-            bw_pattern_name n{};
-            std::strncpy(n.set, set.name.c_str(), sizeof n.set - 1);
-            std::memcpy(n.text, pat.data(), std::min(pat.size(), sizeof n.text));
-            c.pattern_names.push_back(n);
-        }
+    for (auto& pat : c.dfa.patterns) {
+        bw_pattern_name n{};
+        std::strncpy(n.set, pat.set.c_str(), sizeof n.set - 1);
+        std::memcpy(n.text, pat.text.data(), std::min(pat.text.size(), sizeof n.text));
+        c.pattern_names.push_back(n);
+    }
     return c;
 }
 
 namespace {
 
 // The idle generation's table, written in place through the map's memory: the new policy's
-// states, and zeros over the rows only the previous one used (rows past the used states are
-// never reached, zeros keep dumps honest). Only those pages are mapped: a mapping costs a page
+// rows, and zeros over what only the previous one used (entries past the used rows are never
+// reached, zeros keep dumps honest). Only those pages are mapped: a mapping costs a page
 // table update per page, dear on a VM. Programs cannot be reading this generation (the last
 // switch waited them out); the fence orders these stores before the policy_gen store that
 // publishes them, and a program reaches the table only through the generation it read.
-void write_automaton(int fd, uint32_t gen, const std::vector<uint32_t>& table,
-                     uint32_t old_states) {
-    constexpr size_t kRow = 256 * sizeof(uint32_t);
+void write_automaton(int fd, uint32_t gen, const std::vector<uint32_t>& table, size_t old_used) {
     const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-    size_t n = std::min<size_t>(table.size(), BW_AUTOMATON_MAX_STATES * 256);
-    size_t rows = std::max(n / 256, std::min<size_t>(old_states, BW_AUTOMATON_MAX_STATES));
-    size_t len = (rows * kRow + page - 1) / page * page;
+    size_t n = std::min<size_t>(table.size(), BW_DFA_ENTRIES);
+    size_t used = std::max(n, std::min<size_t>(old_used, BW_DFA_ENTRIES));
+    size_t len = (used * sizeof(uint32_t) + page - 1) / page * page;
     if (len == 0) return;
     void* mem = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
                      static_cast<off_t>(gen * sizeof(bw_table)));
     if (mem == MAP_FAILED) throw_sys("mmap(automaton map)");
     auto* e = static_cast<uint32_t*>(mem);
     std::copy_n(table.begin(), n, e);
-    std::fill(e + n, e + rows * 256, 0u);
+    std::fill(e + n, e + used, 0u);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     munmap(mem, len);
 }
@@ -204,7 +196,8 @@ void write_generation(const PolicyMaps& m, uint32_t gen, const Compiled& c,
             uint32_t k = gen * BW_MAX_PATTERNS + i;
             put(m.patterns, &k, &c.pattern_names[i], "patterns");
         }
-        write_automaton(m.automaton, gen, c.dfa.table, old.dfa_states);
+        write_automaton(m.automaton, gen, c.dfa.table,
+                        static_cast<size_t>(old.dfa.states) * old.dfa.classes);
     } catch (...) {
         clear_generation(m, gen);
         throw;
@@ -234,13 +227,6 @@ const char* reason_name(unsigned reason) {
                                                "drop_pattern",
                                                "drop_malformed"};
     return reason < BW_REASON_MAX ? names[reason] : "unknown";
-}
-
-std::vector<std::string> all_patterns(const policy::Policy& p) {
-    std::vector<std::string> all;
-    for (auto& set : p.pattern_sets)
-        all.insert(all.end(), set.patterns.begin(), set.patterns.end());
-    return all;
 }
 
 Program::Program(const policy::Policy& p) : compiled_(compile(p)) {

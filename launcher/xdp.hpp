@@ -75,7 +75,4 @@ uint64_t coarse_tick_ns();
 
 const char* reason_name(unsigned reason);  // "pass", "drop_deny", ... as in stats --json
 
-// Every pattern of every set, in order: DFA match index i+1 is element i.
-std::vector<std::string> all_patterns(const policy::Policy& p);
-
 }  // namespace bulwark::xdp

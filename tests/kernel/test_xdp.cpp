@@ -288,7 +288,7 @@ TEST_CASE("request patterns are dropped at offset 0, in the middle, and up to sc
     // Ports that are not inspected are not scanned.
     CHECK(run(prog, req("../../etc/passwd", 9000)) == PASS);
     CHECK(counts(prog) == std::map<std::string, uint64_t>{{"pass", 3}, {"drop_pattern", 5}});
-    CHECK(prog.dfa().states() > 1);
+    CHECK(prog.dfa().states > 1);
 }
 
 TEST_CASE("trusted sources skip patterns", "[xdp][patterns]") {
@@ -443,43 +443,58 @@ TEST_CASE("a full ring buffer counts every event it could not take", "[xdp][even
     CHECK(got < BW_EVENTS_RING_BYTES / sizeof(bw_event));
 }
 
-TEST_CASE("long payloads: the split scan finds exactly what the reference scan finds",
+TEST_CASE("long payloads: the kernel's verdict equals the userspace reference, stream splits included",
           "[xdp][patterns]") {
-    // Patterns planted at every offset around the slice boundaries of bw_scan_streams, for
-    // lengths from short (one stream) to the largest scan; the kernel's verdict must equal
-    // the userspace reference (automaton::scan) every time.
-    auto p = make(R"({"inspect_ports": [80], "patterns": {"scan_bytes": 1460,
-        "sets": {"a": ["union select", "<script", "../"], "b": ["/etc/passwd", "php://"]}}})");
+    // Requests and bare payloads of every length class, patterns (and long runs inside them)
+    // planted around the points where the kernel's four streams start; the kernel's verdict
+    // must equal automaton::scan, which runs the same decoder, plan and table step for step.
+    auto p = make(R"J({"inspect_ports": [80], "patterns": {"scan_bytes": 1460,
+        "sets": {"a": ["union select", "<script", "../"], "b": {"regex": ["\\bor\\s+\\d+=\\d+",
+        "/etc/(?:passwd|shadow)"]}, "c": {"in": ["user-agent"], "literals": ["sqlmap"]}}}})J");
     xdp::Program prog(p);
     std::mt19937 rng(7);
-    const std::string alphabet = "abcdefghijklmnopqrstuvwxyz /.=&?";
-    auto pats = xdp::all_patterns(p);
+    const std::string alphabet = "abcdefghijklmnopqrstuvwxyz /.=&?%2";
+    const char* plant[] = {"union select", "union/**/select", "union%20%20select", "<script",
+                           "..%2f",        " or 2=2",          "/etc/shadow",       "sqlmap"};
     int drops = 0, passes = 0;
-    for (size_t len : {15u, 16u, 40u, 63u, 64u, 100u, 511u, 512u, 513u, 1000u, 1459u, 1460u}) {
-        uint32_t start[BW_SCAN_STREAMS] = {};
-        uint32_t steps = bw_scan_streams(static_cast<uint32_t>(len), 10, start);
-        std::vector<size_t> where = {0, len / 2};
-        for (unsigned k = 0; k < BW_SCAN_STREAMS && steps; ++k)
-            for (int d = -12; d <= 12; ++d)
-                where.push_back(static_cast<size_t>(
-                    std::clamp<long>(static_cast<long>(start[k] + steps) + d, 0, (long)len)));
-        for (size_t at : where) {
-            std::string text(len, 'x');
-            for (auto& c : text) c = alphabet[rng() % alphabet.size()];
-            auto& pat = pats[rng() % pats.size()];
-            if (at + pat.size() <= len) text.replace(at, pat.size(), pat);
-            bool want = automaton::scan(prog.dfa(), text, 1460).has_value();
-            Frame f;
-            f.sport = static_cast<uint16_t>(40000 + (drops + passes) % 20000);
-            f.payload = text;
-            int got = run(prog, f.build());
-            INFO("len " << len << " at " << at << " pattern " << pat);
-            CHECK(got == (want ? DROP : PASS));
-            (want ? drops : passes)++;
+    for (size_t len : {15u, 16u, 40u, 64u, 100u, 511u, 512u, 1000u, 1459u, 1460u, 1600u}) {
+        for (int http = 0; http < 2; ++http) {
+            std::string head = http ? "POST /form HTTP/1.1\r\nHost: shop\r\nUser-Agent: x\r\n"
+                                      "Cookie: a=b\r\n\r\n"
+                                    : "";
+            std::string base = head;
+            while (base.size() < len) base += alphabet[rng() % alphabet.size()];
+            auto dec = automaton::decode(base, 1460, http);
+            bw_plan plan{};
+            auto kd = automaton::to_kernel(prog.dfa());
+            bw_plan_scan(reinterpret_cast<const uint8_t*>(dec.text.data()), dec.lines.data(),
+                         static_cast<uint32_t>(dec.lines.size()), dec.hdr_end,
+                         static_cast<uint32_t>(dec.text.size()), http, prog.dfa().table.data(),
+                         &kd, kd.start, &plan);
+            std::vector<size_t> where = {0, len / 2};
+            for (unsigned k = 0; k < BW_SCAN_STREAMS; ++k)
+                for (int d = -10; d <= 10; ++d)
+                    where.push_back(static_cast<size_t>(std::clamp<long>(
+                        static_cast<long>(plan.start[k]) + d, 0, static_cast<long>(len))));
+            for (size_t at : where) {
+                std::string text = base;
+                std::string pat = plant[rng() % std::size(plant)];
+                if (rng() % 4 == 0) pat.insert(pat.size() / 2, std::string(rng() % 60, ' '));
+                if (at >= head.size() && at + pat.size() <= text.size())
+                    text.replace(at, pat.size(), pat);
+                bool want = automaton::scan(prog.dfa(), text, 1460) != 0;
+                Frame f;
+                f.sport = static_cast<uint16_t>(40000 + (drops + passes) % 20000);
+                f.payload = text;
+                int got = run(prog, f.build());
+                INFO("len " << len << " http " << http << " at " << at << " pattern " << pat);
+                CHECK(got == (want ? DROP : PASS));
+                (want ? drops : passes)++;
+            }
         }
     }
     CHECK(drops > 100);
-    CHECK(passes > 10);
+    CHECK(passes > 20);
 }
 
 TEST_CASE("200,000 random and mutated frames: only pass or drop, every one counted",

@@ -79,7 +79,7 @@ TEST_CASE("a full policy parses; limits inherit from default", "[policy]") {
     CHECK(p.rules[0].exempt);
     CHECK(p.rules[1].limit->burst == 3);
     REQUIRE(p.pattern_sets.size() == 2);
-    CHECK(p.pattern_sets[1].patterns.size() == 2);
+    CHECK(p.pattern_sets[1].size() == 2);
     CHECK(p.events_per_source_per_second == 2);
     CHECK(p.max_sources == 65536);
     CHECK(p.non_first_fragments == Policy::Fragments::Drop);
@@ -269,17 +269,10 @@ TEST_CASE("the program reads the tick clock only when every bucket tolerates a t
 
 TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do not", "[policy]") {
     auto p = load_policy(std::string(BULWARK_SOURCE_DIR) + "/policies/web.json");
-    std::vector<std::string> all;
-    std::vector<std::string> set_of;
-    for (auto& s : p.pattern_sets)
-        for (auto& pat : s.patterns) {
-            all.push_back(pat);
-            set_of.push_back(s.name);
-        }
-    auto dfa = automaton::compile(all, BW_AUTOMATON_MAX_STATES);
+    auto dfa = automaton::compile(all_patterns(p));
     auto set_hit = [&](const std::string& req) -> std::string {
         auto m = automaton::scan(dfa, req, p.scan_bytes);
-        return m ? set_of[m->pattern - 1] : "";
+        return m ? dfa.patterns[m - 1].set : "";
     };
     CHECK(set_hit("GET /items?id=1%20UNION%20SELECT%20password HTTP/1.1\r\n") == "sqli");
     CHECK(set_hit("GET /items?id=1' OR '1'='1 HTTP/1.1\r\n") == "sqli");
