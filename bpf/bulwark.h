@@ -232,7 +232,7 @@ struct bw_pattern_name {
  * '+' and whitespace as spaces, the parts of the request) is compiled into the DFA itself
  * (launcher/automaton.hpp), so a byte costs one table load. */
 #define BW_MAX_PATTERNS 1024
-#define BW_MAX_PATTERN_LEN 128
+#define BW_MAX_PATTERN_LEN 1024 /* a pattern's source; events and stats name it by its first 127 bytes */
 #define BW_MAX_SCAN_BYTES 1460
 /* Buffers: a power of two (indexes are masked) that holds a scan's text and, after it, the
  * padding a stream reads once it has run out (bw_plan: up to the text's length again). */
@@ -477,8 +477,13 @@ BW_INLINE int bw_decode_step(struct bw_scan_buf *sb, struct bw_decoder *d)
  * in the packet has no body in it; other payloads are all body). */
 BW_INLINE void bw_decode_finish(struct bw_scan_buf *sb, const struct bw_decoder *d)
 {
-    sb->dec_len = d->out;
-    sb->raw_len = d->in < d->len ? d->in : d->len;
+    /* The end of the scanned bytes reads as a line end, so a pattern can say "and then the
+     * value ends" with \s (there is no $: the packet's end is not always the request's). */
+    __u32 out = d->out, len = d->len;
+    sb->dec[out & (BW_SCAN_BUF - 1)] = '\n';
+    sb->raw[len & (BW_SCAN_BUF - 1)] = '\n';
+    sb->dec_len = out + 1;
+    sb->raw_len = len + 1;
     sb->nlines = d->nlines;
     sb->hdr_end = d->in_headers ? d->out : d->hdr_end;
     sb->raw_hdr_end = d->in_headers ? sb->raw_len : d->raw_hdr_end;

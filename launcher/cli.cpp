@@ -150,6 +150,7 @@ std::string usage() {
           "native|skb|auto]\n"
           "       bulwark xdp detach --name NAME\n"
           "       bulwark policy reload --name NAME FILE\n"
+          "       bulwark policy test --policy FILE [--json] [--jsonl] [--src ADDR] [--expect pass|drop] [FILE...]\n"
           "       bulwark stats [--name NAME] [--json|--prometheus] [--top N]\n"
           "       bulwark events --name NAME [--follow] [--json]\n"
           "       bulwark sign --key PRIVATE.pem FILE\n"

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "../bpf/bulwark.h"
 #include "audit.hpp"
@@ -19,6 +20,7 @@
 #include "json_util.hpp"
 #include "manifest.hpp"
 #include "policy.hpp"
+#include "policy_test.hpp"
 #include "sandbox.hpp"
 #include "seccomp_compile.hpp"
 #include "signing.hpp"
@@ -406,7 +408,100 @@ int cmd_stats(const std::vector<std::string>& args) {
     return 0;
 }
 
+// bulwark policy test --policy FILE [--json] [--jsonl] [--src ADDR] [--expect pass|drop]
+// [REQUEST_FILE...]: each file (or stdin, or "-") one raw request; with --jsonl, JSON lines of
+// strings or {"request": ..., "id": ...} objects.
+int policy_test(const std::vector<std::string>& args) {
+    po::options_description d("bulwark policy test options");
+    d.add_options()("policy", po::value<std::string>(), "policy JSON")(
+        "json", "one JSON array of verdicts")("jsonl", "inputs are JSON lines of requests")(
+        "src", po::value<std::string>(), "one source address for every request")(
+        "expect", po::value<std::string>(), "pass or drop: exit 1 if any verdict differs")(
+        "files", po::value<std::vector<std::string>>(), "request files");
+    po::positional_options_description pos;
+    pos.add("files", -1);
+    po::variables_map vm;
+    const char* use =
+        "usage: bulwark policy test --policy FILE [--json] [--jsonl] [--src ADDR] "
+        "[--expect pass|drop] [REQUEST_FILE...]\n";
+    if (!parse_flags(args, d, vm, "policy test", &pos) || !vm.count("policy")) {
+        std::cerr << use;
+        return kUsage;
+    }
+    std::string expect = vm.count("expect") ? vm["expect"].as<std::string>() : "";
+    if (!expect.empty() && expect != "pass" && expect != "drop") {
+        std::cerr << "bulwark: policy test: --expect " << expect << ": expected pass or drop\n";
+        return kUsage;
+    }
+    auto files = vm.count("files") ? vm["files"].as<std::vector<std::string>>()
+                                   : std::vector<std::string>{"-"};
+    // Every input is read and checked before the program is loaded.
+    std::vector<std::pair<std::string, std::string>> requests;  // (name, bytes)
+    for (auto& f : files) {
+        std::string text;
+        if (f == "-") {
+            std::ostringstream ss;
+            ss << std::cin.rdbuf();
+            text = ss.str();
+        } else {
+            text = read_file(f);
+        }
+        std::string name = f == "-" ? "stdin" : f;
+        if (!vm.count("jsonl")) {
+            requests.emplace_back(name, text);
+            continue;
+        }
+        std::istringstream in(text);
+        std::string line;
+        for (size_t n = 1; std::getline(in, line); ++n) {
+            if (line.empty()) continue;
+            auto j = parse_json(line, name + ":" + std::to_string(n));
+            JsonAt at(j, name + ":" + std::to_string(n));
+            if (j.is_string()) {
+                requests.emplace_back(name + ":" + std::to_string(n), j.get<std::string>());
+            } else {
+                at.only_keys({"request", "id", "class", "expect"});
+                auto id = at.get("id") ? at.at("id").str() : name + ":" + std::to_string(n);
+                requests.emplace_back(id, at.at("request").str());
+            }
+        }
+    }
+    auto p = policy::load_policy(vm["policy"].as<std::string>());
+    policy_test::Tester tester(p, vm.count("src") ? vm["src"].as<std::string>() : "");
+    Json all = Json::array();
+    int differ = 0;
+    for (auto& [name, req] : requests) {
+        auto v = tester.run(req);
+        const char* verdict = v.dropped ? "drop" : "pass";
+        differ += !expect.empty() && expect != verdict;
+        if (vm.count("json")) {
+            Json j{{"request", name}, {"verdict", verdict}, {"reason", v.reason},
+                   {"segments", v.segments}};
+            j["matched"] = v.matched.empty() ? Json(nullptr) : Json(v.matched);
+            all.push_back(j);
+        } else {
+            std::cout << name << ": " << verdict;
+            if (v.dropped) std::cout << " " << v.reason;
+            if (!v.matched.empty()) std::cout << " " << v.matched;
+            std::cout << "\n";
+        }
+    }
+    if (vm.count("json")) std::cout << all.dump(2) << "\n";
+    if (differ)
+        std::cerr << "bulwark: policy test: " << differ << " of " << requests.size()
+                  << " requests not " << expect << "\n";
+    return differ ? kFailed : 0;
+}
+
 int cmd_policy(const std::vector<std::string>& args) {
+    if (!args.empty() && args[0] == "test") {
+        try {
+            return policy_test({args.begin() + 1, args.end()});
+        } catch (const std::exception& e) {
+            std::cerr << "bulwark: policy test: " << e.what() << "\n";
+            return kFailed;
+        }
+    }
     po::options_description d("bulwark policy options");
     d.add_options()("name", po::value<std::string>(), "instance name")(
         "file", po::value<std::string>(), "policy JSON")(
@@ -418,7 +513,9 @@ int cmd_policy(const std::vector<std::string>& args) {
     if (args.empty() || args[0] != "reload" ||
         !parse_flags({args.begin() + 1, args.end()}, d, vm, "policy reload", &pos) ||
         !vm.count("name") || !vm.count("file")) {
-        std::cerr << "usage: bulwark policy reload --name NAME FILE [--trust-key PUBLIC.pem]\n";
+        std::cerr << "usage: bulwark policy reload --name NAME FILE [--trust-key PUBLIC.pem]\n"
+                     "       bulwark policy test --policy FILE [--json] [--jsonl] [--src ADDR] "
+                     "[--expect pass|drop] [REQUEST_FILE...]\n";
         return kUsage;
     }
     try {
