@@ -377,13 +377,12 @@ struct scan_ctx {
     struct scan_ctx *c = ctx;                                                                 \
     struct bw_scan_buf *sb = c->sb;                                                           \
     const struct bw_table *t = c->t;                                                          \
-    const __u16 *cls = c->cfg->dfa.byte_class;                                                \
     const __u8 *buf = sb->st.raw ? sb->raw : sb->dec
 
 /* One step of a stream whose bytes start at `p`: the byte's class, then the next state.
  * Past the text the buffer holds BW_PAD_BYTE, whose class leaves every state where it is, so
  * a stream that has run out needs no test. */
-#define STEP(state, p, j) state = BW_DFA_AT(t->e, state + cls[(p)[j]])
+#define STEP(state, p, j) state = BW_DFA_AT(t->e, state + BW_DFA_CLASS(t->e, (p)[j]))
 
 /* BW_SCAN_BATCH lockstep steps of the four streams (bw_plan_scan), without a branch: a match
  * state keeps the stream in it, so looking once after the batch finds it. The state lives in
@@ -399,6 +398,7 @@ static long scan_cb(__u64 idx, void *ctx)
     const __u8 *p1 = buf + (sb->st.pos[1] & (BW_SCAN_BUF - 1));
     const __u8 *p2 = buf + (sb->st.pos[2] & (BW_SCAN_BUF - 1));
     const __u8 *p3 = buf + (sb->st.pos[3] & (BW_SCAN_BUF - 1));
+#pragma unroll
     for (int j = 0; j < BW_SCAN_BATCH; j++) {
         STEP(s0, p0, j);
         STEP(s1, p1, j);
@@ -426,7 +426,7 @@ static long extend_cb(__u64 idx, void *ctx)
     __u32 s = sb->st.s[k], pos = sb->st.pos[k];
     if (pos >= n || s < c->cfg->dfa.quiet)
         return 1;
-    s = BW_DFA_AT(t->e, s + cls[buf[pos & (BW_SCAN_BUF - 1)]]);
+    s = BW_DFA_AT(t->e, s + BW_DFA_CLASS(t->e, buf[pos & (BW_SCAN_BUF - 1)]));
     if (s >= c->cfg->dfa.accept) {
         sb->st.match = s;
         return 1;

@@ -107,7 +107,6 @@ struct bw_dfa {
     __u32 raw_start[8];
     __u32 has_raw; /* a second pass over the raw bytes, for "raw" sets */
     __u32 states;  /* rows in use, for userspace: what a reload must zero */
-    __u16 byte_class[256];
 };
 
 /* Everything the program needs from the policy that is not a table: one array entry. */
@@ -241,13 +240,17 @@ struct bw_pattern_name {
  * this value are read as 0xfe (both are "some byte above ASCII" to a pattern). */
 #define BW_PAD_BYTE 0xff
 #define BW_MAX_LINES 64
+#define BW_DECODE_WORDS 4 /* 8-byte words a decoder step may copy */
 #define BW_COMMENT_MAX 256 /* longer, or unclosed on its line: not a comment, scanned as text */
 
 /* The DFA: one flat table of u32 entries per generation (4 MiB, the kernel's largest map
- * value), rows of `classes` entries. An entry is the next state (its byte offset, see
- * bw_dfa). Bytes map to classes through bw_dfa.byte_class. */
+ * value). Its first BW_DFA_HEAD bytes map a byte to its class (u16 byte_class[256]: the column's
+ * byte offset in a row); rows of `classes` entries follow. An entry is the next state: its
+ * row's byte offset from the table's start (bw_dfa). The class map sits in the table so that
+ * the scan's step needs one base register for both loads (BPF has few). */
 #define BW_DFA_ENTRIES (1u << 20)
 #define BW_DFA_BYTES (BW_DFA_ENTRIES * 4)
+#define BW_DFA_HEAD 512
 struct bw_table {
     __u32 e[BW_DFA_ENTRIES];
 };
@@ -255,6 +258,8 @@ struct bw_table {
  * 4-byte alignment). */
 #define BW_DFA_AT(table, off)                                                                  \
     (*(const __u32 *)((const __u8 *)(table) + ((off) & (BW_DFA_BYTES - 4))))
+/* Byte `b`'s class, as a column's byte offset. */
+#define BW_DFA_CLASS(table, b) (*(const __u16 *)((const __u8 *)(table) + (b) * 2))
 
 /* The decoder's state between steps (bw_decode_step). */
 enum bw_comment { BW_CM_NONE = 0, BW_CM_OPENED, BW_CM_IN, BW_CM_DIGITS };
@@ -344,11 +349,26 @@ static inline void BW_STORE64(void *p, __u64 v)
 
 #define BW_SWAR_ONES 0x0101010101010101ULL
 #define BW_SWAR_HIGHS 0x8080808080808080ULL
+/* The bytes of w equal to c, as their high bits: exact up to the first (a borrow may flag
+ * bytes after it). */
+BW_INLINE __u64 bw_bytes_eq(__u64 w, __u8 c)
+{
+    __u64 v = w ^ (BW_SWAR_ONES * c);
+    return (v - BW_SWAR_ONES) & ~v & BW_SWAR_HIGHS;
+}
+
 /* Whether any byte of w equals c. */
 BW_INLINE int bw_has_byte(__u64 w, __u8 c)
 {
-    __u64 v = w ^ (BW_SWAR_ONES * c);
-    return ((v - BW_SWAR_ONES) & ~v & BW_SWAR_HIGHS) != 0;
+    return bw_bytes_eq(w, c) != 0;
+}
+
+/* The index of the first byte flagged in m (not 0), little-endian: the lowest flag, as a
+ * bit, times a constant whose byte j is j puts 7 - index in the top byte (BPF has no ctz). */
+BW_INLINE __u32 bw_first_flagged(__u64 m)
+{
+    __u64 low = (m & (~m + 1)) >> 7;
+    return 7 - (__u32)((low * 0x0706050403020100ULL) >> 56);
 }
 
 /* One decoded symbol into dec[], through the SQL comment rules: "/\*...*\/" becomes one space
@@ -399,8 +419,8 @@ BW_INLINE void bw_emit(__u8 *dec, struct bw_decoder *d, __u8 v)
     }
 }
 
-/* One step of the decoder over raw[0, d->len): an 8-byte word copied as it is when it holds no
- * '%', '*' or newline and no comment is open, else one escape or byte. Returns 0 once
+/* One step of the decoder over raw[0, d->len): the bytes of an 8-byte word up to its first
+ * '%', '*' or newline copied as they are when no comment is open, else one escape or byte. Returns 0 once
  * everything is decoded. Escapes: %XX; %25XX (one level of double encoding); %u00XX. A
  * decoded whitespace byte (CR and LF included) becomes ' ', so raw CR and LF alone delimit
  * lines. Shared by the XDP program and userspace (the reference the tests compare with). */
@@ -412,14 +432,29 @@ BW_INLINE int bw_decode_step(struct bw_scan_buf *sb, struct bw_decoder *d)
     if (in >= d->len || in >= BW_MAX_SCAN_BYTES)
         return 0;
     __u32 out = d->out;
-    if (in + 8 <= d->len && d->comment == BW_CM_NONE &&
-        (out == 0 || dec[(out - 1) & (BW_SCAN_BUF - 1)] != '*')) {
-        __u64 w = BW_LOAD64(&raw[in & (BW_SCAN_BUF - 1)]);
-        if (!bw_has_byte(w, '%') && !bw_has_byte(w, '*') && !bw_has_byte(w, '\n') &&
-            !bw_has_byte(w, BW_PAD_BYTE)) {
+    if (d->comment == BW_CM_NONE && (out == 0 || dec[(out - 1) & (BW_SCAN_BUF - 1)] != '*')) {
+        /* Up to BW_DECODE_WORDS words: each copied whole, or up to its first special byte
+         * unless that leaves nothing or only the CR of a CR LF (the slow path tells an empty
+         * line by it). The rest of a partly copied word is overwritten by the next steps. */
+        __u32 in0 = in;
+        for (int k = 0; k < BW_DECODE_WORDS; k++) {
+            if (in + 8 > d->len)
+                break;
+            __u64 w = BW_LOAD64(&raw[in & (BW_SCAN_BUF - 1)]);
+            __u64 special = bw_bytes_eq(w, '%') | bw_bytes_eq(w, '*') | bw_bytes_eq(w, '\n') |
+                            bw_bytes_eq(w, BW_PAD_BYTE);
+            __u32 n = special ? bw_first_flagged(special) : 8;
+            if (n == 0 || (n < 8 && (__u8)w == '\r'))
+                break;
             BW_STORE64(&dec[out & (BW_SCAN_BUF - 1)], w);
-            d->in = in + 8;
-            d->out = out + 8;
+            in += n;
+            out += n;
+            if (n < 8)
+                break;
+        }
+        if (in != in0) {
+            d->in = in;
+            d->out = out;
             d->line_empty = 0;
             return 1;
         }
@@ -563,7 +598,7 @@ BW_INLINE void bw_plan_state(const __u8 *buf, __u32 x, __u32 ls, __u32 next, __u
         if (pos >= x)
             break;
         __u8 b = buf[pos & (BW_SCAN_BUF - 1)];
-        s = BW_DFA_AT(table, s + dfa->byte_class[b]);
+        s = BW_DFA_AT(table, s + BW_DFA_CLASS(table, b));
         if (b == ':') {
             colon = 1;
             break;

@@ -1,6 +1,7 @@
 #include "automaton.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <unordered_map>
 
@@ -183,7 +184,11 @@ void Builder::add_patterns() {
         auto id = static_cast<uint32_t>(i + 1);
         Nfa& n = p.raw ? raw_ : norm_;
         // A literal means what it says once decoded, as a request is: "%2e%2e%2f" is "../".
-        std::string text = p.regex || p.raw ? p.text : decode(p.text, p.text.size(), false).text;
+        std::string text = p.text;
+        if (!p.regex && !p.raw) {  // as the kernel decodes it, without its end-of-text '\n'
+            text = decode(p.text, p.text.size(), false).text;
+            text.pop_back();
+        }
         try {
             regex::add_pattern(n, text, id, {p.raw, !p.regex});
         } catch (const InputError& e) {
@@ -600,36 +605,36 @@ Dfa Builder::build() {
     // Three more columns: the class of a position past the end, whose entries stay where they
     // are (the kernel's branch-free lockstep reads it for a stream that has run out), and the
     // two restarts.
-    if (n * (cols + 3) > max_entries_) too_big(n);
-    // In the kernel's units: states and classes as byte offsets (bw_dfa).
+    // In the kernel's units: states and classes as byte offsets (bw_dfa), the rows after the
+    // table's class map (BW_DFA_HEAD).
+    if (BW_DFA_HEAD / 4 + n * (cols + 3) > max_entries_) too_big(n);
     Dfa d;
     d.classes = static_cast<uint32_t>(cols + 3);
     const uint32_t row = d.classes * 4;
+    auto at = [&](size_t s) { return static_cast<uint32_t>(BW_DFA_HEAD + s * row); };
     d.pad = static_cast<uint32_t>(cols) * 4;
     d.mid = static_cast<uint32_t>(cols + 1) * 4;
     d.states = static_cast<uint32_t>(n);
-    d.quiet = static_cast<uint32_t>(std::count(quiet_.begin(), quiet_.end(), 1)) * row;
-    d.accept = static_cast<uint32_t>(n - pats_.size()) * row;
+    d.quiet = at(static_cast<size_t>(std::count(quiet_.begin(), quiet_.end(), 1)));
+    d.accept = at(n - pats_.size());
     for (int b = 0; b < 256; ++b)
         d.byte_class[static_cast<size_t>(b)] =
             static_cast<uint16_t>(column_of[cls_[static_cast<size_t>(b)]] * 4);
     // The decoder never lets a payload byte be BW_PAD_BYTE: it pads the text's end.
     d.byte_class[BW_PAD_BYTE] = static_cast<uint16_t>(d.pad);
-    d.table.resize(n * d.classes);
+    d.table.resize(BW_DFA_HEAD / 4 + n * d.classes);
+    std::memcpy(d.table.data(), d.byte_class.data(), BW_DFA_HEAD);
     for (size_t s = 0; s < n; ++s) {
-        uint32_t* r = &d.table[s * d.classes];
-        for (size_t j = 0; j < cols; ++j)
-            r[j] = static_cast<uint32_t>(next_[s * c + columns[j]]) * row;
-        r[cols] = static_cast<uint32_t>(s) * row;
-        for (size_t v = 0; v < 2; ++v)
-            r[cols + 1 + v] = static_cast<uint32_t>(next_[s * c + real + v]) * row;
+        uint32_t* r = &d.table[BW_DFA_HEAD / 4 + s * d.classes];
+        for (size_t j = 0; j < cols; ++j) r[j] = at(next_[s * c + columns[j]]);
+        r[cols] = at(s);
+        for (size_t v = 0; v < 2; ++v) r[cols + 1 + v] = at(next_[s * c + real + v]);
     }
     for (int raw = 0; raw < 2; ++raw) {
         if (!components[raw]) continue;
         auto& out = raw ? d.raw_start : d.start;
         for (int i = 0; i < BW_STARTS; ++i)
-            out[static_cast<size_t>(i)] =
-                static_cast<uint32_t>(ids_.at(start_keys[raw][static_cast<size_t>(i)])) * row;
+            out[static_cast<size_t>(i)] = at(ids_.at(start_keys[raw][static_cast<size_t>(i)]));
     }
     d.has_raw = components[1];
     d.patterns = pats_;
@@ -672,7 +677,7 @@ uint32_t run_streams(const Dfa& dfa, const uint8_t* buf, uint32_t n, const bw_pl
     uint32_t s[BW_SCAN_STREAMS];
     for (int k = 0; k < BW_SCAN_STREAMS; ++k) s[k] = plan.state[k];
     auto step = [&](uint32_t st, uint32_t pos) {
-        uint32_t c = pos < n ? dfa.byte_class[buf[pos]] : dfa.pad;
+        uint32_t c = pos < n ? BW_DFA_CLASS(dfa.table.data(), buf[pos]) : dfa.pad;
         return dfa.table[(st + c) / 4];
     };
     auto pattern = [&](uint32_t st) { return (st - dfa.accept) / (dfa.classes * 4) + 1; };
@@ -701,7 +706,6 @@ bw_dfa to_kernel(const Dfa& d) {
     std::copy(d.raw_start.begin(), d.raw_start.end(), k.raw_start);
     k.has_raw = d.has_raw;
     k.states = d.states;
-    std::copy(d.byte_class.begin(), d.byte_class.end(), k.byte_class);
     return k;
 }
 

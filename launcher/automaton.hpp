@@ -58,12 +58,17 @@ Dfa compile(const std::vector<Pattern>& patterns, size_t max_entries = BW_DFA_EN
 // The kernel's view of `dfa` (bw_config.dfa).
 bw_dfa to_kernel(const Dfa& dfa);
 
+// The table entries a DFA uses: the class map and its rows (what a reload overwrites).
+inline size_t used_entries(const bw_dfa& d) {
+    return d.classes ? BW_DFA_HEAD / 4 + size_t{d.states} * d.classes : 0;
+}
+
 // Whether a payload starts with an HTTP method and a space, as the kernel decides it.
 bool is_http_request(std::string_view payload);
 
 // The kernel's decoding of the first `scan_bytes` of a payload (bw_decode_step).
 struct Decoded {
-    std::string text;
+    std::string text;  // ends with the '\n' the kernel appends (bw_decode_finish)
     std::vector<uint16_t> lines;
     uint32_t hdr_end = 0;
 };

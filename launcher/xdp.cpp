@@ -196,8 +196,7 @@ void write_generation(const PolicyMaps& m, uint32_t gen, const Compiled& c,
             uint32_t k = gen * BW_MAX_PATTERNS + i;
             put(m.patterns, &k, &c.pattern_names[i], "patterns");
         }
-        write_automaton(m.automaton, gen, c.dfa.table,
-                        static_cast<size_t>(old.dfa.states) * old.dfa.classes);
+        write_automaton(m.automaton, gen, c.dfa.table, automaton::used_entries(old.dfa));
     } catch (...) {
         clear_generation(m, gen);
         throw;
