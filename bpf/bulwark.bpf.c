@@ -75,14 +75,14 @@ struct {
     __type(value, struct bw_rules);
 } rules SEC(".maps");
 
-/* The pattern DFA (see launcher/automaton.hpp): rows of bw_dfa.classes entries, one value per
- * generation.
+/* The pattern DFAs (see launcher/automaton.hpp): rows of bw_dfa.classes entries, one value per
+ * table, gen * BW_DFA_TABLES + table.
  * Mmap-able so that a reload writes only the states a policy uses into the idle generation,
  * not the whole 4 MiB value through a syscall's bounce buffer. */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(map_flags, BPF_F_MMAPABLE);
-    __uint(max_entries, BW_GENERATIONS);
+    __uint(max_entries, BW_GENERATIONS * BW_DFA_TABLES);
     __type(key, __u32);
     __type(value, struct bw_table);
 } automaton SEC(".maps");
@@ -370,7 +370,7 @@ static __always_inline __u32 be16_len(__be16 v) {
 struct scan_ctx {
     struct bw_scan_buf *sb;
     const struct bw_table *t;
-    const struct bw_config *cfg;
+    const struct bw_dfa *d;
 };
 
 #define SCAN_LOCALS                                                                           \
@@ -405,7 +405,7 @@ static long scan_cb(__u64 idx, void *ctx)
         STEP(s2, p2, j);
         STEP(s3, p3, j);
     }
-    __u32 accept = c->cfg->dfa.accept;
+    __u32 accept = c->d->accept;
     __u32 m = s0 >= accept ? s0 : s1 >= accept ? s1 : s2 >= accept ? s2 : s3 >= accept ? s3 : 0;
     if (m) {
         sb->st.match = m;
@@ -424,10 +424,10 @@ static long extend_cb(__u64 idx, void *ctx)
     SCAN_LOCALS;
     __u32 k = sb->st.cur & 3, n = sb->st.n;
     __u32 s = sb->st.s[k], pos = sb->st.pos[k];
-    if (pos >= n || s < c->cfg->dfa.quiet)
+    if (pos >= n || s < c->d->quiet)
         return 1;
     s = BW_DFA_AT(t->e, s + BW_DFA_CLASS(t->e, buf[pos & (BW_SCAN_BUF - 1)]));
-    if (s >= c->cfg->dfa.accept) {
+    if (s >= c->d->accept) {
         sb->st.match = s;
         return 1;
     }
@@ -455,11 +455,11 @@ __noinline int pad_text(struct bw_scan_buf *sb, __u32 raw)
     return 1;
 }
 
-/* The pattern a match state stands for, 1-based (bw_dfa.accept). */
-static __always_inline __u32 pattern_of(const struct bw_config *cfg, __u32 state)
+/* The pattern a match state stands for, 1-based among the policy's (bw_dfa.accept). */
+static __always_inline __u32 pattern_of(const struct bw_dfa *d, __u32 state)
 {
-    __u32 row = cfg->dfa.classes * 4;
-    return row ? (state - cfg->dfa.accept) / row + 1 : 0;
+    __u32 row = d->classes * 4;
+    return row ? d->first + (state - d->accept) / row + 1 : 0;
 }
 
 /* The DFA over dec[] (or, for raw sets, raw[]) of `sb` in the streams of `pl`: the four in
@@ -480,14 +480,14 @@ static __always_inline __u32 scan(struct scan_ctx *c, __u32 raw)
     pad_text(sb, raw);
     bpf_loop(pl->steps / BW_SCAN_BATCH, scan_cb, c, 0);
     if (sb->st.match)
-        return pattern_of(c->cfg, sb->st.match);
+        return pattern_of(c->d, sb->st.match);
 #pragma unroll
     for (int k = 0; k < BW_SCAN_STREAMS - 1; k++) {
         sb->st.cur = k;
         sb->st.pos[k] = pl->start[k] + pl->steps;
         bpf_loop(BW_MAX_SCAN_BYTES, extend_cb, c, 0);
         if (sb->st.match)
-            return pattern_of(c->cfg, sb->st.match);
+            return pattern_of(c->d, sb->st.match);
     }
     return 0;
 }
@@ -524,33 +524,44 @@ __noinline int plan_line(struct bw_scan_buf *sb, __u32 raw, __u32 k)
 }
 
 __noinline int plan_state(struct bw_scan_buf *sb, const struct bw_table *t,
-                          const struct bw_config *cfg, __u32 raw_http, __u32 k)
+                          const struct bw_dfa *d, __u32 http, __u32 k)
 {
-    if (!sb || !t || !cfg)
+    if (!sb || !t || !d)
         return 0;
-    __u32 raw = raw_http & 1, http = raw_http >> 1, x, state;
+    __u32 raw = d->raw, x, state;
     bw_plan_state(raw ? sb->raw : sb->dec, sb->st.pos[k & 3], sb->st.s[k & 3],
-                  sb->plan.state[k & 3], raw ? sb->raw_hdr_end : sb->hdr_end, http, t->e,
-                  &cfg->dfa, raw ? cfg->dfa.raw_start : cfg->dfa.start, &x, &state);
+                  sb->plan.state[k & 3], raw ? sb->raw_hdr_end : sb->hdr_end, http, t->e, d,
+                  d->start, &x, &state);
     sb->plan.start[k & 3] = x;
     sb->plan.state[k & 3] = state;
     return 1;
 }
 
-static __always_inline void plan(struct bw_scan_buf *sb, const struct bw_table *t,
-                                 const struct bw_config *cfg, __u32 raw, __u32 http)
+/* One table's DFA over the text it reads (dec[], or raw[] for raw sets): the match's pattern,
+ * 1-based among the policy's, or 0. Global: verified once for all the tables. */
+__noinline __u32 scan_table(struct bw_scan_buf *sb, const struct bw_config *cfg, __u32 gen,
+                            __u32 i, __u32 http)
 {
+    if (!sb || !cfg)
+        return 0;
+    const struct bw_dfa *d = &cfg->dfa[i & (BW_DFA_TABLES - 1)];
+    __u32 key = gen * BW_DFA_TABLES + (i & (BW_DFA_TABLES - 1));
+    struct bw_table *t = bpf_map_lookup_elem(&automaton, &key);
+    if (!t)
+        return 0;
+    __u32 raw = d->raw;
     for (__u32 k = 1; k < BW_SCAN_STREAMS; k++) {
         plan_line(sb, raw, k);
-        plan_state(sb, t, cfg, raw | http << 1, k);
+        plan_state(sb, t, d, http, k);
     }
-    const __u32 *starts = raw ? cfg->dfa.raw_start : cfg->dfa.start;
     sb->plan.start[0] = 0;
-    sb->plan.state[0] = starts[http ? BW_START_REQUEST : BW_START_MID];
+    sb->plan.state[0] = d->start[http ? BW_START_REQUEST : BW_START_MID];
     bw_plan_finish(&sb->plan, raw ? sb->raw_len : sb->dec_len);
+    struct scan_ctx sc = {.sb = sb, .t = t, .d = d};
+    return scan(&sc, raw);
 }
 
-/* Decodes raw[0, len) of `sb` and runs the DFA over it (and over raw[] for raw sets). */
+/* Decodes raw[0, len) of `sb` and runs the policy's tables over it in order. */
 __noinline __u32 inspect_patterns(struct bw_scan_buf *sb, const struct bw_config *cfg, __u32 gen,
                                   __u32 len, __u32 http)
 {
@@ -562,16 +573,14 @@ __noinline __u32 inspect_patterns(struct bw_scan_buf *sb, const struct bw_config
     sb->d.in_headers = http;
     bpf_loop(BW_MAX_SCAN_BYTES / DECODE_BATCH + 1, decode_cb, &c, 0);
     bw_decode_finish(sb, &sb->d);
-    struct bw_table *t = bpf_map_lookup_elem(&automaton, &gen);
-    if (!t)
-        return 0;
-    struct scan_ctx sc = {.sb = sb, .t = t, .cfg = cfg};
-    plan(sb, t, cfg, 0, http);
-    __u32 m = scan(&sc, 0);
-    if (m || !cfg->dfa.has_raw)
-        return m;
-    plan(sb, t, cfg, 1, http);
-    return scan(&sc, 1);
+    for (__u32 i = 0; i < BW_DFA_TABLES; i++) {
+        if (i >= cfg->ndfa)
+            break;
+        __u32 m = scan_table(sb, cfg, gen, i, http);
+        if (m)
+            return m;
+    }
+    return 0;
 }
 
 /* Transport header at `l4`. Accesses are proven against data_end (the verifier needs the real
@@ -666,7 +675,7 @@ __noinline __u32 inspect(struct xdp_md *ctx, const struct pkt *p, struct bw_sour
         }
     }
     __u32 n = len < cfg->scan_bytes ? len : cfg->scan_bytes;
-    if (n && cfg->dfa.classes) {
+    if (n && cfg->ndfa) {
         __u32 m = inspect_patterns(buf, cfg, gen, n, http);
         if (m) {
             __u32 k = gen * BW_MAX_PATTERNS + ((m - 1) & (BW_MAX_PATTERNS - 1));

@@ -92,9 +92,12 @@ struct bw_ports {
     __u8 bits[65536 / 8];
 };
 
-/* The DFA's entry points and shape, per generation (part of bw_config). States and classes
- * are byte offsets into the table (state * classes * 4, class * 4), so a step is one add and
- * one load. */
+/* One DFA table's entry points and shape (part of bw_config). States and classes are byte
+ * offsets into the table (BW_DFA_HEAD + state * classes * 4, class * 4), so a step is one add
+ * and one load. A policy's patterns take up to BW_DFA_TABLES tables, each scanned over the
+ * whole text in turn: the patterns are split where one DFA of them all would outgrow a table
+ * (launcher/automaton.hpp). */
+#define BW_DFA_TABLES 4
 struct bw_dfa {
     __u32 classes; /* entries in a row; 0: no patterns */
     __u32 pad;     /* the class of a position past the end: every entry stays put */
@@ -104,8 +107,8 @@ struct bw_dfa {
     __u32 quiet;   /* states below this are quiescent: no match in progress */
     __u32 accept;  /* states from this on are matches, one per pattern in order, and stay */
     __u32 start[8]; /* by enum bw_start (8: indexes masked with 7) */
-    __u32 raw_start[8];
-    __u32 has_raw; /* a second pass over the raw bytes, for "raw" sets */
+    __u32 raw;     /* runs over the bytes as sent, not the decoded text ("raw" sets) */
+    __u32 first;   /* the policy's patterns before this table's: its match k is first + k */
     __u32 states;  /* rows in use, for userspace: what a reload must zero */
 };
 
@@ -127,7 +130,8 @@ struct bw_config {
      * skips the LPM lookup (~8 ns a packet). */
     __u32 lists_v4;
     __u32 lists_v6;
-    struct bw_dfa dfa;
+    __u32 ndfa; /* tables in use */
+    struct bw_dfa dfa[BW_DFA_TABLES];
 };
 
 /* A source: its address masked to the key prefix. IPv4 uses the first 4 bytes. */

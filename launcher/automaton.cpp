@@ -19,11 +19,11 @@ enum Mode : uint8_t {
     kRequestLine,  // active: "uri"
     kLineStart,    // a header line's first byte, or the blank line
     kLineStartCr,
-    kName,         // in a header's name (arg: name trie node, kOther when untracked)
-    kOws,          // after the ':' (arg: header kind), before the value's first byte
-    kValue,        // active: "headers" and the named header (arg: header kind; 0 untracked)
-    kBody,         // active: "body"
-    kSink,         // a match of pattern `arg`: stays (the DFA's accepting states)
+    kName,   // in a header's name (arg: name trie node, kOther when untracked)
+    kOws,    // after the ':' (arg: header kind), before the value's first byte
+    kValue,  // active: "headers" and the named header (arg: header kind; 0 untracked)
+    kBody,   // active: "body"
+    kSink,   // a match of pattern `arg`: stays (the DFA's accepting states)
 };
 constexpr uint16_t kOther = 0xffff;
 
@@ -80,8 +80,7 @@ Tracker track(const Names& names, Tracker t, uint8_t b) {
             if (b == ':') return {kOws, 0};
             return {kName, t.mode == kLineStartCr ? kOther : names.child(0, b)};
         case kName:
-            if (b == ':')
-                return {kOws, t.arg == kOther ? uint16_t{0} : names.nodes[t.arg].kind};
+            if (b == ':') return {kOws, t.arg == kOther ? uint16_t{0} : names.nodes[t.arg].kind};
             if (b == '\n') return {kLineStart, 0};
             return {kName, names.child(t.arg, b)};
         case kOws:
@@ -122,8 +121,9 @@ class Builder {
     };
     struct KeyHash {
         size_t operator()(const Key& k) const {
-            size_t h = (static_cast<size_t>(k.t.mode) << 40) ^ (static_cast<size_t>(k.t.arg) << 20) ^
-                       (static_cast<size_t>(k.raw) << 3) ^ k.prev_word;
+            size_t h = (static_cast<size_t>(k.t.mode) << 40) ^
+                       (static_cast<size_t>(k.t.arg) << 20) ^ (static_cast<size_t>(k.raw) << 3) ^
+                       k.prev_word;
             for (auto s : k.extra) h = h * 1000003u ^ static_cast<size_t>(s);
             return h;
         }
@@ -172,7 +172,7 @@ class Builder {
 
     std::vector<Key> keys_;
     std::unordered_map<Key, int32_t, KeyHash> ids_;
-    std::vector<int32_t> next_;  // state * classes + class
+    std::vector<int32_t> next_;    // state * classes + class
     std::vector<uint32_t> match_;  // during construction: the pattern a transition matches
     std::vector<char> quiet_;
     std::vector<uint32_t> sink_;  // the pattern a state is the match of, 0 for the others
@@ -385,23 +385,23 @@ void Builder::too_big(size_t states) {
     std::vector<size_t> weight(pats_.size() + 1, 0);
     for (auto& k : keys_)
         for (auto s : k.extra) ++weight[pattern_of_[k.raw][static_cast<size_t>(s)]];
-    auto worst = static_cast<size_t>(std::max_element(weight.begin() + 1, weight.end()) -
-                                     weight.begin());
+    auto worst =
+        static_cast<size_t>(std::max_element(weight.begin() + 1, weight.end()) - weight.begin());
     auto& p = pats_[worst - 1];
     std::string alone;
     if (pats_.size() > 1) {
         try {
-            auto d = compile({p}, max_entries_);
+            auto d = compile_table({p}, max_entries_);
             alone = "; alone it needs " + std::to_string(d.states) + " states";
         } catch (const InputError&) {
             alone = "; it is too big even alone";
         }
     }
-    throw InputError("the patterns need more than the kernel's table holds (" +
-                     std::to_string(states) + "+ states x " + std::to_string(rep_.size()) +
-                     " byte classes > " + std::to_string(max_entries_) +
-                     " entries); the pattern that adds most is " + p.set + ": " + p.text + alone +
-                     " (a long gap such as .* or .{0,50} between two parts multiplies states)");
+    throw TooBig("the patterns need more than the kernel's table holds (" + std::to_string(states) +
+                 "+ states x " + std::to_string(rep_.size()) + " byte classes > " +
+                 std::to_string(max_entries_) + " entries); the pattern that adds most is " +
+                 p.set + ": " + p.text + alone +
+                 " (a long gap such as .* or .{0,50} between two parts multiplies states)");
 }
 
 // Moore's partition refinement: quiescent states, the others, and each pattern's match state
@@ -501,8 +501,10 @@ Dfa Builder::build() {
                 Key to = from;
                 to.extra.clear();
                 to.prev_word = static_cast<uint8_t>(k - real);
-                if (from.t.mode == kOws) to.t.mode = kValue;  // after a header's ':'
-                else if (!active(from.t)) to = from;           // not used: stay
+                if (from.t.mode == kOws)
+                    to.t.mode = kValue;  // after a header's ':'
+                else if (!active(from.t))
+                    to = from;  // not used: stay
                 int32_t id = intern(std::move(to));
                 next_.resize(keys_.size() * c);
                 match_.resize(keys_.size() * c);
@@ -517,7 +519,8 @@ Dfa Builder::build() {
             if (active(from.t)) {
                 // The byte belongs to the current part, also when it ends it (a line's '\n'
                 // resolves a trailing \b or completes a pattern ending in a space).
-                Step st = step_part(raw, from.t, from.extra, from.prev_word, static_cast<uint8_t>(k));
+                Step st =
+                    step_part(raw, from.t, from.extra, from.prev_word, static_cast<uint8_t>(k));
                 m = st.match;
                 if (t2 == from.t) {
                     to.extra = std::move(st.set);
@@ -570,7 +573,8 @@ Dfa Builder::build() {
     std::array<Key, BW_STARTS> start_keys[2];
     for (int raw = 0; raw < 2; ++raw)
         if (components[raw])
-            for (int i = 0; i < BW_STARTS; ++i) start_keys[raw][i] = keys_[static_cast<size_t>(starts[raw][i])];
+            for (int i = 0; i < BW_STARTS; ++i)
+                start_keys[raw][i] = keys_[static_cast<size_t>(starts[raw][i])];
     minimize();
 
     // Byte classes that behave alike in every state after minimisation share a column.
@@ -586,7 +590,8 @@ Dfa Builder::build() {
             if (hashes[j] != h) continue;
             bool same = true;
             for (size_t s = 0; s < n && same; ++s)
-                same = next_[s * c + k] == next_[s * c + o] && match_[s * c + k] == match_[s * c + o];
+                same =
+                    next_[s * c + k] == next_[s * c + o] && match_[s * c + k] == match_[s * c + o];
             if (same) {
                 column_of[k] = static_cast<int>(j);
                 break;
@@ -630,27 +635,100 @@ Dfa Builder::build() {
         r[cols] = at(s);
         for (size_t v = 0; v < 2; ++v) r[cols + 1 + v] = at(next_[s * c + real + v]);
     }
-    for (int raw = 0; raw < 2; ++raw) {
-        if (!components[raw]) continue;
-        auto& out = raw ? d.raw_start : d.start;
-        for (int i = 0; i < BW_STARTS; ++i)
-            out[static_cast<size_t>(i)] = at(ids_.at(start_keys[raw][static_cast<size_t>(i)]));
-    }
-    d.has_raw = components[1];
-    d.patterns = pats_;
+    int raw = components[1] ? 1 : 0;
+    for (int i = 0; i < BW_STARTS; ++i)
+        d.start[static_cast<size_t>(i)] = at(ids_.at(start_keys[raw][static_cast<size_t>(i)]));
+    d.raw = raw;
+    d.patterns = pats_.size();
     return d;
 }
 
 }  // namespace
 
-Dfa compile(const std::vector<Pattern>& patterns, size_t max_entries) {
+Dfa compile_table(const std::vector<Pattern>& patterns, size_t max_entries) {
     if (patterns.empty()) return {};
+    for (auto& p : patterns)
+        if (p.raw != patterns[0].raw)
+            throw std::logic_error("compile_table: raw and decoded mixed");
     return Builder(patterns, max_entries).build();
 }
 
+size_t Automaton::states() const {
+    size_t n = 0;
+    for (auto& t : tables) n += t.states;
+    return n;
+}
+
+Automaton compile(const std::vector<Pattern>& patterns, size_t max_entries, size_t max_tables) {
+    // Whole sets, in the policy's order; raw and decoded patterns of a set apart.
+    struct Group {
+        std::vector<Pattern> pats;
+        size_t alone = 0, classes = 0;  // in a table of its own
+    };
+    std::vector<Group> groups;
+    for (auto& p : patterns) {
+        auto g = std::find_if(groups.begin(), groups.end(), [&](const Group& x) {
+            return x.pats[0].set == p.set && x.pats[0].raw == p.raw;
+        });
+        if (g == groups.end())
+            groups.push_back({{p}, 0, 0});
+        else
+            g->pats.push_back(p);
+    }
+    struct Bin {
+        std::vector<Pattern> pats;
+        std::vector<std::string> sets;
+        Dfa dfa;
+    };
+    std::vector<Bin> bins;
+    for (auto& g : groups) {
+        auto own = compile_table(g.pats, max_entries);  // throws naming its worst pattern
+        g.alone = own.states;
+        g.classes = own.classes;
+        bool placed = false;
+        for (auto& b : bins) {
+            if (b.pats[0].raw != g.pats[0].raw) continue;
+            // Together they need about the sum of what each needs alone (more when their
+            // partial matches overlap, a little less for what they share): a union that
+            // cannot fit is not worth building to find that out (seconds for big sets).
+            size_t row = std::max<size_t>(b.dfa.classes, g.classes);
+            if ((b.dfa.states + g.alone) * row > max_entries) continue;
+            auto pats = b.pats;
+            pats.insert(pats.end(), g.pats.begin(), g.pats.end());
+            try {
+                b.dfa = compile_table(pats, max_entries);
+            } catch (const TooBig&) {
+                continue;
+            }
+            b.pats = std::move(pats);
+            b.sets.push_back(g.pats[0].set);
+            placed = true;
+            break;
+        }
+        if (!placed) bins.push_back({g.pats, {g.pats[0].set}, std::move(own)});
+    }
+    if (bins.size() > max_tables) {
+        std::string where;
+        for (size_t i = 0; i < bins.size(); ++i) {
+            where += (i ? "; table " : "table ") + std::to_string(i + 1) + ":";
+            for (auto& s : bins[i].sets) where += " " + s;
+        }
+        throw InputError("the patterns need " + std::to_string(bins.size()) +
+                         " tables, more than the " + std::to_string(max_tables) +
+                         " the kernel scans (" + where + "): drop or narrow sets");
+    }
+    Automaton a;
+    for (auto& b : bins) {
+        b.dfa.first = static_cast<uint32_t>(a.patterns.size());
+        a.patterns.insert(a.patterns.end(), b.pats.begin(), b.pats.end());
+        a.tables.push_back(std::move(b.dfa));
+    }
+    return a;
+}
+
 bool is_http_request(std::string_view p) {
-    for (std::string_view m : {"GET ", "PUT ", "POST ", "HEAD ", "PATCH ", "TRACE ", "DELETE ",
-                               "OPTIONS ", "CONNECT "})
+    for (std::string_view m :
+         {"GET ", "PUT ", "POST ", "HEAD ", "PATCH ", "TRACE ", "DELETE ", "OPTIONS ", "CONNECT "})
         if (p.substr(0, m.size()) == m) return true;
     return false;
 }
@@ -680,7 +758,9 @@ uint32_t run_streams(const Dfa& dfa, const uint8_t* buf, uint32_t n, const bw_pl
         uint32_t c = pos < n ? BW_DFA_CLASS(dfa.table.data(), buf[pos]) : dfa.pad;
         return dfa.table[(st + c) / 4];
     };
-    auto pattern = [&](uint32_t st) { return (st - dfa.accept) / (dfa.classes * 4) + 1; };
+    auto pattern = [&](uint32_t st) {
+        return dfa.first + (st - dfa.accept) / (dfa.classes * 4) + 1;
+    };
     for (uint32_t b = 0; b < plan.steps; b += BW_SCAN_BATCH) {
         for (uint32_t j = 0; j < BW_SCAN_BATCH; ++j)
             for (int k = 0; k < BW_SCAN_STREAMS; ++k) s[k] = step(s[k], plan.start[k] + b + j);
@@ -703,8 +783,8 @@ bw_dfa to_kernel(const Dfa& d) {
     k.quiet = d.quiet;
     k.accept = d.accept;
     std::copy(d.start.begin(), d.start.end(), k.start);
-    std::copy(d.raw_start.begin(), d.raw_start.end(), k.raw_start);
-    k.has_raw = d.has_raw;
+    k.raw = d.raw;
+    k.first = d.first;
     k.states = d.states;
     return k;
 }
@@ -719,21 +799,27 @@ Decoded decode(std::string_view payload, size_t scan_bytes, bool http) {
     return d;
 }
 
-uint32_t scan(const Dfa& dfa, std::string_view payload, size_t scan_bytes) {
-    if (dfa.classes == 0) return 0;
+uint32_t scan(const Automaton& a, std::string_view payload, size_t scan_bytes) {
+    if (a.tables.empty()) return 0;
     bool http = is_http_request(payload);
     Buf s;
     run_decoder(s, payload, scan_bytes, http);
-    bw_plan plan{};
-    bw_dfa cfg = to_kernel(dfa);
-    bw_plan_scan(s.b.dec, s.b.lines, s.b.nlines, s.b.hdr_end, s.b.dec_len, http, dfa.table.data(),
-                 &cfg, cfg.start, &plan);
-    if (uint32_t m = run_streams(dfa, s.b.dec, s.b.dec_len, plan)) return m;
-    if (!dfa.has_raw) return 0;
-    // The raw pass, over the bytes as sent, with the decoder's raw line index.
-    bw_plan_scan(s.b.raw, s.b.raw_lines, s.b.nlines, s.b.raw_hdr_end, s.b.raw_len, http,
-                 dfa.table.data(), &cfg, cfg.raw_start, &plan);
-    return run_streams(dfa, s.b.raw, s.b.raw_len, plan);
+    for (auto& dfa : a.tables) {
+        bw_plan plan{};
+        bw_dfa cfg = to_kernel(dfa);
+        uint32_t m;
+        if (dfa.raw) {  // over the bytes as sent, with the decoder's raw line index
+            bw_plan_scan(s.b.raw, s.b.raw_lines, s.b.nlines, s.b.raw_hdr_end, s.b.raw_len, http,
+                         dfa.table.data(), &cfg, cfg.start, &plan);
+            m = run_streams(dfa, s.b.raw, s.b.raw_len, plan);
+        } else {
+            bw_plan_scan(s.b.dec, s.b.lines, s.b.nlines, s.b.hdr_end, s.b.dec_len, http,
+                         dfa.table.data(), &cfg, cfg.start, &plan);
+            m = run_streams(dfa, s.b.dec, s.b.dec_len, plan);
+        }
+        if (m) return m;
+    }
+    return 0;
 }
 
 }  // namespace bulwark::automaton

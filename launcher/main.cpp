@@ -165,10 +165,22 @@ int check_policy(const std::string& file, const po::variables_map& vm) {
     auto all = policy::all_patterns(p);
     auto dfa = automaton::compile(all);
     auto j = policy::summary(p);
-    j["patterns"]["automaton"] = {{"states", dfa.states},
-                                  {"byte_classes", dfa.classes},
-                                  {"table_bytes", dfa.table.size() * sizeof(uint32_t)},
-                                  {"raw_pass", dfa.has_raw}};
+    // Each table's shape and the sets in it (sets never straddle tables).
+    auto sets_in = [&](const automaton::Dfa& t) {
+        std::vector<std::string> sets;
+        for (size_t i = t.first; i < t.first + t.patterns; ++i)
+            if (sets.empty() || sets.back() != dfa.patterns[i].set)
+                sets.push_back(dfa.patterns[i].set);
+        return sets;
+    };
+    Json tables = Json::array();
+    for (auto& t : dfa.tables)
+        tables.push_back({{"states", t.states},
+                          {"byte_classes", t.classes},
+                          {"table_bytes", t.table.size() * sizeof(uint32_t)},
+                          {"raw", t.raw},
+                          {"sets", sets_in(t)}});
+    j["patterns"]["automaton"] = {{"states", dfa.states()}, {"tables", tables}};
     j["sha256"] = sha256_file_hex(file);
     if (vm.count("json")) {
         std::cout << j.dump(2) << "\n";
@@ -202,10 +214,17 @@ int check_policy(const std::string& file, const po::variables_map& vm) {
                                : "limit " + rate(j["rules"][&r - p.rules.data()]["limit"]))
                   << "\n";
     std::cout << "patterns        " << all.size() << " in " << p.pattern_sets.size()
-              << " sets, first " << p.scan_bytes << " payload bytes; automaton " << dfa.states
-              << " states x " << dfa.classes << " byte classes ("
-              << (dfa.table.size() * sizeof(uint32_t) + 1023) / 1024 << " KiB of 4096)"
-              << (dfa.has_raw ? ", and a raw pass" : "") << "\n";
+              << " sets, first " << p.scan_bytes << " payload bytes; automaton "
+              << dfa.tables.size() << " table" << (dfa.tables.size() == 1 ? "" : "s") << " of "
+              << BW_DFA_TABLES << "\n";
+    for (auto& t : dfa.tables) {
+        std::cout << "  table " << &t - dfa.tables.data() + 1 << ": " << t.states << " states x "
+                  << t.classes << " byte classes ("
+                  << (t.table.size() * sizeof(uint32_t) + 1023) / 1024 << " KiB of 4096)"
+                  << (t.raw ? ", raw bytes" : "") << ":";
+        for (auto& set : sets_in(t)) std::cout << " " << set;
+        std::cout << "\n";
+    }
     for (auto& set : p.pattern_sets) {
         std::string where;
         if (set.scope.uri) where += " uri";
@@ -475,7 +494,9 @@ int policy_test(const std::vector<std::string>& args) {
         const char* verdict = v.dropped ? "drop" : "pass";
         differ += !expect.empty() && expect != verdict;
         if (vm.count("json")) {
-            Json j{{"request", name}, {"verdict", verdict}, {"reason", v.reason},
+            Json j{{"request", name},
+                   {"verdict", verdict},
+                   {"reason", v.reason},
                    {"segments", v.segments}};
             j["matched"] = v.matched.empty() ? Json(nullptr) : Json(v.matched);
             all.push_back(j);

@@ -16,7 +16,7 @@ namespace bulwark::policy_test {
 
 namespace {
 
-constexpr size_t kSegment = 1460;  // TCP payload of a 1500-byte MTU segment
+constexpr size_t kSegment = 1460;              // TCP payload of a 1500-byte MTU segment
 constexpr uint32_t kFirstSource = 0x64400000;  // 100.64.0.0: shared address space, RFC 6598
 
 void put16(std::vector<uint8_t>& b, size_t at, uint16_t v) {

@@ -20,7 +20,7 @@ bool is_word(uint8_t s) {
 
 namespace {
 
-constexpr int kMaxRepeat = 100;         // {m,n}: n at most this
+constexpr int kMaxRepeat = 100;  // {m,n}: n at most this
 constexpr size_t kMaxStatesPerPattern = 20000;
 
 struct Node {
@@ -355,8 +355,8 @@ class Builder {
                 return set(node.set);
             case Node::T::Boundary:
             case Node::T::NotBoundary: {
-                int32_t s = add(node.t == Node::T::Boundary ? Nfa::Kind::Boundary
-                                                            : Nfa::Kind::NotBoundary);
+                int32_t s =
+                    add(node.t == Node::T::Boundary ? Nfa::Kind::Boundary : Nfa::Kind::NotBoundary);
                 return {s, {{s, false}}};
             }
             case Node::T::Cat: {
@@ -505,7 +505,8 @@ void add_pattern(Nfa& nfa, const std::string& pattern, uint32_t id, Options opt)
         nfa.states[m].match = id;
         b.patch(f, m);
         if (matches_empty(nfa, f.start, m))
-            throw InputError("the pattern matches an empty string, so it would match every request");
+            throw InputError(
+                "the pattern matches an empty string, so it would match every request");
         nfa.starts.push_back({f.start, id, anchored});
     } catch (...) {
         nfa.states.resize(before);

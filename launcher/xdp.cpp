@@ -124,9 +124,11 @@ bw_config make_config(const policy::Policy& p, uint64_t tick_ns) {
 }
 
 Compiled compile(const policy::Policy& p) {
-    Compiled c{make_config(p, coarse_tick_ns()), automaton::compile(policy::all_patterns(p)), {},
-               {}};
-    c.config.dfa = automaton::to_kernel(c.dfa);
+    Compiled c{
+        make_config(p, coarse_tick_ns()), automaton::compile(policy::all_patterns(p)), {}, {}};
+    c.config.ndfa = static_cast<uint32_t>(c.dfa.tables.size());
+    for (size_t i = 0; i < c.dfa.tables.size(); ++i)
+        c.config.dfa[i] = automaton::to_kernel(c.dfa.tables[i]);
     for (size_t i = 0; i < p.rules.size() && i < BW_MAX_RULES; ++i) {
         auto& r = c.rules.r[i];
         r.len = static_cast<uint32_t>(std::min<size_t>(p.rules[i].match.size(), BW_MAX_RULE_LEN));
@@ -146,20 +148,20 @@ Compiled compile(const policy::Policy& p) {
 
 namespace {
 
-// The idle generation's table, written in place through the map's memory: the new policy's
-// rows, and zeros over what only the previous one used (entries past the used rows are never
-// reached, zeros keep dumps honest). Only those pages are mapped: a mapping costs a page
-// table update per page, dear on a VM. Programs cannot be reading this generation (the last
-// switch waited them out); the fence orders these stores before the policy_gen store that
+// A table of the idle generation (key gen * BW_DFA_TABLES + i), written in place through the map's
+// memory: the new policy's rows, and zeros over what only the previous one used (entries past the
+// used rows are never reached, zeros keep dumps honest). Only those pages are mapped: a mapping
+// costs a page table update per page, dear on a VM. Programs cannot be reading this generation (the
+// last switch waited them out); the fence orders these stores before the policy_gen store that
 // publishes them, and a program reaches the table only through the generation it read.
-void write_automaton(int fd, uint32_t gen, const std::vector<uint32_t>& table, size_t old_used) {
+void write_automaton(int fd, uint32_t key, const std::vector<uint32_t>& table, size_t old_used) {
     const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
     size_t n = std::min<size_t>(table.size(), BW_DFA_ENTRIES);
     size_t used = std::max(n, std::min<size_t>(old_used, BW_DFA_ENTRIES));
     size_t len = (used * sizeof(uint32_t) + page - 1) / page * page;
     if (len == 0) return;
     void* mem = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-                     static_cast<off_t>(gen * sizeof(bw_table)));
+                     static_cast<off_t>(key * sizeof(bw_table)));
     if (mem == MAP_FAILED) throw_sys("mmap(automaton map)");
     auto* e = static_cast<uint32_t*>(mem);
     std::copy_n(table.begin(), n, e);
@@ -196,7 +198,11 @@ void write_generation(const PolicyMaps& m, uint32_t gen, const Compiled& c,
             uint32_t k = gen * BW_MAX_PATTERNS + i;
             put(m.patterns, &k, &c.pattern_names[i], "patterns");
         }
-        write_automaton(m.automaton, gen, c.dfa.table, automaton::used_entries(old.dfa));
+        static const std::vector<uint32_t> none;
+        for (uint32_t i = 0; i < BW_DFA_TABLES; ++i)
+            write_automaton(m.automaton, gen * BW_DFA_TABLES + i,
+                            i < c.dfa.tables.size() ? c.dfa.tables[i].table : none,
+                            automaton::used_entries(old.dfa[i]));
     } catch (...) {
         clear_generation(m, gen);
         throw;

@@ -29,7 +29,7 @@ struct PolicyMaps {
 // when the patterns need more automaton states than the map holds.
 struct Compiled {
     bw_config config{};
-    automaton::Dfa dfa;
+    automaton::Automaton dfa;
     bw_rules rules{};
     std::vector<bw_pattern_name> pattern_names;
 };
@@ -54,7 +54,7 @@ class Program {
     // Per-reason totals, summed over CPUs.
     std::array<bw_counter, BW_REASON_MAX> counters() const;
     bulwark_bpf* skel() const { return skel_.get(); }
-    const automaton::Dfa& dfa() const { return compiled_.dfa; }
+    const automaton::Automaton& dfa() const { return compiled_.dfa; }
     PolicyMaps maps() const;
     int map_fd(const char* name) const;  // any of the program's maps, by name
 

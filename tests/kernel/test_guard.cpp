@@ -403,7 +403,7 @@ TEST_CASE("reloads are atomic: under 1,020 reloads no packet sees a mix or an em
         bulwark::UniqueFd dfa(bpf_obj_get((pin + "/automaton").c_str()));
         REQUIRE(cfg);
         REQUIRE(dfa);
-        constexpr size_t kBytes = sizeof(bw_table) * BW_GENERATIONS;
+        constexpr size_t kBytes = sizeof(bw_table) * BW_GENERATIONS * BW_DFA_TABLES;
         void* mem = mmap(nullptr, kBytes, PROT_READ, MAP_SHARED, dfa.get(), 0);
         REQUIRE(mem != MAP_FAILED);
         std::vector<uint32_t> states;
@@ -411,13 +411,16 @@ TEST_CASE("reloads are atomic: under 1,020 reloads no packet sees a mix or an em
         for (uint32_t gen = 0; gen < BW_GENERATIONS; ++gen) {
             bw_config c{};
             REQUIRE(bpf_map_lookup_elem(cfg.get(), &gen, &c) == 0);
-            states.push_back(c.dfa.states);
-            auto* t = static_cast<const bw_table*>(mem) + gen;
-            size_t used = 0, stray = 0;
-            for (size_t i = 0; i < std::size(t->e); ++i)
-                (i < bulwark::automaton::used_entries(c.dfa) ? used : stray) += t->e[i] != 0;
-            used_total += used;  // A's single state maps every byte to itself: all zeros
-            CHECK(stray == 0);
+            states.push_back(c.ndfa ? c.dfa[0].states : 0);
+            for (uint32_t i = 0; i < BW_DFA_TABLES; ++i) {
+                auto* t = static_cast<const bw_table*>(mem) + gen * BW_DFA_TABLES + i;
+                size_t used = 0, stray = 0;
+                size_t in_use = i < c.ndfa ? bulwark::automaton::used_entries(c.dfa[i]) : 0;
+                for (size_t e = 0; e < std::size(t->e); ++e)
+                    (e < in_use ? used : stray) += t->e[e] != 0;
+                used_total += used;
+                CHECK(stray == 0);
+            }
         }
         munmap(mem, kBytes);
         CHECK(used_total > 0);

@@ -288,7 +288,7 @@ TEST_CASE("request patterns are dropped at offset 0, in the middle, and up to sc
     // Ports that are not inspected are not scanned.
     CHECK(run(prog, req("../../etc/passwd", 9000)) == PASS);
     CHECK(counts(prog) == std::map<std::string, uint64_t>{{"pass", 3}, {"drop_pattern", 5}});
-    CHECK(prog.dfa().states > 1);
+    CHECK(prog.dfa().states() > 1);
 }
 
 TEST_CASE("trusted sources skip patterns", "[xdp][patterns]") {
@@ -443,19 +443,25 @@ TEST_CASE("a full ring buffer counts every event it could not take", "[xdp][even
     CHECK(got < BW_EVENTS_RING_BYTES / sizeof(bw_event));
 }
 
-TEST_CASE("long payloads: the kernel's verdict equals the userspace reference, stream splits included",
-          "[xdp][patterns]") {
+TEST_CASE(
+    "long payloads: the kernel's verdict equals the userspace reference, stream splits included",
+    "[xdp][patterns]") {
     // Requests and bare payloads of every length class, patterns (and long runs inside them)
     // planted around the points where the kernel's four streams start; the kernel's verdict
     // must equal automaton::scan, which runs the same decoder, plan and table step for step.
     auto p = make(R"J({"inspect_ports": [80], "patterns": {"scan_bytes": 1460,
         "sets": {"a": ["union select", "<script", "../"], "b": {"regex": ["\\bor\\s+\\d+=\\d+",
-        "/etc/(?:passwd|shadow)"]}, "c": {"in": ["user-agent"], "literals": ["sqlmap"]}}}})J");
+        "/etc/(?:passwd|shadow)"]}, "c": {"in": ["user-agent"], "literals": ["sqlmap"]},
+        "d": {"raw": true, "literals": ["%2e%2e"]}}}})J");
     xdp::Program prog(p);
+    // The raw set is a second table, scanned after the first.
+    REQUIRE(prog.dfa().tables.size() == 2);
+    CHECK(prog.dfa().tables[1].raw);
     std::mt19937 rng(7);
     const std::string alphabet = "abcdefghijklmnopqrstuvwxyz /.=&?%2";
-    const char* plant[] = {"union select", "union/**/select", "union%20%20select", "<script",
-                           "..%2f",        " or 2=2",          "/etc/shadow",       "sqlmap"};
+    const char* plant[] = {"union select", "union/**/select", "union%20%20select",
+                           "<script",      "..%2f",           " or 2=2",
+                           "/etc/shadow",  "sqlmap",          "%2E%2e"};
     int drops = 0, passes = 0;
     for (size_t len : {15u, 16u, 40u, 64u, 100u, 511u, 512u, 1000u, 1459u, 1460u, 1600u}) {
         for (int http = 0; http < 2; ++http) {
@@ -466,11 +472,12 @@ TEST_CASE("long payloads: the kernel's verdict equals the userspace reference, s
             while (base.size() < len) base += alphabet[rng() % alphabet.size()];
             auto dec = automaton::decode(base, 1460, http);
             bw_plan plan{};
-            auto kd = automaton::to_kernel(prog.dfa());
+            auto& t = prog.dfa().tables[0];
+            auto kd = automaton::to_kernel(t);
             bw_plan_scan(reinterpret_cast<const uint8_t*>(dec.text.data()), dec.lines.data(),
                          static_cast<uint32_t>(dec.lines.size()), dec.hdr_end,
-                         static_cast<uint32_t>(dec.text.size()), http, prog.dfa().table.data(),
-                         &kd, kd.start, &plan);
+                         static_cast<uint32_t>(dec.text.size()), http, t.table.data(), &kd,
+                         kd.start, &plan);
             std::vector<size_t> where = {0, len / 2};
             for (unsigned k = 0; k < BW_SCAN_STREAMS; ++k)
                 for (int d = -10; d <= 10; ++d)

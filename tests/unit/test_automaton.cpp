@@ -164,9 +164,9 @@ TEST_CASE("the DFA finds what RE2 finds, on random patterns and requests", "[aut
             // never resolves a \b there, where RE2 would see the end of its text.
             std::string payload, body = random_text(rng() % 400) + "\n";
             if (http)
-                payload = "GET /" + random_text(rng() % 40) + " HTTP/1.1\r\nHost: " +
-                          random_text(rng() % 20) + "\r\nX-A:  " + random_text(rng() % 60) +
-                          "\r\n\r\n" + body;
+                payload = "GET /" + random_text(rng() % 40) +
+                          " HTTP/1.1\r\nHost: " + random_text(rng() % 20) +
+                          "\r\nX-A:  " + random_text(rng() % 60) + "\r\n\r\n" + body;
             else
                 payload = body;
             // The parts as the DFA sees them, each decoded and folded: the request line and
@@ -235,11 +235,15 @@ TEST_CASE("sets see only the parts of a request they are limited to", "[automato
         std::vector<std::string> scope;
         bool found;
     } cases[] = {
-        {"alpha", {"uri"}, true},          {"alpha", {"headers", "body"}, false},
-        {"beta", {"user-agent"}, true},    {"beta", {"cookie"}, false},
-        {"beta", {"headers"}, true},       {"gamma", {"cookie"}, true},
+        {"alpha", {"uri"}, true},
+        {"alpha", {"headers", "body"}, false},
+        {"beta", {"user-agent"}, true},
+        {"beta", {"cookie"}, false},
+        {"beta", {"headers"}, true},
+        {"gamma", {"cookie"}, true},
         {"gamma", {"user-agent", "referer"}, false},
-        {"delta", {"referer"}, true},      {"epsilon", {"body"}, true},
+        {"delta", {"referer"}, true},
+        {"epsilon", {"body"}, true},
         {"epsilon", {"uri", "headers"}, false},
         {"user-agent", {"headers"}, false},  // names are not values
         {"shop", {"host"}, true},
@@ -266,16 +270,19 @@ TEST_CASE("sets see only the parts of a request they are limited to", "[automato
 TEST_CASE("the kernel's four streams find what one pass finds", "[automaton][streams]") {
     // Matches across every split point, long runs inside a match (a stream goes on past its
     // end until nothing is in progress), \b at a split inside the body.
-    auto dfa = automaton::compile({re("union\\s+select"), re("\\bor\\s+1=1"), lit("/etc/passwd"),
-                                   re("<script[^>]*>")});
+    auto a = automaton::compile(
+        {re("union\\s+select"), re("\\bor\\s+1=1"), lit("/etc/passwd"), re("<script[^>]*>")});
+    REQUIRE(a.tables.size() == 1);
+    auto& dfa = a.tables[0];
     std::mt19937 rng(7);
     size_t found = 0;
     for (int i = 0; i < 3000; ++i) {
         size_t n = 40 + rng() % 1400;
         std::string body(n, 'a');
         for (auto& c : body) c = "abcdxyz =&;,"[rng() % 12];
-        static const char* plant[] = {"union     select", "union/*x*/select", "xor 1=1", " or 1=1",
-                                      "/etc/passwd",     "<script   src=x>",  "union select"};
+        static const char* plant[] = {"union     select", "union/*x*/select", "xor 1=1",
+                                      " or 1=1",          "/etc/passwd",      "<script   src=x>",
+                                      "union select"};
         const char* p = plant[rng() % 7];
         size_t at = rng() % n;
         body.replace(at, 0, p);
@@ -294,7 +301,7 @@ TEST_CASE("the kernel's four streams find what one pass finds", "[automaton][str
                 break;
             }
         }
-        uint32_t got = automaton::scan(dfa, payload, BW_MAX_SCAN_BYTES);
+        uint32_t got = automaton::scan(a, payload, BW_MAX_SCAN_BYTES);
         INFO(payload);
         CHECK((got != 0) == (want != 0));
         found += want != 0;
@@ -302,7 +309,8 @@ TEST_CASE("the kernel's four streams find what one pass finds", "[automaton][str
     CHECK(found > 1500);
 }
 
-TEST_CASE("decoding: escapes, double encoding, %u, comments, whitespace, lines", "[automaton][decode]") {
+TEST_CASE("decoding: escapes, double encoding, %u, comments, whitespace, lines",
+          "[automaton][decode]") {
     // The text without the '\n' the kernel appends to every scan's text (bw_decode_finish).
     auto d = [](const std::string& s) {
         auto text = automaton::decode(s, 1460, false).text;
@@ -313,8 +321,8 @@ TEST_CASE("decoding: escapes, double encoding, %u, comments, whitespace, lines",
     };
     CHECK(d("%27%20OR%201%3D1") == "' OR 1=1");
     CHECK(d("%2e%2E%2f") == "../");
-    CHECK(d("%252e%252e%252f") == "../");         // one level of double encoding
-    CHECK(d("%25252e") == "%2e");                 // not two
+    CHECK(d("%252e%252e%252f") == "../");  // one level of double encoding
+    CHECK(d("%25252e") == "%2e");          // not two
     CHECK(d("%u0027%U003c") == "'<");
     CHECK(d("%uFF1C") == "%uFF1C");               // only %u00XX
     CHECK(d("%0d%0a%09") == "   ");               // decoded whitespace is a space
