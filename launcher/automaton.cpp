@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <map>
+#include <optional>
 #include <unordered_map>
 
 #include "error.hpp"
@@ -148,8 +150,13 @@ class Builder {
     std::vector<int32_t> closure(bool raw, std::vector<int32_t> from, int assert_prev,
                                  int assert_next, uint32_t* match) const;
     Step move(bool raw, const std::vector<int32_t>& set, bool prev_word, uint8_t sym) const;
-    Step step_part(bool raw, Tracker t, const std::vector<int32_t>& extra, bool prev_word,
-                   uint8_t cls);
+    // `extra` with its assertions resolved against the next symbol's word-ness (index).
+    struct Resolved {
+        std::vector<int32_t> set[2];
+        uint32_t match[2] = {0, 0};
+    };
+    Resolved resolve(bool raw, const std::vector<int32_t>& extra, bool prev_word) const;
+    Step step_part(bool raw, Tracker t, const Resolved& extra, bool prev_word, uint8_t cls);
     int32_t intern(Key k);
     bool quiet(const Key& k);
     [[noreturn]] void too_big(size_t states);
@@ -163,8 +170,9 @@ class Builder {
     std::vector<Part> parts_[2];
     std::array<uint8_t, 256> cls_{};  // byte -> preliminary class
     std::vector<uint8_t> rep_;        // class -> a byte of it
-    // Moves of a part's unanchored closure, cached: [raw][part][prev_word][class].
-    std::map<std::tuple<bool, size_t, bool, uint8_t>, Step> start_moves_;
+    // Moves of a part's unanchored closure without that closure, sorted, cached (the same for
+    // every state of the part): [raw][(part * 2 + prev_word) * classes + class].
+    std::vector<std::optional<Step>> start_moves_[2];
 
     // closure()'s marks: a state is seen in this call when its mark equals epoch_.
     mutable std::vector<uint32_t> seen_[2];
@@ -335,29 +343,53 @@ Builder::Step Builder::move(bool raw, const std::vector<int32_t>& set, bool prev
     return r;
 }
 
+Builder::Resolved Builder::resolve(bool raw, const std::vector<int32_t>& extra,
+                                   bool prev_word) const {
+    Resolved r;
+    if (extra.empty()) return r;
+    for (int next_word = 0; next_word < 2; ++next_word)
+        r.set[next_word] = closure(raw, extra, prev_word, next_word, &r.match[next_word]);
+    return r;
+}
+
 // A byte of class `cls` in an active part: the part's starts (cached) and `extra` moved, the
-// part's unanchored closure added back for the next position.
-Builder::Step Builder::step_part(bool raw, Tracker t, const std::vector<int32_t>& extra,
-                                 bool prev_word, uint8_t cls) {
+// part's unanchored closure added back for the next position (left out of the key: it is
+// there in every state of the part).
+Builder::Step Builder::step_part(bool raw, Tracker t, const Resolved& extra, bool prev_word,
+                                 uint8_t cls) {
+    const Nfa& n = nfa(raw);
     uint8_t sym = symbol(raw, rep_[cls]);
     size_t pi = part_index(t);
-    auto key = std::make_tuple(raw, pi, prev_word, cls);
-    auto it = start_moves_.find(key);
-    if (it == start_moves_.end())
-        it = start_moves_.emplace(key, move(raw, parts_[raw][pi].closure_u, prev_word, sym)).first;
-    Step r = it->second;
-    if (!extra.empty()) {
-        Step e = move(raw, extra, prev_word, sym);
-        if (e.match && (!r.match || e.match < r.match)) r.match = e.match;
-        r.set.insert(r.set.end(), e.set.begin(), e.set.end());
-    }
     auto& in_u = parts_[raw][pi].in_closure_u;
-    std::vector<int32_t> rest;
-    for (auto s : r.set)
-        if (!in_u[static_cast<size_t>(s)]) rest.push_back(s);
-    std::sort(rest.begin(), rest.end());
-    rest.erase(std::unique(rest.begin(), rest.end()), rest.end());
-    r.set = std::move(rest);
+    auto& cache = start_moves_[raw];
+    cache.resize(parts_[raw].size() * 2 * rep_.size());
+    auto& start = cache[(pi * 2 + prev_word) * rep_.size() + cls];
+    if (!start) {
+        Step m = move(raw, parts_[raw][pi].closure_u, prev_word, sym);
+        std::erase_if(m.set, [&](int32_t s) { return in_u[static_cast<size_t>(s)] != 0; });
+        start = std::move(m);
+    }
+    Step r;
+    r.match = start->match;
+    int next_word = regex::is_word(sym);
+    if (extra.set[next_word].empty()) {
+        if (extra.match[next_word] && (!r.match || extra.match[next_word] < r.match))
+            r.match = extra.match[next_word];
+        r.set = start->set;
+        return r;
+    }
+    std::vector<int32_t> moved;
+    for (auto s : extra.set[next_word]) {
+        auto& st = n.states[static_cast<size_t>(s)];
+        if (st.kind == Nfa::Kind::Char && st.set.test(sym)) moved.push_back(st.out);
+    }
+    uint32_t m = extra.match[next_word];
+    auto e = closure(raw, moved, -1, -1, &m);
+    if (m && (!r.match || m < r.match)) r.match = m;
+    std::erase_if(e, [&](int32_t s) { return in_u[static_cast<size_t>(s)] != 0; });
+    r.set.reserve(start->set.size() + e.size());
+    std::set_union(start->set.begin(), start->set.end(), e.begin(), e.end(),
+                   std::back_inserter(r.set));
     return r;
 }
 
@@ -411,19 +443,39 @@ void Builder::minimize() {
     std::vector<uint32_t> block(n);
     for (size_t s = 0; s < n; ++s) block[s] = sink_[s] ? 1 + sink_[s] : quiet_[s] ? 0 : 1;
     size_t blocks = 0;
+    // A state's signature: its block and the blocks its classes lead to, in one flat array;
+    // equal signatures are found by a hash of the row, confirmed by comparing rows.
+    const size_t w = 1 + c;
+    std::vector<uint32_t> rows(n * w), chain(n);
+    constexpr uint32_t kNone = UINT32_MAX;
     for (;;) {
-        std::unordered_map<std::string, uint32_t> sig;
+        std::unordered_map<uint64_t, uint32_t> first;  // row hash -> a state with it
+        first.reserve(n);
         std::vector<uint32_t> next(n);
-        std::vector<uint32_t> v(1 + c);
+        uint32_t count = 0;
         for (size_t s = 0; s < n; ++s) {
+            uint32_t* v = &rows[s * w];
             v[0] = block[s];
-            for (size_t k = 0; k < c; ++k) v[1 + k] = block[static_cast<size_t>(next_[s * c + k])];
-            std::string key(reinterpret_cast<const char*>(v.data()), v.size() * sizeof v[0]);
-            next[s] = sig.emplace(std::move(key), static_cast<uint32_t>(sig.size())).first->second;
+            uint64_t h = 1469598103934665603ull ^ v[0];
+            for (size_t k = 0; k < c; ++k) {
+                v[1 + k] = block[static_cast<size_t>(next_[s * c + k])];
+                h = (h ^ v[1 + k]) * 1099511628211ull;
+            }
+            auto [it, fresh] = first.try_emplace(h, kNone);
+            uint32_t cand = it->second;
+            while (cand != kNone && std::memcmp(&rows[cand * w], v, w * sizeof *v) != 0)
+                cand = chain[cand];
+            if (cand != kNone) {
+                next[s] = next[cand];
+                continue;
+            }
+            next[s] = count++;
+            chain[s] = it->second;
+            it->second = static_cast<uint32_t>(s);
         }
         block = std::move(next);
-        if (sig.size() == blocks) break;
-        blocks = sig.size();
+        if (count == blocks) break;
+        blocks = count;
     }
     // Rebuild over blocks: quiescent ones first, the match states last in pattern order.
     std::vector<int32_t> order(blocks, -1);
@@ -494,9 +546,11 @@ Dfa Builder::build() {
     for (size_t s = 0; s < keys_.size(); ++s) {
         next_.resize(keys_.size() * c);
         match_.resize(keys_.size() * c);
+        const Key from = keys_[s];  // a copy: intern() may grow keys_
+        const bool raw = from.raw;
+        const Resolved resolved =
+            active(from.t) ? resolve(raw, from.extra, from.prev_word) : Resolved{};
         for (size_t k = 0; k < c; ++k) {
-            Key from = keys_[s];  // a copy: intern() may grow keys_
-            bool raw = from.raw;
             if (k >= real) {
                 Key to = from;
                 to.extra.clear();
@@ -519,8 +573,7 @@ Dfa Builder::build() {
             if (active(from.t)) {
                 // The byte belongs to the current part, also when it ends it (a line's '\n'
                 // resolves a trailing \b or completes a pattern ending in a space).
-                Step st =
-                    step_part(raw, from.t, from.extra, from.prev_word, static_cast<uint8_t>(k));
+                Step st = step_part(raw, from.t, resolved, from.prev_word, static_cast<uint8_t>(k));
                 m = st.match;
                 if (t2 == from.t) {
                     to.extra = std::move(st.set);
@@ -532,7 +585,8 @@ Dfa Builder::build() {
                 std::vector<int32_t> extra;
                 for (auto s2 : p.closure_a)
                     if (!p.in_closure_u[static_cast<size_t>(s2)]) extra.push_back(s2);
-                Step st = step_part(raw, t2, extra, false, static_cast<uint8_t>(k));
+                Step st =
+                    step_part(raw, t2, resolve(raw, extra, false), false, static_cast<uint8_t>(k));
                 m = st.match;
                 to.extra = std::move(st.set);
                 to.prev_word = regex::is_word(symbol(raw, b));
@@ -680,32 +734,47 @@ Automaton compile(const std::vector<Pattern>& patterns, size_t max_entries, size
         std::vector<std::string> sets;
         Dfa dfa;
     };
-    std::vector<Bin> bins;
+    std::vector<Dfa> own;
     for (auto& g : groups) {
-        auto own = compile_table(g.pats, max_entries);  // throws naming its worst pattern
-        g.alone = own.states;
-        g.classes = own.classes;
-        bool placed = false;
-        for (auto& b : bins) {
-            if (b.pats[0].raw != g.pats[0].raw) continue;
-            // Together they need about the sum of what each needs alone (more when their
-            // partial matches overlap, a little less for what they share): a union that
-            // cannot fit is not worth building to find that out (seconds for big sets).
-            size_t row = std::max<size_t>(b.dfa.classes, g.classes);
-            if ((b.dfa.states + g.alone) * row > max_entries) continue;
-            auto pats = b.pats;
-            pats.insert(pats.end(), g.pats.begin(), g.pats.end());
-            try {
-                b.dfa = compile_table(pats, max_entries);
-            } catch (const TooBig&) {
-                continue;
-            }
-            b.pats = std::move(pats);
-            b.sets.push_back(g.pats[0].set);
-            placed = true;
-            break;
+        own.push_back(compile_table(g.pats, max_entries));  // throws naming its worst pattern
+        g.alone = own.back().states;
+        g.classes = own.back().classes;
+    }
+    // First fit, biggest first: the small sets fill what the big ones leave.
+    std::vector<size_t> order(groups.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        return groups[a].alone * groups[a].classes > groups[b].alone * groups[b].classes;
+    });
+    std::vector<Bin> bins;
+    auto try_add = [&](Bin& b, const Group& g, bool estimate) {
+        if (b.pats[0].raw != g.pats[0].raw) return false;
+        // Together they need more than the sum of what each needs alone (their partial
+        // matches overlap; 1.5x or more for most shipped sets): a union that cannot fit is
+        // not worth building to find that out (a failed attempt costs seconds) unless the
+        // only other choice is a table too many.
+        size_t row = std::max<size_t>(b.dfa.classes, g.classes);
+        if (estimate && (b.dfa.states + g.alone) * row * 3 > max_entries * 2) return false;
+        if ((b.dfa.states + g.alone) * row > max_entries) return false;
+        auto pats = b.pats;
+        pats.insert(pats.end(), g.pats.begin(), g.pats.end());
+        try {
+            b.dfa = compile_table(pats, max_entries);
+        } catch (const TooBig&) {
+            return false;
         }
-        if (!placed) bins.push_back({g.pats, {g.pats[0].set}, std::move(own)});
+        b.pats = std::move(pats);
+        b.sets.push_back(g.pats[0].set);
+        return true;
+    };
+    for (size_t i : order) {
+        auto& g = groups[i];
+        bool placed =
+            std::any_of(bins.begin(), bins.end(), [&](Bin& b) { return try_add(b, g, true); });
+        if (!placed && bins.size() >= max_tables)
+            placed =
+                std::any_of(bins.begin(), bins.end(), [&](Bin& b) { return try_add(b, g, false); });
+        if (!placed) bins.push_back({g.pats, {g.pats[0].set}, std::move(own[i])});
     }
     if (bins.size() > max_tables) {
         std::string where;

@@ -98,7 +98,7 @@ check "bulwark stats counts it as drop_pattern" [ "$(drops web)" -gt 0 ]
 check "the legitimate client is still served" [ "$(http 198.18.0.1 $url/)" = 200 ]
 check "journalctl -u bulwark@web REASON=drop_pattern finds it, with fields" until_true 10 sh -c \
     "journalctl -q -u bulwark@web REASON=drop_pattern SRC=198.18.0.3 -o verbose |
-     grep -q '^ *PATTERN=traversal:'"
+     grep -Eq '^ *PATTERN=(traversal|file_access):'"
 check "SANDBOX_START is in the journal with its fields" sh -c \
     "journalctl -q -u bulwark@web TYPE=SANDBOX_START -o verbose | grep -q '^ *POLICY_SHA256='"
 check "audit events are not duplicated as plain stderr lines" [ "$(journalctl -q -u bulwark@web \

