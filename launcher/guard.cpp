@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+#include <map>
 
 #include <algorithm>
 #include <csignal>
@@ -81,8 +82,9 @@ struct PinnedPolicy {
             fds.push_back(open_pin(dir + "/" + n));
             return fds.back().get();
         };
-        maps = {open("policy_gen"), open("config"), open("ports"),     open("lists_v4"),
-                open("lists_v6"),   open("rules"),  open("automaton"), open("patterns")};
+        maps = {open("policy_gen"), open("config"),   open("ports"),
+                open("lists_v4"),   open("lists_v6"), open("rules"),
+                open("automaton"),  open("patterns"), open("pattern_hits")};
     }
 };
 
@@ -327,6 +329,24 @@ Json stats(const std::string& name, size_t top) {
                         {"passed", r.s.passed},
                         {"dropped", r.s.dropped},
                         {"last_reason", xdp::reason_name(r.s.last_reason)}});
+    // The patterns that dropped something since the policy in force was loaded, most first.
+    Json patterns = Json::array();
+    {
+        auto hits = xdp::read_pattern_hits(pins.maps.pattern_hits, gen);
+        std::vector<uint32_t> fired;
+        for (uint32_t i = 0; i < hits.size(); ++i)
+            if (hits[i]) fired.push_back(i);
+        std::stable_sort(fired.begin(), fired.end(),
+                         [&](uint32_t a, uint32_t b) { return hits[a] > hits[b]; });
+        for (auto i : fired) {
+            uint32_t k = gen * BW_MAX_PATTERNS + i;
+            bw_pattern_name n{};
+            if (bpf_map_lookup_elem(pins.maps.patterns, &k, &n) != 0) continue;
+            patterns.push_back({{"set", std::string(n.set, strnlen(n.set, sizeof n.set))},
+                                {"pattern", std::string(n.text, strnlen(n.text, sizeof n.text))},
+                                {"packets", hits[i]}});
+        }
+    }
     auto lost = xdp::read_events_lost(open_pin(dir + "/events_lost").get());
     return Json{
         {"name", name},
@@ -338,6 +358,7 @@ Json stats(const std::string& name, size_t top) {
         {"reloads", meta.reloads},
         {"counters", counters},
         {"events_lost", lost},
+        {"patterns", patterns},
         {"top_sources", tops}};
 }
 
@@ -511,6 +532,18 @@ std::string format_table(const Json& j) {
                       static_cast<unsigned long long>(c["bytes"].get<uint64_t>()));
         o << line;
     }
+    if (j.contains("patterns") && !j["patterns"].empty()) {
+        std::snprintf(line, sizeof line, "  %-50s %14s\n", "patterns that dropped (set:pattern)",
+                      "packets");
+        o << line;
+        for (auto& p : j["patterns"]) {
+            auto name = p["set"].get<std::string>() + ":" + p["pattern"].get<std::string>();
+            if (name.size() > 50) name = name.substr(0, 47) + "...";
+            std::snprintf(line, sizeof line, "  %-50s %14llu\n", name.c_str(),
+                          static_cast<unsigned long long>(p["packets"].get<uint64_t>()));
+            o << line;
+        }
+    }
     if (!j["top_sources"].empty()) {
         std::snprintf(line, sizeof line, "  %-40s %10s %10s  %s\n", "top sources", "passed",
                       "dropped", "last");
@@ -538,6 +571,18 @@ std::string format_prometheus(const std::vector<Json>& all) {
                 o << "bulwark_" << metric << "_total{service=\"" << j["name"].get<std::string>()
                   << "\",reason=\"" << xdp::reason_name(r) << "\"} "
                   << j["counters"][xdp::reason_name(r)][metric].get<uint64_t>() << "\n";
+    }
+    o << "# HELP bulwark_pattern_drops_total Packets dropped by each pattern set since the policy "
+         "in force was loaded.\n"
+         "# TYPE bulwark_pattern_drops_total counter\n";
+    for (auto& j : all) {
+        if (!j.contains("patterns")) continue;
+        std::map<std::string, uint64_t> by_set;
+        for (auto& p : j["patterns"])
+            by_set[p["set"].get<std::string>()] += p["packets"].get<uint64_t>();
+        for (auto& [set, n] : by_set)
+            o << "bulwark_pattern_drops_total{service=\"" << j["name"].get<std::string>()
+              << "\",set=\"" << set << "\"} " << n << "\n";
     }
     o << "# HELP bulwark_attached Whether the guard's XDP program is attached (1) or not (0).\n"
          "# TYPE bulwark_attached gauge\n";

@@ -194,9 +194,14 @@ void write_generation(const PolicyMaps& m, uint32_t gen, const Compiled& c,
         fill_lists(m, gen, p.trusted, BW_CLASS_TRUSTED);
         fill_lists(m, gen, p.suspicious, BW_CLASS_SUSPICIOUS);
         put(m.rules, &gen, &c.rules, "rules");
-        for (uint32_t i = 0; i < c.pattern_names.size(); ++i) {
+        // The generation's per-pattern drop counts start again: its patterns are new.
+        int ncpu = libbpf_num_possible_cpus();
+        if (ncpu <= 0) throw SysError("libbpf_num_possible_cpus", -ncpu);
+        std::vector<uint64_t> zeros(static_cast<size_t>(ncpu), 0);
+        for (uint32_t i = 0; i < BW_MAX_PATTERNS; ++i) {
             uint32_t k = gen * BW_MAX_PATTERNS + i;
-            put(m.patterns, &k, &c.pattern_names[i], "patterns");
+            if (i < c.pattern_names.size()) put(m.patterns, &k, &c.pattern_names[i], "patterns");
+            if (m.pattern_hits >= 0) put(m.pattern_hits, &k, zeros.data(), "pattern_hits");
         }
         static const std::vector<uint32_t> none;
         for (uint32_t i = 0; i < BW_DFA_TABLES; ++i)
@@ -259,7 +264,7 @@ PolicyMaps Program::maps() const {
     auto& m = skel_->maps;
     return {bpf_map__fd(m.policy_gen), bpf_map__fd(m.config),   bpf_map__fd(m.ports),
             bpf_map__fd(m.lists_v4),   bpf_map__fd(m.lists_v6), bpf_map__fd(m.rules),
-            bpf_map__fd(m.automaton),  bpf_map__fd(m.patterns)};
+            bpf_map__fd(m.automaton),  bpf_map__fd(m.patterns), bpf_map__fd(m.pattern_hits)};
 }
 
 int Program::map_fd(const char* name) const {
@@ -281,6 +286,18 @@ std::array<bw_counter, BW_REASON_MAX> read_counters(int map_fd) {
             out[r].packets += c.packets;
             out[r].bytes += c.bytes;
         }
+    }
+    return out;
+}
+
+std::vector<uint64_t> read_pattern_hits(int map_fd, uint32_t gen) {
+    int ncpu = libbpf_num_possible_cpus();
+    if (ncpu <= 0) throw SysError("libbpf_num_possible_cpus", -ncpu);
+    std::vector<uint64_t> per_cpu(static_cast<size_t>(ncpu)), out(BW_MAX_PATTERNS, 0);
+    for (uint32_t i = 0; i < BW_MAX_PATTERNS; ++i) {
+        uint32_t k = gen * BW_MAX_PATTERNS + i;
+        if (bpf_map_lookup_elem(map_fd, &k, per_cpu.data()) != 0) throw_sys("read pattern_hits");
+        for (auto v : per_cpu) out[i] += v;
     }
     return out;
 }

@@ -22,7 +22,7 @@ struct SkelDeleter {
 // The fds of the maps a policy fills (the loaded skeleton's, or an instance's pins).
 struct PolicyMaps {
     int policy_gen = -1, config = -1, ports = -1, lists_v4 = -1, lists_v6 = -1, rules = -1,
-        automaton = -1, patterns = -1;
+        automaton = -1, patterns = -1, pattern_hits = -1;
 };
 
 // A policy as the program's tables hold it (pure: derived from the policy). Throws InputError
@@ -66,6 +66,8 @@ class Program {
 // Per-reason totals of a counters map (ours, or a pinned one), summed over CPUs.
 std::array<bw_counter, BW_REASON_MAX> read_counters(int map_fd);
 // Events the program could not put in the ring buffer, summed over CPUs.
+// Drops per pattern of a generation (index: the pattern's position), summed over CPUs.
+std::vector<uint64_t> read_pattern_hits(int map_fd, uint32_t gen);
 uint64_t read_events_lost(int map_fd);
 
 // The config entry the program reads (pure: derived from the policy). tick_ns: the resolution of

@@ -291,6 +291,13 @@ TEST_CASE("real HTTP: a flood is cut to its burst, attacks dropped, others serve
     auto s = stats();
     CHECK(s["counters"]["drop_rate_requests"]["packets"] == 7);
     CHECK(s["counters"]["drop_pattern"]["packets"] == 3);
+    // Which pattern dropped them: two queries with "union select", one traversal.
+    std::map<std::string, uint64_t> by_pattern;
+    for (auto& p : s["patterns"])
+        by_pattern[p["set"].get<std::string>() + ":" + p["pattern"].get<std::string>()] =
+            p["packets"].get<uint64_t>();
+    CHECK(by_pattern == std::map<std::string, uint64_t>{{"sqli:union select", 2},
+                                                         {"traversal:../", 1}});
     CHECK(s["counters"]["drop_rule"]["packets"] == 0);
     CHECK(s["counters"]["drop_deny"]["packets"] == 0);
     CHECK(s["counters"]["drop_rate_packets"]["packets"] == 0);

@@ -337,6 +337,70 @@ Bytes request(const std::string& payload, const std::string& src = "198.18.0.9")
 
 }  // namespace
 
+TEST_CASE("normalisation: each rule's encoded attack is dropped, its benign twin passes",
+          "[xdp][patterns][decode]") {
+    xdp::Program prog(make(R"({"inspect_ports": [80], "patterns": {"sets": {
+        "sqli": {"regex": ["'\\s+or\\s+1=1", "\\bunion\\s+select\\b"]},
+        "xss": {"literals": ["<script"]},
+        "traversal": {"regex": ["\\.\\./"]},
+        "nul": {"in": ["uri"], "regex": ["\\x00"]},
+        "overlong": {"raw": true, "literals": ["%c0%ae%c0%ae"]}}}})"));
+    REQUIRE(prog.dfa().tables.size() == 2);  // the raw set has a table of its own
+    auto verdict = [&](const std::string& target) {
+        return run(prog, request("GET " + target + " HTTP/1.1\r\nHost: shop.example\r\n\r\n"));
+    };
+    struct Twin {
+        const char *rule, *attack, *benign;
+    };
+    const Twin twins[] = {
+        {"percent-decoding, any hex case", "/?q=%27%20OR%201%3d1", "/?q=%27%20OR%20one"},
+        {"percent-decoding, upper-case hex", "/?q=%3CSCRIPT%3E", "/?q=%3CSPAN%3E"},
+        {"one level of double encoding", "/%252e%252e%252fetc/hosts", "/%25252e%25252e%25252f"},
+        {"%uXXXX for ASCII", "/?q=%u003cscript%u003e", "/?q=%uFF1Cscript"},
+        {"+ as a space", "/?q=1+union+select+2", "/?q=1+union-select+2"},
+        {"case folding", "/?q=1%20UnIoN%20SeLeCt%202", "/?q=1%20UnIoN%20SeLeCtEd"},
+        {"CR, LF, tab as spaces", "/?q=union%0d%0a%09select", "/?q=union%2dselect"},
+        {"VT and FF as spaces", "/?q=union%0b%0cselect", "/?q=union%0b%0cselecting"},
+        {"SQL comments as a space", "/?q=union/**/select", "/?q=union/*select"},
+        {"encoded SQL comments", "/?q=union%2f%2a%2a%2fselect", "/?q=union%2f%2aselect"},
+        {"MySQL versioned comments keep their text", "/?q=/*!50000union*/select",
+         "/?q=/*!50000union*/selects"},
+        {"backslash as slash", "/..\\..\\windows\\win.ini", "/a\\b\\c.ini"},
+        {"backslash as slash, encoded", "/..%5c..%5cwindows", "/a%5cb"},
+        {"NUL bytes flagged", "/img.php%00.jpg", "/img.php%2000.jpg"},
+        {"NUL bytes flagged, double-encoded", "/img.php%2500.jpg", "/img.php%252000.jpg"},
+        {"raw sets see the encoding", "/%C0%AE%C0%AE/etc", "/%C0%AE/etc"},
+    };
+    for (auto& t : twins) {
+        INFO(t.rule << ": " << t.attack << " / " << t.benign);
+        CHECK(verdict(t.attack) == DROP);
+        CHECK(verdict(t.benign) == PASS);
+    }
+}
+
+TEST_CASE("sets look where they say: request line, a named header, the body", "[xdp][patterns]") {
+    xdp::Program prog(make(R"({"inspect_ports": [80], "patterns": {"sets": {
+        "scanners": {"in": ["user-agent"], "literals": ["sqlmap"]},
+        "body_xss": {"in": ["body"], "regex": ["<\\s*script\\b"]},
+        "uri_only": {"in": ["uri"], "literals": ["/etc/passwd"]}}}})"));
+    auto verdict = [&](const std::string& payload) { return run(prog, request(payload)); };
+    CHECK(verdict("GET / HTTP/1.1\r\nUser-Agent: sqlmap/1.7\r\n\r\n") == DROP);
+    CHECK(verdict("GET /sqlmap HTTP/1.1\r\nUser-Agent: curl/8\r\n\r\n") == PASS);
+    CHECK(verdict("GET / HTTP/1.1\r\nReferer: http://x/sqlmap\r\n\r\n") == PASS);
+    CHECK(verdict("GET / HTTP/1.1\r\nCookie: a=<script>\r\n\r\n") == PASS);
+    CHECK(verdict("GET /?a=<script> HTTP/1.1\r\n\r\n") == PASS);
+    CHECK(verdict("GET /file?f=/etc/passwd HTTP/1.1\r\n\r\n") == DROP);
+    CHECK(verdict("POST / HTTP/1.1\r\nX-Note: /etc/passwd\r\n\r\n") == PASS);
+    // A body behind 900 bytes of browser-like headers is still scanned (scan_bytes 1460).
+    std::string post = "POST /comment HTTP/1.1\r\nHost: shop.example\r\nUser-Agent: " +
+                       std::string(400, 'M') + "\r\nCookie: " + std::string(500, 'c') +
+                       "\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\n";
+    CHECK(verdict(post + "text=%3Cscript%3Ealert(1)") == DROP);
+    CHECK(verdict(post + "text=a+script+for+the+play") == PASS);
+    // A later segment of a long request carries no request line: it is body.
+    CHECK(verdict("more of the body <script>alert(1)</script>") == DROP);
+}
+
 TEST_CASE("rules: an exempt prefix skips the request limit, a limited one has its own bucket",
           "[xdp][rules]") {
     xdp::Program prog(make(R"({"inspect_ports": [80],
