@@ -561,6 +561,81 @@ __noinline __u32 scan_table(struct bw_scan_buf *sb, const struct bw_config *cfg,
     return scan(&sc, raw);
 }
 
+/* Two or more tables: one stream per table, all four in lockstep over the whole text from its
+ * start (a lane per table; the lanes past the policy's tables repeat table 0 and never match).
+ * The tables' independent loads overlap as the streams' do in scan(), without a plan, a
+ * restart or a stream's extension: a short request costs its own length, four steps a byte. */
+struct lanes_ctx {
+    struct bw_scan_buf *sb;
+    const struct bw_table *t[BW_SCAN_STREAMS];
+};
+
+#define LANE_STEP(state, tab, p, j) state = BW_DFA_AT((tab)->e, state + BW_DFA_CLASS((tab)->e, (p)[j]))
+
+static long lanes_cb(__u64 idx, void *ctx)
+{
+    struct lanes_ctx *c = ctx;
+    struct bw_scan_buf *sb = c->sb;
+    const struct bw_table *t0 = c->t[0], *t1 = c->t[1], *t2 = c->t[2], *t3 = c->t[3];
+    __u32 s0 = sb->st.s[0], s1 = sb->st.s[1], s2 = sb->st.s[2], s3 = sb->st.s[3];
+    __u32 pos = sb->st.pos[0] & (BW_SCAN_BUF - 1), raw = sb->st.raw;
+    const __u8 *dec = sb->dec + pos, *rawp = sb->raw + pos;
+    const __u8 *p0 = raw & 1 ? rawp : dec, *p1 = raw & 2 ? rawp : dec;
+    const __u8 *p2 = raw & 4 ? rawp : dec, *p3 = raw & 8 ? rawp : dec;
+#pragma unroll
+    for (int j = 0; j < BW_SCAN_BATCH; j++) {
+        LANE_STEP(s0, t0, p0, j);
+        LANE_STEP(s1, t1, p1, j);
+        LANE_STEP(s2, t2, p2, j);
+        LANE_STEP(s3, t3, p3, j);
+    }
+    sb->st.s[0] = s0, sb->st.s[1] = s1, sb->st.s[2] = s2, sb->st.s[3] = s3;
+    sb->st.pos[0] += BW_SCAN_BATCH;
+    /* Lane 0's match is the answer (the lowest table); the others' stay in their match
+     * states, looked at once the text is done. */
+    return s0 >= sb->plan.state[0];
+}
+
+__noinline __u32 scan_lanes(struct bw_scan_buf *sb, const struct bw_config *cfg, __u32 gen,
+                            __u32 http)
+{
+    if (!sb || !cfg)
+        return 0;
+    /* The lanes' accept offsets wait in plan.state[] (the stack is spent by the callers). */
+    struct lanes_ctx lc = {.sb = sb};
+    __u32 raw = 0, len = 0;
+#pragma unroll
+    for (int k = 0; k < BW_SCAN_STREAMS; k++) {
+        __u32 i = k < cfg->ndfa ? k : 0;
+        const struct bw_dfa *d = &cfg->dfa[i & (BW_DFA_TABLES - 1)];
+        __u32 key = gen * BW_DFA_TABLES + (i & (BW_DFA_TABLES - 1));
+        lc.t[k] = bpf_map_lookup_elem(&automaton, &key);
+        if (!lc.t[k])
+            return 0;
+        sb->st.s[k] = d->start[http ? BW_START_REQUEST : BW_START_MID];
+        sb->plan.state[k] = k < cfg->ndfa ? d->accept : 0xffffffff;
+        if (d->raw)
+            raw |= 1u << k;
+        __u32 n = d->raw ? sb->raw_len : sb->dec_len;
+        if (n > len)
+            len = n;
+    }
+    sb->st.pos[0] = 0;
+    sb->st.raw = raw;
+    sb->plan.steps = (len + BW_SCAN_BATCH - 1) / BW_SCAN_BATCH * BW_SCAN_BATCH;
+    pad_text(sb, 0);
+    if (raw)
+        pad_text(sb, 1);
+    bpf_loop(sb->plan.steps / BW_SCAN_BATCH, lanes_cb, &lc, 0);
+#pragma unroll
+    for (int k = 0; k < BW_SCAN_STREAMS; k++) {
+        __u32 s = sb->st.s[k];
+        if (s >= sb->plan.state[k])
+            return pattern_of(&cfg->dfa[k & (BW_DFA_TABLES - 1)], s);
+    }
+    return 0;
+}
+
 /* Decodes raw[0, len) of `sb` and runs the policy's tables over it in order. */
 __noinline __u32 inspect_patterns(struct bw_scan_buf *sb, const struct bw_config *cfg, __u32 gen,
                                   __u32 len, __u32 http)
@@ -573,6 +648,8 @@ __noinline __u32 inspect_patterns(struct bw_scan_buf *sb, const struct bw_config
     sb->d.in_headers = http;
     bpf_loop(BW_MAX_SCAN_BYTES / DECODE_BATCH + 1, decode_cb, &c, 0);
     bw_decode_finish(sb, &sb->d);
+    if (cfg->ndfa > 1)
+        return scan_lanes(sb, cfg, gen, http);
     for (__u32 i = 0; i < BW_DFA_TABLES; i++) {
         if (i >= cfg->ndfa)
             break;
