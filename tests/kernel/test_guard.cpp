@@ -296,8 +296,8 @@ TEST_CASE("real HTTP: a flood is cut to its burst, attacks dropped, others serve
     for (auto& p : s["patterns"])
         by_pattern[p["set"].get<std::string>() + ":" + p["pattern"].get<std::string>()] =
             p["packets"].get<uint64_t>();
-    CHECK(by_pattern == std::map<std::string, uint64_t>{{"sqli:union select", 2},
-                                                         {"traversal:../", 1}});
+    CHECK(by_pattern ==
+          std::map<std::string, uint64_t>{{"sqli:union select", 2}, {"traversal:../", 1}});
     CHECK(s["counters"]["drop_rule"]["packets"] == 0);
     CHECK(s["counters"]["drop_deny"]["packets"] == 0);
     CHECK(s["counters"]["drop_rate_packets"]["packets"] == 0);

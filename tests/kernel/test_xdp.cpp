@@ -392,9 +392,10 @@ TEST_CASE("sets look where they say: request line, a named header, the body", "[
     CHECK(verdict("GET /file?f=/etc/passwd HTTP/1.1\r\n\r\n") == DROP);
     CHECK(verdict("POST / HTTP/1.1\r\nX-Note: /etc/passwd\r\n\r\n") == PASS);
     // A body behind 900 bytes of browser-like headers is still scanned (scan_bytes 1460).
-    std::string post = "POST /comment HTTP/1.1\r\nHost: shop.example\r\nUser-Agent: " +
-                       std::string(400, 'M') + "\r\nCookie: " + std::string(500, 'c') +
-                       "\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\n";
+    std::string post =
+        "POST /comment HTTP/1.1\r\nHost: shop.example\r\nUser-Agent: " + std::string(400, 'M') +
+        "\r\nCookie: " + std::string(500, 'c') +
+        "\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\n";
     CHECK(verdict(post + "text=%3Cscript%3Ealert(1)") == DROP);
     CHECK(verdict(post + "text=a+script+for+the+play") == PASS);
     // A later segment of a long request carries no request line: it is body.
