@@ -4,6 +4,7 @@
 // fails.
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -450,4 +451,88 @@ TEST_CASE("reloads are atomic: under 1,020 reloads no packet sees a mix or an em
     unlink(b_path.c_str());
     unlink(bad.c_str());
     unlink(big.c_str());
+}
+
+TEST_CASE("policy test: verdicts, reasons and patterns, exit codes, bad inputs, nothing pinned",
+          "[guard][policy_test]") {
+    auto pol = scratch() / "pt-policy.json";
+    std::ofstream(pol) << R"({"inspect_ports": [80],
+        "limits": {"default": {"requests": {"rate": "1/minute", "burst": 2}}},
+        "lists": {"deny": ["198.18.30.0/24"]},
+        "patterns": {"sets": {"sqli": {"regex": ["\\bunion\\s+select\\b"]},
+                              "scanners": {"in": ["user-agent"], "literals": ["sqlmap"]}}}})";
+    auto attack = scratch() / "attack.http", benign = scratch() / "benign.http";
+    std::ofstream(attack) << "GET /?id=1%20UNION/**/SELECT%202 HTTP/1.1\r\nHost: a\r\n\r\n";
+    std::ofstream(benign) << "GET /?q=union+selection HTTP/1.1\r\nHost: a\r\n\r\n";
+    std::vector<std::string> pt = {harness::bulwark(), "policy", "test", "--policy", pol};
+    auto with = [&](std::vector<std::string> extra) {
+        auto v = pt;
+        v.insert(v.end(), extra.begin(), extra.end());
+        return run(v);
+    };
+    auto pins = [] {
+        std::vector<std::string> out;
+        if (auto* d = opendir("/sys/fs/bpf/bulwark")) {
+            while (auto* e = readdir(d))
+                if (e->d_name[0] != '.') out.emplace_back(e->d_name);
+            closedir(d);
+        }
+        return out;
+    };
+    auto before = pins();
+
+    auto r = with({attack, benign});
+    CHECK(r.code == 0);
+    CHECK(r.out ==
+          attack + ": drop drop_pattern sqli:\\bunion\\s+select\\b\n" + benign + ": pass\n");
+    // Each request is judged alone: the request limit (burst 2) never builds up across them.
+    r = with({attack, benign, benign, benign});
+    CHECK(lines(r.out).size() == 4);
+    CHECK(r.out.find("drop_rate") == std::string::npos);
+
+    r = with({"--json", attack});
+    REQUIRE(r.code == 0);
+    auto j = bulwark::parse_json(r.out, "stdout");
+    REQUIRE(j.size() == 1);
+    CHECK(j[0]["verdict"] == "drop");
+    CHECK(j[0]["reason"] == "drop_pattern");
+    CHECK(j[0]["matched"] == "sqli:\\bunion\\s+select\\b");
+    // A source in the deny list: the reason says so, no pattern.
+    r = with({"--json", "--src", "198.18.30.7", benign});
+    j = bulwark::parse_json(r.out, "stdout");
+    CHECK(j[0]["reason"] == "drop_deny");
+    CHECK(j[0]["matched"].is_null());
+    // The header the set looks in, and only that one.
+    auto ua = scratch() / "ua.jsonl";
+    std::ofstream(ua)
+        << R"({"id": "tool", "request": "GET / HTTP/1.1\r\nUser-Agent: sqlmap/1.7\r\n\r\n"})"
+        << "\n"
+        << R"("GET /sqlmap HTTP/1.1\r\nUser-Agent: curl/8\r\n\r\n")"
+        << "\n";
+    r = with({"--jsonl", ua});
+    CHECK(r.out == "tool: drop drop_pattern scanners:sqlmap\n" + ua + ":2: pass\n");
+
+    // --expect: exit 1 when a verdict differs, naming how many.
+    CHECK(with({"--expect", "drop", attack}).code == 0);
+    r = with({"--expect", "drop", attack, benign});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Contains("1 of 2 requests not drop"));
+    CHECK(with({"--expect", "maybe", attack}).code == 2);
+    CHECK(run({harness::bulwark(), "policy", "test", attack}).code == 2);  // no --policy
+
+    // Bad inputs: one line naming the file (and line), exit 1, nothing loaded or left.
+    r = with({scratch() / "missing.http"});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Contains("missing.http"));
+    auto bad = scratch() / "bad.jsonl";
+    std::ofstream(bad) << "\"GET / HTTP/1.1\\r\\n\\r\\n\"\n{\"request\": 5}\n";
+    r = with({"--jsonl", bad});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Contains("bad.jsonl:2"));
+    auto broken = scratch() / "broken-policy.json";
+    std::ofstream(broken) << R"({"patterns": {"sets": {"x": {"regex": ["a(b"]}}}})";
+    r = run({harness::bulwark(), "policy", "test", "--policy", broken, attack});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Contains("/patterns/sets/x/regex/0"));
+    CHECK(pins() == before);
 }

@@ -321,6 +321,24 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(p.rules[0].exempt);
 }
 
+TEST_CASE("policies/web-strict.json: compiles, and catches what web.json leaves on purpose",
+          "[policy]") {
+    auto p = load_policy(std::string(BULWARK_SOURCE_DIR) + "/policies/web-strict.json");
+    auto a = automaton::compile(all_patterns(p));
+    REQUIRE(a.tables.size() <= BW_DFA_TABLES);
+    auto web = load_policy(std::string(BULWARK_SOURCE_DIR) + "/policies/web.json");
+    auto w = automaton::compile(all_patterns(web));
+    for (auto [req, set] : std::initializer_list<std::pair<const char*, const char*>>{
+             {"GET /ping?host=127.0.0.1%0aid HTTP/1.1\r\n", "rce_strict"},
+             {"GET /login?next=https://evil.example/x HTTP/1.1\r\n", "ssrf_strict"},
+             {"GET /wp-login.php HTTP/1.1\r\n", "probes_strict"},
+             {"GET /p?bio=%3Cb%3Ehi%3C/b%3E HTTP/1.1\r\n", "html_strict"}}) {
+        INFO(req);
+        CHECK(set_of(a, p, req) == set);
+        CHECK(set_of(w, web, req).empty());
+    }
+}
+
 // Floors, not targets: each a little under what was measured when the rules were written
 // (bench/RESULTS.md), so that a rule change that loses detection or adds false positives on
 // the project's own corpus (tests/corpus/generate.py) fails here.
