@@ -112,15 +112,7 @@ Verdict Tester::run(const std::string& request) {
         auto before = m.prog.counters();
         auto f = frame(src, m.port, static_cast<uint16_t>(40000 + (src & 0x3fff)),
                        std::string_view(request).substr(off, kSegment));
-        std::vector<uint8_t> out(f.size() + 256);
-        bpf_test_run_opts o{};
-        o.sz = sizeof o;
-        o.data_in = f.data();
-        o.data_size_in = static_cast<uint32_t>(f.size());
-        o.data_out = out.data();
-        o.data_size_out = static_cast<uint32_t>(out.size());
-        o.repeat = 1;
-        if (bpf_prog_test_run_opts(m.prog.prog_fd(), &o) != 0) throw_sys("BPF_PROG_TEST_RUN");
+        auto o = xdp::test_run(m.prog.prog_fd(), f);
         m.have_event = false;
         ring_buffer__consume(m.ring);
         auto after = m.prog.counters();

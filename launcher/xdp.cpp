@@ -290,6 +290,19 @@ std::array<bw_counter, BW_REASON_MAX> read_counters(int map_fd) {
     return out;
 }
 
+TestRun test_run(int prog_fd, const std::vector<uint8_t>& frame, uint32_t repeat) {
+    std::vector<uint8_t> out(frame.size() + 256);
+    bpf_test_run_opts o{};
+    o.sz = sizeof o;
+    o.data_in = frame.data();
+    o.data_size_in = static_cast<uint32_t>(frame.size());
+    o.data_out = out.data();
+    o.data_size_out = static_cast<uint32_t>(out.size());
+    o.repeat = repeat;
+    if (bpf_prog_test_run_opts(prog_fd, &o) != 0) throw_sys("BPF_PROG_TEST_RUN");
+    return {static_cast<int>(o.retval), o.duration};
+}
+
 std::vector<uint64_t> read_pattern_hits(int map_fd, uint32_t gen) {
     int ncpu = libbpf_num_possible_cpus();
     if (ncpu <= 0) throw SysError("libbpf_num_possible_cpus", -ncpu);

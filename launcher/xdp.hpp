@@ -66,6 +66,13 @@ class Program {
 // Per-reason totals of a counters map (ours, or a pinned one), summed over CPUs.
 std::array<bw_counter, BW_REASON_MAX> read_counters(int map_fd);
 // Events the program could not put in the ring buffer, summed over CPUs.
+// One BPF_PROG_TEST_RUN of an XDP program on a frame (`bulwark policy test`, tests, benchmarks).
+struct TestRun {
+    int retval;            // XDP_PASS, XDP_DROP...
+    uint32_t duration_ns;  // mean over `repeat` runs, as the kernel reports it
+};
+TestRun test_run(int prog_fd, const std::vector<uint8_t>& frame, uint32_t repeat = 1);
+
 // Drops per pattern of a generation (index: the pattern's position), summed over CPUs.
 std::vector<uint64_t> read_pattern_hits(int map_fd, uint32_t gen);
 uint64_t read_events_lost(int map_fd);
