@@ -561,8 +561,10 @@ __noinline __u32 scan_table(struct bw_scan_buf *sb, const struct bw_config *cfg,
     return scan(&sc, raw);
 }
 
-/* Two or more tables: one stream per table, all four in lockstep over the whole text from its
- * start (a lane per table; the lanes past the policy's tables repeat table 0 and never match).
+/* Two or more tables, none raw: one stream per table, all four in lockstep over the decoded
+ * text from its start (a lane per table; the lanes past the policy's tables repeat table 0
+ * and never match). One text for all keeps the callback's registers, and the stack, small
+ * enough for 6.1's 512 bytes over the call chain; a policy with raw sets takes scan_table.
  * The tables' independent loads overlap as the streams' do in scan(), without a plan, a
  * restart or a stream's extension: a short request costs its own length, four steps a byte. */
 struct lanes_ctx {
@@ -578,16 +580,13 @@ static long lanes_cb(__u64 idx, void *ctx)
     struct bw_scan_buf *sb = c->sb;
     const struct bw_table *t0 = c->t[0], *t1 = c->t[1], *t2 = c->t[2], *t3 = c->t[3];
     __u32 s0 = sb->st.s[0], s1 = sb->st.s[1], s2 = sb->st.s[2], s3 = sb->st.s[3];
-    __u32 pos = sb->st.pos[0] & (BW_SCAN_BUF - 1), raw = sb->st.raw;
-    const __u8 *dec = sb->dec + pos, *rawp = sb->raw + pos;
-    const __u8 *p0 = raw & 1 ? rawp : dec, *p1 = raw & 2 ? rawp : dec;
-    const __u8 *p2 = raw & 4 ? rawp : dec, *p3 = raw & 8 ? rawp : dec;
+    const __u8 *p = sb->dec + (sb->st.pos[0] & (BW_SCAN_BUF - 1));
 #pragma unroll
     for (int j = 0; j < BW_SCAN_BATCH; j++) {
-        LANE_STEP(s0, t0, p0, j);
-        LANE_STEP(s1, t1, p1, j);
-        LANE_STEP(s2, t2, p2, j);
-        LANE_STEP(s3, t3, p3, j);
+        LANE_STEP(s0, t0, p, j);
+        LANE_STEP(s1, t1, p, j);
+        LANE_STEP(s2, t2, p, j);
+        LANE_STEP(s3, t3, p, j);
     }
     sb->st.s[0] = s0, sb->st.s[1] = s1, sb->st.s[2] = s2, sb->st.s[3] = s3;
     sb->st.pos[0] += BW_SCAN_BATCH;
@@ -603,7 +602,7 @@ __noinline __u32 scan_lanes(struct bw_scan_buf *sb, const struct bw_config *cfg,
         return 0;
     /* The lanes' accept offsets wait in plan.state[] (the stack is spent by the callers). */
     struct lanes_ctx lc = {.sb = sb};
-    __u32 raw = 0, len = 0;
+    __u32 len = sb->dec_len;
 #pragma unroll
     for (int k = 0; k < BW_SCAN_STREAMS; k++) {
         __u32 i = k < cfg->ndfa ? k : 0;
@@ -614,18 +613,10 @@ __noinline __u32 scan_lanes(struct bw_scan_buf *sb, const struct bw_config *cfg,
             return 0;
         sb->st.s[k] = d->start[http ? BW_START_REQUEST : BW_START_MID];
         sb->plan.state[k] = k < cfg->ndfa ? d->accept : 0xffffffff;
-        if (d->raw)
-            raw |= 1u << k;
-        __u32 n = d->raw ? sb->raw_len : sb->dec_len;
-        if (n > len)
-            len = n;
     }
     sb->st.pos[0] = 0;
-    sb->st.raw = raw;
     sb->plan.steps = (len + BW_SCAN_BATCH - 1) / BW_SCAN_BATCH * BW_SCAN_BATCH;
     pad_text(sb, 0);
-    if (raw)
-        pad_text(sb, 1);
     bpf_loop(sb->plan.steps / BW_SCAN_BATCH, lanes_cb, &lc, 0);
 #pragma unroll
     for (int k = 0; k < BW_SCAN_STREAMS; k++) {
@@ -648,7 +639,7 @@ __noinline __u32 inspect_patterns(struct bw_scan_buf *sb, const struct bw_config
     sb->d.in_headers = http;
     bpf_loop(BW_MAX_SCAN_BYTES / DECODE_BATCH + 1, decode_cb, &c, 0);
     bw_decode_finish(sb, &sb->d);
-    if (cfg->ndfa > 1)
+    if (cfg->ndfa > 1 && !cfg->any_raw)
         return scan_lanes(sb, cfg, gen, http);
     for (__u32 i = 0; i < BW_DFA_TABLES; i++) {
         if (i >= cfg->ndfa)

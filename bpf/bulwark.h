@@ -130,7 +130,8 @@ struct bw_config {
      * skips the LPM lookup (~8 ns a packet). */
     __u32 lists_v4;
     __u32 lists_v6;
-    __u32 ndfa; /* tables in use */
+    __u32 ndfa;    /* tables in use */
+    __u32 any_raw; /* one of them is over the raw bytes: no lanes (scan_lanes) */
     struct bw_dfa dfa[BW_DFA_TABLES];
 };
 

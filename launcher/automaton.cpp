@@ -873,12 +873,13 @@ uint32_t scan(const Automaton& a, std::string_view payload, size_t scan_bytes) {
     bool http = is_http_request(payload);
     Buf s;
     run_decoder(s, payload, scan_bytes, http);
-    if (a.tables.size() > 1) {
-        // The kernel's lanes (scan_lanes): each table in one stream over its whole text; the
+    bool any_raw = std::any_of(a.tables.begin(), a.tables.end(), [](auto& t) { return t.raw; });
+    if (a.tables.size() > 1 && !any_raw) {
+        // The kernel's lanes (scan_lanes): each table in one stream over the decoded text; the
         // lowest table with a match answers.
         for (auto& dfa : a.tables) {
-            const uint8_t* buf = dfa.raw ? s.b.raw : s.b.dec;
-            uint32_t n = dfa.raw ? s.b.raw_len : s.b.dec_len;
+            const uint8_t* buf = s.b.dec;
+            uint32_t n = s.b.dec_len;
             uint32_t st = dfa.start[http ? BW_START_REQUEST : BW_START_MID];
             for (uint32_t pos = 0; pos < n && st < dfa.accept; ++pos)
                 st = dfa.table[(st + BW_DFA_CLASS(dfa.table.data(), buf[pos])) / 4];

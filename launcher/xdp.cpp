@@ -127,6 +127,7 @@ Compiled compile(const policy::Policy& p) {
     Compiled c{
         make_config(p, coarse_tick_ns()), automaton::compile(policy::all_patterns(p)), {}, {}};
     c.config.ndfa = static_cast<uint32_t>(c.dfa.tables.size());
+    for (auto& t : c.dfa.tables) c.config.any_raw |= t.raw ? 1u : 0u;
     for (size_t i = 0; i < c.dfa.tables.size(); ++i)
         c.config.dfa[i] = automaton::to_kernel(c.dfa.tables[i]);
     for (size_t i = 0; i < p.rules.size() && i < BW_MAX_RULES; ++i) {
