@@ -11,6 +11,7 @@
 #include <cstring>
 #include <random>
 
+#include "automaton.hpp"
 #include "error.hpp"
 #include "frames.hpp"
 #include "harness.hpp"
@@ -400,6 +401,92 @@ TEST_CASE("sets look where they say: request line, a named header, the body", "[
     CHECK(verdict(post + "text=a+script+for+the+play") == PASS);
     // A later segment of a long request carries no request line: it is body.
     CHECK(verdict("more of the body <script>alert(1)</script>") == DROP);
+}
+
+TEST_CASE("policies/web.json's tables in lanes: the kernel drops what the userspace scan finds",
+          "[xdp][patterns][lanes]") {
+    auto p = policy::load_policy(harness::env("BULWARK_SOURCE_DIR") + "/policies/web.json");
+    policy::Rate huge = policy::parse_rate("1000000000/second");
+    huge.burst = 1'000'000'000;
+    p.default_limits.packets = p.default_limits.connections = p.default_limits.requests = huge;
+    p.rules.clear();
+    p.max_sources = 8192;
+    xdp::Program prog(p);
+    const auto& a = prog.dfa();
+    REQUIRE(a.tables.size() > 1);  // more than one table, none raw: scan_lanes
+    for (auto& t : a.tables) REQUIRE(!t.raw);
+    // Requests of random fragments, attack-like and ordinary, in the path, headers and body.
+    const char* frags[] = {"union select",
+                           "' or 1=1--",
+                           "<script>",
+                           "../",
+                           "/etc/passwd",
+                           ";cat /etc/hosts",
+                           "${jndi:ldap://x/a}",
+                           "php://input",
+                           "sqlmap",
+                           "%27%20or%20%271%27%3D%271",
+                           "onerror=",
+                           "<?php",
+                           "%2e%2e%2f",
+                           "union/**/select",
+                           "shop",
+                           "chair",
+                           "select",
+                           "union",
+                           "or",
+                           "the",
+                           "cat",
+                           "'",
+                           "\"",
+                           ";",
+                           "/",
+                           "%20",
+                           "+",
+                           "=",
+                           "&",
+                           "?",
+                           "a",
+                           "1",
+                           "%0d%0a",
+                           "\\",
+                           "etc",
+                           "passwd",
+                           "script",
+                           "(",
+                           ")",
+                           "$",
+                           "{"};
+    std::mt19937 rng(20261130);
+    auto text = [&](int n) {
+        std::string t;
+        for (int i = 0; i < n; ++i) t += frags[rng() % std::size(frags)];
+        return t;
+    };
+    int drops = 0, n = 4000;
+    for (int i = 0; i < n; ++i) {
+        std::string req = "GET /" + text(1 + static_cast<int>(rng() % 6)) + " HTTP/1.1\r\n" +
+                          "Host: shop.example\r\nUser-Agent: " + text(static_cast<int>(rng() % 3)) +
+                          "\r\nCookie: s=" + text(static_cast<int>(rng() % 3)) + "\r\n\r\n" +
+                          text(static_cast<int>(rng() % 8));
+        if (rng() % 4 == 0) req = text(1 + static_cast<int>(rng() % 10));  // a later segment
+        uint32_t want = automaton::scan(a, req, p.scan_bytes);
+        frames::Frame f;
+        // 198.19/16: outside web.json's deny, trusted and suspicious ranges.
+        f.src = "198.19." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1);
+        f.payload = req;
+        INFO(i << ": " << req);
+        int got = run(prog, f.build());
+        REQUIRE(got == (want ? DROP : PASS));
+        if (want) {
+            ++drops;
+            auto ev = read_events(prog);  // one per new source: the pattern that fired
+            REQUIRE(ev.size() == 1);
+            CHECK(ev[0].detail == want);
+        }
+    }
+    CHECK(drops > n / 10);  // the mix has both
+    CHECK(drops < n - n / 10);
 }
 
 TEST_CASE("rules: an exempt prefix skips the request limit, a limited one has its own bucket",
