@@ -19,10 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "../tests/kernel/frames.hpp"
-#include "../tests/kernel/test_run.hpp"
 #include "policy.hpp"
-#include "xdp.hpp"
+#include "policy_test.hpp"
 
 using namespace bulwark;
 
@@ -31,15 +29,6 @@ namespace {
 struct Tally {
     size_t total = 0, kernel = 0, peer = 0;
 };
-
-bool kernel_drops(const xdp::Program& prog, const std::string& req) {
-    for (size_t off = 0; off < req.size(); off += 1460) {
-        frames::Frame f;
-        f.payload = req.substr(off, 1460);
-        if (test_run(prog.prog_fd(), f.build()).retval == 1) return true;  // XDP_DROP
-    }
-    return false;
-}
 
 std::string escape_literal(const std::string& s) {
     return RE2::QuoteMeta(s);
@@ -111,7 +100,7 @@ int main(int argc, char** argv) {
     for (auto* l : {&p.default_limits, &p.suspicious_limits})
         l->packets = l->connections = l->requests = huge;
     p.rules.clear();
-    xdp::Program prog(p);
+    policy_test::Tester tester(p);  // as `bulwark policy test`: segment by segment
 
     RE2::Options o;
     o.set_case_sensitive(false);
@@ -140,7 +129,7 @@ int main(int argc, char** argv) {
             auto req = j.at("request").get<std::string>();
             auto& t = by_class[j.at("class").get<std::string>()];
             t.total++;
-            t.kernel += kernel_drops(prog, req);
+            t.kernel += tester.run(req).dropped;
             t.peer += peer_drops(peer, req);
         }
     }

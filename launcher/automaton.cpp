@@ -361,9 +361,7 @@ Builder::Step Builder::step_part(bool raw, Tracker t, const Resolved& extra, boo
     uint8_t sym = symbol(raw, rep_[cls]);
     size_t pi = part_index(t);
     auto& in_u = parts_[raw][pi].in_closure_u;
-    auto& cache = start_moves_[raw];
-    cache.resize(parts_[raw].size() * 2 * rep_.size());
-    auto& start = cache[(pi * 2 + prev_word) * rep_.size() + cls];
+    auto& start = start_moves_[raw][(pi * 2 + prev_word) * rep_.size() + cls];
     if (!start) {
         Step m = move(raw, parts_[raw][pi].closure_u, prev_word, sym);
         std::erase_if(m.set, [&](int32_t s) { return in_u[static_cast<size_t>(s)] != 0; });
@@ -520,6 +518,8 @@ Dfa Builder::build() {
     add_patterns();
     make_parts();
     make_classes();
+    for (int raw = 0; raw < 2; ++raw)
+        start_moves_[raw].resize(parts_[raw].size() * 2 * rep_.size());
     // The byte classes, then two virtual ones no byte has: restarts of the current part with
     // nothing in progress, after a non-word and a word symbol (bw_dfa.mid).
     const size_t real = rep_.size(), c = real + 2;
@@ -819,6 +819,11 @@ void run_decoder(Buf& s, std::string_view payload, size_t scan_bytes, bool http)
     bw_decode_finish(&s.b, &s.d);
 }
 
+// The pattern a match state stands for, 1-based among the automaton's (the kernel's pattern_of).
+uint32_t pattern_of(const Dfa& dfa, uint32_t state) {
+    return dfa.first + (state - dfa.accept) / (dfa.classes * 4) + 1;
+}
+
 // The kernel's scan() over buf[0, n) in the streams of `plan`, batch for batch.
 uint32_t run_streams(const Dfa& dfa, const uint8_t* buf, uint32_t n, const bw_plan& plan) {
     uint32_t s[BW_SCAN_STREAMS];
@@ -827,9 +832,7 @@ uint32_t run_streams(const Dfa& dfa, const uint8_t* buf, uint32_t n, const bw_pl
         uint32_t c = pos < n ? BW_DFA_CLASS(dfa.table.data(), buf[pos]) : dfa.pad;
         return dfa.table[(st + c) / 4];
     };
-    auto pattern = [&](uint32_t st) {
-        return dfa.first + (st - dfa.accept) / (dfa.classes * 4) + 1;
-    };
+    auto pattern = [&](uint32_t st) { return pattern_of(dfa, st); };
     for (uint32_t b = 0; b < plan.steps; b += BW_SCAN_BATCH) {
         for (uint32_t j = 0; j < BW_SCAN_BATCH; ++j)
             for (int k = 0; k < BW_SCAN_STREAMS; ++k) s[k] = step(s[k], plan.start[k] + b + j);
@@ -883,7 +886,7 @@ uint32_t scan(const Automaton& a, std::string_view payload, size_t scan_bytes) {
             uint32_t st = dfa.start[http ? BW_START_REQUEST : BW_START_MID];
             for (uint32_t pos = 0; pos < n && st < dfa.accept; ++pos)
                 st = dfa.table[(st + BW_DFA_CLASS(dfa.table.data(), buf[pos])) / 4];
-            if (st >= dfa.accept) return dfa.first + (st - dfa.accept) / (dfa.classes * 4) + 1;
+            if (st >= dfa.accept) return pattern_of(dfa, st);
         }
         return 0;
     }
