@@ -27,6 +27,13 @@ namespace {
 constexpr uint32_t kRuleBucketsMax = 262144;
 constexpr uint32_t kEventGatesMax = 65536;
 
+// Entries of a per-CPU map's value: one per possible CPU.
+size_t possible_cpus() {
+    int n = libbpf_num_possible_cpus();
+    if (n <= 0) throw SysError("libbpf_num_possible_cpus", -n);
+    return static_cast<size_t>(n);
+}
+
 bw_rate rate_of(const std::optional<policy::Rate>& r) {
     if (!r) return {0, 0};
     auto g = policy::to_gcra(*r);
@@ -196,9 +203,8 @@ void write_generation(const PolicyMaps& m, uint32_t gen, const Compiled& c,
         fill_lists(m, gen, p.suspicious, BW_CLASS_SUSPICIOUS);
         put(m.rules, &gen, &c.rules, "rules");
         // The generation's per-pattern drop counts start again: its patterns are new.
-        int ncpu = libbpf_num_possible_cpus();
-        if (ncpu <= 0) throw SysError("libbpf_num_possible_cpus", -ncpu);
-        std::vector<uint64_t> zeros(static_cast<size_t>(ncpu), 0);
+        size_t ncpu = possible_cpus();
+        std::vector<uint64_t> zeros(ncpu, 0);
         for (uint32_t i = 0; i < BW_MAX_PATTERNS; ++i) {
             uint32_t k = gen * BW_MAX_PATTERNS + i;
             if (i < c.pattern_names.size()) put(m.patterns, &k, &c.pattern_names[i], "patterns");
@@ -278,9 +284,8 @@ int Program::prog_fd() const {
 
 std::array<bw_counter, BW_REASON_MAX> read_counters(int map_fd) {
     std::array<bw_counter, BW_REASON_MAX> out{};
-    int ncpu = libbpf_num_possible_cpus();
-    if (ncpu <= 0) throw SysError("libbpf_num_possible_cpus", -ncpu);
-    std::vector<bw_counter> per_cpu(static_cast<size_t>(ncpu));
+    size_t ncpu = possible_cpus();
+    std::vector<bw_counter> per_cpu(ncpu);
     for (uint32_t r = 0; r < BW_REASON_MAX; ++r) {
         if (bpf_map_lookup_elem(map_fd, &r, per_cpu.data()) != 0) throw_sys("read counters");
         for (auto& c : per_cpu) {
@@ -305,9 +310,8 @@ TestRun test_run(int prog_fd, const std::vector<uint8_t>& frame, uint32_t repeat
 }
 
 std::vector<uint64_t> read_pattern_hits(int map_fd, uint32_t gen) {
-    int ncpu = libbpf_num_possible_cpus();
-    if (ncpu <= 0) throw SysError("libbpf_num_possible_cpus", -ncpu);
-    std::vector<uint64_t> per_cpu(static_cast<size_t>(ncpu)), out(BW_MAX_PATTERNS, 0);
+    size_t ncpu = possible_cpus();
+    std::vector<uint64_t> per_cpu(ncpu), out(BW_MAX_PATTERNS, 0);
     for (uint32_t i = 0; i < BW_MAX_PATTERNS; ++i) {
         uint32_t k = gen * BW_MAX_PATTERNS + i;
         if (bpf_map_lookup_elem(map_fd, &k, per_cpu.data()) != 0) throw_sys("read pattern_hits");
@@ -317,9 +321,8 @@ std::vector<uint64_t> read_pattern_hits(int map_fd, uint32_t gen) {
 }
 
 uint64_t read_events_lost(int map_fd) {
-    int ncpu = libbpf_num_possible_cpus();
-    if (ncpu <= 0) throw SysError("libbpf_num_possible_cpus", -ncpu);
-    std::vector<uint64_t> per_cpu(static_cast<size_t>(ncpu));
+    size_t ncpu = possible_cpus();
+    std::vector<uint64_t> per_cpu(ncpu);
     uint32_t zero = 0;
     if (bpf_map_lookup_elem(map_fd, &zero, per_cpu.data()) != 0) throw_sys("read events_lost");
     uint64_t sum = 0;
