@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "policy.hpp"
-#include "policy_test.hpp"
+#include "guard/policy.hpp"
+#include "guard/policy_test.hpp"
 
 using namespace bulwark;
 

@@ -14,9 +14,9 @@
 
 #include "../tests/kernel/frames.hpp"
 #include "../tests/kernel/test_run.hpp"
-#include "json_util.hpp"
-#include "policy.hpp"
-#include "xdp.hpp"
+#include "core/json_util.hpp"
+#include "guard/policy.hpp"
+#include "guard/program.hpp"
 
 using namespace bulwark;
 using frames::Bytes;

@@ -1,24 +1,19 @@
 /* bulwark's XDP guard: CIDR classes, per-source rate limits, request-line rules, payload
  * patterns, verdict counters and throttled drop events.
  * Built with clang -target bpf, embedded in the launcher as a libbpf skeleton. UAPI headers
- * only. Order: ARP/ND pass -> parse (malformed: drop) -> CIDR class (deny / trusted /
- * suspicious) -> packet bucket -> connection bucket (SYN without ACK) -> on inspected ports,
- * for a payload that starts with an HTTP method: first matching rule (exempt, or its own
- * bucket), request bucket -> pattern scan -> pass.
- * The per-packet helpers are global functions: the verifier checks each once, not once per
- * call site and path (inlined, the rule loop and five CAS loops multiplied to ~1M insns). */
+ * only; parsing in lib/parse.h, token buckets in lib/rate.h. Order: ARP/ND pass -> parse
+ * (malformed: drop) -> CIDR class (deny / trusted / suspicious) -> packet bucket -> connection
+ * bucket (SYN without ACK) -> on inspected ports, for a payload that starts with an HTTP method:
+ * first matching rule (exempt, or its own bucket), request bucket -> pattern scan -> pass. The
+ * per-packet helpers are global functions: the verifier checks each once, not once per call site
+ * and path (inlined, the rule loop and five CAS loops multiplied to ~1M insns). */
 #include <linux/bpf.h>
-#include <linux/if_ether.h>
-#include <linux/icmpv6.h>
-#include <linux/in.h>
-#include <linux/ip.h>
-#include <linux/ipv6.h>
-#include <linux/tcp.h>
-#include <linux/udp.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
 #include "bulwark.h"
+#include "lib/parse.h"
+#include "lib/rate.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -75,14 +70,14 @@ struct {
     __type(value, struct bw_rules);
 } rules SEC(".maps");
 
-/* The pattern DFAs (see launcher/automaton.hpp): rows of bw_dfa.classes entries, one value per
- * table, gen * BW_DFA_TABLES + table.
- * Mmap-able so that a reload writes only the states a policy uses into the idle generation,
- * not the whole 4 MiB value through a syscall's bounce buffer. */
+/* The pattern DFAs (see launcher/guard/automaton.hpp): rows of bw_dfa.classes entries, one value
+ * per table, gen * BW_DFA_TABLES + table. Mmap-able so that a reload writes only the states a
+ * policy uses into the idle generation, not the whole 4 MiB value through a syscall's bounce
+ * buffer. */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(map_flags, BPF_F_MMAPABLE);
-    __uint(max_entries, BW_GENERATIONS * BW_DFA_TABLES);
+    __uint(max_entries, (BW_GENERATIONS * BW_DFA_TABLES));
     __type(key, __u32);
     __type(value, struct bw_table);
 } automaton SEC(".maps");
@@ -90,7 +85,7 @@ struct {
 /* Pattern texts, gen * BW_MAX_PATTERNS + index; read by `bulwark events` only. */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, BW_GENERATIONS * BW_MAX_PATTERNS);
+    __uint(max_entries, (BW_GENERATIONS * BW_MAX_PATTERNS));
     __type(key, __u32);
     __type(value, struct bw_pattern_name);
 } patterns SEC(".maps");
@@ -143,7 +138,7 @@ struct {
 /* Drops per pattern, gen * BW_MAX_PATTERNS + index, for `bulwark stats`. */
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, BW_GENERATIONS * BW_MAX_PATTERNS);
+    __uint(max_entries, (BW_GENERATIONS * BW_MAX_PATTERNS));
     __type(key, __u32);
     __type(value, __u64);
 } pattern_hits SEC(".maps");
@@ -154,51 +149,6 @@ struct {
     __type(key, __u32);
     __type(value, struct bw_meta);
 } meta SEC(".maps");
-
-#define VLAN_MAX 2
-#define IPV6_EXT_MAX 6
-#define CAS_TRIES 4
-
-struct vlan_hdr {
-    __be16 tci;
-    __be16 proto;
-};
-
-struct pkt {
-    struct bw_source_key key; /* the source masked to the key prefix: buckets, event gates */
-    __u8 src[16];
-    __u8 dst[16];
-    __u32 cls;
-    __u32 gen;
-    __u8 l4;       /* IPPROTO_* of the transport header, 0 if none (non-first fragment) */
-    __u8 syn_only; /* TCP SYN without ACK */
-    __u16 sport;
-    __u16 dport;
-    __u16 pad;
-    __u32 payload_off; /* TCP payload offset from data */
-    __u32 payload_len;
-    __u32 len;           /* frame length */
-    __u64 events_tau_ns; /* the policy's event gate tolerance */
-};
-
-/* GCRA with a compare-and-swap, so CPUs updating one bucket at once never lose a token.
- * Global: verified once. */
-__noinline int conform(__u64 *tat, __u64 interval_ns, __u64 tau_ns, __u64 now)
-{
-    if (!tat)
-        return 0;
-    if (interval_ns == 0)
-        return 1;
-    struct bw_rate r = {interval_ns, tau_ns};
-    for (int i = 0; i < CAS_TRIES; i++) {
-        __u64 old = *(volatile __u64 *)tat, next;
-        if (!bw_gcra(old, now, &r, &next))
-            return 0;
-        if (__sync_val_compare_and_swap(tat, old, next) == old)
-            return 1;
-    }
-    return 0; /* lost every race: the bucket is being hammered, fail closed */
-}
 
 /* At most `per_source_per_second` events per (source, reason), the rate reasons sharing one gate
  * in the source entry, then one ring-buffer record; a full ring buffer counts a loss. Global:
@@ -215,12 +165,8 @@ __noinline int emit(const struct pkt *p, __u32 reason, __u32 detail, __u64 now, 
     if (!tat) {
         struct bw_gate_key gk = {.reason = reason};
         __builtin_memcpy(&gk.src, &p->key, sizeof gk.src);
-        tat = bpf_map_lookup_elem(&event_gate, &gk);
-        if (!tat) {
-            __u64 fresh = 0;
-            bpf_map_update_elem(&event_gate, &gk, &fresh, BPF_NOEXIST);
-            tat = bpf_map_lookup_elem(&event_gate, &gk);
-        }
+        __u64 fresh = 0;
+        tat = lookup_or_try_init(&event_gate, &gk, &fresh);
     }
     /* The gate is best effort: a lost race here means one event fewer, never a wrong verdict. */
     struct bw_rate r = cfg->events;
@@ -270,8 +216,8 @@ static __always_inline int verdict(struct xdp_md *ctx, __u32 reason, struct bw_s
 }
 
 /* A drop worth telling userspace about: counted, then offered to the throttled event stream. */
-static __always_inline int drop(struct xdp_md *ctx, const struct pkt *p, __u32 reason,
-                                __u32 detail, struct bw_source *src, __u64 now)
+static __always_inline int drop(struct xdp_md *ctx, const struct pkt *p, __u32 reason, __u32 detail,
+                                struct bw_source *src, __u64 now)
 {
     __u64 *gate = 0;
     if (src && reason >= BW_DROP_RATE_PACKETS && reason <= BW_DROP_RATE_REQUESTS) {
@@ -335,8 +281,8 @@ __noinline int is_http_request(const struct bw_scan_buf *buf, __u32 len)
 /* The first rule whose text is a prefix of the payload: its index + 1, or 0. Each rule is
  * compared as eight masked 64-bit words, without a branch per byte: the verifier walks 32
  * short straight-line bodies instead of 32 x 64 byte loops. */
-__noinline __u32 match_rule(const struct bw_rules *rs, __u32 nrules,
-                            const struct bw_scan_buf *buf, __u32 len)
+__noinline __u32 match_rule(const struct bw_rules *rs, __u32 nrules, const struct bw_scan_buf *buf,
+                            __u32 len)
 {
     if (!rs || !buf)
         return 0;
@@ -359,24 +305,16 @@ __noinline __u32 match_rule(const struct bw_rules *rs, __u32 nrules,
     return 0;
 }
 
-/* A length from a header, bounded where the verifier can see it: the 6.1 verifier keeps no bound
- * through a byte swap, so pointer arithmetic with the swapped value is refused there. */
-static __always_inline __u32 be16_len(__be16 v) {
-    __u32 x = bpf_ntohs(v);
-    asm volatile("" : "+r"(x));
-    return x & 0xffff;
-}
-
 struct scan_ctx {
     struct bw_scan_buf *sb;
     const struct bw_table *t;
     const struct bw_dfa *d;
 };
 
-#define SCAN_LOCALS                                                                           \
-    struct scan_ctx *c = ctx;                                                                 \
-    struct bw_scan_buf *sb = c->sb;                                                           \
-    const struct bw_table *t = c->t;                                                          \
+#define SCAN_LOCALS                                                                                \
+    struct scan_ctx *c = ctx;                                                                      \
+    struct bw_scan_buf *sb = c->sb;                                                                \
+    const struct bw_table *t = c->t;                                                               \
     const __u8 *buf = sb->st.raw ? sb->raw : sb->dec
 
 /* One step of a stream whose bytes start at `p`: the byte's class, then the next state.
@@ -523,8 +461,8 @@ __noinline int plan_line(struct bw_scan_buf *sb, __u32 raw, __u32 k)
     return 1;
 }
 
-__noinline int plan_state(struct bw_scan_buf *sb, const struct bw_table *t,
-                          const struct bw_dfa *d, __u32 http, __u32 k)
+__noinline int plan_state(struct bw_scan_buf *sb, const struct bw_table *t, const struct bw_dfa *d,
+                          __u32 http, __u32 k)
 {
     if (!sb || !t || !d)
         return 0;
@@ -539,8 +477,8 @@ __noinline int plan_state(struct bw_scan_buf *sb, const struct bw_table *t,
 
 /* One table's DFA over the text it reads (dec[], or raw[] for raw sets): the match's pattern,
  * 1-based among the policy's, or 0. Global: verified once for all the tables. */
-__noinline __u32 scan_table(struct bw_scan_buf *sb, const struct bw_config *cfg, __u32 gen,
-                            __u32 i, __u32 http)
+__noinline __u32 scan_table(struct bw_scan_buf *sb, const struct bw_config *cfg, __u32 gen, __u32 i,
+                            __u32 http)
 {
     if (!sb || !cfg)
         return 0;
@@ -572,7 +510,8 @@ struct lanes_ctx {
     const struct bw_table *t[BW_SCAN_STREAMS];
 };
 
-#define LANE_STEP(state, tab, p, j) state = BW_DFA_AT((tab)->e, state + BW_DFA_CLASS((tab)->e, (p)[j]))
+#define LANE_STEP(state, tab, p, j)                                                                \
+    state = BW_DFA_AT((tab)->e, state + BW_DFA_CLASS((tab)->e, (p)[j]))
 
 static long lanes_cb(__u64 idx, void *ctx)
 {
@@ -651,40 +590,10 @@ __noinline __u32 inspect_patterns(struct bw_scan_buf *sb, const struct bw_config
     return 0;
 }
 
-/* Transport header at `l4`. Accesses are proven against data_end (the verifier needs the real
- * end); lengths come from the IP datagram's end, which excludes link-layer padding. */
-static __always_inline int parse_l4(void *data, void *data_end, void *l4, void *l3_end,
-                                    struct pkt *p)
-{
-    if (p->l4 == IPPROTO_TCP) {
-        struct tcphdr *t = l4;
-        if ((void *)(t + 1) > data_end || (void *)(t + 1) > l3_end || t->doff < 5)
-            return -1;
-        void *payload = l4 + t->doff * 4;
-        if (payload > l3_end)
-            return -1;
-        p->syn_only = t->syn && !t->ack;
-        p->sport = bpf_ntohs(t->source);
-        p->dport = bpf_ntohs(t->dest);
-        p->payload_off = payload - data;
-        p->payload_len = l3_end - payload;
-    } else if (p->l4 == IPPROTO_UDP) {
-        struct udphdr *u = l4;
-        if ((void *)(u + 1) > data_end || (void *)(u + 1) > l3_end)
-            return -1;
-        p->sport = bpf_ntohs(u->source);
-        p->dport = bpf_ntohs(u->dest);
-    } else if (p->l4 == IPPROTO_ICMP || p->l4 == IPPROTO_ICMPV6) {
-        if (l4 + 4 > l3_end)
-            return -1;
-    }
-    return 0;
-}
-
 /* Inspected-port payloads: rules, the request bucket, the pattern scan. Returns the drop reason
  * and sets *detail, or BW_PASS. Global: verified once, with its loops. */
-__noinline __u32 inspect(struct xdp_md *ctx, const struct pkt *p, struct bw_source *src,
-                         __u64 now, __u32 *detail)
+__noinline __u32 inspect(struct xdp_md *ctx, const struct pkt *p, struct bw_source *src, __u64 now,
+                         __u32 *detail)
 {
     __u32 zero = 0;
     if (!p || !src || !detail)
@@ -709,7 +618,7 @@ __noinline __u32 inspect(struct xdp_md *ctx, const struct pkt *p, struct bw_sour
 
     int http = is_http_request(buf, len);
     if (http) {
-        __u32 rc = p->cls == BW_CLASS_SUSPICIOUS ? BW_CLASS_SUSPICIOUS : BW_CLASS_DEFAULT;
+        __u32 rate_class = p->cls == BW_CLASS_SUSPICIOUS ? BW_CLASS_SUSPICIOUS : BW_CLASS_DEFAULT;
         int exempt = 0;
         __u32 rule = 0;
         if (cfg->nrules) {
@@ -722,12 +631,8 @@ __noinline __u32 inspect(struct xdp_md *ctx, const struct pkt *p, struct bw_sour
                 } else {
                     struct bw_rule_key rk = {.epoch = cfg->epoch, .rule = rule - 1};
                     __builtin_memcpy(&rk.src, &p->key, sizeof rk.src);
-                    __u64 *tat = bpf_map_lookup_elem(&rule_buckets, &rk);
-                    if (!tat) {
-                        __u64 fresh = 0;
-                        bpf_map_update_elem(&rule_buckets, &rk, &fresh, BPF_NOEXIST);
-                        tat = bpf_map_lookup_elem(&rule_buckets, &rk);
-                    }
+                    __u64 fresh = 0;
+                    __u64 *tat = lookup_or_try_init(&rule_buckets, &rk, &fresh);
                     /* A bucket that cannot be tracked fails closed, like a source. */
                     if (!conform(tat, r->rate.interval_ns, r->rate.tau_ns, now)) {
                         *detail = rule;
@@ -737,7 +642,7 @@ __noinline __u32 inspect(struct xdp_md *ctx, const struct pkt *p, struct bw_sour
             }
         }
         if (!exempt) {
-            struct bw_rate *rr = &cfg->rates[rc][BW_LIMIT_REQUESTS];
+            struct bw_rate *rr = &cfg->rates[rate_class][BW_LIMIT_REQUESTS];
             if (!conform(&src->tat[BW_LIMIT_REQUESTS], rr->interval_ns, rr->tau_ns, now))
                 return BW_DROP_RATE_REQUESTS;
         }
@@ -757,6 +662,52 @@ __noinline __u32 inspect(struct xdp_md *ctx, const struct pkt *p, struct bw_sour
     return BW_PASS;
 }
 
+/* The source's CIDR class (one LPM lookup in the packet's generation, most specific prefix wins)
+ * and its bucket key, masked to the policy's key prefix. */
+static __always_inline void classify(const struct bw_config *cfg, struct pkt *p)
+{
+    __u32 *cls = 0;
+    if (p->key.family == 4) {
+        struct bw_lpm_v4 k = {.prefixlen = BW_LPM_GEN_BITS + 32, .gen = p->gen};
+        __builtin_memcpy(k.addr, p->src, 4);
+        if (cfg->lists_v4)
+            cls = bpf_map_lookup_elem(&lists_v4, &k);
+    } else if (cfg->lists_v6) {
+        struct bw_lpm_v6 k = {.prefixlen = BW_LPM_GEN_BITS + 128, .gen = p->gen};
+        __builtin_memcpy(k.addr, p->src, 16);
+        cls = bpf_map_lookup_elem(&lists_v6, &k);
+    }
+    p->cls = cls ? *cls : BW_CLASS_DEFAULT;
+    __builtin_memcpy(p->key.addr, p->src, 16);
+    mask_key(&p->key, cfg);
+}
+
+/* The source's packet bucket, then its connection bucket for a TCP SYN without ACK. Returns the
+ * drop reason or BW_PASS. */
+static __always_inline __u32 police(const struct bw_config *cfg, const struct pkt *p,
+                                    struct bw_source *src, __u64 now)
+{
+    __u32 rate_class = p->cls == BW_CLASS_SUSPICIOUS ? BW_CLASS_SUSPICIOUS : BW_CLASS_DEFAULT;
+    const struct bw_rate *r = &cfg->rates[rate_class][BW_LIMIT_PACKETS];
+    if (r->interval_ns && !conform(&src->tat[BW_LIMIT_PACKETS], r->interval_ns, r->tau_ns, now))
+        return BW_DROP_RATE_PACKETS;
+    r = &cfg->rates[rate_class][BW_LIMIT_CONNECTIONS];
+    if (p->l4 == IPPROTO_TCP && p->syn_only &&
+        !conform(&src->tat[BW_LIMIT_CONNECTIONS], r->interval_ns, r->tau_ns, now))
+        return BW_DROP_RATE_CONNECTIONS;
+    return BW_PASS;
+}
+
+/* Whether the TCP payload goes to inspect(): its destination port is in the policy's set. */
+static __always_inline int inspected(const struct pkt *p)
+{
+    if (p->l4 != IPPROTO_TCP || !p->payload_len)
+        return 0;
+    struct bw_ports *ports_in = bpf_map_lookup_elem(&ports, &p->gen);
+    return ports_in && (ports_in->bits[(p->dport >> 3) & 8191] >> (p->dport & 7)) & 1;
+}
+
+/* parse -> classify (deny, trusted) -> police the source -> inspect the request -> pass. */
 SEC("xdp")
 int bulwark_xdp(struct xdp_md *ctx)
 {
@@ -772,140 +723,31 @@ int bulwark_xdp(struct xdp_md *ctx)
     p.len = data_end - data;
     p.events_tau_ns = cfg->events.tau_ns;
 
-    struct ethhdr *eth = data;
-    if ((void *)(eth + 1) > data_end)
-        return verdict(ctx, BW_DROP_MALFORMED, 0);
-    __u16 proto = bpf_ntohs(eth->h_proto);
-    void *cur = eth + 1;
-#pragma unroll
-    for (int i = 0; i < VLAN_MAX; i++) {
-        if (proto != ETH_P_8021Q && proto != ETH_P_8021AD)
-            break;
-        struct vlan_hdr *v = cur;
-        if ((void *)(v + 1) > data_end)
-            return verdict(ctx, BW_DROP_MALFORMED, 0);
-        proto = bpf_ntohs(v->proto);
-        cur = v + 1;
-    }
-    /* Neither IP nor something to police (ARP, LLDP...): the host keeps its link. */
-    if (proto != ETH_P_IP && proto != ETH_P_IPV6)
+    enum parse_result parsed = parse_packet(data, data_end, &p);
+    if (parsed == PARSE_PASS)
         return verdict(ctx, BW_PASS, 0);
-
-    void *l3_end;
-    void *l4;
-    int first_fragment = 1;
-    if (proto == ETH_P_IP) {
-        struct iphdr *ip = cur;
-        if ((void *)(ip + 1) > data_end || ip->ihl < 5 || ip->version != 4)
-            return verdict(ctx, BW_DROP_MALFORMED, 0);
-        __u32 tot = be16_len(ip->tot_len);
-        l4 = cur + ip->ihl * 4;
-        l3_end = cur + tot;
-        if (l4 > data_end || tot < ip->ihl * 4 || l3_end > data_end)
-            return verdict(ctx, BW_DROP_MALFORMED, 0);
-        p.key.family = 4;
-        __builtin_memcpy(p.src, &ip->saddr, 4);
-        __builtin_memcpy(p.dst, &ip->daddr, 4);
-        p.l4 = ip->protocol;
-        if (bpf_ntohs(ip->frag_off) & 0x1fff)
-            first_fragment = 0;
-    } else {
-        struct ipv6hdr *ip6 = cur;
-        if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
-            return verdict(ctx, BW_DROP_MALFORMED, 0);
-        l3_end = (void *)(ip6 + 1) + be16_len(ip6->payload_len);
-        if (l3_end > data_end)
-            return verdict(ctx, BW_DROP_MALFORMED, 0);
-        p.key.family = 6;
-        __builtin_memcpy(p.src, &ip6->saddr, 16);
-        __builtin_memcpy(p.dst, &ip6->daddr, 16);
-        __u8 next = ip6->nexthdr;
-        l4 = ip6 + 1;
-#pragma unroll
-        for (int i = 0; i < IPV6_EXT_MAX; i++) {
-            if (next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING || next == IPPROTO_DSTOPTS) {
-                __u8 *h = l4;
-                if ((void *)(h + 2) > data_end)
-                    return verdict(ctx, BW_DROP_MALFORMED, 0);
-                next = h[0];
-                l4 += (h[1] + 1) * 8;
-            } else if (next == IPPROTO_FRAGMENT) {
-                __u8 *h = l4;
-                if ((void *)(h + 8) > data_end)
-                    return verdict(ctx, BW_DROP_MALFORMED, 0);
-                next = h[0];
-                if (((h[2] << 8) | h[3]) & 0xfff8)
-                    first_fragment = 0;
-                l4 += 8;
-            } else {
-                break;
-            }
-        }
-        if (l4 > l3_end)
-            return verdict(ctx, BW_DROP_MALFORMED, 0);
-        p.l4 = next;
-        /* Neighbour discovery always passes: a deny list must never cut the host off its link. */
-        if (next == IPPROTO_ICMPV6 && first_fragment) {
-            struct icmp6hdr *ic = l4;
-            if ((void *)(ic + 1) > data_end)
-                return verdict(ctx, BW_DROP_MALFORMED, 0);
-            if (ic->icmp6_type >= 133 && ic->icmp6_type <= 137)
-                return verdict(ctx, BW_PASS, 0);
-        }
-    }
-    if (!first_fragment) {
-        if (cfg->drop_fragments)
-            return verdict(ctx, BW_DROP_MALFORMED, 0);
-        p.l4 = 0; /* no transport header to read */
-    } else if (parse_l4(data, data_end, l4, l3_end, &p) < 0) {
+    if (parsed == PARSE_MALFORMED || (p.fragment && cfg->drop_fragments))
         return verdict(ctx, BW_DROP_MALFORMED, 0);
-    }
 
-    /* CIDR class: one LPM lookup in this generation, most specific prefix wins. */
-    __u32 *cls = 0;
-    if (p.key.family == 4) {
-        struct bw_lpm_v4 k = {.prefixlen = BW_LPM_GEN_BITS + 32, .gen = p.gen};
-        __builtin_memcpy(k.addr, p.src, 4);
-        if (cfg->lists_v4)
-            cls = bpf_map_lookup_elem(&lists_v4, &k);
-    } else if (cfg->lists_v6) {
-        struct bw_lpm_v6 k = {.prefixlen = BW_LPM_GEN_BITS + 128, .gen = p.gen};
-        __builtin_memcpy(k.addr, p.src, 16);
-        cls = bpf_map_lookup_elem(&lists_v6, &k);
-    }
-    p.cls = cls ? *cls : BW_CLASS_DEFAULT;
-    __builtin_memcpy(p.key.addr, p.src, 16);
-    mask_key(&p.key, cfg);
+    classify(cfg, &p);
     __u64 now = cfg->coarse_clock ? bpf_ktime_get_coarse_ns() : bpf_ktime_get_ns();
     if (p.cls == BW_CLASS_DENY)
         return drop(ctx, &p, BW_DROP_DENY, 0, 0, now);
     if (p.cls == BW_CLASS_TRUSTED)
         return verdict(ctx, BW_PASS_TRUSTED, 0);
-    __u32 rc = p.cls == BW_CLASS_SUSPICIOUS ? BW_CLASS_SUSPICIOUS : BW_CLASS_DEFAULT;
 
-    struct bw_source *src = bpf_map_lookup_elem(&sources, &p.key);
-    if (!src) {
-        struct bw_source fresh = {};
-        bpf_map_update_elem(&sources, &p.key, &fresh, BPF_NOEXIST);
-        src = bpf_map_lookup_elem(&sources, &p.key);
-        if (!src) /* cannot track: fail closed */
-            return drop(ctx, &p, BW_DROP_RATE_PACKETS, 0, 0, now);
+    struct bw_source fresh = {};
+    struct bw_source *src = lookup_or_try_init(&sources, &p.key, &fresh);
+    if (!src) /* cannot track: fail closed */
+        return drop(ctx, &p, BW_DROP_RATE_PACKETS, 0, 0, now);
+    __u32 reason = police(cfg, &p, src, now);
+    if (reason == BW_PASS && inspected(&p)) {
+        __u32 detail = 0;
+        reason = inspect(ctx, &p, src, now, &detail);
+        if (reason != BW_PASS)
+            return drop(ctx, &p, reason, detail, src, now);
     }
-    struct bw_rate *r = &cfg->rates[rc][BW_LIMIT_PACKETS];
-    if (r->interval_ns && !conform(&src->tat[BW_LIMIT_PACKETS], r->interval_ns, r->tau_ns, now))
-        return drop(ctx, &p, BW_DROP_RATE_PACKETS, 0, src, now);
-    r = &cfg->rates[rc][BW_LIMIT_CONNECTIONS];
-    if (p.l4 == IPPROTO_TCP && p.syn_only &&
-        !conform(&src->tat[BW_LIMIT_CONNECTIONS], r->interval_ns, r->tau_ns, now))
-        return drop(ctx, &p, BW_DROP_RATE_CONNECTIONS, 0, src, now);
-    if (p.l4 == IPPROTO_TCP && p.payload_len) {
-        struct bw_ports *inspected = bpf_map_lookup_elem(&ports, &p.gen);
-        if (inspected && (inspected->bits[(p.dport >> 3) & 8191] >> (p.dport & 7)) & 1) {
-            __u32 detail = 0;
-            __u32 reason = inspect(ctx, &p, src, now, &detail);
-            if (reason != BW_PASS)
-                return drop(ctx, &p, reason, detail, src, now);
-        }
-    }
+    if (reason != BW_PASS)
+        return drop(ctx, &p, reason, 0, src, now);
     return verdict(ctx, BW_PASS, src);
 }

@@ -96,20 +96,20 @@ struct bw_ports {
  * offsets into the table (BW_DFA_HEAD + state * classes * 4, class * 4), so a step is one add
  * and one load. A policy's patterns take up to BW_DFA_TABLES tables, each scanned over the
  * whole text in turn: the patterns are split where one DFA of them all would outgrow a table
- * (launcher/automaton.hpp). */
+ * (launcher/guard/automaton.hpp). */
 #define BW_DFA_TABLES 4
 struct bw_dfa {
-    __u32 classes; /* entries in a row; 0: no patterns */
-    __u32 pad;     /* the class of a position past the end: every entry stays put */
-    __u32 mid;     /* mid and mid + 4: no byte's classes; from a state of a part, the part's
-                    * state with nothing in progress, after a non-word / word symbol (a
-                    * stream's restart) */
-    __u32 quiet;   /* states below this are quiescent: no match in progress */
-    __u32 accept;  /* states from this on are matches, one per pattern in order, and stay */
+    __u32 classes;  /* entries in a row; 0: no patterns */
+    __u32 pad;      /* the class of a position past the end: every entry stays put */
+    __u32 mid;      /* mid and mid + 4: no byte's classes; from a state of a part, the part's
+                     * state with nothing in progress, after a non-word / word symbol (a
+                     * stream's restart) */
+    __u32 quiet;    /* states below this are quiescent: no match in progress */
+    __u32 accept;   /* states from this on are matches, one per pattern in order, and stay */
     __u32 start[8]; /* by enum bw_start (8: indexes masked with 7) */
-    __u32 raw;     /* runs over the bytes as sent, not the decoded text ("raw" sets) */
-    __u32 first;   /* the policy's patterns before this table's: its match k is first + k */
-    __u32 states;  /* rows in use, for userspace: what a reload must zero */
+    __u32 raw;      /* runs over the bytes as sent, not the decoded text ("raw" sets) */
+    __u32 first;    /* the policy's patterns before this table's: its match k is first + k */
+    __u32 states;   /* rows in use, for userspace: what a reload must zero */
 };
 
 /* Everything the program needs from the policy that is not a table: one array entry. */
@@ -161,12 +161,38 @@ static_assert(sizeof(struct bw_source) == 56, "an LRU element of sources must st
 _Static_assert(sizeof(struct bw_source) == 56, "an LRU element of sources must stay 128 bytes");
 #endif
 
+/* How the program is attached (bw_meta.mode). */
+enum bw_attach_mode {
+    BW_ATTACH_NONE = 0,
+    BW_ATTACH_NATIVE = 1, /* the driver runs it (XDP_FLAGS_DRV_MODE) */
+    BW_ATTACH_SKB = 2,    /* generic XDP, after the skb is built (XDP_FLAGS_SKB_MODE) */
+};
+
+/* Map names: each is the name of a map in bulwark.bpf.c and of its pin under
+ * /sys/fs/bpf/bulwark/NAME/ (docs/design.md "Pins"); tests/kernel/test_xdp.cpp checks that the
+ * object has every one. BW_PIN_LINK is the bpf_link's pin. */
+#define BW_MAP_COUNTERS "counters"
+#define BW_MAP_POLICY_GEN "policy_gen"
+#define BW_MAP_CONFIG "config"
+#define BW_MAP_PORTS "ports"
+#define BW_MAP_LISTS_V4 "lists_v4"
+#define BW_MAP_LISTS_V6 "lists_v6"
+#define BW_MAP_RULES "rules"
+#define BW_MAP_AUTOMATON "automaton"
+#define BW_MAP_PATTERNS "patterns"
+#define BW_MAP_SOURCES "sources"
+#define BW_MAP_EVENTS "events"
+#define BW_MAP_EVENTS_LOST "events_lost"
+#define BW_MAP_PATTERN_HITS "pattern_hits"
+#define BW_MAP_META "meta"
+#define BW_PIN_LINK "link"
+
 /* Where and how the program is attached and which policy is in force, for `stats`, `events`
  * and reloads. Not read by the program. */
 struct bw_meta {
     __u32 ifindex;
-    __u32 mode; /* 1 native (driver), 2 generic (skb) */
-    char ifname[16]; /* the interface's name where it was attached (maybe another netns) */
+    __u32 mode;             /* enum bw_attach_mode */
+    char ifname[16];        /* the interface's name where it was attached (maybe another netns) */
     char policy_sha256[64]; /* hex, of the policy file in force */
     __u64 reloads;
     __u32 owner; /* BW_OWNER_*: who detaches it */
@@ -234,9 +260,10 @@ struct bw_pattern_name {
  * indexes the lines and the end of the headers, and runs the pattern DFA over dec[] (and, for
  * "raw" sets, over raw[]). Everything else the policy's patterns see (case folding, '\' as '/',
  * '+' and whitespace as spaces, the parts of the request) is compiled into the DFA itself
- * (launcher/automaton.hpp), so a byte costs one table load. */
+ * (launcher/guard/automaton.hpp), so a byte costs one table load. */
 #define BW_MAX_PATTERNS 1024
-#define BW_MAX_PATTERN_LEN 1024 /* a pattern's source; events and stats name it by its first 127 bytes */
+#define BW_MAX_PATTERN_LEN                                                                         \
+    1024 /* a pattern's source; events and stats name it by its first 127 bytes */
 #define BW_MAX_SCAN_BYTES 1460
 /* Buffers: a power of two (indexes are masked) that holds a scan's text and, after it, the
  * padding a stream reads once it has run out (bw_plan: up to the text's length again). */
@@ -245,7 +272,7 @@ struct bw_pattern_name {
  * this value are read as 0xfe (both are "some byte above ASCII" to a pattern). */
 #define BW_PAD_BYTE 0xff
 #define BW_MAX_LINES 64
-#define BW_DECODE_WORDS 4 /* 8-byte words a decoder step may copy */
+#define BW_DECODE_WORDS 4  /* 8-byte words a decoder step may copy */
 #define BW_COMMENT_MAX 256 /* longer, or unclosed on its line: not a comment, scanned as text */
 
 /* The DFA: one flat table of u32 entries per generation (4 MiB, the kernel's largest map
@@ -261,10 +288,10 @@ struct bw_table {
 };
 /* The entry at byte offset `off` (masked: the verifier needs the bound, and it keeps the
  * 4-byte alignment). */
-#define BW_DFA_AT(table, off)                                                                  \
+#define BW_DFA_AT(table, off)                                                                      \
     (*(const __u32 *)((const __u8 *)(table) + ((off) & (BW_DFA_BYTES - 4))))
 /* Byte `b`'s class, as a column's byte offset. */
-#define BW_DFA_CLASS(table, b) (*(const __u16 *)((const __u8 *)(table) + (b) * 2))
+#define BW_DFA_CLASS(table, b) (*(const __u16 *)((const __u8 *)(table) + (b)*2))
 
 /* The decoder's state between steps (bw_decode_step). */
 enum bw_comment { BW_CM_NONE = 0, BW_CM_OPENED, BW_CM_IN, BW_CM_DIGITS };
@@ -425,8 +452,8 @@ BW_INLINE void bw_emit(__u8 *dec, struct bw_decoder *d, __u8 v)
 }
 
 /* One step of the decoder over raw[0, d->len): the bytes of an 8-byte word up to its first
- * '%', '*' or newline copied as they are when no comment is open, else one escape or byte. Returns 0 once
- * everything is decoded. Escapes: %XX; %25XX (one level of double encoding); %u00XX. A
+ * '%', '*' or newline copied as they are when no comment is open, else one escape or byte. Returns
+ * 0 once everything is decoded. Escapes: %XX; %25XX (one level of double encoding); %u00XX. A
  * decoded whitespace byte (CR and LF included) becomes ' ', so raw CR and LF alone delimit
  * lines. Shared by the XDP program and userspace (the reference the tests compare with). */
 BW_INLINE int bw_decode_step(struct bw_scan_buf *sb, struct bw_decoder *d)
@@ -492,8 +519,7 @@ BW_INLINE int bw_decode_step(struct bw_scan_buf *sb, struct bw_decoder *d)
         (lo = bw_hex(raw[(in + 2) & (BW_SCAN_BUF - 1)])) >= 0) {
         v = hi * 16 + lo;
         used = 3;
-        if (v == '%' && in + 4 < d->len &&
-            (hi = bw_hex(raw[(in + 3) & (BW_SCAN_BUF - 1)])) >= 0 &&
+        if (v == '%' && in + 4 < d->len && (hi = bw_hex(raw[(in + 3) & (BW_SCAN_BUF - 1)])) >= 0 &&
             (lo = bw_hex(raw[(in + 4) & (BW_SCAN_BUF - 1)])) >= 0) {
             v = hi * 16 + lo;
             used = 5;
@@ -553,8 +579,8 @@ BW_INLINE int bw_word_byte(__u8 c)
 
 /* Step 1: the point x, and the line it is in: its start (0, the request line, if none) and
  * the next line's (or the body's). */
-BW_INLINE void bw_plan_line(const __u16 *lines, __u32 nlines, __u32 hdr_end, __u32 len,
-                            __u32 k, __u32 *x_out, __u32 *ls_out, __u32 *next_out)
+BW_INLINE void bw_plan_line(const __u16 *lines, __u32 nlines, __u32 hdr_end, __u32 len, __u32 k,
+                            __u32 *x_out, __u32 *ls_out, __u32 *next_out)
 {
     __u32 x = (k * len) / BW_SCAN_STREAMS, ls = 0, next = hdr_end;
     for (__u32 i = 0; i < BW_MAX_LINES; i++) {
@@ -621,8 +647,8 @@ BW_INLINE void bw_plan_state(const __u8 *buf, __u32 x, __u32 ls, __u32 next, __u
     }
 }
 
-BW_INLINE void bw_plan_start(const __u8 *buf, const __u16 *lines, __u32 nlines,
-                             __u32 hdr_end, __u32 len, int http, __u32 k, const __u32 *table,
+BW_INLINE void bw_plan_start(const __u8 *buf, const __u16 *lines, __u32 nlines, __u32 hdr_end,
+                             __u32 len, int http, __u32 k, const __u32 *table,
                              const struct bw_dfa *dfa, const __u32 *starts, __u32 *start,
                              __u32 *state)
 {
@@ -656,15 +682,15 @@ BW_INLINE void bw_plan_finish(struct bw_plan *p, __u32 len)
     p->steps = (steps + BW_SCAN_BATCH - 1) / BW_SCAN_BATCH * BW_SCAN_BATCH;
 }
 
-BW_INLINE void bw_plan_scan(const __u8 *buf, const __u16 *lines, __u32 nlines,
-                                __u32 hdr_end, __u32 len, int http, const __u32 *table,
-                                const struct bw_dfa *dfa, const __u32 *starts, struct bw_plan *p)
+BW_INLINE void bw_plan_scan(const __u8 *buf, const __u16 *lines, __u32 nlines, __u32 hdr_end,
+                            __u32 len, int http, const __u32 *table, const struct bw_dfa *dfa,
+                            const __u32 *starts, struct bw_plan *p)
 {
     p->start[0] = 0;
     p->state[0] = starts[http ? BW_START_REQUEST : BW_START_MID];
     for (__u32 k = 1; k < BW_SCAN_STREAMS; k++)
-        bw_plan_start(buf, lines, nlines, hdr_end, len, http, k, table, dfa, starts,
-                      &p->start[k], &p->state[k]);
+        bw_plan_start(buf, lines, nlines, hdr_end, len, http, k, table, dfa, starts, &p->start[k],
+                      &p->state[k]);
     bw_plan_finish(p, len);
 }
 

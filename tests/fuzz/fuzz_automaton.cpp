@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "automaton.hpp"
-#include "error.hpp"
+#include "core/error.hpp"
+#include "guard/automaton.hpp"
 
 namespace {
 // The DFA's view of text (regex::fold): what the search compares.

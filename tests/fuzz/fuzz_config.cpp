@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string>
 
-#include "cli.hpp"
-#include "error.hpp"
+#include "core/error.hpp"
+#include "run/cli.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     int fd = memfd_create("config", MFD_CLOEXEC);

@@ -3,10 +3,10 @@
 #include <cstdint>
 #include <string>
 
-#include "error.hpp"
-#include "json_util.hpp"
-#include "policy.hpp"
-#include "xdp.hpp"
+#include "core/error.hpp"
+#include "core/json_util.hpp"
+#include "guard/policy.hpp"
+#include "guard/program.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string text(reinterpret_cast<const char*>(data), size);

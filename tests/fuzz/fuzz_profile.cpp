@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <string>
 
-#include "error.hpp"
-#include "json_util.hpp"
-#include "seccomp_profile.hpp"
+#include "core/error.hpp"
+#include "core/json_util.hpp"
+#include "sandbox/seccomp_profile.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string text(reinterpret_cast<const char*>(data), size);

@@ -19,7 +19,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "xdp.hpp"
+#include "guard/program.hpp"
 
 extern char** environ;
 

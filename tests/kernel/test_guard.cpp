@@ -24,14 +24,14 @@
 #include <thread>
 
 #include "../tempdir.hpp"
-#include "fd.hpp"
+#include "core/fd.hpp"
+#include "core/json_util.hpp"
 #include "frames.hpp"
-#include "guard.hpp"
+#include "guard/policy.hpp"
+#include "guard/program.hpp"
+#include "guard/reload.hpp"
 #include "harness.hpp"
-#include "json_util.hpp"
-#include "policy.hpp"
 #include "test_run.hpp"
-#include "xdp.hpp"
 
 using namespace harness;
 using Catch::Matchers::Contains;

@@ -10,10 +10,10 @@
 #include <cerrno>
 #include <fstream>
 
-#include "../../launcher/cgroups.hpp"
-#include "../../launcher/sys.hpp"
 #include "../tempdir.hpp"
+#include "core/sys.hpp"
 #include "harness.hpp"
+#include "sandbox/cgroups.hpp"
 
 using namespace harness;
 using Catch::Matchers::Contains;

@@ -12,9 +12,9 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 
-#include "../../launcher/cgroups.hpp"
 #include "../tempdir.hpp"
 #include "harness.hpp"
+#include "sandbox/cgroups.hpp"
 
 using namespace harness;
 using Catch::Matchers::Contains;

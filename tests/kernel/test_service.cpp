@@ -14,10 +14,10 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "digest.hpp"
-#include "fd.hpp"
+#include "core/digest.hpp"
+#include "core/fd.hpp"
+#include "core/json_util.hpp"
 #include "harness.hpp"
-#include "json_util.hpp"
 
 using namespace harness;
 using Catch::Matchers::Contains;

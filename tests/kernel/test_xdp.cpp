@@ -11,14 +11,14 @@
 #include <cstring>
 #include <random>
 
-#include "automaton.hpp"
-#include "error.hpp"
+#include "core/error.hpp"
+#include "core/json_util.hpp"
 #include "frames.hpp"
+#include "guard/automaton.hpp"
+#include "guard/policy.hpp"
+#include "guard/program.hpp"
 #include "harness.hpp"
-#include "json_util.hpp"
-#include "policy.hpp"
 #include "test_run.hpp"
-#include "xdp.hpp"
 
 using namespace bulwark;
 using frames::Bytes;
@@ -66,6 +66,20 @@ const char* kLists = R"({"lists": {"deny": ["198.18.30.0/24", "2001:db8:dead::/4
     "trusted": ["198.18.10.0/24", "198.18.30.7/32"], "suspicious": ["198.18.20.0/24"]}})";
 
 }  // namespace
+
+TEST_CASE("every map name of bulwark.h names a map of the loaded program", "[xdp]") {
+    // The pin layout and userspace find maps by these names; a renamed map must fail here, not
+    // at an operator's `stats`.
+    xdp::Program prog(make("{}"));
+    for (auto name :
+         {BW_MAP_COUNTERS, BW_MAP_POLICY_GEN, BW_MAP_CONFIG, BW_MAP_PORTS, BW_MAP_LISTS_V4,
+          BW_MAP_LISTS_V6, BW_MAP_RULES, BW_MAP_AUTOMATON, BW_MAP_PATTERNS, BW_MAP_SOURCES,
+          BW_MAP_EVENTS, BW_MAP_EVENTS_LOST, BW_MAP_PATTERN_HITS, BW_MAP_META}) {
+        INFO(name);
+        CHECK(prog.map_fd(name) >= 0);
+    }
+    CHECK(prog.map_fd("no_such_map") < 0);
+}
 
 TEST_CASE("an ordinary request passes and is counted with its bytes", "[xdp]") {
     xdp::Program prog(make("{}"));
@@ -316,7 +330,7 @@ std::vector<bw_event> read_events(const xdp::Program& prog) {
         }
         return 0;
     };
-    auto* rb = ring_buffer__new(prog.map_fd("events"), cb, &out, nullptr);
+    auto* rb = ring_buffer__new(prog.map_fd(BW_MAP_EVENTS), cb, &out, nullptr);
     REQUIRE(rb != nullptr);
     ring_buffer__consume(rb);
     ring_buffer__free(rb);
@@ -550,7 +564,7 @@ TEST_CASE("drops become ring-buffer events, throttled per source and reason", "[
     CHECK(ev[4].reason == BW_DROP_DENY);
     CHECK(addr(ev[4], ev[4].src) == "198.18.30.1");
     CHECK(ev[1].time_ns >= ev[0].time_ns);
-    CHECK(xdp::read_events_lost(prog.map_fd("events_lost")) == 0);
+    CHECK(xdp::read_events_lost(prog.map_fd(BW_MAP_EVENTS_LOST)) == 0);
 }
 
 TEST_CASE("a source's rate drops share one event allowance", "[xdp][events]") {
@@ -588,7 +602,7 @@ TEST_CASE("a full ring buffer counts every event it could not take", "[xdp][even
         REQUIRE(run(prog, f.build()) == DROP);
     }
     auto got = read_events(prog).size();
-    auto lost = xdp::read_events_lost(prog.map_fd("events_lost"));
+    auto lost = xdp::read_events_lost(prog.map_fd(BW_MAP_EVENTS_LOST));
     CHECK(got > 0);
     CHECK(lost > 0);
     CHECK(got + lost == static_cast<uint64_t>(sent));

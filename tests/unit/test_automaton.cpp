@@ -7,9 +7,9 @@
 #include <random>
 #include <string>
 
-#include "automaton.hpp"
-#include "error.hpp"
-#include "regex.hpp"
+#include "core/error.hpp"
+#include "guard/automaton.hpp"
+#include "guard/regex.hpp"
 
 using namespace bulwark;
 using automaton::Pattern;

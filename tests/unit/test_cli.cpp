@@ -1,17 +1,11 @@
-#include <signal.h>
-
 #include <catch2/catch.hpp>
 #include <fstream>
 
 #include "../tempdir.hpp"
-#include "audit.hpp"
-#include "caps.hpp"
-#include "cgroups.hpp"
-#include "cli.hpp"
-#include "error.hpp"
-#include "network.hpp"
-#include "supervisor.hpp"
-#include "users.hpp"
+#include "core/error.hpp"
+#include "run/cli.hpp"
+#include "sandbox/cgroups.hpp"
+#include "sandbox/users.hpp"
 
 using namespace bulwark;
 
@@ -153,24 +147,6 @@ TEST_CASE("resource limits: --memory, --pids, --cpus and the config's limits", "
     CHECK_THROWS_WITH(cli::load_config(path), Catch::Matchers::Contains("did you mean \"memory\""));
 }
 
-TEST_CASE("cgroup v2 mount and own cgroup from /proc", "[limits]") {
-    // A hybrid host's mountinfo: cgroup v1 controllers and the unified hierarchy beside them.
-    std::string mi =
-        "30 24 0:26 / /sys/fs/cgroup ro,nosuid shared:9 - tmpfs tmpfs ro,mode=755\n"
-        "31 30 0:27 / /sys/fs/cgroup/unified rw,nosuid shared:10 - cgroup2 cgroup2 rw\n"
-        "33 30 0:29 / /sys/fs/cgroup/memory rw shared:12 - cgroup cgroup rw,memory\n";
-    CHECK(cgroups::cgroup2_mount(mi) == "/sys/fs/cgroup/unified");
-    CHECK(cgroups::cgroup2_mount("33 30 0:29 / /sys/fs/cgroup/memory rw - cgroup cgroup rw\n") ==
-          "");
-    // A bind of a subtree does not show this process's path: not usable.
-    CHECK(cgroups::cgroup2_mount("40 1 0:27 /sub /mnt rw - cgroup2 cgroup2 rw\n") == "");
-    CHECK(cgroups::own_cgroup("4:memory:/x\n0::/system.slice/bulwark@web.service\n") ==
-          "/system.slice/bulwark@web.service");
-    CHECK(cgroups::own_cgroup("4:memory:/x\n") == "");
-    CHECK(cgroups::split_words("cpu  memory\tpids\n") ==
-          std::vector<std::string>{"cpu", "memory", "pids"});
-}
-
 TEST_CASE("config file: relative paths, and flags override it", "[cli]") {
     TempDir dir("cfg");
     std::string path = dir / "web.json";
@@ -218,49 +194,4 @@ TEST_CASE("--notify and the config's notify: exec by default, or app", "[cli]") 
     std::ofstream(path) << R"({"rootfs": "/r", "notify": "yes"})";
     CHECK_THROWS_WITH(cli::load_config(path),
                       Catch::Matchers::Contains("n.json: /notify: --notify yes: expected exec"));
-}
-
-TEST_CASE("capability names", "[caps]") {
-    CHECK(caps::parse_name("CAP_NET_BIND_SERVICE") == CAP_NET_BIND_SERVICE);
-    CHECK(caps::parse_name("cap_sys_admin") == CAP_SYS_ADMIN);
-    CHECK(caps::name_of(CAP_NET_BIND_SERVICE) == "CAP_NET_BIND_SERVICE");
-    CHECK_THROWS_WITH(caps::parse_name("CAP_NET_BIND"), "unknown capability \"CAP_NET_BIND\"");
-    CHECK_THROWS_AS(caps::parse_name("NET_ADMIN"), InputError);
-    CHECK_THROWS_AS(caps::parse_name("12"), InputError);
-    CHECK(caps::parse_names({"CAP_CHOWN", "cap_chown"}).size() == 1);
-}
-
-TEST_CASE("exit codes of wait statuses", "[supervisor]") {
-    CHECK(supervisor::exit_code_of(3 << 8) == 3);
-    CHECK(supervisor::exit_code_of(SIGKILL) == 137);
-    CHECK(supervisor::exit_code_of(SIGSYS) == 159);
-}
-
-TEST_CASE("veth names come from the instance name and fit IFNAMSIZ", "[network]") {
-    auto n = bulwark::network::veth_names("web");
-    CHECK(n.host == "bw-web-h");
-    CHECK(n.sandbox == "bw-web-s");
-    auto ten = bulwark::network::veth_names("abcdefghij");
-    CHECK(ten.host == "bw-abcdefghij-h");
-    CHECK(ten.host.size() == 15);
-    auto a = bulwark::network::veth_names("customer-portal-1");
-    auto b = bulwark::network::veth_names("customer-portal-2");
-    CHECK(a.host.size() <= 15);
-    CHECK(a.host.rfind("bw-custom", 0) == 0);
-    CHECK(a.host != b.host);  // same prefix, different hash
-}
-
-TEST_CASE("--host-addr and --addr are IPv4 CIDRs", "[network]") {
-    auto c = bulwark::network::parse_cidr4("198.18.0.1/30", "--addr");
-    CHECK(c.addr == "198.18.0.1");
-    CHECK(c.prefix == 30);
-    for (auto bad : {"198.18.0.1", "198.18.0.1/31", "198.18.0.1/0", "198.18.0/24", "::1/64",
-                     "198.18.0.1/3x", "198.18.0.1/"})
-        CHECK_THROWS_WITH(bulwark::network::parse_cidr4(bad, "--addr"),
-                          Catch::Matchers::Contains(std::string("--addr \"") + bad));
-}
-
-TEST_CASE("audit times are RFC 3339 UTC with microseconds", "[audit]") {
-    CHECK(bulwark::audit::rfc3339(0) == "1970-01-01T00:00:00.000000Z");
-    CHECK(bulwark::audit::rfc3339(1'795'471'200'123'456'789) == "2026-11-23T22:00:00.123456Z");
 }

@@ -9,8 +9,8 @@
 #include <fstream>
 
 #include "../tempdir.hpp"
-#include "fd.hpp"
-#include "in_root.hpp"
+#include "core/fd.hpp"
+#include "sandbox/in_root.hpp"
 
 using namespace bulwark;
 

@@ -6,8 +6,8 @@
 #include <fstream>
 
 #include "../tempdir.hpp"
-#include "error.hpp"
-#include "manifest.hpp"
+#include "core/error.hpp"
+#include "sandbox/manifest.hpp"
 
 using namespace bulwark;
 using Catch::Matchers::Contains;

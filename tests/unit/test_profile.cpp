@@ -1,9 +1,9 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 
-#include "error.hpp"
-#include "seccomp_compile.hpp"
-#include "seccomp_profile.hpp"
+#include "core/error.hpp"
+#include "sandbox/seccomp_compile.hpp"
+#include "sandbox/seccomp_profile.hpp"
 
 using namespace bulwark;
 using namespace bulwark::seccomp;

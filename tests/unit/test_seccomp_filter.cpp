@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <functional>
 
-#include "seccomp_compile.hpp"
+#include "sandbox/seccomp_compile.hpp"
 
 using namespace bulwark;
 using namespace bulwark::seccomp;

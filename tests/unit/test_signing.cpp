@@ -8,8 +8,8 @@
 #include <string>
 
 #include "../tempdir.hpp"
-#include "error.hpp"
-#include "signing.hpp"
+#include "core/error.hpp"
+#include "core/signing.hpp"
 
 using namespace bulwark;
 using Catch::Matchers::Contains;

@@ -7,8 +7,8 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "audit.hpp"
-#include "systemd.hpp"
+#include "run/audit.hpp"
+#include "run/systemd.hpp"
 
 using namespace bulwark;
 

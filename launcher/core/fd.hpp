@@ -1,0 +1,50 @@
+// Ownership of C resources: file descriptors (UniqueFd) and library handles (Handle).
+#pragma once
+
+#include <unistd.h>
+
+#include <memory>
+#include <utility>
+
+namespace bulwark {
+
+// Owns one file descriptor; closes it when it goes out of scope.
+class UniqueFd {
+  public:
+    UniqueFd() = default;
+    explicit UniqueFd(int fd) : fd_(fd) {}
+    UniqueFd(const UniqueFd&) = delete;
+    UniqueFd& operator=(const UniqueFd&) = delete;
+    UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
+    UniqueFd& operator=(UniqueFd&& o) noexcept {
+        if (this != &o) reset(o.release());
+        return *this;
+    }
+    ~UniqueFd() { reset(); }
+
+    int get() const { return fd_; }
+    explicit operator bool() const { return fd_ >= 0; }
+    int release() { return std::exchange(fd_, -1); }
+    void reset(int fd = -1) {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = fd;
+    }
+
+  private:
+    int fd_ = -1;
+};
+
+// A C library's handle freed by `Free` (bubblewrap's cleanup_*, nsjail's defer):
+// Handle<EVP_PKEY, EVP_PKEY_free>, Handle<void, seccomp_release>. One template instead of a
+// deleter struct per library type.
+template <auto Free>
+struct FreeWith {
+    template <typename T>
+    void operator()(T* p) const {
+        Free(p);
+    }
+};
+template <typename T, auto Free>
+using Handle = std::unique_ptr<T, FreeWith<Free>>;
+
+}  // namespace bulwark

@@ -1,0 +1,115 @@
+#include "core/signing.hpp"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/fd.hpp"
+#include "core/sys.hpp"
+
+namespace bulwark::signing {
+
+namespace {
+
+using Pkey = Handle<EVP_PKEY, EVP_PKEY_free>;
+using MdCtx = Handle<EVP_MD_CTX, EVP_MD_CTX_free>;
+
+constexpr size_t kSigBytes = 64;
+
+// A public key for verifying: a PUBLIC KEY PEM, or the public half of a PRIVATE KEY PEM.
+Pkey load_key(const std::string& pem, bool want_private) {
+    Handle<FILE, fclose> f(fopen(pem.c_str(), "re"));
+    if (!f) throw InputError(pem + ": " + std::strerror(errno));
+    Pkey k(PEM_read_PrivateKey(f.get(), nullptr, nullptr, nullptr));
+    if (!k && !want_private) {
+        rewind(f.get());
+        k.reset(PEM_read_PUBKEY(f.get(), nullptr, nullptr, nullptr));
+    }
+    if (!k)
+        throw InputError(pem + ": not a PEM " +
+                         std::string(want_private ? "private" : "public or private") + " key");
+    if (EVP_PKEY_get_id(k.get()) != EVP_PKEY_ED25519)
+        throw InputError(pem +
+                         ": not an Ed25519 key (make one with: openssl genpkey -algorithm "
+                         "ed25519 -out key.pem)");
+    return k;
+}
+
+std::string trim(const std::string& s) {
+    auto end = s.find_last_not_of(" \t\r\n");
+    return end == std::string::npos ? std::string() : s.substr(0, end + 1);
+}
+
+}  // namespace
+
+std::string sig_path(const std::string& file) {
+    return file + ".sig";
+}
+
+std::string sign(const std::string& key_pem, const std::string& data) {
+    auto key = load_key(key_pem, true);
+    MdCtx ctx(EVP_MD_CTX_new());
+    unsigned char sig[kSigBytes];
+    size_t len = sizeof sig;
+    // Ed25519 signs the message itself (no separate digest): EVP_DigestSign with a null md.
+    if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1 ||
+        EVP_DigestSign(ctx.get(), sig, &len, reinterpret_cast<const unsigned char*>(data.data()),
+                       data.size()) != 1 ||
+        len != kSigBytes)
+        throw InputError(key_pem + ": signing failed");
+    std::vector<unsigned char> b64(4 * ((kSigBytes + 2) / 3) + 1);
+    int n = EVP_EncodeBlock(b64.data(), sig, static_cast<int>(len));
+    return std::string(b64.begin(), b64.begin() + n) + "\n";
+}
+
+void sign_file(const std::string& key_pem, const std::string& file) {
+    write_file_atomic(sig_path(file), sign(key_pem, read_file(file)));
+}
+
+void verify(const std::string& key_pem, const std::string& data, const std::string& sig_text,
+            const std::string& what) {
+    auto key = load_key(key_pem, false);
+    auto text = trim(sig_text);
+    // EVP_DecodeBlock pads its output to a multiple of 3: 88 characters decode to 66 bytes.
+    std::vector<unsigned char> sig(3 * (text.size() / 4) + 3);
+    int n = text.size() == 88
+                ? EVP_DecodeBlock(sig.data(), reinterpret_cast<const unsigned char*>(text.data()),
+                                  static_cast<int>(text.size()))
+                : -1;
+    // Canonical encodings only: base64's last character carries 2 unused bits, and a .sig that
+    // differs from what `sign` wrote must not verify.
+    std::vector<unsigned char> again(89);
+    if (n != 66 || EVP_EncodeBlock(again.data(), sig.data(), static_cast<int>(kSigBytes)) != 88 ||
+        text != std::string(again.begin(), again.begin() + 88))
+        throw InputError(what + ": " + sig_path(what) + " is not an Ed25519 signature");
+    MdCtx ctx(EVP_MD_CTX_new());
+    if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1 ||
+        EVP_DigestVerify(ctx.get(), sig.data(), kSigBytes,
+                         reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1)
+        throw InputError(what + ": signature does not match " + key_pem +
+                         " (the file or its .sig was changed, or signed with another key)");
+}
+
+std::string read_verified(const std::string& path, const std::string& trust_key) {
+    auto data = read_file(path);
+    if (trust_key.empty()) return data;
+    std::string sig;
+    try {
+        sig = read_file(sig_path(path));
+    } catch (const InputError&) {
+        throw InputError(path + ": not signed (no " + sig_path(path) + "), and the trust key " +
+                         trust_key + " requires a signature");
+    }
+    verify(trust_key, data, sig, path);
+    return data;
+}
+
+}  // namespace bulwark::signing

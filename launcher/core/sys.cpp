@@ -1,0 +1,106 @@
+#include "core/sys.hpp"
+
+#include <fcntl.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.hpp"
+
+namespace bulwark {
+
+int64_t clock_ns(clockid_t clock) {
+    timespec ts{};
+    clock_gettime(clock, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+namespace {
+sigset_t set_of(std::initializer_list<int> signals) {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : signals) sigaddset(&set, s);
+    return set;
+}
+}  // namespace
+
+SignalFd::SignalFd(std::initializer_list<int> signals, int flags)
+    : SignalFd(set_of(signals), flags) {}
+
+SignalFd::SignalFd(const sigset_t& set, int flags) {
+    if (sigprocmask(SIG_BLOCK, &set, &old_) != 0) throw_sys("sigprocmask");
+    fd_.reset(signalfd(-1, &set, SFD_CLOEXEC | flags));
+    if (!fd_) {
+        int err = errno;
+        sigprocmask(SIG_SETMASK, &old_, nullptr);
+        throw SysError("signalfd", err);
+    }
+}
+
+SignalFd::~SignalFd() {
+    sigprocmask(SIG_SETMASK, &old_, nullptr);
+}
+
+SysError::SysError(const std::string& step, int err)
+    : std::runtime_error(step + ": " + std::strerror(err)), err_(err) {}
+
+void throw_sys(const std::string& step) {
+    throw SysError(step, errno);
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw InputError(path + ": " + std::strerror(errno));
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (in.bad()) throw InputError(path + ": read failed");
+    return ss.str();
+}
+
+std::pair<UniqueFd, UniqueFd> make_pipe(const std::string& step) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) throw_sys(step);
+    return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+bool write_all(int fd, const void* buf, size_t len) {
+    auto p = static_cast<const char*>(buf);
+    while (len > 0) {
+        ssize_t n = ::write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        p += n;
+        len -= static_cast<size_t>(n);
+    }
+    return true;
+}
+
+void write_file_atomic(const std::string& path, const std::string& text, mode_t mode) {
+    auto tmp = path + ".tmp";
+    UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
+    if (!fd) throw_sys("open(" + tmp + ")");
+    if (!write_all(fd.get(), text.data(), text.size()) || fsync(fd.get()) != 0 ||
+        rename(tmp.c_str(), path.c_str()) != 0) {
+        int e = errno;
+        unlink(tmp.c_str());
+        throw SysError("write(" + path + ")", e);
+    }
+}
+
+std::string dirname_of(const std::string& path) {
+    auto pos = path.rfind('/');
+    if (pos == std::string::npos) return ".";
+    if (pos == 0) return "/";
+    return path.substr(0, pos);
+}
+
+bool is_absolute(const std::string& path) {
+    return !path.empty() && path[0] == '/';
+}
+
+}  // namespace bulwark

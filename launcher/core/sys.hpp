@@ -1,0 +1,54 @@
+// Small syscall helpers shared by the modules.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <cstdint>
+#include <initializer_list>
+
+#include <string>
+
+#include "core/fd.hpp"
+
+namespace bulwark {
+
+// Reads a whole file; InputError naming the path if it cannot.
+std::string read_file(const std::string& path);
+
+// pipe2(O_CLOEXEC); returns {read end, write end}.
+std::pair<UniqueFd, UniqueFd> make_pipe(const std::string& step);
+
+// Writes all of buf, retrying on EINTR and short writes. Returns false on error.
+bool write_all(int fd, const void* buf, size_t len);
+
+// Writes path whole (a temporary beside it, fsync'ed, then renamed over it): a reader sees the
+// old file or the new one, never half. SysError naming the step on failure, nothing left.
+void write_file_atomic(const std::string& path, const std::string& text, mode_t mode = 0644);
+
+// Directory part and absolute-path helpers for config files.
+std::string dirname_of(const std::string& path);
+bool is_absolute(const std::string& path);
+
+// Nanoseconds on `clock` (CLOCK_MONOTONIC, CLOCK_REALTIME...).
+int64_t clock_ns(clockid_t clock);
+
+// Blocks `signals` for as long as it lives (the previous mask comes back after) and delivers
+// them through a signalfd: the one way the supervisor, the sandbox's init and `events --follow`
+// wait for signals beside their other fds.
+class SignalFd {
+  public:
+    explicit SignalFd(std::initializer_list<int> signals, int flags = 0);
+    explicit SignalFd(const sigset_t& signals, int flags = 0);
+    ~SignalFd();
+    SignalFd(const SignalFd&) = delete;
+    SignalFd& operator=(const SignalFd&) = delete;
+    int fd() const { return fd_.get(); }
+
+  private:
+    sigset_t old_{};
+    UniqueFd fd_;
+};
+
+}  // namespace bulwark

@@ -1,0 +1,137 @@
+#include "guard/attach.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+
+#include "core/error.hpp"
+#include "core/names.hpp"
+#include "guard/pins.hpp"
+#include "guard/program.hpp"
+#include "run/network.hpp"
+
+namespace bulwark::guard {
+
+namespace {
+
+// Closes over the pin directory until disarmed: a failed attach leaves nothing behind.
+struct PinGuard {
+    std::string dir;
+    bool armed = true;
+    ~PinGuard() {
+        if (armed) remove_pins(dir);
+    }
+};
+
+}  // namespace
+
+Mode parse_mode(const std::string& s) {
+    if (s == "native") return Mode::Native;
+    if (s == "skb") return Mode::Skb;
+    if (s == "auto") return Mode::Auto;
+    throw InputError("--mode " + s + ": expected native, skb or auto");
+}
+
+std::string attach(const policy::Policy& p, const std::string& iface, const std::string& name,
+                   Mode mode, int netns_fd) {
+    validate_name(name);
+    std::optional<network::InNetns> in;
+    if (netns_fd >= 0) in.emplace(netns_fd);  // interface lookup and link creation happen there
+    unsigned ifindex = if_nametoindex(iface.c_str());
+    if (ifindex == 0) throw InputError("interface " + iface + " does not exist");
+    ensure_bpffs();
+    if (mkdir(pin_root().c_str(), 0700) != 0 && errno != EEXIST)
+        throw_sys("mkdir(" + pin_root() + ")");
+    auto dir = pin_dir(name);
+    if (mkdir(dir.c_str(), 0700) != 0) {
+        if (errno == EEXIST)
+            throw InputError("name " + name + " is already in use (" + dir +
+                             "; `bulwark xdp detach --name " + name + "` first)");
+        throw_sys("mkdir(" + dir + ")");
+    }
+    PinGuard guard{dir};
+    xdp::Program prog(p);
+
+    auto link_with = [&](uint32_t flags) {
+        LIBBPF_OPTS(bpf_link_create_opts, o, .flags = flags);
+        return bpf_link_create(prog.prog_fd(), static_cast<int>(ifindex), BPF_XDP, &o);
+    };
+    int fd = -1;
+    uint32_t used = BW_ATTACH_NONE;
+    if (mode != Mode::Skb) {
+        fd = link_with(XDP_FLAGS_DRV_MODE);
+        used = BW_ATTACH_NATIVE;
+        if (fd < 0 && mode == Mode::Native)
+            throw SysError("attach XDP in native mode to " + iface, -fd);
+    }
+    if (fd < 0) {
+        fd = link_with(XDP_FLAGS_SKB_MODE);
+        used = BW_ATTACH_SKB;
+        if (fd < 0) throw SysError("attach XDP to " + iface, -fd);
+    }
+    UniqueFd link(fd);
+    bw_meta meta{ifindex, used, {}, {}, 0, BW_OWNER_ATTACH, 0};
+    std::strncpy(meta.ifname, iface.c_str(), sizeof meta.ifname - 1);
+    std::memcpy(meta.policy_sha256, p.sha256.data(),
+                std::min(p.sha256.size(), sizeof meta.policy_sha256));
+    write_meta(prog.map_fd(BW_MAP_META), meta);
+    prog.pin_maps(dir);
+    auto link_path = dir + "/" BW_PIN_LINK;
+    if (bpf_obj_pin(link.get(), link_path.c_str()) != 0) throw_sys("pin " + link_path);
+    guard.armed = false;
+    return mode_name(used);
+}
+
+void detach(const std::string& name) {
+    auto dir = instance_dir(name);
+    {
+        auto lock = lock_instance(dir);  // not under a reload's feet
+        remove_pins(dir);
+    }
+    struct stat st {};
+    if (stat(dir.c_str(), &st) == 0) throw SysError("remove " + dir, ENOTEMPTY);
+}
+
+RunLease::RunLease(const std::string& name) {
+    validate_name(name);
+    if (mkdir("/run/bulwark", 0700) != 0 && errno != EEXIST) throw_sys("mkdir(/run/bulwark)");
+    auto path = "/run/bulwark/" + name + ".lock";
+    lock_.reset(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!lock_) throw_sys("open " + path);
+    if (flock(lock_.get(), LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            throw InputError("name " + name + " is already in use by a running bulwark (" + path +
+                             " is locked)");
+        throw_sys("lock " + path);
+    }
+    auto dir = pin_dir(name);
+    struct stat st {};
+    if (stat(dir.c_str(), &st) != 0) return;
+    UniqueFd meta_fd(bpf_obj_get((dir + "/" BW_MAP_META).c_str()));
+    bw_meta meta{};
+    uint32_t zero = 0;
+    if (!meta_fd || bpf_map_lookup_elem(meta_fd.get(), &zero, &meta) != 0 ||
+        meta.owner != BW_OWNER_RUN)
+        return;  // not a run's pins: attach() refuses the name as in use
+    meta_fd.reset();
+    detach(name);
+    recovered_ = "removed the pins of an earlier run of " + name + " that ended without cleanup";
+}
+
+void mark_run_owned(const std::string& name) {
+    auto fd = open_pin(pin_dir(name) + "/" BW_MAP_META);
+    auto meta = read_meta(fd.get());
+    meta.owner = BW_OWNER_RUN;
+    write_meta(fd.get(), meta);
+}
+
+}  // namespace bulwark::guard

@@ -1,0 +1,46 @@
+// Putting the XDP guard on an interface and taking it off: `xdp attach|detach`, and the lease a
+// `bulwark run` holds on its instance name.
+#pragma once
+
+#include <string>
+
+#include "core/fd.hpp"
+#include "guard/policy.hpp"
+
+namespace bulwark::guard {
+
+enum class Mode { Native, Skb, Auto };
+Mode parse_mode(const std::string& s);  // native|skb|auto
+
+// Loads the program for `p`, attaches it to `iface` through a bpf_link and pins link and maps.
+// Fails closed and leaves nothing behind: on any error, whatever was pinned is removed.
+// Returns the mode used ("native" or "skb"). With `netns_fd` >= 0, `iface` is an interface of
+// that network namespace (`run --net veth`: the sandbox's end of the pair).
+std::string attach(const policy::Policy& p, const std::string& iface, const std::string& name,
+                   Mode mode, int netns_fd = -1);
+
+// Removes the pins; with the last reference gone the kernel detaches the program.
+void detach(const std::string& name);
+
+// For `bulwark run` with a policy or a veth pair: holds /run/bulwark/NAME.lock for the run's
+// life, so a second run of the same name is refused while the first lives. When taken, pins of
+// that name left by a dead run (its supervisor was SIGKILLed: meta.owner is BW_OWNER_RUN) are
+// removed at once; its veth pair is network::Veth's to reclaim. Pins made by `xdp attach` are
+// never taken over.
+class RunLease {
+  public:
+    explicit RunLease(const std::string& name);
+    RunLease(const RunLease&) = delete;
+    RunLease& operator=(const RunLease&) = delete;
+    // Non-empty when stale pins were removed: what to tell the operator.
+    const std::string& recovered() const { return recovered_; }
+
+  private:
+    UniqueFd lock_;
+    std::string recovered_;
+};
+
+// Marks an instance's pins as a run's (meta.owner), so a later RunLease may reclaim them.
+void mark_run_owned(const std::string& name);
+
+}  // namespace bulwark::guard

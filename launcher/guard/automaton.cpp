@@ -1,0 +1,911 @@
+#include "guard/automaton.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <unordered_map>
+
+#include "core/error.hpp"
+#include "guard/regex.hpp"
+
+namespace bulwark::automaton {
+
+namespace {
+
+using regex::Nfa;
+
+// The tracker: which part of a request the next byte is in, from the raw bytes alone.
+enum Mode : uint8_t {
+    kRequestLine,  // active: "uri"
+    kLineStart,    // a header line's first byte, or the blank line
+    kLineStartCr,
+    kName,   // in a header's name (arg: name trie node, kOther when untracked)
+    kOws,    // after the ':' (arg: header kind), before the value's first byte
+    kValue,  // active: "headers" and the named header (arg: header kind; 0 untracked)
+    kBody,   // active: "body"
+    kSink,   // a match of pattern `arg`: stays (the DFA's accepting states)
+};
+constexpr uint16_t kOther = 0xffff;
+
+struct Tracker {
+    Mode mode;
+    uint16_t arg;
+    bool operator==(const Tracker&) const = default;
+};
+
+bool active(Tracker t) {
+    return t.mode == kRequestLine || t.mode == kValue || t.mode == kBody;
+}
+
+// Trie of the header names the policy's sets name (lower case).
+struct Names {
+    struct Node {
+        std::map<uint8_t, uint16_t> kids;
+        uint16_t kind = 0;  // 1-based header kind when a name ends here
+    };
+    std::vector<Node> nodes{Node{}};
+    std::vector<std::string> names;  // kind k is names[k-1]
+
+    uint16_t add(const std::string& name) {
+        for (size_t i = 0; i < names.size(); ++i)
+            if (names[i] == name) return static_cast<uint16_t>(i + 1);
+        names.push_back(name);
+        uint16_t n = 0;
+        for (unsigned char c : name) {
+            auto it = nodes[n].kids.find(c);
+            if (it == nodes[n].kids.end()) {
+                nodes.emplace_back();
+                it = nodes[n].kids.emplace(c, static_cast<uint16_t>(nodes.size() - 1)).first;
+            }
+            n = it->second;
+        }
+        nodes[n].kind = static_cast<uint16_t>(names.size());
+        return nodes[n].kind;
+    }
+    uint16_t child(uint16_t n, uint8_t c) const {
+        if (n == kOther) return kOther;
+        auto it = nodes[n].kids.find(c >= 'A' && c <= 'Z' ? static_cast<uint8_t>(c + 32) : c);
+        return it == nodes[n].kids.end() ? kOther : it->second;
+    }
+};
+
+Tracker track(const Names& names, Tracker t, uint8_t b) {
+    switch (t.mode) {
+        case kRequestLine:
+            return b == '\n' ? Tracker{kLineStart, 0} : t;
+        case kLineStart:
+        case kLineStartCr:
+            if (b == '\n') return {kBody, 0};
+            if (t.mode == kLineStart && b == '\r') return {kLineStartCr, 0};
+            if (b == ':') return {kOws, 0};
+            return {kName, t.mode == kLineStartCr ? kOther : names.child(0, b)};
+        case kName:
+            if (b == ':') return {kOws, t.arg == kOther ? uint16_t{0} : names.nodes[t.arg].kind};
+            if (b == '\n') return {kLineStart, 0};
+            return {kName, names.child(t.arg, b)};
+        case kOws:
+            if (b == '\n') return {kLineStart, 0};
+            if (b == ' ' || b == '\t') return t;
+            return {kValue, t.arg};
+        case kValue:
+            return b == '\n' ? Tracker{kLineStart, 0} : t;
+        case kBody:
+        case kSink:
+            return t;
+    }
+    return t;
+}
+
+// The patterns of one component (normalised or raw) that are looked for in one part.
+struct Part {
+    std::vector<int32_t> unanchored, anchored;  // NFA start states
+    std::vector<int32_t> closure_u;             // plain closure of the unanchored starts
+    std::vector<int32_t> closure_a;             // ... of both
+    std::vector<char> in_closure_u;             // by NFA state
+    std::vector<char> in_closure_a;
+};
+
+class Builder {
+  public:
+    Builder(const std::vector<Pattern>& pats, size_t max_entries)
+        : pats_(pats), max_entries_(max_entries) {}
+
+    Dfa build();
+
+  private:
+    struct Key {
+        Tracker t;
+        uint8_t raw, prev_word;
+        std::vector<int32_t> extra;  // NFA states beyond the part's unanchored closure
+        bool operator==(const Key&) const = default;
+    };
+    struct KeyHash {
+        size_t operator()(const Key& k) const {
+            size_t h = (static_cast<size_t>(k.t.mode) << 40) ^
+                       (static_cast<size_t>(k.t.arg) << 20) ^ (static_cast<size_t>(k.raw) << 3) ^
+                       k.prev_word;
+            for (auto s : k.extra) h = h * 1000003u ^ static_cast<size_t>(s);
+            return h;
+        }
+    };
+    struct Step {
+        std::vector<int32_t> set;
+        uint32_t match = 0;
+    };
+
+    const Nfa& nfa(bool raw) const { return raw ? raw_ : norm_; }
+    uint8_t symbol(bool raw, uint8_t b) const { return regex::fold(b, raw); }
+    size_t part_index(Tracker t) const {
+        if (t.mode == kRequestLine) return 0;
+        if (t.mode == kBody) return 1;
+        return 2 + t.arg;  // kValue
+    }
+    Part& part(bool raw, Tracker t) { return parts_[raw][part_index(t)]; }
+
+    void add_patterns();
+    void make_parts();
+    void make_classes();
+    std::vector<int32_t> closure(bool raw, std::vector<int32_t> from, int assert_prev,
+                                 int assert_next, uint32_t* match) const;
+    Step move(bool raw, const std::vector<int32_t>& set, bool prev_word, uint8_t sym) const;
+    // `extra` with its assertions resolved against the next symbol's word-ness (index).
+    struct Resolved {
+        std::vector<int32_t> set[2];
+        uint32_t match[2] = {0, 0};
+    };
+    Resolved resolve(bool raw, const std::vector<int32_t>& extra, bool prev_word) const;
+    Step step_part(bool raw, Tracker t, const Resolved& extra, bool prev_word, uint8_t cls);
+    int32_t intern(Key k);
+    bool quiet(const Key& k);
+    [[noreturn]] void too_big(size_t states);
+    void minimize();
+
+    const std::vector<Pattern>& pats_;
+    size_t max_entries_;
+    Nfa norm_, raw_;
+    std::vector<uint32_t> pattern_of_[2];  // NFA state -> 1-based pattern
+    Names names_;
+    std::vector<Part> parts_[2];
+    std::array<uint8_t, 256> cls_{};  // byte -> preliminary class
+    std::vector<uint8_t> rep_;        // class -> a byte of it
+    // Moves of a part's unanchored closure without that closure, sorted, cached (the same for
+    // every state of the part): [raw][(part * 2 + prev_word) * classes + class].
+    std::vector<std::optional<Step>> start_moves_[2];
+
+    // closure()'s marks: a state is seen in this call when its mark equals epoch_.
+    mutable std::vector<uint32_t> seen_[2];
+    mutable uint32_t epoch_ = 0;
+
+    std::vector<Key> keys_;
+    std::unordered_map<Key, int32_t, KeyHash> ids_;
+    std::vector<int32_t> next_;    // state * classes + class
+    std::vector<uint32_t> match_;  // during construction: the pattern a transition matches
+    std::vector<char> quiet_;
+    std::vector<uint32_t> sink_;  // the pattern a state is the match of, 0 for the others
+};
+
+void Builder::add_patterns() {
+    for (size_t i = 0; i < pats_.size(); ++i) {
+        auto& p = pats_[i];
+        auto id = static_cast<uint32_t>(i + 1);
+        Nfa& n = p.raw ? raw_ : norm_;
+        // A literal means what it says once decoded, as a request is: "%2e%2e%2f" is "../".
+        std::string text = p.text;
+        if (!p.regex && !p.raw) {  // as the kernel decodes it, without its end-of-text '\n'
+            text = decode(p.text, p.text.size(), false).text;
+            text.pop_back();
+        }
+        try {
+            regex::add_pattern(n, text, id, {p.raw, !p.regex});
+        } catch (const InputError& e) {
+            throw InputError(p.set + ": " + p.text + ": " + e.what());
+        }
+        pattern_of_[p.raw].resize(n.states.size(), id);
+        for (auto& h : p.scope.named) names_.add(h);
+    }
+}
+
+void Builder::make_parts() {
+    size_t nparts = 2 + 1 + names_.names.size();  // request line, body, untracked, named
+    for (int raw = 0; raw < 2; ++raw) {
+        parts_[raw].assign(nparts, Part{});
+        const Nfa& n = nfa(raw);
+        for (auto& st : n.starts) {
+            auto& p = pats_[st.pattern - 1];
+            auto add = [&](size_t part) {
+                (st.anchored ? parts_[raw][part].anchored : parts_[raw][part].unanchored)
+                    .push_back(st.state);
+            };
+            if (p.scope.uri) add(0);
+            if (p.scope.body) add(1);
+            for (size_t k = 0; k <= names_.names.size(); ++k) {
+                bool named = k > 0 && std::find(p.scope.named.begin(), p.scope.named.end(),
+                                                names_.names[k - 1]) != p.scope.named.end();
+                if (p.scope.headers || named) add(2 + k);
+            }
+        }
+        for (auto& part : parts_[raw]) {
+            uint32_t m = 0;
+            part.closure_u = closure(raw, part.unanchored, -1, -1, &m);
+            auto both = part.unanchored;
+            both.insert(both.end(), part.anchored.begin(), part.anchored.end());
+            part.closure_a = closure(raw, both, -1, -1, &m);
+            part.in_closure_u.assign(n.states.size(), 0);
+            part.in_closure_a.assign(n.states.size(), 0);
+            for (auto s : part.closure_u) part.in_closure_u[static_cast<size_t>(s)] = 1;
+            for (auto s : part.closure_a) part.in_closure_a[static_cast<size_t>(s)] = 1;
+        }
+    }
+}
+
+// Bytes that behave alike everywhere share a class: the tracker, every symbol set of both
+// components, word-ness.
+void Builder::make_classes() {
+    std::vector<std::vector<uint8_t>> groups{std::vector<uint8_t>(256)};
+    for (int b = 0; b < 256; ++b) groups[0][static_cast<size_t>(b)] = static_cast<uint8_t>(b);
+    auto split = [&](auto pred) {
+        std::vector<std::vector<uint8_t>> out;
+        for (auto& g : groups) {
+            std::vector<uint8_t> yes, no;
+            for (auto b : g) (pred(b) ? yes : no).push_back(b);
+            if (!yes.empty()) out.push_back(std::move(yes));
+            if (!no.empty()) out.push_back(std::move(no));
+        }
+        groups = std::move(out);
+    };
+    for (uint8_t c : {'\r', '\n', ':', ' ', '\t'}) split([c](uint8_t b) { return b == c; });
+    std::vector<uint8_t> name_chars;
+    for (auto& n : names_.names) name_chars.insert(name_chars.end(), n.begin(), n.end());
+    std::sort(name_chars.begin(), name_chars.end());
+    name_chars.erase(std::unique(name_chars.begin(), name_chars.end()), name_chars.end());
+    for (uint8_t c : name_chars)
+        split([c](uint8_t b) { return (b >= 'A' && b <= 'Z' ? b + 32 : b) == c; });
+    for (int raw = 0; raw < 2; ++raw) {
+        split([&](uint8_t b) { return regex::is_word(symbol(raw, b)); });
+        std::vector<regex::CharSet> sets;
+        for (auto& st : nfa(raw).states)
+            if (st.kind == Nfa::Kind::Char) sets.push_back(st.set);
+        std::sort(sets.begin(), sets.end(),
+                  [](auto& a, auto& b) { return a.to_string() < b.to_string(); });
+        sets.erase(std::unique(sets.begin(), sets.end()), sets.end());
+        for (auto& set : sets) split([&](uint8_t b) { return set.test(symbol(raw, b)); });
+    }
+    rep_.clear();
+    for (size_t i = 0; i < groups.size(); ++i) {
+        rep_.push_back(groups[i][0]);
+        for (auto b : groups[i]) cls_[b] = static_cast<uint8_t>(i);
+    }
+}
+
+// Epsilon closure. assert_prev/next: the word-ness of the symbols around the current
+// position, or -1 when not known yet (assertions then stay unresolved, in the set). Match
+// states reached set *match to the lowest pattern and are left out of the result.
+std::vector<int32_t> Builder::closure(bool raw, std::vector<int32_t> todo, int assert_prev,
+                                      int assert_next, uint32_t* match) const {
+    const Nfa& n = nfa(raw);
+    std::vector<int32_t> out;
+    auto& seen = seen_[raw];
+    seen.resize(n.states.size(), 0);
+    if (++epoch_ == 0) {  // wrapped: forget every old mark
+        std::fill(seen_[0].begin(), seen_[0].end(), 0);
+        std::fill(seen_[1].begin(), seen_[1].end(), 0);
+        epoch_ = 1;
+    }
+    while (!todo.empty()) {
+        int32_t s = todo.back();
+        todo.pop_back();
+        if (s < 0 || seen[static_cast<size_t>(s)] == epoch_) continue;
+        seen[static_cast<size_t>(s)] = epoch_;
+        auto& st = n.states[static_cast<size_t>(s)];
+        switch (st.kind) {
+            case Nfa::Kind::Char:
+                out.push_back(s);
+                break;
+            case Nfa::Kind::Match:
+                if (*match == 0 || st.match < *match) *match = st.match;
+                break;
+            case Nfa::Kind::Split:
+                todo.push_back(st.out1);
+                todo.push_back(st.out);
+                break;
+            case Nfa::Kind::Epsilon:
+                todo.push_back(st.out);
+                break;
+            case Nfa::Kind::Boundary:
+            case Nfa::Kind::NotBoundary:
+                if (assert_prev < 0) {
+                    out.push_back(s);
+                } else if ((assert_prev != assert_next) == (st.kind == Nfa::Kind::Boundary)) {
+                    todo.push_back(st.out);
+                }
+                break;
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// One symbol through a set: assertions resolved against it, the moves, the new closure.
+Builder::Step Builder::move(bool raw, const std::vector<int32_t>& set, bool prev_word,
+                            uint8_t sym) const {
+    const Nfa& n = nfa(raw);
+    Step r;
+    int next_word = regex::is_word(sym);
+    auto resolved = closure(raw, set, prev_word, next_word, &r.match);
+    std::vector<int32_t> moved;
+    for (auto s : resolved) {
+        auto& st = n.states[static_cast<size_t>(s)];
+        if (st.kind == Nfa::Kind::Char && st.set.test(sym)) moved.push_back(st.out);
+    }
+    r.set = closure(raw, moved, -1, -1, &r.match);
+    return r;
+}
+
+Builder::Resolved Builder::resolve(bool raw, const std::vector<int32_t>& extra,
+                                   bool prev_word) const {
+    Resolved r;
+    if (extra.empty()) return r;
+    for (int next_word = 0; next_word < 2; ++next_word)
+        r.set[next_word] = closure(raw, extra, prev_word, next_word, &r.match[next_word]);
+    return r;
+}
+
+// A byte of class `cls` in an active part: the part's starts (cached) and `extra` moved, the
+// part's unanchored closure added back for the next position (left out of the key: it is
+// there in every state of the part).
+Builder::Step Builder::step_part(bool raw, Tracker t, const Resolved& extra, bool prev_word,
+                                 uint8_t cls) {
+    const Nfa& n = nfa(raw);
+    uint8_t sym = symbol(raw, rep_[cls]);
+    size_t pi = part_index(t);
+    auto& in_u = parts_[raw][pi].in_closure_u;
+    auto& start = start_moves_[raw][(pi * 2 + prev_word) * rep_.size() + cls];
+    if (!start) {
+        Step m = move(raw, parts_[raw][pi].closure_u, prev_word, sym);
+        std::erase_if(m.set, [&](int32_t s) { return in_u[static_cast<size_t>(s)] != 0; });
+        start = std::move(m);
+    }
+    Step r;
+    r.match = start->match;
+    int next_word = regex::is_word(sym);
+    if (extra.set[next_word].empty()) {
+        if (extra.match[next_word] && (!r.match || extra.match[next_word] < r.match))
+            r.match = extra.match[next_word];
+        r.set = start->set;
+        return r;
+    }
+    std::vector<int32_t> moved;
+    for (auto s : extra.set[next_word]) {
+        auto& st = n.states[static_cast<size_t>(s)];
+        if (st.kind == Nfa::Kind::Char && st.set.test(sym)) moved.push_back(st.out);
+    }
+    uint32_t m = extra.match[next_word];
+    auto e = closure(raw, moved, -1, -1, &m);
+    if (m && (!r.match || m < r.match)) r.match = m;
+    std::erase_if(e, [&](int32_t s) { return in_u[static_cast<size_t>(s)] != 0; });
+    r.set.reserve(start->set.size() + e.size());
+    std::set_union(start->set.begin(), start->set.end(), e.begin(), e.end(),
+                   std::back_inserter(r.set));
+    return r;
+}
+
+bool Builder::quiet(const Key& k) {
+    if (!active(k.t)) return true;
+    auto& in_a = part(k.raw, k.t).in_closure_a;
+    return std::all_of(k.extra.begin(), k.extra.end(),
+                       [&](int32_t s) { return in_a[static_cast<size_t>(s)] != 0; });
+}
+
+int32_t Builder::intern(Key k) {
+    auto it = ids_.find(k);
+    if (it != ids_.end()) return it->second;
+    auto id = static_cast<int32_t>(keys_.size());
+    // Before minimisation; it merges, so allow some slack before giving up.
+    if (keys_.size() * rep_.size() > 4 * max_entries_) too_big(keys_.size());
+    quiet_.push_back(quiet(k));
+    ids_.emplace(k, id);
+    keys_.push_back(std::move(k));
+    return id;
+}
+
+void Builder::too_big(size_t states) {
+    // The pattern whose partial matches fill the most states is the one to blame.
+    std::vector<size_t> weight(pats_.size() + 1, 0);
+    for (auto& k : keys_)
+        for (auto s : k.extra) ++weight[pattern_of_[k.raw][static_cast<size_t>(s)]];
+    auto worst =
+        static_cast<size_t>(std::max_element(weight.begin() + 1, weight.end()) - weight.begin());
+    auto& p = pats_[worst - 1];
+    std::string alone;
+    if (pats_.size() > 1) {
+        try {
+            auto d = compile_table({p}, max_entries_);
+            alone = "; alone it needs " + std::to_string(d.states) + " states";
+        } catch (const InputError&) {
+            alone = "; it is too big even alone";
+        }
+    }
+    throw TooBig("the patterns need more than the kernel's table holds (" + std::to_string(states) +
+                 "+ states x " + std::to_string(rep_.size()) + " byte classes > " +
+                 std::to_string(max_entries_) + " entries); the pattern that adds most is " +
+                 p.set + ": " + p.text + alone +
+                 " (a long gap such as .* or .{0,50} between two parts multiplies states)");
+}
+
+// Moore's partition refinement: quiescent states, the others, and each pattern's match state
+// apart from the start, then by the block every class leads to.
+void Builder::minimize() {
+    size_t n = keys_.size(), c = rep_.size() + 2;  // the byte classes and the two restarts
+    std::vector<uint32_t> block(n);
+    for (size_t s = 0; s < n; ++s) block[s] = sink_[s] ? 1 + sink_[s] : quiet_[s] ? 0 : 1;
+    size_t blocks = 0;
+    // A state's signature: its block and the blocks its classes lead to, in one flat array;
+    // equal signatures are found by a hash of the row, confirmed by comparing rows.
+    const size_t w = 1 + c;
+    std::vector<uint32_t> rows(n * w), chain(n);
+    constexpr uint32_t kNone = UINT32_MAX;
+    for (;;) {
+        std::unordered_map<uint64_t, uint32_t> first;  // row hash -> a state with it
+        first.reserve(n);
+        std::vector<uint32_t> next(n);
+        uint32_t count = 0;
+        for (size_t s = 0; s < n; ++s) {
+            uint32_t* v = &rows[s * w];
+            v[0] = block[s];
+            uint64_t h = 1469598103934665603ull ^ v[0];
+            for (size_t k = 0; k < c; ++k) {
+                v[1 + k] = block[static_cast<size_t>(next_[s * c + k])];
+                h = (h ^ v[1 + k]) * 1099511628211ull;
+            }
+            auto [it, fresh] = first.try_emplace(h, kNone);
+            uint32_t cand = it->second;
+            while (cand != kNone && std::memcmp(&rows[cand * w], v, w * sizeof *v) != 0)
+                cand = chain[cand];
+            if (cand != kNone) {
+                next[s] = next[cand];
+                continue;
+            }
+            next[s] = count++;
+            chain[s] = it->second;
+            it->second = static_cast<uint32_t>(s);
+        }
+        block = std::move(next);
+        if (count == blocks) break;
+        blocks = count;
+    }
+    // Rebuild over blocks: quiescent ones first, the match states last in pattern order.
+    std::vector<int32_t> order(blocks, -1);
+    std::vector<int32_t> rep(blocks, -1);
+    uint32_t id = 0;
+    auto place = [&](size_t s) {
+        if (rep[block[s]] >= 0) return;
+        rep[block[s]] = static_cast<int32_t>(s);
+        order[block[s]] = static_cast<int32_t>(id++);
+    };
+    for (size_t s = 0; s < n; ++s)
+        if (quiet_[s]) place(s);
+    for (size_t s = 0; s < n; ++s)
+        if (!quiet_[s] && !sink_[s]) place(s);
+    for (size_t s = 0; s < n; ++s)
+        if (sink_[s]) place(s);  // build() appends them in pattern order
+    std::vector<int32_t> nn(blocks * c);
+    std::vector<char> nq(blocks);
+    std::vector<uint32_t> ns(blocks);
+    std::vector<Key> nk(blocks);
+    for (size_t b = 0; b < blocks; ++b) {
+        auto s = static_cast<size_t>(rep[b]);
+        auto o = static_cast<size_t>(order[b]);
+        for (size_t k = 0; k < c; ++k)
+            nn[o * c + k] = order[block[static_cast<size_t>(next_[s * c + k])]];
+        nq[o] = quiet_[s];
+        ns[o] = sink_[s];
+        nk[o] = keys_[s];
+    }
+    // Remember where every original state went (the start states are looked up by key).
+    std::unordered_map<Key, int32_t, KeyHash> ids;
+    for (auto& [k, s] : ids_) ids.emplace(k, order[block[static_cast<size_t>(s)]]);
+    ids_ = std::move(ids);
+    next_ = std::move(nn);
+    match_.assign(next_.size(), 0);
+    quiet_ = std::move(nq);
+    sink_ = std::move(ns);
+    keys_ = std::move(nk);
+}
+
+Dfa Builder::build() {
+    add_patterns();
+    make_parts();
+    make_classes();
+    for (int raw = 0; raw < 2; ++raw)
+        start_moves_[raw].resize(parts_[raw].size() * 2 * rep_.size());
+    // The byte classes, then two virtual ones no byte has: restarts of the current part with
+    // nothing in progress, after a non-word and a word symbol (bw_dfa.mid).
+    const size_t real = rep_.size(), c = real + 2;
+
+    // The entry points, in both components.
+    std::array<int32_t, BW_STARTS> starts[2];
+    bool components[2] = {!norm_.starts.empty(), !raw_.starts.empty()};
+    for (int raw = 0; raw < 2; ++raw) {
+        if (!components[raw]) continue;
+        auto anchored_extra = [&](size_t pi) {
+            std::vector<int32_t> e;
+            for (auto s : parts_[raw][pi].closure_a)
+                if (!parts_[raw][pi].in_closure_u[static_cast<size_t>(s)]) e.push_back(s);
+            return e;
+        };
+        auto r = static_cast<uint8_t>(raw);
+        starts[raw][BW_START_REQUEST] = intern({{kRequestLine, 0}, r, 0, anchored_extra(0)});
+        starts[raw][BW_START_LINE] = intern({{kLineStart, 0}, r, 0, {}});
+        starts[raw][BW_START_BODY] = intern({{kBody, 0}, r, 0, anchored_extra(1)});
+        starts[raw][BW_START_MID] = intern({{kBody, 0}, r, 0, {}});
+        starts[raw][BW_START_MID_WORD] = intern({{kBody, 0}, r, 1, {}});
+    }
+
+    for (size_t s = 0; s < keys_.size(); ++s) {
+        next_.resize(keys_.size() * c);
+        match_.resize(keys_.size() * c);
+        const Key from = keys_[s];  // a copy: intern() may grow keys_
+        const bool raw = from.raw;
+        const Resolved resolved =
+            active(from.t) ? resolve(raw, from.extra, from.prev_word) : Resolved{};
+        for (size_t k = 0; k < c; ++k) {
+            if (k >= real) {
+                Key to = from;
+                to.extra.clear();
+                to.prev_word = static_cast<uint8_t>(k - real);
+                if (from.t.mode == kOws)
+                    to.t.mode = kValue;  // after a header's ':'
+                else if (!active(from.t))
+                    to = from;  // not used: stay
+                int32_t id = intern(std::move(to));
+                next_.resize(keys_.size() * c);
+                match_.resize(keys_.size() * c);
+                next_[s * c + k] = id;
+                match_[s * c + k] = 0;
+                continue;
+            }
+            uint8_t b = rep_[k];
+            Tracker t2 = track(names_, from.t, b);
+            Key to{t2, from.raw, 0, {}};
+            uint32_t m = 0;
+            if (active(from.t)) {
+                // The byte belongs to the current part, also when it ends it (a line's '\n'
+                // resolves a trailing \b or completes a pattern ending in a space).
+                Step st = step_part(raw, from.t, resolved, from.prev_word, static_cast<uint8_t>(k));
+                m = st.match;
+                if (t2 == from.t) {
+                    to.extra = std::move(st.set);
+                    to.prev_word = regex::is_word(symbol(raw, b));
+                }
+            } else if (t2.mode == kValue) {
+                // The value's first byte: from the part's closure with its anchored starts.
+                auto& p = part(raw, t2);
+                std::vector<int32_t> extra;
+                for (auto s2 : p.closure_a)
+                    if (!p.in_closure_u[static_cast<size_t>(s2)]) extra.push_back(s2);
+                Step st =
+                    step_part(raw, t2, resolve(raw, extra, false), false, static_cast<uint8_t>(k));
+                m = st.match;
+                to.extra = std::move(st.set);
+                to.prev_word = regex::is_word(symbol(raw, b));
+            } else if (t2.mode == kBody) {
+                auto& p = part(raw, t2);
+                for (auto s2 : p.closure_a)
+                    if (!p.in_closure_u[static_cast<size_t>(s2)]) to.extra.push_back(s2);
+            }
+            int32_t id = intern(std::move(to));
+            next_.resize(keys_.size() * c);
+            match_.resize(keys_.size() * c);
+            next_[s * c + k] = id;
+            match_[s * c + k] = m;
+        }
+    }
+    // Matches become states: a transition that completes pattern m goes to m's match state,
+    // which stays put on every class. The kernel then finds a match by the state a stream is
+    // in, without a test per step.
+    size_t base = keys_.size();
+    for (size_t m = 1; m <= pats_.size(); ++m) {
+        keys_.push_back(Key{{kSink, static_cast<uint16_t>(m)}, 0, 0, {}});
+        quiet_.push_back(0);
+    }
+    sink_.assign(keys_.size(), 0);
+    next_.resize(keys_.size() * c);
+    match_.resize(keys_.size() * c);
+    for (size_t m = 1; m <= pats_.size(); ++m) {
+        size_t sink = base + m - 1;
+        sink_[sink] = static_cast<uint32_t>(m);
+        for (size_t k = 0; k < c; ++k) next_[sink * c + k] = static_cast<int32_t>(sink);
+    }
+    for (size_t s = 0; s < base; ++s)
+        for (size_t k = 0; k < c; ++k)
+            if (uint32_t m = match_[s * c + k]) {
+                next_[s * c + k] = static_cast<int32_t>(base + m - 1);
+                match_[s * c + k] = 0;
+            }
+    std::array<Key, BW_STARTS> start_keys[2];
+    for (int raw = 0; raw < 2; ++raw)
+        if (components[raw])
+            for (int i = 0; i < BW_STARTS; ++i)
+                start_keys[raw][i] = keys_[static_cast<size_t>(starts[raw][i])];
+    minimize();
+
+    // Byte classes that behave alike in every state after minimisation share a column.
+    size_t n = keys_.size();
+    std::vector<int> column_of(c, -1);
+    std::vector<size_t> columns, hashes;
+    for (size_t k = 0; k < real; ++k) {
+        size_t h = 0;
+        for (size_t s = 0; s < n; ++s)
+            h = h * 1000003u ^ (static_cast<size_t>(next_[s * c + k]) << 12 ^ match_[s * c + k]);
+        for (size_t j = 0; j < columns.size(); ++j) {
+            size_t o = columns[j];
+            if (hashes[j] != h) continue;
+            bool same = true;
+            for (size_t s = 0; s < n && same; ++s)
+                same =
+                    next_[s * c + k] == next_[s * c + o] && match_[s * c + k] == match_[s * c + o];
+            if (same) {
+                column_of[k] = static_cast<int>(j);
+                break;
+            }
+        }
+        if (column_of[k] < 0) {
+            column_of[k] = static_cast<int>(columns.size());
+            columns.push_back(k);
+            hashes.push_back(h);
+        }
+    }
+    size_t cols = columns.size();
+    if (n * cols > max_entries_) too_big(n);
+    if (pats_.size() >= (1u << 12)) throw InputError("more than 4095 patterns");
+
+    // Three more columns: the class of a position past the end, whose entries stay where they
+    // are (the kernel's branch-free lockstep reads it for a stream that has run out), and the
+    // two restarts.
+    // In the kernel's units: states and classes as byte offsets (bw_dfa), the rows after the
+    // table's class map (BW_DFA_HEAD).
+    if (BW_DFA_HEAD / 4 + n * (cols + 3) > max_entries_) too_big(n);
+    Dfa d;
+    d.classes = static_cast<uint32_t>(cols + 3);
+    const uint32_t row = d.classes * 4;
+    auto at = [&](size_t s) { return static_cast<uint32_t>(BW_DFA_HEAD + s * row); };
+    d.pad = static_cast<uint32_t>(cols) * 4;
+    d.mid = static_cast<uint32_t>(cols + 1) * 4;
+    d.states = static_cast<uint32_t>(n);
+    d.quiet = at(static_cast<size_t>(std::count(quiet_.begin(), quiet_.end(), 1)));
+    d.accept = at(n - pats_.size());
+    for (int b = 0; b < 256; ++b)
+        d.byte_class[static_cast<size_t>(b)] =
+            static_cast<uint16_t>(column_of[cls_[static_cast<size_t>(b)]] * 4);
+    // The decoder never lets a payload byte be BW_PAD_BYTE: it pads the text's end.
+    d.byte_class[BW_PAD_BYTE] = static_cast<uint16_t>(d.pad);
+    d.table.resize(BW_DFA_HEAD / 4 + n * d.classes);
+    std::memcpy(d.table.data(), d.byte_class.data(), BW_DFA_HEAD);
+    for (size_t s = 0; s < n; ++s) {
+        uint32_t* r = &d.table[BW_DFA_HEAD / 4 + s * d.classes];
+        for (size_t j = 0; j < cols; ++j) r[j] = at(next_[s * c + columns[j]]);
+        r[cols] = at(s);
+        for (size_t v = 0; v < 2; ++v) r[cols + 1 + v] = at(next_[s * c + real + v]);
+    }
+    int raw = components[1] ? 1 : 0;
+    for (int i = 0; i < BW_STARTS; ++i)
+        d.start[static_cast<size_t>(i)] = at(ids_.at(start_keys[raw][static_cast<size_t>(i)]));
+    d.raw = raw;
+    d.patterns = pats_.size();
+    return d;
+}
+
+}  // namespace
+
+Dfa compile_table(const std::vector<Pattern>& patterns, size_t max_entries) {
+    if (patterns.empty()) return {};
+    for (auto& p : patterns)
+        if (p.raw != patterns[0].raw)
+            throw std::logic_error("compile_table: raw and decoded mixed");
+    return Builder(patterns, max_entries).build();
+}
+
+size_t Automaton::states() const {
+    size_t n = 0;
+    for (auto& t : tables) n += t.states;
+    return n;
+}
+
+Automaton compile(const std::vector<Pattern>& patterns, size_t max_entries, size_t max_tables) {
+    // Whole sets, in the policy's order; raw and decoded patterns of a set apart.
+    struct Group {
+        std::vector<Pattern> pats;
+        size_t alone = 0, classes = 0;  // in a table of its own
+    };
+    std::vector<Group> groups;
+    for (auto& p : patterns) {
+        auto g = std::find_if(groups.begin(), groups.end(), [&](const Group& x) {
+            return x.pats[0].set == p.set && x.pats[0].raw == p.raw;
+        });
+        if (g == groups.end())
+            groups.push_back({{p}, 0, 0});
+        else
+            g->pats.push_back(p);
+    }
+    struct Bin {
+        std::vector<Pattern> pats;
+        std::vector<std::string> sets;
+        Dfa dfa;
+    };
+    std::vector<Dfa> own;
+    for (auto& g : groups) {
+        own.push_back(compile_table(g.pats, max_entries));  // throws naming its worst pattern
+        g.alone = own.back().states;
+        g.classes = own.back().classes;
+    }
+    // First fit, biggest first: the small sets fill what the big ones leave.
+    std::vector<size_t> order(groups.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        return groups[a].alone * groups[a].classes > groups[b].alone * groups[b].classes;
+    });
+    std::vector<Bin> bins;
+    auto try_add = [&](Bin& b, const Group& g, bool estimate) {
+        if (b.pats[0].raw != g.pats[0].raw) return false;
+        // Together they need more than the sum of what each needs alone (their partial
+        // matches overlap; 1.5x or more for most shipped sets): a union that cannot fit is
+        // not worth building to find that out (a failed attempt costs seconds) unless the
+        // only other choice is a table too many.
+        size_t row = std::max<size_t>(b.dfa.classes, g.classes);
+        if (estimate && (b.dfa.states + g.alone) * row * 3 > max_entries * 2) return false;
+        if ((b.dfa.states + g.alone) * row > max_entries) return false;
+        auto pats = b.pats;
+        pats.insert(pats.end(), g.pats.begin(), g.pats.end());
+        try {
+            b.dfa = compile_table(pats, max_entries);
+        } catch (const TooBig&) {
+            return false;
+        }
+        b.pats = std::move(pats);
+        b.sets.push_back(g.pats[0].set);
+        return true;
+    };
+    for (size_t i : order) {
+        auto& g = groups[i];
+        bool placed =
+            std::any_of(bins.begin(), bins.end(), [&](Bin& b) { return try_add(b, g, true); });
+        if (!placed && bins.size() >= max_tables)
+            placed =
+                std::any_of(bins.begin(), bins.end(), [&](Bin& b) { return try_add(b, g, false); });
+        if (!placed) bins.push_back({g.pats, {g.pats[0].set}, std::move(own[i])});
+    }
+    if (bins.size() > max_tables) {
+        std::string where;
+        for (size_t i = 0; i < bins.size(); ++i) {
+            where += (i ? "; table " : "table ") + std::to_string(i + 1) + ":";
+            for (auto& s : bins[i].sets) where += " " + s;
+        }
+        throw InputError("the patterns need " + std::to_string(bins.size()) +
+                         " tables, more than the " + std::to_string(max_tables) +
+                         " the kernel scans (" + where + "): drop or narrow sets");
+    }
+    Automaton a;
+    for (auto& b : bins) {
+        b.dfa.first = static_cast<uint32_t>(a.patterns.size());
+        a.patterns.insert(a.patterns.end(), b.pats.begin(), b.pats.end());
+        a.tables.push_back(std::move(b.dfa));
+    }
+    return a;
+}
+
+bool is_http_request(std::string_view p) {
+    for (std::string_view m :
+         {"GET ", "PUT ", "POST ", "HEAD ", "PATCH ", "TRACE ", "DELETE ", "OPTIONS ", "CONNECT "})
+        if (p.substr(0, m.size()) == m) return true;
+    return false;
+}
+
+namespace {
+
+struct Buf {
+    bw_scan_buf b{};
+    bw_decoder& d = b.d;
+};
+
+void run_decoder(Buf& s, std::string_view payload, size_t scan_bytes, bool http) {
+    size_t n = std::min({payload.size(), scan_bytes, size_t{BW_MAX_SCAN_BYTES}});
+    std::copy_n(payload.begin(), n, s.b.raw);
+    s.d.len = static_cast<uint32_t>(n);
+    s.d.in_headers = http;
+    while (bw_decode_step(&s.b, &s.d)) {
+    }
+    bw_decode_finish(&s.b, &s.d);
+}
+
+// The pattern a match state stands for, 1-based among the automaton's (the kernel's pattern_of).
+uint32_t pattern_of(const Dfa& dfa, uint32_t state) {
+    return dfa.first + (state - dfa.accept) / (dfa.classes * 4) + 1;
+}
+
+// The kernel's scan() over buf[0, n) in the streams of `plan`, batch for batch.
+uint32_t run_streams(const Dfa& dfa, const uint8_t* buf, uint32_t n, const bw_plan& plan) {
+    uint32_t s[BW_SCAN_STREAMS];
+    for (int k = 0; k < BW_SCAN_STREAMS; ++k) s[k] = plan.state[k];
+    auto step = [&](uint32_t st, uint32_t pos) {
+        uint32_t c = pos < n ? BW_DFA_CLASS(dfa.table.data(), buf[pos]) : dfa.pad;
+        return dfa.table[(st + c) / 4];
+    };
+    auto pattern = [&](uint32_t st) { return pattern_of(dfa, st); };
+    for (uint32_t b = 0; b < plan.steps; b += BW_SCAN_BATCH) {
+        for (uint32_t j = 0; j < BW_SCAN_BATCH; ++j)
+            for (int k = 0; k < BW_SCAN_STREAMS; ++k) s[k] = step(s[k], plan.start[k] + b + j);
+        for (int k = 0; k < BW_SCAN_STREAMS; ++k)
+            if (s[k] >= dfa.accept) return pattern(s[k]);
+    }
+    for (int k = 0; k < BW_SCAN_STREAMS - 1; ++k)
+        for (uint32_t pos = plan.start[k] + plan.steps; pos < n && s[k] >= dfa.quiet; ++pos)
+            if ((s[k] = step(s[k], pos)) >= dfa.accept) return pattern(s[k]);
+    return 0;
+}
+
+}  // namespace
+
+bw_dfa to_kernel(const Dfa& d) {
+    bw_dfa k{};
+    k.classes = d.classes;
+    k.pad = d.pad;
+    k.mid = d.mid;
+    k.quiet = d.quiet;
+    k.accept = d.accept;
+    std::copy(d.start.begin(), d.start.end(), k.start);
+    k.raw = d.raw;
+    k.first = d.first;
+    k.states = d.states;
+    return k;
+}
+
+Decoded decode(std::string_view payload, size_t scan_bytes, bool http) {
+    Buf s;
+    run_decoder(s, payload, scan_bytes, http);
+    Decoded d;
+    d.text.assign(reinterpret_cast<const char*>(s.b.dec), s.b.dec_len);
+    d.lines.assign(s.b.lines, s.b.lines + std::min<uint32_t>(s.b.nlines, BW_MAX_LINES));
+    d.hdr_end = s.b.hdr_end;
+    return d;
+}
+
+uint32_t scan(const Automaton& a, std::string_view payload, size_t scan_bytes) {
+    if (a.tables.empty()) return 0;
+    bool http = is_http_request(payload);
+    Buf s;
+    run_decoder(s, payload, scan_bytes, http);
+    bool any_raw = std::any_of(a.tables.begin(), a.tables.end(), [](auto& t) { return t.raw; });
+    if (a.tables.size() > 1 && !any_raw) {
+        // The kernel's lanes (scan_lanes): each table in one stream over the decoded text; the
+        // lowest table with a match answers.
+        for (auto& dfa : a.tables) {
+            const uint8_t* buf = s.b.dec;
+            uint32_t n = s.b.dec_len;
+            uint32_t st = dfa.start[http ? BW_START_REQUEST : BW_START_MID];
+            for (uint32_t pos = 0; pos < n && st < dfa.accept; ++pos)
+                st = dfa.table[(st + BW_DFA_CLASS(dfa.table.data(), buf[pos])) / 4];
+            if (st >= dfa.accept) return pattern_of(dfa, st);
+        }
+        return 0;
+    }
+    for (auto& dfa : a.tables) {
+        bw_plan plan{};
+        bw_dfa cfg = to_kernel(dfa);
+        uint32_t m;
+        if (dfa.raw) {  // over the bytes as sent, with the decoder's raw line index
+            bw_plan_scan(s.b.raw, s.b.raw_lines, s.b.nlines, s.b.raw_hdr_end, s.b.raw_len, http,
+                         dfa.table.data(), &cfg, cfg.start, &plan);
+            m = run_streams(dfa, s.b.raw, s.b.raw_len, plan);
+        } else {
+            bw_plan_scan(s.b.dec, s.b.lines, s.b.nlines, s.b.hdr_end, s.b.dec_len, http,
+                         dfa.table.data(), &cfg, cfg.start, &plan);
+            m = run_streams(dfa, s.b.dec, s.b.dec_len, plan);
+        }
+        if (m) return m;
+    }
+    return 0;
+}
+
+}  // namespace bulwark::automaton

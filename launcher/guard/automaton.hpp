@@ -1,0 +1,107 @@
+// The guard's pattern automaton: every pattern of a policy, each limited to the parts of a
+// request its set names, compiled into DFAs over bytes, the tables the XDP program runs
+// (bpf/bulwark.h, "Payload inspection"). Pure logic.
+//
+// The DFA reads the kernel's decoded payload (bw_decode_step) and does the rest of the
+// normalisation itself, so a byte costs the kernel one table load: ASCII case, '\' as '/',
+// '+' and whitespace as ' ' (regex::fold), runs of spaces as one (regex.hpp), and which part
+// of the request a byte is in. It tracks the request line ("uri"), each header line (its
+// name, then its value: "headers", or a header the policy names, such as "user-agent") and the
+// body. "raw" sets get tables of their own that the kernel runs over the undecoded bytes.
+//
+// One DFA of many patterns can need far more states than the patterns apart (a state is a set
+// of partial matches in progress at once), so compile() packs whole sets into as few tables
+// as hold them: a set goes into the first table that still holds it with the others, or
+// opens a new one, up to BW_DFA_TABLES. Every table is a scan of the whole text: the kernel's
+// cost per byte grows with their number (bench/RESULTS.md).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bpf/bulwark.h"
+#include "core/error.hpp"
+
+namespace bulwark::automaton {
+
+// Patterns that need more states than a table holds.
+class TooBig : public InputError {
+  public:
+    using InputError::InputError;
+};
+
+// Where in a request a pattern is looked for.
+struct Scope {
+    bool uri = false;                // the request line
+    bool headers = false;            // every header's value
+    bool body = false;               // the body, and payloads that do not start a request
+    std::vector<std::string> named;  // values of these headers only (lower case)
+    static Scope any() { return {true, true, true, {}}; }
+};
+
+struct Pattern {
+    std::string set, text;
+    bool regex = false;  // else a literal
+    bool raw = false;    // matched against the undecoded bytes (only case folded)
+    Scope scope;
+};
+
+// One table, in the kernel's units (bw_dfa): states and classes are byte offsets into it.
+struct Dfa {
+    std::vector<uint32_t> table;  // BW_DFA_HEAD bytes of byte classes, then states x classes
+    uint32_t classes = 0;         // entries in a row; 0: no patterns
+    std::array<uint16_t, 256> byte_class{};
+    uint32_t pad = 0, mid = 0;  // the pad and restart columns (bw_dfa)
+    uint32_t quiet = 0;         // states below are quiescent
+    uint32_t accept = 0;        // states from here on are the patterns' matches, in order
+    uint32_t states = 0;
+    std::array<uint32_t, BW_STARTS> start{};
+    bool raw = false;    // runs over the bytes as sent
+    uint32_t first = 0;  // its match k is the automaton's pattern first + k
+    size_t patterns = 0;
+};
+
+// A policy's patterns in tables.
+struct Automaton {
+    std::vector<Dfa> tables;
+    std::vector<Pattern> patterns;  // match index i+1 is patterns[i]; a table's are consecutive
+    size_t states() const;
+};
+
+// Throws InputError naming the pattern ("sqli: union.*select") when one is malformed, or, when
+// a set is too big for a table even alone, the pattern that contributes most; or naming the
+// sets in each table when they need more than `max_tables`.
+Automaton compile(const std::vector<Pattern>& patterns, size_t max_entries = BW_DFA_ENTRIES,
+                  size_t max_tables = BW_DFA_TABLES);
+
+// One table of `patterns` (all raw, or none), throwing as compile() does when it outgrows
+// `max_entries`.
+Dfa compile_table(const std::vector<Pattern>& patterns, size_t max_entries = BW_DFA_ENTRIES);
+
+// The kernel's view of a table (bw_config.dfa[i]).
+bw_dfa to_kernel(const Dfa& dfa);
+
+// The table entries a DFA uses: the class map and its rows (what a reload overwrites).
+inline size_t used_entries(const bw_dfa& d) {
+    return d.classes ? BW_DFA_HEAD / 4 + size_t{d.states} * d.classes : 0;
+}
+
+// Whether a payload starts with an HTTP method and a space, as the kernel decides it.
+bool is_http_request(std::string_view payload);
+
+// The kernel's decoding of the first `scan_bytes` of a payload (bw_decode_step).
+struct Decoded {
+    std::string text;  // ends with the '\n' the kernel appends (bw_decode_finish)
+    std::vector<uint16_t> lines;
+    uint32_t hdr_end = 0;
+};
+Decoded decode(std::string_view payload, size_t scan_bytes, bool http);
+
+// The kernel's scan, step for step and table after table: the 1-based index of the pattern it
+// reports, or 0.
+uint32_t scan(const Automaton& a, std::string_view payload, size_t scan_bytes);
+
+}  // namespace bulwark::automaton

@@ -1,0 +1,369 @@
+#include "guard/policy.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstring>
+#include <set>
+
+#include "bpf/bulwark.h"
+#include "core/digest.hpp"
+#include "core/error.hpp"
+#include "core/signing.hpp"
+#include "core/sys.hpp"
+#include "guard/regex.hpp"
+
+namespace bulwark::policy {
+
+namespace {
+
+constexpr uint64_t kSecond = 1'000'000'000ull;
+const std::vector<std::string_view> kMethods = {"GET",   "POST",    "PUT",     "DELETE", "HEAD",
+                                                "PATCH", "OPTIONS", "CONNECT", "TRACE"};
+
+uint64_t parse_u64(std::string_view s, bool& ok) {
+    uint64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    ok = !s.empty() && ec == std::errc() && p == s.data() + s.size();
+    return v;
+}
+
+std::vector<Cidr> parse_list(const JsonAt& at) {
+    std::vector<Cidr> out;
+    for (size_t i = 0; i < at.size(); ++i) {
+        auto item = at[i];
+        out.push_back(item.here([&] { return parse_cidr(item.str()); }));
+    }
+    return out;
+}
+
+Rate parse_limit(const JsonAt& at) {
+    at.only_keys({"rate", "burst"});
+    Rate r = at.at("rate").here([&] { return parse_rate(at.at("rate").str()); });
+    if (auto b = at.get("burst")) {
+        if (b->raw().is_number_integer() && !b->raw().is_number_unsigned() &&
+            b->raw().get<int64_t>() < 0)
+            b->fail("burst must be at least 1, found " + b->raw().dump());
+        r.burst = b->u64(1'000'000'000);
+        if (r.burst == 0) b->fail("burst must be at least 1");
+    }
+    return r;
+}
+
+// A limit set: a kind given as null is unlimited; a kind left out takes `inherit`'s.
+Limits parse_limits(const JsonAt& at, const Limits& inherit) {
+    at.only_keys({"packets", "connections", "requests"});
+    Limits l = inherit;
+    auto one = [&](const char* key, std::optional<Rate>& dst) {
+        if (auto v = at.get(key))
+            dst = v->is_null() ? std::nullopt : std::optional(parse_limit(*v));
+    };
+    one("packets", l.packets);
+    one("connections", l.connections);
+    one("requests", l.requests);
+    return l;
+}
+
+Rule parse_rule(const JsonAt& at) {
+    at.only_keys({"match", "action", "limit"});
+    Rule r;
+    auto m = at.at("match");
+    r.match = m.str();
+    auto sp = r.match.find(' ');
+    std::string method = r.match.substr(0, sp);
+    if (sp == std::string::npos ||
+        std::find(kMethods.begin(), kMethods.end(), method) == kMethods.end() ||
+        r.match.size() <= sp + 1 || r.match[sp + 1] != '/')
+        m.fail("match \"" + r.match + "\" is not \"METHOD /path\" (e.g. \"GET /api/health\")");
+    if (r.match.size() > BW_MAX_RULE_LEN)
+        m.fail("match is longer than " + std::to_string(BW_MAX_RULE_LEN) + " bytes");
+    auto action = at.get("action");
+    auto limit = at.get("limit");
+    if (action) {
+        if (action->str() != "exempt")
+            action->fail("action must be \"exempt\" (or give \"limit\")");
+        if (limit) at.fail("a rule has either \"action\": \"exempt\" or a \"limit\", not both");
+        r.exempt = true;
+    } else if (limit) {
+        r.limit = parse_limit(*limit);
+    } else {
+        at.fail("a rule needs \"action\": \"exempt\" or a \"limit\"");
+    }
+    return r;
+}
+
+// A header name for "in": an HTTP token, lower case.
+std::string header_name(const JsonAt& at) {
+    auto s = at.str();
+    std::string out;
+    for (unsigned char c : s) {
+        if (!(std::isalnum(c) || std::strchr("!#$%&'*+-.^_`|~", c)))
+            at.fail("\"" + s + "\" is neither uri, headers, body, any nor a header name");
+        out += static_cast<char>(std::tolower(c));
+    }
+    if (out.empty() || out.size() > 64) at.fail("a header name of 1 to 64 characters");
+    return out;
+}
+
+// One pattern's text, checked on its own so an error names its JSON path.
+std::string pattern_text(const JsonAt& at, bool regex, bool raw, unsigned scan_bytes) {
+    auto s = at.str();
+    if (s.size() > BW_MAX_PATTERN_LEN)
+        at.fail("pattern is " + std::to_string(s.size()) + " bytes, more than " +
+                std::to_string(BW_MAX_PATTERN_LEN));
+    if (!regex && s.size() > scan_bytes)
+        at.fail("pattern is longer than scan_bytes (" + std::to_string(scan_bytes) +
+                "): it could never match");
+    regex::Nfa scratch;
+    at.here([&] {
+        if (s.empty()) throw InputError("empty pattern");
+        regex::add_pattern(scratch, s, 1, {raw, !regex});
+    });
+    return s;
+}
+
+// A set: a list of literals, or {"comment", "in", "literals", "regex", "raw"}.
+PatternSet parse_set(const std::string& name, const JsonAt& v, unsigned scan_bytes) {
+    PatternSet set;
+    set.name = name;
+    if (v.raw().is_array()) {
+        for (size_t i = 0; i < v.size(); ++i)
+            set.literals.push_back(pattern_text(v[i], false, false, scan_bytes));
+        return set;
+    }
+    v.only_keys({"comment", "in", "literals", "regex", "raw"});
+    if (auto c = v.get("comment")) set.comment = c->str();
+    if (auto r = v.get("raw")) set.raw = r->boolean();
+    if (auto in = v.get("in")) {
+        set.scope = {};
+        for (size_t i = 0; i < in->size(); ++i) {
+            auto part = (*in)[i].str();
+            if (part == "any")
+                set.scope.uri = set.scope.headers = set.scope.body = true;
+            else if (part == "uri")
+                set.scope.uri = true;
+            else if (part == "headers")
+                set.scope.headers = true;
+            else if (part == "body")
+                set.scope.body = true;
+            else
+                set.scope.named.push_back(header_name((*in)[i]));
+        }
+        if (in->size() == 0) in->fail("\"in\" names no part: the set could never match");
+    }
+    if (auto l = v.get("literals"))
+        for (size_t i = 0; i < l->size(); ++i)
+            set.literals.push_back(pattern_text((*l)[i], false, set.raw, scan_bytes));
+    if (auto r = v.get("regex"))
+        for (size_t i = 0; i < r->size(); ++i)
+            set.regexes.push_back(pattern_text((*r)[i], true, set.raw, scan_bytes));
+    if (set.size() == 0) v.fail("the set has no literals and no regex");
+    return set;
+}
+
+}  // namespace
+
+Rate parse_rate(const std::string& s) {
+    auto slash = s.find('/');
+    if (slash == std::string::npos)
+        throw InputError("rate \"" + s + "\" is not COUNT/UNIT (e.g. \"60/minute\")");
+    bool ok;
+    Rate r;
+    r.count = parse_u64(std::string_view(s).substr(0, slash), ok);
+    if (!ok || r.count == 0 || r.count > 1'000'000'000)
+        throw InputError("rate \"" + s + "\": count must be 1..1000000000");
+    auto unit = s.substr(slash + 1);
+    static const std::map<std::string, uint64_t, std::less<>> units = {{"second", kSecond},
+                                                                       {"minute", 60 * kSecond},
+                                                                       {"hour", 3600 * kSecond},
+                                                                       {"day", 86400 * kSecond}};
+    auto it = units.find(unit);
+    if (it == units.end())
+        throw InputError("rate \"" + s + "\": unit must be second, minute, hour or day");
+    r.period_ns = it->second;
+    r.burst = r.count;
+    return r;
+}
+
+Gcra to_gcra(const Rate& r) {
+    uint64_t interval = r.period_ns / r.count;
+    if (interval == 0) interval = 1;
+    return {interval, interval * (r.burst - 1)};
+}
+
+std::vector<automaton::Pattern> all_patterns(const Policy& p) {
+    std::vector<automaton::Pattern> out;
+    for (auto& set : p.pattern_sets) {
+        for (auto& l : set.literals) out.push_back({set.name, l, false, set.raw, set.scope});
+        for (auto& r : set.regexes) out.push_back({set.name, r, true, set.raw, set.scope});
+    }
+    return out;
+}
+
+Policy parse_policy(const Json& doc, const std::string& file) {
+    JsonAt root(doc, file);
+    root.only_keys({"version", "comment", "inspect_ports", "lists", "limits", "rules", "patterns",
+                    "events", "max_sources", "fragments"});
+    Policy p;
+    p.file = file;
+    if (auto v = root.get("version")) {
+        p.version = static_cast<unsigned>(v->u64());
+        if (p.version != 1)
+            v->fail("unsupported policy version " + std::to_string(p.version) +
+                    " (this bulwark reads 1)");
+    }
+    if (auto ports = root.get("inspect_ports")) {
+        for (size_t i = 0; i < ports->size(); ++i) {
+            auto port = (*ports)[i].u64(65535);
+            if (port == 0) (*ports)[i].fail("port 0 cannot be inspected");
+            p.inspect_ports.push_back(static_cast<uint16_t>(port));
+        }
+    } else {
+        p.inspect_ports = {80};
+    }
+    if (auto lists = root.get("lists")) {
+        lists->only_keys({"deny", "trusted", "suspicious"});
+        if (auto l = lists->get("deny")) p.deny = parse_list(*l);
+        if (auto l = lists->get("trusted")) p.trusted = parse_list(*l);
+        if (auto l = lists->get("suspicious")) p.suspicious = parse_list(*l);
+        // One prefix in two lists would make "most specific wins" ambiguous.
+        std::vector<std::pair<const Cidr*, const char*>> all;
+        for (auto& c : p.deny) all.emplace_back(&c, "deny");
+        for (auto& c : p.trusted) all.emplace_back(&c, "trusted");
+        for (auto& c : p.suspicious) all.emplace_back(&c, "suspicious");
+        for (size_t i = 0; i < all.size(); ++i)
+            for (size_t j = i + 1; j < all.size(); ++j)
+                if (*all[i].first == *all[j].first)
+                    lists->fail("\"" + all[j].first->text + "\" is in both \"" + all[i].second +
+                                "\" and \"" + all[j].second + "\"");
+    }
+    if (auto limits = root.get("limits")) {
+        limits->only_keys({"key_prefix", "default", "suspicious", "trusted"});
+        if (auto kp = limits->get("key_prefix")) {
+            kp->only_keys({"ipv4", "ipv6"});
+            if (auto v = kp->get("ipv4")) p.key_prefix_v4 = static_cast<unsigned>(v->u64(32));
+            if (auto v = kp->get("ipv6")) p.key_prefix_v6 = static_cast<unsigned>(v->u64(128));
+            if (p.key_prefix_v4 == 0 || p.key_prefix_v6 == 0)
+                kp->fail("a key prefix of 0 would put every source in one bucket");
+        }
+        if (auto d = limits->get("default"); d && !d->is_null())
+            p.default_limits = parse_limits(*d, {});
+        p.suspicious_limits = p.default_limits;
+        if (auto s = limits->get("suspicious"); s && !s->is_null())
+            p.suspicious_limits = parse_limits(*s, p.default_limits);
+        if (auto t = limits->get("trusted"); t && !t->is_null()) {
+            p.trusted_unlimited = false;
+            p.trusted_limits = parse_limits(*t, {});
+        }
+    }
+    if (auto rules = root.get("rules")) {
+        if (rules->size() > BW_MAX_RULES)
+            (*rules)[BW_MAX_RULES].fail("more than " + std::to_string(BW_MAX_RULES) + " rules");
+        for (size_t i = 0; i < rules->size(); ++i) {
+            p.rules.push_back(parse_rule((*rules)[i]));
+            for (size_t j = 0; j + 1 < p.rules.size(); ++j)
+                if (p.rules[j].match == p.rules.back().match)
+                    (*rules)[i].fail("\"" + p.rules.back().match + "\" repeats rule " +
+                                     std::to_string(j));
+        }
+    }
+    if (auto pat = root.get("patterns")) {
+        pat->only_keys({"scan_bytes", "sets"});
+        if (auto sb = pat->get("scan_bytes")) {
+            p.scan_bytes = static_cast<unsigned>(sb->u64(BW_MAX_SCAN_BYTES));
+            if (p.scan_bytes == 0) sb->fail("scan_bytes must be at least 1");
+        }
+        size_t total = 0;
+        if (auto sets = pat->get("sets")) {
+            for (auto& [name, v] : sets->members()) {
+                if (name.empty() || name.size() >= sizeof(bw_pattern_name{}.set))
+                    v.fail("a set's name must be 1 to " +
+                           std::to_string(sizeof(bw_pattern_name{}.set) - 1) + " characters");
+                p.pattern_sets.push_back(parse_set(name, v, p.scan_bytes));
+                total += p.pattern_sets.back().size();
+                if (total > BW_MAX_PATTERNS)
+                    v.fail("more than " + std::to_string(BW_MAX_PATTERNS) + " patterns in all");
+            }
+        }
+    }
+    if (auto ev = root.get("events")) {
+        ev->only_keys({"per_source_per_second"});
+        if (auto v = ev->get("per_source_per_second"))
+            p.events_per_source_per_second = v->u64(1'000'000);
+    }
+    if (auto ms = root.get("max_sources")) {
+        p.max_sources = ms->u64(16'000'000);
+        if (p.max_sources < 1024) ms->fail("max_sources must be at least 1024");
+    }
+    if (auto fr = root.get("fragments")) {
+        auto v = fr->str();
+        if (v == "pass")
+            p.non_first_fragments = Policy::Fragments::Pass;
+        else if (v == "drop")
+            p.non_first_fragments = Policy::Fragments::Drop;
+        else
+            fr->fail("fragments must be \"pass\" or \"drop\"");
+    }
+    return p;
+}
+
+Policy load_policy(const std::string& path, const std::string& trust_key) {
+    // Hash (and check the signature of) the bytes that were parsed, not a second read of a file
+    // that may have changed.
+    auto text = signing::read_verified(path, trust_key);
+    auto p = parse_policy(parse_json(text, path), path);
+    p.sha256 = sha256_hex(text);
+    return p;
+}
+
+namespace {
+Json rate_json(const std::optional<Rate>& r) {
+    if (!r) return nullptr;
+    static const std::map<uint64_t, const char*> names = {{kSecond, "second"},
+                                                          {60 * kSecond, "minute"},
+                                                          {3600 * kSecond, "hour"},
+                                                          {86400 * kSecond, "day"}};
+    return Json{{"rate", std::to_string(r->count) + "/" + names.at(r->period_ns)},
+                {"burst", r->burst}};
+}
+Json limits_json(const Limits& l) {
+    return Json{{"packets", rate_json(l.packets)},
+                {"connections", rate_json(l.connections)},
+                {"requests", rate_json(l.requests)}};
+}
+}  // namespace
+
+Json summary(const Policy& p) {
+    Json j;
+    j["file"] = p.file;
+    j["inspect_ports"] = p.inspect_ports;
+    j["lists"] = {{"deny", p.deny.size()},
+                  {"trusted", p.trusted.size()},
+                  {"suspicious", p.suspicious.size()}};
+    j["key_prefix"] = {{"ipv4", p.key_prefix_v4}, {"ipv6", p.key_prefix_v6}};
+    j["limits"] = {
+        {"default", limits_json(p.default_limits)},
+        {"suspicious", limits_json(p.suspicious_limits)},
+        {"trusted", p.trusted_unlimited ? Json(nullptr) : limits_json(p.trusted_limits)}};
+    Json rules = Json::array();
+    for (auto& r : p.rules)
+        rules.push_back({{"match", r.match},
+                         {"action", r.exempt ? "exempt" : "limit"},
+                         {"limit", rate_json(r.limit)}});
+    j["rules"] = rules;
+    Json sets = Json::object();
+    size_t total = 0;
+    for (auto& s : p.pattern_sets) {
+        sets[s.name] = s.size();
+        total += s.size();
+    }
+    j["patterns"] = {{"scan_bytes", p.scan_bytes}, {"sets", sets}, {"total", total}};
+    j["events"] = {{"per_source_per_second", p.events_per_source_per_second}};
+    j["max_sources"] = p.max_sources;
+    j["fragments"] = p.non_first_fragments == Policy::Fragments::Pass ? "pass" : "drop";
+    return j;
+}
+
+}  // namespace bulwark::policy

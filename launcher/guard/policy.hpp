@@ -1,0 +1,82 @@
+// Network policies (policies/*.json, documented in policies/README.md): parsing and validation.
+// Pure logic; what the XDP program receives is derived from the Policy.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/cidr.hpp"
+#include "core/json_util.hpp"
+#include "guard/automaton.hpp"
+
+namespace bulwark::policy {
+
+struct Rate {
+    uint64_t count = 0;      // tokens per period
+    uint64_t period_ns = 0;  // second, minute, hour or day
+    uint64_t burst = 0;      // defaults to count
+    bool operator==(const Rate&) const = default;
+};
+// "60/minute" -> {60, 60e9}. Throws InputError.
+Rate parse_rate(const std::string& s);
+// GCRA parameters: one token every period/count ns (rounded down, so a source at exactly the
+// rate always conforms), tau = interval * (burst - 1).
+struct Gcra {
+    uint64_t interval_ns, tau_ns;
+};
+Gcra to_gcra(const Rate& r);
+
+// A limit per kind; nullopt = unlimited.
+struct Limits {
+    std::optional<Rate> packets, connections, requests;
+};
+
+struct Rule {
+    std::string match;  // "METHOD /path-prefix", anchored, case-sensitive
+    bool exempt = false;
+    std::optional<Rate> limit;  // when not exempt
+};
+
+// A named set of patterns, looked for in the parts of a request its `in` names.
+struct PatternSet {
+    std::string name;
+    std::string comment;
+    automaton::Scope scope = automaton::Scope::any();
+    bool raw = false;  // against the undecoded bytes
+    std::vector<std::string> literals, regexes;
+    size_t size() const { return literals.size() + regexes.size(); }
+};
+
+struct Policy {
+    std::string file;
+    std::string sha256;  // of the file's bytes, hex (load_policy)
+    unsigned version = 1;
+    std::vector<uint16_t> inspect_ports;
+    std::vector<Cidr> deny, trusted, suspicious;
+    unsigned key_prefix_v4 = 32, key_prefix_v6 = 64;
+    Limits default_limits, suspicious_limits;
+    bool trusted_unlimited = true;
+    Limits trusted_limits;  // only when trusted is not null
+    std::vector<Rule> rules;
+    unsigned scan_bytes = 1460;  // a whole segment of a 1500-byte MTU
+    std::vector<PatternSet> pattern_sets;
+    uint64_t events_per_source_per_second = 1;
+    uint64_t max_sources = 1'000'000;
+    enum class Fragments { Pass, Drop } non_first_fragments = Fragments::Pass;
+};
+
+Policy parse_policy(const Json& doc, const std::string& file);
+// trust_key: non-empty requires a valid Ed25519 signature (path + ".sig") by that key.
+Policy load_policy(const std::string& path, const std::string& trust_key = "");
+
+// Every pattern of every set, in order: DFA match index i+1 is element i.
+std::vector<automaton::Pattern> all_patterns(const Policy& p);
+
+// Summary for `bulwark check policy` (also its --json shape).
+Json summary(const Policy& p);
+
+}  // namespace bulwark::policy

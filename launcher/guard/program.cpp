@@ -1,0 +1,395 @@
+#include "guard/program.hpp"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <iterator>
+#include <vector>
+
+#include "bulwark.skel.h"
+#include "core/error.hpp"
+#include "core/fd.hpp"
+
+namespace bulwark::xdp {
+
+void Program::SkelDeleter::operator()(bulwark_bpf* s) const {
+    bulwark_bpf__destroy(s);
+}
+
+namespace {
+
+constexpr uint32_t kRuleBucketsMax = 262144;
+constexpr uint32_t kEventGatesMax = 65536;
+
+// Entries of a per-CPU map's value: one per possible CPU.
+size_t possible_cpus() {
+    int n = libbpf_num_possible_cpus();
+    if (n <= 0) throw SysError("libbpf_num_possible_cpus", -n);
+    return static_cast<size_t>(n);
+}
+
+bw_rate rate_of(const std::optional<policy::Rate>& r) {
+    if (!r) return {0, 0};
+    auto g = policy::to_gcra(*r);
+    return {g.interval_ns, g.tau_ns};
+}
+
+void put(int fd, const void* key, const void* value, const std::string& what) {
+    if (bpf_map_update_elem(fd, key, value, BPF_ANY) != 0) throw_sys("update " + what);
+}
+
+void fill_lists(const PolicyMaps& m, uint32_t gen, const std::vector<Cidr>& list, uint32_t cls) {
+    for (auto& c : list) {
+        if (c.family == AF_INET) {
+            bw_lpm_v4 k{BW_LPM_GEN_BITS + c.prefix, gen, {}};
+            std::copy_n(c.addr.begin(), 4, k.addr);
+            put(m.lists_v4, &k, &cls, "lists_v4 " + c.text);
+        } else {
+            bw_lpm_v6 k{BW_LPM_GEN_BITS + c.prefix, gen, {}};
+            std::copy_n(c.addr.begin(), 16, k.addr);
+            put(m.lists_v6, &k, &cls, "lists_v6 " + c.text);
+        }
+    }
+}
+
+// Deletes every key of `gen` from an LPM map (keys are collected first: deleting while
+// walking would restart the walk).
+template <typename Key>
+void clear_lpm(int fd, uint32_t gen, const char* what) {
+    std::vector<Key> doomed;
+    Key k{}, next{};
+    Key* prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+        if (next.gen == gen) doomed.push_back(next);
+        k = next;
+        prev = &k;
+    }
+    for (auto& d : doomed)
+        if (bpf_map_delete_elem(fd, &d) != 0 && errno != ENOENT)
+            throw_sys(std::string("clear ") + what);
+}
+
+// Waits for an RCU grace period: the kernel runs synchronize_rcu() after an update of a
+// map-of-maps before returning, so every XDP program that started before the call (and might
+// have read the old generation) has finished when it returns.
+void wait_for_running_programs() {
+    UniqueFd inner(bpf_map_create(BPF_MAP_TYPE_ARRAY, "bw_sync_inner", 4, 4, 1, nullptr));
+    if (!inner) throw_sys("create map for the reload barrier");
+    LIBBPF_OPTS(bpf_map_create_opts, o, .inner_map_fd = static_cast<uint32_t>(inner.get()));
+    UniqueFd outer(bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "bw_sync", 4, 4, 1, &o));
+    if (!outer) throw_sys("create map for the reload barrier");
+    uint32_t zero = 0;
+    int fd = inner.get();
+    if (bpf_map_update_elem(outer.get(), &zero, &fd, BPF_ANY) != 0)
+        throw_sys("wait for running XDP programs");
+}
+
+}  // namespace
+
+uint64_t coarse_tick_ns() {
+    timespec res{};
+    if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) != 0) return UINT64_MAX;
+    return static_cast<uint64_t>(res.tv_sec) * 1'000'000'000ULL +
+           static_cast<uint64_t>(res.tv_nsec);
+}
+
+bw_config make_config(const policy::Policy& p, uint64_t tick_ns) {
+    bw_config c{};
+    auto set = [&](unsigned cls, const policy::Limits& l) {
+        c.rates[cls][BW_LIMIT_PACKETS] = rate_of(l.packets);
+        c.rates[cls][BW_LIMIT_CONNECTIONS] = rate_of(l.connections);
+        c.rates[cls][BW_LIMIT_REQUESTS] = rate_of(l.requests);
+    };
+    set(BW_CLASS_DEFAULT, p.default_limits);
+    set(BW_CLASS_SUSPICIOUS, p.suspicious_limits);
+    c.key_prefix_v4 = p.key_prefix_v4;
+    c.key_prefix_v6 = p.key_prefix_v6;
+    c.drop_fragments = p.non_first_fragments == policy::Policy::Fragments::Drop;
+    c.scan_bytes = p.pattern_sets.empty() ? 0 : p.scan_bytes;
+    c.nrules = static_cast<uint32_t>(p.rules.size());
+    if (uint64_t n = p.events_per_source_per_second)
+        c.events = rate_of(policy::Rate{n, 1'000'000'000ULL, n});
+    // The tick clock is exact enough when every bucket tolerates a tick's worth of packets;
+    // otherwise a burst of 1 at 1000/s would be capped at one packet per tick. Event gates do
+    // not count: they only throttle reports.
+    bool coarse = tick_ns > 0 && tick_ns != UINT64_MAX;
+    auto covers = [&](const bw_rate& r) { return r.interval_ns == 0 || r.tau_ns >= tick_ns; };
+    for (auto& cls : c.rates)
+        for (auto& r : cls) coarse = coarse && covers(r);
+    for (auto& rule : p.rules) coarse = coarse && covers(rate_of(rule.limit));
+    c.coarse_clock = coarse;
+    for (auto* list : {&p.deny, &p.trusted, &p.suspicious})
+        for (auto& cidr : *list) (cidr.family == AF_INET ? c.lists_v4 : c.lists_v6) = 1;
+    return c;
+}
+
+Compiled compile(const policy::Policy& p) {
+    Compiled c{
+        make_config(p, coarse_tick_ns()), automaton::compile(policy::all_patterns(p)), {}, {}};
+    c.config.ndfa = static_cast<uint32_t>(c.dfa.tables.size());
+    for (auto& t : c.dfa.tables) c.config.any_raw |= t.raw ? 1u : 0u;
+    for (size_t i = 0; i < c.dfa.tables.size(); ++i)
+        c.config.dfa[i] = automaton::to_kernel(c.dfa.tables[i]);
+    for (size_t i = 0; i < p.rules.size() && i < BW_MAX_RULES; ++i) {
+        auto& r = c.rules.r[i];
+        r.len = static_cast<uint32_t>(std::min<size_t>(p.rules[i].match.size(), BW_MAX_RULE_LEN));
+        std::memcpy(r.match, p.rules[i].match.data(), r.len);
+        std::memset(r.mask, 0xff, r.len);
+        r.action = p.rules[i].exempt ? BW_RULE_EXEMPT : BW_RULE_LIMIT;
+        r.rate = rate_of(p.rules[i].limit);
+    }
+    for (auto& pat : c.dfa.patterns) {
+        bw_pattern_name n{};
+        std::strncpy(n.set, pat.set.c_str(), sizeof n.set - 1);
+        std::memcpy(n.text, pat.text.data(), std::min(pat.text.size(), sizeof n.text));
+        c.pattern_names.push_back(n);
+    }
+    return c;
+}
+
+namespace {
+
+// A table of the idle generation (key gen * BW_DFA_TABLES + i), written in place through the map's
+// memory: the new policy's rows, and zeros over what only the previous one used (entries past the
+// used rows are never reached, zeros keep dumps honest). Only those pages are mapped: a mapping
+// costs a page table update per page, dear on a VM. Programs cannot be reading this generation (the
+// last switch waited them out); the fence orders these stores before the policy_gen store that
+// publishes them, and a program reaches the table only through the generation it read.
+void write_automaton(int fd, uint32_t key, const std::vector<uint32_t>& table, size_t old_used) {
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    size_t n = std::min<size_t>(table.size(), BW_DFA_ENTRIES);
+    size_t used = std::max(n, std::min<size_t>(old_used, BW_DFA_ENTRIES));
+    size_t len = (used * sizeof(uint32_t) + page - 1) / page * page;
+    if (len == 0) return;
+    void* mem = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+                     static_cast<off_t>(key * sizeof(bw_table)));
+    if (mem == MAP_FAILED) throw_sys("mmap(automaton map)");
+    auto* e = static_cast<uint32_t*>(mem);
+    std::copy_n(table.begin(), n, e);
+    std::fill(e + n, e + used, 0u);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    munmap(mem, len);
+}
+
+}  // namespace
+
+void clear_generation(const PolicyMaps& m, uint32_t gen) {
+    clear_lpm<bw_lpm_v4>(m.lists_v4, gen, "lists_v4");
+    clear_lpm<bw_lpm_v6>(m.lists_v6, gen, "lists_v6");
+    bw_ports none{};
+    put(m.ports, &gen, &none, "ports");
+}
+
+void write_generation(const PolicyMaps& m, uint32_t gen, const Compiled& c,
+                      const policy::Policy& p) {
+    bw_config old{};
+    if (bpf_map_lookup_elem(m.config, &gen, &old) != 0) throw_sys("read config");
+    clear_generation(m, gen);
+    try {
+        put(m.config, &gen, &c.config, "config");
+        bw_ports ports{};
+        for (uint32_t port : p.inspect_ports)
+            ports.bits[(port & 0xffff) >> 3] |= static_cast<uint8_t>(1u << (port & 7));
+        put(m.ports, &gen, &ports, "ports");
+        fill_lists(m, gen, p.deny, BW_CLASS_DENY);
+        fill_lists(m, gen, p.trusted, BW_CLASS_TRUSTED);
+        fill_lists(m, gen, p.suspicious, BW_CLASS_SUSPICIOUS);
+        put(m.rules, &gen, &c.rules, "rules");
+        // The generation's per-pattern drop counts start again: its patterns are new.
+        size_t ncpu = possible_cpus();
+        std::vector<uint64_t> zeros(ncpu, 0);
+        for (uint32_t i = 0; i < BW_MAX_PATTERNS; ++i) {
+            uint32_t k = gen * BW_MAX_PATTERNS + i;
+            if (i < c.pattern_names.size()) put(m.patterns, &k, &c.pattern_names[i], "patterns");
+            if (m.pattern_hits >= 0) put(m.pattern_hits, &k, zeros.data(), "pattern_hits");
+        }
+        static const std::vector<uint32_t> none;
+        for (uint32_t i = 0; i < BW_DFA_TABLES; ++i)
+            write_automaton(m.automaton, gen * BW_DFA_TABLES + i,
+                            i < c.dfa.tables.size() ? c.dfa.tables[i].table : none,
+                            automaton::used_entries(old.dfa[i]));
+    } catch (...) {
+        clear_generation(m, gen);
+        throw;
+    }
+}
+
+uint32_t active_generation(const PolicyMaps& m) {
+    uint32_t zero = 0, gen = 0;
+    if (bpf_map_lookup_elem(m.policy_gen, &zero, &gen) != 0) throw_sys("read policy_gen");
+    return gen % BW_GENERATIONS;
+}
+
+void switch_generation(const PolicyMaps& m, uint32_t gen) {
+    uint32_t zero = 0;
+    put(m.policy_gen, &zero, &gen, "policy_gen");
+    wait_for_running_programs();
+}
+
+const char* reason_name(unsigned reason) {
+    static const char* names[BW_REASON_MAX] = {"pass",
+                                               "pass_trusted",
+                                               "drop_deny",
+                                               "drop_rate_packets",
+                                               "drop_rate_connections",
+                                               "drop_rate_requests",
+                                               "drop_rule",
+                                               "drop_pattern",
+                                               "drop_malformed"};
+    return reason < BW_REASON_MAX ? names[reason] : "unknown";
+}
+
+namespace {
+
+// libbpf's messages (the verifier's log among them) are collected while the program loads and
+// printed, each line as "bulwark: libbpf: ...", only if the load fails; libbpf_set_print takes
+// no context pointer, so the collector is reached through a thread_local for the load's scope.
+class LibbpfLog {
+  public:
+    LibbpfLog() : previous_(libbpf_set_print(collect)) { current() = &text_; }
+    ~LibbpfLog() {
+        current() = nullptr;
+        libbpf_set_print(previous_);
+    }
+    LibbpfLog(const LibbpfLog&) = delete;
+    LibbpfLog& operator=(const LibbpfLog&) = delete;
+    void print(std::FILE* to) const {
+        std::string line;
+        for (char c : text_) {
+            if (c != '\n') {
+                line += c;
+                continue;
+            }
+            if (!line.empty()) std::fprintf(to, "bulwark: libbpf: %s\n", line.c_str());
+            line.clear();
+        }
+        if (!line.empty()) std::fprintf(to, "bulwark: libbpf: %s\n", line.c_str());
+    }
+
+  private:
+    static std::string*& current() {
+        thread_local std::string* text = nullptr;
+        return text;
+    }
+    static int collect(libbpf_print_level level, const char* fmt, va_list ap) {
+        if (level == LIBBPF_DEBUG || !current()) return 0;
+        char buf[4096];
+        int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
+        if (n > 0) current()->append(buf, std::min<size_t>(static_cast<size_t>(n), sizeof buf - 1));
+        return n;
+    }
+    libbpf_print_fn_t previous_;
+    std::string text_;
+};
+
+}  // namespace
+
+Program::Program(const policy::Policy& p) : compiled_(compile(p)) {
+    LibbpfLog log;
+    skel_.reset(bulwark_bpf__open());
+    if (!skel_) throw_sys("open XDP program");
+    // LRU maps are preallocated (~100 bytes an entry, ~0.2 s per million at attach). Sources
+    // get max_sources. Rule buckets and event gates are capped lower: under a spray larger than
+    // the cap an evicted rule bucket starts fresh (the source's request bucket still holds),
+    // and an evicted gate lets one more event through (the ring buffer counts what it drops).
+    auto n = static_cast<uint32_t>(p.max_sources);
+    auto size = [](bpf_map* map, uint32_t entries) {
+        if (bpf_map__set_max_entries(map, entries) != 0)
+            throw_sys(std::string("size ") + bpf_map__name(map) + " map");
+    };
+    size(skel_->maps.sources, n);
+    size(skel_->maps.rule_buckets, std::min(n, kRuleBucketsMax));
+    size(skel_->maps.event_gate, std::min(n, kEventGatesMax));
+
+    if (int rc = bulwark_bpf__load(skel_.get()); rc != 0) {
+        log.print(stderr);
+        throw SysError("load XDP program", -rc);
+    }
+    write_generation(maps(), 0, compiled_, p);
+    switch_generation(maps(), 0);
+}
+
+PolicyMaps Program::maps() const {
+    auto& m = skel_->maps;
+    return {bpf_map__fd(m.policy_gen), bpf_map__fd(m.config),   bpf_map__fd(m.ports),
+            bpf_map__fd(m.lists_v4),   bpf_map__fd(m.lists_v6), bpf_map__fd(m.rules),
+            bpf_map__fd(m.automaton),  bpf_map__fd(m.patterns), bpf_map__fd(m.pattern_hits)};
+}
+
+int Program::map_fd(const char* name) const {
+    return bpf_object__find_map_fd_by_name(skel_->obj, name);
+}
+
+void Program::pin_maps(const std::string& dir) const {
+    bpf_map* map;
+    bpf_object__for_each_map(map, skel_->obj) {
+        auto path = dir + "/" + bpf_map__name(map);
+        if (int rc = bpf_map__pin(map, path.c_str()); rc != 0) throw SysError("pin " + path, -rc);
+    }
+}
+
+int Program::prog_fd() const {
+    return bpf_program__fd(skel_->progs.bulwark_xdp);
+}
+
+std::array<bw_counter, BW_REASON_MAX> read_counters(int map_fd) {
+    std::array<bw_counter, BW_REASON_MAX> out{};
+    size_t ncpu = possible_cpus();
+    std::vector<bw_counter> per_cpu(ncpu);
+    for (uint32_t r = 0; r < BW_REASON_MAX; ++r) {
+        if (bpf_map_lookup_elem(map_fd, &r, per_cpu.data()) != 0) throw_sys("read counters");
+        for (auto& c : per_cpu) {
+            out[r].packets += c.packets;
+            out[r].bytes += c.bytes;
+        }
+    }
+    return out;
+}
+
+TestRun test_run(int prog_fd, const std::vector<uint8_t>& frame, uint32_t repeat) {
+    std::vector<uint8_t> out(frame.size() + 256);
+    bpf_test_run_opts o{};
+    o.sz = sizeof o;
+    o.data_in = frame.data();
+    o.data_size_in = static_cast<uint32_t>(frame.size());
+    o.data_out = out.data();
+    o.data_size_out = static_cast<uint32_t>(out.size());
+    o.repeat = repeat;
+    if (bpf_prog_test_run_opts(prog_fd, &o) != 0) throw_sys("BPF_PROG_TEST_RUN");
+    return {static_cast<int>(o.retval), o.duration};
+}
+
+std::vector<uint64_t> read_pattern_hits(int map_fd, uint32_t gen) {
+    size_t ncpu = possible_cpus();
+    std::vector<uint64_t> per_cpu(ncpu), out(BW_MAX_PATTERNS, 0);
+    for (uint32_t i = 0; i < BW_MAX_PATTERNS; ++i) {
+        uint32_t k = gen * BW_MAX_PATTERNS + i;
+        if (bpf_map_lookup_elem(map_fd, &k, per_cpu.data()) != 0) throw_sys("read pattern_hits");
+        for (auto v : per_cpu) out[i] += v;
+    }
+    return out;
+}
+
+uint64_t read_events_lost(int map_fd) {
+    size_t ncpu = possible_cpus();
+    std::vector<uint64_t> per_cpu(ncpu);
+    uint32_t zero = 0;
+    if (bpf_map_lookup_elem(map_fd, &zero, per_cpu.data()) != 0) throw_sys("read events_lost");
+    uint64_t sum = 0;
+    for (auto v : per_cpu) sum += v;
+    return sum;
+}
+
+std::array<bw_counter, BW_REASON_MAX> Program::counters() const {
+    return read_counters(bpf_map__fd(skel_->maps.counters));
+}
+
+}  // namespace bulwark::xdp

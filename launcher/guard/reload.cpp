@@ -1,0 +1,41 @@
+#include "guard/reload.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/error.hpp"
+#include "guard/pins.hpp"
+#include "guard/program.hpp"
+
+namespace bulwark::guard {
+
+std::string reload(const std::string& name, const policy::Policy& p) {
+    auto dir = instance_dir(name);
+    auto lock = lock_instance(dir);
+    PinnedPolicy pins(dir);
+    auto meta_fd = open_pin(dir + "/" BW_MAP_META);
+    auto meta = read_meta(meta_fd.get());
+    auto sized = max_entries(open_pin(dir + "/" BW_MAP_SOURCES).get());
+    if (sized != p.max_sources)
+        throw InputError(p.file + ": max_sources " + std::to_string(p.max_sources) +
+                         " differs from the running instance's " + std::to_string(sized) +
+                         " (maps are sized at attach: detach and attach to change it)");
+    auto compiled = xdp::compile(p);  // pattern overflow etc. throw before anything is touched
+    compiled.config.epoch = static_cast<uint32_t>(meta.reloads + 1);
+
+    uint32_t old_gen = xdp::active_generation(pins.maps);
+    uint32_t new_gen = (old_gen + 1) % BW_GENERATIONS;
+    xdp::write_generation(pins.maps, new_gen, compiled, p);  // idle generation: nothing changes
+    xdp::switch_generation(pins.maps, new_gen);
+    xdp::clear_generation(pins.maps, old_gen);
+
+    meta.reloads++;
+    std::memset(meta.policy_sha256, 0, sizeof meta.policy_sha256);
+    std::memcpy(meta.policy_sha256, p.sha256.data(),
+                std::min(p.sha256.size(), sizeof meta.policy_sha256));
+    write_meta(meta_fd.get(), meta);
+    return "reloaded " + name + " from " + p.file + " (sha256 " + p.sha256.substr(0, 12) +
+           ", reload " + std::to_string(meta.reloads) + ")";
+}
+
+}  // namespace bulwark::guard

@@ -1,0 +1,181 @@
+#include "guard/stats.hpp"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "guard/pins.hpp"
+#include "guard/program.hpp"
+
+namespace bulwark::guard {
+
+Json stats(const std::string& name, size_t top) {
+    auto dir = instance_dir(name);
+    auto meta = read_meta(open_pin(dir + "/" BW_MAP_META).get());
+    PinnedPolicy pins(dir);
+    uint32_t gen = xdp::active_generation(pins.maps);
+    bw_config cfg{};
+    if (bpf_map_lookup_elem(pins.maps.config, &gen, &cfg) != 0) throw_sys("read config");
+
+    bool attached = false;
+    if (UniqueFd link(bpf_obj_get((dir + "/" BW_PIN_LINK).c_str())); link) {
+        bpf_link_info info{};
+        uint32_t len = sizeof info;
+        attached = bpf_obj_get_info_by_fd(link.get(), &info, &len) == 0 && info.xdp.ifindex != 0;
+    }
+    std::string ifname(meta.ifname, strnlen(meta.ifname, sizeof meta.ifname));
+
+    Json counters = Json::object();
+    auto sums = xdp::read_counters(open_pin(dir + "/" BW_MAP_COUNTERS).get());
+    for (uint32_t r = 0; r < BW_REASON_MAX; ++r)
+        counters[xdp::reason_name(r)] = {{"packets", sums[r].packets}, {"bytes", sums[r].bytes}};
+
+    struct Row {
+        std::string addr;
+        bw_source s;
+    };
+    std::vector<Row> rows;
+    auto sfd = open_pin(dir + "/" BW_MAP_SOURCES);
+    bw_source_key key{}, next{};
+    bw_source_key* prev = nullptr;
+    while (bpf_map_get_next_key(sfd.get(), prev, &next) == 0) {
+        bw_source val{};
+        if (bpf_map_lookup_elem(sfd.get(), &next, &val) == 0) {
+            char buf[INET6_ADDRSTRLEN] = "";
+            inet_ntop(next.family == 4 ? AF_INET : AF_INET6, next.addr, buf, sizeof buf);
+            std::string addr = buf;
+            unsigned prefix = next.family == 4 ? cfg.key_prefix_v4 : cfg.key_prefix_v6;
+            if (prefix && prefix < (next.family == 4 ? 32u : 128u))
+                addr.append("/").append(
+                    std::to_string(prefix));  // not "/" + ...: GCC 12 -Wrestrict
+            rows.push_back({addr, val});
+        }
+        key = next;
+        prev = &key;
+    }
+    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+        return a.s.dropped != b.s.dropped ? a.s.dropped > b.s.dropped : a.s.passed > b.s.passed;
+    });
+    if (rows.size() > top) rows.resize(top);
+    Json tops = Json::array();
+    for (auto& r : rows)
+        tops.push_back({{"addr", r.addr},
+                        {"passed", r.s.passed},
+                        {"dropped", r.s.dropped},
+                        {"last_reason", xdp::reason_name(r.s.last_reason)}});
+    // The patterns that dropped something since the policy in force was loaded, most first.
+    Json patterns = Json::array();
+    {
+        auto hits = xdp::read_pattern_hits(pins.maps.pattern_hits, gen);
+        std::vector<uint32_t> fired;
+        for (uint32_t i = 0; i < hits.size(); ++i)
+            if (hits[i]) fired.push_back(i);
+        std::stable_sort(fired.begin(), fired.end(),
+                         [&](uint32_t a, uint32_t b) { return hits[a] > hits[b]; });
+        for (auto i : fired) {
+            uint32_t k = gen * BW_MAX_PATTERNS + i;
+            bw_pattern_name n{};
+            if (bpf_map_lookup_elem(pins.maps.patterns, &k, &n) != 0) continue;
+            patterns.push_back({{"set", std::string(n.set, strnlen(n.set, sizeof n.set))},
+                                {"pattern", std::string(n.text, strnlen(n.text, sizeof n.text))},
+                                {"packets", hits[i]}});
+        }
+    }
+    auto lost = xdp::read_events_lost(open_pin(dir + "/" BW_MAP_EVENTS_LOST).get());
+    return Json{
+        {"name", name},
+        {"interface", ifname},
+        {"mode", mode_name(meta.mode)},
+        {"attached", attached},
+        {"policy_sha256",
+         std::string(meta.policy_sha256, strnlen(meta.policy_sha256, sizeof meta.policy_sha256))},
+        {"reloads", meta.reloads},
+        {"counters", counters},
+        {"events_lost", lost},
+        {"patterns", patterns},
+        {"top_sources", tops}};
+}
+
+std::string format_table(const Json& j) {
+    std::ostringstream o;
+    o << j["name"].get<std::string>() << " on " << j["interface"].get<std::string>() << " ("
+      << j["mode"].get<std::string>() << ", "
+      << (j["attached"].get<bool>() ? "attached" : "NOT attached") << ")\n";
+    char line[160];
+    std::snprintf(line, sizeof line, "  %-24s %14s %16s\n", "reason", "packets", "bytes");
+    o << line;
+    for (unsigned r = 0; r < BW_REASON_MAX; ++r) {
+        auto& c = j["counters"][xdp::reason_name(r)];
+        std::snprintf(line, sizeof line, "  %-24s %14llu %16llu\n", xdp::reason_name(r),
+                      static_cast<unsigned long long>(c["packets"].get<uint64_t>()),
+                      static_cast<unsigned long long>(c["bytes"].get<uint64_t>()));
+        o << line;
+    }
+    if (j.contains("patterns") && !j["patterns"].empty()) {
+        std::snprintf(line, sizeof line, "  %-50s %14s\n", "patterns that dropped (set:pattern)",
+                      "packets");
+        o << line;
+        for (auto& p : j["patterns"]) {
+            auto name = p["set"].get<std::string>() + ":" + p["pattern"].get<std::string>();
+            if (name.size() > 50) name = name.substr(0, 47) + "...";
+            std::snprintf(line, sizeof line, "  %-50s %14llu\n", name.c_str(),
+                          static_cast<unsigned long long>(p["packets"].get<uint64_t>()));
+            o << line;
+        }
+    }
+    if (!j["top_sources"].empty()) {
+        std::snprintf(line, sizeof line, "  %-40s %10s %10s  %s\n", "top sources", "passed",
+                      "dropped", "last");
+        o << line;
+        for (auto& s : j["top_sources"]) {
+            std::snprintf(line, sizeof line, "  %-40s %10llu %10llu  %s\n",
+                          s["addr"].get<std::string>().c_str(),
+                          static_cast<unsigned long long>(s["passed"].get<uint64_t>()),
+                          static_cast<unsigned long long>(s["dropped"].get<uint64_t>()),
+                          s["last_reason"].get<std::string>().c_str());
+            o << line;
+        }
+    }
+    return o.str();
+}
+
+std::string format_prometheus(const std::vector<Json>& all) {
+    std::ostringstream o;
+    for (auto metric : {"packets", "bytes"}) {
+        o << "# HELP bulwark_" << metric << "_total " << (metric[0] == 'p' ? "Packets" : "Bytes")
+          << " seen by the XDP guard, by verdict reason.\n"
+          << "# TYPE bulwark_" << metric << "_total counter\n";
+        for (auto& j : all)
+            for (unsigned r = 0; r < BW_REASON_MAX; ++r)
+                o << "bulwark_" << metric << "_total{service=\"" << j["name"].get<std::string>()
+                  << "\",reason=\"" << xdp::reason_name(r) << "\"} "
+                  << j["counters"][xdp::reason_name(r)][metric].get<uint64_t>() << "\n";
+    }
+    o << "# HELP bulwark_pattern_drops_total Packets dropped by each pattern set since the policy "
+         "in force was loaded.\n"
+         "# TYPE bulwark_pattern_drops_total counter\n";
+    for (auto& j : all) {
+        if (!j.contains("patterns")) continue;
+        std::map<std::string, uint64_t> by_set;
+        for (auto& p : j["patterns"])
+            by_set[p["set"].get<std::string>()] += p["packets"].get<uint64_t>();
+        for (auto& [set, n] : by_set)
+            o << "bulwark_pattern_drops_total{service=\"" << j["name"].get<std::string>()
+              << "\",set=\"" << set << "\"} " << n << "\n";
+    }
+    o << "# HELP bulwark_attached Whether the guard's XDP program is attached (1) or not (0).\n"
+         "# TYPE bulwark_attached gauge\n";
+    for (auto& j : all)
+        o << "bulwark_attached{service=\"" << j["name"].get<std::string>() << "\",interface=\""
+          << j["interface"].get<std::string>() << "\",mode=\"" << j["mode"].get<std::string>()
+          << "\"} " << (j["attached"].get<bool>() ? 1 : 0) << "\n";
+    return o.str();
+}
+
+}  // namespace bulwark::guard

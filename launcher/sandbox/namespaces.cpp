@@ -1,0 +1,59 @@
+#include "sandbox/namespaces.hpp"
+
+#include <linux/sched.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "core/error.hpp"
+#include "core/fd.hpp"
+
+namespace bulwark::namespaces {
+
+int clone_flags(NetMode net) {
+    int f = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
+    if (net != NetMode::Host) f |= CLONE_NEWNET;
+    return f;
+}
+
+pid_t clone_child(int flags, int cgroup_fd) {
+    clone_args args{};
+    args.flags = static_cast<uint32_t>(flags);
+    args.exit_signal = SIGCHLD;
+    if (cgroup_fd >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = static_cast<uint64_t>(cgroup_fd);
+    }
+    long pid = syscall(SYS_clone3, &args, sizeof args);
+    // Kernels before 5.3 have no clone3; plain clone does when no cgroup is asked for.
+    if (pid < 0 && errno == ENOSYS && cgroup_fd < 0)
+        pid = syscall(SYS_clone, static_cast<unsigned long>(flags) | SIGCHLD, nullptr, nullptr,
+                      nullptr, nullptr);
+    if (pid < 0 && cgroup_fd >= 0 && (errno == ENOSYS || errno == E2BIG))
+        throw SysError("clone3(new namespaces, into cgroup): resource limits need Linux 5.7+",
+                       errno);
+    if (pid < 0) throw_sys("clone3(new namespaces)");
+    return static_cast<pid_t>(pid);
+}
+
+void set_hostname(const std::string& name) {
+    if (sethostname(name.data(), name.size()) != 0) throw_sys("sethostname(" + name + ")");
+}
+
+void loopback_up() {
+    UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!s) throw_sys("socket(AF_INET) for lo");
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+    if (ioctl(s.get(), SIOCGIFFLAGS, &ifr) != 0) throw_sys("ioctl(SIOCGIFFLAGS, lo)");
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+    if (ioctl(s.get(), SIOCSIFFLAGS, &ifr) != 0) throw_sys("ioctl(SIOCSIFFLAGS, lo up)");
+}
+
+}  // namespace bulwark::namespaces

@@ -1,0 +1,390 @@
+#include "sandbox/sandbox.hpp"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/digest.hpp"
+#include "core/error.hpp"
+#include "core/fd.hpp"
+#include "core/names.hpp"
+#include "core/signing.hpp"
+#include "core/sys.hpp"
+#include "run/cli.hpp"
+#include "run/network.hpp"
+#include "run/systemd.hpp"
+#include "sandbox/caps.hpp"
+#include "sandbox/in_root.hpp"
+#include "sandbox/manifest.hpp"
+#include "sandbox/namespaces.hpp"
+#include "sandbox/users.hpp"
+
+namespace bulwark::sandbox {
+
+namespace {
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+// Signals the init passes on to the app. SIGCHLD is its own business; SIGKILL/SIGSTOP cannot be
+// caught.
+constexpr int kForwarded[] = {SIGTERM, SIGINT,  SIGHUP,   SIGQUIT,
+                              SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
+
+std::string env_value(const std::vector<std::string>& env, const std::string& key) {
+    for (auto& kv : env)
+        if (kv.compare(0, key.size() + 1, key + "=") == 0) return kv.substr(key.size() + 1);
+    return {};
+}
+
+// execvp's candidates for `cmd` under the sandbox's PATH ("" entries mean the working directory).
+std::vector<std::string> path_candidates(const std::vector<std::string>& env,
+                                         const std::string& cmd) {
+    if (cmd.find('/') != std::string::npos) return {cmd};
+    std::vector<std::string> out;
+    auto path = env_value(env, "PATH");
+    for (size_t start = 0; start <= path.size();) {
+        auto end = std::min(path.find(':', start), path.size());
+        auto dir = path.substr(start, end - start);
+        out.push_back((dir.empty() ? "." : dir) + "/" + cmd);
+        start = end + 1;
+    }
+    return out;
+}
+
+bool under(const std::string& path, const std::string& dir) {
+    return path == dir ||
+           (path.compare(0, dir.size(), dir) == 0 && (dir == "/" || path[dir.size()] == '/'));
+}
+
+// Whether `path` (absolute, as the app will see it) names a regular file, looked up where it
+// will come from: the deepest bind mount covering it, else the rootfs. Paths on a tmpfs start
+// empty, so nothing there exists yet. Only "no such file" counts as missing: any other failure
+// (a symlink loop, a refused lookup) is an error naming the path and errno.
+enum class Lookup { kFound, kMissing, kUnknown };
+Lookup look_up(const Prepared& p, const std::string& path) {
+    const BindSpec* best = nullptr;
+    for (auto& b : p.opt.binds)
+        if (under(path, b.dst) && (!best || b.dst.size() > best->dst.size())) best = &b;
+    for (auto& t : p.plan.tmpfs)
+        if (under(path, t.path) && (!best || t.path.size() > best->dst.size()))
+            return Lookup::kUnknown;
+    std::string root = best ? best->src : p.opt.rootfs;
+    std::string rest = best ? path.substr(best->dst.size()) : path;
+    struct stat st {};
+    if (rest.empty() || rest == "/")
+        return stat(root.c_str(), &st) == 0 && S_ISREG(st.st_mode) ? Lookup::kFound
+                                                                   : Lookup::kMissing;
+    auto failed = [&](const std::string& step) {
+        if (errno == ENOENT || errno == ENOTDIR) return Lookup::kMissing;
+        throw SysError(step, errno);
+    };
+    UniqueFd dir(open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) return failed("open(" + root + ")");
+    auto fd = in_root::open(dir.get(), rest, O_PATH);
+    if (!fd) return failed("look up " + path + " in " + root);
+    if (fstat(fd.get(), &st) != 0) throw_sys("fstat(" + path + " in " + root + ")");
+    return S_ISREG(st.st_mode) ? Lookup::kFound : Lookup::kMissing;
+}
+
+// Mirrors execvp's search so a missing command fails before anything starts. Relative PATH
+// entries depend on the working directory inside the sandbox; they are left to execve.
+void check_command(const Prepared& p) {
+    const auto& cmd = p.opt.command.front();
+    auto where = [&](const std::string& c) {
+        return c[0] == '/' ? c : (p.opt.workdir == "/" ? "" : p.opt.workdir) + "/" + c;
+    };
+    for (auto& c : path_candidates(p.env, cmd)) {
+        bool absolute_entry = c[0] == '/' || cmd.find('/') != std::string::npos;
+        if (absolute_entry && look_up(p, where(c)) != Lookup::kMissing) return;
+    }
+    throw CommandNotFound(cmd +
+                          (cmd.find('/') != std::string::npos ? ": not found in rootfs "
+                                                              : ": not found in PATH of rootfs ") +
+                          p.opt.rootfs);
+}
+
+void send(int fd, Msg::Kind kind, int code, int status, const std::string& text, int pass_fd = -1) {
+    Msg m;
+    m.kind = kind;
+    m.exit_code = code;
+    m.status = status;
+    std::strncpy(m.text, text.c_str(), sizeof m.text - 1);
+    iovec iov{&m, sizeof m};
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    if (pass_fd >= 0) {
+        mh.msg_control = control;
+        mh.msg_controllen = sizeof control;
+        cmsghdr* c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+    }
+    // A lost message only loses detail: the supervisor still sees the exit.
+    (void)!::sendmsg(fd, &mh, MSG_NOSIGNAL);
+}
+
+// Lowers a limit to `value` (soft and hard). Never raises: the launcher may itself run under
+// lower limits, or without CAP_SYS_RESOURCE, and a sandbox gets no more than its launcher.
+void set_rlimit(int res, rlim_t value, const char* name) {
+    rlimit cur{};
+    if (getrlimit(res, &cur) != 0) throw_sys(std::string("getrlimit(") + name + ")");
+    rlim_t v = std::min(value, cur.rlim_max);
+    rlimit rl{v, v};
+    if (setrlimit(res, &rl) != 0) throw_sys(std::string("setrlimit(") + name + ")");
+}
+
+void noop_handler(int) {}
+
+// Everything the app needs, prepared by the init before the spawn: the app shares the init's
+// memory until execve (CLONE_VM|CLONE_VFORK, as posix_spawn does), so it must not allocate.
+struct AppSpawn {
+    const Prepared* p;
+    int err_fd;
+    std::vector<char*> argv, envp;
+    std::vector<std::string> candidates;  // execvp's search, done against the sandbox's PATH
+};
+
+// The app: reset what init changed, close stray fds, load seccomp last, exec. Syscalls only.
+int exec_app(void* arg) {
+    auto* a = static_cast<AppSpawn*>(arg);
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int s = 1; s < NSIG; ++s) sigaction(s, &dfl, nullptr);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    // {exit code, errno}: 125 means the filter did not load, 126/127 that execve failed.
+    auto fail = [&](int code, int err) {
+        int msg[2] = {code, err};
+        write_all(a->err_fd, msg, sizeof msg);
+        _exit(code);
+    };
+    // Every inherited descriptor above stderr closes on exec; err_fd too, signalling success.
+    if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) fail(125, errno);
+    if (int err = seccomp::install(a->p->filter); err != 0) fail(125, err);
+    int err = ENOENT;
+    bool denied = false;
+    for (auto& c : a->candidates) {
+        execve(c.c_str(), a->argv.data(), a->envp.data());
+        // As execvp: a file that exists but cannot run is reported over a later "not found".
+        if (errno == EACCES) denied = true;
+        if (errno != ENOENT && errno != ENOTDIR) err = errno;
+    }
+    if (denied && err == ENOENT) err = EACCES;
+    fail(err == ENOENT || err == ENOTDIR ? 127 : 126, err);
+    return 127;
+}
+
+AppSpawn prepare_spawn(const Prepared& p, int err_fd) {
+    AppSpawn a{&p, err_fd, {}, {}, {}};
+    for (auto& s : p.opt.command) a.argv.push_back(const_cast<char*>(s.c_str()));
+    a.argv.push_back(nullptr);
+    for (auto& s : p.env) a.envp.push_back(const_cast<char*>(s.c_str()));
+    a.envp.push_back(nullptr);
+    a.candidates = path_candidates(p.env, p.opt.command.front());
+    return a;
+}
+
+[[noreturn]] void init_loop(pid_t app, int sfd, int ctl) {
+    for (;;) {
+        signalfd_siginfo si{};
+        if (read(sfd, &si, sizeof si) != sizeof si) {
+            if (errno == EINTR) continue;
+            _exit(125);
+        }
+        if (si.ssi_signo != SIGCHLD) {
+            kill(app, static_cast<int>(si.ssi_signo));
+            continue;
+        }
+        // Orphans re-parent to us; reap them all, report only the app.
+        int status = 0;
+        pid_t pid;
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+            if (pid != app) continue;
+            send(ctl, Msg::kExited, 0, status, "");
+            // Leaving pid 1 makes the kernel kill whatever else is left in the namespace.
+            _exit(0);
+        }
+    }
+}
+
+}  // namespace
+
+std::string default_profile_path() {
+    if (access(BULWARK_DEFAULT_PROFILE, R_OK) == 0) return BULWARK_DEFAULT_PROFILE;
+    return BULWARK_SOURCE_PROFILE;
+}
+
+Prepared prepare(const RunOptions& opt) {
+    Prepared p;
+    p.opt = opt;
+    if (opt.rootfs.empty()) throw InputError("--rootfs is required");
+    struct stat st {};
+    if (stat(opt.rootfs.c_str(), &st) != 0)
+        throw InputError("rootfs " + opt.rootfs + ": " + std::strerror(errno));
+    if (!S_ISDIR(st.st_mode)) throw InputError("rootfs " + opt.rootfs + ": not a directory");
+    if (!opt.verify_rootfs.empty()) {
+        // Before anything is mounted: the manifest (signed, with --trust-key) against the tree.
+        auto text = signing::read_verified(opt.verify_rootfs, opt.trust_key);
+        auto sealed = manifest::from_json(parse_json(text, opt.verify_rootfs), opt.verify_rootfs);
+        auto diff = manifest::compare(sealed, manifest::scan(opt.rootfs));
+        if (!diff.empty())
+            throw InputError("rootfs " + opt.rootfs + " differs from " + opt.verify_rootfs + ": " +
+                             manifest::describe(diff));
+    }
+    if (opt.command.empty())
+        throw InputError("no command given (bulwark run ... -- COMMAND [ARG...])");
+    if (opt.net == NetMode::Veth) {
+        if (opt.host_addr.empty() || opt.addr.empty())
+            throw InputError("--net veth needs --host-addr CIDR and --addr CIDR");
+        auto host = network::parse_cidr4(opt.host_addr, "--host-addr");
+        auto mine = network::parse_cidr4(opt.addr, "--addr");
+        if (host.addr == mine.addr)
+            throw InputError("--host-addr and --addr are the same address (" + host.addr + ")");
+    }
+    if (opt.net == NetMode::Host && !opt.policy.empty() && opt.iface.empty())
+        throw InputError("--policy with --net host needs --iface (the interface to guard)");
+    if (opt.net == NetMode::None && !opt.policy.empty())
+        throw InputError(
+            "--policy needs --net veth or --net host --iface IF (with --net none "
+            "the sandbox has no network to guard)");
+    if (!opt.policy.empty()) {
+        validate_name(opt.name);
+        p.policy = policy::load_policy(opt.policy, opt.trust_key);
+    }
+    for (auto& b : opt.binds) {
+        struct stat bs {};
+        if (stat(b.src.c_str(), &bs) != 0)
+            throw InputError("--bind " + b.src + ": " + std::strerror(errno));
+    }
+    p.keep_caps = caps::parse_names(opt.caps);
+    std::vector<std::string> kept_names;
+    for (auto v : p.keep_caps) kept_names.push_back(caps::name_of(v));
+
+    p.profile_path = opt.profile.empty() ? default_profile_path() : opt.profile;
+    // Hash the bytes that are compiled, for the audit log, not a second read of the file.
+    auto profile_text = signing::read_verified(p.profile_path, opt.trust_key);
+    auto profile = seccomp::parse_profile(parse_json(profile_text, p.profile_path), p.profile_path);
+    p.profile_sha256 = sha256_hex(profile_text);
+    auto resolved = seccomp::resolve(profile, seccomp::host_context(kept_names));
+    p.filter = seccomp::compile(resolved, p.profile_path);
+    for (auto& w : p.filter.warnings)
+        fprintf(stderr, "bulwark: warning: %s: %s\n", p.profile_path.c_str(), w.c_str());
+
+    p.plan.rootfs = opt.rootfs;
+    p.plan.binds = opt.binds;
+    p.plan.workdir = opt.workdir;
+    p.plan.tmpfs = opt.tmpfs;
+    bool has_tmp = false;
+    for (auto& t : opt.tmpfs) has_tmp |= t.path == "/tmp";
+    if (!has_tmp) p.plan.tmpfs.insert(p.plan.tmpfs.begin(), TmpfsSpec{"/tmp", 128ull << 20});
+
+    p.env = {std::string("PATH=") + kDefaultPath, "HOME=/"};
+    // `--notify app` under systemd: the app gets a socket of its own; the supervisor passes on
+    // what it says. Without NOTIFY_SOCKET nobody listens, so the app gets none.
+    if (opt.notify == NotifyMode::App && getenv("NOTIFY_SOCKET")) {
+        p.plan.notify_socket = sd::kSandboxNotifySocket;
+        p.env.push_back(std::string("NOTIFY_SOCKET=") + sd::kSandboxNotifySocket);
+    }
+    for (auto& [k, v] : opt.env) {
+        std::string kv = k + "=" + v;
+        bool replaced = false;
+        for (auto& e : p.env)
+            if (e.compare(0, k.size() + 1, k + "=") == 0) {
+                e = kv;
+                replaced = true;
+            }
+        if (!replaced) p.env.push_back(kv);
+    }
+    check_command(p);
+    return p;
+}
+
+void run_init(const Prepared& p, int ctl) {
+    // Descriptors the launcher had open are none of the sandbox's business.
+    if (ctl > 3) syscall(SYS_close_range, 3, ctl - 1, 0);
+    syscall(SYS_close_range, ctl + 1, ~0U, 0);
+
+    Msg go;
+    if (recv(ctl, &go, sizeof go, 0) != sizeof go || go.kind != Msg::kGo) _exit(125);
+    try {
+        // A new session: the app cannot inject input into the launcher's terminal (TIOCSTI).
+        if (setsid() < 0) throw_sys("setsid");
+        if (auto notify = mounts::setup(p.plan))
+            send(ctl, Msg::kNotifySocket, 0, 0, "", notify.get());  // our copy closes here
+        namespaces::set_hostname(p.opt.hostname.empty() ? p.opt.name : p.opt.hostname);
+        if (p.opt.net != NetMode::Host) namespaces::loopback_up();
+        set_rlimit(RLIMIT_CORE, 0, "RLIMIT_CORE");
+        set_rlimit(RLIMIT_NOFILE, 65536, "RLIMIT_NOFILE");
+        set_rlimit(RLIMIT_NPROC, 4096, "RLIMIT_NPROC");
+        caps::prepare_drop(p.keep_caps);
+        users::switch_to(p.opt.user);
+        caps::finish_drop(p.keep_caps);
+        // Credential changes clear the parent-death signal, so it is set after them.
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) throw_sys("prctl(PR_SET_PDEATHSIG)");
+        pollfd pf{ctl, POLLIN, 0};
+        if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLHUP | POLLERR))) _exit(125);
+        if (prctl(PR_SET_DUMPABLE, 0) != 0) throw_sys("prctl(PR_SET_DUMPABLE)");
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) throw_sys("prctl(PR_SET_NO_NEW_PRIVS)");
+
+        // pid 1 only receives signals it has a handler for: a no-op one, then signalfd.
+        struct sigaction sa {};
+        sa.sa_handler = noop_handler;
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGCHLD);
+        for (int s : kForwarded) {
+            sigaction(s, &sa, nullptr);
+            sigaddset(&set, s);
+        }
+        SignalFd sfd(set);
+
+        auto [err_r, err_w] = make_pipe("pipe(exec status)");
+        auto spawn = prepare_spawn(p, err_w.get());
+        constexpr size_t kStack = 256 << 10;
+        void* stack = mmap(nullptr, kStack, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (stack == MAP_FAILED) throw_sys("mmap(app stack)");
+        // Returns once the app has exec'd or exited: until then it runs on our pages.
+        pid_t app = clone(exec_app, static_cast<char*>(stack) + kStack,
+                          CLONE_VM | CLONE_VFORK | SIGCHLD, &spawn);
+        int clone_err = errno;
+        munmap(stack, kStack);
+        if (app < 0) throw SysError("clone(app)", clone_err);
+        err_w.reset();
+        int msg[2];
+        ssize_t n;
+        do n = read(err_r.get(), msg, sizeof msg);
+        while (n < 0 && errno == EINTR);
+        if (n == sizeof msg) {
+            std::string step = msg[0] == 125 ? "load seccomp filter(" + p.profile_path + ")"
+                                             : "execve(" + p.opt.command.front() + ")";
+            send(ctl, Msg::kSetupError, msg[0], 0, step + ": " + std::strerror(msg[1]));
+        } else {
+            send(ctl, Msg::kRunning, 0, app, "");
+        }
+        init_loop(app, sfd.fd(), ctl);
+    } catch (const std::exception& e) {
+        send(ctl, Msg::kSetupError, 125, 0, e.what());
+        _exit(125);
+    }
+}
+
+}  // namespace bulwark::sandbox

@@ -1,0 +1,250 @@
+#include "sandbox/seccomp_compile.hpp"
+
+#include <linux/audit.h>
+#include <linux/seccomp.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <memory>
+
+#include "core/error.hpp"
+#include "core/fd.hpp"
+
+namespace bulwark::seccomp {
+
+namespace {
+
+constexpr uint32_t kX32Bit = 0x40000000;
+
+using Ctx = Handle<void, seccomp_release>;
+
+std::string lower(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+// "SCMP_ARCH_X86_64" -> libseccomp token, 0 when libseccomp does not know it.
+uint32_t arch_token(const std::string& name) {
+    return seccomp_arch_resolve_name(lower(name.substr(10)).c_str());
+}
+
+// A few lines of classic BPF with symbolic jump targets, resolved once the layout is known.
+class StubAsm {
+  public:
+    enum Label { kNone = -1 };
+    int new_label() { return next_label_++; }
+    void bind(int label) { labels_[label] = code_.size(); }
+    void stmt(uint16_t code, uint32_t k) { emit({code, 0, 0, k}, kNone, kNone); }
+    void jump(uint16_t code, uint32_t k, int jt, int jf) { emit({code, 0, 0, k}, jt, jf); }
+    void ja(int target) { emit({BPF_JMP | BPF_JA, 0, 0, 0}, target, kNone); }
+    std::vector<sock_filter> finish() {
+        for (auto& f : fixups_) {
+            auto& ins = code_[f.pc];
+            auto rel = [&](int label) { return labels_.at(label) - f.pc - 1; };
+            if (BPF_OP(ins.code) == BPF_JA) {
+                ins.k = static_cast<uint32_t>(rel(f.jt));
+                continue;
+            }
+            if (f.jt != kNone) ins.jt = static_cast<uint8_t>(rel(f.jt));
+            if (f.jf != kNone) ins.jf = static_cast<uint8_t>(rel(f.jf));
+        }
+        return code_;
+    }
+
+  private:
+    struct Fixup {
+        size_t pc;
+        int jt, jf;
+    };
+    void emit(sock_filter ins, int jt, int jf) {
+        if (jt != kNone || jf != kNone) fixups_.push_back({code_.size(), jt, jf});
+        code_.push_back(ins);
+    }
+    std::vector<sock_filter> code_;
+    std::vector<Fixup> fixups_;
+    std::map<int, size_t> labels_;
+    int next_label_ = 0;
+};
+
+// runc's idea: syscalls numbered above every syscall the profile names are newer than the
+// profile, so they get ENOSYS (libc then falls back) instead of the default EPERM. Unknown
+// architectures fall through to libseccomp's program, whose bad-arch action kills.
+std::vector<sock_filter> enosys_stub(const std::map<uint32_t, int>& max_by_token, int x32_max) {
+    StubAsm a;
+    int enosys = a.new_label(), filter = a.new_label();
+    a.stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch));
+    for (auto [token, max_nr] : max_by_token) {
+        int next = a.new_label();
+        uint32_t audit = token;
+        a.jump(BPF_JMP | BPF_JEQ | BPF_K, audit, StubAsm::kNone, next);
+        a.stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr));
+        if (audit == AUDIT_ARCH_X86_64) {
+            // x32 calls arrive as x86_64 with bit 30 set in the number.
+            int x32 = a.new_label();
+            a.jump(BPF_JMP | BPF_JGE | BPF_K, kX32Bit, x32_max >= 0 ? x32 : filter, StubAsm::kNone);
+            a.jump(BPF_JMP | BPF_JGT | BPF_K, static_cast<uint32_t>(max_nr), enosys,
+                   StubAsm::kNone);
+            a.ja(filter);
+            a.bind(x32);
+            if (x32_max >= 0)
+                a.jump(BPF_JMP | BPF_JGT | BPF_K, static_cast<uint32_t>(x32_max), enosys,
+                       StubAsm::kNone);
+            a.ja(filter);
+        } else {
+            a.jump(BPF_JMP | BPF_JGT | BPF_K, static_cast<uint32_t>(max_nr), enosys,
+                   StubAsm::kNone);
+            a.ja(filter);
+        }
+        a.bind(next);
+    }
+    a.ja(filter);
+    a.bind(enosys);
+    a.stmt(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA));
+    a.bind(filter);
+    return a.finish();
+}
+
+std::vector<sock_filter> export_bpf(void* ctx) {
+    UniqueFd fd(memfd_create("bulwark-seccomp", MFD_CLOEXEC));
+    if (!fd) throw_sys("memfd_create(seccomp export)");
+    int rc = seccomp_export_bpf(ctx, fd.get());
+    if (rc < 0) throw SysError("seccomp_export_bpf", -rc);
+    off_t size = lseek(fd.get(), 0, SEEK_END);
+    if (size < 0 || size % sizeof(sock_filter) != 0) throw_sys("lseek(seccomp export)");
+    std::vector<sock_filter> prog(static_cast<size_t>(size) / sizeof(sock_filter));
+    if (pread(fd.get(), prog.data(), static_cast<size_t>(size), 0) != size)
+        throw_sys("pread(seccomp export)");
+    return prog;
+}
+
+}  // namespace
+
+Compiled compile(const Resolved& r, const std::string& file, const CompileOptions& opt) {
+    Compiled out;
+    auto fail = [&](const std::string& where, const std::string& msg) -> void {
+        throw InputError(file + ": " + where + ": " + msg);
+    };
+    Ctx ctx(seccomp_init(to_scmp(r.default_action)));
+    if (!ctx) fail("/defaultAction", "libseccomp refused the default action");
+    // A call from an architecture the profile does not name is an attempt to bypass it.
+    seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+    // Binary tree of syscall numbers: O(log n) for long allow lists (libseccomp >= 2.5).
+    seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2);
+
+    std::vector<uint32_t> tokens;
+    for (auto& name : r.arches) {
+        uint32_t t = arch_token(name);
+        if (t == 0) {
+            if (&name == &r.arches.front())
+                fail("/architectures", "libseccomp does not know " + name);
+            out.warnings.push_back("architecture " + name + " unknown to libseccomp, skipped");
+            continue;
+        }
+        if (t != seccomp_arch_native()) {
+            int rc = seccomp_arch_add(ctx.get(), t);
+            if (rc < 0 && rc != -EEXIST) fail("/architectures", name + ": " + std::strerror(-rc));
+        }
+        tokens.push_back(t);
+        out.arches.push_back(name);
+    }
+
+    for (auto& name : r.all_names) {
+        if (seccomp_syscall_resolve_name(name.c_str()) != __NR_SCMP_ERROR) continue;
+        if (opt.strict) fail("/syscalls", "syscall \"" + name + "\" is unknown to libseccomp");
+        out.unknown_names.push_back(name);
+    }
+
+    // libseccomp quietly keeps one of two unconditional rules that disagree; a profile that says
+    // both ALLOW and KILL for one syscall is a mistake worth naming.
+    std::map<std::string, const Rule*> unconditional;
+    for (auto& rule : r.rules) {
+        auto act = to_scmp(rule.action);
+        for (auto& name : rule.names) {
+            int nr = seccomp_syscall_resolve_name(name.c_str());
+            if (nr == __NR_SCMP_ERROR) continue;
+            if (rule.args.empty()) {
+                auto [it, fresh] = unconditional.emplace(name, &rule);
+                if (!fresh && !(it->second->action == rule.action))
+                    fail(rule.pointer, "syscall \"" + name + "\" is already " +
+                                           action_name(it->second->action) + " by " +
+                                           it->second->pointer);
+            }
+            out.per_action[action_name(rule.action)]++;
+            // libseccomp refuses a rule that repeats the default action; it would change nothing.
+            if (rule.action == r.default_action) continue;
+            std::vector<scmp_arg_cmp> conds;
+            for (auto& a : rule.args) conds.push_back({a.index, a.op, a.value, a.value_two});
+            std::array<int, 6> per_index{};
+            for (auto& a : rule.args) per_index[a.index]++;
+            bool repeated =
+                std::any_of(per_index.begin(), per_index.end(), [](int n) { return n > 1; });
+            // Docker and runc: several conditions on one argument are alternatives (one rule
+            // each); otherwise all conditions must hold together.
+            std::vector<std::vector<scmp_arg_cmp>> sets;
+            if (repeated)
+                for (auto& c : conds) sets.push_back({c});
+            else
+                sets.push_back(conds);
+            for (auto& set : sets) {
+                int rc =
+                    seccomp_rule_add_array(ctx.get(), act, nr, static_cast<unsigned>(set.size()),
+                                           set.empty() ? nullptr : set.data());
+                if (rc < 0)
+                    fail(rule.pointer, "syscall \"" + name + "\": libseccomp refused the rule: " +
+                                           std::strerror(-rc));
+            }
+        }
+    }
+    auto body = export_bpf(ctx.get());
+
+    bool needs_stub =
+        r.default_action.kind != ActionKind::Allow && r.default_action.kind != ActionKind::Log;
+    if (needs_stub) {
+        std::map<uint32_t, int> max_by_token;
+        int x32_max = -1;
+        for (auto t : tokens) {
+            int max_nr = -1;
+            for (auto& name : r.all_names)
+                max_nr = std::max(max_nr, seccomp_syscall_resolve_name_arch(t, name.c_str()));
+            if (max_nr < 0) continue;
+            if (t == SCMP_ARCH_X32) {
+                x32_max = max_nr;
+                continue;
+            }
+            max_by_token[t] = max_nr;
+        }
+        for (size_t i = 0; i < tokens.size(); ++i) {
+            auto it = max_by_token.find(tokens[i]);
+            out.max_known_nr[out.arches[i]] =
+                tokens[i] == SCMP_ARCH_X32 ? x32_max : (it == max_by_token.end() ? -1 : it->second);
+        }
+        auto stub = enosys_stub(max_by_token, x32_max);
+        out.stub_insns = stub.size();
+        out.program = std::move(stub);
+    }
+    out.program.insert(out.program.end(), body.begin(), body.end());
+    if (out.program.size() > BPF_MAXINSNS)
+        fail("/", "the compiled filter has " + std::to_string(out.program.size()) +
+                      " instructions, more than the kernel's limit of " +
+                      std::to_string(BPF_MAXINSNS));
+
+    for (auto& f : r.flags) {
+        if (f == "SECCOMP_FILTER_FLAG_LOG") out.flags |= SECCOMP_FILTER_FLAG_LOG;
+        if (f == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") out.flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+        // TSYNC: the app is single-threaded when the filter goes on; nothing to sync.
+    }
+    return out;
+}
+
+int install(const Compiled& c) {
+    sock_fprog prog{static_cast<unsigned short>(c.program.size()),
+                    const_cast<sock_filter*>(c.program.data())};
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, c.flags, &prog) != 0) return errno;
+    return 0;
+}
+
+}  // namespace bulwark::seccomp

@@ -1,0 +1,36 @@
+// Compiles a resolved profile to a seccomp BPF program with libseccomp, and installs it.
+#pragma once
+
+#include <linux/filter.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sandbox/seccomp_profile.hpp"
+
+namespace bulwark::seccomp {
+
+struct Compiled {
+    std::vector<sock_filter> program;
+    unsigned int flags = 0;                    // SECCOMP_FILTER_FLAG_* for seccomp(2)
+    std::vector<std::string> arches;           // those in the filter
+    std::vector<std::string> warnings;         // unknown architectures
+    std::vector<std::string> unknown_names;    // syscall names libseccomp does not know, skipped
+    std::map<std::string, size_t> per_action;  // syscall names per action (rules that apply)
+    size_t stub_insns = 0;                     // instructions of the ENOSYS stub
+    std::map<std::string, int> max_known_nr;   // per arch: above this, ENOSYS
+};
+
+struct CompileOptions {
+    bool strict = false;  // unknown syscall names are errors, not warnings
+};
+
+// Throws InputError naming the profile file and rule when libseccomp rejects something.
+Compiled compile(const Resolved& r, const std::string& file, const CompileOptions& opt = {});
+
+// seccomp(SECCOMP_SET_MODE_FILTER). The caller must have set no_new_privs (or hold
+// CAP_SYS_ADMIN). Returns 0 or an errno, so it can be used after fork without exceptions.
+int install(const Compiled& c);
+
+}  // namespace bulwark::seccomp
