@@ -26,7 +26,9 @@ void put16(std::vector<uint8_t>& b, size_t at, uint16_t v) {
 
 // Ethernet, IPv4 and TCP (ACK|PSH) around `payload`. The program checks no checksum.
 std::vector<uint8_t> frame(uint32_t src, uint16_t dport, uint16_t sport, std::string_view payload) {
-    std::vector<uint8_t> b(14 + 20 + 20, 0);
+    constexpr size_t kHeaders = 14 + 20 + 20;
+    // Sized once: GCC 12 -O3 misreads insert() at the end as a write past the headers.
+    std::vector<uint8_t> b(kHeaders + payload.size(), 0);
     for (size_t i = 0; i < 6; ++i) b[i] = 0x02, b[6 + i] = 0x04;
     put16(b, 12, ETH_P_IP);
     b[14] = 0x45;
@@ -40,7 +42,7 @@ std::vector<uint8_t> frame(uint32_t src, uint16_t dport, uint16_t sport, std::st
     put16(b, 36, dport);
     b[46] = 5 << 4;
     b[47] = 0x18;
-    b.insert(b.end(), payload.begin(), payload.end());
+    if (!payload.empty()) std::memcpy(b.data() + kHeaders, payload.data(), payload.size());
     return b;
 }
 

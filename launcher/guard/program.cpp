@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iterator>
+#include <string_view>
 #include <vector>
 
 #include "bulwark.skel.h"
@@ -262,16 +263,18 @@ class LibbpfLog {
     LibbpfLog(const LibbpfLog&) = delete;
     LibbpfLog& operator=(const LibbpfLog&) = delete;
     void print(std::FILE* to) const {
-        std::string line;
-        for (char c : text_) {
-            if (c != '\n') {
-                line += c;
-                continue;
-            }
-            if (!line.empty()) std::fprintf(to, "bulwark: libbpf: %s\n", line.c_str());
-            line.clear();
+        size_t at = 0;
+        while (at < text_.size()) {
+            auto end = text_.find('\n', at);
+            if (end == std::string::npos) end = text_.size();
+            auto line = std::string_view(text_).substr(at, end - at);
+            at = end + 1;
+            // Most of libbpf's own lines already name it.
+            if (line.substr(0, 8) == "libbpf: ") line.remove_prefix(8);
+            if (!line.empty())
+                std::fprintf(to, "bulwark: libbpf: %.*s\n", static_cast<int>(line.size()),
+                             line.data());
         }
-        if (!line.empty()) std::fprintf(to, "bulwark: libbpf: %s\n", line.c_str());
     }
 
   private:
@@ -295,7 +298,11 @@ class LibbpfLog {
 Program::Program(const policy::Policy& p) : compiled_(compile(p)) {
     LibbpfLog log;
     skel_.reset(bulwark_bpf__open());
-    if (!skel_) throw_sys("open XDP program");
+    if (!skel_) {
+        int err = errno;
+        log.print(stderr);
+        throw SysError("open XDP program", err);
+    }
     // LRU maps are preallocated (~100 bytes an entry, ~0.2 s per million at attach). Sources
     // get max_sources. Rule buckets and event gates are capped lower: under a spray larger than
     // the cap an evicted rule bucket starts fresh (the source's request bucket still holds),

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -303,6 +304,95 @@ HttpResult http(const HttpProbe& probe) {
     close(pipefd[0]);
     waitpid(pid, nullptr, 0);
     return r;
+}
+
+std::string missing_tool(std::initializer_list<const char*> tools) {
+    for (auto tool : tools)
+        if (access(tool, X_OK) != 0) return std::string(tool) + " is missing";
+    return {};
+}
+
+VethNs::VethNs(std::string ns, std::string host, std::string peer, const std::string& host_cidr,
+               const std::string& peer_cidr)
+    : ns_(std::move(ns)), host_(std::move(host)), peer_(std::move(peer)) {
+    teardown();
+    for (auto& cmd : std::vector<std::vector<std::string>>{
+             {"netns", "add", ns_},
+             {"link", "add", host_, "type", "veth", "peer", "name", peer_, "netns", ns_},
+             {"addr", "add", host_cidr, "dev", host_},
+             {"link", "set", host_, "up"},
+             {"-n", ns_, "addr", "add", peer_cidr, "dev", peer_},
+             {"-n", ns_, "link", "set", peer_, "up"}}) {
+        std::vector<std::string> argv{"/usr/sbin/ip"};
+        argv.insert(argv.end(), cmd.begin(), cmd.end());
+        auto r = run(argv, 20);
+        if (r.code != 0) {
+            teardown();
+            throw std::runtime_error("ip " + cmd[0] + " " + cmd[1] + ": " + r.err);
+        }
+    }
+}
+
+VethNs::~VethNs() {
+    teardown();
+}
+
+void VethNs::teardown() const {
+    run({"/usr/sbin/ip", "link", "del", host_}, 20);
+    run({"/usr/sbin/ip", "netns", "del", ns_}, 20);
+}
+
+int VethNs::ping(const std::string& dst, int count) const {
+    auto r = run({"/usr/sbin/ip", "netns", "exec", ns_, "/bin/busybox", "ping", "-c",
+                  std::to_string(count), "-W", "1", dst},
+                 30);
+    for (auto& l : lines(r.out)) {
+        auto pos = l.find(" packets received");
+        if (pos == std::string::npos) continue;
+        auto comma = l.rfind(", ", pos);
+        return std::stoi(l.substr(comma + 2, pos - comma - 2));
+    }
+    return -1;
+}
+
+Httpd::Httpd(const std::string& addr, uint16_t port)
+    : dir_("/tmp/bulwark-www-" + std::to_string(getpid())) {
+    mkdir(dir_.c_str(), 0755);
+    std::ofstream(dir_ + "/index.html") << "hello\n";
+    auto listen = addr + ":" + std::to_string(port);
+    pid_ = fork();
+    if (pid_ == 0) {
+        execl("/bin/busybox", "busybox", "httpd", "-f", "-p", listen.c_str(), "-h", dir_.c_str(),
+              static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    for (int i = 0; i < 500; ++i) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in b{};
+        b.sin_family = AF_INET;
+        b.sin_port = htons(port);
+        inet_pton(AF_INET, addr.c_str(), &b.sin_addr);
+        bool up = connect(fd, reinterpret_cast<sockaddr*>(&b), sizeof b) == 0;
+        close(fd);
+        if (up) return;
+        poll(nullptr, 0, 10);
+    }
+    stop();
+    throw std::runtime_error("busybox httpd did not start listening on " + listen);
+}
+
+Httpd::~Httpd() {
+    stop();
+}
+
+void Httpd::stop() {
+    if (pid_ > 0) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, nullptr, 0);
+        pid_ = -1;
+    }
+    unlink((dir_ + "/index.html").c_str());
+    rmdir(dir_.c_str());
 }
 
 }  // namespace harness

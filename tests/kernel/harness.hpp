@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <vector>
@@ -64,6 +65,46 @@ struct HttpResult {
 // came), whichever happens first, awaited for at most 5 s. A dropped request's connection is
 // reset at once (SO_LINGER 0) so it is never retransmitted and counted twice.
 HttpResult http(const HttpProbe& probe);
+
+// Precheck helper: "" when every tool is executable, else which one is missing.
+std::string missing_tool(std::initializer_list<const char*> tools);
+
+// A veth pair: `host` in this namespace with host_cidr, `peer` in a new network namespace `ns`
+// with peer_cidr, both up. Whatever a killed earlier run of the same names left is removed
+// first; everything is removed on destruction, whatever the test did.
+class VethNs {
+  public:
+    VethNs(std::string ns, std::string host, std::string peer, const std::string& host_cidr,
+           const std::string& peer_cidr);
+    ~VethNs();
+    VethNs(const VethNs&) = delete;
+    VethNs& operator=(const VethNs&) = delete;
+    const std::string& ns() const { return ns_; }
+    const std::string& host() const { return host_; }
+    // `count` echo requests from the namespace to `dst`, bounded by -W 1 each: how many were
+    // answered (-1 if ping said nothing).
+    int ping(const std::string& dst, int count) const;
+
+  private:
+    void teardown() const;
+    std::string ns_, host_, peer_;
+};
+
+// busybox httpd on addr:port in this namespace, serving one page ("hello"); stopped on
+// destruction. Ready once a connection from this namespace succeeds (local traffic does not
+// cross a veth, so a guard there does not see these probes).
+class Httpd {
+  public:
+    Httpd(const std::string& addr, uint16_t port);
+    ~Httpd();
+    Httpd(const Httpd&) = delete;
+    Httpd& operator=(const Httpd&) = delete;
+
+  private:
+    void stop();
+    std::string dir_;
+    pid_t pid_ = -1;
+};
 
 // "key=value" lines.
 std::map<std::string, std::string> parse_kv(const std::string& text);

@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
@@ -37,9 +38,7 @@ using namespace harness;
 using Catch::Matchers::Contains;
 
 std::string kernel_precheck() {
-    for (auto tool : {"/usr/sbin/ip", "/bin/busybox"})
-        if (access(tool, X_OK) != 0) return std::string(tool) + " is missing";
-    return {};
+    return harness::missing_tool({"/usr/sbin/ip", "/bin/busybox"});
 }
 
 namespace {
@@ -49,42 +48,17 @@ const std::string kHost = "bwt" + std::to_string(getpid()) + "a";
 const std::string kPeer = "bwt" + std::to_string(getpid()) + "b";
 const std::string kName = "test-" + std::to_string(getpid());
 
-// Builds the veth pair and namespace; tears everything down in its destructor.
+// The guard's test network: 198.18.0.1 here, 198.18.0.2 in kNs; the instance kName is detached
+// before the pair goes, whatever the test did.
 struct Net {
-    Net() {
-        teardown();
-        for (auto& cmd : std::vector<std::vector<std::string>>{
-                 {"ip", "netns", "add", kNs},
-                 {"ip", "link", "add", kHost, "type", "veth", "peer", "name", kPeer, "netns", kNs},
-                 {"ip", "addr", "add", "198.18.0.1/29", "dev", kHost},
-                 {"ip", "link", "set", kHost, "up"},
-                 {"ip", "-n", kNs, "addr", "add", "198.18.0.2/29", "dev", kPeer},
-                 {"ip", "-n", kNs, "link", "set", kPeer, "up"}}) {
-            cmd[0] = "/usr/sbin/ip";
-            auto r = run(cmd, 20);
-            if (r.code != 0) throw std::runtime_error(cmd[1] + " " + cmd[2] + ": " + r.err);
-        }
-    }
-    ~Net() { teardown(); }
-    static void teardown() {
-        run({harness::bulwark(), "xdp", "detach", "--name", kName}, 20);
-        run({"/usr/sbin/ip", "link", "del", kHost}, 20);
-        run({"/usr/sbin/ip", "netns", "del", kNs}, 20);
-    }
+    harness::VethNs veth{kNs, kHost, kPeer, "198.18.0.1/29", "198.18.0.2/29"};
+    Net() { detach(); }
+    ~Net() { detach(); }
+    static void detach() { run({harness::bulwark(), "xdp", "detach", "--name", kName}, 20); }
 };
 
-// `count` echo requests from the namespace, bounded by -W 1 each; returns how many were answered.
-int ping(int count) {
-    auto r = run({"/usr/sbin/ip", "netns", "exec", kNs, "/bin/busybox", "ping", "-c",
-                  std::to_string(count), "-W", "1", "198.18.0.1"},
-                 30);
-    for (auto& l : lines(r.out)) {
-        auto pos = l.find(" packets received");
-        if (pos == std::string::npos) continue;
-        auto comma = l.rfind(", ", pos);
-        return std::stoi(l.substr(comma + 2, pos - comma - 2));
-    }
-    return -1;
+int ping(const Net& net, int count) {
+    return net.veth.ping("198.18.0.1", count);
 }
 
 // Policy files of this test binary, removed at exit whatever the tests did.
@@ -116,48 +90,12 @@ Outcome http(const std::string& src, const std::string& request_line) {
     return harness::http({kNs, src, "198.18.0.1", 8080, request_line, kName}).outcome;
 }
 
-// busybox httpd on the host end, 198.18.0.1:8080, serving one page; stopped on destruction.
-struct Server {
-    std::string dir = "/tmp/bulwark-www-" + std::to_string(getpid());
-    pid_t pid = -1;
-    Server() {
-        mkdir(dir.c_str(), 0755);
-        std::ofstream(dir + "/index.html") << "hello\n";
-        pid = fork();
-        if (pid == 0) {
-            execl("/bin/busybox", "busybox", "httpd", "-f", "-p", "198.18.0.1:8080", "-h",
-                  dir.c_str(), static_cast<char*>(nullptr));
-            _exit(127);
-        }
-        // Listening once a connection from this (root) namespace succeeds; local traffic does
-        // not cross the veth, so the guard does not see these probes.
-        for (int i = 0; i < 500; ++i) {
-            bulwark::UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-            sockaddr_in b{};
-            b.sin_family = AF_INET;
-            b.sin_port = htons(8080);
-            inet_pton(AF_INET, "198.18.0.1", &b.sin_addr);
-            if (connect(fd.get(), reinterpret_cast<sockaddr*>(&b), sizeof b) == 0) return;
-            poll(nullptr, 0, 10);
-        }
-        throw std::runtime_error("busybox httpd did not start listening on 198.18.0.1:8080");
-    }
-    ~Server() {
-        if (pid > 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, nullptr, 0);
-        }
-        unlink((dir + "/index.html").c_str());
-        rmdir(dir.c_str());
-    }
-};
-
 }  // namespace
 
 TEST_CASE("a denied source is dropped on a real interface; stats count exactly what was sent",
           "[guard]") {
     Net net;
-    REQUIRE(ping(1) == 1);  // the path works without the guard
+    REQUIRE(ping(net, 1) == 1);  // the path works without the guard
     auto policy = write_policy(R"({"lists": {"deny": ["198.18.0.2/32"]}})");
     auto a = run({harness::bulwark(), "xdp", "attach", "--iface", kHost, "--policy", policy,
                   "--name", kName});
@@ -171,7 +109,7 @@ TEST_CASE("a denied source is dropped on a real interface; stats count exactly w
     }
     CHECK(run({"/usr/sbin/bpftool", "map", "dump", "pinned", dir + "/counters"}).code == 0);
 
-    CHECK(ping(3) == 0);
+    CHECK(ping(net, 3) == 0);
     auto s = stats();
     CHECK(s["name"] == kName);
     CHECK(s["interface"] == kHost);
@@ -198,7 +136,7 @@ TEST_CASE("a denied source is dropped on a real interface; stats count exactly w
     CHECK(d.code == 0);
     struct stat st {};
     CHECK(stat(dir.c_str(), &st) != 0);
-    CHECK(ping(1) == 1);  // detached: traffic flows again
+    CHECK(ping(net, 1) == 1);  // detached: traffic flows again
     unlink(policy.c_str());
 }
 
@@ -210,7 +148,7 @@ TEST_CASE("a rate-limited source gets its burst through, then nothing", "[guard]
     REQUIRE(run({harness::bulwark(), "xdp", "attach", "--iface", kHost, "--policy", policy,
                  "--name", kName})
                 .code == 0);
-    CHECK(ping(5) == 2);
+    CHECK(ping(net, 5) == 2);
     auto s = stats();
     CHECK(s["counters"]["pass"]["packets"].get<uint64_t>() >= 2);  // plus ARP
     CHECK(s["counters"]["drop_rate_packets"]["packets"] == 3);
@@ -258,7 +196,7 @@ TEST_CASE("real HTTP: a flood is cut to its burst, attacks dropped, others serve
     Net net;
     for (auto a : {"198.18.0.3/29", "198.18.0.4/29", "198.18.0.5/29"})
         REQUIRE(run({"/usr/sbin/ip", "-n", kNs, "addr", "add", a, "dev", kPeer}).code == 0);
-    Server server;
+    harness::Httpd server("198.18.0.1", 8080);
     // 1/day: no refill during the test, so exactly the burst gets through.
     auto policy = write_policy(R"({"inspect_ports": [8080],
         "lists": {"trusted": ["198.18.0.4/32"]},
@@ -535,4 +473,24 @@ TEST_CASE("policy test: verdicts, reasons and patterns, exit codes, bad inputs, 
     CHECK(r.code == 1);
     CHECK_THAT(r.err, Contains("/patterns/sets/x/regex/0"));
     CHECK(pins() == before);
+}
+
+TEST_CASE("a load the kernel refuses: libbpf's words prefixed by bulwark, then the step and errno",
+          "[guard]") {
+    std::string req = scratch() / "request.http";
+    std::ofstream(req) << "GET / HTTP/1.1\r\n\r\n";
+    REQUIRE(chmod((scratch() / ".").c_str(), 0755) == 0);  // nobody reads the inputs
+    // As nobody, without capabilities: the kernel refuses the BPF objects.
+    auto as_nobody = [] {
+        if (setgroups(0, nullptr) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+            setresuid(65534, 65534, 65534) != 0)
+            _exit(99);
+    };
+    auto r = run({harness::bulwark(), "policy", "test", "--policy", write_policy("{}"), req}, 60,
+                 as_nobody);
+    INFO(r.err);
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Contains("bulwark: policy test: load XDP program: "));
+    CHECK_THAT(r.err, Contains("bulwark: libbpf: "));
+    for (auto& line : lines(r.err)) CHECK(line.rfind("bulwark: ", 0) == 0);
 }
