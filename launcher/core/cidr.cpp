@@ -43,4 +43,22 @@ Cidr parse_cidr(const std::string& s, HostBits host_bits) {
     return c;
 }
 
+Cidr4 parse_cidr4(const std::string& s, const char* what) {
+    auto fail = [&] {
+        return InputError(std::string(what) + " \"" + s +
+                          "\": expected an IPv4 address with a prefix of 1 to 30, e.g. "
+                          "198.18.0.1/30");
+    };
+    Cidr c;
+    try {
+        c = parse_cidr(s, HostBits::Allow);
+    } catch (const InputError&) {
+        throw fail();
+    }
+    // The prefix must be written: a veth address without one would be a /32 with no peer.
+    if (c.family != AF_INET || s.find('/') == std::string::npos || c.prefix < 1 || c.prefix > 30)
+        throw fail();
+    return {s.substr(0, s.find('/')), c.prefix};
+}
+
 }  // namespace bulwark

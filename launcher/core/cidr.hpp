@@ -26,4 +26,12 @@ enum class HostBits { Refuse, Allow };
 // file context: callers add it).
 Cidr parse_cidr(const std::string& s, HostBits host_bits = HostBits::Refuse);
 
+struct Cidr4 {
+    std::string addr;  // dotted quad
+    unsigned prefix;
+};
+// An interface address: "198.18.0.1/30" (IPv4; the prefix is required). Throws InputError naming
+// `what`.
+Cidr4 parse_cidr4(const std::string& s, const char* what);
+
 }  // namespace bulwark

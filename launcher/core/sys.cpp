@@ -1,9 +1,12 @@
 #include "core/sys.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -26,6 +29,30 @@ sigset_t set_of(std::initializer_list<int> signals) {
     return set;
 }
 }  // namespace
+
+std::string rfc3339(int64_t ns) {
+    time_t secs = static_cast<time_t>(ns / 1'000'000'000);
+    struct tm tm {};
+    gmtime_r(&secs, &tm);
+    char buf[64];
+    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::snprintf(buf + n, sizeof buf - n, ".%06lldZ",
+                  static_cast<long long>((ns % 1'000'000'000) / 1000));
+    return buf;
+}
+
+InNetns::InNetns(int netns_fd) : home_(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) {
+    if (!home_) throw_sys("open /proc/thread-self/ns/net");
+    if (setns(netns_fd, CLONE_NEWNET) != 0) throw_sys("setns(sandbox network namespace)");
+}
+
+InNetns::~InNetns() {
+    if (setns(home_.get(), CLONE_NEWNET) != 0) {
+        // Continuing in the sandbox's namespace would act on the wrong interfaces.
+        perror("bulwark: setns(back to the host network namespace)");
+        abort();
+    }
+}
 
 SignalFd::SignalFd(std::initializer_list<int> signals, int flags)
     : SignalFd(set_of(signals), flags) {}

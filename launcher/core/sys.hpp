@@ -33,6 +33,20 @@ bool is_absolute(const std::string& path);
 
 // Nanoseconds on `clock` (CLOCK_MONOTONIC, CLOCK_REALTIME...).
 int64_t clock_ns(clockid_t clock);
+// "2026-11-23T22:00:00.250000Z" for a CLOCK_REALTIME time in ns (pure).
+std::string rfc3339(int64_t realtime_ns);
+
+// Runs the calling thread in another network namespace for as long as it lives.
+class InNetns {
+  public:
+    explicit InNetns(int netns_fd);
+    ~InNetns();
+    InNetns(const InNetns&) = delete;
+    InNetns& operator=(const InNetns&) = delete;
+
+  private:
+    UniqueFd home_;
+};
 
 // Blocks `signals` for as long as it lives (the previous mask comes back after) and delivers
 // them through a signalfd: the one way the supervisor, the sandbox's init and `events --follow`

@@ -15,9 +15,9 @@
 
 #include "core/error.hpp"
 #include "core/names.hpp"
+#include "core/sys.hpp"
 #include "guard/pins.hpp"
 #include "guard/program.hpp"
-#include "run/network.hpp"
 
 namespace bulwark::guard {
 
@@ -44,7 +44,7 @@ Mode parse_mode(const std::string& s) {
 std::string attach(const policy::Policy& p, const std::string& iface, const std::string& name,
                    Mode mode, int netns_fd) {
     validate_name(name);
-    std::optional<network::InNetns> in;
+    std::optional<InNetns> in;
     if (netns_fd >= 0) in.emplace(netns_fd);  // interface lookup and link creation happen there
     unsigned ifindex = if_nametoindex(iface.c_str());
     if (ifindex == 0) throw InputError("interface " + iface + " does not exist");

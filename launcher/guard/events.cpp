@@ -18,7 +18,6 @@
 #include "core/sys.hpp"
 #include "guard/pins.hpp"
 #include "guard/program.hpp"
-#include "run/audit.hpp"
 
 namespace bulwark::guard {
 
@@ -80,7 +79,7 @@ Json event_json(const bw_event& e, const std::string& service, const std::string
     else if (e.reason == BW_DROP_RATE_PACKETS || e.reason == BW_DROP_RATE_CONNECTIONS ||
              e.reason == BW_DROP_RATE_REQUESTS || e.reason == BW_DROP_RULE)
         type = "RATE_LIMIT_EXCEEDED";
-    Json j{{"time", audit::rfc3339(static_cast<int64_t>(e.time_ns) + realtime_offset_ns)},
+    Json j{{"time", rfc3339(static_cast<int64_t>(e.time_ns) + realtime_offset_ns)},
            {"type", type},
            {"service", service},
            {"reason", xdp::reason_name(e.reason)},

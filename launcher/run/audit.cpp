@@ -17,17 +17,6 @@
 
 namespace bulwark::audit {
 
-std::string rfc3339(int64_t ns) {
-    time_t secs = static_cast<time_t>(ns / 1'000'000'000);
-    struct tm tm {};
-    gmtime_r(&secs, &tm);
-    char buf[64];
-    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    std::snprintf(buf + n, sizeof buf - n, ".%06lldZ",
-                  static_cast<long long>((ns % 1'000'000'000) / 1000));
-    return buf;
-}
-
 int64_t realtime_ns() {
     return clock_ns(CLOCK_REALTIME);
 }

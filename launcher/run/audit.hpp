@@ -15,8 +15,6 @@
 
 namespace bulwark::audit {
 
-// "2026-11-23T22:00:00.250000Z" for a CLOCK_REALTIME time in ns (pure).
-std::string rfc3339(int64_t realtime_ns);
 int64_t realtime_ns();
 
 // "prev" of a log's first line.

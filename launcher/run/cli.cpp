@@ -4,6 +4,7 @@
 #include <charconv>
 #include <sstream>
 
+#include "core/cidr.hpp"
 #include "core/error.hpp"
 #include "core/json_util.hpp"
 #include "core/names.hpp"
@@ -164,7 +165,7 @@ RunOptions load_config(const std::string& path, const std::string& trust_key) {
         if (auto v = net->get("iface")) o.iface = v->str();
         auto cidr = [&](const JsonAt& v, const char* what) {
             return v.here([&] {
-                network::parse_cidr4(v.str(), what);
+                parse_cidr4(v.str(), what);
                 return v.str();
             });
         };

@@ -16,6 +16,7 @@
 #include "core/cidr.hpp"
 #include "core/error.hpp"
 #include "core/fd.hpp"
+#include "core/sys.hpp"
 
 namespace bulwark::network {
 
@@ -113,37 +114,6 @@ VethNames veth_names(const std::string& name) {
         base = name.substr(0, 6) + hex;
     }
     return {"bw-" + base + "-h", "bw-" + base + "-s"};
-}
-
-Cidr4 parse_cidr4(const std::string& s, const char* what) {
-    auto fail = [&] {
-        return InputError(std::string(what) + " \"" + s +
-                          "\": expected an IPv4 address with a prefix of 1 to 30, e.g. "
-                          "198.18.0.1/30");
-    };
-    Cidr c;
-    try {
-        c = parse_cidr(s, HostBits::Allow);
-    } catch (const InputError&) {
-        throw fail();
-    }
-    // The prefix must be written: a veth address without one would be a /32 with no peer.
-    if (c.family != AF_INET || s.find('/') == std::string::npos || c.prefix < 1 || c.prefix > 30)
-        throw fail();
-    return {s.substr(0, s.find('/')), c.prefix};
-}
-
-InNetns::InNetns(int netns_fd) : home_(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) {
-    if (!home_) throw_sys("open /proc/thread-self/ns/net");
-    if (setns(netns_fd, CLONE_NEWNET) != 0) throw_sys("setns(sandbox network namespace)");
-}
-
-InNetns::~InNetns() {
-    if (setns(home_.get(), CLONE_NEWNET) != 0) {
-        // Continuing in the sandbox's namespace would act on the wrong interfaces.
-        perror("bulwark: setns(back to the host network namespace)");
-        abort();
-    }
 }
 
 Veth::Veth(const VethNames& names, int netns_fd, const std::string& host_cidr,

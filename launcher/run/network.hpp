@@ -18,25 +18,6 @@ struct VethNames {
 // for a long name its first 6 characters and 4 hex digits of a hash of the whole (pure).
 VethNames veth_names(const std::string& name);
 
-struct Cidr4 {
-    std::string addr;  // dotted quad
-    unsigned prefix;
-};
-// "198.18.0.1/30" (IPv4; the prefix is required). Throws InputError naming `what`.
-Cidr4 parse_cidr4(const std::string& s, const char* what);
-
-// Runs the calling thread in another network namespace for as long as it lives.
-class InNetns {
-  public:
-    explicit InNetns(int netns_fd);
-    ~InNetns();
-    InNetns(const InNetns&) = delete;
-    InNetns& operator=(const InNetns&) = delete;
-
-  private:
-    UniqueFd home_;
-};
-
 // The pair, created and configured; deleted on destruction (the kernel would also delete it
 // with the namespace, but not before every process in it is gone).
 class Veth {

@@ -43,8 +43,4 @@ bool stderr_is_journal(const char* journal_stream);
 // store, BARRIER= and anything unknown are dropped. "" when nothing is left.
 std::string filter_app_notify(std::string_view datagram);
 
-// The path of the notify socket inside the sandbox (`--notify app`), in the /dev that bulwark
-// builds for it, so the read-only rootfs needs no mount point.
-inline constexpr const char* kSandboxNotifySocket = "/dev/notify";
-
 }  // namespace bulwark::sd

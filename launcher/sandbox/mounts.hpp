@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "core/fd.hpp"
-#include "run/options.hpp"
+#include "sandbox/options.hpp"
 
 namespace bulwark::mounts {
 

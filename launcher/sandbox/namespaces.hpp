@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "run/options.hpp"
+#include "sandbox/options.hpp"
 
 namespace bulwark::namespaces {
 

@@ -18,15 +18,13 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/cidr.hpp"
 #include "core/digest.hpp"
 #include "core/error.hpp"
 #include "core/fd.hpp"
 #include "core/names.hpp"
 #include "core/signing.hpp"
 #include "core/sys.hpp"
-#include "run/cli.hpp"
-#include "run/network.hpp"
-#include "run/systemd.hpp"
 #include "sandbox/caps.hpp"
 #include "sandbox/in_root.hpp"
 #include "sandbox/manifest.hpp"
@@ -254,8 +252,8 @@ Prepared prepare(const RunOptions& opt) {
     if (opt.net == NetMode::Veth) {
         if (opt.host_addr.empty() || opt.addr.empty())
             throw InputError("--net veth needs --host-addr CIDR and --addr CIDR");
-        auto host = network::parse_cidr4(opt.host_addr, "--host-addr");
-        auto mine = network::parse_cidr4(opt.addr, "--addr");
+        auto host = parse_cidr4(opt.host_addr, "--host-addr");
+        auto mine = parse_cidr4(opt.addr, "--addr");
         if (host.addr == mine.addr)
             throw InputError("--host-addr and --addr are the same address (" + host.addr + ")");
     }
@@ -300,8 +298,8 @@ Prepared prepare(const RunOptions& opt) {
     // `--notify app` under systemd: the app gets a socket of its own; the supervisor passes on
     // what it says. Without NOTIFY_SOCKET nobody listens, so the app gets none.
     if (opt.notify == NotifyMode::App && getenv("NOTIFY_SOCKET")) {
-        p.plan.notify_socket = sd::kSandboxNotifySocket;
-        p.env.push_back(std::string("NOTIFY_SOCKET=") + sd::kSandboxNotifySocket);
+        p.plan.notify_socket = kNotifySocket;
+        p.env.push_back(std::string("NOTIFY_SOCKET=") + kNotifySocket);
     }
     for (auto& [k, v] : opt.env) {
         std::string kv = k + "=" + v;

@@ -10,11 +10,15 @@
 #include <vector>
 
 #include "guard/policy.hpp"
-#include "run/options.hpp"
 #include "sandbox/mounts.hpp"
+#include "sandbox/options.hpp"
 #include "sandbox/seccomp_compile.hpp"
 
 namespace bulwark::sandbox {
+
+// The path of the notify socket inside the sandbox (`--notify app`), in the /dev that bulwark
+// builds for it, so the read-only rootfs needs no mount point.
+inline constexpr const char* kNotifySocket = "/dev/notify";
 
 struct Prepared {
     RunOptions opt;

@@ -31,3 +31,13 @@ TEST_CASE("CIDRs: interface addresses keep their host bits", "[cidr]") {
     CHECK(c.addr[3] == 1);
     CHECK_THROWS_WITH(parse_cidr("198.18.0.1/30"), Contains("has host bits set"));
 }
+
+TEST_CASE("--host-addr and --addr are IPv4 CIDRs", "[network]") {
+    auto c = bulwark::parse_cidr4("198.18.0.1/30", "--addr");
+    CHECK(c.addr == "198.18.0.1");
+    CHECK(c.prefix == 30);
+    for (auto bad : {"198.18.0.1", "198.18.0.1/31", "198.18.0.1/0", "198.18.0/24", "::1/64",
+                     "198.18.0.1/3x", "198.18.0.1/"})
+        CHECK_THROWS_WITH(bulwark::parse_cidr4(bad, "--addr"),
+                          Contains(std::string("--addr \"") + bad));
+}
