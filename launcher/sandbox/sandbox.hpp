@@ -44,6 +44,11 @@ class CommandNotFound : public std::runtime_error {
 // The installed default profile, or the source tree's when running from a build directory.
 std::string default_profile_path();
 
+// execvp's candidates for `cmd` under the sandbox environment's PATH ("" entries mean the
+// working directory): what prepare checks exists and what init tries, in order (pure).
+std::vector<std::string> path_candidates(const std::vector<std::string>& env,
+                                         const std::string& cmd);
+
 // Messages on the control socket between the supervisor and the sandbox's init. kNotifySocket
 // carries the app's notify socket (`--notify app`) as SCM_RIGHTS, right after the mounts.
 struct Msg {
