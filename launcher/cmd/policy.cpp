@@ -72,7 +72,7 @@ int test_requests(const Flags& f) {
         }
     }
     auto p = policy::load_policy(f.str("policy"));
-    policy_test::Tester tester(p, f.str("src"));
+    policy_test::Tester tester(p, f.str("src"), f.has("verbose"));
     Json all = Json::array();
     int differ = 0;
     for (auto& [name, req] : requests) {
@@ -107,7 +107,8 @@ int policy_test(const Args& args) {
     f.add()("policy", po::value<std::string>(), "policy JSON")(
         "json", "one JSON array of verdicts")("jsonl", "inputs are JSON lines of requests")(
         "src", po::value<std::string>(), "one source address for every request")(
-        "expect", po::value<std::string>(), "pass or drop: exit 1 if any verdict differs");
+        "expect", po::value<std::string>(), "pass or drop: exit 1 if any verdict differs")(
+        "verbose", "libbpf's messages and the verifier's log even when the load succeeds");
     f.positional("files", -1);
     if (auto rc = f.parse(args)) return *rc;
     if (!f.has("policy")) return f.usage_error("--policy is required");

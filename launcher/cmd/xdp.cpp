@@ -16,14 +16,15 @@ int xdp_attach(const Args& args) {
                                                            "instance name (the pin directory)")(
         "mode", po::value<std::string>()->default_value("auto"), "native|skb|auto")(
         "trust-key", po::value<std::string>(),
-        "Ed25519 public key PEM the policy must be signed by");
+        "Ed25519 public key PEM the policy must be signed by")(
+        "verbose", "libbpf's messages and the verifier's log even when the load succeeds");
     if (auto rc = f.parse(args)) return *rc;
     if (!f.has("name") || !f.has("iface") || !f.has("policy"))
         return f.usage_error("--iface, --policy and --name are required");
     auto mode = guard::parse_mode(f.str("mode"));
     auto p = policy::load_policy(f.str("policy"), f.str("trust-key"));
     auto name = f.str("name"), iface = f.str("iface");
-    auto used = guard::attach(p, iface, name, mode);
+    auto used = guard::attach(p, iface, name, mode, -1, f.has("verbose"));
     std::cout << "attached " << name << " to " << iface << " (" << used << "), pinned at "
               << guard::pin_dir(name) << "\n";
     return kOk;

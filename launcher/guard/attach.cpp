@@ -42,7 +42,7 @@ Mode parse_mode(const std::string& s) {
 }
 
 std::string attach(const policy::Policy& p, const std::string& iface, const std::string& name,
-                   Mode mode, int netns_fd) {
+                   Mode mode, int netns_fd, bool verbose) {
     validate_name(name);
     std::optional<InNetns> in;
     if (netns_fd >= 0) in.emplace(netns_fd);  // interface lookup and link creation happen there
@@ -59,7 +59,7 @@ std::string attach(const policy::Policy& p, const std::string& iface, const std:
         throw_sys("mkdir(" + dir + ")");
     }
     PinGuard guard{dir};
-    xdp::Program prog(p);
+    xdp::Program prog(p, verbose);
 
     auto link_with = [&](uint32_t flags) {
         LIBBPF_OPTS(bpf_link_create_opts, o, .flags = flags);

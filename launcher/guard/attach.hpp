@@ -15,9 +15,10 @@ Mode parse_mode(const std::string& s);  // native|skb|auto
 // Loads the program for `p`, attaches it to `iface` through a bpf_link and pins link and maps.
 // Fails closed and leaves nothing behind: on any error, whatever was pinned is removed.
 // Returns the mode used ("native" or "skb"). With `netns_fd` >= 0, `iface` is an interface of
-// that network namespace (`run --net veth`: the sandbox's end of the pair).
+// that network namespace (`run --net veth`: the sandbox's end of the pair). `verbose`: libbpf's
+// messages also when the load succeeds.
 std::string attach(const policy::Policy& p, const std::string& iface, const std::string& name,
-                   Mode mode, int netns_fd = -1);
+                   Mode mode, int netns_fd = -1, bool verbose = false);
 
 // Removes the pins; with the last reference gone the kernel detaches the program.
 void detach(const std::string& name);

@@ -62,9 +62,9 @@ struct Tester::Impl {
         p.events_per_source_per_second = 1'000'000;
         return p;
     }
-    Impl(const policy::Policy& p, const std::string& src)
+    Impl(const policy::Policy& p, const std::string& src, bool verbose)
         : policy(adapted(p)),
-          prog(policy),
+          prog(policy, verbose),
           port(p.inspect_ports.empty() ? 80 : p.inspect_ports.front()) {
         if (!src.empty()) {
             in_addr a{};
@@ -98,7 +98,8 @@ struct Tester::Impl {
     }
 };
 
-Tester::Tester(const policy::Policy& p, std::string src) : impl_(new Impl(p, src)) {}
+Tester::Tester(const policy::Policy& p, std::string src, bool verbose)
+    : impl_(new Impl(p, src, verbose)) {}
 
 Tester::~Tester() {
     delete impl_;

@@ -25,7 +25,7 @@ struct Verdict {
 // a segment (1460 bytes) is cut into segments as TCP would: the first drop decides.
 class Tester {
   public:
-    Tester(const policy::Policy& p, std::string src = "");
+    Tester(const policy::Policy& p, std::string src = "", bool verbose = false);
     ~Tester();
     Tester(const Tester&) = delete;
     Tester& operator=(const Tester&) = delete;

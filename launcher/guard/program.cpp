@@ -255,7 +255,9 @@ namespace {
 // no context pointer, so the collector is reached through a thread_local for the load's scope.
 class LibbpfLog {
   public:
-    LibbpfLog() : previous_(libbpf_set_print(collect)) { current() = &text_; }
+    explicit LibbpfLog(bool debug) : previous_(libbpf_set_print(collect)), debug_(debug) {
+        current() = this;
+    }
     ~LibbpfLog() {
         current() = nullptr;
         libbpf_set_print(previous_);
@@ -278,25 +280,27 @@ class LibbpfLog {
     }
 
   private:
-    static std::string*& current() {
-        thread_local std::string* text = nullptr;
-        return text;
+    static LibbpfLog*& current() {
+        thread_local LibbpfLog* log = nullptr;
+        return log;
     }
     static int collect(libbpf_print_level level, const char* fmt, va_list ap) {
-        if (level == LIBBPF_DEBUG || !current()) return 0;
+        auto* log = current();
+        if (!log || (level == LIBBPF_DEBUG && !log->debug_)) return 0;
         char buf[4096];
         int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
-        if (n > 0) current()->append(buf, std::min<size_t>(static_cast<size_t>(n), sizeof buf - 1));
+        if (n > 0) log->text_.append(buf, std::min<size_t>(static_cast<size_t>(n), sizeof buf - 1));
         return n;
     }
     libbpf_print_fn_t previous_;
+    bool debug_;
     std::string text_;
 };
 
 }  // namespace
 
-Program::Program(const policy::Policy& p) : compiled_(compile(p)) {
-    LibbpfLog log;
+Program::Program(const policy::Policy& p, bool verbose) : compiled_(compile(p)) {
+    LibbpfLog log(verbose);
     skel_.reset(bulwark_bpf__open());
     if (!skel_) {
         int err = errno;
@@ -320,6 +324,7 @@ Program::Program(const policy::Policy& p) : compiled_(compile(p)) {
         log.print(stderr);
         throw SysError("load XDP program", -rc);
     }
+    if (verbose) log.print(stderr);
     write_generation(maps(), 0, compiled_, p);
     switch_generation(maps(), 0);
 }

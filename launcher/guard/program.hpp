@@ -45,7 +45,9 @@ class Program {
   public:
     // Opens and loads the program, sized from the policy, with generation 0 filled and in
     // force. Throws SysError naming the step (e.g. "load XDP program: Operation not permitted").
-    explicit Program(const policy::Policy& p);
+    // libbpf's messages (the verifier's log among them) go to stderr as "bulwark: libbpf: ..."
+    // when the load fails, or always with `verbose`.
+    explicit Program(const policy::Policy& p, bool verbose = false);
     int prog_fd() const;
     // Per-reason totals, summed over CPUs.
     std::array<bw_counter, BW_REASON_MAX> counters() const;

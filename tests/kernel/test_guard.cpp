@@ -475,8 +475,7 @@ TEST_CASE("policy test: verdicts, reasons and patterns, exit codes, bad inputs, 
     CHECK(pins() == before);
 }
 
-TEST_CASE("a load the kernel refuses: libbpf's words prefixed by bulwark, then the step and errno",
-          "[guard]") {
+TEST_CASE("libbpf's words prefixed by bulwark: on a refused load, or with --verbose", "[guard]") {
     std::string req = scratch() / "request.http";
     std::ofstream(req) << "GET / HTTP/1.1\r\n\r\n";
     REQUIRE(chmod((scratch() / ".").c_str(), 0755) == 0);  // nobody reads the inputs
@@ -493,4 +492,14 @@ TEST_CASE("a load the kernel refuses: libbpf's words prefixed by bulwark, then t
     CHECK_THAT(r.err, Contains("bulwark: policy test: load XDP program: "));
     CHECK_THAT(r.err, Contains("bulwark: libbpf: "));
     for (auto& line : lines(r.err)) CHECK(line.rfind("bulwark: ", 0) == 0);
+    // A load that works says nothing, unless asked.
+    auto quiet = run({harness::bulwark(), "policy", "test", "--policy", write_policy("{}"), req});
+    CHECK(quiet.code == 0);
+    CHECK(quiet.err.empty());
+    auto verbose = run(
+        {harness::bulwark(), "policy", "test", "--policy", write_policy("{}"), "--verbose", req});
+    CHECK(verbose.code == 0);
+    CHECK(verbose.out == quiet.out);
+    CHECK_THAT(verbose.err, Contains("bulwark: libbpf: "));
+    for (auto& line : lines(verbose.err)) CHECK(line.rfind("bulwark: libbpf: ", 0) == 0);
 }
