@@ -1,4 +1,5 @@
-// Helpers for kernel tests: run bulwark as a user would, with bounded waits.
+// The kernel tests' one fixture module: run bulwark as a user would, precheck helpers, a veth
+// pair into a namespace, an httpd, HTTP probes of the guard, bounded waits.
 #pragma once
 
 #include <sys/types.h>
