@@ -1,4 +1,5 @@
-// Small syscall helpers shared by the modules.
+// Syscall helpers every module uses: whole files, pipes, signals through a signalfd, clocks and
+// RFC 3339 times, the calling thread in another network namespace.
 #pragma once
 
 #include <signal.h>
