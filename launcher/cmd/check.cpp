@@ -38,7 +38,7 @@ Json profile_summary(const std::string& file, const seccomp::Resolved& r,
 
 int check_profile(const std::string& file, const Flags& f) {
     auto caps = f.list("cap");
-    auto profile = seccomp::load_profile(file);
+    auto profile = seccomp::load_profile(file, f.has("strict"));
     auto resolved = seccomp::resolve(profile, seccomp::host_context(caps));
     auto compiled = seccomp::compile(resolved, file, {f.has("strict")});
     if (f.has("export-bpf")) {
@@ -49,9 +49,11 @@ int check_profile(const std::string& file, const Flags& f) {
         if (!bpf) throw InputError(out + ": cannot write");
     }
     auto j = profile_summary(file, resolved, compiled);
+    auto denied = seccomp::launch_denials(compiled);
+    j["launch_denials"] = denied;
     if (f.has("json")) {
         std::cout << j.dump(2) << "\n";
-        return 0;
+        return denied.empty() ? kOk : kFailed;
     }
     std::cout << "profile         " << file << "\n"
               << "sha256          " << j["sha256"].get<std::string>() << "\n"
@@ -73,7 +75,8 @@ int check_profile(const std::string& file, const Flags& f) {
         for (auto& n : compiled.unknown_names) std::cout << " " << n;
         std::cout << "\n";
     }
-    return 0;
+    for (auto& d : denied) std::cerr << "bulwark: " << file << " " << d << "\n";
+    return denied.empty() ? kOk : kFailed;
 }
 
 int check_config(const std::string& file, const Flags& f) {
@@ -187,7 +190,7 @@ int check_policy(const std::string& file, const Flags& f) {
 
 int check(const Args& args) {
     Flags f("check");
-    f.add()("json", "print JSON")("strict", "unknown syscall names are errors (profile)")(
+    f.add()("json", "print JSON")("strict", "unknown syscall names and keys are errors (profile)")(
         "cap", po::value<std::vector<std::string>>(),
         "capability the app would keep, for the profile's includes (repeatable)")(
         "export-bpf", po::value<std::string>(),

@@ -104,8 +104,16 @@ std::optional<JsonAt> JsonAt::get(std::string_view key) const {
 
 JsonAt JsonAt::at(std::string_view key) const {
     auto v = get(key);
-    if (!v) fail("missing required key \"" + std::string(key) + "\"");
-    return *v;
+    if (v) return *v;
+    std::string msg = "missing required key \"" + std::string(key) + "\"";
+    // A misspelt key that was only warned about (a format others extend) is the likely cause.
+    if (v_->is_object()) {
+        std::vector<std::string_view> present;
+        for (auto& [k, _] : v_->items()) present.push_back(k);
+        if (auto near = nearest_word(key, present); !near.empty())
+            msg += " (\"" + near + "\" is there: did you mean \"" + std::string(key) + "\"?)";
+    }
+    fail(msg);
 }
 
 JsonAt JsonAt::operator[](size_t i) const {
@@ -118,16 +126,33 @@ size_t JsonAt::size() const {
     return v_->size();
 }
 
+namespace {
+
+std::string unknown_key(const std::string& k, const std::vector<std::string_view>& keys) {
+    std::string msg = "unknown key \"" + k + "\"";
+    auto near = nearest_word(k, keys);
+    if (!near.empty()) msg += " (did you mean \"" + near + "\"?)";
+    return msg;
+}
+
+}  // namespace
+
 void JsonAt::only_keys(std::initializer_list<std::string_view> allowed) const {
     require_object();
     std::vector<std::string_view> keys(allowed);
-    for (auto& [k, _] : v_->items()) {
-        if (std::find(keys.begin(), keys.end(), k) != keys.end()) continue;
-        std::string msg = "unknown key \"" + k + "\"";
-        auto near = nearest_word(k, keys);
-        if (!near.empty()) msg += " (did you mean \"" + near + "\"?)";
-        fail(msg);
-    }
+    for (auto& [k, _] : v_->items())
+        if (std::find(keys.begin(), keys.end(), k) == keys.end()) fail(unknown_key(k, keys));
+}
+
+std::vector<std::string> JsonAt::unknown_keys(
+    std::initializer_list<std::string_view> allowed) const {
+    require_object();
+    std::vector<std::string_view> keys(allowed);
+    std::vector<std::string> out;
+    for (auto& [k, _] : v_->items())
+        if (std::find(keys.begin(), keys.end(), k) == keys.end())
+            out.push_back(pointer() + ": " + unknown_key(k, keys));
+    return out;
 }
 
 std::string JsonAt::str() const {

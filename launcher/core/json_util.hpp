@@ -55,6 +55,9 @@ class JsonAt {
     // Requires an object whose keys are all in `allowed`; an unknown key is an error that
     // suggests the nearest allowed one.
     void only_keys(std::initializer_list<std::string_view> allowed) const;
+    // The same check, for formats other tools extend: one message per unknown key ("/syscalls/0:
+    // unknown key \"x\" (did you mean ...)"), for the caller to warn with or fail on.
+    std::vector<std::string> unknown_keys(std::initializer_list<std::string_view> allowed) const;
 
     std::string str() const;
     bool boolean() const;

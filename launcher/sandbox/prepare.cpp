@@ -157,6 +157,9 @@ Prepared prepare(const RunOptions& opt) {
     p.profile_sha256 = sha256_hex(profile_text);
     auto resolved = seccomp::resolve(profile, seccomp::host_context(kept_names));
     p.filter = seccomp::compile(resolved, p.profile_path);
+    // A filter that takes away what the launch needs would end as a bare SIGSEGV or exit code.
+    if (auto denied = seccomp::launch_denials(p.filter); !denied.empty())
+        throw InputError("profile " + p.profile_path + " " + denied.front());
     for (auto& w : p.filter.warnings)
         fprintf(stderr, "bulwark: warning: %s: %s\n", p.profile_path.c_str(), w.c_str());
 

@@ -3,13 +3,17 @@
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cstring>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/fd.hpp"
@@ -135,15 +139,15 @@ Compiled compile(const Resolved& r, const std::string& file, const CompileOption
     // Binary tree of syscall numbers: O(log n) for long allow lists (libseccomp >= 2.5).
     seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2);
 
+    out.warnings = r.warnings;
     std::vector<uint32_t> tokens;
     for (auto& name : r.arches) {
         uint32_t t = arch_token(name);
-        if (t == 0) {
-            if (&name == &r.arches.front())
-                fail("/architectures", "libseccomp does not know " + name);
-            out.warnings.push_back("architecture " + name + " unknown to libseccomp, skipped");
-            continue;
-        }
+        // An error, as in runc and crun: a filter silently without an architecture its author
+        // named for this host does not do what it says.
+        if (t == 0)
+            fail("/architectures",
+                 "unknown architecture \"" + name + "\" (libseccomp does not know it)");
         if (t != seccomp_arch_native()) {
             int rc = seccomp_arch_add(ctx.get(), t);
             if (rc < 0 && rc != -EEXIST) fail("/architectures", name + ": " + std::strerror(-rc));
@@ -245,6 +249,69 @@ int install(const Compiled& c) {
                     const_cast<sock_filter*>(c.program.data())};
     if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, c.flags, &prog) != 0) return errno;
     return 0;
+}
+
+namespace {
+
+// Whether the filter lets `call` through, asked of the kernel itself: a child installs the
+// filter (no_new_privs suffices, so no privilege is needed) and makes the call with arguments
+// that cannot do anything. A call the filter lets through fails with the kernel's own errno
+// (or, for exit_group, exits with its code); a denied one returns the filter's errno or kills.
+enum class Probe { Execve, Write, ExitGroup };
+
+bool allows(const Compiled& c, Probe call) {
+    constexpr int kAllowed = 42;
+    // The child's answer for execve and write goes through shared memory, not its exit code: it
+    // must not depend on exit_group, which the filter may deny too.
+    void* page =
+        mmap(nullptr, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) throw_sys("mmap(seccomp probe)");
+    auto* answer = static_cast<volatile int*>(page);
+    *answer = 0;
+    pid_t pid = fork();
+    if (pid < 0) {
+        munmap(page, sizeof(int));
+        throw_sys("fork(seccomp probe)");
+    }
+    if (pid == 0) {
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || install(c) != 0) _exit(1);
+        switch (call) {
+            case Probe::Execve:
+                syscall(SYS_execve, "", nullptr, nullptr);
+                *answer = errno == ENOENT;
+                break;
+            case Probe::Write:
+                syscall(SYS_write, -1, nullptr, 0);
+                *answer = errno == EBADF;
+                break;
+            case Probe::ExitGroup:
+                syscall(SYS_exit_group, kAllowed);
+                break;  // denied with an errno: _exit's own fallbacks end the child
+        }
+        _exit(0);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) {
+            munmap(page, sizeof(int));
+            throw_sys("waitpid(seccomp probe)");
+        }
+    bool ok = call == Probe::ExitGroup ? WIFEXITED(status) && WEXITSTATUS(status) == kAllowed
+                                       : *answer == 1;
+    munmap(page, sizeof(int));
+    return ok;
+}
+
+}  // namespace
+
+std::vector<std::string> launch_denials(const Compiled& c) {
+    std::vector<std::string> out;
+    if (!allows(c, Probe::Execve)) out.push_back("denies execve: no command can start under it");
+    if (!allows(c, Probe::Write))
+        out.push_back("denies write: a failed start could not be reported");
+    if (!allows(c, Probe::ExitGroup))
+        out.push_back("denies exit_group: no process could exit under it");
+    return out;
 }
 
 }  // namespace bulwark::seccomp

@@ -15,7 +15,7 @@ struct Compiled {
     std::vector<sock_filter> program;
     unsigned int flags = 0;                    // SECCOMP_FILTER_FLAG_* for seccomp(2)
     std::vector<std::string> arches;           // those in the filter
-    std::vector<std::string> warnings;         // unknown architectures
+    std::vector<std::string> warnings;         // the profile's (unknown keys...)
     std::vector<std::string> unknown_names;    // syscall names libseccomp does not know, skipped
     std::map<std::string, size_t> per_action;  // syscall names per action (rules that apply)
     size_t stub_insns = 0;                     // instructions of the ENOSYS stub
@@ -32,5 +32,10 @@ Compiled compile(const Resolved& r, const std::string& file, const CompileOption
 // seccomp(SECCOMP_SET_MODE_FILTER). The caller must have set no_new_privs (or hold
 // CAP_SYS_ADMIN). Returns 0 or an errno, so it can be used after fork without exceptions.
 int install(const Compiled& c);
+
+// What the launch itself needs once the filter is loaded (execve, write to report a failed exec,
+// exit_group), each checked by the kernel in a throwaway child: one message per call the filter
+// does not let through, e.g. "denies execve: no command can start under it". Empty: fine.
+std::vector<std::string> launch_denials(const Compiled& c);
 
 }  // namespace bulwark::seccomp

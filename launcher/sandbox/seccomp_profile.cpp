@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <map>
 
 #include "core/error.hpp"
@@ -57,16 +58,53 @@ auto lookup(const JsonAt& at, const Map& m, const char* what) {
     return it->second;
 }
 
-// errnoRet: Docker's default is EPERM when it is absent.
-Action parse_action(const JsonAt& action, const std::optional<JsonAt>& errno_ret) {
+// Keys other tools put in the format (containers-common's defaultErrno, comments...) are known;
+// a key nobody knows is a warning, or an error under --strict, with the nearest known key.
+struct Keys {
+    bool strict;
+    std::vector<std::string>& warnings;
+    void check(const JsonAt& at, std::initializer_list<std::string_view> known) const {
+        for (auto& m : at.unknown_keys(known)) {
+            if (strict) throw InputError(at.file() + ": " + m);
+            warnings.push_back(m + ": ignored");
+        }
+    }
+};
+
+// "ENOSYS" -> 38, from glibc's own names (strerrorname_np), so no table is kept here.
+std::optional<uint32_t> errno_by_name(const std::string& name) {
+    for (int e = 1; e < 4096; ++e)
+        if (const char* n = strerrorname_np(e); n && name == n) return static_cast<uint32_t>(e);
+    return std::nullopt;
+}
+
+// errnoRet (a number) wins; containers-common also writes the name ("errno", "defaultErrno"),
+// which runc ignores: here it is used when no number is given. Neither: EPERM, as Docker.
+Action parse_action(const JsonAt& action, const std::optional<JsonAt>& errno_ret,
+                    const std::optional<JsonAt>& errno_name, const Keys& keys) {
     Action a{lookup(action, kActions, "action"), 0};
-    if (a.kind == ActionKind::Errno)
-        a.errno_ret = errno_ret ? static_cast<uint32_t>(errno_ret->u64(4095)) : 1;
-    else if (errno_ret)
+    std::string name = errno_name && !errno_name->is_null() ? errno_name->str() : "";
+    std::optional<uint32_t> by_name;
+    if (!name.empty()) {
+        by_name = errno_by_name(name);
+        if (!by_name) errno_name->fail("unknown errno name \"" + name + "\" (e.g. EPERM, ENOSYS)");
+    }
+    if (a.kind == ActionKind::Errno) {
+        a.errno_ret = errno_ret ? static_cast<uint32_t>(errno_ret->u64(4095)) : by_name.value_or(1);
+        if (errno_ret && by_name && *by_name != a.errno_ret)
+            keys.warnings.push_back(errno_ret->pointer() + ": " + std::to_string(a.errno_ret) +
+                                    " and \"" + name + "\" disagree: the number is used");
+    } else if (errno_ret) {
         errno_ret->fail("errnoRet is only meaningful with SCMP_ACT_ERRNO");
+    } else if (by_name) {
+        keys.warnings.push_back(errno_name->pointer() + ": \"" + name +
+                                "\" is only meaningful with SCMP_ACT_ERRNO: ignored");
+    }
     return a;
 }
 
+// Whether libseccomp knows a name is checked when the filter is built, for the architectures it
+// will hold: Docker's own profile names, for other hosts, architectures older libseccomps lack.
 std::string parse_arch_name(const JsonAt& at) {
     auto s = at.str();
     if (s.rfind("SCMP_ARCH_", 0) != 0 || s.size() == 10)
@@ -83,10 +121,10 @@ std::string parse_cap_name(const JsonAt& at) {
     return s;
 }
 
-Filter parse_filter(const JsonAt& at) {
+Filter parse_filter(const JsonAt& at, const Keys& keys) {
     Filter f;
     if (at.is_null()) return f;
-    at.only_keys({"caps", "arches", "minKernel"});
+    keys.check(at, {"caps", "arches", "minKernel"});
     if (auto caps = at.get("caps"); caps && !caps->is_null())
         for (size_t i = 0; i < caps->size(); ++i) f.caps.push_back(parse_cap_name((*caps)[i]));
     if (auto arches = at.get("arches"); arches && !arches->is_null())
@@ -98,8 +136,8 @@ Filter parse_filter(const JsonAt& at) {
     return f;
 }
 
-ArgCond parse_arg(const JsonAt& at) {
-    at.only_keys({"index", "value", "valueTwo", "op"});
+ArgCond parse_arg(const JsonAt& at, const Keys& keys) {
+    keys.check(at, {"index", "value", "valueTwo", "op"});
     ArgCond c;
     // Syscalls take at most six arguments.
     c.index = static_cast<unsigned>(at.at("index").u64(5));
@@ -109,9 +147,9 @@ ArgCond parse_arg(const JsonAt& at) {
     return c;
 }
 
-Rule parse_rule(const JsonAt& at) {
-    at.only_keys(
-        {"names", "name", "action", "errnoRet", "args", "comment", "includes", "excludes"});
+Rule parse_rule(const JsonAt& at, const Keys& keys) {
+    keys.check(at, {"names", "name", "action", "errnoRet", "errno", "args", "comment", "includes",
+                    "excludes"});
     Rule r;
     r.pointer = at.pointer();
     if (auto names = at.get("names"); names && !names->is_null()) {
@@ -123,11 +161,11 @@ Rule parse_rule(const JsonAt& at) {
     }
     if (auto name = at.get("name")) r.names.push_back(name->str());
     if (r.names.empty()) at.fail("a syscall entry needs \"names\" (or \"name\")");
-    r.action = parse_action(at.at("action"), at.get("errnoRet"));
+    r.action = parse_action(at.at("action"), at.get("errnoRet"), at.get("errno"), keys);
     if (auto args = at.get("args"); args && !args->is_null())
-        for (size_t i = 0; i < args->size(); ++i) r.args.push_back(parse_arg((*args)[i]));
-    if (auto inc = at.get("includes")) r.includes = parse_filter(*inc);
-    if (auto exc = at.get("excludes")) r.excludes = parse_filter(*exc);
+        for (size_t i = 0; i < args->size(); ++i) r.args.push_back(parse_arg((*args)[i], keys));
+    if (auto inc = at.get("includes")) r.includes = parse_filter(*inc, keys);
+    if (auto exc = at.get("excludes")) r.excludes = parse_filter(*exc, keys);
     return r;
 }
 
@@ -181,22 +219,27 @@ std::optional<KernelVersion> parse_kernel_version(const std::string& s) {
     return v;
 }
 
-Profile parse_profile(const Json& doc, const std::string& file) {
+Profile parse_profile(const Json& doc, const std::string& file, bool strict) {
     JsonAt root(doc, file);
-    root.only_keys({"defaultAction", "defaultErrnoRet", "architectures", "archMap", "syscalls",
-                    "flags", "comment", "listenerPath", "listenerMetadata"});
-    if (root.get("listenerPath") || root.get("listenerMetadata"))
-        root.fail("seccomp user notification (listenerPath) is not supported by bulwark");
     Profile p;
     p.file = file;
-    p.default_action = parse_action(root.at("defaultAction"), root.get("defaultErrnoRet"));
+    Keys keys{strict, p.warnings};
+    keys.check(root,
+               {"defaultAction", "defaultErrnoRet", "defaultErrno", "architectures", "archMap",
+                "syscalls", "flags", "comment", "listenerPath", "listenerMetadata"});
+    // A listener is another process that answers the filtered calls: bulwark has none to give.
+    // Metadata alone (as containers-common may write, empty) means nothing without it.
+    if (auto lp = root.get("listenerPath"); lp && !lp->is_null() && !lp->str().empty())
+        lp->fail("seccomp user notification (listenerPath) is not supported by bulwark");
+    p.default_action = parse_action(root.at("defaultAction"), root.get("defaultErrnoRet"),
+                                    root.get("defaultErrno"), keys);
     if (auto arches = root.get("architectures"); arches && !arches->is_null())
         for (size_t i = 0; i < arches->size(); ++i)
             p.architectures.push_back(parse_arch_name((*arches)[i]));
     if (auto am = root.get("archMap"); am && !am->is_null()) {
         for (size_t i = 0; i < am->size(); ++i) {
             auto e = (*am)[i];
-            e.only_keys({"architecture", "subArchitectures"});
+            keys.check(e, {"architecture", "subArchitectures"});
             ArchMapEntry entry{parse_arch_name(e.at("architecture")), {}};
             if (auto subs = e.get("subArchitectures"); subs && !subs->is_null())
                 for (size_t j = 0; j < subs->size(); ++j)
@@ -215,12 +258,12 @@ Profile parse_profile(const Json& doc, const std::string& file) {
         }
     }
     if (auto sc = root.get("syscalls"); sc && !sc->is_null())
-        for (size_t i = 0; i < sc->size(); ++i) p.rules.push_back(parse_rule((*sc)[i]));
+        for (size_t i = 0; i < sc->size(); ++i) p.rules.push_back(parse_rule((*sc)[i], keys));
     return p;
 }
 
-Profile load_profile(const std::string& path) {
-    return parse_profile(load_json_file(path), path);
+Profile load_profile(const std::string& path, bool strict) {
+    return parse_profile(load_json_file(path), path, strict);
 }
 
 Context host_context(std::vector<std::string> kept_caps) {
@@ -240,6 +283,7 @@ Context host_context(std::vector<std::string> kept_caps) {
 
 Resolved resolve(const Profile& p, const Context& ctx) {
     Resolved r;
+    r.warnings = p.warnings;
     r.default_action = p.default_action;
     r.flags = p.flags;
     r.arches.push_back(ctx.native_arch);

@@ -61,10 +61,14 @@ struct Profile {
     std::vector<ArchMapEntry> arch_map;
     std::vector<std::string> flags;  // SECCOMP_FILTER_FLAG_*
     std::vector<Rule> rules;
+    // Keys nobody knows (ignored), errno names that disagree with errnoRet: "/syscalls/3: ...".
+    std::vector<std::string> warnings;
 };
 
-Profile parse_profile(const Json& doc, const std::string& file);
-Profile load_profile(const std::string& path);
+// `strict`: a key nobody knows is an error (`check profile --strict`), not a warning. Keys of
+// runc, crun and containers-common (defaultErrno, errno, listenerMetadata, comment...) are known.
+Profile parse_profile(const Json& doc, const std::string& file, bool strict = false);
+Profile load_profile(const std::string& path, bool strict = false);
 
 // What Docker's includes/excludes are evaluated against.
 struct Context {
@@ -82,6 +86,7 @@ struct Resolved {
     std::vector<Rule> rules;             // the rules that apply in this context
     std::vector<std::string> all_names;  // every name in the profile, applying or not
     size_t skipped_rules = 0;            // rules whose includes/excludes ruled them out
+    std::vector<std::string> warnings;   // the profile's
 };
 Resolved resolve(const Profile& p, const Context& ctx);
 

@@ -356,6 +356,12 @@ TEST_CASE("bad input: one clear line, exit 125, nothing left behind", "[sandbox]
         {{b, "run", "--rootfs", root, "--memory", "12q", "--", "/bin/true"},
          125,
          "--memory: size \"12q\" is not a positive size"},
+        {{b, "run", "--rootfs", root, "--profile",
+          write("noexec.json", R"({"defaultAction": "SCMP_ACT_ALLOW",
+              "syscalls": [{"names": ["execve"], "action": "SCMP_ACT_ERRNO"}]})"),
+          "--", "/bin/true"},
+         125,
+         "noexec.json denies execve: no command can start under it"},
         {{b, "run", "--rootfs", root, "--frobnicate", "--", "/bin/true"},
          125,
          "unrecognised option '--frobnicate'"},
@@ -370,7 +376,7 @@ TEST_CASE("bad input: one clear line, exit 125, nothing left behind", "[sandbox]
     }
     CHECK(host_mountinfo() == before);
     CHECK(children_of(getpid()).empty());
-    for (auto f : {"file", "trunc.json", "type.json", "act.json", "idx.json"})
+    for (auto f : {"file", "trunc.json", "type.json", "act.json", "idx.json", "noexec.json"})
         unlink((d + "/" + f).c_str());
     rmdir(dir);
 }

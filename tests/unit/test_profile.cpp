@@ -138,6 +138,74 @@ TEST_CASE("malformed profiles name the file and JSON path", "[profile]") {
         Contains("not supported"));
 }
 
+TEST_CASE("containers-common's profile format loads: defaultErrno, errno, listenerMetadata",
+          "[profile]") {
+    // The shape containers-common's seccomp.json (Podman, CRI-O) writes: every key its types
+    // have, empty ones included.
+    auto p = parse(R"({
+      "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38, "defaultErrno": "ENOSYS",
+      "archMap": [{"architecture": "SCMP_ARCH_X86_64",
+                   "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]},
+                  {"architecture": "SCMP_ARCH_LOONGARCH64", "subArchitectures": []}],
+      "listenerPath": "", "listenerMetadata": "", "flags": [],
+      "syscalls": [
+        {"names": ["read"], "action": "SCMP_ACT_ALLOW", "args": [], "comment": "",
+         "includes": {}, "excludes": {}},
+        {"names": ["bdflush"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "errno": "EPERM",
+         "args": null, "comment": "", "includes": {}, "excludes": {}},
+        {"names": ["open_tree"], "action": "SCMP_ACT_ERRNO", "errno": "ENOSYS"}]})");
+    CHECK(p.warnings.empty());
+    CHECK(p.default_action.errno_ret == 38);
+    CHECK(p.rules[1].action.errno_ret == 1);
+    CHECK(p.rules[2].action.errno_ret == 38);  // the name alone: used
+    // The name alone at the top too; a number and a name that disagree: the number, said.
+    CHECK(parse(R"({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrno": "EACCES"})")
+              .default_action.errno_ret == 13);
+    auto both = parse(R"({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1,
+                          "defaultErrno": "ENOSYS"})");
+    CHECK(both.default_action.errno_ret == 1);
+    REQUIRE(both.warnings.size() == 1);
+    CHECK_THAT(both.warnings[0], Contains("disagree"));
+    CHECK_THROWS_WITH(parse(R"({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrno": "ENOPE"})"),
+                      Contains("p.json: /defaultErrno: unknown errno name \"ENOPE\""));
+    // It compiles on this host: the loongarch64 entry is not this host's.
+    auto r = resolve(p, Context{"SCMP_ARCH_X86_64", "amd64", {6, 1}, {}});
+    CHECK(compile(r, "p.json").arches.size() == 3);
+}
+
+TEST_CASE("keys nobody knows: a warning with the nearest key, an error under --strict",
+          "[profile]") {
+    const char* text = R"({"defaultAction": "SCMP_ACT_ALLOW", "frobnicate": 1,
+                           "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW",
+                                         "commnet": "x"}]})";
+    auto p = parse(text);
+    REQUIRE(p.warnings.size() == 2);
+    CHECK(p.warnings[0] == "/: unknown key \"frobnicate\": ignored");
+    CHECK(p.warnings[1] ==
+          "/syscalls/0: unknown key \"commnet\" (did you mean \"comment\"?): ignored");
+    CHECK_THROWS_WITH(parse_profile(parse_json(text, "p.json"), "p.json", true),
+                      "p.json: /: unknown key \"frobnicate\"");
+    // Warnings reach the compiled filter, which `run` and `check profile` print.
+    auto c = compile(resolve(p, Context{}), "p.json");
+    CHECK(c.warnings == p.warnings);
+}
+
+TEST_CASE("an architecture libseccomp does not know is an error where the filter needs it",
+          "[profile][compile]") {
+    auto r = resolve(parse(R"({"defaultAction": "SCMP_ACT_ALLOW",
+                               "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_VAX"]})"),
+                     Context{});
+    CHECK_THROWS_WITH(compile(r, "p.json"),
+                      "p.json: /architectures: unknown architecture \"SCMP_ARCH_VAX\" (libseccomp "
+                      "does not know it)");
+    // In another host's archMap entry it is never used: fine.
+    auto other = resolve(parse(R"({"defaultAction": "SCMP_ACT_ALLOW",
+        "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86"]},
+                    {"architecture": "SCMP_ARCH_VAX", "subArchitectures": ["SCMP_ARCH_VAX2"]}]})"),
+                         Context{});
+    CHECK_NOTHROW(compile(other, "p.json"));
+}
+
 TEST_CASE("includes and excludes follow Docker's semantics", "[profile]") {
     auto p = parse(R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
         {"names": ["a"], "action": "SCMP_ACT_ALLOW"},

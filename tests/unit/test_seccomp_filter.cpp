@@ -131,3 +131,28 @@ TEST_CASE("profiles/default.json under a real program", "[filter]") {
     });
     CHECK(WEXITSTATUS(st) == 0);
 }
+
+TEST_CASE("a profile that takes away what the launch needs is named, not run", "[filter]") {
+    // The kernel answers for the filter in a throwaway child; no privilege needed.
+    CHECK(seccomp::launch_denials(compile_text(R"({"defaultAction": "SCMP_ACT_ALLOW"})")).empty());
+    auto noexec = seccomp::launch_denials(compile_text(R"({"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["execve"], "action": "SCMP_ACT_ERRNO"}]})"));
+    CHECK(noexec == std::vector<std::string>{"denies execve: no command can start under it"});
+    // Killing instead of an errno, and the calls that report a failed start and end the process.
+    auto noexit = seccomp::launch_denials(compile_text(R"({"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["exit_group", "write"], "action": "SCMP_ACT_KILL_PROCESS"}]})"));
+    CHECK(noexit == std::vector<std::string>{"denies write: a failed start could not be reported",
+                                             "denies exit_group: no process could exit under it"});
+    // An allow list without them: all three.
+    CHECK(seccomp::launch_denials(compile_text(R"({"defaultAction": "SCMP_ACT_ERRNO",
+        "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]})"))
+              .size() == 3);
+    // The shipped profiles and Docker's start anything.
+    for (auto name : {"default.json", "strict.json"}) {
+        auto path = std::string(BULWARK_SOURCE_DIR) + "/profiles/" + name;
+        INFO(path);
+        CHECK(seccomp::launch_denials(
+                  seccomp::compile(seccomp::resolve(seccomp::load_profile(path), {}), path))
+                  .empty());
+    }
+}
