@@ -175,8 +175,8 @@ Prepared prepare(const RunOptions& opt) {
     // `--notify app` under systemd: the app gets a socket of its own; the supervisor passes on
     // what it says. Without NOTIFY_SOCKET nobody listens, so the app gets none.
     if (opt.notify == NotifyMode::App && getenv("NOTIFY_SOCKET")) {
-        p.plan.notify_socket = kNotifySocket;
-        p.env.push_back(std::string("NOTIFY_SOCKET=") + kNotifySocket);
+        p.plan.notify_socket = kAppNotifySocket;
+        p.env.push_back(std::string("NOTIFY_SOCKET=") + kAppNotifySocket);
     }
     for (auto& [k, v] : opt.env) {
         std::string kv = k + "=" + v;

@@ -18,7 +18,7 @@ namespace bulwark::sandbox {
 
 // The path of the notify socket inside the sandbox (`--notify app`), in the /dev that bulwark
 // builds for it, so the read-only rootfs needs no mount point.
-inline constexpr const char* kNotifySocket = "/dev/notify";
+inline constexpr const char* kAppNotifySocket = "/dev/notify";
 
 struct Prepared {
     RunOptions opt;
