@@ -81,21 +81,6 @@ struct AppSpawn {
 };
 
 // The app: reset what init changed, close stray fds, load seccomp last, exec. Syscalls only.
-// The app's name between the filter and execve (15 characters at most, as comm).
-constexpr const char* kBeforeExec = "bulwark-pre-exe";
-
-// After the vfork-style clone returned without an error message: whether the app is still (or
-// was, as a zombie) the process that never got to execve. Exec changes comm, so this needs no
-// timing: the name is read before the init reaps anything.
-bool never_exec(pid_t app) {
-    try {
-        return read_file("/proc/" + std::to_string(app) + "/comm") ==
-               std::string(kBeforeExec) + "\n";
-    } catch (const std::exception&) {
-        return false;
-    }
-}
-
 int exec_app(void* arg) {
     auto* a = static_cast<AppSpawn*>(arg);
     struct sigaction dfl {};
@@ -112,8 +97,6 @@ int exec_app(void* arg) {
     };
     // Every inherited descriptor above stderr closes on exec; err_fd too, signalling success.
     if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) fail(125, errno);
-    // execve replaces this name: the init tells a process that died before it by the name.
-    prctl(PR_SET_NAME, kBeforeExec);
     if (int err = seccomp::install(a->p->filter); err != 0) fail(125, err);
     int err = ENOENT;
     bool denied = false;
@@ -223,13 +206,6 @@ void run_init(const Prepared& p, int ctl) {
             std::string step = msg[0] == 125 ? "load seccomp filter(" + p.profile_path + ")"
                                              : "execve(" + p.opt.command.front() + ")";
             send(ctl, Msg::kSetupError, msg[0], 0, step + ": " + std::strerror(msg[1]));
-        } else if (never_exec(app)) {
-            // The pipe closed because the app died, not because it exec'd: something the
-            // filter refuses (an argument condition, say) stopped it without a word.
-            send(ctl, Msg::kSetupError, 125, 0,
-                 "the app died before execve(" + p.opt.command.front() +
-                     ") with the seccomp filter loaded: profile " + p.profile_path +
-                     " refuses a call the launch makes");
         } else {
             send(ctl, Msg::kRunning, 0, app, "");
         }
