@@ -109,7 +109,6 @@ int check_config(const std::string& file, const Flags& f) {
 int check_policy(const std::string& file, const Flags& f) {
     auto p = policy::load_policy(file);
     // Compiling the automaton proves the pattern sets fit the kernel's table.
-    auto all = policy::all_patterns(p);
     auto dfa = xdp::compile(p).dfa;
     auto j = policy::summary(p);
     // Each table's shape and the sets in it (sets never straddle tables).
@@ -160,7 +159,7 @@ int check_policy(const std::string& file, const Flags& f) {
                   << (r.exempt ? "exempt"
                                : "limit " + rate(j["rules"][&r - p.rules.data()]["limit"]))
                   << "\n";
-    std::cout << "patterns        " << all.size() << " in " << p.pattern_sets.size()
+    std::cout << "patterns        " << dfa.patterns.size() << " in " << p.pattern_sets.size()
               << " sets, first " << p.scan_bytes << " payload bytes; automaton "
               << dfa.tables.size() << " table" << (dfa.tables.size() == 1 ? "" : "s") << " of "
               << BW_DFA_TABLES << "\n";

@@ -366,17 +366,7 @@ Httpd::Httpd(const std::string& addr, uint16_t port)
               static_cast<char*>(nullptr));
         _exit(127);
     }
-    for (int i = 0; i < 500; ++i) {
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in b{};
-        b.sin_family = AF_INET;
-        b.sin_port = htons(port);
-        inet_pton(AF_INET, addr.c_str(), &b.sin_addr);
-        bool up = connect(fd, reinterpret_cast<sockaddr*>(&b), sizeof b) == 0;
-        close(fd);
-        if (up) return;
-        poll(nullptr, 0, 10);
-    }
+    if (wait_listening(pid_, port, 5000)) return;
     stop();
     throw std::runtime_error("busybox httpd did not start listening on " + listen);
 }

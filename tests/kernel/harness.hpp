@@ -92,8 +92,7 @@ class VethNs {
 };
 
 // busybox httpd on addr:port in this namespace, serving one page ("hello"); stopped on
-// destruction. Ready once a connection from this namespace succeeds (local traffic does not
-// cross a veth, so a guard there does not see these probes).
+// destruction. Ready once it listens (wait_listening: no connection disturbs a guard).
 class Httpd {
   public:
     Httpd(const std::string& addr, uint16_t port);
