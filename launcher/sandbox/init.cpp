@@ -71,6 +71,11 @@ void set_rlimit(int res, rlim_t value, const char* name) {
 
 void noop_handler(int) {}
 
+// The app's name until execve renames it (the kernel gives an exec'd task its file's name). Only
+// the exit decides: execve closes the status pipe before it renames the task, so at that EOF the
+// name can still be this one; a task that ends under it never ran the program.
+constexpr char kBeforeExec[] = "bw:before-exec";
+
 // Everything the app needs, prepared by the init before the spawn: the app shares the init's
 // memory until execve (CLONE_VM|CLONE_VFORK, as posix_spawn does), so it must not allocate.
 struct AppSpawn {
@@ -97,6 +102,7 @@ int exec_app(void* arg) {
     };
     // Every inherited descriptor above stderr closes on exec; err_fd too, signalling success.
     if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) fail(125, errno);
+    prctl(PR_SET_NAME, kBeforeExec);
     if (int err = seccomp::install(a->p->filter); err != 0) fail(125, err);
     int err = ENOENT;
     bool denied = false;
@@ -121,7 +127,23 @@ AppSpawn prepare_spawn(const Prepared& p, int err_fd) {
     return a;
 }
 
-[[noreturn]] void init_loop(pid_t app, int sfd, int ctl) {
+// Whether the app, a zombie not yet reaped, ended before execve ran its program.
+bool ended_before_exec(pid_t app) {
+    UniqueFd fd(open(("/proc/" + std::to_string(app) + "/comm").c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return false;  // no claim without evidence
+    char name[sizeof kBeforeExec + 1] = {};
+    ssize_t n = read(fd.get(), name, sizeof name - 1);
+    return n == static_cast<ssize_t>(sizeof kBeforeExec) &&
+           std::memcmp(name, kBeforeExec, sizeof kBeforeExec - 1) == 0 && name[n - 1] == '\n';
+}
+
+std::string describe_status(int status) {
+    if (WIFSIGNALED(status)) return std::string("killed by SIG") + sigabbrev_np(WTERMSIG(status));
+    return "exited with status " + std::to_string(WEXITSTATUS(status));
+}
+
+// `reported`: the app already said why it could not start, over the status pipe.
+[[noreturn]] void init_loop(const Prepared& p, pid_t app, bool reported, int sfd, int ctl) {
     for (;;) {
         signalfd_siginfo si{};
         if (read(sfd, &si, sizeof si) != sizeof si) {
@@ -131,6 +153,18 @@ AppSpawn prepare_spawn(const Prepared& p, int err_fd) {
         if (si.ssi_signo != SIGCHLD) {
             kill(app, static_cast<int>(si.ssi_signo));
             continue;
+        }
+        // The app is looked at before it is reaped: its name says whether it ever ran.
+        siginfo_t info{};
+        if (!reported && waitid(P_PID, app, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == app &&
+            ended_before_exec(app)) {
+            int status = 0;
+            waitpid(app, &status, 0);
+            send(ctl, Msg::kSetupError, 125, 0,
+                 "execve(" + p.opt.command.front() + "): never reached: the app was " +
+                     describe_status(status) + " after the seccomp filter of " + p.profile_path +
+                     " was loaded");
+            _exit(0);
         }
         // Orphans re-parent to us; reap them all, report only the app.
         int status = 0;
@@ -202,14 +236,15 @@ void run_init(const Prepared& p, int ctl) {
         ssize_t n;
         do n = read(err_r.get(), msg, sizeof msg);
         while (n < 0 && errno == EINTR);
-        if (n == sizeof msg) {
+        bool reported = n == sizeof msg;
+        if (reported) {
             std::string step = msg[0] == 125 ? "load seccomp filter(" + p.profile_path + ")"
                                              : "execve(" + p.opt.command.front() + ")";
             send(ctl, Msg::kSetupError, msg[0], 0, step + ": " + std::strerror(msg[1]));
         } else {
             send(ctl, Msg::kRunning, 0, app, "");
         }
-        init_loop(app, sfd.fd(), ctl);
+        init_loop(p, app, reported, sfd.fd(), ctl);
     } catch (const std::exception& e) {
         send(ctl, Msg::kSetupError, 125, 0, e.what());
         _exit(125);

@@ -147,6 +147,23 @@ TEST_CASE("x32 syscalls kill the app, reported as a seccomp violation", "[sandbo
     CHECK_THAT(r.err, Contains("seccomp violation") && Contains("SIGSYS"));
 }
 
+TEST_CASE("an app killed between the filter and its program is told apart from a violation",
+          "[sandbox][seccomp]") {
+    // The launch probe passes execve with no environment; this rule kills it with one, as the
+    // real start has. Nothing ran, so it is a start-up failure naming the profile, not a
+    // violation by the app.
+    TempDir dir("envkill");
+    std::string prof = dir / "envkill.json";
+    std::ofstream(prof) << R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["execve"],
+        "action": "SCMP_ACT_KILL_PROCESS", "args": [{"index": 2, "value": 0, "op": "SCMP_CMP_NE"}]}]})";
+    auto r = run_sandbox({"--profile", prof}, {"/bin/probe", "report"});
+    CHECK(r.code == 125);
+    CHECK_THAT(r.err, Contains("execve(/bin/probe): never reached: the app was killed by SIGSYS") &&
+                          Contains(prof));
+    CHECK_THAT(r.err, !Contains("seccomp violation"));
+    CHECK(r.out.find("Uid") == std::string::npos);
+}
+
 TEST_CASE("--cap keeps one capability through exec, as ambient", "[sandbox][caps]") {
     auto without = parse_kv(run_sandbox({}, {"/bin/probe", "bind80"}).out);
     CHECK(without["bind80"] == "EACCES");
