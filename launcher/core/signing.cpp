@@ -14,6 +14,7 @@
 #include "core/error.hpp"
 #include "core/fd.hpp"
 #include "core/sys.hpp"
+#include "core/trust.hpp"
 
 namespace bulwark::signing {
 
@@ -99,8 +100,10 @@ void verify(const std::string& key_pem, const std::string& data, const std::stri
 }
 
 std::string read_verified(const std::string& path, const std::string& trust_key) {
+    // Unsigned, the file is only as safe as its owner and path; signed, the key must be.
+    if (trust_key.empty()) return trust::read_trusted(path);
+    trust::require_trusted(trust_key);
     auto data = read_file(path);
-    if (trust_key.empty()) return data;
     std::string sig;
     try {
         sig = read_file(sig_path(path));

@@ -20,8 +20,10 @@ void sign_file(const std::string& key_pem, const std::string& file);
 void verify(const std::string& key_pem, const std::string& data, const std::string& sig_text,
             const std::string& what);
 
-// Reads FILE; with a trust key (non-empty), also FILE.sig, and refuses (InputError) unless it
-// is a valid signature of exactly the bytes returned: the bytes checked are the bytes parsed.
+// Reads FILE. Without a trust key (empty), refuses (InputError) a FILE others could change
+// (trust::require_trusted); with one, refuses a key others could change, and reads FILE.sig too,
+// refusing unless it is a valid signature of exactly the bytes returned: the bytes checked are
+// the bytes parsed, wherever the file lives.
 std::string read_verified(const std::string& path, const std::string& trust_key);
 
 }  // namespace bulwark::signing

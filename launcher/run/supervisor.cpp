@@ -17,6 +17,7 @@
 #include "core/error.hpp"
 #include "core/fd.hpp"
 #include "core/sys.hpp"
+#include "core/trust.hpp"
 #include "guard/attach.hpp"
 #include "guard/events.hpp"
 #include "guard/reload.hpp"
@@ -173,7 +174,7 @@ class Run {
     explicit Run(const sandbox::Prepared& p)
         : p_(p),
           log_(p.opt.audit_log, p.opt.name,
-               p.opt.audit_key.empty() ? "" : read_file(p.opt.audit_key)) {
+               p.opt.audit_key.empty() ? "" : trust::read_trusted(p.opt.audit_key)) {
         if (sd_.journal()) log_.set_journal(&sd_);
     }
     Run(const Run&) = delete;

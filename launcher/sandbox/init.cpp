@@ -156,8 +156,8 @@ std::string describe_status(int status) {
         }
         // The app is looked at before it is reaped: its name says whether it ever ran.
         siginfo_t info{};
-        if (!reported && waitid(P_PID, app, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == app &&
-            ended_before_exec(app)) {
+        if (!reported && waitid(P_PID, app, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+            info.si_pid == app && ended_before_exec(app)) {
             int status = 0;
             waitpid(app, &status, 0);
             send(ctl, Msg::kSetupError, 125, 0,

@@ -1,5 +1,6 @@
 // bulwark run, as a user runs it, observed from inside by the probe and from outside by the host.
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -501,6 +502,114 @@ TEST_CASE("--trust-key: unsigned or altered profile, config or policy is refused
     CHECK(r.code == 1);
     CHECK_THAT(r.err, Contains("pol.json: not signed"));
     CHECK(access("/sys/fs/bpf/bulwark/trusttest", F_OK) != 0);
+
+    CHECK(host_mountinfo() == before);
+    CHECK(children_of(getpid()).empty());
+}
+
+TEST_CASE("a config, profile, policy or key that others could change is refused",
+          "[sandbox][trust]") {
+    KeyDir keys("owner");
+    const std::string& d = keys.d;
+    REQUIRE(chmod(d.c_str(), 0755) == 0);
+    auto b = harness::bulwark();
+    auto conf = d + "/c.json";
+    std::ofstream(conf) << R"({"rootfs": ")" << rootfs() << R"(", "profile": ")"
+                        << profile("default.json") << R"(", "command": ["/bin/true"]})";
+    auto before = host_mountinfo();
+    auto refused = [&](const std::vector<std::string>& argv, int code, const std::string& file,
+                       const std::string& why) {
+        auto r = run(argv);
+        INFO(r.err);
+        CHECK(r.code == code);
+        CHECK_THAT(r.err, Contains(file + ": refused: " + why));
+        CHECK(lines(r.err).size() == 1);
+    };
+    auto run_conf = [&](const std::string& c) {
+        return std::vector<std::string>{b, "run", "--config", c};
+    };
+    REQUIRE(run(run_conf(conf)).code == 0);
+    REQUIRE(run({b, "check", "config", conf}).code == 0);
+
+    // sshd's StrictModes for the file itself: owned by root, writable by nobody else.
+    REQUIRE(chown(conf.c_str(), 65534, 65534) == 0);
+    refused(run_conf(conf), 125, conf, conf + " is owned by uid 65534, not root");
+    refused({b, "check", "config", conf}, 1, conf, conf + " is owned by uid 65534, not root");
+    REQUIRE(chown(conf.c_str(), 0, 0) == 0);
+    REQUIRE(chmod(conf.c_str(), 0666) == 0);
+    refused(run_conf(conf), 125, conf, conf + " is writable by group and others (mode 0666)");
+    REQUIRE(chmod(conf.c_str(), 0644) == 0);
+    CHECK(run(run_conf(conf)).code == 0);
+
+    // ... and for every directory on the way, whoever owns the file.
+    auto sub = d + "/sub";
+    REQUIRE(mkdir(sub.c_str(), 0755) == 0);
+    auto prof = sub + "/p.json";
+    REQUIRE(KeyDir::sh("cp " + profile("default.json") + " " + prof).code == 0);
+    std::vector<std::string> with_prof = {b,           "run", "--rootfs", rootfs(),
+                                          "--profile", prof,  "--",       "/bin/true"};
+    CHECK(run(with_prof).code == 0);
+    REQUIRE(chown(sub.c_str(), 65534, 65534) == 0);
+    refused(with_prof, 125, prof, "directory " + sub + " is owned by uid 65534, not root");
+    REQUIRE(chown(sub.c_str(), 0, 0) == 0);
+    REQUIRE(chmod(sub.c_str(), 0775) == 0);
+    refused(with_prof, 125, prof, "directory " + sub + " is writable by its group (mode 0775)");
+    REQUIRE(chmod(sub.c_str(), 0755) == 0);
+
+    // A policy, before anything is attached.
+    auto pol = d + "/pol.json";
+    std::ofstream(pol) << "{}";
+    CHECK(run({b, "check", "policy", pol}).code == 0);
+    REQUIRE(chmod(pol.c_str(), 0646) == 0);
+    refused({b, "check", "policy", pol}, 1, pol, pol + " is writable by others (mode 0646)");
+
+    // Symbolic links: followed where root owns the directory holding them, and not elsewhere.
+    auto links = d + "/links";
+    REQUIRE(mkdir(links.c_str(), 0755) == 0);
+    auto link = links + "/c.json";
+    REQUIRE(symlink(conf.c_str(), link.c_str()) == 0);
+    CHECK(run(run_conf(link)).code == 0);
+    // A user's own directory is trusted for that user, but a link in it is not followed: as
+    // nobody, the same config checks through its real path and is refused through the link.
+    REQUIRE(lchown(links.c_str(), 65534, 65534) == 0);
+    auto as_nobody = [] {
+        if (setgroups(0, nullptr) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+            setresuid(65534, 65534, 65534) != 0)
+            _exit(99);
+    };
+    auto r = run({b, "check", "config", conf}, 60, as_nobody);
+    INFO(r.err);
+    CHECK(r.code == 0);
+    r = run({b, "check", "config", link}, 60, as_nobody);
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Contains(link + ": refused: symbolic link " + link +
+                               " is in a directory not owned by root"));
+    refused(run_conf(link), 125, link, "directory " + links + " is owned by uid 65534, not root");
+    // The target is walked too: a link to a file others can write does not launder it.
+    REQUIRE(lchown(links.c_str(), 0, 0) == 0);
+    REQUIRE(chmod(conf.c_str(), 0666) == 0);
+    refused(run_conf(link), 125, link, conf + " is writable by group and others");
+
+    // Signed under --trust-key, the file may live anywhere; the key itself may not.
+    auto signed_prof = d + "/sp.json";
+    REQUIRE(KeyDir::sh("cp " + profile("default.json") + " " + signed_prof).code == 0);
+    std::ofstream(conf) << R"({"rootfs": ")" << rootfs() << R"(", "profile": ")" << signed_prof
+                        << R"(", "command": ["/bin/true"]})";
+    REQUIRE(run({b, "sign", "--key", d + "/k.pem", conf}).code == 0);
+    REQUIRE(run({b, "sign", "--key", d + "/k.pem", signed_prof}).code == 0);
+    REQUIRE(chmod(conf.c_str(), 0666) == 0);
+    auto trusted = run_conf(conf);
+    trusted.insert(trusted.end(), {"--trust-key", d + "/k.pub"});
+    CHECK(run(trusted).code == 0);
+    REQUIRE(chmod((d + "/k.pub").c_str(), 0666) == 0);
+    refused(trusted, 125, d + "/k.pub", d + "/k.pub is writable by group and others");
+
+    // The audit log's HMAC key: whoever can change it can forge the chain.
+    auto akey = d + "/audit.key";
+    std::ofstream(akey) << "secret";
+    REQUIRE(chown(akey.c_str(), 65534, 65534) == 0);
+    refused({b, "run", "--rootfs", rootfs(), "--audit-key", akey, "--", "/bin/true"}, 125, akey,
+            akey + " is owned by uid 65534, not root");
 
     CHECK(host_mountinfo() == before);
     CHECK(children_of(getpid()).empty());
