@@ -51,6 +51,19 @@ int check_profile(const std::string& file, const Flags& f) {
     auto j = profile_summary(file, resolved, compiled);
     auto denied = seccomp::launch_denials(compiled);
     j["launch_denials"] = denied;
+    // The attack surface as the kernel sees it; a host without user notifications still gets
+    // the rest of the report.
+    std::string allowed;
+    try {
+        auto nrs = seccomp::allowed_numbers(compiled);
+        j["allowed_syscall_numbers"] = nrs.size();
+        allowed = std::to_string(nrs.size()) + " of 0.." +
+                  std::to_string(seccomp::kCountedNumbers - 1) +
+                  " (native, every argument 0, asked of the kernel)";
+    } catch (const std::exception& e) {
+        j["allowed_syscall_numbers"] = nullptr;
+        allowed = std::string("not counted: ") + e.what();
+    }
     if (f.has("json")) {
         std::cout << j.dump(2) << "\n";
         return denied.empty() ? kOk : kFailed;
@@ -67,7 +80,8 @@ int check_profile(const std::string& file, const Flags& f) {
     for (auto& [a, n] : compiled.max_known_nr)
         std::cout << "ENOSYS above    " << a << " nr " << n << "\n";
     std::cout << "BPF             " << compiled.program.size() << " instructions ("
-              << compiled.stub_insns << " in the ENOSYS stub)\n";
+              << compiled.stub_insns << " in the ENOSYS stub)\n"
+              << "allowed numbers " << allowed << "\n";
     for (auto& w : compiled.warnings) std::cout << "warning         " << w << "\n";
     if (!compiled.unknown_names.empty()) {
         std::cout << "unknown names   " << compiled.unknown_names.size()

@@ -78,9 +78,9 @@ void require_trusted(const std::string& path) {
         std::string name = todo.front();
         todo.pop_front();
         if (name == ".") continue;
-        if (name == "..") {  // `dir` holds no links, so its parent is lexical
-            dir = dir.substr(0, dir.rfind('/'));
-            if (dir.empty()) dir = "/";
+        if (name == "..") {                 // `dir` holds no links, so its parent is lexical
+            size_t slash = dir.rfind('/');  // `dir` is absolute: there is one
+            dir.resize(slash == 0 ? 1 : slash);
             if (lstat(dir.c_str(), &st) != 0) throw_sys("lstat(" + dir + ")");
             dir_uid = st.st_uid;
             continue;
@@ -97,7 +97,7 @@ void require_trusted(const std::string& path) {
             auto parts = components(target);
             todo.insert(todo.begin(), parts.begin(), parts.end());
             if (target[0] == '/') {
-                dir = "/";
+                dir.assign(1, '/');
                 dir_uid = 0;  // judged above
             }
             continue;

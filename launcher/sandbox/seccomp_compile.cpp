@@ -2,8 +2,10 @@
 
 #include <linux/audit.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -12,6 +14,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstddef>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -19,6 +22,7 @@
 
 #include "core/error.hpp"
 #include "core/fd.hpp"
+#include "core/sys.hpp"
 
 namespace bulwark::seccomp {
 
@@ -344,6 +348,153 @@ std::vector<std::string> launch_denials(const Compiled& c) {
     }
     munmap(stack, kStack);
     return out;
+}
+
+namespace {
+
+#if defined(__x86_64__)
+// The one place the counting child makes its calls from: the notification filter tells them
+// from the child's own calls (its pipe write, the profile's installation, its exit) by the
+// address after the syscall instruction, which seccomp_data carries.
+extern "C" char bulwark_count_site[];
+__attribute__((noinline)) long count_call(long nr) {
+    long ret;
+    register long r10 asm("r10") = 0;
+    register long r8 asm("r8") = 0;
+    register long r9 asm("r9") = 0;
+    asm volatile("syscall\n.globl bulwark_count_site\nbulwark_count_site:"
+                 : "=a"(ret)
+                 : "a"(nr), "D"(0L), "S"(0L), "d"(0L), "r"(r10), "r"(r8), "r"(r9)
+                 : "rcx", "r11", "memory");
+    return ret;
+}
+
+// USER_NOTIF for calls made from bulwark_count_site, ALLOW for everything else.
+std::vector<sock_filter> notify_at_site() {
+    auto ip = reinterpret_cast<uint64_t>(bulwark_count_site);
+    constexpr uint32_t kIpLo = offsetof(seccomp_data, instruction_pointer);
+    return {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIpLo),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(ip), 0, 3),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kIpLo + 4),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(ip >> 32), 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+}
+
+struct CountArgs {
+    const Compiled* filter;
+    int from;
+    int ready_fd;
+    volatile int* current;  // shared with the parent: the number being asked, for a kill
+};
+
+[[noreturn]] void count_child(const CountArgs& a) {
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);
+    auto prog = notify_at_site();
+    sock_fprog fprog{static_cast<unsigned short>(prog.size()), prog.data()};
+    int listener = -1;
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0)
+        listener = static_cast<int>(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                                            SECCOMP_FILTER_FLAG_NEW_LISTENER, &fprog));
+    int msg[2] = {listener, listener < 0 ? errno : 0};
+    if (write(a.ready_fd, msg, sizeof msg) != sizeof msg || listener < 0) leave(1);
+    if (install(*a.filter) != 0) leave(2);
+    for (int nr = a.from; nr < kCountedNumbers; ++nr) {
+        *a.current = nr;
+        count_call(nr);
+    }
+    leave(0);  // a filter that denies exit too ends it by the illegal instruction
+    __builtin_unreachable();
+}
+
+// One child, from `from` on: the numbers it was notified of go to `allowed`. Returns the next
+// number to ask, kCountedNumbers when done (the child is killed by a number the filter kills).
+int count_from(const Compiled& c, int from, volatile int* current, std::vector<int>& allowed) {
+    auto [ready_r, ready_w] = make_pipe("pipe(seccomp count)");
+    CountArgs args{&c, from, ready_w.get(), current};
+    pid_t pid = fork();
+    if (pid < 0) throw_sys("fork(seccomp count)");
+    if (pid == 0) count_child(args);
+    ready_w.reset();
+    auto reap = [&] {
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0)
+            if (errno != EINTR) throw_sys("waitpid(seccomp count)");
+        return status;
+    };
+    UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+    int msg[2] = {-1, 0};
+    ssize_t n = read(ready_r.get(), msg, sizeof msg);
+    if (!pidfd || n != sizeof msg || msg[0] < 0) {
+        int err = !pidfd ? errno : n != sizeof msg ? EPIPE : msg[1];
+        kill(pid, SIGKILL);
+        reap();
+        throw SysError(
+            !pidfd ? "pidfd_open(seccomp count)" : "seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER)",
+            err);
+    }
+    UniqueFd listener(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), msg[0], 0)));
+    if (!listener) {
+        int err = errno;
+        kill(pid, SIGKILL);
+        reap();
+        throw SysError("pidfd_getfd(seccomp count)", err);
+    }
+    for (;;) {
+        // The pidfd turns readable when the child has exited; a notification is always
+        // answered before the child can go on, so none is left behind then.
+        pollfd pf[2] = {{listener.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
+        if (poll(pf, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            throw_sys("poll(seccomp count)");
+        }
+        if (pf[0].revents & POLLIN) {
+            seccomp_notif req{};
+            if (ioctl(listener.get(), SECCOMP_IOCTL_NOTIF_RECV, &req) != 0) {
+                if (errno == EINTR || errno == ENOENT) continue;
+                throw_sys("ioctl(SECCOMP_IOCTL_NOTIF_RECV)");
+            }
+            allowed.push_back(req.data.nr);
+            seccomp_notif_resp resp{};
+            resp.id = req.id;
+            resp.error = -EPERM;
+            // ENOENT: the child died meanwhile; its exit shows on the pidfd.
+            if (ioctl(listener.get(), SECCOMP_IOCTL_NOTIF_SEND, &resp) != 0 && errno != ENOENT)
+                throw_sys("ioctl(SECCOMP_IOCTL_NOTIF_SEND)");
+            continue;
+        }
+        if (pf[1].revents & POLLIN) break;
+    }
+    int status = reap();
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return kCountedNumbers;
+    if (WIFEXITED(status))
+        throw SysError("seccomp count: the filter did not load",
+                       WEXITSTATUS(status) == 2 ? EINVAL : EPERM);
+    return *current + 1;  // killed (or trapped) by that number
+}
+#endif
+
+}  // namespace
+
+std::vector<int> allowed_numbers(const Compiled& c) {
+#if defined(__x86_64__)
+    void* page =
+        mmap(nullptr, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) throw_sys("mmap(seccomp count)");
+    std::unique_ptr<void, void (*)(void*)> unmap(page, [](void* p) { munmap(p, sizeof(int)); });
+    auto* current = static_cast<volatile int*>(page);
+    std::vector<int> allowed;
+    for (int from = 0; from < kCountedNumbers;) from = count_from(c, from, current, allowed);
+    std::sort(allowed.begin(), allowed.end());
+    return allowed;
+#else
+    (void)c;
+    throw InputError("counting allowed syscall numbers is implemented for x86_64 only");
+#endif
 }
 
 }  // namespace bulwark::seccomp

@@ -38,4 +38,13 @@ int install(const Compiled& c);
 // does not let through, e.g. "denies execve: no command can start under it". Empty: fine.
 std::vector<std::string> launch_denials(const Compiled& c);
 
+// The native syscall numbers below kCountedNumbers the filter lets through (ALLOW or LOG) when
+// every argument is 0, asked of the kernel: a throwaway child stacks a filter that turns those
+// into user notifications under this one, the parent answers each with EPERM so that none runs,
+// and what the filter denies never reaches the parent. Numbers the kernel runs without asking
+// any filter (uretprobe and uprobe on x86_64 since 6.11) are not in it. Throws SysError when the
+// kernel lacks SECCOMP_RET_USER_NOTIF or pidfd_getfd, InputError off x86_64.
+constexpr int kCountedNumbers = 1024;
+std::vector<int> allowed_numbers(const Compiled& c);
+
 }  // namespace bulwark::seccomp
