@@ -386,7 +386,8 @@ std::vector<sock_filter> notify_at_site() {
 struct CountArgs {
     const Compiled* filter;
     int from;
-    int ready_fd;
+    int ready_fd;           // the listener's number, written by the child
+    int go_fd;              // a byte from the parent once it holds the listener
     volatile int* current;  // shared with the parent: the number being asked, for a kill
 };
 
@@ -402,6 +403,10 @@ struct CountArgs {
                                             SECCOMP_FILTER_FLAG_NEW_LISTENER, &fprog));
     int msg[2] = {listener, listener < 0 ? errno : 0};
     if (write(a.ready_fd, msg, sizeof msg) != sizeof msg || listener < 0) leave(1);
+    // Until the parent holds the listener, a filter that allows nothing would let the child
+    // run to its end unseen, and the listener would be gone with it.
+    char go = 0;
+    if (read(a.go_fd, &go, 1) != 1) leave(1);
     if (install(*a.filter) != 0) leave(2);
     for (int nr = a.from; nr < kCountedNumbers; ++nr) {
         *a.current = nr;
@@ -415,11 +420,13 @@ struct CountArgs {
 // number to ask, kCountedNumbers when done (the child is killed by a number the filter kills).
 int count_from(const Compiled& c, int from, volatile int* current, std::vector<int>& allowed) {
     auto [ready_r, ready_w] = make_pipe("pipe(seccomp count)");
-    CountArgs args{&c, from, ready_w.get(), current};
+    auto [go_r, go_w] = make_pipe("pipe(seccomp count)");
+    CountArgs args{&c, from, ready_w.get(), go_r.get(), current};
     pid_t pid = fork();
     if (pid < 0) throw_sys("fork(seccomp count)");
     if (pid == 0) count_child(args);
     ready_w.reset();
+    go_r.reset();
     auto reap = [&] {
         int status = 0;
         while (waitpid(pid, &status, 0) < 0)
@@ -444,6 +451,8 @@ int count_from(const Compiled& c, int from, volatile int* current, std::vector<i
         reap();
         throw SysError("pidfd_getfd(seccomp count)", err);
     }
+    if (write(go_w.get(), "g", 1) != 1) throw_sys("write(seccomp count)");
+    go_w.reset();
     for (;;) {
         // The pidfd turns readable when the child has exited; a notification is always
         // answered before the child can go on, so none is left behind then.
