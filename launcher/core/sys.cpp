@@ -87,6 +87,18 @@ std::string read_file(const std::string& path) {
     return ss.str();
 }
 
+std::string read_fd(int fd, const std::string& what) {
+    std::string out;
+    char buf[16384];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw_sys("read(" + what + ")");
+        if (n == 0) return out;
+        out.append(buf, static_cast<size_t>(n));
+    }
+}
+
 std::pair<UniqueFd, UniqueFd> make_pipe(const std::string& step) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) throw_sys(step);

@@ -18,6 +18,9 @@ namespace bulwark {
 // Reads a whole file; InputError naming the path if it cannot.
 std::string read_file(const std::string& path);
 
+// The rest of an open file; throws SysError naming `what`.
+std::string read_fd(int fd, const std::string& what);
+
 // pipe2(O_CLOEXEC); returns {read end, write end}.
 std::pair<UniqueFd, UniqueFd> make_pipe(const std::string& step);
 

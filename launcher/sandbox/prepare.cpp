@@ -17,6 +17,7 @@
 #include "sandbox/caps.hpp"
 #include "sandbox/in_root.hpp"
 #include "sandbox/manifest.hpp"
+#include "sandbox/seccomp_cache.hpp"
 
 namespace bulwark::sandbox {
 
@@ -153,13 +154,23 @@ Prepared prepare(const RunOptions& opt) {
     p.profile_path = opt.profile.empty() ? default_profile_path() : opt.profile;
     // Hash the bytes that are compiled, for the audit log, not a second read of the file.
     auto profile_text = signing::read_verified(p.profile_path, opt.trust_key);
-    auto profile = seccomp::parse_profile(parse_json(profile_text, p.profile_path), p.profile_path);
     p.profile_sha256 = sha256_hex(profile_text);
-    auto resolved = seccomp::resolve(profile, seccomp::host_context(kept_names));
-    p.filter = seccomp::compile(resolved, p.profile_path);
+    // The same bytes on the same host compile to the same program: a restart reuses it.
+    auto cache_dir = seccomp::cache::dir();
+    auto cache_key = seccomp::cache::key(p.profile_sha256, kept_names);
+    auto cached = geteuid() == 0 ? seccomp::cache::load(cache_dir, cache_key) : std::nullopt;
+    if (!cached) {
+        auto profile =
+            seccomp::parse_profile(parse_json(profile_text, p.profile_path), p.profile_path);
+        auto resolved = seccomp::resolve(profile, seccomp::host_context(kept_names));
+        cached = seccomp::cache::Entry{seccomp::compile(resolved, p.profile_path), {}};
+        cached->launch_denials = seccomp::launch_denials(cached->filter);
+        if (geteuid() == 0) seccomp::cache::store(cache_dir, cache_key, *cached);
+    }
+    p.filter = std::move(cached->filter);
     // A filter that takes away what the launch needs would end as a bare SIGSEGV or exit code.
-    if (auto denied = seccomp::launch_denials(p.filter); !denied.empty())
-        throw InputError("profile " + p.profile_path + " " + denied.front());
+    if (!cached->launch_denials.empty())
+        throw InputError("profile " + p.profile_path + " " + cached->launch_denials.front());
     for (auto& w : p.filter.warnings)
         fprintf(stderr, "bulwark: warning: %s: %s\n", p.profile_path.c_str(), w.c_str());
 

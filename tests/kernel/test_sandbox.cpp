@@ -11,9 +11,11 @@
 #include <seccomp.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 
 #include "../tempdir.hpp"
+#include "core/sys.hpp"
 #include "harness.hpp"
 #include "sandbox/cgroups.hpp"
 
@@ -613,6 +615,65 @@ TEST_CASE("a config, profile, policy or key that others could change is refused"
 
     CHECK(host_mountinfo() == before);
     CHECK(children_of(getpid()).empty());
+}
+
+TEST_CASE("compiled filters are kept for the next run, root's only, and replaced when wrong",
+          "[sandbox][seccomp]") {
+    TempDir dir("cache");
+    auto cache = dir / "seccomp";
+    // The environment of the bulwark this test starts; ctest's own value comes back after.
+    struct Env {
+        std::string old = getenv("BULWARK_CACHE_DIR") ? getenv("BULWARK_CACHE_DIR") : "";
+        explicit Env(const std::string& v) { setenv("BULWARK_CACHE_DIR", v.c_str(), 1); }
+        ~Env() {
+            if (old.empty())
+                unsetenv("BULWARK_CACHE_DIR");
+            else
+                setenv("BULWARK_CACHE_DIR", old.c_str(), 1);
+        }
+    } env(cache);
+    auto entries = [&] {
+        std::vector<std::string> out;
+        for (auto& e : std::filesystem::directory_iterator(cache)) out.push_back(e.path());
+        return out;
+    };
+    auto mode_of = [](const std::string& p) {
+        struct stat st {};
+        REQUIRE(lstat(p.c_str(), &st) == 0);
+        return st.st_mode & 07777;
+    };
+    auto r = run_sandbox({}, {"/bin/true"});
+    REQUIRE(r.code == 0);
+    auto first = entries();
+    REQUIRE(first.size() == 1);
+    auto entry = first.front();
+    CHECK(mode_of(cache) == 0700);
+    CHECK(mode_of(entry) == 0600);
+
+    // The entry is what the next run uses: root's own file says the launch is impossible.
+    auto text = bulwark::read_file(entry);
+    auto edited = text;
+    auto at = edited.find(R"("launch_denials":[])");
+    REQUIRE(at != std::string::npos);
+    edited.replace(at, 19, R"("launch_denials":["denies execve: said the cache"])");
+    std::ofstream(entry, std::ios::trunc) << edited;
+    r = run_sandbox({}, {"/bin/true"});
+    CHECK(r.code == 125);
+    CHECK_THAT(r.err, Contains("denies execve: said the cache"));
+
+    // Readable by others, or torn: ignored, compiled afresh and replaced.
+    REQUIRE(chmod(entry.c_str(), 0644) == 0);
+    CHECK(run_sandbox({}, {"/bin/true"}).code == 0);
+    CHECK(mode_of(entry) == 0600);
+    CHECK(bulwark::read_file(entry) == text);
+    std::ofstream(entry, std::ios::trunc) << text.substr(0, text.size() / 2);
+    CHECK(run_sandbox({}, {"/bin/true"}).code == 0);
+    CHECK(bulwark::read_file(entry) == text);
+
+    // Another profile, or another kept capability, is another entry.
+    CHECK(run_sandbox({"--profile", profile("strict.json")}, {"/bin/true"}).code == 0);
+    CHECK(run_sandbox({"--cap", "CAP_NET_BIND_SERVICE"}, {"/bin/true"}).code == 0);
+    CHECK(entries().size() == 3);
 }
 
 TEST_CASE("--verify-rootfs: a rootfs that differs from its sealed manifest is refused",

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <functional>
 
+#include "sandbox/seccomp_cache.hpp"
 #include "sandbox/seccomp_compile.hpp"
 
 using namespace bulwark;
@@ -208,3 +209,18 @@ TEST_CASE("the shipped profiles allow no more syscall numbers than they did", "[
     }
 }
 #endif
+
+TEST_CASE("a cached filter's key changes with whatever changes the program", "[cache]") {
+    namespace cache = seccomp::cache;
+    auto k = cache::key("aa", {});
+    CHECK(k == cache::key("aa", {}));
+    CHECK(k.size() == 64);
+    CHECK(k != cache::key("ab", {}));
+    CHECK(k != cache::key("aa", {"CAP_NET_BIND_SERVICE"}));
+    CHECK(cache::key("aa", {"CAP_A"}) != cache::key("aa", {"CAP_B"}));
+    CHECK(cache::path("/var/cache/bulwark/seccomp", k) ==
+          "/var/cache/bulwark/seccomp/" + k + ".json");
+    // Nothing there, or a directory that is not root's alone: no entry.
+    CHECK_FALSE(cache::load("/nonexistent", k));
+    CHECK_FALSE(cache::load("/tmp", k));  // writable by others
+}
