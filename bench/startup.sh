@@ -9,11 +9,17 @@ cd "$(dirname "$0")/.."
 build=${1:-build}
 root="$PWD/$build/tests/rootfs"
 bpf=$(mktemp)
-trap 'rm -f "$bpf" "$bpf.json"' EXIT
+cache=$(mktemp -d)
+trap 'rm -rf "$bpf" "$bpf.json" "$cache"' EXIT
+# Every bulwark row keeps its compiled filter here (after the first warm-up run), not in
+# /var/cache; bulwark-nocache points at a directory that cannot be made, so it compiles each time.
+export BULWARK_CACHE_DIR="$cache/seccomp"
 "$build/bulwark" check profile profiles/default.json --export-bpf "$bpf" >/dev/null
 hyperfine -N --warmup 20 --runs 300 --export-json "$bpf.json" \
     -n bare "$root/bin/true" \
     -n bulwark "$build/bulwark run --net none --rootfs $root -- /bin/true" \
+    -n bulwark-cached "env BULWARK_CACHE_DIR=$cache/seccomp $build/bulwark run --net none --rootfs $root -- /bin/true" \
+    -n bulwark-nocache "env BULWARK_CACHE_DIR=/proc/bulwark-nocache $build/bulwark run --net none --rootfs $root -- /bin/true" \
     -n bulwark-sh "sh -c 'exec $build/bulwark run --net none --rootfs $root -- /bin/true'" \
     -n bwrap-sh "sh -c 'exec bwrap --unshare-all --die-with-parent --new-session --uid 65534 --gid 65534 --ro-bind $root / --proc /proc --dev /dev --tmpfs /tmp --cap-drop ALL --seccomp 9 /bin/true 9<$bpf'" \
     -n "bwrap-noseccomp" "bwrap --unshare-all --die-with-parent --new-session --uid 65534 --gid 65534 --ro-bind $root / --proc /proc --dev /dev --tmpfs /tmp --cap-drop ALL /bin/true" \
@@ -26,4 +32,5 @@ for k, v in med.items():
     print(f"{k:12s} median {v:7.2f} ms  (mean {r[k]['mean']*1000:.2f} ± {r[k]['stddev']*1000:.2f})")
 print(f"ratio bulwark-sh/bwrap-sh (same isolation and filter, same wrapper)  {med['bulwark-sh']/med['bwrap-sh']:.2f}")
 print(f"ratio bulwark/bwrap-noseccomp (bulwark still loads its filter)       {med['bulwark']/med['bwrap-noseccomp']:.2f}")
+print(f"ratio bulwark-cached/bulwark-nocache (filter cache, both through env)  {med['bulwark-cached']/med['bulwark-nocache']:.2f}")
 PY
