@@ -87,6 +87,12 @@ std::string read_file(const std::string& path) {
     return ss.str();
 }
 
+void default_signal_handlers() {
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);
+}
+
 std::string read_fd(int fd, const std::string& what) {
     std::string out;
     char buf[16384];

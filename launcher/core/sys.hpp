@@ -27,6 +27,11 @@ std::pair<UniqueFd, UniqueFd> make_pipe(const std::string& step);
 // Writes all of buf, retrying on EINTR and short writes. Returns false on error.
 bool write_all(int fd, const void* buf, size_t len);
 
+// Every signal's handler back to the default, as in a child about to exec or to run under a
+// seccomp filter: the parent's handlers (a sanitizer's, a test framework's) must not run there.
+// Syscalls only, no allocation: safe in a CLONE_VM child.
+void default_signal_handlers();
+
 // Writes path whole (a temporary beside it, fsync'ed, then renamed over it): a reader sees the
 // old file or the new one, never half. SysError naming the step on failure, nothing left.
 void write_file_atomic(const std::string& path, const std::string& text, mode_t mode = 0644);

@@ -88,9 +88,7 @@ struct AppSpawn {
 // The app: reset what init changed, close stray fds, load seccomp last, exec. Syscalls only.
 int exec_app(void* arg) {
     auto* a = static_cast<AppSpawn*>(arg);
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    for (int s = 1; s < NSIG; ++s) sigaction(s, &dfl, nullptr);
+    default_signal_handlers();
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);

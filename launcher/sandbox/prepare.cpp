@@ -155,17 +155,19 @@ Prepared prepare(const RunOptions& opt) {
     // Hash the bytes that are compiled, for the audit log, not a second read of the file.
     auto profile_text = signing::read_verified(p.profile_path, opt.trust_key);
     p.profile_sha256 = sha256_hex(profile_text);
-    // The same bytes on the same host compile to the same program: a restart reuses it.
-    auto cache_dir = seccomp::cache::dir();
-    auto cache_key = seccomp::cache::key(p.profile_sha256, kept_names);
-    auto cached = geteuid() == 0 ? seccomp::cache::load(cache_dir, cache_key) : std::nullopt;
+    // The same bytes on the same host compile to the same program: a restart reuses it. The
+    // cache is root's, so only root looks there.
+    bool cacheable = geteuid() == 0;
+    auto cache_dir = cacheable ? seccomp::cache::dir() : "";
+    auto cache_key = cacheable ? seccomp::cache::key(p.profile_sha256, kept_names) : "";
+    auto cached = cacheable ? seccomp::cache::load(cache_dir, cache_key) : std::nullopt;
     if (!cached) {
         auto profile =
             seccomp::parse_profile(parse_json(profile_text, p.profile_path), p.profile_path);
         auto resolved = seccomp::resolve(profile, seccomp::host_context(kept_names));
         cached = seccomp::cache::Entry{seccomp::compile(resolved, p.profile_path), {}};
         cached->launch_denials = seccomp::launch_denials(cached->filter);
-        if (geteuid() == 0) seccomp::cache::store(cache_dir, cache_key, *cached);
+        if (cacheable) seccomp::cache::store(cache_dir, cache_key, *cached);
     }
     p.filter = std::move(cached->filter);
     // A filter that takes away what the launch needs would end as a bare SIGSEGV or exit code.

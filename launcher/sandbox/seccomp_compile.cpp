@@ -291,9 +291,7 @@ int probe_child(void* arg) {
     auto* a = static_cast<ProbeArgs*>(arg);
     // Handlers are ours (copied, not shared), but they would run on memory that is: a denied
     // exit ends in a fault, and a sanitizer's or test framework's handler must not see it.
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);
+    default_signal_handlers();
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || install(*a->filter) != 0) {
         leave(1);
         return 1;
@@ -392,9 +390,7 @@ struct CountArgs {
 };
 
 [[noreturn]] void count_child(const CountArgs& a) {
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);
+    default_signal_handlers();
     auto prog = notify_at_site();
     sock_fprog fprog{static_cast<unsigned short>(prog.size()), prog.data()};
     int listener = -1;
@@ -433,24 +429,21 @@ int count_from(const Compiled& c, int from, volatile int* current, std::vector<i
             if (errno != EINTR) throw_sys("waitpid(seccomp count)");
         return status;
     };
+    auto abandon = [&](const char* step, int err) {
+        kill(pid, SIGKILL);
+        reap();
+        throw SysError(step, err);
+    };
     UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+    if (!pidfd) abandon("pidfd_open(seccomp count)", errno);
     int msg[2] = {-1, 0};
-    ssize_t n = read(ready_r.get(), msg, sizeof msg);
-    if (!pidfd || n != sizeof msg || msg[0] < 0) {
-        int err = !pidfd ? errno : n != sizeof msg ? EPIPE : msg[1];
-        kill(pid, SIGKILL);
-        reap();
-        throw SysError(
-            !pidfd ? "pidfd_open(seccomp count)" : "seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER)",
-            err);
+    if (read(ready_r.get(), msg, sizeof msg) != sizeof msg) {
+        msg[0] = -1;
+        msg[1] = EPIPE;
     }
+    if (msg[0] < 0) abandon("seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER)", msg[1]);
     UniqueFd listener(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), msg[0], 0)));
-    if (!listener) {
-        int err = errno;
-        kill(pid, SIGKILL);
-        reap();
-        throw SysError("pidfd_getfd(seccomp count)", err);
-    }
+    if (!listener) abandon("pidfd_getfd(seccomp count)", errno);
     if (write(go_w.get(), "g", 1) != 1) throw_sys("write(seccomp count)");
     go_w.reset();
     for (;;) {
