@@ -71,6 +71,9 @@ po::options_description run_options() {
         "cpus", po::value<std::string>(), "cpu.max as CPUs, e.g. 0.5 (cgroup v2)")(
         "stop-timeout", po::value<std::string>(),
         "seconds between SIGTERM and SIGKILL (default 10)")(
+        "learn", po::value<std::string>(),
+        "learn a profile: every call --profile (the base) does not deny runs and is recorded, "
+        "written to FILE (OCI JSON) when the app exits")(
         "notify", po::value<std::string>(),
         "under systemd, READY=1 once the app is exec'd (exec, default) or when the app sends it "
         "to $NOTIFY_SOCKET (app)");
@@ -244,6 +247,7 @@ RunOptions parse_run(const std::vector<std::string>& args) {
     str("audit-log", o.audit_log);
     str("audit-key", o.audit_key);
     str("verify-rootfs", o.verify_rootfs);
+    str("learn", o.learn);
     if (vm.count("user")) o.user = users::parse(vm["user"].as<std::string>());
     if (vm.count("net")) o.net = parse_net(vm["net"].as<std::string>());
     if (vm.count("notify")) o.notify = parse_notify(vm["notify"].as<std::string>());

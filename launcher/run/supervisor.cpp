@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <optional>
+#include <set>
 
 #include "core/error.hpp"
 #include "core/fd.hpp"
@@ -26,6 +27,7 @@
 #include "run/systemd.hpp"
 #include "sandbox/cgroups.hpp"
 #include "sandbox/namespaces.hpp"
+#include "sandbox/seccomp_learn.hpp"
 
 namespace bulwark::supervisor {
 
@@ -185,6 +187,7 @@ class Run {
         attach();
         release();
         serve();
+        write_learned();
         return account();
     }
 
@@ -234,16 +237,25 @@ class Run {
     // init is reaped.
     void serve() {
         while (!init_done_) {
-            pollfd fds[4] = {{signals_.fd(), POLLIN, 0},
+            pollfd fds[5] = {{signals_.fd(), POLLIN, 0},
                              {ctl_open_ ? ctl_.get() : -1, POLLIN, 0},
                              {net_.events ? net_.events->fd() : -1, POLLIN, 0},
-                             {app_notify_.get(), POLLIN, 0}};
+                             {app_notify_.get(), POLLIN, 0},
+                             {learn_.get(), POLLIN, 0}};
             int timeout =
                 kill_at_ < 0 ? -1 : static_cast<int>(std::max<int64_t>(0, kill_at_ - now_ms()));
-            int n = poll(fds, 4, timeout);
+            int n = poll(fds, 5, timeout);
             if (n < 0 && errno != EINTR) throw_sys("poll");
             if (kill_at_ >= 0 && now_ms() >= kill_at_) on_stop_timeout();
             if (n <= 0) continue;
+            // First: every call of the app waits for this answer.
+            if (fds[4].revents & POLLIN) {
+                std::string report;
+                seccomp::learn::serve_one(learn_.get(), *p_.learn_base, recorder_, report);
+                if (!report.empty()) fprintf(stderr, "bulwark: learning: %s\n", report.c_str());
+            } else if (fds[4].revents) {
+                learn_.reset();  // POLLHUP: no task is left under the filter
+            }
             if (fds[2].revents) drain_events();
             if (fds[3].revents && relay_app_notify(app_notify_.get(), sd_)) ready_ = true;
             if (fds[1].revents) receive(0);
@@ -320,6 +332,8 @@ class Run {
     void on_message(const sandbox::Msg& m, UniqueFd& passed) {
         if (m.kind == sandbox::Msg::kNotifySocket) {
             app_notify_ = std::move(passed);
+        } else if (m.kind == sandbox::Msg::kLearnListener && p_.learn_base) {
+            learn_ = std::move(passed);
         } else if (m.kind == sandbox::Msg::kSetupError) {
             setup_code_ = m.exit_code;
             fprintf(stderr, "bulwark: %s\n", m.text);
@@ -381,6 +395,39 @@ class Run {
         kill_at_ = -1;
     }
 
+    // --learn: the profile, whatever way the app ended (a stop by the operator is the usual one).
+    void write_learned() {
+        if (!p_.learn_base) return;
+        learn_.reset();
+        if (recorder_.calls() == 0) {
+            fprintf(stderr, "bulwark: learning: no call was recorded; %s not written\n",
+                    p_.opt.learn.c_str());
+            return;
+        }
+        auto doc = recorder_.profile(*p_.learn_base, p_.profile_path);
+        try {
+            write_file_atomic(p_.opt.learn, doc.dump(2) + "\n", 0644);
+        } catch (const std::exception& e) {
+            fprintf(stderr, "bulwark: learning: %s\n", e.what());
+            if (setup_code_ == 0) setup_code_ = 125;
+            return;
+        }
+        std::set<std::string> names;
+        for (auto& r : doc["syscalls"])
+            if (r["action"] == "SCMP_ACT_ALLOW")
+                for (auto& n : r["names"]) names.insert(n.get<std::string>());
+        fprintf(stderr,
+                "bulwark: learning: %zu calls recorded; %s allows %zu syscalls, %zu more were "
+                "tried and stay denied\n",
+                recorder_.calls(), p_.opt.learn.c_str(), names.size(),
+                recorder_.denials().size());
+        if (!recorder_.unknown().empty())
+            fprintf(stderr,
+                    "bulwark: learning: %zu syscall numbers unknown to libseccomp were left out "
+                    "(see the profile's comment)\n",
+                    recorder_.unknown().size());
+    }
+
     void drain_events() {
         if (!net_.events) return;
         try {
@@ -409,6 +456,8 @@ class Run {
     int setup_code_ = 0, app_status_ = -1, init_status_ = 0;
     bool init_done_ = false, ctl_open_ = true, ready_ = false;
     UniqueFd app_notify_;  // --notify app: the socket the app's sd_notify reaches
+    UniqueFd learn_;       // --learn: the listener of the app's learning filter
+    seccomp::learn::Recorder recorder_;
     int64_t kill_at_ = -1;
 };
 

@@ -24,6 +24,7 @@
 #include "core/sys.hpp"
 #include "sandbox/caps.hpp"
 #include "sandbox/namespaces.hpp"
+#include "sandbox/seccomp_learn.hpp"
 #include "sandbox/users.hpp"
 
 namespace bulwark::sandbox {
@@ -81,6 +82,7 @@ constexpr char kBeforeExec[] = "bw:before-exec";
 struct AppSpawn {
     const Prepared* p;
     int err_fd;
+    int ctl;  // --learn: where the listener goes
     std::vector<char*> argv, envp;
     std::vector<std::string> candidates;  // execvp's search, done against the sandbox's PATH
 };
@@ -101,7 +103,32 @@ int exec_app(void* arg) {
     // Every inherited descriptor above stderr closes on exec; err_fd too, signalling success.
     if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) fail(125, errno);
     prctl(PR_SET_NAME, kBeforeExec);
-    if (int err = seccomp::install(a->p->filter); err != 0) fail(125, err);
+    if (a->p->learn_base) {
+        // From here every call waits for the supervisor, who gets the listener first, from the
+        // one site the filter lets through. The listener closes on exec.
+        int listener = seccomp::learn::install_with_listener(a->p->filter);
+        if (listener < 0) fail(125, -listener);
+        Msg m;
+        m.kind = Msg::kLearnListener;
+        iovec iov{&m, sizeof m};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+        msghdr mh{};
+        mh.msg_iov = &iov;
+        mh.msg_iovlen = 1;
+        mh.msg_control = control;
+        mh.msg_controllen = sizeof control;
+        cmsghdr* c = CMSG_FIRSTHDR(&mh);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(c), &listener, sizeof(int));
+        // A failed send means the supervisor is gone: our next call waits for nobody until
+        // the init, killed by its parent-death signal, takes the namespace down with it.
+        if (long r = seccomp::learn::send_listener(a->ctl, &mh); r < 0)
+            fail(125, static_cast<int>(-r));
+    } else if (int err = seccomp::install(a->p->filter); err != 0) {
+        fail(125, err);
+    }
     int err = ENOENT;
     bool denied = false;
     for (auto& c : a->candidates) {
@@ -115,8 +142,8 @@ int exec_app(void* arg) {
     return 127;
 }
 
-AppSpawn prepare_spawn(const Prepared& p, int err_fd) {
-    AppSpawn a{&p, err_fd, {}, {}, {}};
+AppSpawn prepare_spawn(const Prepared& p, int err_fd, int ctl) {
+    AppSpawn a{&p, err_fd, ctl, {}, {}, {}};
     for (auto& s : p.opt.command) a.argv.push_back(const_cast<char*>(s.c_str()));
     a.argv.push_back(nullptr);
     for (auto& s : p.env) a.envp.push_back(const_cast<char*>(s.c_str()));
@@ -218,7 +245,7 @@ void run_init(const Prepared& p, int ctl) {
         SignalFd sfd(set);
 
         auto [err_r, err_w] = make_pipe("pipe(exec status)");
-        auto spawn = prepare_spawn(p, err_w.get());
+        auto spawn = prepare_spawn(p, err_w.get(), ctl);
         constexpr size_t kStack = 256 << 10;
         void* stack = mmap(nullptr, kStack, PROT_READ | PROT_WRITE,
                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);

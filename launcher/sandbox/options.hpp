@@ -53,6 +53,9 @@ struct RunOptions {
     cgroups::Limits limits;     // --memory, --pids, --cpus: the run's own cgroup v2
     unsigned stop_timeout = 10;
     NotifyMode notify = NotifyMode::Exec;
+    // `--learn OUT.json`: run under the learning filter and write the learned profile there.
+    // Command line only: a config that learns would overwrite a file on every start.
+    std::string learn;
     std::vector<std::string> command;
 };
 

@@ -18,6 +18,7 @@
 #include "sandbox/in_root.hpp"
 #include "sandbox/manifest.hpp"
 #include "sandbox/seccomp_cache.hpp"
+#include "sandbox/seccomp_learn.hpp"
 
 namespace bulwark::sandbox {
 
@@ -155,24 +156,33 @@ Prepared prepare(const RunOptions& opt) {
     // Hash the bytes that are compiled, for the audit log, not a second read of the file.
     auto profile_text = signing::read_verified(p.profile_path, opt.trust_key);
     p.profile_sha256 = sha256_hex(profile_text);
-    // The same bytes on the same host compile to the same program: a restart reuses it. The
-    // cache is root's, so only root looks there.
-    bool cacheable = geteuid() == 0;
-    auto cache_dir = cacheable ? seccomp::cache::dir() : "";
-    auto cache_key = cacheable ? seccomp::cache::key(p.profile_sha256, kept_names) : "";
-    auto cached = cacheable ? seccomp::cache::load(cache_dir, cache_key) : std::nullopt;
-    if (!cached) {
+    if (!opt.learn.empty()) {
         auto profile =
             seccomp::parse_profile(parse_json(profile_text, p.profile_path), p.profile_path);
-        auto resolved = seccomp::resolve(profile, seccomp::host_context(kept_names));
-        cached = seccomp::cache::Entry{seccomp::compile(resolved, p.profile_path), {}};
-        cached->launch_denials = seccomp::launch_denials(cached->filter);
-        if (cacheable) seccomp::cache::store(cache_dir, cache_key, *cached);
+        p.learn_base = seccomp::resolve(profile, seccomp::host_context(kept_names));
+        // The learning filter lets the launch through by construction (nothing but the base's
+        // KILL and TRAP rules is decided in the kernel): no launch denials to ask about.
+        p.filter = seccomp::learn::compile_learning(*p.learn_base, p.profile_path);
+    } else {
+        // The same bytes on the same host compile to the same program: a restart reuses it.
+        // The cache is root's, so only root looks there.
+        bool cacheable = geteuid() == 0;
+        auto cache_dir = cacheable ? seccomp::cache::dir() : "";
+        auto cache_key = cacheable ? seccomp::cache::key(p.profile_sha256, kept_names) : "";
+        auto cached = cacheable ? seccomp::cache::load(cache_dir, cache_key) : std::nullopt;
+        if (!cached) {
+            auto profile =
+                seccomp::parse_profile(parse_json(profile_text, p.profile_path), p.profile_path);
+            auto resolved = seccomp::resolve(profile, seccomp::host_context(kept_names));
+            cached = seccomp::cache::Entry{seccomp::compile(resolved, p.profile_path), {}};
+            cached->launch_denials = seccomp::launch_denials(cached->filter);
+            if (cacheable) seccomp::cache::store(cache_dir, cache_key, *cached);
+        }
+        p.filter = std::move(cached->filter);
+        // A filter that takes away what the launch needs would end as a bare SIGSEGV or exit.
+        if (!cached->launch_denials.empty())
+            throw InputError("profile " + p.profile_path + " " + cached->launch_denials.front());
     }
-    p.filter = std::move(cached->filter);
-    // A filter that takes away what the launch needs would end as a bare SIGSEGV or exit code.
-    if (!cached->launch_denials.empty())
-        throw InputError("profile " + p.profile_path + " " + cached->launch_denials.front());
     for (auto& w : p.filter.warnings)
         fprintf(stderr, "bulwark: warning: %s: %s\n", p.profile_path.c_str(), w.c_str());
 

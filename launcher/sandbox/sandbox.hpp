@@ -29,6 +29,9 @@ struct Prepared {
     mounts::Plan plan;
     std::vector<std::string> env;          // "K=V", the app's whole environment
     std::optional<policy::Policy> policy;  // --policy, parsed and validated
+    // --learn: the base profile the learning filter was made from; the supervisor judges the
+    // notified calls against its ERRNO rules.
+    std::optional<seccomp::Resolved> learn_base;
 };
 
 // Everything that can be checked without touching the system: rootfs, paths, user, caps,
@@ -52,7 +55,8 @@ std::vector<std::string> path_candidates(const std::vector<std::string>& env,
 // Messages on the control socket between the supervisor and the sandbox's init. kNotifySocket
 // carries the app's notify socket (`--notify app`) as SCM_RIGHTS, right after the mounts.
 struct Msg {
-    enum Kind : uint32_t { kGo = 1, kSetupError, kRunning, kExited, kNotifySocket };
+    // kLearnListener: from the app itself, the seccomp listener of its learning filter.
+    enum Kind : uint32_t { kGo = 1, kSetupError, kRunning, kExited, kNotifySocket, kLearnListener };
     uint32_t kind = 0;
     int32_t exit_code = 0;  // kSetupError: 125, 126 or 127
     int32_t status = 0;     // kExited: the app's wait status
