@@ -34,6 +34,8 @@ const std::vector<Command>& table() {
         {"verify", "--pub PUBLIC.pem FILE", "check a file's signature", verify},
         {"audit verify", "FILE [options]", "check an audit log's chain", audit_verify},
         {"rootfs seal", "DIR --out MANIFEST [options]", "write a rootfs manifest", rootfs_seal},
+        {"profile merge", "A.json B.json... --out C.json",
+         "one seccomp profile from several (learned) ones", profile_merge},
         {"version", "", "print the version", version},
         {"help", "", "this list; `bulwark COMMAND --help` for a command's options", help},
     };

@@ -23,5 +23,6 @@ int sign(const Args& args);           // sign.cpp
 int verify(const Args& args);         // sign.cpp
 int audit_verify(const Args& args);   // audit.cpp
 int rootfs_seal(const Args& args);    // rootfs.cpp
+int profile_merge(const Args& args);  // profile.cpp
 
 }  // namespace bulwark::cmd

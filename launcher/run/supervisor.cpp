@@ -419,8 +419,7 @@ class Run {
         fprintf(stderr,
                 "bulwark: learning: %zu calls recorded; %s allows %zu syscalls, %zu more were "
                 "tried and stay denied\n",
-                recorder_.calls(), p_.opt.learn.c_str(), names.size(),
-                recorder_.denials().size());
+                recorder_.calls(), p_.opt.learn.c_str(), names.size(), recorder_.denials().size());
         if (!recorder_.unknown().empty())
             fprintf(stderr,
                     "bulwark: learning: %zu syscall numbers unknown to libseccomp were left out "

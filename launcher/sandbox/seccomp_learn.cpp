@@ -178,14 +178,13 @@ Json Recorder::profile(const Resolved& base, const std::string& base_file) const
                 if (s.values.size() > kMaxIoctlRequests) break;
                 for (auto v : s.values)
                     rules.push_back(allow(
-                        {name}, comment,
-                        {cond(rule.index, 0xffffffffu, "SCMP_CMP_MASKED_EQ", v)}));
+                        {name}, comment, {cond(rule.index, 0xffffffffu, "SCMP_CMP_MASKED_EQ", v)}));
                 break;
             case ArgKind::Clone:
                 if (s.ns_flags) comment += "; it asked for namespace flags, which stay denied";
-                rules.push_back(allow(
-                    {name}, comment,
-                    {cond(rule.index, kNamespaceFlags, "SCMP_CMP_MASKED_EQ", uint64_t{0})}));
+                rules.push_back(
+                    allow({name}, comment,
+                          {cond(rule.index, kNamespaceFlags, "SCMP_CMP_MASKED_EQ", uint64_t{0})}));
                 break;
             case ArgKind::Prot:
                 if (s.prot_exec) break;
@@ -200,12 +199,12 @@ Json Recorder::profile(const Resolved& base, const std::string& base_file) const
     for (auto& name : denial_order_) {
         if (seen_.count(name)) continue;
         auto& d = denied_.at(name);
-        rules.push_back({{"names", {name}},
-                         {"action", "SCMP_ACT_ERRNO"},
-                         {"errnoRet", d.action.errno_ret},
-                         {"comment", "denied by " + base_file + " while learning; first tried by " +
-                                         (d.first_exe.empty() ? "an unknown executable"
-                                                              : d.first_exe)}});
+        rules.push_back(
+            {{"names", {name}},
+             {"action", "SCMP_ACT_ERRNO"},
+             {"errnoRet", d.action.errno_ret},
+             {"comment", "denied by " + base_file + " while learning; first tried by " +
+                             (d.first_exe.empty() ? "an unknown executable" : d.first_exe)}});
     }
     std::string comment = "learned by bulwark run --learn, base profile " + base_file;
     if (!unknown_.empty()) {

@@ -11,6 +11,7 @@
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -266,17 +267,22 @@ HttpResult http(const HttpProbe& probe) {
             int ns = open(("/run/netns/" + probe.netns).c_str(), O_RDONLY | O_CLOEXEC);
             if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) done(Outcome::Failed, 0);
         }
-        int counters = bpf_obj_get(("/sys/fs/bpf/bulwark/" + probe.instance + "/counters").c_str());
+        // No instance: no guard, so nothing can be dropped, only served or failed.
+        bool guarded = !probe.instance.empty();
+        int counters =
+            guarded ? bpf_obj_get(("/sys/fs/bpf/bulwark/" + probe.instance + "/counters").c_str())
+                    : -1;
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         sockaddr_in a{}, b{};
         a.sin_family = b.sin_family = AF_INET;
         inet_pton(AF_INET, probe.src.c_str(), &a.sin_addr);
         inet_pton(AF_INET, probe.dst.c_str(), &b.sin_addr);
         b.sin_port = htons(probe.port);
-        if (counters < 0 || fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        if ((guarded && counters < 0) || fd < 0 ||
+            bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
             connect(fd, reinterpret_cast<sockaddr*>(&b), sizeof b) != 0)
             done(Outcome::Failed, 0);
-        uint64_t before = drops_so_far(counters);
+        uint64_t before = guarded ? drops_so_far(counters) : 0;
         std::string req = probe.request_line + " HTTP/1.0\r\nHost: " + probe.dst + "\r\n\r\n";
         if (send(fd, req.data(), req.size(), 0) != static_cast<ssize_t>(req.size()))
             done(Outcome::Failed, 0);
@@ -287,9 +293,19 @@ HttpResult http(const HttpProbe& probe) {
                 ssize_t n = recv(fd, buf, sizeof buf - 1, MSG_WAITALL);
                 std::string head(buf, n > 0 ? static_cast<size_t>(n) : 0);
                 if (head.rfind("HTTP/", 0) != 0 || head.size() < 12) done(Outcome::Failed, 0);
+                if (probe.until_close) {
+                    // The rest, to the server's end of the connection, within the same bound.
+                    timeval tv{5, 0};
+                    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+                    char rest[4096];
+                    ssize_t got;
+                    while ((got = recv(fd, rest, sizeof rest, 0)) > 0) {
+                    }
+                    if (got < 0) done(Outcome::Failed, 0);
+                }
                 done(Outcome::Served, std::atoi(head.substr(9, 3).c_str()));
             }
-            if (drops_so_far(counters) > before) {
+            if (guarded && drops_so_far(counters) > before) {
                 linger l{1, 0};
                 setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
                 close(fd);
@@ -383,6 +399,35 @@ void Httpd::stop() {
     }
     unlink((dir_ + "/index.html").c_str());
     rmdir(dir_.c_str());
+}
+
+NotifySocket::NotifySocket(std::string p) : path(std::move(p)) {
+    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+    if (fd_ < 0 || bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+        throw std::runtime_error("bind " + path);
+}
+
+NotifySocket::~NotifySocket() {
+    close(fd_);
+    unlink(path.c_str());
+}
+
+bool NotifySocket::wait_for(const std::string& line, int timeout_ms) {
+    for (int waited = 0; waited < timeout_ms; waited += 20)
+        for (auto& l : lines(next(20)))
+            if (l == line) return true;
+    return false;
+}
+
+std::string NotifySocket::next(int timeout_ms) {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, timeout_ms) <= 0) return {};
+    char buf[4096];
+    ssize_t n = recv(fd_, buf, sizeof buf, 0);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
 }
 
 }  // namespace harness

@@ -56,7 +56,10 @@ struct HttpProbe {
     std::string src, dst;
     uint16_t port;
     std::string request_line;  // "GET /path"
-    std::string instance;      // the guard whose drop counters tell a drop
+    std::string instance;      // the guard whose drop counters tell a drop ("": no guard)
+    // Served only once the server closed the connection (its work on the request is done),
+    // not at the response's first bytes.
+    bool until_close = false;
 };
 struct HttpResult {
     Outcome outcome = Outcome::Failed;
@@ -104,6 +107,24 @@ class Httpd {
     void stop();
     std::string dir_;
     pid_t pid_ = -1;
+};
+
+// The sd_notify socket systemd would listen on, bound at `path` (removed on destruction): a
+// `bulwark run` started with NOTIFY_SOCKET set to it says READY=1 once its app is exec'd.
+class NotifySocket {
+  public:
+    explicit NotifySocket(std::string path);
+    ~NotifySocket();
+    NotifySocket(const NotifySocket&) = delete;
+    NotifySocket& operator=(const NotifySocket&) = delete;
+    const std::string path;
+    // Waits for a datagram containing `line` as one of its lines.
+    bool wait_for(const std::string& line, int timeout_ms);
+    // The next datagram, or "" if none came within timeout_ms.
+    std::string next(int timeout_ms);
+
+  private:
+    int fd_ = -1;
 };
 
 // "key=value" lines.

@@ -66,41 +66,6 @@ struct Fixture {
     }
 };
 
-// The sd_notify socket systemd would listen on.
-struct NotifySocket {
-    std::string path = kTmp + "/notify.sock";
-    int fd = -1;
-    NotifySocket() {
-        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        sockaddr_un a{};
-        a.sun_family = AF_UNIX;
-        std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
-        if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
-            throw std::runtime_error("bind " + path);
-    }
-    ~NotifySocket() {
-        close(fd);
-        unlink(path.c_str());
-    }
-    // Waits for a datagram containing `line` as one of its lines.
-    bool wait_for(const std::string& line, int timeout_ms) {
-        for (int waited = 0; waited < timeout_ms; waited += 20) {
-            auto d = next(20);
-            for (auto& l : lines(d))
-                if (l == line) return true;
-        }
-        return false;
-    }
-    // The next datagram, or "" if none came within timeout_ms.
-    std::string next(int timeout_ms) {
-        pollfd p{fd, POLLIN, 0};
-        if (poll(&p, 1, timeout_ms) <= 0) return {};
-        char buf[4096];
-        ssize_t n = recv(fd, buf, sizeof buf, 0);
-        return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
-    }
-};
-
 std::vector<bulwark::Json> audit_events(const std::string& path) {
     std::ifstream in(path);
     std::vector<bulwark::Json> out;
@@ -135,7 +100,7 @@ TEST_CASE("run --net veth --policy: served, attacks dropped, flood cut, audited,
         "patterns": {"sets": {"sqli": ["union select"], "traversal": ["../", "%2e%2e%2f"]}},
         "events": {"per_source_per_second": 1000}})");
     auto audit = kTmp + "/audit.jsonl";
-    NotifySocket notify;
+    NotifySocket notify(kTmp + "/notify.sock");
     setenv("NOTIFY_SOCKET", notify.path.c_str(), 1);
     Child svc({harness::bulwark(),
                "run",
@@ -236,7 +201,7 @@ TEST_CASE("SIGHUP reloads the policy; a bad file is an ENFORCEMENT_ERROR, policy
     Fixture fx;
     auto policy = fx.file("policy.json", R"({"inspect_ports": [8080]})");
     auto audit = kTmp + "/audit.jsonl";
-    NotifySocket notify;
+    NotifySocket notify(kTmp + "/notify.sock");
     setenv("NOTIFY_SOCKET", notify.path.c_str(), 1);
     Child svc({harness::bulwark(),
                "run",
@@ -379,7 +344,7 @@ TEST_CASE("one run per name; a run killed with SIGKILL does not block its restar
                                   "/bin/sleep",
                                   "600"};
     {
-        NotifySocket notify;
+        NotifySocket notify(kTmp + "/notify.sock");
         setenv("NOTIFY_SOCKET", notify.path.c_str(), 1);
         Child first(argv);
         unsetenv("NOTIFY_SOCKET");
@@ -393,7 +358,7 @@ TEST_CASE("one run per name; a run killed with SIGKILL does not block its restar
         CHECK(first.wait(10) == 128 + SIGKILL);
     }
     CHECK(pinned(kName));
-    NotifySocket notify;
+    NotifySocket notify(kTmp + "/notify.sock");
     setenv("NOTIFY_SOCKET", notify.path.c_str(), 1);
     Child again(argv);
     unsetenv("NOTIFY_SOCKET");
@@ -455,7 +420,7 @@ TEST_CASE("SIGKILL of the supervisor: the app dies, the host guard stays pinned 
     auto answered = [&] { return links.ping("198.18.9.1", 3); };
     REQUIRE(answered() > 0);
     auto policy = fx.file("deny.json", R"({"lists": {"deny": ["198.18.9.2/32"]}})");
-    NotifySocket notify;
+    NotifySocket notify(kTmp + "/notify.sock");
     setenv("NOTIFY_SOCKET", notify.path.c_str(), 1);
     Child sup({harness::bulwark(), "run", "--rootfs", harness::rootfs(), "--name", kName, "--net",
                "host", "--iface", a, "--policy", policy, "--", "/bin/sleep", "600"});
@@ -487,7 +452,7 @@ TEST_CASE("SIGKILL of the supervisor: the app dies, the host guard stays pinned 
 TEST_CASE("--notify app: systemd hears READY=1 when the app says it, passed on without MAINPID",
           "[service][notify]") {
     Fixture fx;
-    NotifySocket notify;
+    NotifySocket notify(kTmp + "/notify.sock");
     setenv("NOTIFY_SOCKET", notify.path.c_str(), 1);
     Child svc({harness::bulwark(), "run", "--rootfs", harness::rootfs(), "--name", kName,
                "--notify", "app", "--", "/bin/probe", "notify"});
