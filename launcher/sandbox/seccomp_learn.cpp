@@ -298,12 +298,15 @@ void serve_one(int listener, const Resolved& base, Recorder& rec, std::string& r
     c.arch = req.data.arch;
     c.nr = req.data.nr;
     std::copy(std::begin(req.data.args), std::end(req.data.args), c.args.begin());
-    char exe[4096];
-    auto link = "/proc/" + std::to_string(req.pid) + "/exe";
-    ssize_t n = readlink(link.c_str(), exe, sizeof exe - 1);
-    // The pid was the caller's while its notification is pending; checked after the read.
-    if (n > 0 && ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) == 0)
-        c.exe.assign(exe, static_cast<size_t>(n));
+    // Only the first call of a name needs its executable: /proc is read once per name.
+    if (!rec.seen(syscall_name(c.arch, c.nr))) {
+        char exe[4096];
+        auto link = "/proc/" + std::to_string(req.pid) + "/exe";
+        ssize_t n = readlink(link.c_str(), exe, sizeof exe - 1);
+        // The pid was the caller's while its notification is pending; checked after the read.
+        if (n > 0 && ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) == 0)
+            c.exe.assign(exe, static_cast<size_t>(n));
+    }
     seccomp_notif_resp resp{};
     resp.id = req.id;
     if (auto* rule = explicit_denial(base, c)) {

@@ -45,6 +45,8 @@ class Recorder {
     void allowed(const Call& c);
     void denied(const Call& c, const Rule& rule);
     size_t calls() const { return calls_; }
+    // Whether a call of this name was recorded already (its first executable is known).
+    bool seen(const std::string& name) const { return seen_.count(name) || denied_.count(name); }
     // Names of the calls the base denied, in the order first seen ("bpf").
     const std::vector<std::string>& denials() const { return denial_order_; }
     // Numbers libseccomp has no name for: a profile cannot name them, so they are left out
