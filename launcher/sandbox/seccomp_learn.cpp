@@ -172,25 +172,27 @@ Json Recorder::profile(const Resolved& base, const std::string& base_file) const
         switch (rule.kind) {
             case ArgKind::Values:
                 for (auto v : s.values)
-                    rules.push_back(allow({name}, comment, {cond(rule.index, v, "SCMP_CMP_EQ")}));
+                    rules.push_back(
+                        allow({name}, comment, Json::array({cond(rule.index, v, "SCMP_CMP_EQ")})));
                 break;
             case ArgKind::Ioctl:
                 if (s.values.size() > kMaxIoctlRequests) break;
                 for (auto v : s.values)
                     rules.push_back(allow(
-                        {name}, comment, {cond(rule.index, 0xffffffffu, "SCMP_CMP_MASKED_EQ", v)}));
+                        {name}, comment,
+                        Json::array({cond(rule.index, 0xffffffffu, "SCMP_CMP_MASKED_EQ", v)})));
                 break;
             case ArgKind::Clone:
                 if (s.ns_flags) comment += "; it asked for namespace flags, which stay denied";
-                rules.push_back(
-                    allow({name}, comment,
-                          {cond(rule.index, kNamespaceFlags, "SCMP_CMP_MASKED_EQ", uint64_t{0})}));
+                rules.push_back(allow({name}, comment,
+                                      Json::array({cond(rule.index, kNamespaceFlags,
+                                                        "SCMP_CMP_MASKED_EQ", uint64_t{0})})));
                 break;
             case ArgKind::Prot:
                 if (s.prot_exec) break;
-                rules.push_back(
-                    allow({name}, comment + "; never with PROT_EXEC",
-                          {cond(rule.index, PROT_EXEC, "SCMP_CMP_MASKED_EQ", uint64_t{0})}));
+                rules.push_back(allow(
+                    {name}, comment + "; never with PROT_EXEC",
+                    Json::array({cond(rule.index, PROT_EXEC, "SCMP_CMP_MASKED_EQ", uint64_t{0})})));
                 break;
             case ArgKind::None:
                 break;
