@@ -1,8 +1,9 @@
-// `bulwark run --learn` on real services, the way an operator learns a profile: the service
+// Profiles on real services: `bulwark run --learn` the way an operator learns one (the service
 // runs under the learning filter while a client drives its workload, is stopped with SIGTERM,
-// and the learned profile then runs the same workload again. Services: busybox httpd (with a
-// CGI script) from the test rootfs; nginx and Python's threaded http.server from the host's /usr,
-// bound read-only into an empty root. Clients talk over a veth pair in 198.18.0.0/15.
+// and the learned profile then runs the same workload again), and the shipped profiles under the
+// same workloads. Services: busybox httpd (with a CGI script) from the test rootfs; nginx and
+// Python's threaded http.server from the host's /usr, bound read-only into an empty root. Clients
+// talk over a veth pair in 198.18.0.0/15.
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -45,6 +46,13 @@ struct Fixture {
             mkdir((kTmp + d).c_str(), 0755);
         for (auto d : {"bin", "lib", "lib64", "sbin"})
             symlink((std::string("usr/") + d).c_str(), (kTmp + "/root/" + d).c_str());
+        // The root's /etc: the host's loader cache and users, and name resolution that stays in
+        // the sandbox (Python's http.server looks its own name up: a nameserver on the
+        // sandbox's loopback refuses at once, and nothing goes toward the host's resolver).
+        for (auto f : {"ld.so.cache", "passwd", "group", "nsswitch.conf"})
+            run({"/bin/cp", std::string("/etc/") + f, kTmp + "/root/etc/" + f});
+        write(kTmp + "/root/etc/hosts", "127.0.0.1 localhost\n198.18.2.2 bulwark-learn\n");
+        write(kTmp + "/root/etc/resolv.conf", "nameserver 127.0.0.1\n");
         write(kTmp + "/www/index.html", "<p>hello</p>\n");
         write(kTmp + "/www/cgi-bin/id", "#!/bin/sh\necho Content-Type: text/plain\necho\nid\n");
         chmod((kTmp + "/www/cgi-bin/id").c_str(), 0755);
@@ -72,8 +80,8 @@ struct Service {
 };
 
 std::vector<Service> services() {
-    std::vector<std::string> host_usr = {"--rootfs", kTmp + "/root", "--bind", "/usr:/usr",
-                                         "--bind",   "/etc:/etc",    "--bind", kTmp + ":/srv"};
+    std::vector<std::string> host_usr = {"--rootfs",  kTmp + "/root", "--bind",
+                                         "/usr:/usr", "--bind",       kTmp + ":/srv"};
     auto python = host_usr;
     python.insert(python.end(), {"--workdir", "/srv/www"});
     return {
@@ -85,7 +93,7 @@ std::vector<Service> services() {
         {"nginx",
          host_usr,
          {"/usr/sbin/nginx", "-c", "/srv/nginx.conf", "-g", "daemon off;"},
-         {"GET /index.html", "GET /nope", "GET /www/"},
+         {"GET /index.html", "GET /nope", "GET /cgi-bin/id"},
          80},
         {"python3 -m http.server",
          python,
@@ -220,4 +228,21 @@ TEST_CASE("explicit denials of the base profile stay denied while learning, and 
     auto again = run_sandbox({"--profile", learned}, {"/bin/probe", "enosys"});
     CHECK(parse_kv(again.out)["clone3"] == "ENOSYS");
     CHECK(parse_kv(again.out)["syslog_below_max"] == "EPERM");
+}
+
+TEST_CASE("the shipped profiles serve busybox httpd, nginx and Python's threaded server",
+          "[learn][profiles]") {
+    Fixture fx;
+    auto dir = env("BULWARK_SOURCE_DIR") + "/profiles/";
+    for (auto* profile : {"default.json", "strict.json"})
+        for (auto& s : services()) {
+            INFO(s.name << " under " << profile);
+            auto r = serve(s, {"--profile", dir + profile});
+            REQUIRE(r.statuses.size() == s.requests.size());
+            CHECK(r.statuses[0] == 200);
+            CHECK(r.statuses[1] == 404);
+            CHECK(r.statuses[2] == 200);
+            CHECK(r.exit_code != 128 + SIGSYS);
+            CHECK(r.exit_code != 125);
+        }
 }
