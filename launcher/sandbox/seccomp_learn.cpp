@@ -63,6 +63,8 @@ std::string made_by(const std::string& exe) {
     return "first made by " + (exe.empty() ? std::string("an unknown executable") : exe);
 }
 
+constexpr char kBeyondBase[] = "; not allowed by the base profile (its default denies it)";
+
 }  // namespace
 
 bool holds(const ArgCond& c, uint64_t v) {
@@ -93,11 +95,15 @@ std::string syscall_name(uint32_t arch, int nr) {
     return name ? std::string(name.get()) : std::string();
 }
 
-const Rule* explicit_denial(const Resolved& base, const Call& call) {
+namespace {
+
+// The first of the base's rules with an action `kind_ok` accepts whose names and arguments match.
+template <typename KindOk>
+const Rule* matching_rule(const Resolved& base, const Call& call, KindOk kind_ok) {
     auto name = syscall_name(call.arch, call.nr);
     if (name.empty()) return nullptr;
     for (auto& rule : base.rules) {
-        if (rule.action.kind != ActionKind::Errno) continue;
+        if (!kind_ok(rule.action.kind)) continue;
         if (std::find(rule.names.begin(), rule.names.end(), name) == rule.names.end()) continue;
         std::array<int, 6> per_index{};
         for (auto& a : rule.args) per_index[a.index]++;
@@ -112,15 +118,32 @@ const Rule* explicit_denial(const Resolved& base, const Call& call) {
     return nullptr;
 }
 
-void Recorder::allowed(const Call& c) {
+bool lets_through(ActionKind k) {
+    return k == ActionKind::Allow || k == ActionKind::Log;
+}
+
+}  // namespace
+
+const Rule* explicit_denial(const Resolved& base, const Call& call) {
+    return matching_rule(base, call, [](ActionKind k) { return k == ActionKind::Errno; });
+}
+
+bool base_allows(const Resolved& base, const Call& call) {
+    if (lets_through(base.default_action.kind)) return true;
+    return matching_rule(base, call, lets_through) != nullptr;
+}
+
+bool Recorder::allowed(const Call& c, bool beyond_base) {
     ++calls_;
     auto name = syscall_name(c.arch, c.nr);
     if (name.empty()) {
         unknown_.insert(c.nr);
-        return;
+        return false;
     }
     auto& s = seen_[name];
     if (s.first_exe.empty()) s.first_exe = c.exe;
+    bool newly_beyond = beyond_base && !s.beyond_base;
+    s.beyond_base |= beyond_base;
     auto rule = arg_rule(name);
     uint64_t v = c.args[rule.index];
     switch (rule.kind) {
@@ -140,6 +163,7 @@ void Recorder::allowed(const Call& c) {
         case ArgKind::None:
             break;
     }
+    return newly_beyond;
 }
 
 void Recorder::denied(const Call& c, const Rule& rule) {
@@ -152,7 +176,7 @@ void Recorder::denied(const Call& c, const Rule& rule) {
 Json Recorder::profile(const Resolved& base, const std::string& base_file) const {
     Json rules = Json::array();
     // Calls without an argument rule, one rule per executable that first made them.
-    std::map<std::string, std::vector<std::string>> by_exe;
+    std::map<std::pair<std::string, bool>, std::vector<std::string>> by_exe;
     std::vector<std::string> launch;
     for (auto* name : kLaunchCalls)
         if (!seen_.count(name)) launch.push_back(name);
@@ -160,15 +184,16 @@ Json Recorder::profile(const Resolved& base, const std::string& base_file) const
         if (arg_rule(name).kind == ArgKind::None ||
             (arg_rule(name).kind == ArgKind::Ioctl && s.values.size() > kMaxIoctlRequests) ||
             (arg_rule(name).kind == ArgKind::Prot && s.prot_exec))
-            by_exe[s.first_exe].push_back(name);
-    for (auto& [exe, names] : by_exe) rules.push_back(allow(names, made_by(exe)));
+            by_exe[{s.first_exe, s.beyond_base}].push_back(name);
+    for (auto& [key, names] : by_exe)
+        rules.push_back(allow(names, made_by(key.first) + (key.second ? kBeyondBase : "")));
     if (!launch.empty())
         rules.push_back(allow(launch,
                               "bulwark's launch: execve starts the command, write reports a "
                               "failed start, exit_group ends it"));
     for (auto& [name, s] : seen_) {
         auto rule = arg_rule(name);
-        auto comment = made_by(s.first_exe);
+        auto comment = made_by(s.first_exe) + (s.beyond_base ? kBeyondBase : "");
         switch (rule.kind) {
             case ArgKind::Values:
                 for (auto v : s.values)
@@ -320,7 +345,10 @@ void serve_one(int listener, const Resolved& base, Recorder& rec, std::string& r
                      " by " + rule->pointer + ")";
         resp.error = -static_cast<int>(rule->action.errno_ret);
     } else {
-        rec.allowed(c);
+        if (rec.allowed(c, !base_allows(base, c)))
+            report = (c.exe.empty() ? std::string("the app") : c.exe) + " made " +
+                     syscall_name(c.arch, c.nr) +
+                     ", which the base profile does not allow: learned anyway, its rule says so";
         resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
     }
     // ENOENT: the caller was killed meanwhile (its call never completes either way).

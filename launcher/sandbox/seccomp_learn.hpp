@@ -33,6 +33,9 @@ struct Call {
 // every condition must hold, except several on one argument, of which one must.
 const Rule* explicit_denial(const Resolved& base, const Call& call);
 
+// Whether the base lets `call` through (its default, or an ALLOW or LOG rule that matches).
+bool base_allows(const Resolved& base, const Call& call);
+
 // Whether one argument condition holds for `value` (libseccomp's comparison, 64 bits).
 bool holds(const ArgCond& c, uint64_t value);
 
@@ -42,7 +45,9 @@ std::string syscall_name(uint32_t arch, int nr);
 class Recorder {
   public:
     // A call that ran (learned) or one the base denied (reported, and kept denied in the output).
-    void allowed(const Call& c);
+    // `beyond_base`: the base itself would not have allowed it (it denies it by default);
+    // returns true the first time that happens for the call's name, so it can be reported.
+    bool allowed(const Call& c, bool beyond_base = false);
     void denied(const Call& c, const Rule& rule);
     size_t calls() const { return calls_; }
     // Whether a call of this name was recorded already (its first executable is known).
@@ -64,6 +69,7 @@ class Recorder {
         std::set<uint64_t> values;  // of the argument the call's rule is about
         bool prot_exec = false;     // mmap/mprotect: PROT_EXEC asked for
         bool ns_flags = false;      // clone: namespace flags asked for
+        bool beyond_base = false;   // the base denies it by default
     };
     struct Denied {
         std::string first_exe;

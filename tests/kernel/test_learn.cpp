@@ -208,6 +208,27 @@ TEST_CASE("a learned profile refuses a call its workload never made", "[learn]")
     CHECK_THAT(mk.err, Contains("Operation not permitted"));
 }
 
+TEST_CASE("learning from a base that allows little says what the base would have denied",
+          "[learn]") {
+    Fixture fx;
+    auto base = kTmp + "/tiny.json";
+    write(base, R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+        {"names": ["execve", "exit_group", "write"], "action": "SCMP_ACT_ALLOW"}]})");
+    auto learned = kTmp + "/beyond.json";
+    auto r = run_sandbox({"--profile", base, "--learn", learned}, {"/bin/busybox", "ls", "/"});
+    REQUIRE(r.code == 0);  // learning lets every call run
+    CHECK_THAT(r.out, Contains("bin"));
+    CHECK_THAT(r.err, Contains("/bin/busybox made getdents64, which the base profile does not "
+                               "allow: learned anyway"));
+    auto doc = bulwark::load_json_file(learned);
+    auto* dents = rule_for(doc, "getdents64");
+    REQUIRE(dents);
+    CHECK_THAT((*dents)["comment"].get<std::string>(), Contains("not allowed by the base"));
+    CHECK_THAT((*rule_for(doc, "execve"))["comment"].get<std::string>(),
+               !Contains("not allowed by the base"));
+    CHECK(run_sandbox({"--profile", learned}, {"/bin/busybox", "ls", "/"}).out == r.out);
+}
+
 TEST_CASE("explicit denials of the base profile stay denied while learning, and are reported",
           "[learn]") {
     Fixture fx;

@@ -91,6 +91,31 @@ TEST_CASE("the base's errno rules are found as libseccomp would apply them", "[l
     CHECK_FALSE(learn::explicit_denial(base, call(SYS_kill, {1, 15})));
 }
 
+TEST_CASE("what the base allows: its default, or a matching allow rule", "[learn]") {
+    auto base = resolve_text(kBase);
+    CHECK(learn::base_allows(base, call(SYS_read)));
+    CHECK_FALSE(learn::base_allows(base, call(SYS_mount)));   // the default
+    CHECK_FALSE(learn::base_allows(base, call(SYS_syslog)));  // an errno rule
+    auto open = resolve_text(R"({"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["bpf"], "action": "SCMP_ACT_ERRNO"}]})");
+    CHECK(learn::base_allows(open, call(SYS_mount)));
+    auto args = resolve_text(R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+        {"names": ["socket"], "action": "SCMP_ACT_ALLOW",
+         "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}]}]})");
+    CHECK(learn::base_allows(args, call(SYS_socket, {AF_INET})));
+    CHECK_FALSE(learn::base_allows(args, call(SYS_socket, {AF_PACKET})));
+
+    learn::Recorder rec;
+    CHECK_FALSE(rec.allowed(call(SYS_read)));
+    CHECK(rec.allowed(call(SYS_mount), true));  // reported once
+    CHECK_FALSE(rec.allowed(call(SYS_mount), true));
+    auto doc = rec.profile(base, "base.json");
+    CHECK_THAT(rules_for(doc, "mount")[0]["comment"].get<std::string>(),
+               Contains("not allowed by the base profile"));
+    CHECK_THAT(rules_for(doc, "read")[0]["comment"].get<std::string>(),
+               !Contains("not allowed by the base profile"));
+}
+
 TEST_CASE("the learned profile: calls seen, argument rules, first executables, denials",
           "[learn]") {
     auto base = resolve_text(kBase);
