@@ -1,6 +1,7 @@
 // Ownership of C resources: file descriptors (UniqueFd) and library handles (Handle).
 #pragma once
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <memory>
@@ -32,6 +33,22 @@ class UniqueFd {
 
   private:
     int fd_ = -1;
+};
+
+// Owns one mmap(2) region; unmapped when it goes out of scope. Throws SysError naming `what`
+// when the mapping fails.
+class Mapping {
+  public:
+    Mapping(size_t len, int prot, int flags, int fd, off_t offset, const char* what);
+    Mapping(const Mapping&) = delete;
+    Mapping& operator=(const Mapping&) = delete;
+    ~Mapping() { munmap(addr_, len_); }
+    void* get() const { return addr_; }
+    char* end() const { return static_cast<char*>(addr_) + len_; }
+
+  private:
+    void* addr_;
+    size_t len_;
 };
 
 // A C library's handle freed by `Free` (bubblewrap's cleanup_*, nsjail's defer):

@@ -148,4 +148,9 @@ bool is_absolute(const std::string& path) {
     return !path.empty() && path[0] == '/';
 }
 
+Mapping::Mapping(size_t len, int prot, int flags, int fd, off_t offset, const char* what)
+    : addr_(mmap(nullptr, len, prot, flags, fd, offset)), len_(len) {
+    if (addr_ == MAP_FAILED) throw_sys(std::string("mmap(") + what + ")");
+}
+
 }  // namespace bulwark

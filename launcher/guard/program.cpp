@@ -170,14 +170,12 @@ void write_automaton(int fd, uint32_t key, const std::vector<uint32_t>& table, s
     size_t used = std::max(n, std::min<size_t>(old_used, BW_DFA_ENTRIES));
     size_t len = (used * sizeof(uint32_t) + page - 1) / page * page;
     if (len == 0) return;
-    void* mem = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-                     static_cast<off_t>(key * sizeof(bw_table)));
-    if (mem == MAP_FAILED) throw_sys("mmap(automaton map)");
-    auto* e = static_cast<uint32_t*>(mem);
+    Mapping mem(len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+                static_cast<off_t>(key * sizeof(bw_table)), "automaton map");
+    auto* e = static_cast<uint32_t*>(mem.get());
     std::copy_n(table.begin(), n, e);
     std::fill(e + n, e + used, 0u);
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    munmap(mem, len);
 }
 
 }  // namespace

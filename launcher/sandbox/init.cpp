@@ -247,15 +247,14 @@ void run_init(const Prepared& p, int ctl) {
         auto [err_r, err_w] = make_pipe("pipe(exec status)");
         auto spawn = prepare_spawn(p, err_w.get(), ctl);
         constexpr size_t kStack = 256 << 10;
-        void* stack = mmap(nullptr, kStack, PROT_READ | PROT_WRITE,
-                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-        if (stack == MAP_FAILED) throw_sys("mmap(app stack)");
-        // Returns once the app has exec'd or exited: until then it runs on our pages.
-        pid_t app = clone(exec_app, static_cast<char*>(stack) + kStack,
-                          CLONE_VM | CLONE_VFORK | SIGCHLD, &spawn);
-        int clone_err = errno;
-        munmap(stack, kStack);
-        if (app < 0) throw SysError("clone(app)", clone_err);
+        pid_t app;
+        {
+            Mapping stack(kStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+                          -1, 0, "app stack");
+            // Returns once the app has exec'd or exited: until then it runs on our pages.
+            app = clone(exec_app, stack.end(), CLONE_VM | CLONE_VFORK | SIGCHLD, &spawn);
+            if (app < 0) throw_sys("clone(app)");
+        }
         err_w.reset();
         int msg[2];
         ssize_t n;

@@ -16,7 +16,6 @@
 #include <array>
 #include <cstddef>
 #include <cstring>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -328,23 +327,15 @@ bool allows(const Compiled& c, Probe call, char* stack_top) {
 
 std::vector<std::string> launch_denials(const Compiled& c) {
     constexpr size_t kStack = 64 << 10;
-    void* stack = mmap(nullptr, kStack, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (stack == MAP_FAILED) throw_sys("mmap(seccomp probe stack)");
-    auto* top = static_cast<char*>(stack) + kStack;
+    Mapping stack(kStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0,
+                  "seccomp probe stack");
     std::vector<std::string> out;
-    try {
-        if (!allows(c, Probe::Execve, top))
-            out.push_back("denies execve: no command can start under it");
-        if (!allows(c, Probe::Write, top))
-            out.push_back("denies write: a failed start could not be reported");
-        if (!allows(c, Probe::ExitGroup, top))
-            out.push_back("denies exit_group: no process could exit under it");
-    } catch (...) {
-        munmap(stack, kStack);
-        throw;
-    }
-    munmap(stack, kStack);
+    if (!allows(c, Probe::Execve, stack.end()))
+        out.push_back("denies execve: no command can start under it");
+    if (!allows(c, Probe::Write, stack.end()))
+        out.push_back("denies write: a failed start could not be reported");
+    if (!allows(c, Probe::ExitGroup, stack.end()))
+        out.push_back("denies exit_group: no process could exit under it");
     return out;
 }
 
@@ -484,11 +475,9 @@ int count_from(const Compiled& c, int from, volatile int* current, std::vector<i
 
 std::vector<int> allowed_numbers(const Compiled& c) {
 #if defined(__x86_64__)
-    void* page =
-        mmap(nullptr, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (page == MAP_FAILED) throw_sys("mmap(seccomp count)");
-    std::unique_ptr<void, void (*)(void*)> unmap(page, [](void* p) { munmap(p, sizeof(int)); });
-    auto* current = static_cast<volatile int*>(page);
+    Mapping page(sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0,
+                 "seccomp count");
+    auto* current = static_cast<volatile int*>(page.get());
     std::vector<int> allowed;
     for (int from = 0; from < kCountedNumbers;) from = count_from(c, from, current, allowed);
     std::sort(allowed.begin(), allowed.end());
