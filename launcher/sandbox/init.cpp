@@ -36,18 +36,18 @@ namespace {
 constexpr int kForwarded[] = {SIGTERM, SIGINT,  SIGHUP,   SIGQUIT,
                               SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
 
-void send(int fd, Msg::Kind kind, int code, int status, const std::string& text, int pass_fd = -1) {
+// One control message and, with pass_fd >= 0, a descriptor as SCM_RIGHTS, laid out for sendmsg
+// without allocating: the app builds one on the init's memory, between its filter and execve.
+struct OutMsg {
     Msg m;
-    m.kind = kind;
-    m.exit_code = code;
-    m.status = status;
-    std::strncpy(m.text, text.c_str(), sizeof m.text - 1);
     iovec iov{&m, sizeof m};
-    msghdr mh{};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    if (pass_fd >= 0) {
+    msghdr mh{};
+    OutMsg(Msg::Kind kind, int pass_fd) {
+        m.kind = kind;
+        mh.msg_iov = &iov;
+        mh.msg_iovlen = 1;
+        if (pass_fd < 0) return;
         mh.msg_control = control;
         mh.msg_controllen = sizeof control;
         cmsghdr* c = CMSG_FIRSTHDR(&mh);
@@ -56,8 +56,17 @@ void send(int fd, Msg::Kind kind, int code, int status, const std::string& text,
         c->cmsg_len = CMSG_LEN(sizeof(int));
         std::memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
     }
+    OutMsg(const OutMsg&) = delete;  // iov and mh point into the object itself
+    OutMsg& operator=(const OutMsg&) = delete;
+};
+
+void send(int fd, Msg::Kind kind, int code, int status, const std::string& text, int pass_fd = -1) {
+    OutMsg o(kind, pass_fd);
+    o.m.exit_code = code;
+    o.m.status = status;
+    std::strncpy(o.m.text, text.c_str(), sizeof o.m.text - 1);
     // A lost message only loses detail: the supervisor still sees the exit.
-    (void)!::sendmsg(fd, &mh, MSG_NOSIGNAL);
+    (void)!::sendmsg(fd, &o.mh, MSG_NOSIGNAL);
 }
 
 // Lowers a limit to `value` (soft and hard). Never raises: the launcher may itself run under
@@ -108,23 +117,10 @@ int exec_app(void* arg) {
         // one site the filter lets through. The listener closes on exec.
         int listener = seccomp::learn::install_with_listener(a->p->filter);
         if (listener < 0) fail(125, -listener);
-        Msg m;
-        m.kind = Msg::kLearnListener;
-        iovec iov{&m, sizeof m};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-        msghdr mh{};
-        mh.msg_iov = &iov;
-        mh.msg_iovlen = 1;
-        mh.msg_control = control;
-        mh.msg_controllen = sizeof control;
-        cmsghdr* c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        std::memcpy(CMSG_DATA(c), &listener, sizeof(int));
+        OutMsg o(Msg::kLearnListener, listener);
         // A failed send means the supervisor is gone: our next call waits for nobody until
         // the init, killed by its parent-death signal, takes the namespace down with it.
-        if (long r = seccomp::learn::send_listener(a->ctl, &mh); r < 0)
+        if (long r = seccomp::learn::send_listener(a->ctl, &o.mh); r < 0)
             fail(125, static_cast<int>(-r));
     } else if (int err = seccomp::install(a->p->filter); err != 0) {
         fail(125, err);
