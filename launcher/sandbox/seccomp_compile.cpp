@@ -177,6 +177,12 @@ Compiled compile(const Resolved& r, const std::string& file, const CompileOption
             if (nr == __NR_SCMP_ERROR) continue;
             if (rule.args.empty()) {
                 auto [it, fresh] = unconditional.emplace(name, &rule);
+                if (!fresh && !(it->second->action == rule.action) && opt.first_rule_wins) {
+                    out.warnings.push_back(rule.pointer + ": syscall \"" + name + "\" is already " +
+                                           action_name(it->second->action) + " by " +
+                                           it->second->pointer + ", which wins");
+                    continue;
+                }
                 if (!fresh && !(it->second->action == rule.action))
                     fail(rule.pointer, "syscall \"" + name + "\" is already " +
                                            action_name(it->second->action) + " by " +

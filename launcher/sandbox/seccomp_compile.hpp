@@ -24,6 +24,10 @@ struct Compiled {
 
 struct CompileOptions {
     bool strict = false;  // unknown syscall names are errors, not warnings
+    // Two unconditional rules that disagree: the first wins, as in libseccomp and so in runc and
+    // crun (Podman's resolved profile has setns both allowed and, without CAP_SYS_ADMIN, EPERM),
+    // with a warning. Off: an error naming both rules.
+    bool first_rule_wins = false;
 };
 
 // Throws InputError naming the profile file and rule when libseccomp rejects something.

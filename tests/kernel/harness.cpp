@@ -144,13 +144,22 @@ Child::~Child() {
 }
 
 bool Child::wait_for_line(const std::string& line, int timeout_s) {
+    return wait_for([&](const std::string& l) { return l == line; }, timeout_s);
+}
+
+bool Child::wait_for_line_containing(const std::string& part, int timeout_s) {
+    return wait_for([&](const std::string& l) { return l.find(part) != std::string::npos; },
+                    timeout_s);
+}
+
+bool Child::wait_for(const std::function<bool(const std::string&)>& match, int timeout_s) {
     int64_t deadline = now_ms() + timeout_s * 1000LL;
     for (;;) {
         size_t pos;
         while ((pos = buf_.find('\n')) != std::string::npos) {
             auto l = buf_.substr(0, pos);
             buf_.erase(0, pos + 1);
-            if (l == line) return true;
+            if (match(l)) return true;
         }
         pollfd pf{out_, POLLIN, 0};
         int left = static_cast<int>(deadline - now_ms());

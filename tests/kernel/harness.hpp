@@ -40,10 +40,12 @@ class Child {
     pid_t pid() const { return pid_; }
     // Reads stdout until a line equal to `line` appears; false on EOF or timeout.
     bool wait_for_line(const std::string& line, int timeout_s);
+    bool wait_for_line_containing(const std::string& part, int timeout_s);
     // Waits for exit; returns exit code or 128+signal, or -1 on timeout (then kills it).
     int wait(int timeout_s);
 
   private:
+    bool wait_for(const std::function<bool(const std::string&)>& match, int timeout_s);
     pid_t pid_ = -1;
     int out_ = -1;
     std::string buf_;

@@ -1,0 +1,979 @@
+#include "oci/runtime.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "core/signing.hpp"
+#include "core/sys.hpp"
+#include "guard/attach.hpp"
+#include "guard/policy.hpp"
+#include "sandbox/caps.hpp"
+#include "sandbox/in_root.hpp"
+#include "sandbox/namespaces.hpp"
+#include "sandbox/sandbox.hpp"
+#include "sandbox/seccomp_compile.hpp"
+
+namespace bulwark::oci {
+
+namespace {
+
+constexpr const char* kPolicyAnnotation = "org.bulwark.policy";
+constexpr const char* kProfileAnnotation = "org.bulwark.profile";
+constexpr const char* kHardenAnnotation = "org.bulwark.harden";
+
+std::string dir_of(const Globals& g, const std::string& id) {
+    return g.root + "/" + id;
+}
+
+// /proc/PID/stat's start time (field 22), 0 when the process is gone. A zombie counts as gone:
+// it ran its course and only waits for its reaper.
+uint64_t start_time_of(pid_t pid) {
+    std::string text;
+    try {
+        text = read_file("/proc/" + std::to_string(pid) + "/stat");
+    } catch (const InputError&) {
+        return 0;
+    }
+    auto close = text.rfind(')');
+    if (close == std::string::npos) return 0;
+    std::istringstream in(text.substr(close + 2));
+    std::string field;
+    uint64_t value = 0;
+    for (int i = 3; i <= 22 && in >> field; ++i) {
+        if (i == 3 && (field == "Z" || field == "X")) return 0;
+        if (i == 22) value = std::stoull(field);
+    }
+    return value;
+}
+
+std::string trust_key(const Globals& g) {
+    if (access(g.config.c_str(), F_OK) != 0) return "";
+    auto doc = load_json_file(g.config);
+    JsonAt top(doc, g.config);
+    top.only_keys({"trust_key"});
+    if (auto k = top.get("trust_key")) return k->str();
+    return "";
+}
+
+// The ID's directory in the state root, made 0700 (runc's too): the fifo and the state are root's.
+void make_state_dir(const Globals& g, const std::string& id) {
+    // mkdir -p: containerd's shim names a --root below directories nobody made yet.
+    for (size_t pos = 1; pos <= g.root.size(); ++pos) {
+        if (pos != g.root.size() && g.root[pos] != '/') continue;
+        auto part = g.root.substr(0, pos);
+        if (mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) throw_sys("mkdir(" + part + ")");
+    }
+    auto d = dir_of(g, id);
+    if (mkdir(d.c_str(), 0700) != 0) {
+        if (errno == EEXIST) throw InputError("container \"" + id + "\" already exists");
+        throw_sys("mkdir(" + d + ")");
+    }
+}
+
+void remove_state_dir(const Globals& g, const std::string& id) {
+    auto d = dir_of(g, id);
+    for (auto f : {"/exec.fifo", "/state.json", "/state.json.tmp"}) unlink((d + f).c_str());
+    if (rmdir(d.c_str()) != 0 && errno != ENOENT) throw_sys("rmdir(" + d + ")");
+}
+
+Json cgroup_json(const CgroupDirs& c) {
+    Json v1 = Json::object();
+    for (auto& [k, v] : c.v1) v1[k] = v;
+    return Json{{"v2", c.v2}, {"v1", v1}};
+}
+
+void save_state(const Globals& g, const State& s) {
+    Json doc{{"id", s.id},
+             {"pid", s.pid},
+             {"start_time", s.start_time},
+             {"bundle", s.bundle},
+             {"rootfs", s.rootfs},
+             {"created", s.created},
+             {"cgroup", cgroup_json(s.cgroup)},
+             {"guard", s.guard},
+             {"annotations", s.annotations}};
+    write_file_atomic(dir_of(g, s.id) + "/state.json", doc.dump(), 0600);
+}
+
+// One message from the container's init to bulwark-oci: "" when it is ready and blocked on the
+// fifo, else why it failed.
+struct SyncMsg {
+    char text[1024] = {};
+};
+
+// The mount point for `dest` under the root (an O_PATH fd), directories made on the way with
+// every component resolved inside the root: a symlink in the image cannot send a mount outside.
+UniqueFd mount_point(int root, const std::string& dest, bool file) {
+    std::string sofar;
+    std::istringstream in(dest);
+    std::string part;
+    std::vector<std::string> parts;
+    while (std::getline(in, part, '/'))
+        if (!part.empty() && part != ".") parts.push_back(part);
+    for (size_t i = 0; i < parts.size(); ++i) {
+        auto parent = sofar.empty() ? std::string("/") : sofar;
+        sofar += "/" + parts[i];
+        auto fd = in_root::open(root, sofar, O_PATH);
+        if (fd) continue;
+        if (errno != ENOENT) throw_sys("open(" + dest + " in rootfs)");
+        auto pfd = in_root::open(root, parent, O_DIRECTORY | O_RDONLY);
+        if (!pfd) throw_sys("open(" + parent + " in rootfs)");
+        bool last = i + 1 == parts.size();
+        if (last && file) {
+            UniqueFd f(openat(pfd.get(), parts[i].c_str(),
+                              O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644));
+            if (!f && errno != EEXIST) throw_sys("create mount point " + dest);
+        } else if (mkdirat(pfd.get(), parts[i].c_str(), 0755) != 0 && errno != EEXIST) {
+            throw_sys("mkdir(" + sofar + " in rootfs)");
+        }
+    }
+    auto fd = in_root::open(root, dest, O_PATH);
+    if (!fd) throw_sys("open(" + dest + " in rootfs)");
+    return fd;
+}
+
+std::string fd_path(int fd) {
+    return "/proc/self/fd/" + std::to_string(fd);
+}
+
+void do_mount(const char* src, const std::string& target, const char* type, unsigned long flags,
+              const char* data, const std::string& what) {
+    if (::mount(src, target.c_str(), type, flags, data) != 0) throw_sys("mount(" + what + ")");
+}
+
+void mount_one(int root, const Mount& m, const Spec& s) {
+    const auto& o = m.opts;
+    bool bind = o.bind();
+    struct stat st {};
+    bool file = bind && stat(m.source.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
+    if (bind && m.source.empty())
+        throw InputError(s.file + ": " + m.pointer + ": a bind mount needs a source");
+    auto fd = mount_point(root, m.destination, file);
+    auto target = fd_path(fd.get());
+    auto what = m.destination;
+    unsigned long flags = o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+    if (bind) {
+        do_mount(m.source.c_str(), target, nullptr, MS_BIND | (o.flags & MS_REC), nullptr,
+                 "bind " + m.source + " on " + what);
+        // The bind has been made; its options need a remount, as mount(8) does.
+        if (flags) {
+            auto fd2 = in_root::open(root, m.destination, O_PATH);
+            do_mount(nullptr, fd_path(fd2.get()), nullptr, MS_REMOUNT | MS_BIND | flags, nullptr,
+                     "remount " + what);
+        }
+    } else {
+        std::string type = m.type;
+        const char* src = m.source.empty() ? m.type.c_str() : m.source.c_str();
+        if (type == "cgroup" || type == "cgroup2") type = "cgroup2";
+        const char* data = o.data.empty() ? nullptr : o.data.c_str();
+        if (::mount(src, target.c_str(), type.c_str(), flags, data) != 0) {
+            // sysfs belongs to the network namespace: in a joined or the host's one the kernel
+            // refuses a new instance (EPERM), and runc binds the host's /sys instead.
+            if (type == "sysfs" && errno == EPERM) {
+                do_mount("/sys", target, nullptr, MS_BIND | MS_REC, nullptr,
+                         "bind /sys on " + what);
+                auto fd2 = in_root::open(root, m.destination, O_PATH);
+                do_mount(nullptr, fd_path(fd2.get()), nullptr, MS_REMOUNT | MS_BIND | flags,
+                         nullptr, "remount " + what);
+            } else {
+                throw_sys("mount(" + type + " on " + what + ")");
+            }
+        }
+    }
+    if (o.propagation) {
+        auto fd2 = in_root::open(root, m.destination, O_PATH);
+        do_mount(nullptr, fd_path(fd2.get()), nullptr, o.propagation, nullptr,
+                 "propagation of " + what);
+    }
+}
+
+// The nodes every container has (runtime-spec "Default Devices") and linux.devices, made with
+// mknod in the container's /dev; a node that is already there (a bind from the spec) is kept.
+void make_devices(int root, const Spec& s) {
+    std::vector<Device> devs = {
+        {'c', "/dev/null", 1, 3, 0666, 0, 0},    {'c', "/dev/zero", 1, 5, 0666, 0, 0},
+        {'c', "/dev/full", 1, 7, 0666, 0, 0},    {'c', "/dev/random", 1, 8, 0666, 0, 0},
+        {'c', "/dev/urandom", 1, 9, 0666, 0, 0}, {'c', "/dev/tty", 5, 0, 0666, 0, 0}};
+    devs.insert(devs.end(), s.devices.begin(), s.devices.end());
+    auto dev = mount_point(root, "/dev", false);
+    UniqueFd dir(openat(dev.get(), ".", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    if (!dir) throw_sys("open(/dev in rootfs)");
+    for (auto& d : devs) {
+        auto rel = d.path.substr(5);
+        if (rel.find('/') != std::string::npos) mount_point(root, dirname_of(d.path), false);
+        mode_t type = d.type == 'b' ? S_IFBLK : d.type == 'p' ? S_IFIFO : S_IFCHR;
+        auto parent = in_root::open(root, dirname_of(d.path), O_DIRECTORY | O_RDONLY);
+        if (!parent) throw_sys("open(" + dirname_of(d.path) + " in rootfs)");
+        auto base = d.path.substr(d.path.rfind('/') + 1);
+        if (mknodat(parent.get(), base.c_str(), type | (d.mode & 07777),
+                    makedev(d.major, d.minor)) != 0) {
+            if (errno == EEXIST) continue;
+            throw_sys("mknod(" + d.path + ")");
+        }
+        if (fchmodat(parent.get(), base.c_str(), d.mode & 07777, 0) != 0)
+            throw_sys("chmod(" + d.path + ")");
+        if (fchownat(parent.get(), base.c_str(), d.uid, d.gid, AT_SYMLINK_NOFOLLOW) != 0)
+            throw_sys("chown(" + d.path + ")");
+    }
+    const std::pair<const char*, const char*> links[] = {{"/proc/self/fd", "fd"},
+                                                         {"/proc/self/fd/0", "stdin"},
+                                                         {"/proc/self/fd/1", "stdout"},
+                                                         {"/proc/self/fd/2", "stderr"},
+                                                         {"pts/ptmx", "ptmx"}};
+    for (auto [target, link] : links) {
+        if (std::string(link) == "ptmx") unlinkat(dir.get(), link, 0);  // a node from the image
+        if (symlinkat(target, dir.get(), link) != 0 && errno != EEXIST)
+            throw_sys(std::string("symlink(/dev/") + link + ")");
+    }
+}
+
+void write_proc(const std::string& path, const std::string& value) {
+    UniqueFd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd || write(fd.get(), value.data(), value.size()) < 0)
+        throw_sys("write(" + path + ", " + value + ")");
+}
+
+void mask_paths(const Spec& s) {
+    for (auto& p : s.masked_paths) {
+        struct stat st {};
+        if (lstat(p.c_str(), &st) != 0) {
+            if (errno == ENOENT) continue;
+            throw_sys("lstat(" + p + ")");
+        }
+        if (S_ISDIR(st.st_mode))
+            do_mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0",
+                     "mask " + p);
+        else
+            do_mount("/dev/null", p, nullptr, MS_BIND, nullptr, "mask " + p);
+    }
+    for (auto& p : s.readonly_paths) {
+        if (access(p.c_str(), F_OK) != 0) continue;
+        do_mount(p.c_str(), p, nullptr, MS_BIND | MS_REC, nullptr, "bind " + p);
+        do_mount(nullptr, p, nullptr,
+                 MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr,
+                 "read-only " + p);
+    }
+}
+
+void setup_filesystem(const Spec& s) {
+    do_mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr, "private propagation of /");
+    do_mount(s.root.c_str(), s.root, nullptr, MS_BIND | MS_REC, nullptr, "bind rootfs " + s.root);
+    UniqueFd root(open(s.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) throw_sys("open(" + s.root + ")");
+    for (auto& m : s.mounts) mount_one(root.get(), m, s);
+    make_devices(root.get(), s);
+    if (fchdir(root.get()) != 0) throw_sys("chdir(" + s.root + ")");
+    if (syscall(SYS_pivot_root, ".", ".") != 0) throw_sys("pivot_root(" + s.root + ")");
+    if (umount2(".", MNT_DETACH) != 0) throw_sys("umount2(old root)");
+    if (chdir("/") != 0) throw_sys("chdir(/)");
+    if (s.rootfs_propagation)
+        do_mount(nullptr, "/", nullptr, s.rootfs_propagation, nullptr, "rootfsPropagation");
+    // Before readonlyPaths turns /proc/sys read-only, as in runc.
+    for (auto& [k, v] : s.sysctl) {
+        std::string path = "/proc/sys/" + k;
+        for (auto& c : path)
+            if (c == '.') c = '/';
+        write_proc(path, v);
+    }
+    mask_paths(s);
+    if (s.root_readonly)
+        do_mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr,
+                 "read-only root");
+}
+
+// A limit above the hard limit bulwark-oci itself has needs CAP_SYS_RESOURCE, which root may lack
+// (this project's CI machine): such a limit is lowered to the hard limit we have, and said so.
+std::string set_rlimits(const std::vector<Rlimit>& limits) {
+    std::string warnings;
+    for (auto& r : limits) {
+        rlimit rl{r.soft, r.hard};
+        if (setrlimit(r.resource, &rl) == 0) continue;
+        if (errno != EPERM) throw_sys("setrlimit(" + r.name + ")");
+        rlimit cur{};
+        getrlimit(r.resource, &cur);
+        rl = {std::min<rlim_t>(r.soft, cur.rlim_max), std::min<rlim_t>(r.hard, cur.rlim_max)};
+        if (setrlimit(r.resource, &rl) != 0) throw_sys("setrlimit(" + r.name + ")");
+        warnings += r.name + " lowered to " + std::to_string(rl.rlim_max) +
+                    " (raising it needs CAP_SYS_RESOURCE); ";
+    }
+    return warnings;
+}
+
+void set_caps_and_user(const Process& p) {
+    for (cap_value_t v = 0; v <= static_cast<cap_value_t>(cap_max_bits()) - 1; ++v) {
+        bool keep = false;
+        for (auto b : p.caps.bounding) keep |= b == v;
+        if (!keep && cap_drop_bound(v) != 0) throw_sys("cap_drop_bound(" + caps::name_of(v) + ")");
+    }
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) throw_sys("prctl(PR_SET_KEEPCAPS)");
+    if (setgroups(p.additional_gids.size(), p.additional_gids.data()) != 0) throw_sys("setgroups");
+    if (setresgid(p.gid, p.gid, p.gid) != 0) throw_sys("setresgid(" + std::to_string(p.gid) + ")");
+    if (setresuid(p.uid, p.uid, p.uid) != 0) throw_sys("setresuid(" + std::to_string(p.uid) + ")");
+    Handle<_cap_struct, cap_free> c(cap_init());
+    if (!c) throw_sys("cap_init");
+    auto set = [&](cap_flag_t f, const std::vector<cap_value_t>& v) {
+        if (!v.empty() &&
+            cap_set_flag(c.get(), f, static_cast<int>(v.size()), v.data(), CAP_SET) != 0)
+            throw_sys("cap_set_flag");
+    };
+    set(CAP_PERMITTED, p.caps.permitted);
+    set(CAP_EFFECTIVE, p.caps.effective);
+    set(CAP_INHERITABLE, p.caps.inheritable);
+    if (cap_set_proc(c.get()) != 0) throw_sys("cap_set_proc");
+    if (cap_reset_ambient() != 0) throw_sys("cap_reset_ambient");
+    for (auto v : p.caps.ambient)
+        if (cap_set_ambient(v, CAP_SET) != 0)
+            throw_sys("cap_set_ambient(" + caps::name_of(v) + ")");
+    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) throw_sys("prctl(PR_SET_KEEPCAPS, 0)");
+}
+
+// The pty for `process.terminal`: made in the container's devpts, the master handed to the caller
+// through --console-socket (SCM_RIGHTS, as runc does), the slave made the controlling terminal.
+UniqueFd connect_console(const std::string& socket_path) {
+    UniqueFd sock(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!sock) throw_sys("socket(console)");
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    if (socket_path.size() >= sizeof a.sun_path)
+        throw SysError("connect(" + socket_path + ")", ENAMETOOLONG);
+    std::memcpy(a.sun_path, socket_path.c_str(), socket_path.size() + 1);
+    if (connect(sock.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+        throw_sys("connect(console socket " + socket_path + ")");
+    return sock;
+}
+
+// `sock`: connected to --console-socket before pivot_root hid its path.
+void setup_console(const UniqueFd& sock) {
+    UniqueFd master(open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!master) throw_sys("open(/dev/ptmx)");
+    int unlock = 0;
+    if (ioctl(master.get(), TIOCSPTLCK, &unlock) != 0) throw_sys("ioctl(TIOCSPTLCK)");
+    int n = 0;
+    if (ioctl(master.get(), TIOCGPTN, &n) != 0) throw_sys("ioctl(TIOCGPTN)");
+    std::string slave_path = "/dev/pts/" + std::to_string(n);
+    UniqueFd slave(open(slave_path.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!slave) throw_sys("open(" + slave_path + ")");
+    char name[] = "/dev/ptmx";
+    iovec iov{name, sizeof name - 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = control;
+    mh.msg_controllen = sizeof control;
+    cmsghdr* cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    int mfd = master.get();
+    std::memcpy(CMSG_DATA(cm), &mfd, sizeof mfd);
+    if (sendmsg(sock.get(), &mh, MSG_NOSIGNAL) < 0) throw_sys("sendmsg(console socket)");
+    for (int i = 0; i < 3; ++i)
+        if (dup2(slave.get(), i) < 0) throw_sys("dup2(pty)");
+    if (ioctl(0, TIOCSCTTY, 0) != 0) throw_sys("ioctl(TIOCSCTTY)");
+}
+
+// What create and exec both do to the process after its namespaces and filesystem are in place:
+// limits, identity, capabilities, no_new_privs, seccomp (before the identity change when
+// no_new_privs is off, since loading a filter then needs CAP_SYS_ADMIN).
+struct ProcessPlan {
+    Process proc;
+    std::optional<seccomp::Compiled> filter;
+    std::string console_socket;
+    std::vector<std::string> candidates;
+    mutable UniqueFd console;  // connected to console_socket while the host's paths resolve
+};
+
+std::string prepare_process(const ProcessPlan& pp) {
+    auto& p = pp.proc;
+    auto warnings = set_rlimits(p.rlimits);
+    if (p.oom_score_adj) write_proc("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj));
+    if (pp.console) setup_console(pp.console);
+    pp.console.reset();
+    if (pp.filter && !p.no_new_privileges)
+        if (int e = seccomp::install(*pp.filter); e != 0) throw SysError("seccomp(load filter)", e);
+    set_caps_and_user(p);
+    umask(p.umask.value_or(022));
+    if (chdir(p.cwd.c_str()) != 0) throw_sys("chdir(" + p.cwd + ")");
+    if (p.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        throw_sys("prctl(PR_SET_NO_NEW_PRIVS)");
+    bool found = false;
+    for (auto& c : pp.candidates) found |= access(c.c_str(), X_OK) == 0;
+    if (!found)
+        throw InputError("exec: \"" + p.args[0] + "\": executable file not found" +
+                         (p.args[0].find('/') == std::string::npos ? " in $PATH" : ""));
+    return warnings;
+}
+
+[[noreturn]] void exec_process(const ProcessPlan& pp) {
+    if (pp.filter && pp.proc.no_new_privileges)
+        if (int e = seccomp::install(*pp.filter); e != 0) {
+            dprintf(2, "bulwark-oci: seccomp(load filter): %s\n", strerror(e));
+            _exit(127);
+        }
+    std::vector<char*> argv, envp;
+    for (auto& a : pp.proc.args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    for (auto& e : pp.proc.env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+    int err = ENOENT;
+    for (auto& c : pp.candidates) {
+        execve(c.c_str(), argv.data(), envp.data());
+        if (errno != ENOENT && errno != ENOTDIR) err = errno;
+    }
+    dprintf(2, "bulwark-oci: exec %s: %s\n", pp.proc.args[0].c_str(), strerror(err));
+    _exit(err == ENOENT ? 127 : 126);
+}
+
+void send_sync(int fd, const std::string& text) {
+    SyncMsg m;
+    std::strncpy(m.text, text.c_str(), sizeof m.text - 1);
+    (void)!::send(fd, &m, sizeof m, MSG_NOSIGNAL);
+}
+
+// The container's first process, from its clone to exec. `go` arrives once bulwark-oci has put
+// it in its cgroup.
+struct InitArgs {
+    const Spec* spec;
+    const ProcessPlan* plan;
+    int sync;
+    int fifo;                                // O_PATH, opened before pivot_root
+    std::vector<std::pair<int, int>> joins;  // {fd, CLONE_NEW*} to setns into
+    int preserve_fds;
+};
+
+[[noreturn]] void container_init(const InitArgs& a) {
+    try {
+        char go = 0;
+        if (read(a.sync, &go, 1) != 1) _exit(1);
+        default_signal_handlers();
+        for (auto [fd, flag] : a.joins)
+            if (setns(fd, flag) != 0) throw_sys("setns(" + std::to_string(flag) + ")");
+        // Made after the cgroup move, so the container's cgroup is its namespace's root.
+        if (a.spec->has_namespace(CLONE_NEWCGROUP) &&
+            !a.spec->find_namespace(CLONE_NEWCGROUP)->path.size())
+            if (unshare(CLONE_NEWCGROUP) != 0) throw_sys("unshare(CLONE_NEWCGROUP)");
+        if (setsid() < 0) throw_sys("setsid");
+        if (!a.plan->console_socket.empty())
+            a.plan->console = connect_console(a.plan->console_socket);
+        auto& s = *a.spec;
+        if (a.spec->has_namespace(CLONE_NEWUTS) && !s.hostname.empty())
+            namespaces::set_hostname(s.hostname);
+        if (s.has_namespace(CLONE_NEWNET) && s.find_namespace(CLONE_NEWNET)->path.empty())
+            namespaces::loopback_up();
+        setup_filesystem(s);
+        auto warnings = prepare_process(*a.plan);
+        send_sync(a.sync, warnings.empty() ? "ok" : "ok " + warnings);
+        // Blocks until `start` opens the other end.
+        UniqueFd fifo(open(fd_path(a.fifo).c_str(), O_WRONLY | O_CLOEXEC));
+        if (!fifo) _exit(1);
+        if (write(fifo.get(), "0", 1) != 1) _exit(1);
+        fifo.reset();
+        syscall(SYS_close_range, 3 + a.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+        exec_process(*a.plan);
+    } catch (const std::exception& e) {
+        send_sync(a.sync, e.what());
+        _exit(1);
+    }
+}
+
+// Waits for the init's word; an init that dies first said nothing: its exit says why.
+std::string await_ready(int sync, pid_t pid) {
+    SyncMsg m;
+    ssize_t n = recv(sync, &m, sizeof m, 0);
+    if (n == static_cast<ssize_t>(sizeof m)) {
+        std::string t(m.text, strnlen(m.text, sizeof m.text));
+        if (t == "ok" || t.rfind("ok ", 0) == 0) return t.size() > 3 ? t.substr(3) : "";
+        throw std::runtime_error(t);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    throw std::runtime_error("container init ended before it was ready (status " +
+                             std::to_string(status) + ")");
+}
+
+seccomp::Compiled compile_seccomp(const Json& doc, const std::string& file, const Process& p) {
+    std::vector<std::string> kept;
+    for (auto c : p.caps.bounding) kept.push_back(caps::name_of(c));
+    auto profile = seccomp::parse_profile(doc, file);
+    seccomp::CompileOptions opt;
+    opt.first_rule_wins = true;
+    return seccomp::compile(seccomp::resolve(profile, seccomp::host_context(kept)), file, opt);
+}
+
+ProcessPlan process_plan(const Spec& s, const Process& proc, const Globals& g,
+                         const std::string& console_socket) {
+    ProcessPlan pp;
+    pp.proc = proc;
+    pp.console_socket = proc.terminal ? console_socket : "";
+    if (proc.terminal && console_socket.empty())
+        throw InputError("process.terminal is true: --console-socket is required");
+    auto key = trust_key(g);
+    if (auto it = s.annotations.find(kProfileAnnotation); it != s.annotations.end()) {
+        auto text = signing::read_verified(it->second, key);
+        pp.filter = compile_seccomp(parse_json(text, it->second), it->second, proc);
+    } else if (s.seccomp) {
+        pp.filter = compile_seccomp(*s.seccomp, s.file + " linux.seccomp", proc);
+    }
+    if (pp.filter) {
+        auto denials = seccomp::launch_denials(*pp.filter);
+        if (!denials.empty()) throw InputError("seccomp profile " + denials.front());
+    }
+    pp.candidates = sandbox::path_candidates(proc.env, proc.args[0]);
+    return pp;
+}
+
+Json hook_state(const State& s, const std::string& status) {
+    auto j = state_json(s);
+    j["status"] = status;
+    return j;
+}
+
+void run_hooks(const std::vector<Hook>& hooks, const Json& state, const char* kind) {
+    auto text = state.dump();
+    for (auto& h : hooks) {
+        auto [rd, wr] = make_pipe("pipe(hook stdin)");
+        pid_t pid = fork();
+        if (pid < 0) throw_sys("fork(hook)");
+        if (pid == 0) {
+            dup2(rd.get(), 0);
+            std::vector<char*> argv, envp;
+            std::vector<std::string> args = h.args.empty() ? std::vector{h.path} : h.args;
+            for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+            argv.push_back(nullptr);
+            for (auto& e : h.env) envp.push_back(const_cast<char*>(e.c_str()));
+            envp.push_back(nullptr);
+            if (h.timeout) alarm(*h.timeout);
+            execve(h.path.c_str(), argv.data(), envp.data());
+            _exit(127);
+        }
+        rd.reset();
+        write_all(wr.get(), text.data(), text.size());
+        wr.reset();
+        int status = 0;
+        waitpid(pid, &status, 0);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            throw std::runtime_error(std::string(kind) + " hook " + h.path + " failed (status " +
+                                     std::to_string(status) + ")");
+    }
+}
+
+CgroupDirs load_cgroup(const Json& j) {
+    CgroupDirs c;
+    c.v2 = j.at("v2").get<std::string>();
+    const Json& v1 = j.at("v1");
+    for (auto it = v1.begin(); it != v1.end(); ++it) c.v1[it.key()] = it.value().get<std::string>();
+    return c;
+}
+
+std::string status_of(const Globals& g, const State& s) {
+    if (!s.pid || start_time_of(s.pid) != s.start_time) return "stopped";
+    if (access((dir_of(g, s.id) + "/exec.fifo").c_str(), F_OK) == 0) return "created";
+    if (!s.cgroup.empty() && frozen(s.cgroup)) return "paused";
+    return "running";
+}
+
+// A descriptor for the container's process that cannot be confused with a later one of the pid.
+UniqueFd open_pidfd(const State& s) {
+    UniqueFd fd(static_cast<int>(syscall(SYS_pidfd_open, s.pid, 0)));
+    if (!fd || start_time_of(s.pid) != s.start_time) return UniqueFd();
+    return fd;
+}
+
+void wait_for_exit(int pidfd) {
+    pollfd p{pidfd, POLLIN, 0};
+    while (poll(&p, 1, -1) < 0)
+        if (errno != EINTR) throw_sys("poll(pidfd)");
+}
+
+}  // namespace
+
+void check_id(const std::string& id) {
+    if (id.empty() || id == "." || id == ".." || id.size() > 1024 ||
+        id.find_first_not_of(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+-.") !=
+            std::string::npos)
+        throw InputError("invalid container ID \"" + id + "\"");
+}
+
+Json state_json(const State& s) {
+    return Json{{"ociVersion", "1.0.2"},
+                {"id", s.id},
+                {"status", s.status},
+                {"pid", s.status == "stopped" ? 0 : s.pid},
+                {"bundle", s.bundle},
+                {"rootfs", s.rootfs},
+                {"created", s.created},
+                {"annotations", s.annotations},
+                {"owner", ""}};
+}
+
+State load_state(const Globals& g, const std::string& id) {
+    check_id(id);
+    auto path = dir_of(g, id) + "/state.json";
+    if (access(path.c_str(), F_OK) != 0)
+        throw InputError("container \"" + id + "\" does not exist");
+    auto doc = load_json_file(path);
+    State s;
+    s.id = id;
+    s.pid = doc.at("pid").get<pid_t>();
+    s.start_time = doc.at("start_time").get<uint64_t>();
+    s.bundle = doc.at("bundle").get<std::string>();
+    s.rootfs = doc.at("rootfs").get<std::string>();
+    s.created = doc.at("created").get<std::string>();
+    s.cgroup = load_cgroup(doc.at("cgroup"));
+    s.guard = doc.at("guard").get<std::string>();
+    const Json& ann = doc.at("annotations");
+    for (auto it = ann.begin(); it != ann.end(); ++it)
+        s.annotations[it.key()] = it.value().get<std::string>();
+    s.status = status_of(g, s);
+    return s;
+}
+
+pid_t create(const Globals& g, const CreateOptions& o) {
+    check_id(o.id);
+    char* bundle_abs = realpath(o.bundle.c_str(), nullptr);
+    if (!bundle_abs) throw InputError("bundle " + o.bundle + ": " + std::strerror(errno));
+    std::string bundle = bundle_abs;
+    free(bundle_abs);
+    auto spec = load_spec(bundle);
+    if (auto it = spec.annotations.find(kHardenAnnotation);
+        it != spec.annotations.end() && it->second == "true") {
+        auto v = harden(spec);
+        if (!v.empty()) throw InputError(spec.file + ": org.bulwark.harden: " + v.front());
+    }
+    std::optional<policy::Policy> pol;
+    if (auto it = spec.annotations.find(kPolicyAnnotation); it != spec.annotations.end()) {
+        if (!spec.has_namespace(CLONE_NEWNET))
+            throw InputError(spec.file + ": " + kPolicyAnnotation +
+                             " needs a network namespace of the container's own");
+        pol = policy::load_policy(it->second, trust_key(g));
+    }
+    auto plan = process_plan(spec, spec.process, g, o.console_socket);
+    auto cg =
+        plan_cgroup(host_hierarchies(), cgroup_relpath(spec.cgroups_path, o.id, g.systemd_cgroup),
+                    spec.resources);
+
+    // From here on the system changes: every failure undoes what was made.
+    make_state_dir(g, o.id);
+    State st;
+    st.id = o.id;
+    st.bundle = bundle;
+    st.rootfs = spec.root;
+    st.annotations = spec.annotations;
+    st.created = rfc3339(clock_ns(CLOCK_REALTIME));
+    pid_t pid = -1;
+    bool cgroup_made = false;
+    try {
+        auto fifo_path = dir_of(g, o.id) + "/exec.fifo";
+        if (mkfifo(fifo_path.c_str(), 0622) != 0) throw_sys("mkfifo(" + fifo_path + ")");
+        if (chmod(fifo_path.c_str(), 0622) != 0) throw_sys("chmod(" + fifo_path + ")");
+        UniqueFd fifo(open(fifo_path.c_str(), O_PATH | O_CLOEXEC));
+        if (!fifo) throw_sys("open(" + fifo_path + ")");
+        create_cgroup(cg, spec.resources);
+        cgroup_made = true;
+        st.cgroup = cg;
+
+        InitArgs ia{&spec, &plan, -1, fifo.get(), {}, o.preserve_fds};
+        std::vector<UniqueFd> ns_fds;
+        int flags = 0;
+        UniqueFd pid_join;
+        for (auto& n : spec.namespaces) {
+            if (n.path.empty()) {
+                if (n.flag != CLONE_NEWCGROUP) flags |= n.flag;
+                continue;
+            }
+            UniqueFd fd(open(n.path.c_str(), O_RDONLY | O_CLOEXEC));
+            if (!fd) throw_sys("open(namespace " + n.path + ")");
+            if (n.flag == CLONE_NEWPID) {
+                pid_join = std::move(fd);
+                continue;
+            }
+            ia.joins.emplace_back(fd.get(), n.flag);
+            ns_fds.push_back(std::move(fd));
+        }
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_sys("socketpair");
+        UniqueFd parent_end(sv[0]), child_end(sv[1]);
+        ia.sync = child_end.get();
+        // A joined pid namespace applies to children made after setns, which is the init.
+        if (pid_join && setns(pid_join.get(), CLONE_NEWPID) != 0) throw_sys("setns(pid namespace)");
+        pid = namespaces::clone_child(flags);
+        if (pid == 0) container_init(ia);
+        child_end.reset();
+        st.pid = pid;
+        st.start_time = start_time_of(pid);
+        add_process(cg, pid);
+        run_hooks(spec.hooks.create_runtime, hook_state(st, "creating"), "createRuntime");
+        if (write(parent_end.get(), "g", 1) != 1) throw_sys("write(sync)");
+        auto warnings = await_ready(parent_end.get(), pid);
+        if (!warnings.empty()) g.warn(warnings);
+        for (auto& w : plan.filter ? plan.filter->warnings : std::vector<std::string>{})
+            g.warn("seccomp: " + w);
+        if (pol) {
+            UniqueFd netns(
+                open(("/proc/" + std::to_string(pid) + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC));
+            if (!netns) throw_sys("open(container network namespace)");
+            std::string iface;
+            {
+                // The guard goes on the first interface but lo: the one CNI or netavark made.
+                InNetns in(netns.get());
+                if (auto* ni = if_nameindex()) {
+                    for (auto* i = ni; i->if_index; ++i)
+                        if (std::string(i->if_name) != "lo" && iface.empty()) iface = i->if_name;
+                    if_freenameindex(ni);
+                }
+            }
+            if (iface.empty())
+                throw InputError(std::string(kPolicyAnnotation) +
+                                 ": the container has no network interface but lo");
+            guard::attach(*pol, iface, o.id, guard::Mode::Auto, netns.get());
+            st.guard = o.id;
+        }
+        run_hooks(spec.hooks.prestart, hook_state(st, "created"), "prestart");
+        save_state(g, st);
+        if (!o.pid_file.empty()) write_file_atomic(o.pid_file, std::to_string(pid), 0644);
+        return pid;
+    } catch (...) {
+        if (pid > 0) {
+            ::kill(pid, SIGKILL);
+            waitpid(pid, nullptr, 0);
+        }
+        if (!st.guard.empty()) guard::detach(st.guard);
+        if (cgroup_made) {
+            try {
+                destroy_cgroup(cg);
+            } catch (...) {
+            }
+        }
+        remove_state_dir(g, o.id);
+        throw;
+    }
+}
+
+void start(const Globals& g, const std::string& id) {
+    auto s = load_state(g, id);
+    if (s.status != "created") throw InputError("cannot start a container that is " + s.status);
+    auto fifo_path = dir_of(g, id) + "/exec.fifo";
+    auto pidfd = open_pidfd(s);
+    UniqueFd fifo(open(fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fifo) throw_sys("open(" + fifo_path + ")");
+    // The init writes one byte once it sees a reader; it may die instead (killed while created).
+    pollfd p[2] = {{fifo.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
+    for (;;) {
+        if (poll(p, pidfd ? 2 : 1, -1) < 0) {
+            if (errno == EINTR) continue;
+            throw_sys("poll(exec.fifo)");
+        }
+        char c;
+        if ((p[0].revents & POLLIN) && read(fifo.get(), &c, 1) == 1) break;
+        if (!pidfd || (p[1].revents & POLLIN))
+            throw InputError("container \"" + id + "\" ended before it started");
+    }
+    unlink(fifo_path.c_str());
+    auto spec = load_spec(s.bundle);
+    s.status = "running";
+    // A failing poststart hook is a warning: the container runs on (runtime spec).
+    try {
+        run_hooks(spec.hooks.poststart, hook_state(s, "running"), "poststart");
+    } catch (const std::exception& e) {
+        g.warn(e.what());
+    }
+}
+
+std::vector<State> list(const Globals& g) {
+    std::vector<State> out;
+    DIR* d = opendir(g.root.c_str());
+    if (!d) return out;
+    while (dirent* e = readdir(d)) {
+        std::string n = e->d_name;
+        if (n == "." || n == "..") continue;
+        try {
+            out.push_back(load_state(g, n));
+        } catch (const std::exception&) {
+            // A directory create is still filling has no state yet.
+        }
+    }
+    closedir(d);
+    return out;
+}
+
+void kill(const Globals& g, const std::string& id, int sig, bool all) {
+    auto s = load_state(g, id);
+    if (all && !s.cgroup.empty()) {
+        for (auto pid : cgroup_pids(s.cgroup)) ::kill(pid, sig);
+        return;
+    }
+    if (s.status == "stopped") throw InputError("container \"" + id + "\" is not running");
+    auto fd = open_pidfd(s);
+    if (!fd || syscall(SYS_pidfd_send_signal, fd.get(), sig, nullptr, 0) != 0)
+        throw_sys("kill(" + id + ")");
+}
+
+void remove(const Globals& g, const std::string& id, bool force) {
+    auto s = load_state(g, id);
+    // The runtime spec: deleting a container that is not stopped is an error with no effect
+    // (runc kills a created one; the spec's validation suite checks the spec's way).
+    if (s.status != "stopped" && !force)
+        throw InputError("cannot delete container \"" + id + "\" that is " + s.status +
+                         " (use --force)");
+    if (auto fd = open_pidfd(s)) {
+        if (!s.cgroup.empty() && frozen(s.cgroup)) freeze(s.cgroup, false);
+        syscall(SYS_pidfd_send_signal, fd.get(), SIGKILL, nullptr, 0);
+        wait_for_exit(fd.get());
+    }
+    if (!s.guard.empty()) guard::detach(s.guard);
+    destroy_cgroup(s.cgroup);
+    s.status = "stopped";
+    try {
+        auto spec = load_spec(s.bundle);
+        run_hooks(spec.hooks.poststop, hook_state(s, "stopped"), "poststop");
+    } catch (const std::exception& e) {
+        // The spec says a failing poststop hook is logged and the delete goes on.
+        g.warn(e.what());
+    }
+    remove_state_dir(g, id);
+}
+
+void pause(const Globals& g, const std::string& id, bool on) {
+    auto s = load_state(g, id);
+    if (on && s.status != "running") throw InputError("container \"" + id + "\" is not running");
+    if (!on && s.status != "paused") throw InputError("container \"" + id + "\" is not paused");
+    freeze(s.cgroup, on);
+}
+
+void update(const Globals& g, const std::string& id, const Resources& r) {
+    auto s = load_state(g, id);
+    if (s.status == "stopped") throw InputError("container \"" + id + "\" is stopped");
+    auto need = plan_cgroup(host_hierarchies(), "/", r);
+    for (auto& [c, dir] : need.v1)
+        if (!s.cgroup.v1.count(c) && c != "freezer" && c != "devices")
+            throw InputError("update: the container's cgroup has no " + c + " controller");
+    apply_resources(s.cgroup, r);
+}
+
+std::vector<pid_t> processes(const Globals& g, const std::string& id) {
+    auto s = load_state(g, id);
+    if (s.cgroup.empty()) return s.status == "stopped" ? std::vector<pid_t>{} : std::vector{s.pid};
+    return cgroup_pids(s.cgroup);
+}
+
+int exec(const Globals& g, const ExecOptions& o) {
+    auto s = load_state(g, o.id);
+    if (s.status != "running" && s.status != "created")
+        throw InputError("cannot exec in a container that is " + s.status);
+    auto spec = load_spec(s.bundle);
+    Process proc;
+    if (!o.process_file.empty()) {
+        auto doc = load_json_file(o.process_file);
+        proc = parse_process(JsonAt(doc, o.process_file));
+    } else {
+        proc = spec.process;
+        proc.args = o.args;
+        proc.terminal = o.tty;
+        if (proc.args.empty()) throw UsageError("exec: a command is required");
+    }
+    for (auto& e : o.env) proc.env.push_back(e);
+    if (!o.cwd.empty()) proc.cwd = o.cwd;
+    auto plan = process_plan(spec, proc, g, o.console_socket);
+    auto pidfd = open_pidfd(s);
+    if (!pidfd) throw InputError("container \"" + o.id + "\" is not running");
+    // The exec'd process becomes our grandchild; as a subreaper we get it back once its parent
+    // (the one that joined the pid namespace) has gone, and can wait for it.
+    if (!o.detach && prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+        throw_sys("prctl(PR_SET_CHILD_SUBREAPER)");
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_sys("socketpair");
+    UniqueFd parent_end(sv[0]), child_end(sv[1]);
+    pid_t joiner = fork();
+    if (joiner < 0) throw_sys("fork");
+    if (joiner == 0) {
+        try {
+            parent_end.reset();
+            int ns = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
+                     CLONE_NEWCGROUP;
+            if (!s.cgroup.empty()) add_process(s.cgroup, getpid());
+            if (!plan.console_socket.empty()) plan.console = connect_console(plan.console_socket);
+            if (setns(pidfd.get(), ns) != 0) throw_sys("setns(container " + o.id + ")");
+            pid_t pid = fork();
+            if (pid < 0) throw_sys("fork");
+            if (pid == 0) {
+                default_signal_handlers();
+                if (setsid() < 0) throw_sys("setsid");
+                auto warnings = prepare_process(plan);
+                send_sync(child_end.get(), warnings.empty() ? "ok" : "ok " + warnings);
+                syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+                exec_process(plan);
+            }
+            // Our pid view is the host's: the pid the caller needs.
+            send_sync(child_end.get(), "pid " + std::to_string(pid));
+            _exit(0);
+        } catch (const std::exception& e) {
+            send_sync(child_end.get(), e.what());
+            _exit(1);
+        }
+    }
+    child_end.reset();
+    pid_t pid = -1;
+    std::string err;
+    for (int i = 0; i < 2; ++i) {
+        SyncMsg m;
+        if (recv(parent_end.get(), &m, sizeof m, 0) != static_cast<ssize_t>(sizeof m)) break;
+        std::string t(m.text, strnlen(m.text, sizeof m.text));
+        if (t.rfind("pid ", 0) == 0)
+            pid = std::stoi(t.substr(4));
+        else if (t.rfind("ok ", 0) == 0)
+            g.warn(t.substr(3));
+        else if (t != "ok")
+            err = t;
+        if (!err.empty()) break;
+    }
+    waitpid(joiner, nullptr, 0);
+    if (!err.empty()) throw std::runtime_error(err);
+    if (pid <= 0) throw std::runtime_error("exec: the process ended before it was ready");
+    if (!o.pid_file.empty()) write_file_atomic(o.pid_file, std::to_string(pid), 0644);
+    if (o.detach) return 0;
+    int status = 0;
+    if (waitpid(pid, &status, 0) < 0) throw_sys("waitpid");
+    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+int run(const Globals& g, const CreateOptions& o, bool detach) {
+    pid_t pid = create(g, o);
+    try {
+        start(g, o.id);
+    } catch (...) {
+        remove(g, o.id, true);
+        throw;
+    }
+    if (detach) return 0;
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) throw_sys("waitpid");
+    remove(g, o.id, true);
+    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+}  // namespace bulwark::oci

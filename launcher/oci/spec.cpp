@@ -1,0 +1,583 @@
+#include "oci/spec.hpp"
+
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/sys.hpp"
+#include "sandbox/caps.hpp"
+
+namespace bulwark::oci {
+
+namespace {
+
+struct FlagOption {
+    const char* name;
+    bool clear;  // the option turns the flag off
+    unsigned long flag;
+};
+
+// mount(8)'s names, as runc's and crun's option tables have them.
+constexpr FlagOption kFlagOptions[] = {
+    {"ro", false, MS_RDONLY},
+    {"rw", true, MS_RDONLY},
+    {"nosuid", false, MS_NOSUID},
+    {"suid", true, MS_NOSUID},
+    {"nodev", false, MS_NODEV},
+    {"dev", true, MS_NODEV},
+    {"noexec", false, MS_NOEXEC},
+    {"exec", true, MS_NOEXEC},
+    {"sync", false, MS_SYNCHRONOUS},
+    {"async", true, MS_SYNCHRONOUS},
+    {"dirsync", false, MS_DIRSYNC},
+    {"remount", false, MS_REMOUNT},
+    {"mand", false, MS_MANDLOCK},
+    {"nomand", true, MS_MANDLOCK},
+    {"atime", true, MS_NOATIME},
+    {"noatime", false, MS_NOATIME},
+    {"diratime", true, MS_NODIRATIME},
+    {"nodiratime", false, MS_NODIRATIME},
+    {"relatime", false, MS_RELATIME},
+    {"norelatime", true, MS_RELATIME},
+    {"strictatime", false, MS_STRICTATIME},
+    {"nostrictatime", true, MS_STRICTATIME},
+    {"bind", false, MS_BIND},
+    {"rbind", false, MS_BIND | MS_REC},
+    {"silent", false, MS_SILENT},
+    {"loud", true, MS_SILENT},
+};
+
+constexpr std::pair<const char*, unsigned long> kPropagation[] = {
+    {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+    {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
+    {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
+    {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
+};
+
+unsigned long propagation_of(const std::string& s) {
+    for (auto& [name, flag] : kPropagation)
+        if (s == name) return flag;
+    return 0;
+}
+
+constexpr std::pair<const char*, int> kNamespaces[] = {
+    {"pid", CLONE_NEWPID},   {"network", CLONE_NEWNET}, {"mount", CLONE_NEWNS},
+    {"ipc", CLONE_NEWIPC},   {"uts", CLONE_NEWUTS},     {"cgroup", CLONE_NEWCGROUP},
+    {"user", CLONE_NEWUSER}, {"time", CLONE_NEWTIME},
+};
+
+constexpr std::pair<const char*, int> kRlimits[] = {
+    {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_CORE", RLIMIT_CORE},
+    {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},
+    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+    {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},
+    {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_STACK", RLIMIT_STACK},
+};
+
+std::vector<cap_value_t> cap_list(const JsonAt& j) {
+    std::vector<cap_value_t> out;
+    for (size_t i = 0; i < j.size(); ++i) {
+        auto e = j[i];
+        out.push_back(e.here([&] { return caps::parse_name(e.str()); }));
+    }
+    return out;
+}
+
+// Refuses a member that asks for something bulwark-oci does not do, unless it is empty.
+void refuse_nonempty(const JsonAt& obj, std::string_view key, const std::string& why) {
+    auto v = obj.get(key);
+    if (!v || v->is_null()) return;
+    auto& raw = v->raw();
+    if ((raw.is_string() && raw.get<std::string>().empty()) ||
+        ((raw.is_array() || raw.is_object()) && raw.empty()))
+        return;
+    v->fail("not supported by bulwark-oci: " + why);
+}
+
+std::vector<Hook> parse_hooks(const JsonAt& j) {
+    std::vector<Hook> out;
+    for (size_t i = 0; i < j.size(); ++i) {
+        auto h = j[i];
+        h.only_keys({"path", "args", "env", "timeout"});
+        Hook hook;
+        hook.path = h.at("path").str();
+        if (!is_absolute(hook.path)) h.at("path").fail("must be an absolute path");
+        if (auto a = h.get("args")) hook.args = a->str_list();
+        if (auto e = h.get("env")) hook.env = e->str_list();
+        if (auto t = h.get("timeout")) {
+            hook.timeout = static_cast<unsigned>(t->u64(86400));
+            if (*hook.timeout == 0) t->fail("must be greater than zero");
+        }
+        out.push_back(std::move(hook));
+    }
+    return out;
+}
+
+}  // namespace
+
+bool MountOptions::bind() const {
+    return flags & MS_BIND;
+}
+
+MountOptions parse_mount_options(const std::vector<std::string>& options) {
+    MountOptions m;
+    for (auto& o : options) {
+        bool known = false;
+        for (auto& f : kFlagOptions) {
+            if (o != f.name) continue;
+            known = true;
+            if (f.clear) {
+                m.flags &= ~f.flag;
+                m.clear |= f.flag;
+            } else {
+                m.flags |= f.flag;
+                m.clear &= ~f.flag;
+            }
+        }
+        if (known) continue;
+        if (auto p = propagation_of(o)) {
+            m.propagation = p;
+            continue;
+        }
+        if (o == "tmpcopyup" || o == "idmap" || o == "ridmap" || o == "copy-symlink" ||
+            o.rfind("X-", 0) == 0 || o.rfind("x-", 0) == 0)
+            throw InputError("mount option \"" + o + "\" is not supported by bulwark-oci");
+        if (o.empty()) continue;
+        m.data += (m.data.empty() ? "" : ",") + o;
+    }
+    return m;
+}
+
+int rlimit_resource(const std::string& name) {
+    for (auto& [n, r] : kRlimits)
+        if (name == n) return r;
+    throw InputError("unknown rlimit \"" + name + "\"");
+}
+
+std::string DeviceRule::v1() const {
+    auto num = [](int64_t v) { return v < 0 ? std::string("*") : std::to_string(v); };
+    if (type == 'a') return "a";
+    return std::string(1, type) + " " + num(major) + ":" + num(minor) + " " + access;
+}
+
+Process parse_process(const JsonAt& j) {
+    Process p;
+    for (auto& w : j.unknown_keys({"terminal", "consoleSize", "user", "args", "commandLine", "env",
+                                   "cwd", "capabilities", "rlimits", "noNewPrivileges",
+                                   "apparmorProfile", "oomScoreAdj", "selinuxLabel", "ioPriority",
+                                   "scheduler", "execCPUAffinity"}))
+        throw InputError(j.file() + ": " + w);
+    if (auto t = j.get("terminal")) p.terminal = t->boolean();
+    p.args = j.at("args").str_list();
+    if (p.args.empty()) j.at("args").fail("must name the program to run");
+    if (auto e = j.get("env")) p.env = e->str_list();
+    if (auto c = j.get("cwd")) {
+        p.cwd = c->str();
+        if (!is_absolute(p.cwd)) c->fail("must be an absolute path");
+    }
+    if (auto u = j.get("user")) {
+        u->only_keys({"uid", "gid", "umask", "additionalGids", "username"});
+        if (auto v = u->get("uid")) p.uid = static_cast<uid_t>(v->u64(UINT32_MAX - 1));
+        if (auto v = u->get("gid")) p.gid = static_cast<gid_t>(v->u64(UINT32_MAX - 1));
+        if (auto v = u->get("umask")) p.umask = static_cast<mode_t>(v->u64(0777));
+        if (auto v = u->get("additionalGids"))
+            for (size_t i = 0; i < v->size(); ++i)
+                p.additional_gids.push_back(static_cast<gid_t>((*v)[i].u64(UINT32_MAX - 1)));
+    }
+    if (auto c = j.get("capabilities")) {
+        c->only_keys({"bounding", "effective", "inheritable", "permitted", "ambient"});
+        auto set = [&](const char* key, std::vector<cap_value_t>& out) {
+            if (auto v = c->get(key)) out = cap_list(*v);
+        };
+        set("bounding", p.caps.bounding);
+        set("effective", p.caps.effective);
+        set("inheritable", p.caps.inheritable);
+        set("permitted", p.caps.permitted);
+        set("ambient", p.caps.ambient);
+    }
+    if (auto r = j.get("rlimits")) {
+        for (size_t i = 0; i < r->size(); ++i) {
+            auto e = (*r)[i];
+            e.only_keys({"type", "soft", "hard"});
+            Rlimit rl;
+            rl.name = e.at("type").str();
+            rl.resource = e.at("type").here([&] { return rlimit_resource(rl.name); });
+            rl.soft = e.at("soft").u64();
+            rl.hard = e.at("hard").u64();
+            if (rl.soft > rl.hard) e.fail("soft limit above the hard limit");
+            p.rlimits.push_back(rl);
+        }
+    }
+    if (auto n = j.get("noNewPrivileges")) p.no_new_privileges = n->boolean();
+    if (auto o = j.get("oomScoreAdj")) p.oom_score_adj = static_cast<int>(o->i64(-1000, 1000));
+    refuse_nonempty(j, "apparmorProfile", "AppArmor is not applied (it would be ignored)");
+    refuse_nonempty(j, "selinuxLabel", "SELinux labels are not applied (they would be ignored)");
+    refuse_nonempty(j, "ioPriority", "I/O priorities");
+    refuse_nonempty(j, "scheduler", "scheduler policies");
+    refuse_nonempty(j, "execCPUAffinity", "CPU affinity");
+    return p;
+}
+
+Resources parse_resources(const JsonAt& j) {
+    Resources r;
+    j.only_keys({"devices", "memory", "cpu", "pids", "blockIO", "hugepageLimits", "network", "rdma",
+                 "unified"});
+    if (auto m = j.get("memory")) {
+        m->only_keys({"limit", "reservation", "swap", "kernel", "kernelTCP", "swappiness",
+                      "disableOOMKiller", "useHierarchy", "checkBeforeUpdate"});
+        if (auto v = m->get("limit")) r.memory_limit = v->i64(-1, INT64_MAX);
+        if (auto v = m->get("swap")) r.memory_swap = v->i64(-1, INT64_MAX);
+        if (r.memory_limit && r.memory_swap && *r.memory_swap >= 0 &&
+            *r.memory_swap < *r.memory_limit)
+            m->at("swap").fail("memory+swap limit below the memory limit");
+        refuse_nonempty(*m, "reservation", "memory reservations");
+        refuse_nonempty(*m, "kernel", "kernel memory limits (gone from cgroup v2)");
+        refuse_nonempty(*m, "kernelTCP", "kernel TCP memory limits");
+        if (auto d = m->get("disableOOMKiller"); d && d->boolean())
+            d->fail("not supported by bulwark-oci: disabling the OOM killer");
+    }
+    if (auto c = j.get("cpu")) {
+        c->only_keys({"shares", "quota", "burst", "period", "realtimeRuntime", "realtimePeriod",
+                      "cpus", "mems", "idle"});
+        if (auto v = c->get("quota")) r.cpu_quota = v->i64(-1, INT64_MAX);
+        if (auto v = c->get("period")) r.cpu_period = v->u64(1000000);
+        if (auto v = c->get("shares")) r.cpu_shares = v->u64(262144);
+        for (auto key : {"burst", "realtimeRuntime", "realtimePeriod", "cpus", "mems", "idle"})
+            refuse_nonempty(*c, key, "this cpu setting");
+    }
+    if (auto p = j.get("pids")) {
+        p->only_keys({"limit"});
+        r.pids_limit = p->at("limit").i64(INT64_MIN, INT64_MAX);
+    }
+    if (auto d = j.get("devices")) {
+        for (size_t i = 0; i < d->size(); ++i) {
+            auto e = (*d)[i];
+            e.only_keys({"allow", "type", "major", "minor", "access"});
+            DeviceRule rule;
+            rule.allow = e.at("allow").boolean();
+            if (auto t = e.get("type")) {
+                auto s = t->str();
+                if (s != "a" && s != "c" && s != "b") t->fail("must be a, c or b");
+                rule.type = s[0];
+            }
+            if (auto v = e.get("major")) rule.major = v->i64(-1, UINT32_MAX);
+            if (auto v = e.get("minor")) rule.minor = v->i64(-1, UINT32_MAX);
+            if (auto v = e.get("access")) {
+                rule.access = v->str();
+                if (rule.access.find_first_not_of("rwm") != std::string::npos)
+                    v->fail("access is made of r, w and m");
+            }
+            r.devices.push_back(rule);
+        }
+    }
+    for (auto key : {"blockIO", "hugepageLimits", "network", "rdma", "unified"})
+        refuse_nonempty(j, key, "these resources");
+    return r;
+}
+
+bool Spec::has_namespace(int flag) const {
+    return find_namespace(flag) != nullptr;
+}
+
+const Namespace* Spec::find_namespace(int flag) const {
+    for (auto& n : namespaces)
+        if (n.flag == flag) return &n;
+    return nullptr;
+}
+
+Spec parse_spec(const Json& doc, const std::string& file, const std::string& bundle) {
+    JsonAt top(doc, file);
+    Spec s;
+    s.file = file;
+    top.only_keys({"ociVersion", "root", "mounts", "process", "hostname", "domainname", "hooks",
+                   "annotations", "linux", "solaris", "windows", "vm", "zos"});
+    s.oci_version = top.at("ociVersion").str();
+    if (s.oci_version.rfind("1.", 0) != 0)
+        top.at("ociVersion").fail("unsupported version (bulwark-oci reads 1.x)");
+    for (auto key : {"solaris", "windows", "vm", "zos"}) refuse_nonempty(top, key, "not Linux");
+    refuse_nonempty(top, "domainname", "setting the NIS domain name");
+
+    auto root = top.at("root");
+    root.only_keys({"path", "readonly"});
+    s.root = root.at("path").str();
+    if (!is_absolute(s.root)) s.root = bundle + "/" + s.root;
+    if (auto ro = root.get("readonly")) s.root_readonly = ro->boolean();
+
+    if (auto m = top.get("mounts")) {
+        for (size_t i = 0; i < m->size(); ++i) {
+            auto e = (*m)[i];
+            e.only_keys({"destination", "type", "source", "options", "uidMappings", "gidMappings"});
+            refuse_nonempty(e, "uidMappings", "id-mapped mounts");
+            refuse_nonempty(e, "gidMappings", "id-mapped mounts");
+            Mount mt;
+            mt.pointer = e.pointer();
+            mt.destination = e.at("destination").str();
+            if (!is_absolute(mt.destination)) e.at("destination").fail("must be absolute");
+            if (auto t = e.get("type")) mt.type = t->str();
+            if (auto src = e.get("source")) mt.source = src->str();
+            if (auto o = e.get("options"))
+                mt.opts = o->here([&] { return parse_mount_options(o->str_list()); });
+            if (mt.type == "bind") mt.opts.flags |= MS_BIND;
+            if (mt.opts.bind() && !mt.source.empty() && !is_absolute(mt.source))
+                mt.source = bundle + "/" + mt.source;
+            if (!mt.opts.bind() && mt.type.empty()) e.fail("a mount needs a type or \"bind\"");
+            s.mounts.push_back(std::move(mt));
+        }
+    }
+
+    if (auto p = top.get("process"))
+        s.process = parse_process(*p);
+    else
+        top.fail("\"process\" is required to create a container");
+    if (auto h = top.get("hostname")) s.hostname = h->str();
+    if (auto a = top.get("annotations"))
+        for (auto& [k, v] : a->members()) s.annotations[k] = v.str();
+    if (auto h = top.get("hooks")) {
+        h->only_keys({"prestart", "createRuntime", "createContainer", "startContainer", "poststart",
+                      "poststop"});
+        refuse_nonempty(*h, "createContainer", "hooks run inside the container's namespaces");
+        refuse_nonempty(*h, "startContainer", "hooks run inside the container's namespaces");
+        if (auto v = h->get("prestart")) s.hooks.prestart = parse_hooks(*v);
+        if (auto v = h->get("createRuntime")) s.hooks.create_runtime = parse_hooks(*v);
+        if (auto v = h->get("poststart")) s.hooks.poststart = parse_hooks(*v);
+        if (auto v = h->get("poststop")) s.hooks.poststop = parse_hooks(*v);
+    }
+
+    auto linux = top.get("linux");
+    if (!linux) top.fail("\"linux\" is required");
+    linux->only_keys({"namespaces", "uidMappings", "gidMappings", "timeOffsets", "devices",
+                      "cgroupsPath", "rootfsPropagation", "maskedPaths", "readonlyPaths",
+                      "mountLabel", "personality", "resources", "sysctl", "seccomp", "intelRdt",
+                      "memoryPolicy"});
+    refuse_nonempty(*linux, "uidMappings",
+                    "user namespaces (bulwark-oci runs rootful containers; use non-root "
+                    "process.user instead)");
+    refuse_nonempty(*linux, "gidMappings", "user namespaces");
+    refuse_nonempty(*linux, "timeOffsets", "time namespaces");
+    refuse_nonempty(*linux, "mountLabel", "SELinux labels");
+    refuse_nonempty(*linux, "personality", "personality domains");
+    refuse_nonempty(*linux, "intelRdt", "Intel RDT");
+    refuse_nonempty(*linux, "memoryPolicy", "NUMA memory policies");
+    if (auto ns = linux->get("namespaces")) {
+        for (size_t i = 0; i < ns->size(); ++i) {
+            auto e = (*ns)[i];
+            e.only_keys({"type", "path"});
+            auto type = e.at("type").str();
+            Namespace n;
+            for (auto& [name, flag] : kNamespaces)
+                if (type == name) n.flag = flag;
+            if (!n.flag) e.at("type").fail("unknown namespace type \"" + type + "\"");
+            if (n.flag == CLONE_NEWUSER)
+                e.at("type").fail(
+                    "not supported by bulwark-oci: user namespaces (it runs rootful containers; "
+                    "use a non-root process.user)");
+            if (n.flag == CLONE_NEWTIME) e.at("type").fail("not supported: time namespaces");
+            if (auto p = e.get("path")) n.path = p->str();
+            if (s.has_namespace(n.flag)) e.fail("namespace \"" + type + "\" listed twice");
+            s.namespaces.push_back(n);
+        }
+    }
+    if (!s.has_namespace(CLONE_NEWNS))
+        top.fail("linux.namespaces: bulwark-oci needs a mount namespace (pivot_root changes it)");
+    if (auto d = linux->get("devices")) {
+        for (size_t i = 0; i < d->size(); ++i) {
+            auto e = (*d)[i];
+            e.only_keys({"type", "path", "major", "minor", "fileMode", "uid", "gid"});
+            Device dev;
+            auto t = e.at("type").str();
+            if (t != "c" && t != "b" && t != "u" && t != "p")
+                e.at("type").fail("must be c, b, u or p");
+            dev.type = t[0];
+            dev.path = e.at("path").str();
+            if (dev.path.rfind("/dev/", 0) != 0) e.at("path").fail("must be under /dev/");
+            if (dev.type != 'p') {
+                dev.major = static_cast<uint32_t>(e.at("major").u64(UINT32_MAX));
+                dev.minor = static_cast<uint32_t>(e.at("minor").u64(UINT32_MAX));
+            }
+            if (auto v = e.get("fileMode")) dev.mode = static_cast<mode_t>(v->u64(07777));
+            if (auto v = e.get("uid")) dev.uid = static_cast<uid_t>(v->u64(UINT32_MAX - 1));
+            if (auto v = e.get("gid")) dev.gid = static_cast<gid_t>(v->u64(UINT32_MAX - 1));
+            s.devices.push_back(dev);
+        }
+    }
+    if (auto c = linux->get("cgroupsPath")) s.cgroups_path = c->str();
+    if (auto r = linux->get("rootfsPropagation")) {
+        s.rootfs_propagation = propagation_of(r->str());
+        if (!s.rootfs_propagation) r->fail("unknown propagation \"" + r->str() + "\"");
+    }
+    if (auto m = linux->get("maskedPaths")) s.masked_paths = m->str_list();
+    if (auto m = linux->get("readonlyPaths")) s.readonly_paths = m->str_list();
+    if (auto r = linux->get("resources")) s.resources = parse_resources(*r);
+    if (auto sc = linux->get("sysctl")) {
+        for (auto& [k, v] : sc->members()) {
+            if (k.find("..") != std::string::npos || k.find('/') != std::string::npos)
+                v.fail("not a sysctl name");
+            s.sysctl[k] = v.str();
+        }
+    }
+    if (auto sc = linux->get("seccomp")) s.seccomp = sc->raw();
+    return s;
+}
+
+Spec load_spec(const std::string& bundle) {
+    auto file = bundle + "/config.json";
+    return parse_spec(load_json_file(file), file, bundle);
+}
+
+std::vector<std::string> harden(Spec& s) {
+    std::vector<std::string> out;
+    auto& p = s.process;
+    if (p.uid == 0) out.push_back("process.user.uid: 0 (root), the floor runs non-root");
+    if (p.gid == 0) out.push_back("process.user.gid: 0 (root), the floor runs non-root");
+    auto bad_caps = [&](const char* set, const std::vector<cap_value_t>& v) {
+        // The bounding set lists what a container may keep; every other set must be inside it.
+        for (auto c : v)
+            if (std::find(p.caps.bounding.begin(), p.caps.bounding.end(), c) ==
+                p.caps.bounding.end())
+                out.push_back(std::string("process.capabilities.") + set + ": " + caps::name_of(c) +
+                              " is not in the bounding set");
+    };
+    bad_caps("effective", p.caps.effective);
+    bad_caps("permitted", p.caps.permitted);
+    bad_caps("inheritable", p.caps.inheritable);
+    bad_caps("ambient", p.caps.ambient);
+    bool has_tmp = false;
+    for (auto& m : s.mounts) {
+        if (m.destination != "/tmp") continue;
+        has_tmp = true;
+        unsigned long need = MS_NOEXEC | MS_NOSUID | MS_NODEV;
+        if (m.type != "tmpfs" || (m.opts.flags & need) != need)
+            out.push_back(m.pointer + ": /tmp must be a tmpfs with noexec,nosuid,nodev");
+    }
+    if (!out.empty()) return out;
+    p.no_new_privileges = true;
+    s.root_readonly = true;
+    if (!has_tmp) {
+        Mount tmp;
+        tmp.destination = "/tmp";
+        tmp.type = "tmpfs";
+        tmp.source = "tmpfs";
+        tmp.opts =
+            parse_mount_options({"nosuid", "noexec", "nodev", "mode=1777", "size=134217728"});
+        tmp.pointer = "org.bulwark.harden";
+        s.mounts.push_back(tmp);
+    }
+    return out;
+}
+
+int parse_signal(const std::string& in) {
+    if (!in.empty() && std::all_of(in.begin(), in.end(), ::isdigit)) {
+        int n = std::stoi(in.size() > 3 ? "999" : in);
+        if (n > 0 && n < NSIG) return n;
+        throw InputError("invalid signal \"" + in + "\"");
+    }
+    std::string s = in;
+    for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (s.rfind("SIG", 0) == 0) s = s.substr(3);
+    for (int n = 1; n < NSIG; ++n)
+        if (auto a = sigabbrev_np(n); a && s == a) return n;
+    if (s.rfind("RTMIN", 0) == 0 || s.rfind("RTMAX", 0) == 0) {
+        int base = s[2] == 'M' && s[3] == 'I' ? SIGRTMIN : SIGRTMAX;
+        auto rest = s.substr(5);
+        int off = rest.empty() ? 0 : std::stoi(rest);
+        int n = base + off;
+        if (n >= SIGRTMIN && n <= SIGRTMAX) return n;
+    }
+    throw InputError("invalid signal \"" + in + "\"");
+}
+
+Json example_spec() {
+    auto caps = Json::array();
+    auto mount = [](const char* dst, const char* type, const char* src,
+                    std::initializer_list<const char*> opts) {
+        Json o = Json::array();
+        for (auto x : opts) o.push_back(x);
+        return Json{{"destination", dst}, {"type", type}, {"source", src}, {"options", o}};
+    };
+    Json mounts = Json::array(
+        {mount("/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}),
+         mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}),
+         mount("/dev/pts", "devpts", "devpts",
+               {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}),
+         mount("/dev/shm", "tmpfs", "shm",
+               {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}),
+         mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}),
+         mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}),
+         mount("/tmp", "tmpfs", "tmpfs",
+               {"nosuid", "noexec", "nodev", "mode=1777", "size=134217728"})});
+    Json ns = Json::array();
+    for (auto t : {"pid", "network", "ipc", "uts", "mount", "cgroup"}) ns.push_back({{"type", t}});
+    return Json{
+        {"ociVersion", "1.0.2"},
+        {"process",
+         {{"terminal", false},
+          {"user", {{"uid", 65534}, {"gid", 65534}}},
+          {"args", Json::array({"sh"})},
+          {"env", Json::array({"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                               "TERM=xterm"})},
+          {"cwd", "/"},
+          {"capabilities",
+           {{"bounding", caps},
+            {"effective", caps},
+            {"permitted", caps},
+            {"inheritable", caps},
+            {"ambient", caps}}},
+          {"rlimits", Json::array({{{"type", "RLIMIT_NOFILE"}, {"hard", 1024}, {"soft", 1024}}})},
+          {"noNewPrivileges", true}}},
+        {"root", {{"path", "rootfs"}, {"readonly", true}}},
+        {"hostname", "bulwark"},
+        {"mounts", mounts},
+        {"annotations", {{"org.bulwark.harden", "true"}}},
+        {"linux",
+         {{"namespaces", ns},
+          {"maskedPaths",
+           Json::array({"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+                        "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                        "/proc/sched_debug", "/proc/scsi", "/proc/interrupts", "/sys/firmware"})},
+          {"readonlyPaths", Json::array({"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+                                         "/proc/sysrq-trigger"})}}}};
+}
+
+Json features() {
+    Json ns = Json::array();
+    for (auto& [name, flag] : kNamespaces)
+        if (flag != CLONE_NEWUSER && flag != CLONE_NEWTIME) ns.push_back(name);
+    Json opts = Json::array();
+    for (auto& f : kFlagOptions) opts.push_back(f.name);
+    for (auto& [name, flag] : kPropagation) opts.push_back(name);
+    Json caps = Json::array();
+    for (cap_value_t v = 0; v <= CAP_LAST_CAP; ++v) caps.push_back(caps::name_of(v));
+    return Json{{"ociVersionMin", "1.0.0"},
+                {"ociVersionMax", "1.1.0"},
+                {"hooks", Json::array({"prestart", "createRuntime", "poststart", "poststop"})},
+                {"mountOptions", opts},
+                {"linux",
+                 {{"namespaces", ns},
+                  {"capabilities", caps},
+                  {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", false}}},
+                  {"seccomp", {{"enabled", true}}},
+                  {"apparmor", {{"enabled", false}}},
+                  {"selinux", {{"enabled", false}}}}},
+                {"annotations",
+                 {{"org.bulwark.policy", "XDP guard policy for the container's interfaces"},
+                  {"org.bulwark.profile", "a bulwark seccomp profile instead of linux.seccomp"},
+                  {"org.bulwark.harden", "true: refuse a spec below the launcher's floor"}}}};
+}
+
+}  // namespace bulwark::oci

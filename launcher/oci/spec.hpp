@@ -1,0 +1,154 @@
+// An OCI bundle's config.json (runtime-spec 1.0.2 and later), parsed and checked before anything
+// is touched. What bulwark-oci cannot honour is refused here with the JSON path that asks for it,
+// never ignored. Pure logic.
+#pragma once
+
+#include <sys/capability.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/json_util.hpp"
+
+namespace bulwark::oci {
+
+// mount(2)'s view of one OCI mount's options: flags, propagation, and the rest as fs data.
+struct MountOptions {
+    unsigned long flags = 0;        // MS_RDONLY, MS_NOSUID, ..., MS_BIND|MS_REC for "rbind"
+    unsigned long clear = 0;        // flags an option turned off ("rw", "suid", "exec"...)
+    unsigned long propagation = 0;  // MS_PRIVATE|MS_REC, MS_SHARED... or 0
+    std::string data;               // "mode=755,size=65536k"
+    bool bind() const;
+};
+// "ro", "rbind", "rprivate", "size=64k"... Options that only another runtime knows
+// ("tmpcopyup", "idmap") are InputErrors naming the option.
+MountOptions parse_mount_options(const std::vector<std::string>& options);
+
+struct Mount {
+    std::string destination, type, source;
+    MountOptions opts;
+    std::string pointer;  // "/mounts/3", for messages
+};
+
+struct Rlimit {
+    int resource = 0;
+    std::string name;  // "RLIMIT_NOFILE"
+    uint64_t soft = 0, hard = 0;
+};
+int rlimit_resource(const std::string& name);  // InputError for unknown names
+
+struct Capabilities {
+    std::vector<cap_value_t> bounding, effective, inheritable, permitted, ambient;
+};
+
+struct Process {
+    std::vector<std::string> args, env;
+    std::string cwd = "/";
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::vector<gid_t> additional_gids;
+    std::optional<mode_t> umask;
+    Capabilities caps;
+    std::vector<Rlimit> rlimits;
+    bool no_new_privileges = false;
+    std::optional<int> oom_score_adj;
+    bool terminal = false;
+};
+// The "process" object alone: `exec --process FILE` reads one.
+Process parse_process(const JsonAt& j);
+
+struct Namespace {
+    int flag = 0;      // CLONE_NEWNET...
+    std::string path;  // join this one instead of making a new one
+};
+
+struct Device {
+    char type = 'c';  // c, b, u, p
+    std::string path;
+    uint32_t major = 0, minor = 0;
+    mode_t mode = 0666;
+    uid_t uid = 0;
+    gid_t gid = 0;
+};
+
+struct DeviceRule {
+    bool allow = false;
+    char type = 'a';                 // a, c, b
+    int64_t major = -1, minor = -1;  // -1: any
+    std::string access = "rwm";
+    std::string v1() const;  // "c 1:3 rwm" for devices.allow / devices.deny
+};
+
+struct Resources {
+    std::optional<int64_t> memory_limit, memory_swap;  // bytes; -1 = unlimited
+    std::optional<int64_t> pids_limit;                 // <= 0: unlimited
+    std::optional<int64_t> cpu_quota;                  // µs per period; -1 unlimited
+    std::optional<uint64_t> cpu_period, cpu_shares;
+    std::vector<DeviceRule> devices;
+    bool any_limit() const {
+        return memory_limit || memory_swap || pids_limit || cpu_quota || cpu_period || cpu_shares;
+    }
+};
+// linux.resources, or the document `update --resources` reads.
+Resources parse_resources(const JsonAt& j);
+
+struct Hook {
+    std::string path;
+    std::vector<std::string> args, env;
+    std::optional<unsigned> timeout;
+};
+
+struct Hooks {
+    std::vector<Hook> create_runtime, prestart, poststart, poststop;
+};
+
+struct Spec {
+    std::string file;  // the config.json path, for messages
+    std::string oci_version;
+    std::string root;  // absolute
+    bool root_readonly = false;
+    std::vector<Mount> mounts;
+    Process process;
+    std::string hostname;
+    std::vector<Namespace> namespaces;
+    std::optional<Json> seccomp;  // linux.seccomp, the same format as a profile
+    std::vector<std::string> masked_paths, readonly_paths;
+    unsigned long rootfs_propagation = 0;  // 0: rprivate
+    std::map<std::string, std::string> sysctl;
+    std::vector<Device> devices;
+    std::string cgroups_path;
+    Resources resources;
+    Hooks hooks;
+    std::map<std::string, std::string> annotations;
+
+    bool has_namespace(int flag) const;
+    const Namespace* find_namespace(int flag) const;
+};
+
+// `bundle` resolves a relative root.path. Throws InputError naming the file and JSON path.
+Spec parse_spec(const Json& doc, const std::string& file, const std::string& bundle);
+Spec load_spec(const std::string& bundle);
+
+// The launcher's floor, asked for by the annotation org.bulwark.harden=true. What the spec leaves
+// at its default is raised to the floor: no_new_privs set, the root read-only, a
+// noexec,nosuid,nodev tmpfs on /tmp (128 MiB) when the spec mounts nothing there. What the spec
+// says against it is refused: one message per field ("process.user.uid: 0 (root) ..."), empty
+// when the spec holds the floor. Kubernetes and Podman can ask for neither a noexec /tmp nor
+// (Podman) a read-only root by default, hence raising rather than refusing those.
+std::vector<std::string> harden(Spec& s);
+
+// "KILL", "SIGKILL", "9" -> 9. InputError otherwise.
+int parse_signal(const std::string& s);
+
+// runc's `spec`: a config.json for a rootfs directory "rootfs" with bulwark's hardening (non-root,
+// no capabilities, read-only root, noexec /tmp, no_new_privs), running `sh`.
+Json example_spec();
+
+// The runtime-spec features document (`bulwark-oci features`).
+Json features();
+
+}  // namespace bulwark::oci

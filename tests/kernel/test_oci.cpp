@@ -1,0 +1,555 @@
+// bulwark-oci as its callers drive it: runc's command line straight (the runtime-spec lifecycle),
+// Podman with conmon, and containerd's runc shim through ctr. Containers run the busybox test
+// rootfs; their network tests use 198.18.0.0/15 only, on a Podman network the test makes.
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "../tempdir.hpp"
+#include "core/json_util.hpp"
+#include "harness.hpp"
+#include "oci/cgroup.hpp"
+
+using harness::Result;
+using harness::run;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string oci_bin() {
+    return harness::env("BULWARK_OCI");
+}
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::string trim(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    return s;
+}
+
+// One runtime root and scratch space per case. Commands run with stdout and stderr on a file:
+// a container started by `create` inherits them, and a pipe would stay open for its life.
+struct Oci {
+    TempDir dir{"oci"};
+    std::string root = dir / "state";
+
+    Result call(const std::vector<std::string>& args, int timeout_s = 60) {
+        std::vector<std::string> argv{oci_bin(),        "--root",       root,  "--log",
+                                      dir / "log.json", "--log-format", "json"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        std::string out = dir / "out.txt";
+        auto r = run(argv, timeout_s, [out] {
+            int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+            if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) _exit(127);
+        });
+        r.out = slurp(out);
+        return r;
+    }
+    bulwark::Json state(const std::string& id) {
+        auto r = call({"state", id});
+        INFO(r.out);
+        REQUIRE(r.code == 0);
+        return bulwark::parse_json(r.out, "state");
+    }
+    std::string status(const std::string& id) { return state(id).at("status"); }
+    // The last line of --log, which Podman and containerd show as the runtime's error.
+    bulwark::Json last_log() {
+        auto lines = harness::lines(slurp(dir / "log.json"));
+        REQUIRE(!lines.empty());
+        return bulwark::parse_json(lines.back(), "log");
+    }
+};
+
+// A bundle over the test rootfs (read-only root), with /data bound read-write from `out` so the
+// container can leave results, and the given command.
+std::string make_bundle(const TempDir& dir, const std::vector<std::string>& cmd,
+                        const std::function<void(bulwark::Json&)>& edit = {}) {
+    auto bundle = dir / "bundle";
+    fs::create_directories(bundle);
+    fs::create_directories(dir / "data");
+    auto r = run({oci_bin(), "spec", "--bundle", bundle});
+    REQUIRE(r.code == 0);
+    auto doc = bulwark::load_json_file(bundle + "/config.json");
+    doc["root"]["path"] = harness::rootfs();
+    doc["process"]["args"] = cmd;
+    // No /sys mount point in the test rootfs, and the tests share it: nothing is made in it.
+    auto& mounts = doc["mounts"];
+    for (size_t i = 0; i < mounts.size(); ++i)
+        if (mounts[i]["destination"] == "/sys") mounts.erase(i--);
+    mounts.push_back({{"destination", "/data"},
+                      {"type", "bind"},
+                      {"source", dir / "data"},
+                      {"options", bulwark::Json::array({"rbind", "rw", "nosuid", "nodev"})}});
+    doc["linux"]["resources"] = {{"pids", {{"limit", 32}}}};
+    chmod((dir / "data").c_str(), 0777);
+    if (edit) edit(doc);
+    std::ofstream(bundle + "/config.json") << doc.dump(2);
+    return bundle;
+}
+
+// The container's exit, as its reaper (this process, a subreaper, once create has gone) sees it.
+int reap(pid_t pid) {
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid) return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+size_t mount_count() {
+    return harness::lines(harness::host_mountinfo()).size();
+}
+
+bool cgroup_left(const std::string& id) {
+    auto h = bulwark::oci::host_hierarchies();
+    std::vector<std::string> dirs{h.v2 + "/bulwark-oci/" + id};
+    for (auto& [c, m] : h.v1) dirs.push_back(m + "/bulwark-oci/" + id);
+    for (auto& d : dirs)
+        if (!d.empty() && access(d.c_str(), F_OK) == 0) return true;
+    return false;
+}
+
+}  // namespace
+
+std::string kernel_precheck() {
+    if (access(oci_bin().c_str(), X_OK) != 0) return "bulwark-oci is not built";
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return "cannot become a subreaper";
+    return harness::missing_tool({"/usr/bin/podman", "/usr/bin/conmon", "/usr/bin/containerd",
+                                  "/usr/bin/ctr", "/usr/bin/curl"});
+}
+
+TEST_CASE(
+    "create leaves the process blocked until start; state follows the lifecycle; delete "
+    "removes everything",
+    "[oci]") {
+    Oci o;
+    auto mounts_before = mount_count();
+    auto bundle = make_bundle(o.dir, {"sh", "-c",
+                                      "id -u > /data/uid; hostname > /data/host; "
+                                      "grep CapEff /proc/self/status > /data/caps; "
+                                      "touch /rootfile 2> /data/ro; exit 7"});
+    auto pidfile = o.dir / "pid";
+    auto r = o.call({"create", "--bundle", bundle, "--pid-file", pidfile, "c1"});
+    INFO(r.out);
+    REQUIRE(r.code == 0);
+    pid_t pid = std::stoi(slurp(pidfile));
+    auto st = o.state("c1");
+    CHECK(st.at("status") == "created");
+    CHECK(st.at("pid") == pid);
+    CHECK(st.at("bundle") == fs::canonical(bundle).string());
+    CHECK(st.at("ociVersion") == "1.0.2");
+    // Blocked before the user program: nothing written yet.
+    CHECK_FALSE(fs::exists(o.dir / "data/uid"));
+    CHECK(o.call({"create", "--bundle", bundle, "c1"}).code == 1);  // the ID is taken
+
+    REQUIRE(o.call({"start", "c1"}).code == 0);
+    CHECK(reap(pid) == 7);
+    CHECK(trim(slurp(o.dir / "data/uid")) == "65534");
+    CHECK(trim(slurp(o.dir / "data/host")) == "bulwark");
+    CHECK(trim(slurp(o.dir / "data/caps")) == "CapEff:\t0000000000000000");
+    CHECK_THAT(slurp(o.dir / "data/ro"), Catch::Contains("Read-only file system"));
+    CHECK(o.status("c1") == "stopped");
+    r = o.call({"start", "c1"});
+    CHECK(r.code == 1);
+    CHECK_THAT(o.last_log().at("msg").get<std::string>(), Catch::Contains("stopped"));
+
+    REQUIRE(o.call({"delete", "c1"}).code == 0);
+    r = o.call({"state", "c1"});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.out, Catch::Contains("does not exist"));
+    CHECK_FALSE(cgroup_left("c1"));
+    CHECK(mount_count() == mounts_before);
+    CHECK(fs::is_empty(o.root));
+}
+
+TEST_CASE(
+    "kill signals a created or running container; delete refuses a live one without "
+    "--force",
+    "[oci]") {
+    Oci o;
+    auto bundle = make_bundle(o.dir, {"sh", "-c",
+                                      "trap 'exit 42' USR1; echo up > /data/up; "
+                                      "while :; do sleep 0.05; done"});
+    auto pidfile = o.dir / "pid";
+    REQUIRE(o.call({"create", "--bundle", bundle, "--pid-file", pidfile, "k1"}).code == 0);
+    pid_t pid = std::stoi(slurp(pidfile));
+    // Killed while created: it never runs the program.
+    REQUIRE(o.call({"kill", "k1", "KILL"}).code == 0);
+    CHECK(reap(pid) == 128 + SIGKILL);
+    CHECK(o.status("k1") == "stopped");
+    CHECK(o.call({"kill", "k1", "TERM"}).code == 1);  // nothing left to signal
+    REQUIRE(o.call({"delete", "k1"}).code == 0);
+    CHECK_FALSE(fs::exists(o.dir / "data/up"));
+
+    REQUIRE(o.call({"create", "--bundle", bundle, "--pid-file", pidfile, "k2"}).code == 0);
+    pid = std::stoi(slurp(pidfile));
+    REQUIRE(o.call({"start", "k2"}).code == 0);
+    CHECK(o.status("k2") == "running");
+    auto ps = o.call({"ps", "--format", "json", "k2"});
+    REQUIRE(ps.code == 0);
+    CHECK(bulwark::parse_json(ps.out, "ps").size() >= 1);
+    // Not stopped: delete is an error and changes nothing.
+    CHECK(o.call({"delete", "k2"}).code == 1);
+    CHECK(o.status("k2") == "running");
+    REQUIRE(o.call({"pause", "k2"}).code == 0);
+    CHECK(o.status("k2") == "paused");
+    REQUIRE(o.call({"resume", "k2"}).code == 0);
+    CHECK(o.status("k2") == "running");
+    REQUIRE(o.call({"kill", "k2", "SIGUSR1"}).code == 0);
+    CHECK(reap(pid) == 42);
+    CHECK(trim(slurp(o.dir / "data/up")) == "up");
+    REQUIRE(o.call({"delete", "k2"}).code == 0);
+
+    // --force takes a running one down.
+    REQUIRE(o.call({"create", "--bundle", bundle, "--pid-file", pidfile, "k3"}).code == 0);
+    pid = std::stoi(slurp(pidfile));
+    REQUIRE(o.call({"start", "k3"}).code == 0);
+    REQUIRE(o.call({"delete", "--force", "k3"}).code == 0);
+    CHECK(reap(pid) == 128 + SIGKILL);
+    CHECK_FALSE(cgroup_left("k3"));
+    CHECK(fs::is_empty(o.root));
+}
+
+TEST_CASE("bad specs and failed set-ups are refused with the field named and leave nothing",
+          "[oci]") {
+    Oci o;
+    auto mounts_before = mount_count();
+    auto expect_refused = [&](const std::string& id, const std::string& bundle,
+                              const std::string& what) {
+        auto r = o.call({"create", "--bundle", bundle, id});
+        INFO(r.out);
+        CHECK(r.code == 1);
+        CHECK_THAT(r.out, Catch::Contains(what));
+        auto log = o.last_log();
+        CHECK(log.at("level") == "error");
+        CHECK_THAT(log.at("msg").get<std::string>(), Catch::Contains(what));
+        CHECK_FALSE(fs::exists(o.root + "/" + id));
+        CHECK_FALSE(cgroup_left(id));
+    };
+    auto bundle = make_bundle(o.dir, {"true"}, [](bulwark::Json& d) {
+        d["linux"]["uidMappings"] =
+            bulwark::Json::array({{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}});
+    });
+    expect_refused("b1", bundle, "/linux/uidMappings");
+    fs::remove_all(o.dir / "bundle");
+    bundle = make_bundle(o.dir, {"true"}, [](bulwark::Json& d) {
+        d["process"]["user"]["uid"] = 0;
+        d["annotations"]["org.bulwark.harden"] = "true";
+    });
+    expect_refused("b2", bundle, "process.user.uid");
+    fs::remove_all(o.dir / "bundle");
+    bundle = make_bundle(o.dir, {"no-such-program"});
+    expect_refused("b3", bundle, "executable file not found in $PATH");
+    fs::remove_all(o.dir / "bundle");
+    bundle = make_bundle(o.dir, {"true"}, [](bulwark::Json& d) {
+        d["hooks"]["prestart"] = bulwark::Json::array({{{"path", "/bin/false"}}});
+    });
+    expect_refused("b4", bundle, "prestart hook /bin/false failed");
+    fs::remove_all(o.dir / "bundle");
+    bundle = make_bundle(o.dir, {"true"}, [](bulwark::Json& d) {
+        d["mounts"].push_back({{"destination", "/data/x"},
+                               {"type", "bind"},
+                               {"source", "/nonexistent/src"},
+                               {"options", bulwark::Json::array({"rbind"})}});
+    });
+    expect_refused("b5", bundle, "/nonexistent/src");
+    CHECK(mount_count() == mounts_before);
+    CHECK(fs::is_empty(o.root));
+}
+
+TEST_CASE("linux.seccomp is compiled like a profile: a denied call returns EPERM", "[oci]") {
+    Oci o;
+    auto bundle = make_bundle(
+        o.dir, {"sh", "-c", "mkdir /tmp/x 2> /data/err; echo $? > /data/rc"}, [](bulwark::Json& d) {
+            d["linux"]["seccomp"] = {
+                {"defaultAction", "SCMP_ACT_ALLOW"},
+                {"architectures", bulwark::Json::array({"SCMP_ARCH_X86_64"})},
+                {"syscalls", bulwark::Json::array({{{"names", {"mkdir", "mkdirat"}},
+                                                    {"action", "SCMP_ACT_ERRNO"},
+                                                    {"errnoRet", 1}}})}};
+        });
+    auto r = o.call({"run", "--bundle", bundle, "s1"});
+    INFO(r.out);
+    CHECK(r.code == 0);
+    CHECK(trim(slurp(o.dir / "data/rc")) == "1");
+    CHECK_THAT(slurp(o.dir / "data/err"), Catch::Contains("Operation not permitted"));
+    CHECK(fs::is_empty(o.root));  // run deletes what it created
+}
+
+TEST_CASE("device rules: only the default nodes and those allowed open; the rest is EPERM",
+          "[oci]") {
+    Oci o;
+    auto script =
+        "echo x > /dev/null && echo null-ok > /data/null; "
+        "head -c1 /dev/fuse > /dev/null 2> /data/fuse; true";
+    auto with_rules = [&](const bulwark::Json& rules) {
+        fs::remove_all(o.dir / "bundle");
+        fs::remove_all(o.dir / "data");
+        auto bundle = make_bundle(o.dir, {"sh", "-c", script}, [&](bulwark::Json& d) {
+            d["linux"]["devices"] = bulwark::Json::array({{{"type", "c"},
+                                                           {"path", "/dev/fuse"},
+                                                           {"major", 10},
+                                                           {"minor", 229},
+                                                           {"fileMode", 0666}}});
+            d["linux"]["resources"]["devices"] = rules;
+        });
+        auto r = o.call({"run", "--bundle", bundle, "d1"});
+        INFO(r.out);
+        REQUIRE(r.code == 0);
+        CHECK(trim(slurp(o.dir / "data/null")) == "null-ok");
+        return slurp(o.dir / "data/fuse");
+    };
+    // Podman's list: deny everything. The node exists but the kernel refuses to open it.
+    CHECK_THAT(with_rules(bulwark::Json::array({{{"allow", false}, {"access", "rwm"}}})),
+               Catch::Contains("Operation not permitted"));
+    // Allowed: the open reaches the driver, which answers for itself (EIO from an unmounted
+    // fuse device, ENODEV without the fuse module), never the cgroup's EPERM.
+    auto err = with_rules(bulwark::Json::array(
+        {{{"allow", false}, {"access", "rwm"}},
+         {{"allow", true}, {"type", "c"}, {"major", 10}, {"minor", 229}, {"access", "rw"}}}));
+    CHECK_THAT(err, !Catch::Contains("Operation not permitted"));
+}
+
+TEST_CASE("200 create/delete cycles with a guard on a joined network namespace leave nothing",
+          "[oci]") {
+    Oci o;
+    harness::VethNs net("bw-oci-ns", "bw-oci-h", "bw-oci-c", "198.18.44.1/24", "198.18.44.2/24");
+    auto policy = o.dir / "policy.json";
+    std::ofstream(policy) << R"({"version": 1, "lists": {"deny": ["198.18.44.1/32"]}})";
+    auto bundle = make_bundle(o.dir, {"true"}, [&](bulwark::Json& d) {
+        for (auto& n : d["linux"]["namespaces"])
+            if (n["type"] == "network") n["path"] = "/run/netns/bw-oci-ns";
+        d["annotations"]["org.bulwark.policy"] = policy;
+    });
+    auto mounts_before = mount_count();
+    // The guard drops the denied host while the container lives.
+    auto pidfile = o.dir / "pid";
+    REQUIRE(o.call({"create", "--bundle", bundle, "--pid-file", pidfile, "g0"}).code == 0);
+    CHECK(fs::exists("/sys/fs/bpf/bulwark/g0"));
+    CHECK(net.ping("198.18.44.1", 1) == 0);
+    auto stats = run({harness::bulwark(), "stats", "--json", "--name", "g0"});
+    INFO(stats.out << stats.err);
+    CHECK_THAT(stats.out, Catch::Contains("drop_deny"));
+    REQUIRE(o.call({"delete", "--force", "g0"}).code == 0);
+    reap(std::stoi(slurp(pidfile)));
+    CHECK_FALSE(fs::exists("/sys/fs/bpf/bulwark/g0"));
+    CHECK(net.ping("198.18.44.1", 1) == 1);
+
+    for (int i = 0; i < 200; ++i) {
+        auto id = "cyc" + std::to_string(i);
+        auto c = o.call({"create", "--bundle", bundle, "--pid-file", pidfile, id});
+        INFO(c.out);
+        REQUIRE(c.code == 0);
+        REQUIRE(o.call({"delete", "--force", id}).code == 0);
+        reap(std::stoi(slurp(pidfile)));
+    }
+    CHECK(fs::is_empty(o.root));
+    CHECK(mount_count() == mounts_before);
+    for (int i = 0; i < 200; ++i) CHECK_FALSE(cgroup_left("cyc" + std::to_string(i)));
+    bool pins = false;
+    if (fs::exists("/sys/fs/bpf/bulwark"))
+        for (auto& e : fs::directory_iterator("/sys/fs/bpf/bulwark"))
+            pins |= e.path().filename().string().rfind("cyc", 0) == 0;
+    CHECK_FALSE(pins);
+}
+
+namespace {
+
+// The test rootfs as a Podman image, and a Podman network in the benchmarking range; removed
+// (with every container made from the image) when the case ends.
+struct PodmanFixture {
+    TempDir dir{"podman"};
+    std::string image = "localhost/bulwark-oci-test:latest";
+    std::string network = "bulwark-oci-test";
+    PodmanFixture() {
+        cleanup();
+        auto tar = dir / "rootfs.tar";
+        REQUIRE(run({"/bin/tar", "-C", harness::rootfs(), "-cf", tar, "."}).code == 0);
+        auto r = run({"/usr/bin/podman", "import", tar, image}, 120);
+        INFO(r.err);
+        REQUIRE(r.code == 0);
+        r = run({"/usr/bin/podman", "network", "create", "--subnet", "198.18.46.0/24", network});
+        INFO(r.err);
+        REQUIRE(r.code == 0);
+    }
+    ~PodmanFixture() { cleanup(); }
+    void cleanup() {
+        run({"/usr/bin/podman", "--runtime", oci_bin(), "rm", "-f", "-t", "0", "-a", "--filter",
+             "ancestor=" + image});
+        run({"/usr/bin/podman", "network", "rm", "-f", network});
+        run({"/usr/bin/podman", "rmi", "-f", image});
+    }
+    Result podman(const std::vector<std::string>& args, int timeout_s = 60) {
+        std::vector<std::string> argv{"/usr/bin/podman", "--runtime", oci_bin()};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return run(argv, timeout_s);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("Podman runs, execs into, signals, limits and removes containers through bulwark-oci",
+          "[oci][podman]") {
+    PodmanFixture p;
+    auto r = p.podman({"run", "--rm", p.image, "sh", "-c", "echo hello; exit 3"});
+    INFO(r.out << r.err);
+    CHECK(r.code == 3);
+    CHECK(r.out == "hello\n");
+
+    // A pty: conmon hands bulwark-oci a console socket, the master goes back over it.
+    r = p.podman({"run", "--rm", "-t", p.image, "tty"});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    CHECK_THAT(r.out, Catch::StartsWith("/dev/pts/"));
+
+    // A read-only bind mount and a memory limit.
+    TempDir src("podman-bind");
+    std::ofstream(src / "f") << "bound\n";
+    r = p.podman({"run", "--rm", "-v", src.path() + ":/mnt:ro", p.image, "sh", "-c",
+                  "cat /mnt/f; touch /mnt/g 2>&1 | grep -c Read-only"});
+    INFO(r.err);
+    CHECK(r.out == "bound\n1\n");
+
+    r = p.podman({"run", "-d", "--name", "bw-long", "--memory", "64m", p.image, "sh", "-c",
+                  "trap 'exit 42' USR1; while :; do sleep 0.05; done"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    auto pid =
+        trim(run({"/usr/bin/podman", "inspect", "--format", "{{.State.Pid}}", "bw-long"}).out);
+    auto cg = slurp("/proc/" + pid + "/cgroup");
+    auto h = bulwark::oci::host_hierarchies();
+    std::string limit;
+    for (auto& line : harness::lines(cg)) {
+        auto a = line.find(':'), b = line.find(':', a + 1);
+        auto ctrl = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+        if (ctrl == "memory") limit = slurp(h.v1.at("memory") + path + "/memory.limit_in_bytes");
+        if (ctrl.empty() && limit.empty() && !h.v2.empty() &&
+            fs::exists(h.v2 + path + "/memory.max"))
+            limit = slurp(h.v2 + path + "/memory.max");
+    }
+    CHECK(trim(limit) == std::to_string(64 << 20));
+    r = p.podman({"exec", "bw-long", "sh", "-c", "echo in-exec; exit 5"});
+    CHECK(r.code == 5);
+    CHECK(r.out == "in-exec\n");
+    r = p.podman({"top", "bw-long"});
+    CHECK(r.code == 0);
+    CHECK(p.podman({"pause", "bw-long"}).code == 0);
+    CHECK(
+        trim(run({"/usr/bin/podman", "inspect", "--format", "{{.State.Status}}", "bw-long"}).out) ==
+        "paused");
+    CHECK(p.podman({"unpause", "bw-long"}).code == 0);
+    CHECK(p.podman({"kill", "-s", "USR1", "bw-long"}).code == 0);
+    r = p.podman({"wait", "bw-long"});
+    CHECK(trim(r.out) == "42");
+    CHECK(p.podman({"rm", "bw-long"}).code == 0);
+}
+
+TEST_CASE(
+    "a policy annotation guards a Podman container's interface: a denied source is "
+    "dropped, another container is served",
+    "[oci][podman]") {
+    PodmanFixture p;
+    auto policy = p.dir / "policy.json";
+    // The host reaches the network's containers from its gateway address, .1.
+    std::ofstream(policy) << R"({"version": 1, "lists": {"deny": ["198.18.46.1/32"]}})";
+    auto serve = [&](const std::string& name, const std::vector<std::string>& extra) {
+        std::vector<std::string> args{"run", "-d", "--name", name, "--network", p.network};
+        args.insert(args.end(), extra.begin(), extra.end());
+        args.insert(args.end(), {p.image, "httpd", "-f", "-p", "80", "-h", "/www"});
+        auto r = p.podman(args);
+        INFO(r.err);
+        REQUIRE(r.code == 0);
+        auto ip = trim(
+            run({"/usr/bin/podman", "inspect", "--format",
+                 "{{(index .NetworkSettings.Networks \"" + p.network + "\").IPAddress}}", name})
+                .out);
+        auto pid =
+            trim(run({"/usr/bin/podman", "inspect", "--format", "{{.State.Pid}}", name}).out);
+        REQUIRE(harness::wait_listening(std::stoi(pid), 80, 5000));
+        return ip;
+    };
+    auto guarded = serve("bw-guarded", {"--annotation", "org.bulwark.policy=" + policy});
+    auto open = serve("bw-open", {});
+    auto id = trim(run({"/usr/bin/podman", "inspect", "--format", "{{.Id}}", "bw-guarded"}).out);
+    CHECK(fs::exists("/sys/fs/bpf/bulwark/" + id));
+
+    auto curl = [](const std::string& ip) {
+        return run({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "2",
+                    "http://" + ip + "/"});
+    };
+    CHECK(curl(open).out == "200");
+    auto r = curl(guarded);
+    CHECK(r.code == 28);  // dropped: no answer within the bound
+    auto stats = run({harness::bulwark(), "stats", "--json", "--name", id});
+    INFO(stats.out << stats.err);
+    REQUIRE(stats.code == 0);
+    auto doc = bulwark::parse_json(stats.out, "stats");
+    CHECK(doc.dump().find("\"drop_deny\"") != std::string::npos);
+
+    CHECK(p.podman({"rm", "-f", "-t", "0", "bw-guarded", "bw-open"}).code == 0);
+    CHECK_FALSE(fs::exists("/sys/fs/bpf/bulwark/" + id));
+}
+
+TEST_CASE("containerd's runc shim starts, execs into and signals containers through bulwark-oci",
+          "[oci][containerd]") {
+    TempDir d("containerd");
+    {
+        std::ofstream cfg(d / "config.toml");
+        cfg << "version = 2\nroot = \"" << d / "root"
+            << "\"\nstate = \"" << d / "state"
+            << "\"\n[grpc]\n  address = \"" << d / "sock"
+            << "\"\n";
+    }
+    harness::Child daemon({"/usr/bin/containerd", "--config", d / "config.toml"}, true);
+    // containerd logs this line once its API socket serves.
+    REQUIRE(daemon.wait_for_line_containing("containerd successfully booted", 30));
+    auto ctr = [&](std::vector<std::string> args, int timeout_s = 60) {
+        args.insert(args.begin(), {"/usr/bin/ctr", "-a", d / "sock"});
+        return run(args, timeout_s);
+    };
+    auto tar = d / "rootfs.tar";
+    // An OCI image archive of the test rootfs, by Podman (ctr cannot build one).
+    const std::string image = "localhost/bulwark-ctr-test:latest";
+    REQUIRE(run({"/bin/tar", "-C", harness::rootfs(), "-cf", d / "fs.tar", "."}).code == 0);
+    REQUIRE(run({"/usr/bin/podman", "import", d / "fs.tar", image}, 120).code == 0);
+    auto saved = run({"/usr/bin/podman", "save", "--format", "oci-archive", "-o", tar, image}, 120);
+    run({"/usr/bin/podman", "rmi", "-f", image});
+    REQUIRE(saved.code == 0);
+    auto r = ctr({"image", "import", "--base-name", "localhost/bulwark-ctr-test", tar}, 120);
+    INFO(r.out << r.err);
+    REQUIRE(r.code == 0);
+
+    r = ctr({"run", "--rm", "--runc-binary", oci_bin(), image, "t1", "sh", "-c",
+             "echo from-ctr; exit 3"});
+    INFO(r.err);
+    CHECK(r.code == 3);
+    CHECK(r.out == "from-ctr\n");
+
+    r = ctr({"run", "-d", "--runc-binary", oci_bin(), image, "t2", "sh", "-c",
+             "trap 'exit 42' USR1; while :; do sleep 0.05; done"});
+    REQUIRE(r.code == 0);
+    r = ctr({"task", "exec", "--exec-id", "e1", "t2", "sh", "-c", "echo in-exec; exit 4"});
+    CHECK(r.code == 4);
+    CHECK(r.out == "in-exec\n");
+    CHECK(ctr({"task", "pause", "t2"}).code == 0);
+    CHECK_THAT(ctr({"task", "ls"}).out, Catch::Contains("PAUSED"));
+    CHECK(ctr({"task", "resume", "t2"}).code == 0);
+    // The exit is awaited as containerd's own event, subscribed to before the signal.
+    harness::Child events({"/usr/bin/ctr", "-a", d / "sock", "events"});
+    CHECK(ctr({"task", "kill", "-s", "SIGUSR1", "t2"}).code == 0);
+    CHECK(events.wait_for_line_containing("/tasks/exit", 10));
+    r = ctr({"task", "delete", "t2"});
+    CHECK(r.code == 0);
+    CHECK_THAT(r.err, Catch::Contains("42"));
+    CHECK(ctr({"container", "rm", "t2"}).code == 0);
+}

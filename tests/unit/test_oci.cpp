@@ -1,0 +1,232 @@
+// bulwark-oci's pure logic: config.json parsing and refusals, mount options, signals, cgroup paths.
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+
+#include <catch2/catch.hpp>
+
+#include "oci/cgroup.hpp"
+#include "oci/runtime.hpp"
+#include "oci/spec.hpp"
+
+using namespace bulwark;
+using namespace bulwark::oci;
+
+namespace {
+
+// A minimal valid config in the shape Podman writes, to be bent by each case.
+Json podman_like() {
+    return Json::parse(R"({
+      "ociVersion": "1.0.2-dev",
+      "process": {"user": {"uid": 0, "gid": 0, "umask": 18}, "args": ["/bin/true"],
+                  "env": ["PATH=/bin"], "cwd": "/",
+                  "capabilities": {"bounding": ["CAP_CHOWN", "CAP_KILL"],
+                                   "effective": ["CAP_CHOWN"], "permitted": ["CAP_CHOWN"]},
+                  "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1048576, "soft": 1048576}]},
+      "root": {"path": "rootfs"},
+      "hostname": "c1",
+      "mounts": [{"destination": "/proc", "type": "proc", "source": "proc",
+                  "options": ["nosuid", "noexec", "nodev"]},
+                 {"destination": "/data", "type": "bind", "source": "/srv/data",
+                  "options": ["rbind", "ro", "rprivate"]}],
+      "linux": {"sysctl": {"net.ipv4.ping_group_range": "0 0"},
+                "resources": {"devices": [{"allow": false, "access": "rwm"}],
+                              "pids": {"limit": 2048}},
+                "cgroupsPath": "/libpod_parent/libpod-abc",
+                "namespaces": [{"type": "pid"}, {"type": "network", "path": "/run/netns/x"},
+                               {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}],
+                "maskedPaths": ["/proc/kcore"], "readonlyPaths": ["/proc/sys"]}
+    })");
+}
+
+std::string parse_error(const Json& doc) {
+    try {
+        parse_spec(doc, "/b/config.json", "/b");
+    } catch (const InputError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("a Podman-shaped config.json parses into what the runtime applies", "[oci]") {
+    auto s = parse_spec(podman_like(), "/b/config.json", "/b");
+    CHECK(s.root == "/b/rootfs");
+    CHECK_FALSE(s.root_readonly);
+    CHECK(s.process.args == std::vector<std::string>{"/bin/true"});
+    CHECK(s.process.umask == 18u);
+    REQUIRE(s.process.caps.bounding.size() == 2);
+    CHECK(s.process.caps.bounding[1] == CAP_KILL);
+    CHECK(s.process.caps.ambient.empty());
+    REQUIRE(s.process.rlimits.size() == 1);
+    CHECK(s.process.rlimits[0].resource == RLIMIT_NOFILE);
+    REQUIRE(s.mounts.size() == 2);
+    CHECK(s.mounts[1].opts.flags == (MS_BIND | MS_REC | MS_RDONLY));
+    CHECK(s.mounts[1].opts.propagation == (MS_PRIVATE | MS_REC));
+    CHECK(s.has_namespace(CLONE_NEWPID));
+    CHECK_FALSE(s.has_namespace(CLONE_NEWCGROUP));
+    CHECK(s.find_namespace(CLONE_NEWNET)->path == "/run/netns/x");
+    CHECK(s.resources.pids_limit == 2048);
+    REQUIRE(s.resources.devices.size() == 1);
+    CHECK(s.resources.devices[0].v1() == "a");
+    CHECK(s.sysctl.at("net.ipv4.ping_group_range") == "0 0");
+    CHECK(s.cgroups_path == "/libpod_parent/libpod-abc");
+}
+
+TEST_CASE("what bulwark-oci cannot honour is refused with its JSON path", "[oci]") {
+    auto doc = podman_like();
+    doc["linux"]["uidMappings"] =
+        Json::array({{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}});
+    CHECK_THAT(parse_error(doc),
+               Catch::Contains("/linux/uidMappings") && Catch::Contains("user namespaces"));
+
+    doc = podman_like();
+    doc["linux"]["namespaces"].push_back({{"type", "user"}});
+    CHECK_THAT(parse_error(doc), Catch::Contains("/linux/namespaces/5/type"));
+
+    doc = podman_like();
+    doc["mounts"][1]["options"].push_back("tmpcopyup");
+    CHECK_THAT(parse_error(doc),
+               Catch::Contains("/mounts/1/options") && Catch::Contains("tmpcopyup"));
+
+    doc = podman_like();
+    doc["process"]["apparmorProfile"] = "docker-default";
+    CHECK_THAT(parse_error(doc), Catch::Contains("/process/apparmorProfile"));
+
+    doc = podman_like();
+    doc["linux"]["resources"]["memory"] = {{"limit", 1 << 20}, {"swap", 1 << 19}};
+    CHECK_THAT(parse_error(doc), Catch::Contains("/linux/resources/memory/swap"));
+
+    doc = podman_like();
+    doc["hooks"] = {{"createContainer", Json::array({{{"path", "/bin/hook"}}})}};
+    CHECK_THAT(parse_error(doc), Catch::Contains("/hooks/createContainer"));
+
+    doc = podman_like();
+    doc["process"]["rlimits"][0]["type"] = "RLIMIT_BOGUS";
+    CHECK_THAT(parse_error(doc), Catch::Contains("/process/rlimits/0/type"));
+
+    doc = podman_like();
+    doc["linux"]["namespaces"] = Json::array({{{"type", "pid"}}});
+    CHECK_THAT(parse_error(doc), Catch::Contains("mount namespace"));
+
+    doc = podman_like();
+    doc["linux"]["devices"] =
+        Json::array({{{"type", "c"}, {"path", "/etc/evil"}, {"major", 1}, {"minor", 3}}});
+    CHECK_THAT(parse_error(doc), Catch::Contains("/linux/devices/0/path"));
+
+    // Empty values of unsupported features ask for nothing and pass.
+    doc = podman_like();
+    doc["linux"]["uidMappings"] = Json::array();
+    doc["process"]["apparmorProfile"] = "";
+    CHECK(parse_error(doc) == "");
+}
+
+TEST_CASE("mount options map to mount(2) flags, propagation and data", "[oci]") {
+    auto m = parse_mount_options({"nosuid", "noexec", "mode=755", "size=65536k", "strictatime"});
+    CHECK(m.flags == (MS_NOSUID | MS_NOEXEC | MS_STRICTATIME));
+    CHECK(m.data == "mode=755,size=65536k");
+    CHECK_FALSE(m.bind());
+    // A later option undoes an earlier one, as in mount(8).
+    m = parse_mount_options({"ro", "rw", "bind", "rslave"});
+    CHECK(m.flags == MS_BIND);
+    CHECK(m.clear == MS_RDONLY);
+    CHECK(m.propagation == (MS_SLAVE | MS_REC));
+    CHECK_THROWS_WITH(parse_mount_options({"idmap"}), Catch::Contains("idmap"));
+}
+
+TEST_CASE("signals by name, with or without SIG, and by number", "[oci]") {
+    CHECK(parse_signal("KILL") == SIGKILL);
+    CHECK(parse_signal("SIGTERM") == SIGTERM);
+    CHECK(parse_signal("sigusr1") == SIGUSR1);
+    CHECK(parse_signal("9") == 9);
+    CHECK(parse_signal("RTMIN+2") == SIGRTMIN + 2);
+    CHECK_THROWS_AS(parse_signal("NOPE"), InputError);
+    CHECK_THROWS_AS(parse_signal("0"), InputError);
+    CHECK_THROWS_AS(parse_signal("99999"), InputError);
+}
+
+TEST_CASE("container IDs as runc accepts them", "[oci]") {
+    check_id("libpod-3f2a_x.y+z");
+    CHECK_THROWS_AS(check_id(".."), InputError);
+    CHECK_THROWS_AS(check_id("a/b"), InputError);
+    CHECK_THROWS_AS(check_id(""), InputError);
+}
+
+TEST_CASE("cgroupsPath and hierarchies on hybrid and pure cgroup v2 hosts", "[oci]") {
+    CHECK(cgroup_relpath("", "c1", false) == "/bulwark-oci/c1");
+    CHECK(cgroup_relpath("/libpod_parent/libpod-x", "c1", false) == "/libpod_parent/libpod-x");
+    CHECK(cgroup_relpath("k8s/pod1", "c1", false) == "/k8s/pod1");
+    CHECK(cgroup_relpath("system.slice:crio:abc", "c1", true) == "/system.slice/crio-abc.scope");
+    CHECK_THROWS_AS(cgroup_relpath("/a/../../etc", "c1", false), InputError);
+
+    std::string hybrid =
+        "30 24 0:26 / /sys/fs/cgroup ro,nosuid shared:9 - tmpfs tmpfs ro,mode=755\n"
+        "31 30 0:27 / /sys/fs/cgroup/unified rw shared:10 - cgroup2 cgroup2 rw\n"
+        "33 30 0:29 / /sys/fs/cgroup/memory rw shared:12 - cgroup cgroup rw,memory\n"
+        "34 30 0:30 / /sys/fs/cgroup/cpu,cpuacct rw shared:13 - cgroup cgroup rw,cpu,cpuacct\n"
+        "35 30 0:31 /sub /mnt/pids rw shared:14 - cgroup cgroup rw,pids\n";
+    auto h = parse_hierarchies(hybrid);
+    CHECK(h.v2 == "/sys/fs/cgroup/unified");
+    CHECK(h.v1.at("memory") == "/sys/fs/cgroup/memory");
+    CHECK(h.v1.at("cpu") == "/sys/fs/cgroup/cpu,cpuacct");
+    CHECK_FALSE(h.v1.count("pids"));  // only a subtree's bind: not where paths start
+
+    // Limits on a controller that no hierarchy offers: refused, naming it.
+    Resources r;
+    r.pids_limit = 10;
+    CHECK_THROWS_WITH(plan_cgroup(h, "/x", r), Catch::Contains("pids"));
+
+    CHECK(shares_to_weight(2) == 1);
+    CHECK(shares_to_weight(1024) == 39);
+    CHECK(shares_to_weight(262144) == 10000);
+}
+
+TEST_CASE("the harden annotation raises defaults to the floor and names each field against it",
+          "[oci]") {
+    auto ok = parse_spec(example_spec(), "/b/config.json", "/b");
+    CHECK(harden(ok).empty());
+    CHECK(ok.root_readonly);
+    CHECK(ok.process.uid == 65534);
+
+    std::vector<std::string> v;
+    auto has = [&](const std::string& what) {
+        for (auto& x : v)
+            if (x.find(what) != std::string::npos) return true;
+        return false;
+    };
+    // Podman's spec as it comes: root, so refused; nothing else is held against it.
+    auto s = parse_spec(podman_like(), "/b/config.json", "/b");
+    v = harden(s);
+    CHECK(has("process.user.uid"));
+    CHECK(has("process.user.gid"));
+    CHECK(v.size() == 2);
+
+    // Non-root and silent about the rest: raised to the floor.
+    auto doc = podman_like();
+    doc["process"]["user"] = {{"uid", 1000}, {"gid", 1000}};
+    s = parse_spec(doc, "/b/config.json", "/b");
+    CHECK(harden(s).empty());
+    CHECK(s.process.no_new_privileges);
+    CHECK(s.root_readonly);
+    REQUIRE(s.mounts.back().destination == "/tmp");
+    CHECK(s.mounts.back().opts.flags == (MS_NOSUID | MS_NOEXEC | MS_NODEV));
+
+    doc = example_spec();
+    doc["process"]["capabilities"]["effective"] = Json::array({"CAP_SYS_ADMIN"});
+    doc["mounts"][6]["options"] = Json::array({"nosuid"});
+    s = parse_spec(doc, "/b/config.json", "/b");
+    v = harden(s);
+    CHECK(has("process.capabilities.effective: CAP_SYS_ADMIN"));
+    CHECK(has("/mounts/6: /tmp must be a tmpfs with noexec,nosuid,nodev"));
+}
+
+TEST_CASE("the features document lists what is supported", "[oci]") {
+    auto f = features();
+    CHECK(f.at("ociVersionMin") == "1.0.0");
+    auto ns = f.at("linux").at("namespaces");
+    CHECK(std::find(ns.begin(), ns.end(), "network") != ns.end());
+    CHECK(std::find(ns.begin(), ns.end(), "user") == ns.end());
+    CHECK(f.at("annotations").contains("org.bulwark.policy"));
+}
