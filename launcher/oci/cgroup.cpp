@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -149,12 +150,20 @@ void apply_devices(const CgroupDirs& d, const Resources& r) {
         // cgroup v2 has no devices files: a program on the cgroup decides. It stays attached
         // for the cgroup's life; a later one (update) replaces it.
         auto prog = device_program(rules);
-        char log[4096] = {};
-        LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_level = 1, .log_size = sizeof log,
-                    .log_buf = log);
         UniqueFd fd(bpf_prog_load(BPF_PROG_TYPE_CGROUP_DEVICE, "bulwark_dev", "GPL", prog.data(),
-                                  prog.size(), &opts));
-        if (!fd) throw SysError("bpf_prog_load(device filter): " + std::string(log), errno);
+                                  prog.size(), nullptr));
+        if (!fd) {
+            // Loaded again only to say why: the verifier's last lines.
+            int err = errno;
+            std::string log(1 << 20, '\0');
+            LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_level = 1,
+                        .log_size = static_cast<unsigned>(log.size()), .log_buf = log.data());
+            UniqueFd(bpf_prog_load(BPF_PROG_TYPE_CGROUP_DEVICE, "bulwark_dev", "GPL", prog.data(),
+                                   prog.size(), &opts));
+            log.resize(strnlen(log.data(), log.size()));
+            if (log.size() > 400) log = "..." + log.substr(log.size() - 400);
+            throw SysError("bpf_prog_load(device filter): " + log, err);
+        }
         UniqueFd cg(open(d.v2.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!cg) throw_sys("open(" + d.v2 + ")");
         if (bpf_prog_attach(fd.get(), cg.get(), BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI) != 0)

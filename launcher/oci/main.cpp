@@ -191,6 +191,7 @@ int dispatch(const std::string& cmd, const std::vector<std::string>& args, const
         if (vm.count("args")) o.args = vm["args"].as<std::vector<std::string>>();
         o.detach = vm["detach"].as<bool>();
         o.tty = vm["tty"].as<bool>();
+        if (vm.count("preserve-fds")) o.preserve_fds = vm["preserve-fds"].as<int>();
         return oci::exec(g, o);
     }
     if (cmd == "features") {

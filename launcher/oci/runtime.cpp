@@ -692,8 +692,8 @@ pid_t create(const Globals& g, const CreateOptions& o) {
         if (chmod(fifo_path.c_str(), 0622) != 0) throw_sys("chmod(" + fifo_path + ")");
         UniqueFd fifo(open(fifo_path.c_str(), O_PATH | O_CLOEXEC));
         if (!fifo) throw_sys("open(" + fifo_path + ")");
+        cgroup_made = true;  // destroy_cgroup takes what is there, if anything
         create_cgroup(cg, spec.resources);
-        cgroup_made = true;
         st.cgroup = cg;
 
         InitArgs ia{&spec, &plan, -1, fifo.get(), {}, o.preserve_fds};
@@ -924,7 +924,7 @@ int exec(const Globals& g, const ExecOptions& o) {
                 if (setsid() < 0) throw_sys("setsid");
                 auto warnings = prepare_process(plan);
                 send_sync(child_end.get(), warnings.empty() ? "ok" : "ok " + warnings);
-                syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+                syscall(SYS_close_range, 3 + o.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
                 exec_process(plan);
             }
             // Our pid view is the host's: the pid the caller needs.

@@ -59,6 +59,7 @@ struct ExecOptions {
     std::string id, process_file, console_socket, pid_file, cwd;
     std::vector<std::string> args, env;
     bool tty = false, detach = false;
+    int preserve_fds = 0;  // fds 3..3+N-1 of the caller stay open in the process
 };
 // The exit status of the exec'd process (or 0 with detach).
 int exec(const Globals& g, const ExecOptions& o);

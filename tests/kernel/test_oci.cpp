@@ -321,7 +321,7 @@ TEST_CASE("device rules: only the default nodes and those allowed open; the rest
 }
 
 TEST_CASE("200 create/delete cycles with a guard on a joined network namespace leave nothing",
-          "[oci]") {
+          "[oci][cycles]") {
     Oci o;
     harness::VethNs net("bw-oci-ns", "bw-oci-h", "bw-oci-c", "198.18.44.1/24", "198.18.44.2/24");
     auto policy = o.dir / "policy.json";
@@ -525,18 +525,21 @@ TEST_CASE("containerd's runc shim starts, execs into and signals containers thro
     auto saved = run({"/usr/bin/podman", "save", "--format", "oci-archive", "-o", tar, image}, 120);
     run({"/usr/bin/podman", "rmi", "-f", image});
     REQUIRE(saved.code == 0);
-    auto r = ctr({"image", "import", "--base-name", "localhost/bulwark-ctr-test", tar}, 120);
+    // The native snapshotter (plain copies): overlayfs cannot stack on the VM's overlay root.
+    auto r = ctr({"image", "import", "--snapshotter", "native", "--base-name",
+                  "localhost/bulwark-ctr-test", tar},
+                 120);
     INFO(r.out << r.err);
     REQUIRE(r.code == 0);
 
-    r = ctr({"run", "--rm", "--runc-binary", oci_bin(), image, "t1", "sh", "-c",
-             "echo from-ctr; exit 3"});
+    r = ctr({"run", "--rm", "--snapshotter", "native", "--runc-binary", oci_bin(), image, "t1",
+             "sh", "-c", "echo from-ctr; exit 3"});
     INFO(r.err);
     CHECK(r.code == 3);
     CHECK(r.out == "from-ctr\n");
 
-    r = ctr({"run", "-d", "--runc-binary", oci_bin(), image, "t2", "sh", "-c",
-             "trap 'exit 42' USR1; while :; do sleep 0.05; done"});
+    r = ctr({"run", "-d", "--snapshotter", "native", "--runc-binary", oci_bin(), image, "t2", "sh",
+             "-c", "trap 'exit 42' USR1; while :; do sleep 0.05; done"});
     REQUIRE(r.code == 0);
     r = ctr({"task", "exec", "--exec-id", "e1", "t2", "sh", "-c", "echo in-exec; exit 4"});
     CHECK(r.code == 4);
