@@ -38,6 +38,8 @@ const std::vector<Command>& table() {
         {"rootfs seal", "DIR --out MANIFEST [options]", "write a rootfs manifest", rootfs_seal},
         {"profile merge", "A.json B.json... --out C.json",
          "one seccomp profile from several (learned) ones", profile_merge},
+        {"doctor", "[--json] [--iface IF]",
+         "what this host offers of what bulwark needs, and the fixes", doctor},
         {"version", "", "print the version", version},
         {"help", "", "this list; `bulwark COMMAND --help` for a command's options", help},
     };

@@ -24,5 +24,6 @@ int verify(const Args& args);         // sign.cpp
 int audit_verify(const Args& args);   // audit.cpp
 int rootfs_seal(const Args& args);    // rootfs.cpp
 int profile_merge(const Args& args);  // profile.cpp
+int doctor(const Args& args);         // doctor.cpp
 
 }  // namespace bulwark::cmd

@@ -21,6 +21,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "doctor/doctor.hpp"
 #include "guard/program.hpp"
 
 extern char** environ;
@@ -141,6 +142,12 @@ Child::~Child() {
         waitpid(pid_, nullptr, 0);
     }
     if (out_ >= 0) close(out_);
+}
+
+std::string doctor_says(const std::string& id) {
+    auto c = bulwark::doctor::probe_one(id);
+    if (c.status == bulwark::doctor::Status::Ok) return "";
+    return "bulwark doctor: " + c.id + " " + bulwark::doctor::status_name(c.status) + ": " + c.what;
 }
 
 bool Child::wait_for_line(const std::string& line, int timeout_s) {

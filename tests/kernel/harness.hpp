@@ -72,6 +72,10 @@ struct HttpResult {
 // reset at once (SO_LINGER 0) so it is never retransmitted and counted twice.
 HttpResult http(const HttpProbe& probe);
 
+// Precheck helper: "" when `bulwark doctor`'s check `id` is ok here, else what doctor says of it
+// ("bulwark doctor: int80 missing: ..."), so a test skips in doctor's words.
+std::string doctor_says(const std::string& id);
+
 // Precheck helper: "" when every tool is executable, else which one is missing.
 std::string missing_tool(std::initializer_list<const char*> tools);
 

@@ -13,10 +13,8 @@ using Catch::Matchers::Contains;
 std::string kernel_precheck() {
     // If the host kernel itself refuses int 0x80 (ia32 emulation off), there is nothing to bypass
     // and nothing to test here.
-    auto r = run({env("BULWARK_PROBE"), "int80"}, 10);
-    if (r.code == 128 + SIGSEGV || r.code == 128 + SIGILL)
-        return "the 32-bit int 0x80 entry point is disabled on this kernel (ia32 emulation off); "
-               "x32 is covered by kernel_sandbox and the unit tests";
+    if (auto why = doctor_says("int80"); !why.empty())
+        return why + "; x32 is covered by kernel_sandbox and the unit tests";
     return {};
 }
 

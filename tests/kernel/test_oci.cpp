@@ -286,6 +286,73 @@ TEST_CASE("linux.seccomp is compiled like a profile: a denied call returns EPERM
     CHECK(fs::is_empty(o.root));  // run deletes what it created
 }
 
+TEST_CASE(
+    "hooks get the state on stdin at their stage; update changes a live limit; list shows "
+    "the container",
+    "[oci]") {
+    Oci o;
+    auto hook = [&](const std::string& stage) {
+        // The hook runs on the host: it saves what it read and when it ran.
+        return bulwark::Json{
+            {"path", "/bin/sh"},
+            {"args", bulwark::Json::array({"sh", "-c", "cat > " + (o.dir / (stage + ".json"))})}};
+    };
+    auto bundle =
+        make_bundle(o.dir, {"sh", "-c", "read x < /data/go; exit 0"}, [&](bulwark::Json& d) {
+            d["hooks"] = {{"createRuntime", bulwark::Json::array({hook("createRuntime")})},
+                          {"prestart", bulwark::Json::array({hook("prestart")})},
+                          {"poststart", bulwark::Json::array({hook("poststart")})},
+                          {"poststop", bulwark::Json::array({hook("poststop")})}};
+            d["annotations"]["example.org/a"] = "b";
+        });
+    REQUIRE(mkfifo((o.dir / "data/go").c_str(), 0666) == 0);
+    auto pidfile = o.dir / "pid";
+    auto r = o.call({"create", "--bundle", bundle, "--pid-file", pidfile, "h1"});
+    INFO(r.out);
+    REQUIRE(r.code == 0);
+    pid_t pid = std::stoi(slurp(pidfile));
+    auto read_hook = [&](const std::string& stage) {
+        return bulwark::parse_json(slurp(o.dir / (stage + ".json")), stage);
+    };
+    CHECK(read_hook("createRuntime").at("status") == "creating");
+    CHECK(read_hook("prestart").at("status") == "created");
+    CHECK(read_hook("prestart").at("pid") == pid);
+    CHECK(read_hook("prestart").at("annotations").at("example.org/a") == "b");
+    CHECK_FALSE(fs::exists(o.dir / "poststart.json"));
+    REQUIRE(o.call({"start", "h1"}).code == 0);
+    CHECK(read_hook("poststart").at("status") == "running");
+    CHECK(read_hook("poststart").at("id") == "h1");
+
+    auto list = o.call({"list", "--format", "json"});
+    REQUIRE(list.code == 0);
+    auto all = bulwark::parse_json(list.out, "list");
+    REQUIRE(all.size() == 1);
+    CHECK(all[0].at("id") == "h1");
+    CHECK(all[0].at("status") == "running");
+
+    // A live pids limit, changed by update and read back where the container's cgroup is.
+    std::string pids_max;
+    for (auto& line : harness::lines(slurp("/proc/" + std::to_string(pid) + "/cgroup"))) {
+        auto a = line.find(':'), b = line.find(':', a + 1);
+        auto ctrl = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+        auto h = bulwark::oci::host_hierarchies();
+        if (ctrl == "pids") pids_max = h.v1.at("pids") + path + "/pids.max";
+        if (ctrl.empty() && pids_max.empty() && fs::exists(h.v2 + path + "/pids.max"))
+            pids_max = h.v2 + path + "/pids.max";
+    }
+    REQUIRE(!pids_max.empty());
+    CHECK(trim(slurp(pids_max)) == "32");
+    std::ofstream(o.dir / "res.json") << R"({"pids": {"limit": 77}})";
+    REQUIRE(o.call({"update", "--resources", o.dir / "res.json", "h1"}).code == 0);
+    CHECK(trim(slurp(pids_max)) == "77");
+
+    std::ofstream(o.dir / "data/go") << "go\n";
+    CHECK(reap(pid) == 0);
+    CHECK_FALSE(fs::exists(o.dir / "poststop.json"));
+    REQUIRE(o.call({"delete", "h1"}).code == 0);
+    CHECK(read_hook("poststop").at("status") == "stopped");
+}
+
 TEST_CASE("device rules: only the default nodes and those allowed open; the rest is EPERM",
           "[oci]") {
     Oci o;

@@ -23,10 +23,7 @@ using namespace harness;
 using Catch::Matchers::Contains;
 
 std::string kernel_precheck() {
-    for (auto ns : {"mnt", "pid", "net", "ipc", "uts", "cgroup"})
-        if (access((std::string("/proc/self/ns/") + ns).c_str(), F_OK) != 0)
-            return std::string("kernel lacks the ") + ns + " namespace";
-    return {};
+    return doctor_says("namespaces");
 }
 
 namespace {

@@ -26,6 +26,7 @@ using frames::Frame;
 using frames::put16;
 
 std::string kernel_precheck() {
+    if (auto why = harness::doctor_says("bpf-test-run"); !why.empty()) return why;
     // A real load is the only honest probe of BPF support and privileges. Only a kernel or
     // privilege that lacks BPF is a reason to skip: a verifier rejection must fail the tests.
     try {

@@ -1,0 +1,65 @@
+// `bulwark doctor` on this host (and in the VM): it agrees with what the tests find, and changes
+// nothing.
+#include <signal.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "core/json_util.hpp"
+#include "harness.hpp"
+#include "sandbox/cgroups.hpp"
+
+using namespace harness;
+
+std::string kernel_precheck() {
+    return {};
+}
+
+namespace {
+
+bulwark::Json doctor_json(int* code = nullptr) {
+    auto r = run({harness::bulwark(), "doctor", "--json"});
+    INFO(r.err);
+    if (code) *code = r.code;
+    return bulwark::parse_json(r.out, "doctor");
+}
+
+std::string status_of(const bulwark::Json& d, const std::string& id) {
+    for (auto& c : d.at("checks"))
+        if (c.at("id") == id) return c.at("status");
+    return "absent";
+}
+
+}  // namespace
+
+TEST_CASE("doctor's verdicts match what bulwark and the kernel do here", "[doctor]") {
+    auto mounts = lines(host_mountinfo()).size();
+    int code = -1;
+    auto d = doctor_json(&code);
+    // Its exit status is its verdict.
+    CHECK((code == 0) == d.at("ok").get<bool>());
+    CHECK((code == 0 || code == 1));
+    // Root on a kernel that runs the rest of this suite: BPF, seccomp and namespaces work.
+    for (auto id : {"bpffs", "bpf-test-run", "bpf-loop", "ringbuf", "seccomp", "namespaces",
+                    "pidfd", "capabilities"})
+        CHECK(status_of(d, id) == "ok");
+    // Limits: doctor says missing exactly where bulwark refuses them.
+    const bulwark::cgroups::Limits all{1 << 20, 1, 1000};
+    bool limits = bulwark::cgroups::unavailable(all).empty();
+    CHECK((status_of(d, "cgroup-controllers") == "ok") == limits);
+    auto r = run_sandbox({"--memory", "16m"}, {"/bin/true"});
+    CHECK((r.code == 0) == limits);
+    // The 32-bit entry point: doctor's answer is the probe's (SIGSEGV when closed).
+    auto p = run({env("BULWARK_PROBE"), "int80"}, 10);
+    bool closed = p.code == 128 + SIGSEGV || p.code == 128 + SIGILL;
+    CHECK((status_of(d, "int80") == "missing") == closed);
+    // PID 1.
+    auto comm = lines(run({"/bin/cat", "/proc/1/comm"}).out);
+    CHECK((status_of(d, "systemd") == "ok") == (!comm.empty() && comm[0] == "systemd"));
+    // Nothing changed: no mount, no pin.
+    CHECK(lines(host_mountinfo()).size() == mounts);
+    // The table says the same, with the fixes.
+    auto t = run({harness::bulwark(), "doctor"});
+    CHECK(t.code == code);
+    CHECK_THAT(t.out, Catch::Contains("cgroup-controllers"));
+}
