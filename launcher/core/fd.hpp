@@ -2,8 +2,10 @@
 #pragma once
 
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <memory>
 #include <utility>
 
@@ -49,6 +51,33 @@ class Mapping {
   private:
     void* addr_;
     size_t len_;
+};
+
+// One datagram of `len` bytes at `payload` and, with fd >= 0, that descriptor as SCM_RIGHTS,
+// laid out for sendmsg(2) without allocating (a CLONE_VM child between its filter and execve
+// builds one). The payload must outlive it; it cannot be copied, since it points into itself.
+class FdMessage {
+  public:
+    FdMessage(void* payload, size_t len, int fd) : iov_{payload, len} {
+        mh_.msg_iov = &iov_;
+        mh_.msg_iovlen = 1;
+        if (fd < 0) return;
+        mh_.msg_control = control_;
+        mh_.msg_controllen = sizeof control_;
+        cmsghdr* c = CMSG_FIRSTHDR(&mh_);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    }
+    FdMessage(const FdMessage&) = delete;
+    FdMessage& operator=(const FdMessage&) = delete;
+    msghdr* get() { return &mh_; }
+
+  private:
+    iovec iov_;
+    alignas(cmsghdr) char control_[CMSG_SPACE(sizeof(int))] = {};
+    msghdr mh_{};
 };
 
 // A C library's handle freed by `Free` (bubblewrap's cleanup_*, nsjail's defer):

@@ -87,6 +87,14 @@ std::string read_file(const std::string& path) {
     return ss.str();
 }
 
+std::string read_file_or_empty(const std::string& path) {
+    try {
+        return read_file(path);
+    } catch (const InputError&) {
+        return "";
+    }
+}
+
 void default_signal_handlers() {
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;

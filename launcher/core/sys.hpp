@@ -17,6 +17,9 @@ namespace bulwark {
 
 // Reads a whole file; InputError naming the path if it cannot.
 std::string read_file(const std::string& path);
+// A whole file, or "" when it cannot be read: for /proc and cgroupfs files whose absence is an
+// answer (the process is gone, the controller is not there).
+std::string read_file_or_empty(const std::string& path);
 
 // The rest of an open file; throws SysError naming `what`.
 std::string read_fd(int fd, const std::string& what);

@@ -158,11 +158,7 @@ Check user_notif() {
 }
 
 Check own_filter() {
-    std::string status;
-    try {
-        status = read_file("/proc/self/status");
-    } catch (const InputError&) {
-    }
+    auto status = read_file_or_empty("/proc/self/status");
     auto pos = status.find("\nSeccomp:");
     int mode = pos == std::string::npos ? 0 : std::atoi(status.c_str() + pos + 9);
     if (mode == 0) return ok("own-seccomp", "no seccomp filter applies to bulwark itself", "");
@@ -222,11 +218,7 @@ Check namespaces() {
 }
 
 Check user_namespaces() {
-    std::string n;
-    try {
-        n = read_file("/proc/sys/user/max_user_namespaces");
-    } catch (const InputError&) {
-    }
+    auto n = read_file_or_empty("/proc/sys/user/max_user_namespaces");
     if (std::atol(n.c_str()) > 0) return ok("user-namespaces", "user namespaces enabled", "");
     return bad("user-namespaces", Status::Missing, "user namespaces disabled",
                "none needed: bulwark and bulwark-oci run rootful", "");
@@ -288,11 +280,7 @@ Check cap_sys_resource() {
 }
 
 Check systemd() {
-    std::string comm;
-    try {
-        comm = read_file("/proc/1/comm");
-    } catch (const InputError&) {
-    }
+    auto comm = read_file_or_empty("/proc/1/comm");
     if (comm == "systemd\n") return ok("systemd", "systemd is PID 1", "");
     if (!comm.empty() && comm.back() == '\n') comm.pop_back();
     return bad("systemd", Status::Degraded,

@@ -51,11 +51,7 @@ std::vector<std::string> v1_controllers(const Resources& r) {
 }
 
 std::string v2_controllers(const std::string& dir) {
-    try {
-        return read_file(dir + "/cgroup.controllers");
-    } catch (const InputError&) {
-        return "";
-    }
+    return read_file_or_empty(dir + "/cgroup.controllers");
 }
 
 bool offers(const std::string& dir, const std::string& ctrl) {
@@ -71,26 +67,14 @@ std::string limit_or_max(int64_t v) {
 
 Hierarchies parse_hierarchies(const std::string& mountinfo) {
     Hierarchies h;
-    std::istringstream in(mountinfo);
-    std::string line;
-    while (std::getline(in, line)) {
-        auto dash = line.find(" - ");
-        if (dash == std::string::npos) continue;
-        std::istringstream tail(line.substr(dash + 3));
-        std::string fstype, source, super;
-        tail >> fstype >> source >> super;
-        std::istringstream head(line.substr(0, dash));
-        std::string id, parent, dev, root, mnt;
-        head >> id >> parent >> dev >> root >> mnt;
-        // Only a hierarchy's root: a bind of a sub-cgroup elsewhere is not where paths start.
-        if (root != "/") continue;
-        if (fstype == "cgroup2" && h.v2.empty()) h.v2 = mnt;
-        if (fstype != "cgroup") continue;
-        std::istringstream opts(super);
+    for (auto& m : cgroups::cgroup_mounts(mountinfo)) {
+        if (m.fstype == "cgroup2" && h.v2.empty()) h.v2 = m.mountpoint;
+        if (m.fstype != "cgroup") continue;
+        std::istringstream opts(m.options);
         std::string o;
         while (std::getline(opts, o, ','))
             if (o == "memory" || o == "pids" || o == "cpu" || o == "devices" || o == "freezer")
-                h.v1.emplace(o, mnt);
+                h.v1.emplace(o, m.mountpoint);
     }
     return h;
 }
@@ -173,9 +157,8 @@ void apply_devices(const CgroupDirs& d, const Resources& r) {
 
 }  // namespace
 
-void create_cgroup(const CgroupDirs& d, const Resources& r) {
+void create_cgroup(const Hierarchies& h, const CgroupDirs& d, const Resources& r) {
     if (!d.v2.empty()) {
-        auto h = host_hierarchies();
         auto rel = d.v2.substr(h.v2.size());
         // Controllers have to be enabled in every ancestor's subtree_control on the way down.
         std::vector<std::string> want;
@@ -193,7 +176,7 @@ void create_cgroup(const CgroupDirs& d, const Resources& r) {
         }
     }
     for (auto& [c, dir] : d.v1) {
-        auto base = host_hierarchies().v1.at(c);
+        auto& base = h.v1.at(c);
         make_dirs(base, dir.substr(base.size()));
     }
     apply_resources(d, r);
@@ -347,13 +330,7 @@ void add_process(const CgroupDirs& d, pid_t pid) {
 std::vector<pid_t> cgroup_pids(const CgroupDirs& d) {
     std::string dir = !d.v2.empty() ? d.v2 : d.v1.begin()->second;
     std::vector<pid_t> out;
-    std::string text;
-    try {
-        text = read_file(dir + "/cgroup.procs");
-    } catch (const InputError&) {
-        return out;
-    }
-    std::istringstream in(text);
+    std::istringstream in(read_file_or_empty(dir + "/cgroup.procs"));
     long pid;
     while (in >> pid) out.push_back(static_cast<pid_t>(pid));
     return out;
@@ -370,14 +347,9 @@ void freeze(const CgroupDirs& d, bool on) {
 }
 
 bool frozen(const CgroupDirs& d) {
-    try {
-        if (auto it = d.v1.find("freezer"); it != d.v1.end())
-            return read_file(it->second + "/freezer.state").rfind("FROZEN", 0) == 0;
-        if (!d.v2.empty() && exists(d.v2 + "/cgroup.freeze"))
-            return read_file(d.v2 + "/cgroup.freeze").rfind("1", 0) == 0;
-    } catch (const InputError&) {
-    }
-    return false;
+    if (auto it = d.v1.find("freezer"); it != d.v1.end())
+        return read_file_or_empty(it->second + "/freezer.state").rfind("FROZEN", 0) == 0;
+    return !d.v2.empty() && read_file_or_empty(d.v2 + "/cgroup.freeze").rfind("1", 0) == 0;
 }
 
 void destroy_cgroup(const CgroupDirs& d) {

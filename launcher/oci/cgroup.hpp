@@ -38,8 +38,9 @@ struct CgroupDirs {
 // setting when no hierarchy offers its controller.
 CgroupDirs plan_cgroup(const Hierarchies& h, const std::string& relpath, const Resources& r);
 
-// mkdir -p, enables v2 controllers on the way down, writes the limits. Throws SysError.
-void create_cgroup(const CgroupDirs& d, const Resources& r);
+// mkdir -p, enables v2 controllers on the way down, writes the limits. `h`: the hierarchies
+// plan_cgroup made `d` from. Throws SysError.
+void create_cgroup(const Hierarchies& h, const CgroupDirs& d, const Resources& r);
 // Writes limits into an existing cgroup (create, and `update`).
 void apply_resources(const CgroupDirs& d, const Resources& r);
 // Moves a process into every directory.

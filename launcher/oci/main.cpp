@@ -149,11 +149,7 @@ int dispatch(const std::string& cmd, const std::vector<std::string>& args, const
         } else {
             printf("PID CMD\n");
             for (auto p : pids) {
-                std::string cmdline;
-                try {
-                    cmdline = read_file("/proc/" + std::to_string(p) + "/comm");
-                } catch (const InputError&) {
-                }
+                auto cmdline = read_file_or_empty("/proc/" + std::to_string(p) + "/comm");
                 if (!cmdline.empty() && cmdline.back() == '\n') cmdline.pop_back();
                 printf("%d %s\n", p, cmdline.c_str());
             }

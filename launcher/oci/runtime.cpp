@@ -50,12 +50,7 @@ std::string dir_of(const Globals& g, const std::string& id) {
 // /proc/PID/stat's start time (field 22), 0 when the process is gone. A zombie counts as gone:
 // it ran its course and only waits for its reaper.
 uint64_t start_time_of(pid_t pid) {
-    std::string text;
-    try {
-        text = read_file("/proc/" + std::to_string(pid) + "/stat");
-    } catch (const InputError&) {
-        return 0;
-    }
+    auto text = read_file_or_empty("/proc/" + std::to_string(pid) + "/stat");
     auto close = text.rfind(')');
     if (close == std::string::npos) return 0;
     std::istringstream in(text.substr(close + 2));
@@ -174,15 +169,18 @@ void mount_one(int root, const Mount& m, const Spec& s) {
     auto target = fd_path(fd.get());
     auto what = m.destination;
     unsigned long flags = o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+    // A change to the mount just made: `fd` still names the directory beneath it, so the path
+    // is resolved again, inside the root, to reach the new mount on top.
+    auto change_top = [&](unsigned long change, const std::string& step) {
+        auto top = in_root::open(root, m.destination, O_PATH);
+        if (!top) throw_sys("open(" + what + " in rootfs)");
+        do_mount(nullptr, fd_path(top.get()), nullptr, change, nullptr, step + " " + what);
+    };
     if (bind) {
         do_mount(m.source.c_str(), target, nullptr, MS_BIND | (o.flags & MS_REC), nullptr,
                  "bind " + m.source + " on " + what);
         // The bind has been made; its options need a remount, as mount(8) does.
-        if (flags) {
-            auto fd2 = in_root::open(root, m.destination, O_PATH);
-            do_mount(nullptr, fd_path(fd2.get()), nullptr, MS_REMOUNT | MS_BIND | flags, nullptr,
-                     "remount " + what);
-        }
+        if (flags) change_top(MS_REMOUNT | MS_BIND | flags, "remount");
     } else {
         std::string type = m.type;
         const char* src = m.source.empty() ? m.type.c_str() : m.source.c_str();
@@ -194,19 +192,13 @@ void mount_one(int root, const Mount& m, const Spec& s) {
             if (type == "sysfs" && errno == EPERM) {
                 do_mount("/sys", target, nullptr, MS_BIND | MS_REC, nullptr,
                          "bind /sys on " + what);
-                auto fd2 = in_root::open(root, m.destination, O_PATH);
-                do_mount(nullptr, fd_path(fd2.get()), nullptr, MS_REMOUNT | MS_BIND | flags,
-                         nullptr, "remount " + what);
+                change_top(MS_REMOUNT | MS_BIND | flags, "remount");
             } else {
                 throw_sys("mount(" + type + " on " + what + ")");
             }
         }
     }
-    if (o.propagation) {
-        auto fd2 = in_root::open(root, m.destination, O_PATH);
-        do_mount(nullptr, fd_path(fd2.get()), nullptr, o.propagation, nullptr,
-                 "propagation of " + what);
-    }
+    if (o.propagation) change_top(o.propagation, "propagation of");
 }
 
 // The nodes every container has (runtime-spec "Default Devices") and linux.devices, made with
@@ -376,20 +368,8 @@ void setup_console(const UniqueFd& sock) {
     UniqueFd slave(open(slave_path.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC));
     if (!slave) throw_sys("open(" + slave_path + ")");
     char name[] = "/dev/ptmx";
-    iovec iov{name, sizeof name - 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr mh{};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = control;
-    mh.msg_controllen = sizeof control;
-    cmsghdr* cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    int mfd = master.get();
-    std::memcpy(CMSG_DATA(cm), &mfd, sizeof mfd);
-    if (sendmsg(sock.get(), &mh, MSG_NOSIGNAL) < 0) throw_sys("sendmsg(console socket)");
+    FdMessage msg(name, sizeof name - 1, master.get());
+    if (sendmsg(sock.get(), msg.get(), MSG_NOSIGNAL) < 0) throw_sys("sendmsg(console socket)");
     for (int i = 0; i < 3; ++i)
         if (dup2(slave.get(), i) < 0) throw_sys("dup2(pty)");
     if (ioctl(0, TIOCSCTTY, 0) != 0) throw_sys("ioctl(TIOCSCTTY)");
@@ -472,8 +452,7 @@ struct InitArgs {
         for (auto [fd, flag] : a.joins)
             if (setns(fd, flag) != 0) throw_sys("setns(" + std::to_string(flag) + ")");
         // Made after the cgroup move, so the container's cgroup is its namespace's root.
-        if (a.spec->has_namespace(CLONE_NEWCGROUP) &&
-            !a.spec->find_namespace(CLONE_NEWCGROUP)->path.size())
+        if (auto* cg = a.spec->find_namespace(CLONE_NEWCGROUP); cg && cg->path.empty())
             if (unshare(CLONE_NEWCGROUP) != 0) throw_sys("unshare(CLONE_NEWCGROUP)");
         if (setsid() < 0) throw_sys("setsid");
         if (!a.plan->console_socket.empty())
@@ -523,14 +502,14 @@ seccomp::Compiled compile_seccomp(const Json& doc, const std::string& file, cons
     return seccomp::compile(seccomp::resolve(profile, seccomp::host_context(kept)), file, opt);
 }
 
-ProcessPlan process_plan(const Spec& s, const Process& proc, const Globals& g,
+// `key`: the runtime config's trust key (trust_key()), "" for none.
+ProcessPlan process_plan(const Spec& s, const Process& proc, const std::string& key,
                          const std::string& console_socket) {
     ProcessPlan pp;
     pp.proc = proc;
     pp.console_socket = proc.terminal ? console_socket : "";
     if (proc.terminal && console_socket.empty())
         throw InputError("process.terminal is true: --console-socket is required");
-    auto key = trust_key(g);
     if (auto it = s.annotations.find(kProfileAnnotation); it != s.annotations.end()) {
         auto text = signing::read_verified(it->second, key);
         pp.filter = compile_seccomp(parse_json(text, it->second), it->second, proc);
@@ -659,6 +638,7 @@ pid_t create(const Globals& g, const CreateOptions& o) {
     std::string bundle = bundle_abs;
     free(bundle_abs);
     auto spec = load_spec(bundle);
+    auto key = trust_key(g);
     if (auto it = spec.annotations.find(kHardenAnnotation);
         it != spec.annotations.end() && it->second == "true") {
         auto v = harden(spec);
@@ -669,12 +649,12 @@ pid_t create(const Globals& g, const CreateOptions& o) {
         if (!spec.has_namespace(CLONE_NEWNET))
             throw InputError(spec.file + ": " + kPolicyAnnotation +
                              " needs a network namespace of the container's own");
-        pol = policy::load_policy(it->second, trust_key(g));
+        pol = policy::load_policy(it->second, key);
     }
-    auto plan = process_plan(spec, spec.process, g, o.console_socket);
-    auto cg =
-        plan_cgroup(host_hierarchies(), cgroup_relpath(spec.cgroups_path, o.id, g.systemd_cgroup),
-                    spec.resources);
+    auto plan = process_plan(spec, spec.process, key, o.console_socket);
+    auto hierarchies = host_hierarchies();
+    auto cg = plan_cgroup(hierarchies, cgroup_relpath(spec.cgroups_path, o.id, g.systemd_cgroup),
+                          spec.resources);
 
     // From here on the system changes: every failure undoes what was made.
     make_state_dir(g, o.id);
@@ -693,7 +673,7 @@ pid_t create(const Globals& g, const CreateOptions& o) {
         UniqueFd fifo(open(fifo_path.c_str(), O_PATH | O_CLOEXEC));
         if (!fifo) throw_sys("open(" + fifo_path + ")");
         cgroup_made = true;  // destroy_cgroup takes what is there, if anything
-        create_cgroup(cg, spec.resources);
+        create_cgroup(hierarchies, cg, spec.resources);
         st.cgroup = cg;
 
         InitArgs ia{&spec, &plan, -1, fifo.get(), {}, o.preserve_fds};
@@ -897,7 +877,7 @@ int exec(const Globals& g, const ExecOptions& o) {
     }
     for (auto& e : o.env) proc.env.push_back(e);
     if (!o.cwd.empty()) proc.cwd = o.cwd;
-    auto plan = process_plan(spec, proc, g, o.console_socket);
+    auto plan = process_plan(spec, proc, trust_key(g), o.console_socket);
     auto pidfd = open_pidfd(s);
     if (!pidfd) throw InputError("container \"" + o.id + "\" is not running");
     // The exec'd process becomes our grandchild; as a subreaper we get it back once its parent

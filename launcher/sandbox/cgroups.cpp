@@ -105,22 +105,29 @@ std::vector<std::string> needed_controllers(const Limits& l) {
     return c;
 }
 
-std::string cgroup2_mount(const std::string& mountinfo) {
+std::vector<CgroupMount> cgroup_mounts(const std::string& mountinfo) {
     // Fields: id parent major:minor root mountpoint options [optional...] - fstype source super
+    std::vector<CgroupMount> out;
     std::istringstream in(mountinfo);
     std::string line;
     while (std::getline(in, line)) {
         auto dash = line.find(" - ");
         if (dash == std::string::npos) continue;
         std::istringstream tail(line.substr(dash + 3));
-        std::string fstype;
-        tail >> fstype;
-        if (fstype != "cgroup2") continue;
+        std::string fstype, source, super;
+        tail >> fstype >> source >> super;
+        if (fstype != "cgroup2" && fstype != "cgroup") continue;
         std::istringstream head(line.substr(0, dash));
         std::string id, parent, dev, root, mnt;
         head >> id >> parent >> dev >> root >> mnt;
-        if (root == "/") return mnt;  // a bind of a subtree would not show our own cgroup path
+        if (root == "/") out.push_back({fstype, mnt, super});
     }
+    return out;
+}
+
+std::string cgroup2_mount(const std::string& mountinfo) {
+    for (auto& m : cgroup_mounts(mountinfo))
+        if (m.fstype == "cgroup2") return m.mountpoint;
     return "";
 }
 

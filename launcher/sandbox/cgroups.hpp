@@ -31,6 +31,14 @@ std::string cpu_max(uint32_t millicpus);
 // The controllers these limits need, in the order cgroup.subtree_control is written.
 std::vector<std::string> needed_controllers(const Limits& l);
 
+// A cgroup or cgroup2 mount of a hierarchy's root, from /proc/self/mountinfo's text. A bind of a
+// sub-cgroup elsewhere is left out: paths in /proc/self/cgroup do not start there.
+struct CgroupMount {
+    std::string fstype;      // "cgroup2" or "cgroup"
+    std::string mountpoint;  // "/sys/fs/cgroup/memory"
+    std::string options;     // the super options: "rw,memory" names a v1 hierarchy's controllers
+};
+std::vector<CgroupMount> cgroup_mounts(const std::string& mountinfo);
 // The cgroup2 mount point from /proc/self/mountinfo's text; empty when none is mounted.
 std::string cgroup2_mount(const std::string& mountinfo);
 // This process's cgroup v2 path ("0::/PATH" line) from /proc/self/cgroup's text.

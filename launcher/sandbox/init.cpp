@@ -36,28 +36,12 @@ namespace {
 constexpr int kForwarded[] = {SIGTERM, SIGINT,  SIGHUP,   SIGQUIT,
                               SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
 
-// One control message and, with pass_fd >= 0, a descriptor as SCM_RIGHTS, laid out for sendmsg
-// without allocating: the app builds one on the init's memory, between its filter and execve.
+// One control message and, with pass_fd >= 0, a descriptor: the app builds one on the init's
+// memory, between its filter and execve.
 struct OutMsg {
     Msg m;
-    iovec iov{&m, sizeof m};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr mh{};
-    OutMsg(Msg::Kind kind, int pass_fd) {
-        m.kind = kind;
-        mh.msg_iov = &iov;
-        mh.msg_iovlen = 1;
-        if (pass_fd < 0) return;
-        mh.msg_control = control;
-        mh.msg_controllen = sizeof control;
-        cmsghdr* c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        std::memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
-    }
-    OutMsg(const OutMsg&) = delete;  // iov and mh point into the object itself
-    OutMsg& operator=(const OutMsg&) = delete;
+    FdMessage msg;
+    OutMsg(Msg::Kind kind, int pass_fd) : msg(&m, sizeof m, pass_fd) { m.kind = kind; }
 };
 
 void send(int fd, Msg::Kind kind, int code, int status, const std::string& text, int pass_fd = -1) {
@@ -66,7 +50,7 @@ void send(int fd, Msg::Kind kind, int code, int status, const std::string& text,
     o.m.status = status;
     std::strncpy(o.m.text, text.c_str(), sizeof o.m.text - 1);
     // A lost message only loses detail: the supervisor still sees the exit.
-    (void)!::sendmsg(fd, &o.mh, MSG_NOSIGNAL);
+    (void)!::sendmsg(fd, o.msg.get(), MSG_NOSIGNAL);
 }
 
 // Lowers a limit to `value` (soft and hard). Never raises: the launcher may itself run under
@@ -120,7 +104,7 @@ int exec_app(void* arg) {
         OutMsg o(Msg::kLearnListener, listener);
         // A failed send means the supervisor is gone: our next call waits for nobody until
         // the init, killed by its parent-death signal, takes the namespace down with it.
-        if (long r = seccomp::learn::send_listener(a->ctl, &o.mh); r < 0)
+        if (long r = seccomp::learn::send_listener(a->ctl, o.msg.get()); r < 0)
             fail(125, static_cast<int>(-r));
     } else if (int err = seccomp::install(a->p->filter); err != 0) {
         fail(125, err);
