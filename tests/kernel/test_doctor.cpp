@@ -3,6 +3,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include <catch2/catch.hpp>
 
 #include "core/json_util.hpp"
@@ -62,4 +65,46 @@ TEST_CASE("doctor's verdicts match what bulwark and the kernel do here", "[docto
     auto t = run({harness::bulwark(), "doctor"});
     CHECK(t.code == code);
     CHECK_THAT(t.out, Catch::Contains("cgroup-controllers"));
+}
+
+namespace {
+
+// An interface of `type` (bridge, ...) in this namespace for the test's length.
+struct Link {
+    std::string name;
+    Link(std::string n, const std::string& type) : name(std::move(n)) {
+        run({"/usr/sbin/ip", "link", "del", name});
+        auto r = run({"/usr/sbin/ip", "link", "add", name, "type", type});
+        if (r.code != 0) throw std::runtime_error("ip link add " + name + ": " + r.err);
+    }
+    ~Link() { run({"/usr/sbin/ip", "link", "del", name}); }
+};
+
+// A guard attached by the test, detached on destruction whatever the test did.
+struct Attached {
+    std::string name;
+    ~Attached() { run({harness::bulwark(), "xdp", "detach", "--name", name}); }
+};
+
+}  // namespace
+
+TEST_CASE("doctor's xdp-driver answer is what a native attach does", "[doctor]") {
+    VethNs veth("bw-doc-ns", "bw-doc-h", "bw-doc-p", "198.18.47.1/30", "198.18.47.2/30");
+    Link bridge("bw-doc-b", "bridge");
+    auto policy = std::filesystem::temp_directory_path() / "bulwark-doctor-policy.json";
+    std::ofstream(policy) << R"({ "inspect_ports": [80] })";
+    // veth has native XDP and a bridge has none, whether the kernel says so (xdp-features, 6.3+)
+    // or doctor knows the driver (before).
+    for (auto [iface, native] : {std::pair{veth.host(), true}, {bridge.name, false}}) {
+        INFO(iface);
+        auto d = bulwark::parse_json(
+            run({harness::bulwark(), "doctor", "--json", "--iface", iface}).out, "doctor");
+        Attached guard{"doctor-native"};
+        auto r = run({harness::bulwark(), "xdp", "attach", "--iface", iface, "--mode", "native",
+                      "--policy", policy.string(), "--name", guard.name});
+        INFO(r.err);
+        CHECK(status_of(d, "xdp-driver") == (native ? "ok" : "degraded"));
+        CHECK((r.code == 0) == native);
+    }
+    std::filesystem::remove(policy);
 }
