@@ -150,6 +150,49 @@ struct {
     __type(value, struct bw_meta);
 } meta SEC(".maps");
 
+/* Bans (struct bw_ban): a plain hash, not LRU, so a spray of new sources cannot evict the bans
+ * already given; the loader sizes it from the policy's bans.table. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 65536);
+    __type(key, struct bw_source_key);
+    __type(value, struct bw_ban);
+} bans SEC(".maps");
+
+/* Offences towards a ban: LRU, touched only by drops; an evicted count starts again. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 65536);
+    __type(key, struct bw_source_key);
+    __type(value, struct bw_strike);
+} strikes SEC(".maps");
+
+/* Bans issued and refused (BW_BANS_*), for `bulwark stats`. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 2);
+    __type(key, __u32);
+    __type(value, __u64);
+} bans_stats SEC(".maps");
+
+static __always_inline void fill_event(struct bw_event *e, const struct pkt *p, __u32 reason,
+                                       __u32 detail, __u64 now)
+{
+    e->time_ns = now;
+    e->reason = reason;
+    e->detail = detail;
+    e->len = p->len;
+    e->sport = p->sport;
+    e->dport = p->dport;
+    e->family = p->key.family;
+    e->proto = p->l4;
+    e->cls = p->cls;
+    e->gen = p->gen;
+    __builtin_memcpy(e->src, p->src, 16);
+    __builtin_memcpy(e->dst, p->dst, 16);
+    e->extra = 0;
+}
+
 /* At most `per_source_per_second` events per (source, reason), the rate reasons sharing one gate
  * in the source entry, then one ring-buffer record; a full ring buffer counts a loss. Global:
  * verified once. */
@@ -181,18 +224,67 @@ __noinline int emit(const struct pkt *p, __u32 reason, __u32 detail, __u64 now, 
             *lost += 1;
         return 0;
     }
-    e->time_ns = now;
-    e->reason = reason;
-    e->detail = detail;
-    e->len = p->len;
-    e->sport = p->sport;
-    e->dport = p->dport;
-    e->family = p->key.family;
-    e->proto = p->l4;
-    e->cls = p->cls;
-    e->gen = p->gen;
-    __builtin_memcpy(e->src, p->src, 16);
-    __builtin_memcpy(e->dst, p->dst, 16);
+    fill_event(e, p, reason, detail, now);
+    bpf_ringbuf_submit(e, 0);
+    return 1;
+}
+
+/* One more offence of the source; the one that completes `after` within the window bans it,
+ * for a length that doubles with each ban in a row, and tells userspace (one event per ban,
+ * not throttled). Counts race across CPUs: a lost increment delays a ban by one offence.
+ * Global: verified once. */
+__noinline int offend(const struct pkt *p, __u32 reason, __u64 now)
+{
+    if (!p)
+        return 0;
+    __u32 gen = p->gen;
+    struct bw_config *cfg = bpf_map_lookup_elem(&config, &gen);
+    if (!cfg || !cfg->bans.for_ns)
+        return 0;
+    /* On the stack: before 6.3 a global function's argument memory cannot be a map key. */
+    struct bw_source_key key;
+    __builtin_memcpy(&key, &p->key, sizeof key);
+    struct bw_strike fresh = {.start_ns = now};
+    struct bw_strike *s = lookup_or_try_init(&strikes, &key, &fresh);
+    if (!s)
+        return 0;
+    if (now - s->start_ns > cfg->bans.within_ns) {
+        s->start_ns = now;
+        s->count = 0;
+    }
+    if (__sync_fetch_and_add(&s->count, 1) + 1 < cfg->bans.after)
+        return 0;
+    s->count = 0;
+    s->start_ns = now;
+    __u32 level = 0;
+    struct bw_ban *old = bpf_map_lookup_elem(&bans, &key);
+    if (old) {
+        if (now < old->until_ns)
+            return 0; /* another CPU banned it already */
+        if (now - old->until_ns <= cfg->bans.forget_ns)
+            level = old->level;
+    }
+    struct bw_bans rules = cfg->bans;
+    __u64 len = bw_ban_length(&rules, level);
+    struct bw_ban b = {
+        .until_ns = now + len, .start_ns = now, .level = level + 1, .reason = reason};
+    __u32 k =
+        bpf_map_update_elem(&bans, &key, &b, BPF_ANY) == 0 ? BW_BANS_ISSUED : BW_BANS_REFUSED;
+    __u64 *n = bpf_map_lookup_elem(&bans_stats, &k);
+    if (n)
+        *n += 1;
+    if (k != BW_BANS_ISSUED)
+        return 0;
+    struct bw_event *e = bpf_ringbuf_reserve(&events, sizeof *e, 0);
+    if (!e) {
+        __u32 zero = 0;
+        __u64 *lost = bpf_map_lookup_elem(&events_lost, &zero);
+        if (lost)
+            *lost += 1;
+        return 1;
+    }
+    fill_event(e, p, BW_EVENT_BANNED, reason, now);
+    e->extra = (__u32)(len / 1000000000ULL);
     bpf_ringbuf_submit(e, 0);
     return 1;
 }
@@ -219,6 +311,8 @@ static __always_inline int verdict(struct xdp_md *ctx, __u32 reason, struct bw_s
 static __always_inline int drop(struct xdp_md *ctx, const struct pkt *p, __u32 reason, __u32 detail,
                                 struct bw_source *src, __u64 now)
 {
+    if ((p->ban_reasons >> (reason & 31)) & 1)
+        offend(p, reason, now);
     __u64 *gate = 0;
     if (src && reason >= BW_DROP_RATE_PACKETS && reason <= BW_DROP_RATE_REQUESTS) {
         gate = &src->event_tat;
@@ -229,21 +323,6 @@ static __always_inline int drop(struct xdp_md *ctx, const struct pkt *p, __u32 r
     }
     emit(p, reason, detail, now, gate);
     return verdict(ctx, reason, src);
-}
-
-static __always_inline void mask_key(struct bw_source_key *k, const struct bw_config *cfg)
-{
-    __u32 prefix = k->family == 4 ? cfg->key_prefix_v4 : cfg->key_prefix_v6;
-    if (prefix >= (k->family == 4 ? 32u : 128u))
-        return; /* per address: nothing to mask (IPv4's unused bytes are already zero) */
-#pragma unroll
-    for (int i = 0; i < 16; i++) {
-        __u32 bit = i * 8;
-        if (bit >= prefix)
-            k->addr[i] = 0;
-        else if (prefix - bit < 8)
-            k->addr[i] &= (__u8)(0xff << (8 - (prefix - bit)));
-    }
 }
 
 /* Whether the payload starts with an HTTP method and a space. */
@@ -679,7 +758,7 @@ static __always_inline void classify(const struct bw_config *cfg, struct pkt *p)
     }
     p->cls = cls ? *cls : BW_CLASS_DEFAULT;
     __builtin_memcpy(p->key.addr, p->src, 16);
-    mask_key(&p->key, cfg);
+    bw_mask_key(&p->key, cfg->key_prefix_v4, cfg->key_prefix_v6);
 }
 
 /* The source's packet bucket, then its connection bucket for a TCP SYN without ACK. Returns the
@@ -722,6 +801,7 @@ int bulwark_xdp(struct xdp_md *ctx)
         return XDP_DROP; /* never reached once loaded; fail closed */
     p.len = data_end - data;
     p.events_tau_ns = cfg->events.tau_ns;
+    p.ban_reasons = cfg->bans.for_ns ? cfg->bans.reasons : 0;
 
     enum parse_result parsed = parse_packet(data, data_end, &p);
     if (parsed == PARSE_PASS)
@@ -735,6 +815,18 @@ int bulwark_xdp(struct xdp_md *ctx)
         return drop(ctx, &p, BW_DROP_DENY, 0, 0, now);
     if (p.cls == BW_CLASS_TRUSTED)
         return verdict(ctx, BW_PASS_TRUSTED, 0);
+    if (cfg->bans.for_ns) {
+        struct bw_ban *b = bpf_map_lookup_elem(&bans, &p.key);
+        if (b) {
+            if (now < b->until_ns) {
+                __sync_fetch_and_add(&b->drops, 1);
+                return drop(ctx, &p, BW_DROP_BANNED, 0, 0, now);
+            }
+            /* Forgotten: the table has room again and the next ban starts from `for`. */
+            if (now - b->until_ns > cfg->bans.forget_ns)
+                bpf_map_delete_elem(&bans, &p.key);
+        }
+    }
 
     struct bw_source fresh = {};
     struct bw_source *src = lookup_or_try_init(&sources, &p.key, &fresh);

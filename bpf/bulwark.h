@@ -24,8 +24,13 @@ enum bw_reason {
     BW_DROP_RULE,
     BW_DROP_PATTERN,
     BW_DROP_MALFORMED,
+    BW_DROP_BANNED, /* the source is serving a ban (struct bw_ban) */
     BW_REASON_MAX,
 };
+
+/* The `reason` of the event a new ban sends (not a verdict, so not a counter): its `detail` is
+ * the offence's reason, `extra` the ban's length in seconds. */
+#define BW_EVENT_BANNED 64
 
 /* What a CIDR list entry makes of a source. The most specific prefix wins. */
 enum bw_class {
@@ -112,6 +117,19 @@ struct bw_dfa {
     __u32 states;   /* rows in use, for userspace: what a reload must zero */
 };
 
+/* Escalating bans (policy "bans"): `after` offences (drops for a reason in the `reasons` mask)
+ * within `within_ns` of the first one ban the source for `for_ns`, doubled for each ban before
+ * it (bw_ban_length) up to `max_ns`; a source with no ban for `forget_ns` after its last one
+ * ended starts again from `for_ns`. for_ns 0: no bans. */
+struct bw_bans {
+    __u64 for_ns;
+    __u64 max_ns;
+    __u64 within_ns;
+    __u64 forget_ns;
+    __u32 after;
+    __u32 reasons; /* 1 << enum bw_reason */
+};
+
 /* Everything the program needs from the policy that is not a table: one array entry. */
 struct bw_config {
     struct bw_rate rates[4][BW_LIMIT_KINDS]; /* [enum bw_class][enum bw_limit_kind] */
@@ -133,6 +151,7 @@ struct bw_config {
     __u32 ndfa;    /* tables in use */
     __u32 any_raw; /* one of them is over the raw bytes: no lanes (scan_lanes) */
     struct bw_dfa dfa[BW_DFA_TABLES];
+    struct bw_bans bans;
 };
 
 /* A source: its address masked to the key prefix. IPv4 uses the first 4 bytes. */
@@ -161,6 +180,29 @@ static_assert(sizeof(struct bw_source) == 56, "an LRU element of sources must st
 _Static_assert(sizeof(struct bw_source) == 56, "an LRU element of sources must stay 128 bytes");
 #endif
 
+/* A source's offences towards a ban: a window opened by the first, and how many since. */
+struct bw_strike {
+    __u64 start_ns;
+    __u32 count;
+    __u32 pad;
+};
+
+/* A ban, by source key (the `bans` hash map: bounded and never evicting, so a flood of new
+ * sources cannot push older bans out; when it is full a new ban is refused and counted).
+ * Times are CLOCK_MONOTONIC nanoseconds, as bpf_ktime_get_ns. The entry outlives the ban by
+ * the policy's `forget`, remembering `level` for the next one. */
+struct bw_ban {
+    __u64 until_ns; /* dropped until then */
+    __u64 start_ns; /* when this ban began */
+    __u64 drops;    /* packets dropped while banned (best effort across CPUs) */
+    __u32 level;    /* bans in a row, this one included: it lasts bw_ban_length(level - 1) */
+    __u32 reason;   /* the offence that earned it (enum bw_reason); BW_BAN_MANUAL from `ban add` */
+};
+#define BW_BAN_MANUAL 0xffffffffu
+/* bans_stats entries. */
+#define BW_BANS_ISSUED 0
+#define BW_BANS_REFUSED 1 /* the table was full */
+
 /* How the program is attached (bw_meta.mode). */
 enum bw_attach_mode {
     BW_ATTACH_NONE = 0,
@@ -185,6 +227,9 @@ enum bw_attach_mode {
 #define BW_MAP_EVENTS_LOST "events_lost"
 #define BW_MAP_PATTERN_HITS "pattern_hits"
 #define BW_MAP_META "meta"
+#define BW_MAP_BANS "bans"
+#define BW_MAP_STRIKES "strikes"
+#define BW_MAP_BANS_STATS "bans_stats"
 #define BW_PIN_LINK "link"
 
 /* Where and how the program is attached and which policy is in force, for `stats`, `events`
@@ -246,6 +291,7 @@ struct bw_event {
     __u8 gen;    /* policy generation the verdict came from */
     __u8 src[16];
     __u8 dst[16];
+    __u32 extra; /* BW_EVENT_BANNED: the ban's length in seconds; else 0 */
 };
 #define BW_EVENTS_RING_BYTES (1u << 20)
 
@@ -711,6 +757,35 @@ static inline int bw_gcra(__u64 tat, __u64 now, const struct bw_rate *r, __u64 *
         return 0;
     *new_tat = base + r->interval_ns;
     return 1;
+}
+
+/* A source's key: its address masked to the policy's key prefix for its family (the program's
+ * bucket key; `bulwark ban` forms the same from an address). */
+BW_INLINE void bw_mask_key(struct bw_source_key *k, __u32 prefix_v4, __u32 prefix_v6)
+{
+    __u32 prefix = k->family == 4 ? prefix_v4 : prefix_v6;
+    if (prefix >= (k->family == 4 ? 32u : 128u))
+        return; /* per address: nothing to mask (IPv4's unused bytes are already zero) */
+#ifdef __bpf__
+#pragma unroll
+#endif
+    for (int i = 0; i < 16; i++) {
+        __u32 bit = i * 8;
+        if (bit >= prefix)
+            k->addr[i] = 0;
+        else if (prefix - bit < 8)
+            k->addr[i] &= (__u8)(0xff << (8 - (prefix - bit)));
+    }
+}
+
+/* How long the ban after `level` earlier ones lasts: for_ns doubled `level` times, at most
+ * max_ns. */
+static inline __u64 bw_ban_length(const struct bw_bans *b, __u32 level)
+{
+    __u64 len = b->for_ns;
+    for (__u32 i = 0; i < 64 && i < level && len < b->max_ns; i++)
+        len = len > b->max_ns / 2 ? b->max_ns : len * 2;
+    return len < b->max_ns ? len : b->max_ns;
 }
 
 #endif /* BULWARK_BPF_H */

@@ -41,6 +41,7 @@ struct pkt {
     __u32 payload_len;
     __u32 len;           /* frame length */
     __u64 events_tau_ns; /* the policy's event gate tolerance */
+    __u32 ban_reasons;   /* drops that are offences towards a ban (1 << reason); 0: no bans */
 };
 
 /* A length from a header, bounded where the verifier can see it: the 6.1 verifier keeps no bound

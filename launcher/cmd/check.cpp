@@ -196,6 +196,13 @@ int check_policy(const std::string& file, const Flags& f) {
     }
     std::cout << "sources         up to " << p.max_sources << " tracked; events "
               << p.events_per_source_per_second << "/s per source\n";
+    if (auto& b = p.bans) {
+        auto sec = [](uint64_t ns) { return std::to_string(ns / 1'000'000'000ull) + " s"; };
+        std::cout << "bans            after " << b->after << " offences within "
+                  << sec(b->within_ns) << ": " << sec(b->first_ns) << ", doubling to "
+                  << sec(b->max_ns) << ", forgotten after " << sec(b->forget_ns) << "; table "
+                  << b->table << "\n";
+    }
     return 0;
 }
 

@@ -25,5 +25,8 @@ int audit_verify(const Args& args);   // audit.cpp
 int rootfs_seal(const Args& args);    // rootfs.cpp
 int profile_merge(const Args& args);  // profile.cpp
 int doctor(const Args& args);         // doctor.cpp
+int ban_list(const Args& args);       // ban.cpp
+int ban_add(const Args& args);        // ban.cpp
+int ban_remove(const Args& args);     // ban.cpp
 
 }  // namespace bulwark::cmd

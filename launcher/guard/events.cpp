@@ -73,8 +73,11 @@ struct EventContext {
 
 Json event_json(const bw_event& e, const std::string& service, const std::string& matched,
                 int64_t realtime_offset_ns) {
+    bool banned = e.reason == BW_EVENT_BANNED;  // a new ban: `detail` is the offence
     const char* type = "REQUEST_BLOCKED";
-    if (e.cls == BW_CLASS_SUSPICIOUS)
+    if (banned)
+        type = "SOURCE_BANNED";
+    else if (e.cls == BW_CLASS_SUSPICIOUS)
         type = "SUSPICIOUS_ACTIVITY";
     else if (e.reason == BW_DROP_RATE_PACKETS || e.reason == BW_DROP_RATE_CONNECTIONS ||
              e.reason == BW_DROP_RATE_REQUESTS || e.reason == BW_DROP_RULE)
@@ -82,13 +85,17 @@ Json event_json(const bw_event& e, const std::string& service, const std::string
     Json j{{"time", rfc3339(static_cast<int64_t>(e.time_ns) + realtime_offset_ns)},
            {"type", type},
            {"service", service},
-           {"reason", xdp::reason_name(e.reason)},
+           {"reason", xdp::reason_name(banned ? e.detail : e.reason)},
            {"src", addr_text(e.family, e.src)},
            {"src_port", e.sport},
            {"dst", addr_text(e.family, e.dst)},
            {"dst_port", e.dport},
            {"proto", proto_name(e.proto)},
            {"len", e.len}};
+    if (banned) {
+        j["ban_seconds"] = e.extra;
+        return j;
+    }
     if (e.reason == BW_DROP_RULE) j["rule"] = matched;
     if (e.reason == BW_DROP_PATTERN) j["pattern"] = matched;
     return j;
@@ -103,6 +110,8 @@ std::string event_line(const Json& ev) {
       << ev["len"].get<unsigned>();
     if (ev.contains("rule")) o << " rule \"" << ev["rule"].get<std::string>() << "\"";
     if (ev.contains("pattern")) o << " pattern \"" << ev["pattern"].get<std::string>() << "\"";
+    if (ev.contains("ban_seconds"))
+        o << " banned for " << ev["ban_seconds"].get<unsigned>() << " s";
     return o.str();
 }
 

@@ -110,4 +110,11 @@ PinnedPolicy::PinnedPolicy(const std::string& dir) {
             open(BW_MAP_AUTOMATON),  open(BW_MAP_PATTERNS), open(BW_MAP_PATTERN_HITS)};
 }
 
+bw_config PinnedPolicy::config_in_force() const {
+    uint32_t gen = xdp::active_generation(maps);
+    bw_config cfg{};
+    if (bpf_map_lookup_elem(maps.config, &gen, &cfg) != 0) throw_sys("read config");
+    return cfg;
+}
+
 }  // namespace bulwark::guard

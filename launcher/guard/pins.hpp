@@ -38,6 +38,8 @@ struct PinnedPolicy {
     std::vector<UniqueFd> fds;
     xdp::PolicyMaps maps;
     explicit PinnedPolicy(const std::string& dir);
+    // The config entry of the generation in force.
+    bw_config config_in_force() const;
 };
 
 }  // namespace bulwark::guard

@@ -23,6 +23,16 @@ constexpr uint64_t kSecond = 1'000'000'000ull;
 const std::vector<std::string_view> kMethods = {"GET",   "POST",    "PUT",     "DELETE", "HEAD",
                                                 "PATCH", "OPTIONS", "CONNECT", "TRACE"};
 
+// A time unit of rates and durations in ns; 0 for none.
+uint64_t unit_ns(std::string_view name) {
+    static const std::map<std::string, uint64_t, std::less<>> units = {{"second", kSecond},
+                                                                       {"minute", 60 * kSecond},
+                                                                       {"hour", 3600 * kSecond},
+                                                                       {"day", 86400 * kSecond}};
+    auto it = units.find(name);
+    return it == units.end() ? 0 : it->second;
+}
+
 uint64_t parse_u64(std::string_view s, bool& ok) {
     uint64_t v = 0;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -163,6 +173,47 @@ PatternSet parse_set(const std::string& name, const JsonAt& v, unsigned scan_byt
     return set;
 }
 
+// The offences a ban may count: the drops a source earns by what it sends. Not drop_deny (the
+// list already drops it), drop_malformed (a spoofer's frames would ban the address they
+// forge as easily), nor drop_banned.
+const std::vector<std::string> kBanReasons = {"drop_rate_packets", "drop_rate_connections",
+                                              "drop_rate_requests", "drop_rule", "drop_pattern"};
+
+Bans parse_bans(const JsonAt& at) {
+    at.only_keys({"comment", "after", "within", "for", "max", "forget", "reasons", "table"});
+    Bans b;
+    auto dur = [&](const char* key, uint64_t fallback) {
+        auto v = at.get(key);
+        return v ? v->here([&] { return parse_duration(v->str()); }) : fallback;
+    };
+    b.after = static_cast<uint32_t>(at.at("after").u64(1'000'000));
+    if (b.after == 0) at.at("after").fail("after must be at least 1");
+    b.within_ns = dur("within", 60 * kSecond);
+    b.first_ns = at.at("for").here([&] { return parse_duration(at.at("for").str()); });
+    b.max_ns = dur("max", std::max(b.first_ns, 86400 * kSecond));
+    if (b.max_ns < b.first_ns) at.at("max").fail("max is shorter than for");
+    b.forget_ns = dur("forget", b.max_ns);
+    b.reasons = kBanReasons;
+    if (auto r = at.get("reasons")) {
+        b.reasons.clear();
+        for (size_t i = 0; i < r->size(); ++i) {
+            auto name = (*r)[i].str();
+            if (std::find(kBanReasons.begin(), kBanReasons.end(), name) == kBanReasons.end())
+                (*r)[i].fail(
+                    "not a reason a ban counts (one of drop_rate_packets, "
+                    "drop_rate_connections, drop_rate_requests, drop_rule, drop_pattern)");
+            if (std::find(b.reasons.begin(), b.reasons.end(), name) == b.reasons.end())
+                b.reasons.push_back(name);
+        }
+        if (b.reasons.empty()) r->fail("reasons is empty: leave \"bans\" out for no bans");
+    }
+    if (auto t = at.get("table")) {
+        b.table = static_cast<uint32_t>(t->u64(16'000'000));
+        if (b.table < 16) t->fail("table must hold at least 16 sources");
+    }
+    return b;
+}
+
 }  // namespace
 
 Rate parse_rate(const std::string& s) {
@@ -174,17 +225,29 @@ Rate parse_rate(const std::string& s) {
     r.count = parse_u64(std::string_view(s).substr(0, slash), ok);
     if (!ok || r.count == 0 || r.count > 1'000'000'000)
         throw InputError("rate \"" + s + "\": count must be 1..1000000000");
-    auto unit = s.substr(slash + 1);
-    static const std::map<std::string, uint64_t, std::less<>> units = {{"second", kSecond},
-                                                                       {"minute", 60 * kSecond},
-                                                                       {"hour", 3600 * kSecond},
-                                                                       {"day", 86400 * kSecond}};
-    auto it = units.find(unit);
-    if (it == units.end())
-        throw InputError("rate \"" + s + "\": unit must be second, minute, hour or day");
-    r.period_ns = it->second;
+    uint64_t unit = unit_ns(s.substr(slash + 1));
+    if (unit == 0) throw InputError("rate \"" + s + "\": unit must be second, minute, hour or day");
+    r.period_ns = unit;
     r.burst = r.count;
     return r;
+}
+
+uint64_t parse_duration(const std::string& s) {
+    auto sp = s.find(' ');
+    bool ok = false;
+    uint64_t n = sp == std::string::npos ? 0 : parse_u64(std::string_view(s).substr(0, sp), ok);
+    if (!ok || n == 0)
+        throw InputError("duration \"" + s + "\" is not COUNT UNIT (e.g. \"10 minutes\")");
+    auto name = s.substr(sp + 1);
+    if (name.size() > 1 && name.back() == 's') name.pop_back();
+    uint64_t unit = unit_ns(name);
+    if (unit == 0)
+        throw InputError("duration \"" + s +
+                         "\": unit must be second(s), minute(s), hour(s) or day(s)");
+    // A year at most: beyond that a ban is a deny list entry.
+    if (n > 365 * 86400 * kSecond / unit)
+        throw InputError("duration \"" + s + "\" is longer than 365 days");
+    return n * unit;
 }
 
 Gcra to_gcra(const Rate& r) {
@@ -205,7 +268,7 @@ std::vector<automaton::Pattern> all_patterns(const Policy& p) {
 Policy parse_policy(const Json& doc, const std::string& file) {
     JsonAt root(doc, file);
     root.only_keys({"version", "comment", "inspect_ports", "lists", "limits", "rules", "patterns",
-                    "events", "max_sources", "fragments"});
+                    "events", "max_sources", "fragments", "bans"});
     Policy p;
     p.file = file;
     if (auto v = root.get("version")) {
@@ -297,6 +360,7 @@ Policy parse_policy(const Json& doc, const std::string& file) {
         p.max_sources = ms->u64(16'000'000);
         if (p.max_sources < 1024) ms->fail("max_sources must be at least 1024");
     }
+    if (auto b = root.get("bans")) p.bans = parse_bans(*b);
     if (auto fr = root.get("fragments")) {
         auto v = fr->str();
         if (v == "pass")
@@ -362,6 +426,18 @@ Json summary(const Policy& p) {
     j["patterns"] = {{"scan_bytes", p.scan_bytes}, {"sets", sets}, {"total", total}};
     j["events"] = {{"per_source_per_second", p.events_per_source_per_second}};
     j["max_sources"] = p.max_sources;
+    if (p.bans) {
+        auto sec = [](uint64_t ns) { return ns / kSecond; };
+        j["bans"] = {{"after", p.bans->after},
+                     {"within_seconds", sec(p.bans->within_ns)},
+                     {"for_seconds", sec(p.bans->first_ns)},
+                     {"max_seconds", sec(p.bans->max_ns)},
+                     {"forget_seconds", sec(p.bans->forget_ns)},
+                     {"reasons", p.bans->reasons},
+                     {"table", p.bans->table}};
+    } else {
+        j["bans"] = nullptr;
+    }
     j["fragments"] = p.non_first_fragments == Policy::Fragments::Pass ? "pass" : "drop";
     return j;
 }

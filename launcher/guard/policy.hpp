@@ -29,6 +29,19 @@ struct Gcra {
     uint64_t interval_ns, tau_ns;
 };
 Gcra to_gcra(const Rate& r);
+// "90 seconds", "1 minute", "12 hours", "1 day" (singular or plural, one space) -> ns.
+// Throws InputError.
+uint64_t parse_duration(const std::string& s);
+
+// Escalating bans (policy "bans"): `after` drops for one of `reasons` within `within` of the
+// first ban the source for `first`, doubled for each ban in a row up to `max`; after `forget`
+// without a ban the next one is `first` again. Absent: no bans.
+struct Bans {
+    uint32_t after = 0;
+    uint64_t within_ns = 0, first_ns = 0, max_ns = 0, forget_ns = 0;
+    std::vector<std::string> reasons;  // stats names: "drop_pattern", ...
+    uint32_t table = 65536;            // most sources the ban table holds
+};
 
 // A limit per kind; nullopt = unlimited.
 struct Limits {
@@ -66,6 +79,7 @@ struct Policy {
     std::vector<PatternSet> pattern_sets;
     uint64_t events_per_source_per_second = 1;
     uint64_t max_sources = 1'000'000;
+    std::optional<Bans> bans;
     enum class Fragments { Pass, Drop } non_first_fragments = Fragments::Pass;
 };
 

@@ -129,6 +129,16 @@ bw_config make_config(const policy::Policy& p, uint64_t tick_ns) {
     c.coarse_clock = coarse;
     for (auto* list : {&p.deny, &p.trusted, &p.suspicious})
         for (auto& cidr : *list) (cidr.family == AF_INET ? c.lists_v4 : c.lists_v6) = 1;
+    if (p.bans) {
+        c.bans.for_ns = p.bans->first_ns;
+        c.bans.max_ns = p.bans->max_ns;
+        c.bans.within_ns = p.bans->within_ns;
+        c.bans.forget_ns = p.bans->forget_ns;
+        c.bans.after = p.bans->after;
+        for (auto& name : p.bans->reasons)
+            for (unsigned r = 0; r < BW_REASON_MAX; ++r)
+                if (name == reason_name(r)) c.bans.reasons |= 1u << r;
+    }
     return c;
 }
 
@@ -242,7 +252,8 @@ const char* reason_name(unsigned reason) {
                                                "drop_rate_requests",
                                                "drop_rule",
                                                "drop_pattern",
-                                               "drop_malformed"};
+                                               "drop_malformed",
+                                               "drop_banned"};
     return reason < BW_REASON_MAX ? names[reason] : "unknown";
 }
 
@@ -317,6 +328,11 @@ Program::Program(const policy::Policy& p, bool verbose) : compiled_(compile(p)) 
     size(skel_->maps.sources, n);
     size(skel_->maps.rule_buckets, std::min(n, kRuleBucketsMax));
     size(skel_->maps.event_gate, std::min(n, kEventGatesMax));
+    // The ban table as the policy says (a reload cannot resize it); offences are counted for
+    // up to four times as many sources (an evicted count starts again).
+    uint32_t table = p.bans ? p.bans->table : 16;
+    size(skel_->maps.bans, table);
+    size(skel_->maps.strikes, std::min(n, table * 4));
 
     if (int rc = bulwark_bpf__load(skel_.get()); rc != 0) {
         log.print(stderr);
@@ -388,14 +404,17 @@ std::vector<uint64_t> read_pattern_hits(int map_fd, uint32_t gen) {
     return out;
 }
 
-uint64_t read_events_lost(int map_fd) {
-    size_t ncpu = possible_cpus();
-    std::vector<uint64_t> per_cpu(ncpu);
-    uint32_t zero = 0;
-    if (bpf_map_lookup_elem(map_fd, &zero, per_cpu.data()) != 0) throw_sys("read events_lost");
+uint64_t read_percpu_sum(int map_fd, uint32_t key) {
+    std::vector<uint64_t> per_cpu(possible_cpus());
+    if (bpf_map_lookup_elem(map_fd, &key, per_cpu.data()) != 0)
+        throw_sys("read per-CPU entry " + std::to_string(key));
     uint64_t sum = 0;
     for (auto v : per_cpu) sum += v;
     return sum;
+}
+
+uint64_t read_events_lost(int map_fd) {
+    return read_percpu_sum(map_fd, 0);
 }
 
 std::array<bw_counter, BW_REASON_MAX> Program::counters() const {

@@ -79,6 +79,8 @@ TestRun test_run(int prog_fd, const std::vector<uint8_t>& frame, uint32_t repeat
 // Drops per pattern of a generation (index: the pattern's position), summed over CPUs.
 std::vector<uint64_t> read_pattern_hits(int map_fd, uint32_t gen);
 uint64_t read_events_lost(int map_fd);
+// One entry of a per-CPU u64 array, summed over CPUs.
+uint64_t read_percpu_sum(int map_fd, uint32_t key);
 
 // The config entry the program reads (pure: derived from the policy). tick_ns: the resolution of
 // CLOCK_MONOTONIC_COARSE, the clock bpf_ktime_get_coarse_ns reads (coarse_tick_ns()).

@@ -10,6 +10,8 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/sys.hpp"
+#include "guard/bans.hpp"
 #include "guard/pins.hpp"
 #include "guard/program.hpp"
 
@@ -20,8 +22,7 @@ Json stats(const std::string& name, size_t top) {
     auto meta = read_meta(open_pin(dir + "/" BW_MAP_META).get());
     PinnedPolicy pins(dir);
     uint32_t gen = xdp::active_generation(pins.maps);
-    bw_config cfg{};
-    if (bpf_map_lookup_elem(pins.maps.config, &gen, &cfg) != 0) throw_sys("read config");
+    auto cfg = pins.config_in_force();
 
     bool attached = false;
     if (UniqueFd link(bpf_obj_get((dir + "/" BW_PIN_LINK).c_str())); link) {
@@ -46,16 +47,8 @@ Json stats(const std::string& name, size_t top) {
     bw_source_key* prev = nullptr;
     while (bpf_map_get_next_key(sfd.get(), prev, &next) == 0) {
         bw_source val{};
-        if (bpf_map_lookup_elem(sfd.get(), &next, &val) == 0) {
-            char buf[INET6_ADDRSTRLEN] = "";
-            inet_ntop(next.family == 4 ? AF_INET : AF_INET6, next.addr, buf, sizeof buf);
-            std::string addr = buf;
-            unsigned prefix = next.family == 4 ? cfg.key_prefix_v4 : cfg.key_prefix_v6;
-            if (prefix && prefix < (next.family == 4 ? 32u : 128u))
-                addr.append("/").append(
-                    std::to_string(prefix));  // not "/" + ...: GCC 12 -Wrestrict
-            rows.push_back({addr, val});
-        }
+        if (bpf_map_lookup_elem(sfd.get(), &next, &val) == 0)
+            rows.push_back({source_text(next, cfg), val});
         key = next;
         prev = &key;
     }
@@ -88,6 +81,26 @@ Json stats(const std::string& name, size_t top) {
         }
     }
     auto lost = xdp::read_events_lost(open_pin(dir + "/" BW_MAP_EVENTS_LOST).get());
+    // Bans in force, the longest left first; the totals since the guard was loaded.
+    Json bans = nullptr;
+    if (cfg.bans.for_ns) {
+        auto bfd = open_pin(dir + "/" BW_MAP_BANS);
+        auto now = static_cast<uint64_t>(clock_ns(CLOCK_MONOTONIC));
+        auto entries = read_bans(bfd.get());
+        std::erase_if(entries, [&](const BanEntry& e) { return e.ban.until_ns <= now; });
+        std::sort(entries.begin(), entries.end(), [](const BanEntry& a, const BanEntry& b) {
+            return a.ban.until_ns > b.ban.until_ns;
+        });
+        auto counts = read_ban_counts(open_pin(dir + "/" BW_MAP_BANS_STATS).get());
+        Json list = Json::array();
+        for (size_t i = 0; i < entries.size() && i < top; ++i)
+            list.push_back(ban_json(entries[i], cfg, now));
+        bans = {{"active", entries.size()},
+                {"issued", counts.issued},
+                {"refused", counts.refused},
+                {"table", max_entries(bfd.get())},
+                {"list", list}};
+    }
     return Json{
         {"name", name},
         {"interface", ifname},
@@ -99,7 +112,8 @@ Json stats(const std::string& name, size_t top) {
         {"counters", counters},
         {"events_lost", lost},
         {"patterns", patterns},
-        {"top_sources", tops}};
+        {"top_sources", tops},
+        {"bans", bans}};
 }
 
 std::string format_table(const Json& j) {
@@ -142,6 +156,26 @@ std::string format_table(const Json& j) {
             o << line;
         }
     }
+    if (j.contains("bans") && !j["bans"].is_null()) {
+        auto& b = j["bans"];
+        o << "  bans: " << b["active"].get<uint64_t>() << " in force (table "
+          << b["table"].get<uint64_t>() << "), " << b["issued"].get<uint64_t>() << " issued, "
+          << b["refused"].get<uint64_t>() << " refused (table full)\n";
+        if (!b["list"].empty()) {
+            std::snprintf(line, sizeof line, "  %-40s %10s %6s %10s  %s\n", "banned source",
+                          "time left", "level", "drops", "for");
+            o << line;
+        }
+        for (auto& e : b["list"]) {
+            std::snprintf(line, sizeof line, "  %-40s %9llus %6u %10llu  %s\n",
+                          e["source"].get<std::string>().c_str(),
+                          static_cast<unsigned long long>(e["seconds_left"].get<uint64_t>()),
+                          e["level"].get<unsigned>(),
+                          static_cast<unsigned long long>(e["drops"].get<uint64_t>()),
+                          e["reason"].get<std::string>().c_str());
+            o << line;
+        }
+    }
     return o.str();
 }
 
@@ -169,6 +203,18 @@ std::string format_prometheus(const std::vector<Json>& all) {
             o << "bulwark_pattern_drops_total{service=\"" << j["name"].get<std::string>()
               << "\",set=\"" << set << "\"} " << n << "\n";
     }
+    o << "# HELP bulwark_bans Sources the guard bans now (escalating bans).\n"
+         "# TYPE bulwark_bans gauge\n";
+    for (auto& j : all)
+        if (j.contains("bans") && !j["bans"].is_null())
+            o << "bulwark_bans{service=\"" << j["name"].get<std::string>() << "\"} "
+              << j["bans"]["active"].get<uint64_t>() << "\n";
+    o << "# HELP bulwark_bans_issued_total Bans the guard has given since it was loaded.\n"
+         "# TYPE bulwark_bans_issued_total counter\n";
+    for (auto& j : all)
+        if (j.contains("bans") && !j["bans"].is_null())
+            o << "bulwark_bans_issued_total{service=\"" << j["name"].get<std::string>() << "\"} "
+              << j["bans"]["issued"].get<uint64_t>() << "\n";
     o << "# HELP bulwark_attached Whether the guard's XDP program is attached (1) or not (0).\n"
          "# TYPE bulwark_attached gauge\n";
     for (auto& j : all)

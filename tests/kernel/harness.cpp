@@ -138,7 +138,7 @@ Child::Child(const std::vector<std::string>& argv, bool merge_stderr) {
 
 Child::~Child() {
     if (pid_ > 0) {
-        kill(pid_, SIGKILL);
+        kill(-pid_, SIGKILL);
         waitpid(pid_, nullptr, 0);
     }
     if (out_ >= 0) close(out_);
@@ -288,17 +288,37 @@ HttpResult http(const HttpProbe& probe) {
         int counters =
             guarded ? bpf_obj_get(("/sys/fs/bpf/bulwark/" + probe.instance + "/counters").c_str())
                     : -1;
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        // Non-blocking connect: a SYN the guard drops is a drop (the counters move), seen at
+        // once instead of after the kernel's SYN retries.
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         sockaddr_in a{}, b{};
         a.sin_family = b.sin_family = AF_INET;
         inet_pton(AF_INET, probe.src.c_str(), &a.sin_addr);
         inet_pton(AF_INET, probe.dst.c_str(), &b.sin_addr);
         b.sin_port = htons(probe.port);
         if ((guarded && counters < 0) || fd < 0 ||
-            bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-            connect(fd, reinterpret_cast<sockaddr*>(&b), sizeof b) != 0)
+            bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
             done(Outcome::Failed, 0);
         uint64_t before = guarded ? drops_so_far(counters) : 0;
+        auto dropped = [&] {
+            linger l{1, 0};
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+            close(fd);
+            done(Outcome::Dropped, 0);
+        };
+        if (connect(fd, reinterpret_cast<sockaddr*>(&b), sizeof b) != 0) {
+            if (errno != EINPROGRESS) done(Outcome::Failed, 0);
+            int waited = 0;
+            for (pollfd p{fd, POLLOUT, 0}; poll(&p, 1, 5) == 0; p.revents = 0) {
+                if (guarded && drops_so_far(counters) > before) dropped();
+                if ((waited += 5) >= 5000) done(Outcome::Failed, 0);
+            }
+            int err = 0;
+            socklen_t len = sizeof err;
+            if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0)
+                done(Outcome::Failed, 0);
+        }
+        if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) done(Outcome::Failed, 0);
         std::string req = probe.request_line + " HTTP/1.0\r\nHost: " + probe.dst + "\r\n\r\n";
         if (send(fd, req.data(), req.size(), 0) != static_cast<ssize_t>(req.size()))
             done(Outcome::Failed, 0);
@@ -321,12 +341,7 @@ HttpResult http(const HttpProbe& probe) {
                 }
                 done(Outcome::Served, std::atoi(head.substr(9, 3).c_str()));
             }
-            if (guarded && drops_so_far(counters) > before) {
-                linger l{1, 0};
-                setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-                close(fd);
-                done(Outcome::Dropped, 0);
-            }
+            if (guarded && drops_so_far(counters) > before) dropped();
         }
         done(Outcome::Failed, 0);
     }
@@ -394,10 +409,15 @@ Httpd::Httpd(const std::string& addr, uint16_t port)
     auto listen = addr + ":" + std::to_string(port);
     pid_ = fork();
     if (pid_ == 0) {
+        // Its own process group, so that stop() also ends the per-connection children: one
+        // waiting for a request the guard dropped would otherwise live on for busybox's 60 s read
+        // timeout, holding the test's stdout (ctest waits for it).
+        setpgid(0, 0);
         execl("/bin/busybox", "busybox", "httpd", "-f", "-p", listen.c_str(), "-h", dir_.c_str(),
               static_cast<char*>(nullptr));
         _exit(127);
     }
+    if (pid_ > 0) setpgid(pid_, pid_);  // as the child does: whichever runs first
     if (wait_listening(pid_, port, 5000)) return;
     stop();
     throw std::runtime_error("busybox httpd did not start listening on " + listen);
@@ -409,7 +429,7 @@ Httpd::~Httpd() {
 
 void Httpd::stop() {
     if (pid_ > 0) {
-        kill(pid_, SIGKILL);
+        kill(-pid_, SIGKILL);
         waitpid(pid_, nullptr, 0);
         pid_ = -1;
     }

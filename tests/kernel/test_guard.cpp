@@ -503,3 +503,71 @@ TEST_CASE("libbpf's words prefixed by bulwark: on a refused load, or with --verb
     CHECK_THAT(verbose.err, Contains("bulwark: libbpf: "));
     for (auto& line : lines(verbose.err)) CHECK(line.rfind("bulwark: libbpf: ", 0) == 0);
 }
+
+TEST_CASE("bulwark ban: a real attacker banned, shown by stats and ban list, lifted, re-added",
+          "[guard][bans]") {
+    Net net;
+    REQUIRE(run({"/usr/sbin/ip", "-n", kNs, "addr", "add", "198.18.0.3/29", "dev", kPeer}).code ==
+            0);
+    harness::Httpd server("198.18.0.1", 8080);
+    attach(write_policy(R"({"inspect_ports": [8080],
+        "patterns": {"sets": {"sqli": ["union select"]}},
+        "bans": {"after": 2, "for": "1 hour"}})"));
+    auto ban = [](std::vector<std::string> args) {
+        args.insert(args.begin(), {harness::bulwark(), "ban"});
+        args.insert(args.end(), {"--name", kName});
+        return run(args);
+    };
+    // Two attacks: banned from then on, its connections' SYNs dropped; another source is served.
+    CHECK(http("198.18.0.3", "GET /?id=1 union select pw") == Outcome::Dropped);
+    CHECK(http("198.18.0.3", "GET /?id=2 union select pw") == Outcome::Dropped);
+    CHECK(http("198.18.0.3", "GET /") == Outcome::Dropped);
+    CHECK(http("198.18.0.2", "GET /") == Outcome::Served);
+
+    auto s = stats();
+    CHECK(s["counters"]["drop_pattern"]["packets"] == 2);
+    // The second attack's reset (the probe resets a dropped request's connection, and the ban
+    // is in force by then) and the third connection's SYN.
+    CHECK(s["counters"]["drop_banned"]["packets"] == 2);
+    CHECK(s["bans"]["active"] == 1);
+    CHECK(s["bans"]["issued"] == 1);
+    CHECK(s["bans"]["table"] == 65536);
+    REQUIRE(s["bans"]["list"].size() == 1);
+    CHECK(s["bans"]["list"][0]["source"] == "198.18.0.3");
+    CHECK(s["bans"]["list"][0]["level"] == 1);
+    CHECK(s["bans"]["list"][0]["reason"] == "drop_pattern");
+    auto left = s["bans"]["list"][0]["seconds_left"].get<uint64_t>();
+    CHECK((left > 3540 && left <= 3600));
+    auto table = run({harness::bulwark(), "stats", "--name", kName});
+    CHECK_THAT(table.out, Contains("bans: 1 in force") && Contains("198.18.0.3"));
+
+    auto list = ban({"list", "--json"});
+    REQUIRE(list.code == 0);
+    auto l = bulwark::parse_json(list.out, "ban list");
+    REQUIRE(l.size() == 1);
+    CHECK(l[0]["source"] == "198.18.0.3");
+
+    // Lifted: served again. Added by hand (the next level: 2 hours). Removing twice fails.
+    CHECK(ban({"remove", "198.18.0.3"}).code == 0);
+    CHECK(http("198.18.0.3", "GET /") == Outcome::Served);
+    CHECK(ban({"remove", "198.18.0.3"}).code == 1);
+    auto added = ban({"add", "198.18.0.3"});
+    CHECK(added.code == 0);
+    CHECK_THAT(added.out, Contains("banned 198.18.0.3 for 3600 s"));
+    CHECK(http("198.18.0.3", "GET /") == Outcome::Dropped);
+    CHECK(ban({"add", "198.18.0.2", "--for", "10 minutes"}).code == 0);
+    l = bulwark::parse_json(ban({"list", "--json"}).out, "ban list");
+    CHECK(l.size() == 2);
+    auto bad = ban({"add", "198.18.0"});
+    CHECK(bad.code == 1);
+    CHECK_THAT(bad.err, Contains("bulwark: ban add: \"198.18.0\" is not an IPv4 or IPv6 address"));
+
+    // A policy without "bans": the guard does not look bans up, so adding one is refused.
+    auto p = write_policy(R"({"inspect_ports": [8080]})");
+    REQUIRE(run({harness::bulwark(), "policy", "reload", "--name", kName, p}).code == 0);
+    auto refused = ban({"add", "198.18.0.3"});
+    CHECK(refused.code == 1);
+    CHECK_THAT(refused.err, Contains("the policy in force has no \"bans\""));
+    CHECK(http("198.18.0.3", "GET /") == Outcome::Served);
+    CHECK(stats()["bans"].is_null());
+}

@@ -13,8 +13,10 @@
 
 #include "core/error.hpp"
 #include "core/json_util.hpp"
+#include "core/sys.hpp"
 #include "frames.hpp"
 #include "guard/automaton.hpp"
+#include "guard/bans.hpp"
 #include "guard/policy.hpp"
 #include "guard/program.hpp"
 #include "harness.hpp"
@@ -75,7 +77,8 @@ TEST_CASE("every map name of bulwark.h names a map of the loaded program", "[xdp
     for (auto name :
          {BW_MAP_COUNTERS, BW_MAP_POLICY_GEN, BW_MAP_CONFIG, BW_MAP_PORTS, BW_MAP_LISTS_V4,
           BW_MAP_LISTS_V6, BW_MAP_RULES, BW_MAP_AUTOMATON, BW_MAP_PATTERNS, BW_MAP_SOURCES,
-          BW_MAP_EVENTS, BW_MAP_EVENTS_LOST, BW_MAP_PATTERN_HITS, BW_MAP_META}) {
+          BW_MAP_EVENTS, BW_MAP_EVENTS_LOST, BW_MAP_PATTERN_HITS, BW_MAP_META, BW_MAP_BANS,
+          BW_MAP_STRIKES, BW_MAP_BANS_STATS}) {
         INFO(name);
         CHECK(prog.map_fd(name) >= 0);
     }
@@ -758,4 +761,166 @@ TEST_CASE("200,000 random and mutated frames: only pass or drop, every one count
     for (auto r : {"pass", "pass_trusted", "drop_deny", "drop_rate_packets", "drop_rate_requests",
                    "drop_rule", "drop_pattern", "drop_malformed"})
         CHECK(seen[r] > 0);
+}
+
+namespace {
+
+// The kernel's time as the program reads it: the tick clock when the policy chose it.
+uint64_t kernel_now(const xdp::Program& prog) {
+    uint32_t gen = xdp::active_generation(prog.maps());
+    bw_config cfg{};
+    REQUIRE(bpf_map_lookup_elem(prog.map_fd(BW_MAP_CONFIG), &gen, &cfg) == 0);
+    return static_cast<uint64_t>(
+        clock_ns(cfg.coarse_clock ? CLOCK_MONOTONIC_COARSE : CLOCK_MONOTONIC));
+}
+
+// Blocks until the program's clock has passed `deadline_ns` (a ban's end): the wait is for
+// the kernel's own deadline, measured on its clock.
+void wait_past(const xdp::Program& prog, uint64_t deadline_ns) {
+    while (kernel_now(prog) <= deadline_ns) {
+        auto left = deadline_ns - kernel_now(prog) + 1;
+        timespec ts{static_cast<time_t>(left / 1'000'000'000ull),
+                    static_cast<long>(left % 1'000'000'000ull)};
+        nanosleep(&ts, nullptr);
+    }
+}
+
+std::vector<guard::BanEntry> bans_of(const xdp::Program& prog) {
+    return guard::read_bans(prog.map_fd(BW_MAP_BANS));
+}
+
+}  // namespace
+
+TEST_CASE("bans: the offence that completes `after` bans the source from its next packet",
+          "[xdp][bans]") {
+    xdp::Program prog(make(R"({"inspect_ports": [80],
+        "patterns": {"sets": {"sqli": ["union select"]}},
+        "bans": {"after": 3, "within": "1 minute", "for": "1 minute"}})"));
+    auto attack = request("GET /?q=1 UNION SELECT x HTTP/1.1\r\n");
+    auto benign = request("GET / HTTP/1.1\r\n");
+    CHECK(run(prog, benign) == PASS);
+    for (int i = 0; i < 3; ++i) CHECK(run(prog, attack) == DROP);
+    // Whatever it sends next: a request, a SYN.
+    CHECK(run(prog, benign) == DROP);
+    Frame syn;
+    syn.tcp_flags = 0x02;
+    CHECK(run(prog, syn.build()) == DROP);
+    // Others are served.
+    CHECK(run(prog, request("GET / HTTP/1.1\r\n", "198.18.0.10")) == PASS);
+    CHECK(counts(prog) ==
+          std::map<std::string, uint64_t>{{"pass", 2}, {"drop_pattern", 3}, {"drop_banned", 2}});
+
+    auto bans = bans_of(prog);
+    REQUIRE(bans.size() == 1);
+    CHECK(bans[0].ban.level == 1);
+    CHECK(bans[0].ban.reason == BW_DROP_PATTERN);
+    CHECK(bans[0].ban.until_ns - bans[0].ban.start_ns == 60'000'000'000ull);
+    CHECK(bans[0].ban.drops == 2);
+    auto counts_ = guard::read_ban_counts(prog.map_fd(BW_MAP_BANS_STATS));
+    CHECK(counts_.issued == 1);
+    CHECK(counts_.refused == 0);
+    // The first attack's event (the throttle holds the next two), the ban's own event, then
+    // the first drop_banned.
+    auto ev = read_events(prog);
+    REQUIRE(ev.size() == 3);
+    CHECK(ev[0].reason == BW_DROP_PATTERN);
+    CHECK(ev[1].reason == BW_EVENT_BANNED);
+    CHECK(ev[1].detail == BW_DROP_PATTERN);
+    CHECK(ev[1].extra == 60);
+    CHECK(addr(ev[1], ev[1].src) == "198.18.0.9");
+    CHECK(ev[2].reason == BW_DROP_BANNED);
+}
+
+TEST_CASE("bans: offences outside the window or of other reasons do not add up", "[xdp][bans]") {
+    xdp::Program prog(make(R"({"inspect_ports": [80],
+        "rules": [{"match": "POST /login", "limit": {"rate": "1/day", "burst": 1}}],
+        "patterns": {"sets": {"sqli": ["union select"]}},
+        "bans": {"after": 2, "within": "1 second", "for": "1 minute",
+                 "reasons": ["drop_pattern"]}})"));
+    auto attack = request("GET /?q=1 UNION SELECT x HTTP/1.1\r\n");
+    // Rule drops are not offences here.
+    CHECK(run(prog, request("POST /login HTTP/1.1\r\n\r\n")) == PASS);
+    for (int i = 0; i < 5; ++i) CHECK(run(prog, request("POST /login HTTP/1.1\r\n\r\n")) == DROP);
+    CHECK(bans_of(prog).empty());
+    // One offence, then the window closes: the next one starts a new window.
+    CHECK(run(prog, attack) == DROP);
+    wait_past(prog, kernel_now(prog) + 1'000'000'000ull);
+    CHECK(run(prog, attack) == DROP);
+    CHECK(bans_of(prog).empty());
+    CHECK(run(prog, attack) == DROP);  // the second within the new window
+    CHECK(bans_of(prog).size() == 1);
+}
+
+TEST_CASE("bans: each ban in a row doubles, up to max; a forgotten source starts again",
+          "[xdp][bans]") {
+    xdp::Program prog(make(R"({"inspect_ports": [80],
+        "patterns": {"sets": {"sqli": ["union select"]}},
+        "bans": {"after": 1, "for": "1 second", "max": "3 seconds", "forget": "1 second"}})"));
+    auto attack = request("GET /?q=1 UNION SELECT x HTTP/1.1\r\n");
+    auto benign = request("GET / HTTP/1.1\r\n");
+    // Lengths 1, 2, 3 (capped) seconds, each earned once the previous one has ended.
+    for (uint64_t want : {1ull, 2ull, 3ull}) {
+        INFO(want);
+        CHECK(run(prog, attack) == DROP);
+        auto bans = bans_of(prog);
+        REQUIRE(bans.size() == 1);
+        CHECK(bans[0].ban.until_ns - bans[0].ban.start_ns == want * 1'000'000'000ull);
+        CHECK(run(prog, benign) == DROP);
+        wait_past(prog, bans[0].ban.until_ns);
+        CHECK(run(prog, benign) == PASS);  // served again once it ends
+    }
+    // Past the end and `forget`: the entry goes on the next packet, and a new ban is 1 s again.
+    auto ended = bans_of(prog).at(0).ban.until_ns;
+    wait_past(prog, ended + 1'000'000'000ull);
+    CHECK(run(prog, benign) == PASS);
+    CHECK(bans_of(prog).empty());
+    CHECK(run(prog, attack) == DROP);
+    auto bans = bans_of(prog);
+    REQUIRE(bans.size() == 1);
+    CHECK(bans[0].ban.level == 1);
+    CHECK(bans[0].ban.until_ns - bans[0].ban.start_ns == 1'000'000'000ull);
+}
+
+TEST_CASE("bans: a full table refuses new bans and keeps the old ones; operators add and lift",
+          "[xdp][bans]") {
+    xdp::Program prog(make(R"({"inspect_ports": [80],
+        "patterns": {"sets": {"sqli": ["union select"]}},
+        "bans": {"after": 1, "for": "1 hour", "table": 16}})"));
+    auto attack = [](int i) {
+        return request("GET /?q=1 UNION SELECT x HTTP/1.1\r\n", "198.18.1." + std::to_string(i));
+    };
+    auto benign = [](int i) {
+        return request("GET / HTTP/1.1\r\n", "198.18.1." + std::to_string(i));
+    };
+    for (int i = 1; i <= 16; ++i) CHECK(run(prog, attack(i)) == DROP);
+    CHECK(bans_of(prog).size() == 16);
+    // A seventeenth attacker (a spray of new sources, say): refused and counted; its attacks are
+    // still dropped by the patterns, and no earlier ban was pushed out.
+    CHECK(run(prog, attack(17)) == DROP);
+    CHECK(run(prog, benign(17)) == PASS);
+    auto c = guard::read_ban_counts(prog.map_fd(BW_MAP_BANS_STATS));
+    CHECK(c.issued == 16);
+    CHECK(c.refused == 1);
+    for (int i = 1; i <= 16; ++i) CHECK(run(prog, benign(i)) == DROP);
+
+    // Operators: lift one, which makes room; add one by hand.
+    uint32_t gen = xdp::active_generation(prog.maps());
+    bw_config cfg{};
+    REQUIRE(bpf_map_lookup_elem(prog.map_fd(BW_MAP_CONFIG), &gen, &cfg) == 0);
+    int fd = prog.map_fd(BW_MAP_BANS);
+    CHECK(guard::remove_ban(fd, guard::source_key("198.18.1.1", cfg)));
+    CHECK_FALSE(guard::remove_ban(fd, guard::source_key("198.18.1.1", cfg)));
+    CHECK(run(prog, benign(1)) == PASS);
+    auto key = guard::source_key("198.18.1.17", cfg);
+    guard::add_ban(fd, key, cfg, guard::next_ban_length(fd, key, cfg, kernel_now(prog)),
+                   kernel_now(prog));
+    CHECK(run(prog, benign(17)) == DROP);
+    auto bans = bans_of(prog);
+    auto it = std::find_if(bans.begin(), bans.end(), [&](const guard::BanEntry& e) {
+        return std::memcmp(&e.key, &key, sizeof key) == 0;
+    });
+    REQUIRE(it != bans.end());
+    CHECK(it->ban.reason == BW_BAN_MANUAL);
+    CHECK(it->ban.until_ns - it->ban.start_ns == 3600'000'000'000ull);
+    CHECK(counts(prog)["drop_banned"] == 17);
 }
