@@ -268,8 +268,7 @@ __noinline int offend(const struct pkt *p, __u32 reason, __u64 now)
     __u64 len = bw_ban_length(&rules, level);
     struct bw_ban b = {
         .until_ns = now + len, .start_ns = now, .level = level + 1, .reason = reason};
-    __u32 k =
-        bpf_map_update_elem(&bans, &key, &b, BPF_ANY) == 0 ? BW_BANS_ISSUED : BW_BANS_REFUSED;
+    __u32 k = bpf_map_update_elem(&bans, &key, &b, BPF_ANY) == 0 ? BW_BANS_ISSUED : BW_BANS_REFUSED;
     __u64 *n = bpf_map_lookup_elem(&bans_stats, &k);
     if (n)
         *n += 1;
