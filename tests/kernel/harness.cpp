@@ -138,7 +138,7 @@ Child::Child(const std::vector<std::string>& argv, bool merge_stderr) {
 
 Child::~Child() {
     if (pid_ > 0) {
-        kill(-pid_, SIGKILL);
+        kill(pid_, SIGKILL);
         waitpid(pid_, nullptr, 0);
     }
     if (out_ >= 0) close(out_);
