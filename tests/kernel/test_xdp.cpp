@@ -777,8 +777,9 @@ uint64_t kernel_now(const xdp::Program& prog) {
 // Blocks until the program's clock has passed `deadline_ns` (a ban's end): the wait is for
 // the kernel's own deadline, measured on its clock.
 void wait_past(const xdp::Program& prog, uint64_t deadline_ns) {
-    while (kernel_now(prog) <= deadline_ns) {
-        auto left = deadline_ns - kernel_now(prog) + 1;
+    // One reading per turn: a second one could pass the deadline and make `left` wrap.
+    for (uint64_t now = kernel_now(prog); now <= deadline_ns; now = kernel_now(prog)) {
+        auto left = deadline_ns - now + 1;
         timespec ts{static_cast<time_t>(left / 1'000'000'000ull),
                     static_cast<long>(left % 1'000'000'000ull)};
         nanosleep(&ts, nullptr);
