@@ -7,20 +7,15 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "guard/map_walk.hpp"
 #include "guard/program.hpp"
 
 namespace bulwark::guard {
 
 std::vector<BanEntry> read_bans(int fd) {
     std::vector<BanEntry> out;
-    bw_source_key key{}, next{};
-    bw_source_key* prev = nullptr;
-    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-        BanEntry e{next, {}};
-        if (bpf_map_lookup_elem(fd, &next, &e.ban) == 0) out.push_back(e);
-        key = next;
-        prev = &key;
-    }
+    xdp::for_each_entry<bw_source_key, bw_ban>(
+        fd, [&](const bw_source_key& k, const bw_ban& b) { out.push_back({k, b}); });
     return out;
 }
 

@@ -18,6 +18,7 @@
 #include "bulwark.skel.h"
 #include "core/error.hpp"
 #include "core/fd.hpp"
+#include "guard/map_walk.hpp"
 
 namespace bulwark::xdp {
 
@@ -66,13 +67,9 @@ void fill_lists(const PolicyMaps& m, uint32_t gen, const std::vector<Cidr>& list
 template <typename Key>
 void clear_lpm(int fd, uint32_t gen, const char* what) {
     std::vector<Key> doomed;
-    Key k{}, next{};
-    Key* prev = nullptr;
-    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-        if (next.gen == gen) doomed.push_back(next);
-        k = next;
-        prev = &k;
-    }
+    for_each_key<Key>(fd, [&](const Key& k) {
+        if (k.gen == gen) doomed.push_back(k);
+    });
     for (auto& d : doomed)
         if (bpf_map_delete_elem(fd, &d) != 0 && errno != ENOENT)
             throw_sys(std::string("clear ") + what);

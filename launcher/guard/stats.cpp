@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "core/sys.hpp"
 #include "guard/bans.hpp"
+#include "guard/map_walk.hpp"
 #include "guard/pins.hpp"
 #include "guard/program.hpp"
 
@@ -43,15 +44,10 @@ Json stats(const std::string& name, size_t top) {
     };
     std::vector<Row> rows;
     auto sfd = open_pin(dir + "/" BW_MAP_SOURCES);
-    bw_source_key key{}, next{};
-    bw_source_key* prev = nullptr;
-    while (bpf_map_get_next_key(sfd.get(), prev, &next) == 0) {
-        bw_source val{};
-        if (bpf_map_lookup_elem(sfd.get(), &next, &val) == 0)
-            rows.push_back({source_text(next, cfg), val});
-        key = next;
-        prev = &key;
-    }
+    xdp::for_each_entry<bw_source_key, bw_source>(
+        sfd.get(), [&](const bw_source_key& k, const bw_source& s) {
+            rows.push_back({source_text(k, cfg), s});
+        });
     std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
         return a.s.dropped != b.s.dropped ? a.s.dropped > b.s.dropped : a.s.passed > b.s.passed;
     });
