@@ -800,7 +800,7 @@ int bulwark_xdp(struct xdp_md *ctx)
         return XDP_DROP; /* never reached once loaded; fail closed */
     p.len = data_end - data;
     p.events_tau_ns = cfg->events.tau_ns;
-    p.ban_reasons = cfg->bans.for_ns ? cfg->bans.reasons : 0;
+    p.ban_reasons = cfg->bans.reasons;  // 0 without "bans": nothing is an offence
 
     enum parse_result parsed = parse_packet(data, data_end, &p);
     if (parsed == PARSE_PASS)
