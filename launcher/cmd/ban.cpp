@@ -15,13 +15,11 @@ namespace {
 
 struct Instance {
     std::string dir;
-    guard::PinnedPolicy pins;
     bw_config cfg;
     UniqueFd bans;
     explicit Instance(const std::string& name)
         : dir(guard::instance_dir(name)),
-          pins(dir),
-          cfg(pins.config_in_force()),
+          cfg(guard::config_in_force(dir)),
           bans(guard::open_pin(dir + "/" BW_MAP_BANS)) {}
 };
 
@@ -87,10 +85,9 @@ int ban_add(const Args& args) {
                 "the policy in force has no \"bans\": the guard does not look bans "
                 "up without one (add \"bans\" to the policy and reload it)");
         auto key = guard::source_key(f.str("address"), in.cfg);
-        auto now = now_ns();
-        uint64_t length = f.has("for") ? policy::parse_duration(f.str("for"))
-                                       : guard::next_ban_length(in.bans.get(), key, in.cfg, now);
-        guard::add_ban(in.bans.get(), key, in.cfg, length, now);
+        std::optional<uint64_t> want;
+        if (f.has("for")) want = policy::parse_duration(f.str("for"));
+        uint64_t length = guard::add_ban(in.bans.get(), key, in.cfg, want, now_ns());
         std::cout << "banned " << guard::source_text(key, in.cfg) << " for "
                   << length / 1'000'000'000ull << " s\n";
         return kOk;

@@ -57,19 +57,17 @@ uint32_t remembered_level(int fd, const bw_source_key& k, const bw_config& cfg, 
 
 }  // namespace
 
-uint64_t next_ban_length(int fd, const bw_source_key& k, const bw_config& cfg, uint64_t now) {
-    return bw_ban_length(&cfg.bans, remembered_level(fd, k, cfg, now));
-}
-
-void add_ban(int fd, const bw_source_key& k, const bw_config& cfg, uint64_t length_ns,
-             uint64_t now) {
+uint64_t add_ban(int fd, const bw_source_key& k, const bw_config& cfg,
+                 std::optional<uint64_t> length_ns, uint64_t now) {
     uint32_t level = remembered_level(fd, k, cfg, now);
+    uint64_t length = length_ns.value_or(bw_ban_length(&cfg.bans, level));
     bw_ban b{};
-    b.until_ns = now + length_ns;
+    b.until_ns = now + length;
     b.start_ns = now;
     b.level = level + 1;
     b.reason = BW_BAN_MANUAL;
     if (bpf_map_update_elem(fd, &k, &b, BPF_ANY) != 0) throw_sys("add the ban");
+    return length;
 }
 
 bool remove_ban(int fd, const bw_source_key& k) {

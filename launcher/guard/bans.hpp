@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,13 +31,12 @@ bw_source_key source_key(const std::string& addr, const bw_config& cfg);
 // "198.18.0.9", or "2001:db8::/64" when the key prefix is shorter than the address.
 std::string source_text(const bw_source_key& k, const bw_config& cfg);
 
-// Bans `k` from `now` (CLOCK_MONOTONIC ns) for `length_ns`, one level above a remembered one;
-// BW_BAN_MANUAL as its reason. Throws SysError (ENOSPC/E2BIG: the table is full).
-void add_ban(int bans_fd, const bw_source_key& k, const bw_config& cfg, uint64_t length_ns,
-             uint64_t now);
-// How long the next ban of `k` lasts, as the program would give it: the policy's `for`, doubled
-// per ban in a row (a remembered one that ended less than `forget` ago).
-uint64_t next_ban_length(int bans_fd, const bw_source_key& k, const bw_config& cfg, uint64_t now);
+// Bans `k` from `now` (CLOCK_MONOTONIC ns) one level above a remembered one (ended less than
+// `forget` ago), BW_BAN_MANUAL as its reason, for `length_ns` or else as long as the program
+// would ban it: the policy's `for`, doubled per ban in a row. Returns the length given.
+// Throws SysError (ENOSPC/E2BIG: the table is full).
+uint64_t add_ban(int bans_fd, const bw_source_key& k, const bw_config& cfg,
+                 std::optional<uint64_t> length_ns, uint64_t now);
 // Lifts a ban and forgets its level; false when there was none.
 bool remove_ban(int bans_fd, const bw_source_key& k);
 

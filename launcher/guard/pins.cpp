@@ -110,11 +110,24 @@ PinnedPolicy::PinnedPolicy(const std::string& dir) {
             open(BW_MAP_AUTOMATON),  open(BW_MAP_PATTERNS), open(BW_MAP_PATTERN_HITS)};
 }
 
-bw_config PinnedPolicy::config_in_force() const {
-    uint32_t gen = xdp::active_generation(maps);
+namespace {
+
+bw_config config_of(int policy_gen_fd, int config_fd) {
+    uint32_t gen = xdp::active_generation(policy_gen_fd);
     bw_config cfg{};
-    if (bpf_map_lookup_elem(maps.config, &gen, &cfg) != 0) throw_sys("read config");
+    if (bpf_map_lookup_elem(config_fd, &gen, &cfg) != 0) throw_sys("read config");
     return cfg;
+}
+
+}  // namespace
+
+bw_config PinnedPolicy::config_in_force() const {
+    return config_of(maps.policy_gen, maps.config);
+}
+
+bw_config config_in_force(const std::string& dir) {
+    return config_of(open_pin(dir + "/" BW_MAP_POLICY_GEN).get(),
+                     open_pin(dir + "/" BW_MAP_CONFIG).get());
 }
 
 }  // namespace bulwark::guard

@@ -41,5 +41,7 @@ struct PinnedPolicy {
     // The config entry of the generation in force.
     bw_config config_in_force() const;
 };
+// The config entry of the generation in force, opening only the two pins it needs.
+bw_config config_in_force(const std::string& dir);
 
 }  // namespace bulwark::guard

@@ -228,10 +228,14 @@ void write_generation(const PolicyMaps& m, uint32_t gen, const Compiled& c,
     }
 }
 
-uint32_t active_generation(const PolicyMaps& m) {
+uint32_t active_generation(int policy_gen_fd) {
     uint32_t zero = 0, gen = 0;
-    if (bpf_map_lookup_elem(m.policy_gen, &zero, &gen) != 0) throw_sys("read policy_gen");
+    if (bpf_map_lookup_elem(policy_gen_fd, &zero, &gen) != 0) throw_sys("read policy_gen");
     return gen % BW_GENERATIONS;
+}
+
+uint32_t active_generation(const PolicyMaps& m) {
+    return active_generation(m.policy_gen);
 }
 
 void switch_generation(const PolicyMaps& m, uint32_t gen) {

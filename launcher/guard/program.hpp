@@ -38,6 +38,7 @@ void write_generation(const PolicyMaps& m, uint32_t gen, const Compiled& c,
 // Removes generation `gen`'s list entries and inspected ports; it must be idle.
 void clear_generation(const PolicyMaps& m, uint32_t gen);
 uint32_t active_generation(const PolicyMaps& m);
+uint32_t active_generation(int policy_gen_fd);
 // Puts `gen` in force, then waits until no packet can still be using the other one.
 void switch_generation(const PolicyMaps& m, uint32_t gen);
 

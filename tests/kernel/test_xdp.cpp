@@ -913,8 +913,7 @@ TEST_CASE("bans: a full table refuses new bans and keeps the old ones; operators
     CHECK_FALSE(guard::remove_ban(fd, guard::source_key("198.18.1.1", cfg)));
     CHECK(run(prog, benign(1)) == PASS);
     auto key = guard::source_key("198.18.1.17", cfg);
-    guard::add_ban(fd, key, cfg, guard::next_ban_length(fd, key, cfg, kernel_now(prog)),
-                   kernel_now(prog));
+    CHECK(guard::add_ban(fd, key, cfg, std::nullopt, kernel_now(prog)) == 3600'000'000'000ull);
     CHECK(run(prog, benign(17)) == DROP);
     auto bans = bans_of(prog);
     auto it = std::find_if(bans.begin(), bans.end(), [&](const guard::BanEntry& e) {
