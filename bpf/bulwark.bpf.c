@@ -13,6 +13,7 @@
 
 #include "bulwark.h"
 #include "lib/parse.h"
+#include "lib/proxy.h"
 #include "lib/rate.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -175,6 +176,24 @@ struct {
     __type(value, __u64);
 } bans_stats SEC(".maps");
 
+/* Connections from proxies (lists.proxies) and the client their PROXY header named: LRU, so a
+ * proxy's connections that ended without a FIN or RST seen age out. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 65536);
+    __type(key, struct bw_flow_key);
+    __type(value, struct bw_proxied);
+} proxied SEC(".maps");
+
+/* A PROXY header's parse state (off the stack: 6.1 allows 512 bytes over the whole call chain,
+ * and the v1 line's steps run two calls deep). */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct bw_proxy_v1);
+} proxy_state SEC(".maps");
+
 static __always_inline void fill_event(struct bw_event *e, const struct pkt *p, __u32 reason,
                                        __u32 detail, __u64 now)
 {
@@ -310,7 +329,8 @@ static __always_inline int verdict(struct xdp_md *ctx, __u32 reason, struct bw_s
 static __always_inline int drop(struct xdp_md *ctx, const struct pkt *p, __u32 reason, __u32 detail,
                                 struct bw_source *src, __u64 now)
 {
-    if ((p->ban_reasons >> (reason & 31)) & 1)
+    /* A proxy's own packets are never offences: banning it would ban every client. */
+    if ((p->ban_reasons >> (reason & 31)) & 1 && p->cls != BW_CLASS_PROXY)
         offend(p, reason, now);
     __u64 *gate = 0;
     if (src && reason >= BW_DROP_RATE_PACKETS && reason <= BW_DROP_RATE_REQUESTS) {
@@ -697,9 +717,9 @@ __noinline __u32 inspect(struct xdp_md *ctx, const struct pkt *p, struct bw_sour
     int http = is_http_request(buf, len);
     if (http) {
         __u32 rate_class = p->cls == BW_CLASS_SUSPICIOUS ? BW_CLASS_SUSPICIOUS : BW_CLASS_DEFAULT;
-        int exempt = 0;
+        int exempt = p->cls == BW_CLASS_PROXY; /* a proxy's own requests: no limits */
         __u32 rule = 0;
-        if (cfg->nrules) {
+        if (cfg->nrules && !exempt) {
             struct bw_rules *rs = bpf_map_lookup_elem(&rules, &gen);
             rule = match_rule(rs, cfg->nrules, buf, len);
             if (rs && rule && rule <= BW_MAX_RULES) {
@@ -765,6 +785,8 @@ static __always_inline void classify(const struct bw_config *cfg, struct pkt *p)
 static __always_inline __u32 police(const struct bw_config *cfg, const struct pkt *p,
                                     struct bw_source *src, __u64 now)
 {
+    if (p->cls == BW_CLASS_PROXY)
+        return BW_PASS; /* its clients are limited, one by one */
     __u32 rate_class = p->cls == BW_CLASS_SUSPICIOUS ? BW_CLASS_SUSPICIOUS : BW_CLASS_DEFAULT;
     const struct bw_rate *r = &cfg->rates[rate_class][BW_LIMIT_PACKETS];
     if (r->interval_ns && !conform(&src->tat[BW_LIMIT_PACKETS], r->interval_ns, r->tau_ns, now))
@@ -774,6 +796,130 @@ static __always_inline __u32 police(const struct bw_config *cfg, const struct pk
         !conform(&src->tat[BW_LIMIT_CONNECTIONS], r->interval_ns, r->tau_ns, now))
         return BW_DROP_RATE_CONNECTIONS;
     return BW_PASS;
+}
+
+/* A version 1 line, stepped a byte at a time (bw_proxy_v1_step) with its state on the caller's
+ * stack: the verifier checks the step once. */
+struct v1_ctx {
+    const __u8 *b;
+    struct bw_proxy_v1 *st;
+    __u32 len;
+    __u32 pos;
+    int result;
+};
+
+/* Global: the step's branches are verified once, not once per path into the loop. */
+__noinline int v1_step(struct bw_proxy_v1 *st, __u32 ch)
+{
+    if (!st)
+        return BW_PROXY_BAD;
+    return bw_proxy_v1_step(st, (__u8)ch);
+}
+
+static long v1_cb(__u64 i, void *ctx)
+{
+    struct v1_ctx *c = ctx;
+    __u32 pos = c->pos;
+    if (pos >= c->len || pos >= BW_PROXY_V1_MAX) {
+        c->result = BW_PROXY_BAD; /* no CRLF in the segment, or within 107 bytes */
+        return 1;
+    }
+    int r = v1_step(c->st, c->b[pos & (BW_SCAN_BUF - 1)]);
+    c->pos = pos + 1;
+    if (r) {
+        c->result = r;
+        return 1;
+    }
+    return 0;
+}
+
+/* The PROXY header at the start of the connection's first data segment, into `v` (state,
+ * client, hdr_len). Returns 0, or BW_PROXY_BAD for a malformed one. */
+static __always_inline int read_header(struct xdp_md *ctx, const struct pkt *p,
+                                       struct bw_proxied *v)
+{
+    __u32 zero = 0;
+    struct bw_scan_buf *sb = bpf_map_lookup_elem(&scratch, &zero);
+    struct bw_proxy_v1 *st = bpf_map_lookup_elem(&proxy_state, &zero);
+    if (!sb || !st)
+        return 0;
+    __u32 len = p->payload_len < BW_PROXY_V1_MAX + 1 ? p->payload_len : BW_PROXY_V1_MAX + 1;
+    __u32 len1 = len - 1; /* len >= 1, spelled for the 6.1 verifier as in inspect() */
+    asm volatile("" : "+r"(len1));
+    len = (len1 & 127) + 1;
+    if (bpf_xdp_load_bytes(ctx, p->payload_off, sb->raw, len))
+        return 0;
+    struct bw_proxy_client *c = &st->client;
+    c->family = 0;
+    int n = bw_proxy_v2(sb->raw, len, c);
+    if (n == 0) {
+        struct v1_ctx vc = {.b = sb->raw, .st = st, .len = len};
+        int at = bw_proxy_v1_begin(sb->raw, len, st);
+        if (at > 0) {
+            vc.pos = at;
+            bpf_loop(BW_PROXY_V1_MAX, v1_cb, &vc, 0);
+            n = vc.result == 1 ? (int)vc.pos : BW_PROXY_BAD;
+        } else {
+            n = at;
+        }
+    }
+    v->state = BW_PROXIED_NONE;
+    if (n <= 0)
+        return n; /* no header: the proxy's own connection */
+    v->hdr_len = n < (int)p->payload_len ? n : p->payload_len;
+    if (c->family) {
+        v->state = BW_PROXIED_CLIENT;
+        v->family = c->family;
+        v->port = c->port;
+        __builtin_memcpy(v->addr, c->addr, 16);
+    }
+    return 0;
+}
+
+/* A packet from a proxy (lists.proxies): whose is it? A SYN opens the connection's entry; the
+ * first data segment, where the sequence number says it is the first, may carry a PROXY
+ * header (v1 or v2), which names the client for the connection's life; a FIN or RST ends it.
+ * A header anywhere else is payload like any other. Returns 1 when the packet is a client's
+ * (p->src and p->key.family are the client's, and the header is taken off the payload), 0 when
+ * it is the proxy's own, -1 for a malformed header. Global: verified once. */
+__noinline int via_proxy(struct xdp_md *ctx, struct pkt *p)
+{
+    if (!p || p->l4 != IPPROTO_TCP)
+        return 0;
+    struct bw_flow_key fk = {.family = p->key.family, .sport = p->sport, .dport = p->dport};
+    __builtin_memcpy(fk.addr, p->src, 16);
+    if (p->syn_only) {
+        struct bw_proxied fresh = {.data_seq = p->seq + 1, .state = BW_PROXIED_AWAIT};
+        bpf_map_update_elem(&proxied, &fk, &fresh, BPF_ANY);
+        return 0;
+    }
+    struct bw_proxied *v = bpf_map_lookup_elem(&proxied, &fk);
+    if (!v)
+        return 0;
+    int ret = 0;
+    __u32 skip = 0;
+    if (v->state == BW_PROXIED_AWAIT && p->payload_len) {
+        if (p->seq != v->data_seq)
+            v->state = BW_PROXIED_NONE; /* data, but not the first: no header is believed */
+        else if (read_header(ctx, p, v) < 0)
+            ret = -1;
+        else
+            skip = v->hdr_len;
+    } else if (v->state != BW_PROXIED_AWAIT && p->seq == v->data_seq &&
+               p->payload_len >= v->hdr_len) {
+        skip = v->hdr_len; /* the first segment again: its header is still not payload */
+    }
+    p->payload_off += skip;
+    p->payload_len -= skip;
+    if (ret == 0 && v->state == BW_PROXIED_CLIENT) {
+        p->key.family = v->family;
+        p->sport = v->port; /* events name the client's port too */
+        __builtin_memcpy(p->src, v->addr, 16);
+        ret = 1;
+    }
+    if (p->fin_rst)
+        bpf_map_delete_elem(&proxied, &fk);
+    return ret;
 }
 
 /* Whether the TCP payload goes to inspect(): its destination port is in the policy's set. */
@@ -800,7 +946,7 @@ int bulwark_xdp(struct xdp_md *ctx)
         return XDP_DROP; /* never reached once loaded; fail closed */
     p.len = data_end - data;
     p.events_tau_ns = cfg->events.tau_ns;
-    p.ban_reasons = cfg->bans.reasons;  // 0 without "bans": nothing is an offence
+    p.ban_reasons = cfg->bans.reasons; // 0 without "bans": nothing is an offence
 
     enum parse_result parsed = parse_packet(data, data_end, &p);
     if (parsed == PARSE_PASS)
@@ -809,6 +955,13 @@ int bulwark_xdp(struct xdp_md *ctx)
         return verdict(ctx, BW_DROP_MALFORMED, 0);
 
     classify(cfg, &p);
+    if (p.cls == BW_CLASS_PROXY) {
+        int client = via_proxy(ctx, &p);
+        if (client < 0)
+            return verdict(ctx, BW_DROP_MALFORMED, 0);
+        if (client)
+            classify(cfg, &p); /* the client's lists, and its key */
+    }
     __u64 now = cfg->coarse_clock ? bpf_ktime_get_coarse_ns() : bpf_ktime_get_ns();
     if (p.cls == BW_CLASS_DENY)
         return drop(ctx, &p, BW_DROP_DENY, 0, 0, now);

@@ -38,6 +38,10 @@ enum bw_class {
     BW_CLASS_DENY,
     BW_CLASS_TRUSTED,
     BW_CLASS_SUSPICIOUS,
+    /* lists.proxies: a TLS terminator or load balancer that names its clients with the PROXY
+     * protocol. Its own packets are not rate limited, banned or offences; the packets of a
+     * connection whose PROXY header named a client are that client's (struct bw_proxied). */
+    BW_CLASS_PROXY,
 };
 
 /* Which per-source bucket a limit is. */
@@ -203,6 +207,33 @@ struct bw_ban {
 #define BW_BANS_ISSUED 0
 #define BW_BANS_REFUSED 1 /* the table was full */
 
+/* A connection from a proxy (lists.proxies), as the program sees it: the proxy's address and
+ * port, the guarded port. */
+struct bw_flow_key {
+    __u8 family;
+    __u8 pad;
+    __u16 sport;
+    __u16 dport;
+    __u16 pad2;
+    __u8 addr[16];
+};
+/* What the connection's PROXY header said (the `proxied` LRU map). A header is believed only
+ * at the start of the connection's data, the sequence number after the SYN the program saw. */
+enum bw_proxied_state {
+    BW_PROXIED_AWAIT = 0, /* SYN seen, no data yet */
+    BW_PROXIED_CLIENT,    /* the header named `client` */
+    BW_PROXIED_NONE,      /* no header, or one that names nobody (LOCAL, UNKNOWN) */
+};
+struct bw_proxied {
+    __u32 data_seq; /* the sequence number of the first data byte */
+    __u16 state;    /* enum bw_proxied_state */
+    __u16 hdr_len;  /* the header's bytes, skipped again when the first segment is resent */
+    __u8 family;    /* the client's */
+    __u8 pad;
+    __u16 port;
+    __u8 addr[16];
+};
+
 /* How the program is attached (bw_meta.mode). */
 enum bw_attach_mode {
     BW_ATTACH_NONE = 0,
@@ -230,6 +261,7 @@ enum bw_attach_mode {
 #define BW_MAP_BANS "bans"
 #define BW_MAP_STRIKES "strikes"
 #define BW_MAP_BANS_STATS "bans_stats"
+#define BW_MAP_PROXIED "proxied"
 #define BW_PIN_LINK "link"
 
 /* Where and how the program is attached and which policy is in force, for `stats`, `events`

@@ -35,6 +35,8 @@ struct pkt {
     __u8 l4;       /* IPPROTO_* of the transport header, 0 if none (non-first fragment) */
     __u8 fragment; /* a non-first fragment: no transport header */
     __u8 syn_only; /* TCP SYN without ACK */
+    __u8 fin_rst;  /* TCP FIN or RST: the connection ends */
+    __u32 seq;     /* TCP sequence number, host order */
     __u16 sport;
     __u16 dport;
     __u32 payload_off; /* TCP payload offset from data */
@@ -66,6 +68,8 @@ static __always_inline int parse_l4(void *data, void *data_end, void *l4, void *
         if (payload > l3_end)
             return -1;
         p->syn_only = t->syn && !t->ack;
+        p->fin_rst = t->fin || t->rst;
+        p->seq = bpf_ntohl(t->seq);
         p->sport = bpf_ntohs(t->source);
         p->dport = bpf_ntohs(t->dest);
         p->payload_off = payload - data;

@@ -155,8 +155,9 @@ int check_policy(const std::string& file, const Flags& f) {
               << j["sha256"].get<std::string>() << "\ninspect ports  ";
     for (auto port : p.inspect_ports) std::cout << " " << port;
     std::cout << "\nlists           deny " << p.deny.size() << ", trusted " << p.trusted.size()
-              << ", suspicious " << p.suspicious.size() << "\nkey prefix      /" << p.key_prefix_v4
-              << " IPv4, /" << p.key_prefix_v6 << " IPv6\n";
+              << ", suspicious " << p.suspicious.size() << ", proxies " << p.proxies.size()
+              << "\nkey prefix      /" << p.key_prefix_v4 << " IPv4, /" << p.key_prefix_v6
+              << " IPv6\n";
     for (auto cls : {"default", "suspicious", "trusted"}) {
         auto& l = j["limits"][cls];
         std::printf("limits %-10s ", cls);

@@ -14,8 +14,9 @@ namespace bulwark::guard {
 
 std::vector<BanEntry> read_bans(int fd) {
     std::vector<BanEntry> out;
-    xdp::for_each_entry<bw_source_key, bw_ban>(
-        fd, [&](const bw_source_key& k, const bw_ban& b) { out.push_back({k, b}); });
+    xdp::for_each_entry<bw_source_key, bw_ban>(fd, [&](const bw_source_key& k, const bw_ban& b) {
+        out.push_back({k, b});
+    });
     return out;
 }
 

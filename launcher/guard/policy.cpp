@@ -287,15 +287,17 @@ Policy parse_policy(const Json& doc, const std::string& file) {
         p.inspect_ports = {80};
     }
     if (auto lists = root.get("lists")) {
-        lists->only_keys({"deny", "trusted", "suspicious"});
+        lists->only_keys({"deny", "trusted", "suspicious", "proxies"});
         if (auto l = lists->get("deny")) p.deny = parse_list(*l);
         if (auto l = lists->get("trusted")) p.trusted = parse_list(*l);
         if (auto l = lists->get("suspicious")) p.suspicious = parse_list(*l);
+        if (auto l = lists->get("proxies")) p.proxies = parse_list(*l);
         // One prefix in two lists would make "most specific wins" ambiguous.
         std::vector<std::pair<const Cidr*, const char*>> all;
         for (auto& c : p.deny) all.emplace_back(&c, "deny");
         for (auto& c : p.trusted) all.emplace_back(&c, "trusted");
         for (auto& c : p.suspicious) all.emplace_back(&c, "suspicious");
+        for (auto& c : p.proxies) all.emplace_back(&c, "proxies");
         for (size_t i = 0; i < all.size(); ++i)
             for (size_t j = i + 1; j < all.size(); ++j)
                 if (*all[i].first == *all[j].first)
@@ -405,7 +407,8 @@ Json summary(const Policy& p) {
     j["inspect_ports"] = p.inspect_ports;
     j["lists"] = {{"deny", p.deny.size()},
                   {"trusted", p.trusted.size()},
-                  {"suspicious", p.suspicious.size()}};
+                  {"suspicious", p.suspicious.size()},
+                  {"proxies", p.proxies.size()}};
     j["key_prefix"] = {{"ipv4", p.key_prefix_v4}, {"ipv6", p.key_prefix_v6}};
     j["limits"] = {
         {"default", limits_json(p.default_limits)},

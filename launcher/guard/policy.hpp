@@ -70,6 +70,8 @@ struct Policy {
     unsigned version = 1;
     std::vector<uint16_t> inspect_ports;
     std::vector<Cidr> deny, trusted, suspicious;
+    // TLS terminators and load balancers whose PROXY protocol headers name the client.
+    std::vector<Cidr> proxies;
     unsigned key_prefix_v4 = 32, key_prefix_v6 = 64;
     Limits default_limits, suspicious_limits;
     bool trusted_unlimited = true;

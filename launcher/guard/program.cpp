@@ -124,7 +124,7 @@ bw_config make_config(const policy::Policy& p, uint64_t tick_ns) {
         for (auto& r : cls) coarse = coarse && covers(r);
     for (auto& rule : p.rules) coarse = coarse && covers(rate_of(rule.limit));
     c.coarse_clock = coarse;
-    for (auto* list : {&p.deny, &p.trusted, &p.suspicious})
+    for (auto* list : {&p.deny, &p.trusted, &p.suspicious, &p.proxies})
         for (auto& cidr : *list) (cidr.family == AF_INET ? c.lists_v4 : c.lists_v6) = 1;
     if (p.bans) {
         c.bans.for_ns = p.bans->first_ns;
@@ -208,6 +208,7 @@ void write_generation(const PolicyMaps& m, uint32_t gen, const Compiled& c,
         fill_lists(m, gen, p.deny, BW_CLASS_DENY);
         fill_lists(m, gen, p.trusted, BW_CLASS_TRUSTED);
         fill_lists(m, gen, p.suspicious, BW_CLASS_SUSPICIOUS);
+        fill_lists(m, gen, p.proxies, BW_CLASS_PROXY);
         put(m.rules, &gen, &c.rules, "rules");
         // The generation's per-pattern drop counts start again: its patterns are new.
         size_t ncpu = possible_cpus();

@@ -44,10 +44,10 @@ Json stats(const std::string& name, size_t top) {
     };
     std::vector<Row> rows;
     auto sfd = open_pin(dir + "/" BW_MAP_SOURCES);
-    xdp::for_each_entry<bw_source_key, bw_source>(
-        sfd.get(), [&](const bw_source_key& k, const bw_source& s) {
-            rows.push_back({source_text(k, cfg), s});
-        });
+    xdp::for_each_entry<bw_source_key, bw_source>(sfd.get(),
+                                                  [&](const bw_source_key& k, const bw_source& s) {
+                                                      rows.push_back({source_text(k, cfg), s});
+                                                  });
     std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
         return a.s.dropped != b.s.dropped ? a.s.dropped > b.s.dropped : a.s.passed > b.s.passed;
     });

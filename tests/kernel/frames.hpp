@@ -26,6 +26,7 @@ struct Frame {
     uint8_t proto = IPPROTO_TCP;
     uint16_t sport = 40000, dport = 80;
     uint8_t tcp_flags = 0x18;  // PSH|ACK
+    uint32_t seq = 1;
     std::string payload;
     uint16_t frag_off = 0;        // IPv4 fragment offset field (host order, flags included)
     std::vector<uint8_t> v6_ext;  // IPv6 extension header types to insert (0, 60, 44)
@@ -47,6 +48,8 @@ struct Frame {
             l4.assign(20, 0);
             put16(l4, 0, sport);
             put16(l4, 2, dport);
+            put16(l4, 4, static_cast<uint16_t>(seq >> 16));
+            put16(l4, 6, static_cast<uint16_t>(seq));
             l4[12] = 5 << 4;
             l4[13] = tcp_flags;
         } else if (proto == IPPROTO_UDP) {

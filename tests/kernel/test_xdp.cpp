@@ -78,7 +78,7 @@ TEST_CASE("every map name of bulwark.h names a map of the loaded program", "[xdp
          {BW_MAP_COUNTERS, BW_MAP_POLICY_GEN, BW_MAP_CONFIG, BW_MAP_PORTS, BW_MAP_LISTS_V4,
           BW_MAP_LISTS_V6, BW_MAP_RULES, BW_MAP_AUTOMATON, BW_MAP_PATTERNS, BW_MAP_SOURCES,
           BW_MAP_EVENTS, BW_MAP_EVENTS_LOST, BW_MAP_PATTERN_HITS, BW_MAP_META, BW_MAP_BANS,
-          BW_MAP_STRIKES, BW_MAP_BANS_STATS}) {
+          BW_MAP_STRIKES, BW_MAP_BANS_STATS, BW_MAP_PROXIED}) {
         INFO(name);
         CHECK(prog.map_fd(name) >= 0);
     }
@@ -923,4 +923,220 @@ TEST_CASE("bans: a full table refuses new bans and keeps the old ones; operators
     CHECK(it->ban.reason == BW_BAN_MANUAL);
     CHECK(it->ban.until_ns - it->ban.start_ns == 3600'000'000'000ull);
     CHECK(counts(prog)["drop_banned"] == 17);
+}
+
+namespace {
+
+// A TCP connection from `src` (a proxy, or not) to port 80, as frames: the SYN, then data
+// segments whose sequence numbers follow on, then the FIN.
+struct Conn {
+    Frame f;
+    uint32_t next;
+    Conn(const std::string& src, uint16_t sport, bool v6 = false) {
+        f.src = src;
+        f.v6 = v6;
+        if (v6) f.dst = "2001:db8:2::2";
+        f.sport = sport;
+        f.seq = 7000 + sport;
+        next = f.seq + 1;
+    }
+    Bytes syn() {
+        Frame s = f;
+        s.tcp_flags = 0x02;
+        return s.build();
+    }
+    Bytes data(const std::string& payload) {
+        Frame d = f;
+        d.seq = next;
+        d.payload = payload;
+        next += static_cast<uint32_t>(payload.size());
+        return d.build();
+    }
+    Bytes resend_first(const std::string& payload) {
+        Frame d = f;
+        d.seq = f.seq + 1;
+        d.payload = payload;
+        return d.build();
+    }
+    Bytes fin() {
+        Frame d = f;
+        d.seq = next;
+        d.tcp_flags = 0x11;
+        return d.build();
+    }
+};
+
+std::string proxy_v1(const std::string& client, uint16_t port, bool v6 = false) {
+    return std::string("PROXY TCP") + (v6 ? "6 " : "4 ") + client +
+           (v6 ? " ::1 " : " 198.18.0.2 ") + std::to_string(port) + " 80\r\n";
+}
+
+std::string proxy_v2(const std::string& client, uint16_t port, uint8_t cmd = 0x21) {
+    bool v6 = client.find(':') != std::string::npos;
+    std::string h("\r\n\r\n\0\r\nQUIT\n", 12);
+    h += static_cast<char>(cmd);
+    h += static_cast<char>(v6 ? 0x21 : 0x11);
+    size_t n = v6 ? 36 : 12, a = v6 ? 16 : 4;
+    h += static_cast<char>(0);
+    h += static_cast<char>(n + 5);
+    std::string addrs(n, '\0');
+    inet_pton(v6 ? AF_INET6 : AF_INET, client.c_str(), addrs.data());
+    inet_pton(v6 ? AF_INET6 : AF_INET, v6 ? "2001:db8:2::2" : "198.18.0.2", addrs.data() + a);
+    addrs[2 * a] = static_cast<char>(port >> 8);
+    addrs[2 * a + 1] = static_cast<char>(port & 0xff);
+    addrs[2 * a + 3] = 80;
+    return h + addrs + std::string("\x01\x00\x02h2", 5);  // and an ALPN TLV
+}
+
+const char* kProxied = R"({"inspect_ports": [80],
+    "lists": {"proxies": ["198.18.0.1/32", "2001:db8:1::1/128"], "deny": ["198.18.30.0/24"]},
+    "limits": {"default": {"requests": {"rate": "1/day", "burst": 2}}},
+    "patterns": {"sets": {"sqli": ["union select"]}},
+    "bans": {"after": 1, "for": "1 hour", "reasons": ["drop_pattern"]}})";
+
+const std::string kAttack = "GET /?q=1 UNION SELECT x HTTP/1.1\r\n\r\n";
+const std::string kGet = "GET / HTTP/1.1\r\n\r\n";
+
+}  // namespace
+
+TEST_CASE(
+    "proxy: a PROXY header names the client; its attack is dropped, its event names it, "
+    "it is banned, not the proxy",
+    "[xdp][proxy]") {
+    xdp::Program prog(make(kProxied));
+    Conn a("198.18.0.1", 50001);  // v2, the header and the request in one segment
+    CHECK(run(prog, a.syn()) == PASS);
+    CHECK(run(prog, a.data(proxy_v2("198.18.5.5", 51234) + kAttack)) == DROP);
+    Conn b("198.18.0.1", 50002);  // v1, the header alone, then requests
+    CHECK(run(prog, b.syn()) == PASS);
+    CHECK(run(prog, b.data(proxy_v1("198.18.5.6", 40000))) == PASS);
+    CHECK(run(prog, b.data(kGet)) == PASS);
+    CHECK(run(prog, b.data(kAttack)) == DROP);
+
+    auto ev = read_events(prog);
+    REQUIRE(ev.size() == 4);  // each client's ban, then its drop
+    CHECK(ev[0].reason == BW_EVENT_BANNED);
+    CHECK(addr(ev[0], ev[0].src) == "198.18.5.5");
+    CHECK(ev[1].reason == BW_DROP_PATTERN);
+    CHECK(addr(ev[1], ev[1].src) == "198.18.5.5");
+    CHECK(ev[1].sport == 51234);
+    CHECK(ev[2].reason == BW_EVENT_BANNED);
+    CHECK(addr(ev[3], ev[3].src) == "198.18.5.6");
+    CHECK(ev[3].sport == 40000);
+    auto bans = bans_of(prog);
+    REQUIRE(bans.size() == 2);
+    // Banned clients are dropped on their connections; the proxy's others are served.
+    CHECK(run(prog, b.data(kGet)) == DROP);
+    Conn c("198.18.0.1", 50003);
+    CHECK(run(prog, c.syn()) == PASS);
+    CHECK(run(prog, c.data(proxy_v1("198.18.5.7", 40001) + kGet)) == PASS);
+    CHECK(counts(prog)["drop_banned"] == 1);
+}
+
+TEST_CASE("proxy: lists and limits apply per client; the proxy's own traffic is not limited",
+          "[xdp][proxy]") {
+    xdp::Program prog(make(kProxied));
+    Conn denied("198.18.0.1", 50001);
+    CHECK(run(prog, denied.syn()) == PASS);
+    CHECK(run(prog, denied.data(proxy_v2("198.18.30.5", 1000) + kGet)) == DROP);
+    CHECK(run(prog, denied.data(kGet)) == DROP);
+
+    // A flooding client gets its burst (2) on its connection; another client is served.
+    Conn flood("198.18.0.1", 50002), other("198.18.0.1", 50003);
+    CHECK(run(prog, flood.syn()) == PASS);
+    CHECK(run(prog, other.syn()) == PASS);
+    CHECK(run(prog, flood.data(proxy_v1("198.18.5.7", 1001))) == PASS);
+    CHECK(run(prog, other.data(proxy_v1("198.18.5.8", 1002))) == PASS);
+    CHECK(run(prog, flood.data(kGet)) == PASS);
+    CHECK(run(prog, flood.data(kGet)) == PASS);
+    CHECK(run(prog, flood.data(kGet)) == DROP);
+    CHECK(run(prog, other.data(kGet)) == PASS);
+    // A second connection of the same client shares its bucket.
+    Conn again("198.18.0.1", 50004);
+    CHECK(run(prog, again.syn()) == PASS);
+    CHECK(run(prog, again.data(proxy_v2("198.18.5.7", 1003) + kGet)) == DROP);
+
+    // The proxy's own connection (no header: a health check, say): never rate limited, and
+    // an attack on it is dropped but bans nobody.
+    Conn own("198.18.0.1", 50005);
+    CHECK(run(prog, own.syn()) == PASS);
+    for (int i = 0; i < 10; ++i) CHECK(run(prog, own.data(kGet)) == PASS);
+    CHECK(run(prog, own.data(kAttack)) == DROP);
+    CHECK(run(prog, own.data(kGet)) == PASS);
+    CHECK(bans_of(prog).empty());
+    // LOCAL (v2's health check) names nobody either.
+    Conn local("198.18.0.1", 50006);
+    CHECK(run(prog, local.syn()) == PASS);
+    CHECK(run(prog, local.data(proxy_v2("198.18.30.5", 1, 0x20) + kGet)) == PASS);
+    CHECK(counts(prog) ==
+          std::map<std::string, uint64_t>{
+              {"pass", 23}, {"drop_deny", 2}, {"drop_rate_requests", 2}, {"drop_pattern", 1}});
+}
+
+TEST_CASE("proxy: a header is believed only from lists.proxies, at the start of the data",
+          "[xdp][proxy]") {
+    xdp::Program prog(make(kProxied));
+    // From anyone else it is payload: the sender is the source (not the denied address it
+    // names), and its attack's event names the sender.
+    Conn stranger("198.18.0.9", 50001);
+    CHECK(run(prog, stranger.syn()) == PASS);
+    CHECK(run(prog, stranger.data(proxy_v2("198.18.30.5", 1) + kGet)) == PASS);
+    CHECK(run(prog, stranger.data(proxy_v1("198.18.30.6", 1) + kAttack)) == DROP);
+    auto ev = read_events(prog);
+    REQUIRE(ev.size() >= 1);
+    CHECK(addr(ev[0], ev[0].src) == "198.18.0.9");
+
+    // From the proxy, after data that had no header: not believed.
+    Conn late("198.18.0.1", 50002);
+    CHECK(run(prog, late.syn()) == PASS);
+    CHECK(run(prog, late.data(kGet)) == PASS);
+    CHECK(run(prog, late.data(proxy_v1("198.18.30.5", 1) + kGet)) == PASS);
+    // A connection whose SYN the guard did not see (attached since): not believed.
+    Conn unseen("198.18.0.1", 50003);
+    CHECK(run(prog, unseen.data(proxy_v1("198.18.30.5", 1) + kGet)) == PASS);
+    // Out of order: data past the first byte arrives first.
+    Conn ooo("198.18.0.1", 50004);
+    CHECK(run(prog, ooo.syn()) == PASS);
+    ooo.next += 100;
+    CHECK(run(prog, ooo.data(proxy_v1("198.18.30.5", 1) + kGet)) == PASS);
+
+    // A malformed header where one is believed is dropped as malformed.
+    Conn bad("198.18.0.1", 50005);
+    CHECK(run(prog, bad.syn()) == PASS);
+    CHECK(run(prog, bad.data("PROXY TCP4 198.18.5.300 198.18.0.2 1 80\r\n" + kGet)) == DROP);
+    CHECK(counts(prog)["drop_malformed"] == 1);
+
+    // The first segment sent again is still the client's, its header still no payload; after
+    // the FIN the tuple is nobody's until a new SYN.
+    Conn d("198.18.0.1", 50006);
+    CHECK(run(prog, d.syn()) == PASS);
+    auto first = proxy_v1("198.18.30.9", 1) + kGet;
+    CHECK(run(prog, d.data(first)) == DROP);
+    CHECK(run(prog, d.resend_first(first)) == DROP);
+    CHECK(run(prog, d.fin()) == DROP);
+    CHECK(run(prog, d.data(kGet)) == PASS);
+    CHECK(counts(prog)["drop_deny"] == 3);
+}
+
+TEST_CASE("proxy: IPv6 proxies and clients; a mapped IPv4 client is an IPv4 client",
+          "[xdp][proxy]") {
+    xdp::Program prog(make(kProxied));
+    Conn six("2001:db8:1::1", 50001, true);
+    CHECK(run(prog, six.syn()) == PASS);
+    CHECK(run(prog, six.data(proxy_v2("2001:db8:5::5", 4242) + kAttack)) == DROP);
+    Conn mapped("2001:db8:1::1", 50002, true);
+    CHECK(run(prog, mapped.syn()) == PASS);
+    CHECK(run(prog, mapped.data(proxy_v1("::ffff:198.18.30.5", 1, true) + kGet)) == DROP);
+    Conn v4client("2001:db8:1::1", 50003, true);
+    CHECK(run(prog, v4client.syn()) == PASS);
+    CHECK(run(prog, v4client.data(proxy_v2("198.18.5.5", 1) + kGet)) == PASS);
+    auto ev = read_events(prog);
+    REQUIRE(ev.size() == 3);  // the ban, the attack, the denied client
+    CHECK(ev[1].reason == BW_DROP_PATTERN);
+    CHECK(ev[1].family == 6);
+    CHECK(addr(ev[1], ev[1].src) == "2001:db8:5::5");
+    CHECK(ev[2].reason == BW_DROP_DENY);
+    CHECK(ev[2].family == 4);
+    CHECK(addr(ev[2], ev[2].src) == "198.18.30.5");
+    CHECK(counts(prog)["drop_deny"] == 1);
 }

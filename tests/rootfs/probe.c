@@ -7,6 +7,7 @@
 #include <linux/keyctl.h>
 #include <linux/perf_event.h>
 #include <linux/reboot.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
@@ -205,6 +206,67 @@ static int notify_service(void) {
     return 0;
 }
 
+/* Reads until `stop` (a byte count, or 0: up to "\r\n\r\n") into buf; the bytes read. */
+static size_t read_until(int fd, char* buf, size_t cap, size_t want, const char* end) {
+    size_t n = 0;
+    while (n < cap - 1) {
+        if (want && n >= want) break;
+        if (end && n >= strlen(end) && !memcmp(buf + n - strlen(end), end, strlen(end))) break;
+        ssize_t r = read(fd, buf + n, want ? want - n : 1);
+        if (r <= 0) break;
+        n += (size_t)r;
+    }
+    buf[n] = 0;
+    return n;
+}
+
+/* One connection of proxy_httpd: the PROXY header (v2, or a v1 line), then one request,
+ * answered with the client the header named. */
+static void proxy_conn(int c) {
+    char buf[4096], client[INET6_ADDRSTRLEN + 8] = "none";
+    size_t n = read_until(c, buf, sizeof buf, 16, NULL);
+    if (n == 16 && !memcmp(buf, "\r\n\r\n\0\r\nQUIT\n", 12)) {
+        size_t len = ((unsigned char)buf[14] << 8) | (unsigned char)buf[15];
+        unsigned char body[512];
+        if (len > sizeof body || read_until(c, (char*)body, sizeof body, len, NULL) != len) return;
+        if (buf[13] == 0x11) inet_ntop(AF_INET, body, client, sizeof client);
+        if (buf[13] == 0x21) inet_ntop(AF_INET6, body, client, sizeof client);
+    } else if (n >= 6 && !memcmp(buf, "PROXY ", 6)) {
+        n += read_until(c, buf + n, sizeof buf - n, 0, "\r\n");
+        sscanf(buf, "PROXY %*s %45s", client);
+    } else {
+        return; /* no header: not served */
+    }
+    read_until(c, buf, sizeof buf, 0, "\r\n\r\n");
+    char body[128];
+    int blen = snprintf(body, sizeof body, "client=%s\n", client);
+    dprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", blen,
+            body);
+}
+
+/* A web server behind a PROXY-protocol proxy, as nginx with `listen ... proxy_protocol` is:
+ * a process per connection, so a connection the guard starves holds up no other. */
+static int proxy_httpd(int port) {
+    signal(SIGCHLD, SIG_IGN);
+    int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
+    if (bind(s, (struct sockaddr*)&a, sizeof a) || listen(s, 64)) {
+        perror("probe proxy-httpd");
+        return 1;
+    }
+    for (;;) {
+        int c = accept(s, NULL, NULL);
+        if (c < 0) continue;
+        if (fork() == 0) {
+            close(s);
+            proxy_conn(c);
+            _exit(0);
+        }
+        close(c);
+    }
+}
+
 int main(int argc, char** argv) {
     const char* cmd = argc > 1 ? argv[1] : "report";
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -259,6 +321,8 @@ int main(int argc, char** argv) {
     } else if (!strcmp(cmd, "openat2")) {
         struct { unsigned long long flags, mode, resolve; } how = {O_RDONLY, 0, 0};
         put("openat2", syscall(437 /* openat2 */, AT_FDCWD, "/", &how, sizeof how));
+    } else if (!strcmp(cmd, "proxy-httpd") && argc > 2) {
+        return proxy_httpd(atoi(argv[2]));
     } else if (!strcmp(cmd, "notify")) {
         return notify_service();
     } else if (!strcmp(cmd, "fds")) {
