@@ -863,7 +863,7 @@ static __always_inline int read_header(struct xdp_md *ctx, const struct pkt *p,
             n = at;
         }
     }
-    v->state = BW_PROXIED_NONE;
+    v->state = n < 0 ? BW_PROXIED_BAD : BW_PROXIED_NONE;
     if (n <= 0)
         return n; /* no header: the proxy's own connection */
     v->hdr_len = n < (int)p->payload_len ? n : p->payload_len;
@@ -881,7 +881,8 @@ static __always_inline int read_header(struct xdp_md *ctx, const struct pkt *p,
  * header (v1 or v2), which names the client for the connection's life; a FIN or RST ends it.
  * A header anywhere else is payload like any other. Returns 1 when the packet is a client's
  * (p->src and p->key.family are the client's, and the header is taken off the payload), 0 when
- * it is the proxy's own, -1 for a malformed header. Global: verified once. */
+ * it is the proxy's own, -1 for data of a connection whose header was malformed. Global:
+ * verified once. */
 __noinline int via_proxy(struct xdp_md *ctx, struct pkt *p)
 {
     if (!p || p->l4 != IPPROTO_TCP)
@@ -909,6 +910,8 @@ __noinline int via_proxy(struct xdp_md *ctx, struct pkt *p)
                p->payload_len >= v->hdr_len) {
         skip = v->hdr_len; /* the first segment again: its header is still not payload */
     }
+    if (v->state == BW_PROXIED_BAD && p->payload_len)
+        ret = -1; /* the malformed header's segment sent again, or what follows it */
     p->payload_off += skip;
     p->payload_len -= skip;
     if (ret == 0 && v->state == BW_PROXIED_CLIENT) {

@@ -223,6 +223,7 @@ enum bw_proxied_state {
     BW_PROXIED_AWAIT = 0, /* SYN seen, no data yet */
     BW_PROXIED_CLIENT,    /* the header named `client` */
     BW_PROXIED_NONE,      /* no header, or one that names nobody (LOCAL, UNKNOWN) */
+    BW_PROXIED_BAD,       /* a malformed header: the connection's data is dropped */
 };
 struct bw_proxied {
     __u32 data_seq; /* the sequence number of the first data byte */

@@ -1103,8 +1103,11 @@ TEST_CASE("proxy: a header is believed only from lists.proxies, at the start of 
     // A malformed header where one is believed is dropped as malformed.
     Conn bad("198.18.0.1", 50005);
     CHECK(run(prog, bad.syn()) == PASS);
-    CHECK(run(prog, bad.data("PROXY TCP4 198.18.5.300 198.18.0.2 1 80\r\n" + kGet)) == DROP);
-    CHECK(counts(prog)["drop_malformed"] == 1);
+    auto garbled = "PROXY TCP4 198.18.5.300 198.18.0.2 1 80\r\n" + kGet;
+    CHECK(run(prog, bad.data(garbled)) == DROP);
+    CHECK(run(prog, bad.resend_first(garbled)) == DROP);  // and so is all the data after it
+    CHECK(run(prog, bad.data(kGet)) == DROP);
+    CHECK(counts(prog)["drop_malformed"] == 3);
 
     // The first segment sent again is still the client's, its header still no payload; after
     // the FIN the tuple is nobody's until a new SYN.
