@@ -314,4 +314,111 @@ BW_INLINE int bw_proxy_v1_step(struct bw_proxy_v1 *st, __u8 ch)
     }
 }
 
+/* X-Forwarded-For in a request's headers, read one byte at a time from the payload's start (the
+ * XDP program steps it from a bpf_loop). The addresses of the last such header line are kept,
+ * the last BW_XFF_KEEP of them, in order; the caller takes the rightmost that is not a proxy.
+ * A token that is no address (a port, "unknown", garbage) is kept as family 0, which stops the
+ * walk to the left: what lies beyond it was not written by a proxy. Each token is fed to an
+ * IPv4 and an IPv6 parser at once, since its family shows only as it goes. */
+#define BW_XFF_KEEP 4
+#define BW_XFF_NAME_LEN 17 /* "\nx-forwarded-for:" */
+struct bw_xff {
+    __u32 match;    /* bytes of BW_XFF_NAME matched; BW_XFF_NAME_LEN: in its value */
+    __u32 line;     /* bytes of the current line so far */
+    __u32 complete; /* the last X-Forwarded-For line ended within the text */
+    __u32 n;        /* tokens of that line so far */
+    __u32 len;      /* bytes of the token in progress */
+    __u32 after;    /* whitespace came after the token: only ',' or the line's end may follow */
+    __u32 ok4, ok6; /* the token still parses as an IPv4 / IPv6 address */
+    __u8 name[32];  /* "\nx-forwarded-for:", written by bw_xff_begin (BPF has no .rodata here) */
+    struct bw_v1_addr a4, a6;
+    struct bw_proxy_client got[BW_XFF_KEEP]; /* token i at got[i % BW_XFF_KEEP] */
+};
+
+BW_INLINE void bw_xff_token_reset(struct bw_xff *x)
+{
+    x->len = x->after = 0;
+    x->ok4 = x->ok6 = 1;
+    bw_v1_addr_reset(&x->a4);
+    bw_v1_addr_reset(&x->a6);
+}
+
+BW_INLINE void bw_xff_token_end(struct bw_xff *x)
+{
+    if (x->len == 0)
+        return; /* an empty element (",,") is no element */
+    struct bw_proxy_client *c = &x->got[BW_MASKED(x->n, BW_XFF_KEEP - 1)];
+    if (!(x->ok4 && bw_v1_address_end(&x->a4, 4, c)) &&
+        !(x->ok6 && bw_v1_address_end(&x->a6, 6, c)))
+        c->family = 0;
+    bw_proxy_unmap(c);
+    x->n++;
+    bw_xff_token_reset(x);
+}
+
+/* The next byte: 0 to go on, 1 at the end of the headers (the blank line). */
+BW_INLINE int bw_xff_step(struct bw_xff *x, __u8 ch)
+{
+    if (ch == '\n' && x->line <= 1)
+        return 1;                      /* "\r\n" or "\n" alone: the headers end */
+    if (x->match == BW_XFF_NAME_LEN) { /* in the value */
+        if (ch == '\r' || ch == '\n') {
+            bw_xff_token_end(x);
+            x->complete = 1;
+            /* After '\r' the line is not empty: its '\n' starts the next one below. */
+            x->match = ch == '\n';
+            x->line = ch == '\n' ? 0 : x->line + 1;
+            return 0;
+        }
+        x->line++;
+        if (ch == ',') {
+            bw_xff_token_end(x);
+        } else if (ch == ' ' || ch == '\t') {
+            x->after = x->len > 0;
+        } else if (x->after) {
+            x->ok4 = x->ok6 = 0; /* "1.2.3.4 5": not one address */
+            x->len++;
+        } else {
+            x->ok4 = x->ok4 && bw_v1_address_byte(&x->a4, 4, ch);
+            x->ok6 = x->ok6 && bw_v1_address_byte(&x->a6, 6, ch);
+            x->len++;
+        }
+        return 0;
+    }
+    __u8 lower = ch >= 'A' && ch <= 'Z' ? ch | 0x20 : ch;
+    if (lower == x->name[BW_MASKED(x->match, 31)])
+        x->match++;
+    else
+        x->match = ch == '\n';
+    x->line = ch == '\n' ? 0 : x->line + 1;
+    if (x->match == BW_XFF_NAME_LEN) { /* a new X-Forwarded-For line: it replaces the last */
+        x->n = 0;
+        x->complete = 0;
+        bw_xff_token_reset(x);
+    }
+    return 0;
+}
+
+BW_INLINE void bw_xff_begin(struct bw_xff *x)
+{
+    __builtin_memset(x, 0, sizeof *x);
+    x->name[0] = '\n';
+    x->name[1] = 'x';
+    x->name[2] = '-';
+    x->name[3] = 'f';
+    x->name[4] = 'o';
+    x->name[5] = 'r';
+    x->name[6] = 'w';
+    x->name[7] = 'a';
+    x->name[8] = 'r';
+    x->name[9] = 'd';
+    x->name[10] = 'e';
+    x->name[11] = 'd';
+    x->name[12] = '-';
+    x->name[13] = 'f';
+    x->name[14] = 'o';
+    x->name[15] = 'r';
+    x->name[16] = ':';
+}
+
 #endif /* BULWARK_LIB_PROXY_H */

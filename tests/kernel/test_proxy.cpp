@@ -57,9 +57,9 @@ struct Reply {
 
 // One HTTPS request from `src` through the proxy, by curl; a request the guard starves ends as
 // the proxy's 504 once its `timeout server` has passed.
-Reply https(const std::string& src, const std::string& path) {
+Reply https(const std::string& src, const std::string& path, int port = 8443) {
     auto r = run({"/usr/bin/curl", "-sk", "--interface", src, "--max-time", "20", "-w",
-                  "\n%{http_code}", "https://198.18.1.1:8443" + path},
+                  "\n%{http_code}", "https://198.18.1.1:" + std::to_string(port) + path},
                  30);
     auto nl = r.out.rfind('\n');
     if (nl == std::string::npos) return {};
@@ -81,10 +81,13 @@ TEST_CASE(
     "not the proxy",
     "[proxy]") {
     Fixture fx;
-    // The proxy is 198.18.1.1 (the host end of the pair); its clients are the host's .3 to .6.
+    // The proxy is 198.18.1.1 (the host end of the pair); its clients are the host's .3 to .6:
+    // the user, the flooder (suspicious: a burst of 3), the denied one, the attacker.
     auto policy = fx.file("policy.json", R"({"inspect_ports": [8080],
-        "lists": {"proxies": ["198.18.1.1/32"], "deny": ["198.18.1.5/32"]},
-        "limits": {"default": {"requests": {"rate": "1/day", "burst": 3}}},
+        "lists": {"proxies": ["198.18.1.1/32"], "deny": ["198.18.1.5/32"],
+                  "suspicious": ["198.18.1.4/32"]},
+        "limits": {"default": {"requests": {"rate": "1/day", "burst": 50}},
+                   "suspicious": {"requests": {"rate": "1/day", "burst": 3}}},
         "patterns": {"sets": {"sqli": ["union select"]}},
         "events": {"per_source_per_second": 1000}})");
     auto audit = kTmp + "/audit.jsonl";
@@ -136,9 +139,16 @@ TEST_CASE(
                            kTmp +
                            "/tls.pem\n  default_backend app\n"
                            "backend app\n"
-                           "  server sandbox 198.18.1.2:8080 send-proxy-v2\n");
+                           "  server sandbox 198.18.1.2:8080 send-proxy-v2\n"
+                           // The other way a proxy names clients: X-Forwarded-For, appended.
+                           "frontend xff\n  bind 198.18.1.1:8444 ssl crt " +
+                           kTmp +
+                           "/tls.pem\n  option forwardfor\n  default_backend app_xff\n"
+                           "backend app_xff\n"
+                           "  server sandbox 198.18.1.2:8080\n");
     Child haproxy({"/usr/sbin/haproxy", "-db", "-f", cfg}, true);
     REQUIRE(wait_listening(haproxy.pid(), 8443, 20000));
+    REQUIRE(wait_listening(haproxy.pid(), 8444, 20000));
 
     // The user is served, and the server was told who it is.
     auto user = https("198.18.1.3", "/");
@@ -155,6 +165,14 @@ TEST_CASE(
     CHECK(https("198.18.1.5", "/").status == 504);
     CHECK(https("198.18.1.6", "/?id=1%20UNION%20SELECT%20password%20FROM%20users").status == 504);
     CHECK(https("198.18.1.3", "/").status == 200);
+    // Through the X-Forwarded-For frontend (no PROXY header: the server hears of no client):
+    // the same clients, the same verdicts, the flooder's spent burst shared.
+    auto viaxff = https("198.18.1.3", "/", 8444);
+    CHECK(viaxff.status == 200);
+    CHECK(viaxff.body == "client=none\n");
+    CHECK(https("198.18.1.5", "/", 8444).status == 504);
+    CHECK(https("198.18.1.4", "/", 8444).status == 504);
+    CHECK(https("198.18.1.3", "/", 8444).status == 200);
 
     auto st = run({harness::bulwark(), "stats", "--json", "--name", kName});
     REQUIRE(st.code == 0);

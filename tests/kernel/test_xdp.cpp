@@ -989,7 +989,8 @@ std::string proxy_v2(const std::string& client, uint16_t port, uint8_t cmd = 0x2
 }
 
 const char* kProxied = R"({"inspect_ports": [80],
-    "lists": {"proxies": ["198.18.0.1/32", "2001:db8:1::1/128"], "deny": ["198.18.30.0/24"]},
+    "lists": {"proxies": ["198.18.0.1/32", "198.18.0.3/32", "2001:db8:1::1/128"],
+              "deny": ["198.18.30.0/24"]},
     "limits": {"default": {"requests": {"rate": "1/day", "burst": 2}}},
     "patterns": {"sets": {"sqli": ["union select"]}},
     "bans": {"after": 1, "for": "1 hour", "reasons": ["drop_pattern"]}})";
@@ -1142,4 +1143,48 @@ TEST_CASE("proxy: IPv6 proxies and clients; a mapped IPv4 client is an IPv4 clie
     CHECK(ev[2].family == 4);
     CHECK(addr(ev[2], ev[2].src) == "198.18.30.5");
     CHECK(counts(prog)["drop_deny"] == 1);
+}
+
+TEST_CASE("proxy: X-Forwarded-For names the client of a proxy's request without a PROXY header",
+          "[xdp][proxy]") {
+    xdp::Program prog(make(kProxied));
+    auto req = [](const std::string& line, const std::string& xff) {
+        return line + " HTTP/1.1\r\nHost: shop\r\nX-Forwarded-For: " + xff + "\r\n\r\n";
+    };
+    Conn own("198.18.0.1", 50001);  // keep-alive: one connection, many clients' requests
+    CHECK(run(prog, own.syn()) == PASS);
+    // The rightmost address not in lists.proxies: past a chained proxy, not the spoofable left.
+    CHECK(run(prog, own.data(req("GET /", "198.18.30.5"))) == DROP);
+    CHECK(run(prog, own.data(req("GET /", "198.18.30.5, 198.18.0.3"))) == DROP);
+    CHECK(run(prog, own.data(req("GET /", "198.18.30.5, 198.18.5.5"))) == PASS);
+    CHECK(run(prog, own.data(req("GET /?q=1 UNION SELECT x", "198.18.5.6"))) == DROP);
+    CHECK(run(prog, own.data(req("GET /?q=1 UNION SELECT x", "2001:db8:5::5"))) == DROP);
+    // Limits per client: 198.18.5.7's burst is 2; 198.18.5.8 is served meanwhile.
+    CHECK(run(prog, own.data(req("GET /", "198.18.5.7"))) == PASS);
+    CHECK(run(prog, own.data(req("GET /", "198.18.5.7"))) == PASS);
+    CHECK(run(prog, own.data(req("GET /", "198.18.5.7"))) == DROP);
+    CHECK(run(prog, own.data(req("GET /", "198.18.5.8"))) == PASS);
+    // No client named: no address at the right, a line the segment cuts, no header at all.
+    CHECK(run(prog, own.data(req("GET /", "198.18.30.5, unknown"))) == PASS);
+    CHECK(run(prog, own.data("GET / HTTP/1.1\r\nX-Forwarded-For: 198.18.30.5")) == PASS);
+    for (int i = 0; i < 3; ++i) CHECK(run(prog, own.data(kGet)) == PASS);
+    // From any other source the header is the client's own say-so: ignored.
+    Conn stranger("198.18.0.9", 50002);
+    CHECK(run(prog, stranger.syn()) == PASS);
+    CHECK(run(prog, stranger.data(req("GET /", "198.18.30.5"))) == PASS);
+    // A PROXY header, where there is one, names the connection's client; the header is not read.
+    Conn named("198.18.0.1", 50003);
+    CHECK(run(prog, named.syn()) == PASS);
+    CHECK(run(prog, named.data(proxy_v1("198.18.5.9", 1) + req("GET /", "198.18.30.5"))) == PASS);
+
+    auto ev = read_events(prog);
+    std::vector<std::pair<std::string, uint32_t>> got;
+    for (auto& e : ev) got.emplace_back(addr(e, e.src), e.reason);
+    CHECK(got ==
+          std::vector<std::pair<std::string, uint32_t>>{{"198.18.30.5", BW_DROP_DENY},
+                                                        {"198.18.5.6", BW_EVENT_BANNED},
+                                                        {"198.18.5.6", BW_DROP_PATTERN},
+                                                        {"2001:db8:5::5", BW_EVENT_BANNED},
+                                                        {"2001:db8:5::5", BW_DROP_PATTERN},
+                                                        {"198.18.5.7", BW_DROP_RATE_REQUESTS}});
 }

@@ -220,8 +220,8 @@ static size_t read_until(int fd, char* buf, size_t cap, size_t want, const char*
     return n;
 }
 
-/* One connection of proxy_httpd: the PROXY header (v2, or a v1 line), then one request,
- * answered with the client the header named. */
+/* One connection of proxy_httpd: the PROXY header (v2, or a v1 line) if there is one, then
+ * one request, answered with the client the header named ("none" without one). */
 static void proxy_conn(int c) {
     char buf[4096], client[INET6_ADDRSTRLEN + 8] = "none";
     size_t n = read_until(c, buf, sizeof buf, 16, NULL);
@@ -235,9 +235,11 @@ static void proxy_conn(int c) {
         n += read_until(c, buf + n, sizeof buf - n, 0, "\r\n");
         sscanf(buf, "PROXY %*s %45s", client);
     } else {
-        return; /* no header: not served */
+        /* No header: a proxy that names clients in X-Forwarded-For instead. */
+        read_until(c, buf + n, sizeof buf - n, 0, "\r\n\r\n");
+        n = 0;
     }
-    read_until(c, buf, sizeof buf, 0, "\r\n\r\n");
+    if (n) read_until(c, buf, sizeof buf, 0, "\r\n\r\n");
     char body[128];
     int blen = snprintf(body, sizeof body, "client=%s\n", client);
     dprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", blen,

@@ -200,3 +200,53 @@ TEST_CASE(
     }
     CHECK(accepted > 100);
 }
+
+namespace {
+
+// The addresses of the last whole X-Forwarded-For line, as the program keeps them ("-" for a
+// token that is no address), or "incomplete".
+std::string xff(const std::string& request) {
+    bw_xff x;
+    bw_xff_begin(&x);
+    for (unsigned char c : request)
+        if (bw_xff_step(&x, c)) break;
+    if (!x.complete) return "incomplete";
+    std::string out;
+    uint32_t first = x.n > BW_XFF_KEEP ? x.n - BW_XFF_KEEP : 0;
+    for (uint32_t i = first; i < x.n; ++i) {
+        if (!out.empty()) out += " ";
+        auto& c = x.got[i % BW_XFF_KEEP];
+        out += c.family ? text(c).substr(0, text(c).find(" port")) : "-";
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("X-Forwarded-For: the last whole header line's addresses, in order", "[proxy]") {
+    auto req = [](const std::string& headers) {
+        return "GET / HTTP/1.1\r\nHost: shop\r\n" + headers + "Accept: */*\r\n\r\nbody";
+    };
+    CHECK(xff(req("X-Forwarded-For: 198.18.5.5\r\n")) == "198.18.5.5");
+    CHECK(xff(req("x-forwarded-for:203.0.113.9, 198.18.5.5\r\n")) == "203.0.113.9 198.18.5.5");
+    CHECK(xff(req("X-FORWARDED-FOR:  2001:db8::5 ,::ffff:198.18.5.6\t\r\n")) ==
+          "2001:db8::5 198.18.5.6");
+    // Tokens that are no address: kept as such, so the walk to the left stops there.
+    CHECK(xff(req("X-Forwarded-For: unknown, 1.2.3.4:5678, 1.2.3 4, 198.18.5.5\r\n")) ==
+          "- - - 198.18.5.5");
+    CHECK(xff(req("X-Forwarded-For: ,, 198.18.5.5,\r\n")) == "198.18.5.5");
+    // Only the last four are kept; a second header line replaces the first.
+    CHECK(xff(req("X-Forwarded-For: 1.1.1.1, 2.2.2.2, 3.3.3.3, 4.4.4.4, 5.5.5.5\r\n")) ==
+          "2.2.2.2 3.3.3.3 4.4.4.4 5.5.5.5");
+    CHECK(xff(req("X-Forwarded-For: 1.1.1.1\r\nX-Forwarded-For: 2.2.2.2\r\n")) == "2.2.2.2");
+    // A line the segment cuts off, none at all, one in the body or in another header's value,
+    // or a look-alike name: nothing.
+    CHECK(xff("GET / HTTP/1.1\r\nX-Forwarded-For: 198.18.5.5") == "incomplete");
+    CHECK(xff(req("")) == "incomplete");
+    CHECK(xff("GET / HTTP/1.1\r\n\r\nX-Forwarded-For: 198.18.5.5\r\n") == "incomplete");
+    CHECK(xff(req("Referer: /?X-Forwarded-For: 198.18.5.5\r\n")) == "incomplete");
+    CHECK(xff(req("X-Forwarded-Foo: 198.18.5.5\r\n")) == "incomplete");
+    CHECK(xff(req("XX-Forwarded-For: 198.18.5.5\r\n")) == "incomplete");
+    // Bare LF line ends, as lenient servers take them.
+    CHECK(xff("GET / HTTP/1.1\nX-Forwarded-For: 198.18.5.5\n\n") == "198.18.5.5");
+}
