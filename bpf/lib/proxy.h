@@ -359,9 +359,11 @@ BW_INLINE void bw_xff_token_end(struct bw_xff *x)
 /* The next byte: 0 to go on, 1 at the end of the headers (the blank line). */
 BW_INLINE int bw_xff_step(struct bw_xff *x, __u8 ch)
 {
+    /* "\r\n" or "\n" alone: the headers end. */
     if (ch == '\n' && x->line <= 1)
-        return 1;                      /* "\r\n" or "\n" alone: the headers end */
-    if (x->match == BW_XFF_NAME_LEN) { /* in the value */
+        return 1;
+    /* In the value. */
+    if (x->match == BW_XFF_NAME_LEN) {
         if (ch == '\r' || ch == '\n') {
             bw_xff_token_end(x);
             x->complete = 1;
