@@ -59,7 +59,7 @@ struct Reply {
 // the proxy's 504 once its `timeout server` has passed.
 Reply https(const std::string& src, const std::string& path, int port = 8443) {
     auto r = run({"/usr/bin/curl", "-sk", "--interface", src, "--max-time", "20", "-w",
-                  "\n%{http_code}", "https://198.18.1.1:" + std::to_string(port) + path},
+                  "\n%{http_code}", "https://198.18.2.1:" + std::to_string(port) + path},
                  30);
     auto nl = r.out.rfind('\n');
     if (nl == std::string::npos) return {};
@@ -81,11 +81,11 @@ TEST_CASE(
     "not the proxy",
     "[proxy]") {
     Fixture fx;
-    // The proxy is 198.18.1.1 (the host end of the pair); its clients are the host's .3 to .6:
+    // The proxy is 198.18.2.1 (the host end of the pair); its clients are the host's .3 to .6:
     // the user, the flooder (suspicious: a burst of 3), the denied one, the attacker.
     auto policy = fx.file("policy.json", R"({"inspect_ports": [8080],
-        "lists": {"proxies": ["198.18.1.1/32"], "deny": ["198.18.1.5/32"],
-                  "suspicious": ["198.18.1.4/32"]},
+        "lists": {"proxies": ["198.18.2.1/32"], "deny": ["198.18.2.5/32"],
+                  "suspicious": ["198.18.2.4/32"]},
         "limits": {"default": {"requests": {"rate": "1/day", "burst": 50}},
                    "suspicious": {"requests": {"rate": "1/day", "burst": 3}}},
         "patterns": {"sets": {"sqli": ["union select"]}},
@@ -102,9 +102,9 @@ TEST_CASE(
                "--net",
                "veth",
                "--host-addr",
-               "198.18.1.1/29",
+               "198.18.2.1/29",
                "--addr",
-               "198.18.1.2/29",
+               "198.18.2.2/29",
                "--policy",
                policy,
                "--audit-log",
@@ -119,7 +119,7 @@ TEST_CASE(
     auto init = children_of(svc.pid());
     REQUIRE(init.size() == 1);
     REQUIRE(wait_listening(init.front(), 8080, 10000));
-    for (auto a : {"198.18.1.3/29", "198.18.1.4/29", "198.18.1.5/29", "198.18.1.6/29"})
+    for (auto a : {"198.18.2.3/29", "198.18.2.4/29", "198.18.2.5/29", "198.18.2.6/29"})
         REQUIRE(run({"/usr/sbin/ip", "addr", "add", a, "dev", kHostIf}).code == 0);
 
     auto key = kTmp + "/key.pem", cert = kTmp + "/cert.pem";
@@ -135,44 +135,44 @@ TEST_CASE(
                        "global\n  maxconn 100\n"
                        "defaults\n  mode http\n  timeout connect 5s\n"
                        "  timeout client 20s\n  timeout server 3s\n"
-                       "frontend tls\n  bind 198.18.1.1:8443 ssl crt " +
+                       "frontend tls\n  bind 198.18.2.1:8443 ssl crt " +
                            kTmp +
                            "/tls.pem\n  default_backend app\n"
                            "backend app\n"
-                           "  server sandbox 198.18.1.2:8080 send-proxy-v2\n"
+                           "  server sandbox 198.18.2.2:8080 send-proxy-v2\n"
                            // The other way a proxy names clients: X-Forwarded-For, appended.
-                           "frontend xff\n  bind 198.18.1.1:8444 ssl crt " +
+                           "frontend xff\n  bind 198.18.2.1:8444 ssl crt " +
                            kTmp +
                            "/tls.pem\n  option forwardfor\n  default_backend app_xff\n"
                            "backend app_xff\n"
-                           "  server sandbox 198.18.1.2:8080\n");
+                           "  server sandbox 198.18.2.2:8080\n");
     Child haproxy({"/usr/sbin/haproxy", "-db", "-f", cfg}, true);
     REQUIRE(wait_listening(haproxy.pid(), 8443, 20000));
     REQUIRE(wait_listening(haproxy.pid(), 8444, 20000));
 
     // The user is served, and the server was told who it is.
-    auto user = https("198.18.1.3", "/");
+    auto user = https("198.18.2.3", "/");
     CHECK(user.status == 200);
-    CHECK(user.body == "client=198.18.1.3\n");
+    CHECK(user.body == "client=198.18.2.3\n");
     // The flooding client gets its burst; the user is served meanwhile.
     int served = 0;
-    for (int i = 0; i < 3; ++i) served += https("198.18.1.4", "/").status == 200;
+    for (int i = 0; i < 3; ++i) served += https("198.18.2.4", "/").status == 200;
     CHECK(served == 3);
-    auto flood = https("198.18.1.4", "/");
+    auto flood = https("198.18.2.4", "/");
     CHECK(flood.status == 504);
-    CHECK(https("198.18.1.3", "/").status == 200);
+    CHECK(https("198.18.2.3", "/").status == 200);
     // The denied client and the attacker are dropped; the user still served.
-    CHECK(https("198.18.1.5", "/").status == 504);
-    CHECK(https("198.18.1.6", "/?id=1%20UNION%20SELECT%20password%20FROM%20users").status == 504);
-    CHECK(https("198.18.1.3", "/").status == 200);
+    CHECK(https("198.18.2.5", "/").status == 504);
+    CHECK(https("198.18.2.6", "/?id=1%20UNION%20SELECT%20password%20FROM%20users").status == 504);
+    CHECK(https("198.18.2.3", "/").status == 200);
     // Through the X-Forwarded-For frontend (no PROXY header: the server hears of no client):
     // the same clients, the same verdicts, the flooder's spent burst shared.
-    auto viaxff = https("198.18.1.3", "/", 8444);
+    auto viaxff = https("198.18.2.3", "/", 8444);
     CHECK(viaxff.status == 200);
     CHECK(viaxff.body == "client=none\n");
-    CHECK(https("198.18.1.5", "/", 8444).status == 504);
-    CHECK(https("198.18.1.4", "/", 8444).status == 504);
-    CHECK(https("198.18.1.3", "/", 8444).status == 200);
+    CHECK(https("198.18.2.5", "/", 8444).status == 504);
+    CHECK(https("198.18.2.4", "/", 8444).status == 504);
+    CHECK(https("198.18.2.3", "/", 8444).status == 200);
 
     auto st = run({harness::bulwark(), "stats", "--json", "--name", kName});
     REQUIRE(st.code == 0);
@@ -183,7 +183,7 @@ TEST_CASE(
     // Sources are the clients; the proxy's own packets (SYNs, handshakes) drop nothing.
     for (auto& t : s["top_sources"]) {
         INFO(t.dump());
-        if (t["addr"] == "198.18.1.1") CHECK(t["dropped"] == 0);
+        if (t["addr"] == "198.18.2.1") CHECK(t["dropped"] == 0);
     }
 
     kill(haproxy.pid(), SIGTERM);
@@ -196,11 +196,11 @@ TEST_CASE(
     std::map<std::string, std::set<std::string>> by_src;
     for (auto& e : audit_events(audit)) {
         if (!e.contains("src")) continue;
-        CHECK(e["src"] != "198.18.1.1");
+        CHECK(e["src"] != "198.18.2.1");
         by_src[e["src"].get<std::string>()].insert(e["reason"].get<std::string>());
     }
-    CHECK(by_src["198.18.1.4"] == std::set<std::string>{"drop_rate_requests"});
-    CHECK(by_src["198.18.1.5"] == std::set<std::string>{"drop_deny"});
-    CHECK(by_src["198.18.1.6"].count("drop_pattern") == 1);
-    CHECK(by_src.count("198.18.1.3") == 0);
+    CHECK(by_src["198.18.2.4"] == std::set<std::string>{"drop_rate_requests"});
+    CHECK(by_src["198.18.2.5"] == std::set<std::string>{"drop_deny"});
+    CHECK(by_src["198.18.2.6"].count("drop_pattern") == 1);
+    CHECK(by_src.count("198.18.2.3") == 0);
 }
