@@ -933,7 +933,51 @@ __noinline int via_proxy(struct xdp_md *ctx, struct pkt *p)
     return ret;
 }
 
-/* X-Forwarded-For, stepped like a v1 line. */
+/* X-Forwarded-For's line: the headers eight bytes a step, looking closer only at a word with a
+ * '\n' in it (bw_xff_line at each), so a request's headers cost a few hundred nanoseconds, not a
+ * call per byte. Global: verified once. Returns 1 when the headers end in this word. */
+__noinline int xff_word(struct bw_scan_buf *sb, struct bw_xff *x, __u32 pos, __u32 len)
+{
+    if (!sb || !x)
+        return 1;
+    for (__u32 j = 0; j < 8; j++) {
+        __u32 q = pos + j;
+        if (q >= len || q >= BW_MAX_SCAN_BYTES)
+            return 1;
+        __u32 qm = BW_MASKED(q, BW_SCAN_BUF - 1); /* q < BW_MAX_SCAN_BYTES: for the verifier */
+        if (sb->raw[qm] != '\n')
+            continue;
+        __u32 value = x->value_at;
+        int end = bw_xff_line(sb->raw, qm, len, &value);
+        x->value_at = value;
+        if (end)
+            return 1;
+    }
+    return 0;
+}
+
+struct xff_ctx {
+    struct bw_scan_buf *sb;
+    struct bw_xff *x;
+    __u32 len;
+    __u32 pos;
+};
+
+static long xff_find_cb(__u64 i, void *ctx)
+{
+    struct xff_ctx *c = ctx;
+    __u32 pos = c->pos;
+    if (pos >= c->len)
+        return 1;
+    c->pos = pos + 8;
+    __u64 w = BW_LOAD64(c->sb->raw + (pos & (BW_SCAN_BUF - 1)));
+    __u64 t = w ^ 0x0a0a0a0a0a0a0a0aULL; /* a zero byte where w has '\n' */
+    if (!((t - 0x0101010101010101ULL) & ~t & 0x8080808080808080ULL))
+        return 0;
+    return xff_word(c->sb, c->x, pos, c->len) != 0;
+}
+
+/* The value, a byte at a time. */
 __noinline int xff_step(struct bw_xff *x, __u32 ch)
 {
     if (!x)
@@ -941,21 +985,14 @@ __noinline int xff_step(struct bw_xff *x, __u32 ch)
     return bw_xff_step(x, (__u8)ch);
 }
 
-struct xff_ctx {
-    const __u8 *b;
-    struct bw_xff *x;
-    __u32 len;
-    __u32 pos;
-};
-
-static long xff_cb(__u64 i, void *ctx)
+static long xff_value_cb(__u64 i, void *ctx)
 {
     struct xff_ctx *c = ctx;
     __u32 pos = c->pos;
     if (pos >= c->len)
         return 1;
     c->pos = pos + 1;
-    return xff_step(c->x, c->b[pos & (BW_SCAN_BUF - 1)]) != 0;
+    return xff_step(c->x, c->sb->raw[pos & (BW_SCAN_BUF - 1)]) != 0;
 }
 
 /* Whether `c` is in lists.proxies (the packet's generation). */
@@ -993,8 +1030,12 @@ __noinline int forwarded_client(struct xdp_md *ctx, struct pkt *p)
     if (bpf_xdp_load_bytes(ctx, p->payload_off, sb->raw, len) || !is_http_request(sb, len))
         return 0;
     bw_xff_begin(x);
-    struct xff_ctx c = {.b = sb->raw, .x = x, .len = len};
-    bpf_loop(BW_MAX_SCAN_BYTES, xff_cb, &c, 0);
+    struct xff_ctx c = {.sb = sb, .x = x, .len = len};
+    bpf_loop(BW_MAX_SCAN_BYTES / 8 + 1, xff_find_cb, &c, 0);
+    if (!x->value_at)
+        return 0; /* no X-Forwarded-For line */
+    c.pos = x->value_at;
+    bpf_loop(BW_MAX_SCAN_BYTES, xff_value_cb, &c, 0);
     if (!x->complete)
         return 0;
     for (__u32 k = 0; k < BW_XFF_KEEP; k++) {

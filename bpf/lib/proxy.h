@@ -314,26 +314,49 @@ BW_INLINE int bw_proxy_v1_step(struct bw_proxy_v1 *st, __u8 ch)
     }
 }
 
-/* X-Forwarded-For in a request's headers, read one byte at a time from the payload's start (the
- * XDP program steps it from a bpf_loop). The addresses of the last such header line are kept,
- * the last BW_XFF_KEEP of them, in order; the caller takes the rightmost that is not a proxy.
- * A token that is no address (a port, "unknown", garbage) is kept as family 0, which stops the
- * walk to the left: what lies beyond it was not written by a proxy. Each token is fed to an
- * IPv4 and an IPv6 parser at once, since its family shows only as it goes. */
+/* X-Forwarded-For in a request's headers. The caller finds the line: at each '\n' of the
+ * headers, bw_xff_line says whether the headers end there, or an X-Forwarded-For line starts
+ * (the last one counts). Its value is then read one byte at a time (the XDP program steps it
+ * from a bpf_loop, so the state lives in this struct): the last BW_XFF_KEEP addresses are
+ * kept, in order, and the caller takes the rightmost that is not a proxy. A token that is no
+ * address (a port, "unknown", garbage) is kept as family 0, which stops the walk to the left:
+ * what lies beyond it was not written by a proxy. Each token is fed to an IPv4 and an IPv6
+ * parser at once, since its family shows only as it goes. */
 #define BW_XFF_KEEP 4
-#define BW_XFF_NAME_LEN 17 /* "\nx-forwarded-for:" */
+#define BW_XFF_NAME_LEN 16 /* "x-forwarded-for:" */
 struct bw_xff {
-    __u32 match;    /* bytes of BW_XFF_NAME matched; BW_XFF_NAME_LEN: in its value */
-    __u32 line;     /* bytes of the current line so far */
-    __u32 complete; /* the last X-Forwarded-For line ended within the text */
-    __u32 n;        /* tokens of that line so far */
+    __u32 complete; /* the value's line ended within the text */
+    __u32 n;        /* tokens so far */
     __u32 len;      /* bytes of the token in progress */
     __u32 after;    /* whitespace came after the token: only ',' or the line's end may follow */
     __u32 ok4, ok6; /* the token still parses as an IPv4 / IPv6 address */
-    __u8 name[32];  /* "\nx-forwarded-for:", written by bw_xff_begin (BPF has no .rodata here) */
+    __u32 value_at; /* for the caller: the value's offset, once a line search found it */
     struct bw_v1_addr a4, a6;
     struct bw_proxy_client got[BW_XFF_KEEP]; /* token i at got[i % BW_XFF_KEEP] */
 };
+
+#define BW_XFF_BYTES(a, b, c, d, e, f, g, h)                                                       \
+    ((__u64)(a) | (__u64)(b) << 8 | (__u64)(c) << 16 | (__u64)(d) << 24 | (__u64)(e) << 32 |       \
+     (__u64)(f) << 40 | (__u64)(g) << 48 | (__u64)(h) << 56)
+
+/* At b[q] == '\n' of a text of `len` bytes: 1 when the headers end at this line (an empty
+ * one, or the text's end), else 0, with *value set past "X-Forwarded-For:" when the next line
+ * is one (the name in any case). Two 8-byte compares, letters folded by OR 0x20; '-' and ':'
+ * are compared exactly, since '\r' | 0x20 is '-'. */
+BW_INLINE int bw_xff_line(const __u8 *b, __u32 q, __u32 len, __u32 *value)
+{
+    if (q + 1 >= len || b[q + 1] == '\n' || (b[q + 1] == '\r' && q + 2 < len && b[q + 2] == '\n'))
+        return 1;
+    if (q + 1 + BW_XFF_NAME_LEN > len)
+        return 0;
+    const __u8 *n = b + q + 1;
+    const __u64 fold = 0x2020202020202020ULL;
+    if ((BW_LOAD64(n) | fold) == BW_XFF_BYTES('x', '-', 'f', 'o', 'r', 'w', 'a', 'r') &&
+        (BW_LOAD64(n + 8) | fold) == BW_XFF_BYTES('d', 'e', 'd', '-', 'f', 'o', 'r', ':') &&
+        n[1] == '-' && n[11] == '-' && n[15] == ':')
+        *value = q + 1 + BW_XFF_NAME_LEN;
+    return 0;
+}
 
 BW_INLINE void bw_xff_token_reset(struct bw_xff *x)
 {
@@ -341,6 +364,12 @@ BW_INLINE void bw_xff_token_reset(struct bw_xff *x)
     x->ok4 = x->ok6 = 1;
     bw_v1_addr_reset(&x->a4);
     bw_v1_addr_reset(&x->a6);
+}
+
+BW_INLINE void bw_xff_begin(struct bw_xff *x)
+{
+    __builtin_memset(x, 0, sizeof *x);
+    bw_xff_token_reset(x);
 }
 
 BW_INLINE void bw_xff_token_end(struct bw_xff *x)
@@ -356,71 +385,27 @@ BW_INLINE void bw_xff_token_end(struct bw_xff *x)
     bw_xff_token_reset(x);
 }
 
-/* The next byte: 0 to go on, 1 at the end of the headers (the blank line). */
+/* The value's next byte: 0 to go on, 1 at the line's end (then x->complete). */
 BW_INLINE int bw_xff_step(struct bw_xff *x, __u8 ch)
 {
-    /* "\r\n" or "\n" alone: the headers end. */
-    if (ch == '\n' && x->line <= 1)
+    if (ch == '\r' || ch == '\n') {
+        bw_xff_token_end(x);
+        x->complete = 1;
         return 1;
-    /* In the value. */
-    if (x->match == BW_XFF_NAME_LEN) {
-        if (ch == '\r' || ch == '\n') {
-            bw_xff_token_end(x);
-            x->complete = 1;
-            /* After '\r' the line is not empty: its '\n' starts the next one below. */
-            x->match = ch == '\n';
-            x->line = ch == '\n' ? 0 : x->line + 1;
-            return 0;
-        }
-        x->line++;
-        if (ch == ',') {
-            bw_xff_token_end(x);
-        } else if (ch == ' ' || ch == '\t') {
-            x->after = x->len > 0;
-        } else if (x->after) {
-            x->ok4 = x->ok6 = 0; /* "1.2.3.4 5": not one address */
-            x->len++;
-        } else {
-            x->ok4 = x->ok4 && bw_v1_address_byte(&x->a4, 4, ch);
-            x->ok6 = x->ok6 && bw_v1_address_byte(&x->a6, 6, ch);
-            x->len++;
-        }
-        return 0;
     }
-    __u8 lower = ch >= 'A' && ch <= 'Z' ? ch | 0x20 : ch;
-    if (lower == x->name[BW_MASKED(x->match, 31)])
-        x->match++;
-    else
-        x->match = ch == '\n';
-    x->line = ch == '\n' ? 0 : x->line + 1;
-    if (x->match == BW_XFF_NAME_LEN) { /* a new X-Forwarded-For line: it replaces the last */
-        x->n = 0;
-        x->complete = 0;
-        bw_xff_token_reset(x);
+    if (ch == ',') {
+        bw_xff_token_end(x);
+    } else if (ch == ' ' || ch == '\t') {
+        x->after = x->len > 0;
+    } else if (x->after) {
+        x->ok4 = x->ok6 = 0; /* "1.2.3.4 5": not one address */
+        x->len++;
+    } else {
+        x->ok4 = x->ok4 && bw_v1_address_byte(&x->a4, 4, ch);
+        x->ok6 = x->ok6 && bw_v1_address_byte(&x->a6, 6, ch);
+        x->len++;
     }
     return 0;
-}
-
-BW_INLINE void bw_xff_begin(struct bw_xff *x)
-{
-    __builtin_memset(x, 0, sizeof *x);
-    x->name[0] = '\n';
-    x->name[1] = 'x';
-    x->name[2] = '-';
-    x->name[3] = 'f';
-    x->name[4] = 'o';
-    x->name[5] = 'r';
-    x->name[6] = 'w';
-    x->name[7] = 'a';
-    x->name[8] = 'r';
-    x->name[9] = 'd';
-    x->name[10] = 'e';
-    x->name[11] = 'd';
-    x->name[12] = '-';
-    x->name[13] = 'f';
-    x->name[14] = 'o';
-    x->name[15] = 'r';
-    x->name[16] = ':';
 }
 
 #endif /* BULWARK_LIB_PROXY_H */

@@ -206,10 +206,16 @@ namespace {
 // The addresses of the last whole X-Forwarded-For line, as the program keeps them ("-" for a
 // token that is no address), or "incomplete".
 std::string xff(const std::string& request) {
+    auto b = reinterpret_cast<const __u8*>(request.data());
+    auto len = static_cast<__u32>(request.size());
+    __u32 value = 0;
+    for (__u32 q = 0; q < len; ++q)
+        if (b[q] == '\n' && bw_xff_line(b, q, len, &value)) break;
+    if (!value) return "incomplete";
     bw_xff x;
     bw_xff_begin(&x);
-    for (unsigned char c : request)
-        if (bw_xff_step(&x, c)) break;
+    for (__u32 i = value; i < len; ++i)
+        if (bw_xff_step(&x, b[i])) break;
     if (!x.complete) return "incomplete";
     std::string out;
     uint32_t first = x.n > BW_XFF_KEEP ? x.n - BW_XFF_KEEP : 0;
