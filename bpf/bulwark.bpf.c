@@ -177,7 +177,8 @@ struct {
 } bans_stats SEC(".maps");
 
 /* Connections from proxies (lists.proxies) and the client their PROXY header named: LRU, so a
- * proxy's connections that ended without a FIN or RST seen age out. */
+ * proxy's connections that ended without a FIN or RST seen age out. The loader sizes it
+ * (max_sources, at most 65,536). */
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
     __uint(max_entries, 65536);

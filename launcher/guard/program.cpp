@@ -30,6 +30,7 @@ namespace {
 
 constexpr uint32_t kRuleBucketsMax = 262144;
 constexpr uint32_t kEventGatesMax = 65536;
+constexpr uint32_t kProxiedMax = 65536;
 
 // Entries of a per-CPU map's value: one per possible CPU.
 size_t possible_cpus() {
@@ -330,6 +331,9 @@ Program::Program(const policy::Policy& p, bool verbose) : compiled_(compile(p)) 
     size(skel_->maps.sources, n);
     size(skel_->maps.rule_buckets, std::min(n, kRuleBucketsMax));
     size(skel_->maps.event_gate, std::min(n, kEventGatesMax));
+    // Connections from proxies (lists.proxies), each naming its client: an evicted one's
+    // packets become the proxy's own.
+    size(skel_->maps.proxied, std::min(n, kProxiedMax));
     // The ban table as the policy says (a reload cannot resize it); offences are counted for
     // up to four times as many sources (an evicted count starts again).
     uint32_t table = p.bans ? p.bans->table : 16;
