@@ -109,6 +109,7 @@ struct bw_v1_addr {
     __u32 gap;     /* IPv6: the group where "::" stands, 8 when none */
     __u32 colon;   /* IPv6: the byte before was ':' (2: a leading one, which needs another) */
     __u32 tail;    /* IPv6: octets of a dotted IPv4 tail done (0: none begun) */
+    __u32 lead0;   /* IPv6: the number in progress starts with '0' */
     __u16 g[8];
     __u8 v4[4];
 };
@@ -196,10 +197,13 @@ BW_INLINE int bw_v1_address_end(struct bw_v1_addr *a, __u32 family, struct bw_pr
     return 1;
 }
 
-/* A decimal octet's next byte: digits, or the '.' that ends it (at most `dots` of them). */
+/* A decimal octet's next byte: digits, or the '.' that ends it (at most `dots` of them). No
+ * leading zeros, as inet_pton and inet_ntop. */
 BW_INLINE int bw_v1_octet(struct bw_v1_addr *a, __u8 ch, __u32 done, __u32 dots)
 {
     if (ch >= '0' && ch <= '9') {
+        if (a->digits == 1 && a->val == 0)
+            return 0;
         a->val = a->val * 10 + (ch - '0');
         return ++a->digits <= 3 && a->val <= 255;
     }
@@ -235,6 +239,8 @@ BW_INLINE int bw_v1_address_byte(struct bw_v1_addr *a, __u32 family, __u8 ch)
         if (a->colon == 2)
             return 0; /* a lone leading ':' */
         a->decimal = (a->digits == 0 || a->decimal) && h < 10;
+        if (a->digits == 0)
+            a->lead0 = h == 0;
         a->val = a->val * 16 + h;
         a->dec = a->dec * 10 + (h < 10 ? h : 0);
         a->colon = 0;
@@ -263,7 +269,8 @@ BW_INLINE int bw_v1_address_byte(struct bw_v1_addr *a, __u32 family, __u8 ch)
         }
         return 0;
     }
-    if (ch == '.' && a->digits && a->decimal && a->digits <= 3 && a->dec <= 255 && a->parts <= 6) {
+    if (ch == '.' && a->digits && a->decimal && a->digits <= 3 && a->dec <= 255 &&
+        !(a->lead0 && a->digits > 1) && a->parts <= 6) {
         /* A dotted IPv4 tail (::ffff:198.18.0.9): its first octet was read as hex. */
         a->g[a->parts & 7] = (__u16)(a->dec << 8);
         a->val = a->digits = 0;

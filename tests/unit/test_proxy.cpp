@@ -87,6 +87,8 @@ TEST_CASE("malformed PROXY v1 lines are refused, other payloads are no header", 
              "PROXY TCP4 198.18.5 198.18.0.2 1 80\r\n",      // three octets
              "PROXY TCP4 198.18.5.5.5 198.18.0.2 1 80\r\n",  // five
              "PROXY TCP4 198.18..5 198.18.0.2 1 80\r\n",
+             "PROXY TCP4 198.18.05.5 198.18.0.2 1 80\r\n",  // a leading zero
+             "PROXY TCP6 ::ffff:01.2.3.4 ::1 1 80\r\n",
              "PROXY TCP4 2001:db8::1 198.18.0.2 1 80\r\n",  // the wrong family
              "PROXY TCP6 198.18.0.1 ::1 1 80\r\n",
              "PROXY TCP4 198.18.5.5 198.18.0.2 65536 80\r\n",  // port
