@@ -807,8 +807,8 @@ static __always_inline __u32 police(const struct bw_config *cfg, const struct pk
     return BW_PASS;
 }
 
-/* A version 1 line, stepped a byte at a time (bw_proxy_v1_step) with its state on the caller's
- * stack: the verifier checks the step once. */
+/* A version 1 line, stepped a byte at a time (bw_proxy_v1_step) from a bpf_loop, its state in
+ * the per-CPU proxy_state map: the verifier checks the step once. */
 struct v1_ctx {
     const __u8 *b;
     struct bw_proxy_v1 *st;
