@@ -208,6 +208,14 @@ std::vector<std::string> lines(const std::string& text) {
     return out;
 }
 
+std::vector<bulwark::Json> audit_events(const std::string& path) {
+    std::ifstream in(path);
+    std::vector<bulwark::Json> out;
+    std::string l;
+    while (std::getline(in, l)) out.push_back(bulwark::parse_json(l, path));
+    return out;
+}
+
 std::string host_mountinfo() {
     std::ifstream f("/proc/self/mountinfo");
     std::stringstream ss;

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "core/json_util.hpp"
+
 namespace harness {
 
 struct Result {
@@ -137,6 +139,8 @@ class NotifySocket {
 std::map<std::string, std::string> parse_kv(const std::string& text);
 std::vector<std::string> lines(const std::string& text);
 std::string host_mountinfo();
+// The audit log at `path`, one JSON object a line (bulwark run --audit-log).
+std::vector<bulwark::Json> audit_events(const std::string& path);
 // pids of the current process's children (from /proc/self/task/*/children).
 std::vector<pid_t> children_of(pid_t pid);
 // Waits until a TCP socket listens on `port` in the network namespace of process `pid` (read

@@ -66,14 +66,6 @@ Reply https(const std::string& src, const std::string& path, int port = 8443) {
     return {std::atoi(r.out.c_str() + nl + 1), r.out.substr(0, nl)};
 }
 
-std::vector<bulwark::Json> audit_events(const std::string& path) {
-    std::ifstream in(path);
-    std::vector<bulwark::Json> out;
-    std::string l;
-    while (std::getline(in, l)) out.push_back(bulwark::parse_json(l, path));
-    return out;
-}
-
 }  // namespace
 
 TEST_CASE(

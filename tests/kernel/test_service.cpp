@@ -66,14 +66,6 @@ struct Fixture {
     }
 };
 
-std::vector<bulwark::Json> audit_events(const std::string& path) {
-    std::ifstream in(path);
-    std::vector<bulwark::Json> out;
-    std::string l;
-    while (std::getline(in, l)) out.push_back(bulwark::parse_json(l, path));
-    return out;
-}
-
 size_t count_type(const std::vector<bulwark::Json>& ev, const std::string& type) {
     return static_cast<size_t>(
         std::count_if(ev.begin(), ev.end(), [&](auto& j) { return j["type"] == type; }));
