@@ -697,6 +697,23 @@ __noinline __u32 inspect_patterns(struct bw_scan_buf *sb, const struct bw_config
     return 0;
 }
 
+/* Copies the TCP payload's first bytes, at most `max` (<= BW_SCAN_BUF), into sb->raw: their
+ * count, or 0 when there is none or the copy failed. The length is an identity spelled so that
+ * the 6.1 verifier sees it >= 1: it learns no lower bound from "len != 0", and
+ * bpf_xdp_load_bytes refuses a length that may be zero. The empty asm keeps clang from folding
+ * the mask away. */
+static __always_inline __u32 load_payload(struct xdp_md *ctx, const struct pkt *p,
+                                          struct bw_scan_buf *sb, __u32 max)
+{
+    __u32 len = p->payload_len < max ? p->payload_len : max;
+    if (len == 0)
+        return 0;
+    __u32 len1 = len - 1;
+    asm volatile("" : "+r"(len1));
+    len = (len1 & (BW_SCAN_BUF - 1)) + 1;
+    return bpf_xdp_load_bytes(ctx, p->payload_off, sb->raw, len) ? 0 : len;
+}
+
 /* Inspected-port payloads: rules, the request bucket, the pattern scan. Returns the drop reason
  * and sets *detail, or BW_PASS. Global: verified once, with its loops. */
 __noinline __u32 inspect(struct xdp_md *ctx, const struct pkt *p, struct bw_source *src, __u64 now,
@@ -710,17 +727,10 @@ __noinline __u32 inspect(struct xdp_md *ctx, const struct pkt *p, struct bw_sour
     struct bw_scan_buf *buf = bpf_map_lookup_elem(&scratch, &zero);
     if (!cfg || !buf)
         return BW_PASS;
+    /* scan_bytes is at most BW_MAX_SCAN_BYTES (the policy's bound). */
     __u32 want = cfg->scan_bytes > BW_MAX_RULE_LEN ? cfg->scan_bytes : BW_MAX_RULE_LEN;
-    __u32 len = p->payload_len < want ? p->payload_len : want;
-    if (len == 0 || len > BW_MAX_SCAN_BYTES)
-        return BW_PASS;
-    // An identity here, spelled so that the 6.1 verifier sees len >= 1: it learns no lower bound
-    // from "len != 0", and bpf_xdp_load_bytes refuses a length that may be zero. The empty asm
-    // keeps clang from folding the mask away.
-    __u32 len1 = len - 1;
-    asm volatile("" : "+r"(len1));
-    len = (len1 & (BW_SCAN_BUF - 1)) + 1;
-    if (bpf_xdp_load_bytes(ctx, p->payload_off, buf->raw, len))
+    __u32 len = load_payload(ctx, p, buf, want);
+    if (len == 0)
         return BW_PASS;
 
     int http = is_http_request(buf, len);
@@ -852,11 +862,8 @@ static __always_inline int read_header(struct xdp_md *ctx, const struct pkt *p,
     struct bw_proxy_v1 *st = bpf_map_lookup_elem(&proxy_state, &zero);
     if (!sb || !st)
         return 0;
-    __u32 len = p->payload_len < BW_PROXY_V1_MAX + 1 ? p->payload_len : BW_PROXY_V1_MAX + 1;
-    __u32 len1 = len - 1; /* len >= 1, spelled for the 6.1 verifier as in inspect() */
-    asm volatile("" : "+r"(len1));
-    len = (len1 & 127) + 1;
-    if (bpf_xdp_load_bytes(ctx, p->payload_off, sb->raw, len))
+    __u32 len = load_payload(ctx, p, sb, BW_PROXY_V1_MAX + 1);
+    if (len == 0)
         return 0;
     struct bw_proxy_client *c = &st->client;
     c->family = 0;
@@ -1022,13 +1029,10 @@ __noinline int forwarded_client(struct xdp_md *ctx, struct pkt *p)
     __u32 zero = 0;
     struct bw_scan_buf *sb = bpf_map_lookup_elem(&scratch, &zero);
     struct bw_xff *x = bpf_map_lookup_elem(&xff_state, &zero);
-    if (!p || !sb || !x || !p->payload_len)
+    if (!p || !sb || !x)
         return 0;
-    __u32 len = p->payload_len < BW_MAX_SCAN_BYTES ? p->payload_len : BW_MAX_SCAN_BYTES;
-    __u32 len1 = len - 1; /* len >= 1, spelled for the 6.1 verifier as in inspect() */
-    asm volatile("" : "+r"(len1));
-    len = (len1 & (BW_SCAN_BUF - 1)) + 1;
-    if (bpf_xdp_load_bytes(ctx, p->payload_off, sb->raw, len) || !is_http_request(sb, len))
+    __u32 len = load_payload(ctx, p, sb, BW_MAX_SCAN_BYTES);
+    if (len == 0 || !is_http_request(sb, len))
         return 0;
     bw_xff_begin(x);
     struct xff_ctx c = {.sb = sb, .x = x, .len = len};
