@@ -4,8 +4,9 @@
  * 2001:2::1:0:0 up (RFC 5180's benchmarking range). Run it inside the namespace that holds
  * IFNAME, pinned to one CPU: the peer's receive path runs in the same CPU's softirq after every
  * batch, so the wall time covers sending and receiving. Prints "packets N seconds S". Bounded
- * by PACKETS.
- * usage: bench_flood_gen OBJ IFNAME DST_MAC syn|get|syn6|get6 SOURCES PACKETS (root) */
+ * by PACKETS. FIRST (default 0) moves the first source up by that many addresses: another
+ * group of sources than the default one.
+ * usage: bench_flood_gen OBJ IFNAME DST_MAC syn|get|syn6|get6 SOURCES PACKETS [FIRST] (root) */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -50,8 +51,8 @@ static int parse_mac(const char *s, uint8_t mac[6])
 
 int main(int argc, char **argv)
 {
-    if (argc != 7) {
-        fprintf(stderr, "usage: %s OBJ IFNAME DST_MAC syn|get|syn6|get6 SOURCES PACKETS\n",
+    if (argc != 7 && argc != 8) {
+        fprintf(stderr, "usage: %s OBJ IFNAME DST_MAC syn|get|syn6|get6 SOURCES PACKETS [FIRST]\n",
                 argv[0]);
         return 2;
     }
@@ -59,6 +60,7 @@ int main(int argc, char **argv)
     int get = strncmp(argv[4], "get", 3) == 0, v6 = argv[4][3] == '6';
     unsigned long sources = strtoul(argv[5], NULL, 10);
     unsigned long packets = strtoul(argv[6], NULL, 10);
+    uint32_t first = argc > 7 ? (uint32_t)strtoul(argv[7], NULL, 0) : 0;
     unsigned ifindex = if_nametoindex(ifname);
     uint8_t frame[128] = {0};
     if (!ifindex) {
@@ -66,7 +68,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (parse_mac(argv[3], frame) != 0 || packets == 0 || packets > UINT32_MAX || sources == 0 ||
-        sources > (v6 ? 1ul << 31 : 32766)) {
+        sources + first > (v6 ? 1ul << 31 : 32766)) {
         fprintf(stderr, "flood_gen: bad MAC, source or packet count\n");
         return 2;
     }
@@ -96,6 +98,10 @@ int main(int argc, char **argv)
         ip[6] = 6;
         ip[7] = 64;
         inet_pton(AF_INET6, "2001:2::1:0:0", ip + 8);
+        uint32_t low;
+        memcpy(&low, ip + 20, 4);
+        low = htonl(ntohl(low) + first);
+        memcpy(ip + 20, &low, 4);
         inet_pton(AF_INET6, "2001:2:0:1::1", ip + 24);
         saddr = ip + 8 + 12;
         sum = add16(0, ip + 8, 32);
@@ -107,6 +113,10 @@ int main(int argc, char **argv)
         ip[8] = 64;
         ip[9] = 6;
         inet_pton(AF_INET, "198.18.128.1", ip + 12);
+        uint32_t a;
+        memcpy(&a, ip + 12, 4);
+        a = htonl(ntohl(a) + first);
+        memcpy(ip + 12, &a, 4);
         inet_pton(AF_INET, "198.18.0.1", ip + 16);
         uint16_t c = finish(add16(0, ip, 20));
         ip[10] = (uint8_t)(c >> 8);

@@ -40,10 +40,11 @@ env_up() {
     mac=$(cat /sys/class/net/$host_if/address)
 }
 
-# gen KIND SOURCES PACKETS: one flood from the client end on $cpu; prints "packets seconds".
+# gen KIND SOURCES PACKETS [FIRST]: one flood from the client end on $cpu, from SOURCES
+# addresses starting FIRST addresses up; prints "packets seconds".
 gen() {
     ip netns exec $ns taskset -c $cpu "$build/bench/bench_flood_gen" \
-        "$build/bench/xdp_gen.bpf.o" $peer_if "$mac" "$1" "$2" "$3" | awk '{ print $2, $4 }'
+        "$build/bench/xdp_gen.bpf.o" $peer_if "$mac" "$1" "$2" "$3" "${4:-0}" | awk '{ print $2, $4 }'
 }
 
 # Frames the host end has received on all queues (XDP or not: veth counts them in its NAPI loop).

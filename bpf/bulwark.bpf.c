@@ -100,6 +100,31 @@ struct {
     __type(value, struct bw_source);
 } sources SEC(".maps");
 
+/* Aggregates (struct bw_sprays): the buckets untracked sources share in spray mode, and the
+ * aggregate limits every source is held to as well. LRU; the loader sizes it. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 65536);
+    __type(key, struct bw_source_key);
+    __type(value, struct bw_source);
+} aggregates SEC(".maps");
+
+/* Which sources `sources` may hold (struct bw_seen): the loader sizes it, a power of two. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 128);
+    __type(key, __u32);
+    __type(value, struct bw_seen);
+} seen SEC(".maps");
+
+/* Each CPU's rate of new sources and spray mode. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct bw_spray);
+} spray SEC(".maps");
+
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
     __uint(max_entries, 1000000);
@@ -697,6 +722,19 @@ __noinline __u32 inspect_patterns(struct bw_scan_buf *sb, const struct bw_config
     return 0;
 }
 
+/* The bucket of one limit kind in the source's entry (the row p->row), then in its aggregate's
+ * when it has one. */
+static __always_inline int conform_kind(const struct bw_config *cfg, const struct pkt *p,
+                                        struct bw_source *src, struct bw_source *agg, __u32 kind,
+                                        __u64 now)
+{
+    const struct bw_rate *r = &cfg->rates[p->row & (BW_RATE_ROWS - 1)][kind];
+    if (r->interval_ns && !conform(&src->tat[kind], r->interval_ns, r->tau_ns, now))
+        return 0;
+    r = &cfg->rates[BW_RATES_AGGREGATE][kind];
+    return !agg || !r->interval_ns || conform(&agg->tat[kind], r->interval_ns, r->tau_ns, now);
+}
+
 /* Copies the TCP payload's first bytes, at most `max` (<= BW_SCAN_BUF), into sb->raw: their
  * count, or 0 when there is none or the copy failed. The length is an identity spelled so that
  * the 6.1 verifier sees it >= 1: it learns no lower bound from "len != 0", and
@@ -714,13 +752,14 @@ static __always_inline __u32 load_payload(struct xdp_md *ctx, const struct pkt *
     return bpf_xdp_load_bytes(ctx, p->payload_off, sb->raw, len) ? 0 : len;
 }
 
-/* Inspected-port payloads: rules, the request bucket, the pattern scan. Returns the drop reason
- * and sets *detail, or BW_PASS. Global: verified once, with its loops. */
-__noinline __u32 inspect(struct xdp_md *ctx, const struct pkt *p, struct bw_source *src, __u64 now,
-                         __u32 *detail)
+/* Inspected-port payloads: rules, the request buckets (the source's, then its aggregate's when
+ * `agg`), the pattern scan. Returns the drop reason and sets p->detail, or BW_PASS. Global:
+ * verified once, with its loops. */
+__noinline __u32 inspect(struct xdp_md *ctx, struct pkt *p, struct bw_source *src,
+                         struct bw_source *agg, __u64 now)
 {
     __u32 zero = 0;
-    if (!p || !src || !detail)
+    if (!p || !src)
         return BW_PASS;
     __u32 gen = p->gen & (BW_GENERATIONS - 1);
     struct bw_config *cfg = bpf_map_lookup_elem(&config, &gen);
@@ -735,7 +774,6 @@ __noinline __u32 inspect(struct xdp_md *ctx, const struct pkt *p, struct bw_sour
 
     int http = is_http_request(buf, len);
     if (http) {
-        __u32 rate_class = p->cls == BW_CLASS_SUSPICIOUS ? BW_CLASS_SUSPICIOUS : BW_CLASS_DEFAULT;
         int exempt = p->cls == BW_CLASS_PROXY; /* a proxy's own requests: no limits */
         __u32 rule = 0;
         if (cfg->nrules && !exempt) {
@@ -752,17 +790,14 @@ __noinline __u32 inspect(struct xdp_md *ctx, const struct pkt *p, struct bw_sour
                     __u64 *tat = lookup_or_try_init(&rule_buckets, &rk, &fresh);
                     /* A bucket that cannot be tracked fails closed, like a source. */
                     if (!conform(tat, r->rate.interval_ns, r->rate.tau_ns, now)) {
-                        *detail = rule;
+                        p->detail = rule;
                         return BW_DROP_RULE;
                     }
                 }
             }
         }
-        if (!exempt) {
-            struct bw_rate *rr = &cfg->rates[rate_class][BW_LIMIT_REQUESTS];
-            if (!conform(&src->tat[BW_LIMIT_REQUESTS], rr->interval_ns, rr->tau_ns, now))
-                return BW_DROP_RATE_REQUESTS;
-        }
+        if (!exempt && !conform_kind(cfg, p, src, agg, BW_LIMIT_REQUESTS, now))
+            return BW_DROP_RATE_REQUESTS;
     }
     __u32 n = len < cfg->scan_bytes ? len : cfg->scan_bytes;
     if (n && cfg->ndfa) {
@@ -772,7 +807,7 @@ __noinline __u32 inspect(struct xdp_md *ctx, const struct pkt *p, struct bw_sour
             __u64 *hits = bpf_map_lookup_elem(&pattern_hits, &k);
             if (hits)
                 *hits += 1;
-            *detail = m;
+            p->detail = m;
             return BW_DROP_PATTERN;
         }
     }
@@ -795,26 +830,143 @@ static __always_inline void classify(const struct bw_config *cfg, struct pkt *p)
         cls = bpf_map_lookup_elem(&lists_v6, &k);
     }
     p->cls = cls ? *cls : BW_CLASS_DEFAULT;
+    p->row = p->cls == BW_CLASS_SUSPICIOUS ? BW_CLASS_SUSPICIOUS : BW_CLASS_DEFAULT;
+    p->key.kind = BW_KEY_SOURCE;
     __builtin_memcpy(p->key.addr, p->src, 16);
     bw_mask_key(&p->key, cfg->key_prefix_v4, cfg->key_prefix_v6);
 }
 
-/* The source's packet bucket, then its connection bucket for a TCP SYN without ACK. Returns the
- * drop reason or BW_PASS. */
+/* The packet bucket, then the connection bucket for a TCP SYN without ACK: the source's (or the
+ * aggregate it shares), then its aggregate's. Returns the drop reason or BW_PASS. */
 static __always_inline __u32 police(const struct bw_config *cfg, const struct pkt *p,
-                                    struct bw_source *src, __u64 now)
+                                    struct bw_source *src, struct bw_source *agg, __u64 now)
 {
     if (p->cls == BW_CLASS_PROXY)
         return BW_PASS; /* its clients are limited, one by one */
-    __u32 rate_class = p->cls == BW_CLASS_SUSPICIOUS ? BW_CLASS_SUSPICIOUS : BW_CLASS_DEFAULT;
-    const struct bw_rate *r = &cfg->rates[rate_class][BW_LIMIT_PACKETS];
-    if (r->interval_ns && !conform(&src->tat[BW_LIMIT_PACKETS], r->interval_ns, r->tau_ns, now))
+    if (!conform_kind(cfg, p, src, agg, BW_LIMIT_PACKETS, now))
         return BW_DROP_RATE_PACKETS;
-    r = &cfg->rates[rate_class][BW_LIMIT_CONNECTIONS];
     if (p->l4 == IPPROTO_TCP && p->syn_only &&
-        !conform(&src->tat[BW_LIMIT_CONNECTIONS], r->interval_ns, r->tau_ns, now))
+        !conform_kind(cfg, p, src, agg, BW_LIMIT_CONNECTIONS, now))
         return BW_DROP_RATE_CONNECTIONS;
     return BW_PASS;
+}
+
+/* The event of a CPU's spray mode turning on (detail 1) or off (detail 0, extra: seconds on).
+ * Not throttled: a CPU turns it on at most once a second. */
+static __always_inline void spray_event(const struct pkt *p, __u32 on, __u64 secs, __u64 now)
+{
+    struct bw_event *e = bpf_ringbuf_reserve(&events, sizeof *e, 0);
+    if (!e) {
+        __u32 zero = 0;
+        __u64 *lost = bpf_map_lookup_elem(&events_lost, &zero);
+        if (lost)
+            *lost += 1;
+        return;
+    }
+    fill_event(e, p, BW_EVENT_SPRAY, on, now);
+    e->extra = (__u32)secs;
+    bpf_ringbuf_submit(e, 0);
+}
+
+/* Whether a source that `sources` does not hold may have an entry of its own: this CPU's new
+ * sources within limits.new_sources (per CPU, as Katran limits new flows per core, so CPUs never
+ * contend for it). The first refusal turns spray mode on: from then on no source gets an entry,
+ * so however long a spray lasts it never evicts a tracked source, until untracked packets have
+ * stayed within the rate for a quiet second. Every packet refused counts as shared. Global:
+ * verified once. */
+__noinline int admit(const struct pkt *p, __u64 now)
+{
+    __u32 zero = 0;
+    if (!p)
+        return 1;
+    __u32 gen = p->gen;
+    struct bw_config *cfg = bpf_map_lookup_elem(&config, &gen);
+    struct bw_spray *s = bpf_map_lookup_elem(&spray, &zero);
+    if (!cfg || !s || !cfg->sprays.new_sources.interval_ns)
+        return 1;
+    struct bw_rate r = cfg->sprays.new_sources;
+    __u64 next;
+    if (bw_gcra(s->tat, now, &r, &next)) {
+        s->tat = next;
+        if (s->on_since) {
+            if (now - s->last_refused <= BW_SPRAY_QUIET_NS) {
+                s->shared++;
+                return 0;
+            }
+            spray_event(p, 0, (now - s->on_since) / 1000000000ULL, now);
+            s->on_since = 0;
+        }
+        s->admitted++;
+        return 1;
+    }
+    if (!s->on_since) {
+        s->on_since = now;
+        s->episodes++;
+        spray_event(p, 1, 0, now);
+    }
+    s->last_refused = now;
+    s->shared++;
+    return 0;
+}
+
+/* Whether the source's lookup in `sources` can be skipped: this CPU is in spray mode and the
+ * `seen` filter says the table does not hold it, so it is untracked (a tracked source seen
+ * within the last epoch is always in the filter). Global: verified once. */
+__noinline int skip_lookup(const struct pkt *p, __u64 now)
+{
+    if (!p)
+        return 0;
+    __u32 gen = p->gen;
+    struct bw_config *cfg = bpf_map_lookup_elem(&config, &gen);
+    if (!cfg || !cfg->sprays.epoch_shift)
+        return 0;
+    struct bw_source_key key;
+    __builtin_memcpy(&key, &p->key, sizeof key);
+    __u32 index, bit;
+    bw_seen_slot(&key, cfg->sprays.seen_mask, &index, &bit);
+    struct bw_seen *e = bpf_map_lookup_elem(&seen, &index);
+    return e && !bw_seen_has(e, now >> (cfg->sprays.epoch_shift & 63), bit);
+}
+
+/* A tracked source's bit in this epoch's word of the filter (its entry remembers the epoch, so
+ * this runs once per source and epoch). Global: verified once. */
+__noinline int mark_seen(const struct pkt *p, __u64 epoch, __u32 mask)
+{
+    if (!p)
+        return 0;
+    struct bw_source_key key;
+    __builtin_memcpy(&key, &p->key, sizeof key);
+    __u32 index, bit;
+    bw_seen_slot(&key, mask, &index, &bit);
+    struct bw_seen *e = bpf_map_lookup_elem(&seen, &index);
+    if (!e)
+        return 0;
+    __u64 *w = &e->w[epoch & 1];
+    /* Two turns at most: a failed swap means another CPU started the word for this epoch. */
+    for (int i = 0; i < 3; i++) {
+        __u64 old = *(volatile __u64 *)w;
+        if (bw_seen_word_has(old, epoch, bit))
+            return 1;
+        if ((old >> BW_SEEN_BITS) == (epoch & 0xff)) {
+            __sync_fetch_and_or(w, 1ULL << bit);
+            return 1;
+        }
+        if (__sync_val_compare_and_swap(w, old, bw_seen_word_set(old, epoch, bit)) == old)
+            return 1;
+    }
+    return 0;
+}
+
+/* An untracked source's packet in spray mode: its key becomes its aggregate's, held to the
+ * shared limits, and its drops are no offences (a ban of the aggregate would reach the sources
+ * tracked in it). */
+static __always_inline void share(const struct bw_config *cfg, struct pkt *p)
+{
+    __builtin_memcpy(p->key.addr, p->src, 16);
+    bw_mask_key(&p->key, cfg->sprays.prefix_v4, cfg->sprays.prefix_v6);
+    p->key.kind = BW_KEY_AGGREGATE;
+    p->row = BW_RATES_SHARED;
+    p->ban_reasons = 0;
 }
 
 /* A version 1 line, stepped a byte at a time (bw_proxy_v1_step) from a bpf_loop, its state in
@@ -1067,6 +1219,10 @@ static __always_inline int inspected(const struct pkt *p)
     return ports_in && (ports_in->bits[(p->dport >> 3) & 8191] >> (p->dport & 7)) & 1;
 }
 
+/* A new source's or aggregate's entry: read-only data rather than 56 bytes of the stack, which
+ * the 6.1 verifier allows 512 bytes across the whole call chain. */
+static const struct bw_source fresh_source;
+
 /* parse -> classify (deny, trusted) -> police the source -> inspect the request -> pass. */
 SEC("xdp")
 int bulwark_xdp(struct xdp_md *ctx)
@@ -1118,16 +1274,40 @@ int bulwark_xdp(struct xdp_md *ctx)
         }
     }
 
-    struct bw_source fresh = {};
-    struct bw_source *src = lookup_or_try_init(&sources, &p.key, &fresh);
+    struct bw_source *src = 0;
+    struct bw_spray *sp = bpf_map_lookup_elem(&spray, &zero);
+    if (!sp || !sp->on_since || !skip_lookup(&p, now))
+        src = bpf_map_lookup_elem(&sources, &p.key);
+    if (!src) {
+        if (admit(&p, now)) {
+            bpf_map_update_elem(&sources, &p.key, &fresh_source, BPF_NOEXIST);
+            src = bpf_map_lookup_elem(&sources, &p.key);
+        } else {
+            share(cfg, &p);
+            src = lookup_or_try_init(&aggregates, &p.key, &fresh_source);
+        }
+    }
     if (!src) /* cannot track: fail closed */
         return drop(ctx, &p, BW_DROP_RATE_PACKETS, 0, 0, now);
-    __u32 reason = police(cfg, &p, src, now);
+    if (cfg->sprays.epoch_shift && p.row != BW_RATES_SHARED) {
+        __u64 epoch = now >> (cfg->sprays.epoch_shift & 63);
+        if (src->seen_epoch != (__u32)epoch + 1 && mark_seen(&p, epoch, cfg->sprays.seen_mask))
+            src->seen_epoch = (__u32)epoch + 1;
+    }
+    struct bw_source *agg = 0;
+    if (cfg->sprays.aggregate_kinds && p.row != BW_RATES_SHARED) {
+        struct bw_source_key ak = {.family = p.key.family, .kind = BW_KEY_AGGREGATE};
+        __builtin_memcpy(ak.addr, p.src, 16);
+        bw_mask_key(&ak, cfg->sprays.prefix_v4, cfg->sprays.prefix_v6);
+        agg = lookup_or_try_init(&aggregates, &ak, &fresh_source);
+        if (!agg)
+            return drop(ctx, &p, BW_DROP_RATE_PACKETS, 0, src, now);
+    }
+    __u32 reason = police(cfg, &p, src, agg, now);
     if (reason == BW_PASS && inspected(&p)) {
-        __u32 detail = 0;
-        reason = inspect(ctx, &p, src, now, &detail);
+        reason = inspect(ctx, &p, src, agg, now);
         if (reason != BW_PASS)
-            return drop(ctx, &p, reason, detail, src, now);
+            return drop(ctx, &p, reason, p.detail, src, now);
     }
     if (reason != BW_PASS)
         return drop(ctx, &p, reason, 0, src, now);

@@ -31,6 +31,9 @@ enum bw_reason {
 /* The `reason` of the event a new ban sends (not a verdict, so not a counter): its `detail` is
  * the offence's reason, `extra` the ban's length in seconds. */
 #define BW_EVENT_BANNED 64
+/* A CPU's spray mode (struct bw_spray) turned on (detail 1: the event names the first source
+ * refused an entry) or off (detail 0: `extra` is how many seconds it was on). */
+#define BW_EVENT_SPRAY 65
 
 /* What a CIDR list entry makes of a source. The most specific prefix wins. */
 enum bw_class {
@@ -51,6 +54,12 @@ enum bw_limit_kind {
     BW_LIMIT_REQUESTS,
     BW_LIMIT_KINDS,
 };
+
+/* Rows of bw_config.rates: a source's limits by its class (enum bw_class: default, suspicious;
+ * the other classes' rows are unused), then an aggregate's. */
+#define BW_RATES_SHARED 5    /* an aggregate that untracked sources share (spray mode) */
+#define BW_RATES_AGGREGATE 6 /* what every source's aggregate is held to as well */
+#define BW_RATE_ROWS 8
 
 /* Policy generations. Every table the policy fills exists twice; `policy_gen` names the one
  * in force. A reload writes the idle generation, flips `policy_gen` with one store, waits for
@@ -134,14 +143,41 @@ struct bw_bans {
     __u32 reasons; /* 1 << enum bw_reason */
 };
 
+/* Source sprays (policy limits.new_sources, limits.aggregate): past `new_sources` per CPU, a
+ * source the `sources` table does not hold gets no entry of its own; it shares its aggregate's
+ * (its address masked to prefix_v4/v6) with the other untracked sources there, at the
+ * BW_RATES_SHARED limits, so a spray cannot evict the sources already tracked. An aggregate's
+ * limits (BW_RATES_AGGREGATE, kinds in `aggregate_kinds`) hold every source at once. */
+struct bw_sprays {
+    struct bw_rate new_sources; /* per CPU; interval 0: every new source gets an entry */
+    __u32 prefix_v4;            /* 1..32 */
+    __u32 prefix_v6;            /* 1..128 */
+    __u32 aggregate_kinds;      /* 1 << enum bw_limit_kind */
+    __u32 seen_mask;            /* entries of the `seen` filter - 1 (a power of two) */
+    __u32 epoch_shift;          /* the filter's epoch is now >> epoch_shift; 0: no filter */
+    __u32 pad;
+};
+/* A spray mode turns off at the first new source admitted this long after the last refusal. */
+#define BW_SPRAY_QUIET_NS 1000000000ULL
+
+/* A CPU's spray state (the per-CPU `spray` map). */
+struct bw_spray {
+    __u64 tat;          /* the GCRA time of new sources' entries */
+    __u64 on_since;     /* when spray mode turned on; 0: off */
+    __u64 last_refused; /* the last source refused an entry */
+    __u64 admitted;     /* sources given an entry of their own */
+    __u64 shared;       /* packets of untracked sources policed by their aggregate */
+    __u64 episodes;     /* times spray mode turned on */
+};
+
 /* Everything the program needs from the policy that is not a table: one array entry. */
 struct bw_config {
-    struct bw_rate rates[4][BW_LIMIT_KINDS]; /* [enum bw_class][enum bw_limit_kind] */
-    __u32 key_prefix_v4;                     /* 1..32 */
-    __u32 key_prefix_v6;                     /* 1..128 */
-    struct bw_rate events;                   /* per source and reason; interval 0: none */
-    __u32 drop_fragments;                    /* non-first IP fragments: 0 pass, 1 drop */
-    __u32 scan_bytes;                        /* payload bytes scanned for patterns; 0: none */
+    struct bw_rate rates[BW_RATE_ROWS][BW_LIMIT_KINDS]; /* [row][enum bw_limit_kind] */
+    __u32 key_prefix_v4;                                /* 1..32 */
+    __u32 key_prefix_v6;                                /* 1..128 */
+    struct bw_rate events; /* per source and reason; interval 0: none */
+    __u32 drop_fragments;  /* non-first IP fragments: 0 pass, 1 drop */
+    __u32 scan_bytes;      /* payload bytes scanned for patterns; 0: none */
     __u32 nrules;
     __u32 epoch; /* changes with every reload: rule buckets of older policies are not reused */
     /* 1: time is the kernel's tick clock (bpf_ktime_get_coarse_ns), chosen when every bucket's
@@ -156,14 +192,71 @@ struct bw_config {
     __u32 any_raw; /* one of them is over the raw bytes: no lanes (scan_lanes) */
     struct bw_dfa dfa[BW_DFA_TABLES];
     struct bw_bans bans;
+    struct bw_sprays sprays;
 };
 
-/* A source: its address masked to the key prefix. IPv4 uses the first 4 bytes. */
+/* A source: its address masked to the key prefix. IPv4 uses the first 4 bytes. An aggregate's
+ * key (the `aggregates` map, and rule buckets and event gates of untracked sources) has
+ * `kind` BW_KEY_AGGREGATE, so it never names the same bucket as a source's. */
 struct bw_source_key {
     __u8 family; /* 4 or 6 */
-    __u8 pad[3];
+    __u8 kind;   /* BW_KEY_SOURCE or BW_KEY_AGGREGATE */
+    __u8 pad[2];
     __u8 addr[16];
 };
+#define BW_KEY_SOURCE 0
+#define BW_KEY_AGGREGATE 1
+
+/* The `seen` filter: which sources the `sources` table may hold, so that in spray mode an
+ * untracked source's packet skips the table (a lookup that misses costs a cache and TLB miss
+ * per packet in a 1M-entry table) for the aggregates. Every packet of a tracked source sets its
+ * bit for the current epoch; a lookup believes the bits of this epoch and the one before. So
+ * the filter holds every source seen within the last epoch (never a false negative for it: the
+ * property that keeps tracked sources their entries through a spray), plus sources seen in
+ * the epoch before and hash collisions (false positives, which only cost the lookup). Each
+ * entry is two words, one per epoch parity, each with the epoch's low 8 bits on top and 56
+ * bits below; a word of an older epoch counts as empty and is reset by the first set. */
+struct bw_seen {
+    __u64 w[2];
+};
+#define BW_SEEN_BITS 56
+
+/* The filter slot of a source key: an entry index (hash & mask) and a bit (0..55). */
+BW_INLINE void bw_seen_slot(const struct bw_source_key *k, __u32 mask, __u32 *index, __u32 *bit)
+{
+    __u64 a = 0, b = 0;
+    __builtin_memcpy(&a, k->addr, 8);
+    __builtin_memcpy(&b, k->addr + 8, 8);
+    __u64 h = (a ^ ((__u64)k->family << 56)) * 0x9E3779B97F4A7C15ULL;
+    h ^= b * 0xC2B2AE3D27D4EB4FULL;
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9ULL;
+    h ^= h >> 32;
+    *index = (__u32)h & mask;
+    *bit = (__u32)((h >> 32) % BW_SEEN_BITS);
+}
+
+/* Whether a word holds `bit` for `epoch`. */
+BW_INLINE int bw_seen_word_has(__u64 w, __u64 epoch, __u32 bit)
+{
+    return (w >> BW_SEEN_BITS) == (epoch & 0xff) && ((w >> bit) & 1);
+}
+
+/* Whether the entry holds `bit` for this epoch or the one before. */
+BW_INLINE int bw_seen_has(const struct bw_seen *s, __u64 epoch, __u32 bit)
+{
+    return bw_seen_word_has(s->w[epoch & 1], epoch, bit) ||
+           bw_seen_word_has(s->w[(epoch - 1) & 1], epoch - 1, bit);
+}
+
+/* The word `w` with `bit` set for `epoch` (a word of another epoch starts empty). */
+BW_INLINE __u64 bw_seen_word_set(__u64 w, __u64 epoch, __u32 bit)
+{
+    __u64 tag = (epoch & 0xff) << BW_SEEN_BITS;
+    if ((w >> BW_SEEN_BITS) != (epoch & 0xff))
+        w = tag;
+    return w | (1ULL << bit);
+}
 
 /* Per-source state: one GCRA time per limit kind, and what `stats --top` shows. */
 struct bw_source {
@@ -171,7 +264,7 @@ struct bw_source {
     __u64 passed;
     __u64 dropped;
     __u32 last_reason;
-    __u32 pad;
+    __u32 seen_epoch; /* 1 + the `seen` filter's epoch (low 32 bits) its bit was set in */
     /* The event gate of the rate reasons (all RATE_LIMIT_EXCEEDED to `bulwark events`), kept
      * here so a flood's drops need no second hash lookup; deny, rules and patterns use the
      * event_gate map. 56 bytes in all: with the kernel's 48-byte element header and the 24-byte
@@ -263,6 +356,9 @@ enum bw_attach_mode {
 #define BW_MAP_STRIKES "strikes"
 #define BW_MAP_BANS_STATS "bans_stats"
 #define BW_MAP_PROXIED "proxied"
+#define BW_MAP_AGGREGATES "aggregates"
+#define BW_MAP_SPRAY "spray"
+#define BW_MAP_SEEN "seen"
 #define BW_PIN_LINK "link"
 
 /* Where and how the program is attached and which policy is in force, for `stats`, `events`

@@ -32,6 +32,8 @@ struct pkt {
     __u8 dst[16];
     __u32 cls;
     __u32 gen;
+    __u32 row;     /* the rates row (bw_config.rates) its bucket is held to */
+    __u32 detail;  /* inspect()'s: the pattern or rule a drop was for */
     __u8 l4;       /* IPPROTO_* of the transport header, 0 if none (non-first fragment) */
     __u8 fragment; /* a non-first fragment: no transport header */
     __u8 syn_only; /* TCP SYN without ACK */

@@ -74,9 +74,12 @@ struct EventContext {
 Json event_json(const bw_event& e, const std::string& service, const std::string& matched,
                 int64_t realtime_offset_ns) {
     bool banned = e.reason == BW_EVENT_BANNED;  // a new ban: `detail` is the offence
+    bool spray = e.reason == BW_EVENT_SPRAY;    // `detail`: on (1) or off (0)
     const char* type = "REQUEST_BLOCKED";
     if (banned)
         type = "SOURCE_BANNED";
+    else if (spray)
+        type = e.detail ? "SPRAY_MODE_ON" : "SPRAY_MODE_OFF";
     else if (e.cls == BW_CLASS_SUSPICIOUS)
         type = "SUSPICIOUS_ACTIVITY";
     else if (e.reason == BW_DROP_RATE_PACKETS || e.reason == BW_DROP_RATE_CONNECTIONS ||
@@ -85,7 +88,7 @@ Json event_json(const bw_event& e, const std::string& service, const std::string
     Json j{{"time", rfc3339(static_cast<int64_t>(e.time_ns) + realtime_offset_ns)},
            {"type", type},
            {"service", service},
-           {"reason", xdp::reason_name(banned ? e.detail : e.reason)},
+           {"reason", spray ? "new_sources" : xdp::reason_name(banned ? e.detail : e.reason)},
            {"src", addr_text(e.family, e.src)},
            {"src_port", e.sport},
            {"dst", addr_text(e.family, e.dst)},
@@ -94,6 +97,10 @@ Json event_json(const bw_event& e, const std::string& service, const std::string
            {"len", e.len}};
     if (banned) {
         j["ban_seconds"] = e.extra;
+        return j;
+    }
+    if (spray) {
+        if (!e.detail) j["seconds_on"] = e.extra;
         return j;
     }
     if (e.reason == BW_DROP_RULE) j["rule"] = matched;
@@ -112,6 +119,9 @@ std::string event_line(const Json& ev) {
     if (ev.contains("pattern")) o << " pattern \"" << ev["pattern"].get<std::string>() << "\"";
     if (ev.contains("ban_seconds"))
         o << " banned for " << ev["ban_seconds"].get<unsigned>() << " s";
+    if (ev["type"] == "SPRAY_MODE_ON")
+        o << " (new sources now share aggregate buckets on this CPU)";
+    if (ev.contains("seconds_on")) o << " after " << ev["seconds_on"].get<unsigned>() << " s";
     return o.str();
 }
 

@@ -62,9 +62,8 @@ Rate parse_limit(const JsonAt& at) {
     return r;
 }
 
-// A limit set: a kind given as null is unlimited; a kind left out takes `inherit`'s.
-Limits parse_limits(const JsonAt& at, const Limits& inherit) {
-    at.only_keys({"packets", "connections", "requests"});
+// A limit set's kinds: a kind given as null is unlimited; a kind left out takes `inherit`'s.
+Limits parse_kinds(const JsonAt& at, const Limits& inherit) {
     Limits l = inherit;
     auto one = [&](const char* key, std::optional<Rate>& dst) {
         if (auto v = at.get(key))
@@ -74,6 +73,11 @@ Limits parse_limits(const JsonAt& at, const Limits& inherit) {
     one("connections", l.connections);
     one("requests", l.requests);
     return l;
+}
+
+Limits parse_limits(const JsonAt& at, const Limits& inherit) {
+    at.only_keys({"packets", "connections", "requests"});
+    return parse_kinds(at, inherit);
 }
 
 Rule parse_rule(const JsonAt& at) {
@@ -305,7 +309,8 @@ Policy parse_policy(const Json& doc, const std::string& file) {
                                 "\" and \"" + all[j].second + "\"");
     }
     if (auto limits = root.get("limits")) {
-        limits->only_keys({"key_prefix", "default", "suspicious", "trusted"});
+        limits->only_keys(
+            {"key_prefix", "default", "suspicious", "trusted", "aggregate", "new_sources"});
         if (auto kp = limits->get("key_prefix")) {
             kp->only_keys({"ipv4", "ipv6"});
             if (auto v = kp->get("ipv4")) p.key_prefix_v4 = static_cast<unsigned>(v->u64(32));
@@ -322,6 +327,27 @@ Policy parse_policy(const Json& doc, const std::string& file) {
             p.trusted_unlimited = false;
             p.trusted_limits = parse_limits(*t, {});
         }
+        if (auto ns = limits->get("new_sources"))
+            p.new_sources = ns->is_null() ? std::nullopt : std::optional(parse_limit(*ns));
+        if (auto ag = limits->get("aggregate"); ag && !ag->is_null()) {
+            ag->only_keys({"prefix", "packets", "connections", "requests"});
+            if (auto pf = ag->get("prefix")) {
+                pf->only_keys({"ipv4", "ipv6"});
+                if (auto v = pf->get("ipv4")) p.aggregate_prefix_v4 = unsigned(v->u64(32));
+                if (auto v = pf->get("ipv6")) p.aggregate_prefix_v6 = unsigned(v->u64(128));
+                if (p.aggregate_prefix_v4 == 0 || p.aggregate_prefix_v6 == 0)
+                    pf->fail("a prefix of 0 would make every source one aggregate");
+            }
+            p.aggregate_limits = parse_kinds(*ag, {});
+        }
+        // An aggregate holds whole source buckets: its prefix is no longer than the key's.
+        auto longer = [&](unsigned agg, unsigned key, const char* family) {
+            if (agg > key)
+                limits->fail("aggregate prefix /" + std::to_string(agg) + " is longer than the " +
+                             family + " key prefix /" + std::to_string(key));
+        };
+        longer(p.aggregate_prefix_v4, p.key_prefix_v4, "IPv4");
+        longer(p.aggregate_prefix_v6, p.key_prefix_v6, "IPv6");
     }
     if (auto rules = root.get("rules")) {
         if (rules->size() > BW_MAX_RULES)
@@ -429,6 +455,10 @@ Json summary(const Policy& p) {
     j["patterns"] = {{"scan_bytes", p.scan_bytes}, {"sets", sets}, {"total", total}};
     j["events"] = {{"per_source_per_second", p.events_per_source_per_second}};
     j["max_sources"] = p.max_sources;
+    j["new_sources_per_cpu"] = rate_json(p.new_sources);
+    j["aggregate"] = {
+        {"prefix", {{"ipv4", p.aggregate_prefix_v4}, {"ipv6", p.aggregate_prefix_v6}}},
+        {"limits", limits_json(p.aggregate_limits)}};
     if (p.bans) {
         auto sec = [](uint64_t ns) { return ns / kSecond; };
         j["bans"] = {{"after", p.bans->after},

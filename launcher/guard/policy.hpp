@@ -76,6 +76,14 @@ struct Policy {
     Limits default_limits, suspicious_limits;
     bool trusted_unlimited = true;
     Limits trusted_limits;  // only when trusted is not null
+    // Source sprays. Past `new_sources` a second per CPU, a source without a bucket of its own
+    // gets none: it shares its aggregate's (its address masked to the aggregate prefix) with
+    // the other untracked sources there, held to `aggregate_limits` where given and to
+    // `default_limits` elsewhere, so a spray cannot evict the sources already tracked.
+    // nullopt: every new source gets a bucket (a spray evicts the least recently seen).
+    std::optional<Rate> new_sources = Rate{125'000, 1'000'000'000, 125'000};
+    unsigned aggregate_prefix_v4 = 24, aggregate_prefix_v6 = 48;
+    Limits aggregate_limits;  // what each aggregate is held to at once, sources and all
     std::vector<Rule> rules;
     unsigned scan_bytes = 1460;  // a whole segment of a 1500-byte MTU
     std::vector<PatternSet> pattern_sets;

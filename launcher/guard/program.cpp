@@ -31,6 +31,7 @@ namespace {
 constexpr uint32_t kRuleBucketsMax = 262144;
 constexpr uint32_t kEventGatesMax = 65536;
 constexpr uint32_t kProxiedMax = 65536;
+constexpr uint32_t kAggregatesMax = 65536;
 
 // Entries of a per-CPU map's value: one per possible CPU.
 size_t possible_cpus() {
@@ -100,6 +101,15 @@ uint64_t coarse_tick_ns() {
            static_cast<uint64_t>(res.tv_nsec);
 }
 
+uint32_t seen_entries(uint64_t max_sources) {
+    // 56 bits per entry and epoch, one entry per eight sources: seven bits a source, so a full
+    // table leaves about one lookup in eight of an untracked source to the table (a false
+    // positive); 2 MiB for a million sources, small enough to stay in a CPU's caches.
+    uint32_t n = 128;
+    while (n < max_sources / 8) n *= 2;
+    return n;
+}
+
 bw_config make_config(const policy::Policy& p, uint64_t tick_ns) {
     bw_config c{};
     auto set = [&](unsigned cls, const policy::Limits& l) {
@@ -109,6 +119,21 @@ bw_config make_config(const policy::Policy& p, uint64_t tick_ns) {
     };
     set(BW_CLASS_DEFAULT, p.default_limits);
     set(BW_CLASS_SUSPICIOUS, p.suspicious_limits);
+    // Untracked sources share an aggregate at its own limits where the policy gives them, at
+    // one source's elsewhere: a spray from one /24 is held like one source.
+    auto shared = p.aggregate_limits;
+    for (auto [kind, def] : {std::pair{&shared.packets, &p.default_limits.packets},
+                             {&shared.connections, &p.default_limits.connections},
+                             {&shared.requests, &p.default_limits.requests}})
+        if (!*kind) *kind = *def;
+    set(BW_RATES_SHARED, shared);
+    set(BW_RATES_AGGREGATE, p.aggregate_limits);
+    for (unsigned k = 0; k < BW_LIMIT_KINDS; ++k)
+        if (c.rates[BW_RATES_AGGREGATE][k].interval_ns) c.sprays.aggregate_kinds |= 1u << k;
+    c.sprays.new_sources = rate_of(p.new_sources);
+    c.sprays.prefix_v4 = p.aggregate_prefix_v4;
+    c.sprays.prefix_v6 = p.aggregate_prefix_v6;
+    c.sprays.seen_mask = seen_entries(p.max_sources) - 1;
     c.key_prefix_v4 = p.key_prefix_v4;
     c.key_prefix_v6 = p.key_prefix_v6;
     c.drop_fragments = p.non_first_fragments == policy::Policy::Fragments::Drop;
@@ -124,7 +149,24 @@ bw_config make_config(const policy::Policy& p, uint64_t tick_ns) {
     for (auto& cls : c.rates)
         for (auto& r : cls) coarse = coarse && covers(r);
     for (auto& rule : p.rules) coarse = coarse && covers(rate_of(rule.limit));
+    coarse = coarse && covers(c.sprays.new_sources);
     c.coarse_clock = coarse;
+    // The seen filter's epoch: a source keeps its bit for one to two epochs after its last
+    // packet, so an epoch outlasts every bucket's memory (a bucket idle that long is full
+    // again, as a new source's) and the event gates'; at least a minute (2^36 ns, 69 s).
+    if (p.new_sources) {
+        uint64_t longest = 60'000'000'000ULL;
+        auto memory = [&](const bw_rate& r) {
+            if (r.interval_ns) longest = std::max<uint64_t>(longest, r.tau_ns + r.interval_ns);
+        };
+        for (auto& row : c.rates)
+            for (auto& r : row) memory(r);
+        for (auto& rule : p.rules) memory(rate_of(rule.limit));
+        memory(c.events);
+        // A power of two, so the program takes the epoch with a shift, not a division.
+        c.sprays.epoch_shift = 1;
+        while ((1ULL << c.sprays.epoch_shift) < longest) ++c.sprays.epoch_shift;
+    }
     for (auto* list : {&p.deny, &p.trusted, &p.suspicious, &p.proxies})
         for (auto& cidr : *list) (cidr.family == AF_INET ? c.lists_v4 : c.lists_v6) = 1;
     if (p.bans) {
@@ -334,6 +376,10 @@ Program::Program(const policy::Policy& p, bool verbose) : compiled_(compile(p)) 
     // Connections from proxies (lists.proxies), each naming its client: an evicted one's
     // packets become the proxy's own.
     size(skel_->maps.proxied, std::min(n, kProxiedMax));
+    // Aggregates: one per /24 or /48 that untracked sources come from, or that any source does
+    // when the policy limits aggregates; an evicted one starts fresh.
+    size(skel_->maps.aggregates, std::min(n, kAggregatesMax));
+    size(skel_->maps.seen, seen_entries(p.max_sources));
     // The ban table as the policy says (a reload cannot resize it); offences are counted for
     // up to four times as many sources (an evicted count starts again).
     uint32_t table = p.bans ? p.bans->table : 16;
@@ -363,6 +409,9 @@ int Program::map_fd(const char* name) const {
 void Program::pin_maps(const std::string& dir) const {
     bpf_map* map;
     bpf_object__for_each_map(map, skel_->obj) {
+        // .rodata is the program's constants, not state anyone reads: bpffs (6.1) refuses the
+        // dot in its name, and the pins are the contract of docs/design.md.
+        if (bpf_map__is_internal(map)) continue;
         auto path = dir + "/" + bpf_map__name(map);
         if (int rc = bpf_map__pin(map, path.c_str()); rc != 0) throw SysError("pin " + path, -rc);
     }
@@ -417,6 +466,13 @@ uint64_t read_percpu_sum(int map_fd, uint32_t key) {
     uint64_t sum = 0;
     for (auto v : per_cpu) sum += v;
     return sum;
+}
+
+std::vector<bw_spray> read_spray(int map_fd) {
+    std::vector<bw_spray> per_cpu(possible_cpus());
+    uint32_t zero = 0;
+    if (bpf_map_lookup_elem(map_fd, &zero, per_cpu.data()) != 0) throw_sys("read spray");
+    return per_cpu;
 }
 
 uint64_t read_events_lost(int map_fd) {

@@ -82,10 +82,14 @@ std::vector<uint64_t> read_pattern_hits(int map_fd, uint32_t gen);
 uint64_t read_events_lost(int map_fd);
 // One entry of a per-CPU u64 array, summed over CPUs.
 uint64_t read_percpu_sum(int map_fd, uint32_t key);
+// Each CPU's spray state (the `spray` map).
+std::vector<bw_spray> read_spray(int map_fd);
 
 // The config entry the program reads (pure: derived from the policy). tick_ns: the resolution of
 // CLOCK_MONOTONIC_COARSE, the clock bpf_ktime_get_coarse_ns reads (coarse_tick_ns()).
 bw_config make_config(const policy::Policy& p, uint64_t tick_ns);
+// Entries of the `seen` filter for a table of max_sources: a power of two.
+uint32_t seen_entries(uint64_t max_sources);
 uint64_t coarse_tick_ns();
 
 const char* reason_name(unsigned reason);  // "pass", "drop_deny", ... as in stats --json

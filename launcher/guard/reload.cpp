@@ -22,6 +22,11 @@ std::string reload(const std::string& name, const policy::Policy& p) {
                          " (maps are sized at attach: detach and attach to change it)");
     auto compiled = xdp::compile(p);  // pattern overflow etc. throw before anything is touched
     compiled.config.epoch = static_cast<uint32_t>(meta.reloads + 1);
+    // The seen filter's bits are of epochs counted in the running epoch length: a new length
+    // would make every bit stale at once, and a tracked source unknown during a spray.
+    if (auto running = pins.config_in_force().sprays.epoch_shift;
+        running && compiled.config.sprays.epoch_shift)
+        compiled.config.sprays.epoch_shift = running;
 
     uint32_t old_gen = xdp::active_generation(pins.maps);
     uint32_t new_gen = (old_gen + 1) % BW_GENERATIONS;

@@ -18,6 +18,34 @@
 
 namespace bulwark::guard {
 
+Json spray_json(const std::vector<bw_spray>& cpus, const bw_config& cfg, uint64_t now_ns,
+                uint64_t aggregates) {
+    uint64_t admitted = 0, shared = 0, episodes = 0, since = 0;
+    unsigned on = 0;
+    for (auto& c : cpus) {
+        admitted += c.admitted;
+        shared += c.shared;
+        episodes += c.episodes;
+        if (c.on_since && now_ns >= c.last_refused &&
+            now_ns - c.last_refused <= BW_SPRAY_QUIET_NS) {
+            ++on;
+            since = since ? std::min<uint64_t>(since, c.on_since) : c.on_since;
+        }
+    }
+    Json limit = nullptr;
+    if (auto& r = cfg.sprays.new_sources; r.interval_ns)
+        limit = {{"per_second", 1'000'000'000ULL / r.interval_ns},
+                 {"burst", r.tau_ns / r.interval_ns + 1}};
+    return {{"on", on > 0},
+            {"cpus_on", on},
+            {"seconds_on", on ? (now_ns - since) / 1'000'000'000ULL : 0},
+            {"new_sources_per_cpu", limit},
+            {"admitted", admitted},
+            {"shared_packets", shared},
+            {"episodes", episodes},
+            {"aggregates", aggregates}};
+}
+
 Json stats(const std::string& name, size_t top) {
     auto dir = instance_dir(name);
     auto meta = read_meta(open_pin(dir + "/" BW_MAP_META).get());
@@ -97,6 +125,12 @@ Json stats(const std::string& name, size_t top) {
                 {"table", max_entries(bfd.get())},
                 {"list", list}};
     }
+    uint64_t aggregates = 0;
+    xdp::for_each_entry<bw_source_key, bw_source>(
+        open_pin(dir + "/" BW_MAP_AGGREGATES).get(),
+        [&](const bw_source_key&, const bw_source&) { ++aggregates; });
+    auto sprays = spray_json(xdp::read_spray(open_pin(dir + "/" BW_MAP_SPRAY).get()), cfg,
+                             static_cast<uint64_t>(clock_ns(CLOCK_MONOTONIC)), aggregates);
     return Json{
         {"name", name},
         {"interface", ifname},
@@ -109,7 +143,8 @@ Json stats(const std::string& name, size_t top) {
         {"events_lost", lost},
         {"patterns", patterns},
         {"top_sources", tops},
-        {"bans", bans}};
+        {"bans", bans},
+        {"sprays", sprays}};
 }
 
 std::string format_table(const Json& j) {
@@ -172,6 +207,17 @@ std::string format_table(const Json& j) {
             o << line;
         }
     }
+    if (j.contains("sprays")) {
+        auto& sp = j["sprays"];
+        o << "  sprays: " << (sp["on"].get<bool>() ? "ON" : "off");
+        if (sp["on"].get<bool>())
+            o << " on " << sp["cpus_on"].get<unsigned>() << " CPU(s) for "
+              << sp["seconds_on"].get<uint64_t>() << "s";
+        o << "; " << sp["admitted"].get<uint64_t>() << " new sources tracked, "
+          << sp["shared_packets"].get<uint64_t>() << " packets of untracked ones in "
+          << sp["aggregates"].get<uint64_t>() << " aggregates, " << sp["episodes"].get<uint64_t>()
+          << " episodes\n";
+    }
     return o.str();
 }
 
@@ -211,6 +257,19 @@ std::string format_prometheus(const std::vector<Json>& all) {
         if (j.contains("bans") && !j["bans"].is_null())
             o << "bulwark_bans_issued_total{service=\"" << j["name"].get<std::string>() << "\"} "
               << j["bans"]["issued"].get<uint64_t>() << "\n";
+    o << "# HELP bulwark_spray_mode Whether new sources share aggregate buckets now (1) or not.\n"
+         "# TYPE bulwark_spray_mode gauge\n";
+    for (auto& j : all)
+        if (j.contains("sprays"))
+            o << "bulwark_spray_mode{service=\"" << j["name"].get<std::string>() << "\"} "
+              << (j["sprays"]["on"].get<bool>() ? 1 : 0) << "\n";
+    o << "# HELP bulwark_spray_shared_packets_total Packets of untracked sources policed by "
+         "their aggregate.\n"
+         "# TYPE bulwark_spray_shared_packets_total counter\n";
+    for (auto& j : all)
+        if (j.contains("sprays"))
+            o << "bulwark_spray_shared_packets_total{service=\"" << j["name"].get<std::string>()
+              << "\"} " << j["sprays"]["shared_packets"].get<uint64_t>() << "\n";
     o << "# HELP bulwark_attached Whether the guard's XDP program is attached (1) or not (0).\n"
          "# TYPE bulwark_attached gauge\n";
     for (auto& j : all)

@@ -6,9 +6,15 @@
 #include <string>
 #include <vector>
 
+#include "bpf/bulwark.h"
 #include "core/json_util.hpp"
 
 namespace bulwark::guard {
+
+// The "sprays" object of `stats --json`: whether spray mode is on now (on a CPU that refused a
+// new source an entry within the last BW_SPRAY_QUIET_NS), and the totals over CPUs.
+Json spray_json(const std::vector<bw_spray>& cpus, const bw_config& cfg, uint64_t now_ns,
+                uint64_t aggregates);
 
 // The `stats --json` object of one instance (contract in docs/design.md); top N sources.
 Json stats(const std::string& name, size_t top);

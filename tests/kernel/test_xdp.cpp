@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,8 +18,10 @@
 #include "frames.hpp"
 #include "guard/automaton.hpp"
 #include "guard/bans.hpp"
+#include "guard/map_walk.hpp"
 #include "guard/policy.hpp"
 #include "guard/program.hpp"
+#include "guard/stats.hpp"
 #include "harness.hpp"
 #include "test_run.hpp"
 
@@ -1187,4 +1190,215 @@ TEST_CASE("proxy: X-Forwarded-For names the client of a proxy's request without 
                                                         {"2001:db8:5::5", BW_EVENT_BANNED},
                                                         {"2001:db8:5::5", BW_DROP_PATTERN},
                                                         {"198.18.5.7", BW_DROP_RATE_REQUESTS}});
+}
+
+namespace {
+
+// Keeps the test on the CPU it runs on: spray state is per CPU, and BPF_PROG_TEST_RUN runs the
+// program on the caller's CPU.
+class StayOnCpu {
+  public:
+    StayOnCpu() {
+        REQUIRE(sched_getaffinity(0, sizeof old_, &old_) == 0);
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(sched_getcpu(), &one);
+        REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+    }
+    ~StayOnCpu() { sched_setaffinity(0, sizeof old_, &old_); }
+    StayOnCpu(const StayOnCpu&) = delete;
+    StayOnCpu& operator=(const StayOnCpu&) = delete;
+
+  private:
+    cpu_set_t old_;
+};
+
+bw_spray spray_total(const xdp::Program& prog) {
+    bw_spray t{};
+    for (auto& c : xdp::read_spray(prog.map_fd(BW_MAP_SPRAY))) {
+        t.admitted += c.admitted;
+        t.shared += c.shared;
+        t.episodes += c.episodes;
+        t.last_refused = std::max<uint64_t>(t.last_refused, c.last_refused);
+    }
+    return t;
+}
+
+template <class Key>
+std::vector<std::string> keys_of(const xdp::Program& prog, const char* map) {
+    std::vector<std::string> out;
+    xdp::for_each_entry<Key, bw_source>(prog.map_fd(map), [&](const Key& k, const bw_source&) {
+        char buf[INET6_ADDRSTRLEN] = "";
+        inet_ntop(k.family == 4 ? AF_INET : AF_INET6, k.addr, buf, sizeof buf);
+        out.push_back(std::string(k.kind == BW_KEY_AGGREGATE ? "agg " : "") + buf);
+    });
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+Frame syn_from(const std::string& src) {
+    Frame f;
+    f.src = src;
+    f.v6 = src.find(':') != std::string::npos;
+    if (f.v6) f.dst = "2001:db8::2";
+    f.tcp_flags = 0x02;
+    return f;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "sprays: past new_sources, new sources share their /24's bucket; tracked ones keep theirs",
+    "[xdp][sprays]") {
+    StayOnCpu cpu;
+    xdp::Program prog(make(R"({"limits": {
+        "default": {"connections": {"rate": "1/day", "burst": 2}},
+        "new_sources": {"rate": "1/day", "burst": 4}}})"));
+    // A client with state: one of its two connections spent.
+    CHECK(run(prog, syn_from("198.18.0.9").build()) == PASS);
+    for (auto s : {"198.18.1.1", "198.18.1.2", "198.18.1.3"})
+        CHECK(run(prog, syn_from(s).build()) == PASS);
+    // Every new source from here on is refused an entry: each /24 is one bucket of 2.
+    int passed = 0;
+    for (int i = 1; i <= 100; ++i)
+        passed += run(prog, syn_from("198.18.2." + std::to_string(i)).build()) == PASS;
+    CHECK(passed == 2);
+    passed = 0;
+    for (int i = 1; i <= 50; ++i)
+        passed += run(prog, syn_from("198.18.3." + std::to_string(i)).build()) == PASS;
+    CHECK(passed == 2);
+    // The tracked client still has its own bucket, with one connection left in it.
+    CHECK(run(prog, syn_from("198.18.0.9").build()) == PASS);
+    CHECK(run(prog, syn_from("198.18.0.9").build()) == DROP);
+    CHECK(counts(prog) ==
+          std::map<std::string, uint64_t>{{"pass", 9}, {"drop_rate_connections", 147}});
+    CHECK(keys_of<bw_source_key>(prog, BW_MAP_SOURCES) ==
+          std::vector<std::string>{"198.18.0.9", "198.18.1.1", "198.18.1.2", "198.18.1.3"});
+    CHECK(keys_of<bw_source_key>(prog, BW_MAP_AGGREGATES) ==
+          std::vector<std::string>{"agg 198.18.2.0", "agg 198.18.3.0"});
+    auto t = spray_total(prog);
+    CHECK(t.admitted == 4);
+    CHECK(t.shared == 150);
+    CHECK(t.episodes == 1);
+    // The seen filter holds every tracked source (what lets a spray's packets skip the table
+    // without losing one), and hardly any of the spray's.
+    auto cfg = bw_config{};
+    uint32_t gen = xdp::active_generation(prog.maps());
+    REQUIRE(bpf_map_lookup_elem(prog.map_fd(BW_MAP_CONFIG), &gen, &cfg) == 0);
+    REQUIRE(cfg.sprays.epoch_shift != 0);
+    auto in_filter = [&](const std::string& a) {
+        bw_source_key k{};
+        k.family = 4;
+        inet_pton(AF_INET, a.c_str(), k.addr);
+        uint32_t index, bit;
+        bw_seen_slot(&k, cfg.sprays.seen_mask, &index, &bit);
+        bw_seen e{};
+        REQUIRE(bpf_map_lookup_elem(prog.map_fd(BW_MAP_SEEN), &index, &e) == 0);
+        return bw_seen_has(&e, kernel_now(prog) >> cfg.sprays.epoch_shift, bit);
+    };
+    for (auto a : {"198.18.0.9", "198.18.1.1", "198.18.1.2", "198.18.1.3"}) CHECK(in_filter(a));
+    int spray_in_filter = 0;
+    for (int i = 1; i <= 100; ++i) spray_in_filter += in_filter("198.18.2." + std::to_string(i));
+    CHECK(spray_in_filter <= 2);  // collisions only: 4 bits set of 512 x 56
+    // The mode's event names the first source refused; each aggregate's rate drops share one
+    // event allowance, as a source's do.
+    auto ev = read_events(prog);
+    std::vector<std::pair<std::string, uint32_t>> got;
+    for (auto& e : ev) got.emplace_back(addr(e, e.src), e.reason);
+    CHECK(got ==
+          std::vector<std::pair<std::string, uint32_t>>{{"198.18.2.1", BW_EVENT_SPRAY},
+                                                        {"198.18.2.3", BW_DROP_RATE_CONNECTIONS},
+                                                        {"198.18.3.3", BW_DROP_RATE_CONNECTIONS},
+                                                        {"198.18.0.9", BW_DROP_RATE_CONNECTIONS}});
+    REQUIRE(!ev.empty());
+    CHECK(ev[0].detail == 1);
+    auto j =
+        guard::spray_json(xdp::read_spray(prog.map_fd(BW_MAP_SPRAY)), cfg, kernel_now(prog), 2);
+    CHECK(j["on"] == true);
+    CHECK(j["shared_packets"] == 150);
+}
+
+TEST_CASE("sprays: without new_sources, a spray larger than the table evicts tracked sources",
+          "[xdp][sprays]") {
+    // The contrast to the case above: what limits.new_sources prevents.
+    xdp::Program prog(make(R"({"limits": {
+        "default": {"connections": {"rate": "1/day", "burst": 2}}, "new_sources": null}})"));
+    CHECK(run(prog, syn_from("198.18.0.9").build()) == PASS);
+    for (int i = 0; i < 3 * 4096; ++i)
+        run(prog, syn_from("198.18." + std::to_string(64 + i / 256) + "." + std::to_string(i % 256))
+                      .build());
+    auto keys = keys_of<bw_source_key>(prog, BW_MAP_SOURCES);
+    CHECK(std::find(keys.begin(), keys.end(), "198.18.0.9") == keys.end());
+    CHECK(spray_total(prog).shared == 0);
+    CHECK(keys_of<bw_source_key>(prog, BW_MAP_AGGREGATES).empty());
+}
+
+TEST_CASE("sprays: aggregate limits hold a prefix's sources at once, on top of each source's",
+          "[xdp][sprays]") {
+    xdp::Program prog(make(R"({"limits": {"key_prefix": {"ipv6": 128},
+        "default": {"connections": {"rate": "1/day", "burst": 3}},
+        "aggregate": {"prefix": {"ipv6": 48}, "connections": {"rate": "1/day", "burst": 4}}}})"));
+    auto a = syn_from("2001:db8:1:1::1").build(), b = syn_from("2001:db8:1:2::1").build();
+    for (int i = 0; i < 3; ++i) CHECK(run(prog, a) == PASS);
+    CHECK(run(prog, b) == PASS);  // the /48's fourth
+    CHECK(run(prog, b) == DROP);  // b has room, its /48 has none
+    CHECK(run(prog, a) == DROP);
+    CHECK(run(prog, syn_from("2001:db8:2::1").build()) == PASS);  // another /48
+    CHECK(keys_of<bw_source_key>(prog, BW_MAP_AGGREGATES) ==
+          std::vector<std::string>{"agg 2001:db8:1::", "agg 2001:db8:2::"});
+    CHECK(spray_total(prog).shared == 0);  // nothing was untracked
+}
+
+TEST_CASE(
+    "sprays: the mode turns off at the first new source a quiet second after the last refusal",
+    "[xdp][sprays]") {
+    StayOnCpu cpu;
+    xdp::Program prog(make(R"({"limits": {"new_sources": {"rate": "1/second", "burst": 1}}})"));
+    CHECK(run(prog, syn_from("198.18.0.9").build()) == PASS);
+    CHECK(run(prog, syn_from("198.18.0.10").build()) == PASS);  // shared, but unlimited
+    auto t = spray_total(prog);
+    CHECK(t.admitted == 1);
+    CHECK(t.shared == 1);
+    wait_past(prog, t.last_refused + BW_SPRAY_QUIET_NS);
+    CHECK(run(prog, syn_from("198.18.0.11").build()) == PASS);
+    t = spray_total(prog);
+    CHECK(t.admitted == 2);
+    auto ev = read_events(prog);
+    REQUIRE(ev.size() == 2);
+    CHECK(ev[0].reason == BW_EVENT_SPRAY);
+    CHECK(ev[0].detail == 1);
+    CHECK(addr(ev[0], ev[0].src) == "198.18.0.10");
+    CHECK(ev[1].reason == BW_EVENT_SPRAY);
+    CHECK(ev[1].detail == 0);
+    CHECK(ev[1].extra >= 1);
+    CHECK(addr(ev[1], ev[1].src) == "198.18.0.11");
+}
+
+TEST_CASE("sprays: once on, no new source gets an entry until a second passes without a refusal",
+          "[xdp][sprays]") {
+    StayOnCpu cpu;
+    xdp::Program prog(make(R"({"limits": {"new_sources": {"rate": "1000/second", "burst": 2}}})"));
+    CHECK(run(prog, syn_from("198.18.0.9").build()) == PASS);
+    CHECK(run(prog, syn_from("198.18.0.10").build()) == PASS);
+    CHECK(run(prog, syn_from("198.18.0.11").build()) == PASS);  // refused an entry: mode on
+    auto t = spray_total(prog);
+    REQUIRE(t.admitted == 2);
+    REQUIRE(t.shared == 1);
+    // The rate has room again after a millisecond, but the mode holds: shared, not admitted.
+    wait_past(prog, t.last_refused + 2'000'000);
+    uint64_t sent_at = kernel_now(prog);
+    CHECK(run(prog, syn_from("198.18.0.12").build()) == PASS);
+    if (sent_at - t.last_refused < BW_SPRAY_QUIET_NS) {  // not stalled for a second meanwhile
+        CHECK(spray_total(prog).admitted == 2);
+        CHECK(keys_of<bw_source_key>(prog, BW_MAP_SOURCES) ==
+              std::vector<std::string>{"198.18.0.10", "198.18.0.9"});
+    }
+    wait_past(prog, t.last_refused + BW_SPRAY_QUIET_NS);
+    CHECK(run(prog, syn_from("198.18.0.13").build()) == PASS);
+    CHECK(spray_total(prog).admitted == 3);
+    auto ev = read_events(prog);
+    REQUIRE(ev.size() == 2);
+    CHECK(ev[1].reason == BW_EVENT_SPRAY);
+    CHECK(ev[1].detail == 0);
+    CHECK(addr(ev[1], ev[1].src) == "198.18.0.13");
 }
