@@ -201,8 +201,8 @@ int check_policy(const std::string& file, const Flags& f) {
     std::cout << "new sources     " << rate(j["new_sources_per_cpu"])
               << " per CPU, then untracked sources share /" << p.aggregate_prefix_v4 << " IPv4, /"
               << p.aggregate_prefix_v6 << " IPv6 aggregates\naggregates      packets "
-              << rate(ag["packets"]) << "; connections " << rate(ag["connections"])
-              << "; requests " << rate(ag["requests"]) << "\n";
+              << rate(ag["packets"]) << "; connections " << rate(ag["connections"]) << "; requests "
+              << rate(ag["requests"]) << "\n";
     if (auto& b = p.bans) {
         auto sec = [](uint64_t ns) { return std::to_string(ns / 1'000'000'000ull) + " s"; };
         std::cout << "bans            after " << b->after << " offences within "
