@@ -72,7 +72,7 @@ std::vector<std::string> journal_fields(const Json& event, const std::string& li
     int priority = type == "ENFORCEMENT_ERROR" || type == "SECCOMP_VIOLATION" ? 3
                    : type == "REQUEST_BLOCKED" || type == "RATE_LIMIT_EXCEEDED" ||
                            type == "SUSPICIOUS_ACTIVITY" || type == "RESOURCE_LIMIT" ||
-                           type == "SOURCE_BANNED"
+                           type == "SOURCE_BANNED" || type == "SPRAY_MODE_ON"
                        ? 4
                        : 5;
     std::vector<std::string> f{"MESSAGE=" + line, "PRIORITY=" + std::to_string(priority),

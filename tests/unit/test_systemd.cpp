@@ -73,6 +73,9 @@ TEST_CASE("audit events become journal entries with a field per key", "[systemd]
     }
     CHECK(audit::journal_fields({{"type", "ENFORCEMENT_ERROR"}}, "x")[1] == "PRIORITY=3");
     CHECK(audit::journal_fields({{"type", "SANDBOX_START"}}, "x")[1] == "PRIORITY=5");
+    // A spray beginning is a warning, its end a notice.
+    CHECK(audit::journal_fields({{"type", "SPRAY_MODE_ON"}}, "x")[1] == "PRIORITY=4");
+    CHECK(audit::journal_fields({{"type", "SPRAY_MODE_OFF"}}, "x")[1] == "PRIORITY=5");
     // Field names the journal accepts: never starting with '_' or a digit.
     auto g = audit::journal_fields({{"_x", 1}, {"9y", 2}}, "x");
     CHECK(std::find(g.begin(), g.end(), "BULWARK__X=1") != g.end());
