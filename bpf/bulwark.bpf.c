@@ -909,23 +909,26 @@ __noinline int admit(const struct pkt *p, __u64 now)
     return 0;
 }
 
-/* Whether the source's lookup in `sources` can be skipped: this CPU is in spray mode and the
- * `seen` filter says the table does not hold it, so it is untracked (a tracked source seen
- * within the last epoch is always in the filter). Global: verified once. */
-__noinline int skip_lookup(const struct pkt *p, __u64 now)
+/* The `seen` filter's entry of the packet's source key, and its bit there. */
+static __always_inline struct bw_seen *seen_entry(const struct pkt *p, __u32 mask, __u32 *bit)
+{
+    struct bw_source_key key; /* on the stack: a global function's argument is no map key */
+    __builtin_memcpy(&key, &p->key, sizeof key);
+    __u32 index;
+    bw_seen_slot(&key, mask, &index, bit);
+    return bpf_map_lookup_elem(&seen, &index);
+}
+
+/* Whether the source's lookup in `sources` can be skipped: the `seen` filter says the table
+ * does not hold it, so it is untracked (a tracked source seen within the last epoch is always
+ * in the filter). Asked only in spray mode. Global: verified once. */
+__noinline int skip_lookup(const struct pkt *p, __u64 epoch, __u32 mask)
 {
     if (!p)
         return 0;
-    __u32 gen = p->gen;
-    struct bw_config *cfg = bpf_map_lookup_elem(&config, &gen);
-    if (!cfg || !cfg->sprays.epoch_shift)
-        return 0;
-    struct bw_source_key key;
-    __builtin_memcpy(&key, &p->key, sizeof key);
-    __u32 index, bit;
-    bw_seen_slot(&key, cfg->sprays.seen_mask, &index, &bit);
-    struct bw_seen *e = bpf_map_lookup_elem(&seen, &index);
-    return e && !bw_seen_has(e, now >> (cfg->sprays.epoch_shift & 63), bit);
+    __u32 bit;
+    struct bw_seen *e = seen_entry(p, mask, &bit);
+    return e && !bw_seen_has(e, epoch, bit);
 }
 
 /* A tracked source's bit in this epoch's word of the filter (its entry remembers the epoch, so
@@ -934,11 +937,8 @@ __noinline int mark_seen(const struct pkt *p, __u64 epoch, __u32 mask)
 {
     if (!p)
         return 0;
-    struct bw_source_key key;
-    __builtin_memcpy(&key, &p->key, sizeof key);
-    __u32 index, bit;
-    bw_seen_slot(&key, mask, &index, &bit);
-    struct bw_seen *e = bpf_map_lookup_elem(&seen, &index);
+    __u32 bit;
+    struct bw_seen *e = seen_entry(p, mask, &bit);
     if (!e)
         return 0;
     __u64 *w = &e->w[epoch & 1];
@@ -957,14 +957,22 @@ __noinline int mark_seen(const struct pkt *p, __u64 epoch, __u32 mask)
     return 0;
 }
 
+/* The key of the source's aggregate: its address masked to the aggregate prefix. */
+static __always_inline void aggregate_key(const struct bw_config *cfg, const struct pkt *p,
+                                          struct bw_source_key *k)
+{
+    k->family = p->key.family;
+    k->kind = BW_KEY_AGGREGATE;
+    __builtin_memcpy(k->addr, p->src, 16);
+    bw_mask_key(k, cfg->sprays.prefix_v4, cfg->sprays.prefix_v6);
+}
+
 /* An untracked source's packet in spray mode: its key becomes its aggregate's, held to the
  * shared limits, and its drops are no offences (a ban of the aggregate would reach the sources
  * tracked in it). */
 static __always_inline void share(const struct bw_config *cfg, struct pkt *p)
 {
-    __builtin_memcpy(p->key.addr, p->src, 16);
-    bw_mask_key(&p->key, cfg->sprays.prefix_v4, cfg->sprays.prefix_v6);
-    p->key.kind = BW_KEY_AGGREGATE;
+    aggregate_key(cfg, p, &p->key);
     p->row = BW_RATES_SHARED;
     p->ban_reasons = 0;
 }
@@ -1274,9 +1282,12 @@ int bulwark_xdp(struct xdp_md *ctx)
         }
     }
 
+    /* The seen filter's epoch (no filter: new_sources off). */
+    __u64 epoch = cfg->sprays.epoch_shift ? now >> (cfg->sprays.epoch_shift & 63) : 0;
     struct bw_source *src = 0;
     struct bw_spray *sp = bpf_map_lookup_elem(&spray, &zero);
-    if (!sp || !sp->on_since || !skip_lookup(&p, now))
+    if (!cfg->sprays.epoch_shift || !sp || !sp->on_since ||
+        !skip_lookup(&p, epoch, cfg->sprays.seen_mask))
         src = bpf_map_lookup_elem(&sources, &p.key);
     if (!src) {
         if (admit(&p, now)) {
@@ -1289,16 +1300,13 @@ int bulwark_xdp(struct xdp_md *ctx)
     }
     if (!src) /* cannot track: fail closed */
         return drop(ctx, &p, BW_DROP_RATE_PACKETS, 0, 0, now);
-    if (cfg->sprays.epoch_shift && p.row != BW_RATES_SHARED) {
-        __u64 epoch = now >> (cfg->sprays.epoch_shift & 63);
-        if (src->seen_epoch != (__u32)epoch + 1 && mark_seen(&p, epoch, cfg->sprays.seen_mask))
-            src->seen_epoch = (__u32)epoch + 1;
-    }
+    if (cfg->sprays.epoch_shift && p.row != BW_RATES_SHARED &&
+        src->seen_epoch != (__u32)epoch + 1 && mark_seen(&p, epoch, cfg->sprays.seen_mask))
+        src->seen_epoch = (__u32)epoch + 1;
     struct bw_source *agg = 0;
     if (cfg->sprays.aggregate_kinds && p.row != BW_RATES_SHARED) {
-        struct bw_source_key ak = {.family = p.key.family, .kind = BW_KEY_AGGREGATE};
-        __builtin_memcpy(ak.addr, p.src, 16);
-        bw_mask_key(&ak, cfg->sprays.prefix_v4, cfg->sprays.prefix_v6);
+        struct bw_source_key ak = {};
+        aggregate_key(cfg, &p, &ak);
         agg = lookup_or_try_init(&aggregates, &ak, &fresh_source);
         if (!agg)
             return drop(ctx, &p, BW_DROP_RATE_PACKETS, 0, src, now);
