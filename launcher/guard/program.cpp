@@ -40,6 +40,14 @@ size_t possible_cpus() {
     return static_cast<size_t>(n);
 }
 
+// One entry of a per-CPU map: each CPU's value.
+template <class T>
+std::vector<T> read_percpu(int map_fd, uint32_t key, const std::string& what) {
+    std::vector<T> per_cpu(possible_cpus());
+    if (bpf_map_lookup_elem(map_fd, &key, per_cpu.data()) != 0) throw_sys("read " + what);
+    return per_cpu;
+}
+
 bw_rate rate_of(const std::optional<policy::Rate>& r) {
     if (!r) return {0, 0};
     auto g = policy::to_gcra(*r);
@@ -144,25 +152,22 @@ bw_config make_config(const policy::Policy& p, uint64_t tick_ns) {
     // The tick clock is exact enough when every bucket tolerates a tick's worth of packets;
     // otherwise a burst of 1 at 1000/s would be capped at one packet per tick. Event gates do
     // not count: they only throttle reports.
+    // Every bucket's rate: the limit rows' and the rules'.
+    std::vector<bw_rate> buckets;
+    for (auto& row : c.rates) buckets.insert(buckets.end(), std::begin(row), std::end(row));
+    for (auto& rule : p.rules) buckets.push_back(rate_of(rule.limit));
     bool coarse = tick_ns > 0 && tick_ns != UINT64_MAX;
     auto covers = [&](const bw_rate& r) { return r.interval_ns == 0 || r.tau_ns >= tick_ns; };
-    for (auto& cls : c.rates)
-        for (auto& r : cls) coarse = coarse && covers(r);
-    for (auto& rule : p.rules) coarse = coarse && covers(rate_of(rule.limit));
-    coarse = coarse && covers(c.sprays.new_sources);
-    c.coarse_clock = coarse;
+    c.coarse_clock = coarse && std::all_of(buckets.begin(), buckets.end(), covers) &&
+                     covers(c.sprays.new_sources);
     // The seen filter's epoch: a source keeps its bit for one to two epochs after its last
     // packet, so an epoch outlasts every bucket's memory (a bucket idle that long is full
     // again, as a new source's) and the event gates'; at least a minute (2^36 ns, 69 s).
     if (p.new_sources) {
         uint64_t longest = 60'000'000'000ULL;
-        auto memory = [&](const bw_rate& r) {
+        buckets.push_back(c.events);
+        for (auto& r : buckets)
             if (r.interval_ns) longest = std::max<uint64_t>(longest, r.tau_ns + r.interval_ns);
-        };
-        for (auto& row : c.rates)
-            for (auto& r : row) memory(r);
-        for (auto& rule : p.rules) memory(rate_of(rule.limit));
-        memory(c.events);
         // A power of two, so the program takes the epoch with a shift, not a division.
         c.sprays.epoch_shift = 1;
         while ((1ULL << c.sprays.epoch_shift) < longest) ++c.sprays.epoch_shift;
@@ -423,11 +428,8 @@ int Program::prog_fd() const {
 
 std::array<bw_counter, BW_REASON_MAX> read_counters(int map_fd) {
     std::array<bw_counter, BW_REASON_MAX> out{};
-    size_t ncpu = possible_cpus();
-    std::vector<bw_counter> per_cpu(ncpu);
     for (uint32_t r = 0; r < BW_REASON_MAX; ++r) {
-        if (bpf_map_lookup_elem(map_fd, &r, per_cpu.data()) != 0) throw_sys("read counters");
-        for (auto& c : per_cpu) {
+        for (auto& c : read_percpu<bw_counter>(map_fd, r, "counters")) {
             out[r].packets += c.packets;
             out[r].bytes += c.bytes;
         }
@@ -449,30 +451,22 @@ TestRun test_run(int prog_fd, const std::vector<uint8_t>& frame, uint32_t repeat
 }
 
 std::vector<uint64_t> read_pattern_hits(int map_fd, uint32_t gen) {
-    size_t ncpu = possible_cpus();
-    std::vector<uint64_t> per_cpu(ncpu), out(BW_MAX_PATTERNS, 0);
-    for (uint32_t i = 0; i < BW_MAX_PATTERNS; ++i) {
-        uint32_t k = gen * BW_MAX_PATTERNS + i;
-        if (bpf_map_lookup_elem(map_fd, &k, per_cpu.data()) != 0) throw_sys("read pattern_hits");
-        for (auto v : per_cpu) out[i] += v;
-    }
+    std::vector<uint64_t> out(BW_MAX_PATTERNS, 0);
+    for (uint32_t i = 0; i < BW_MAX_PATTERNS; ++i)
+        for (auto v : read_percpu<uint64_t>(map_fd, gen * BW_MAX_PATTERNS + i, "pattern_hits"))
+            out[i] += v;
     return out;
 }
 
 uint64_t read_percpu_sum(int map_fd, uint32_t key) {
-    std::vector<uint64_t> per_cpu(possible_cpus());
-    if (bpf_map_lookup_elem(map_fd, &key, per_cpu.data()) != 0)
-        throw_sys("read per-CPU entry " + std::to_string(key));
     uint64_t sum = 0;
-    for (auto v : per_cpu) sum += v;
+    for (auto v : read_percpu<uint64_t>(map_fd, key, "per-CPU entry " + std::to_string(key)))
+        sum += v;
     return sum;
 }
 
 std::vector<bw_spray> read_spray(int map_fd) {
-    std::vector<bw_spray> per_cpu(possible_cpus());
-    uint32_t zero = 0;
-    if (bpf_map_lookup_elem(map_fd, &zero, per_cpu.data()) != 0) throw_sys("read spray");
-    return per_cpu;
+    return read_percpu<bw_spray>(map_fd, 0, "spray");
 }
 
 uint64_t read_events_lost(int map_fd) {
