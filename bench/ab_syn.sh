@@ -6,6 +6,7 @@
 set -eu
 rounds=$1
 shift
+. "$(dirname "$0")/veth-env.sh"
 tmp=$(mktemp -d)
 cleanup() {
     for b in "$@"; do "$b" xdp detach --name abbench >/dev/null 2>&1 || true; done
@@ -17,14 +18,7 @@ trap 'exit 130' INT TERM
 ip link add bwab0 type veth peer name bwab1
 ip link set bwab0 up
 ip link set bwab1 up
-python3 - "$tmp/syn6.bin" <<'PY'
-import ipaddress, struct, sys
-eth = bytes(6) + bytes(6) + struct.pack("!H", 0x86DD)
-tcp = struct.pack("!HHIIBBHHH", 1024, 8080, 0x12000000, 0, 5 << 4, 0x02, 64240, 0, 0)
-ip6 = struct.pack("!IHBB", 6 << 28, len(tcp), 6, 64) + \
-    ipaddress.IPv6Address("2001:2::1:0:0").packed + ipaddress.IPv6Address("2001:2:0:1::1").packed
-open(sys.argv[1], "wb").write(eth + ip6 + tcp)
-PY
+syn6_frame "$tmp/syn6.bin"
 cat > "$tmp/policy.json" <<'JSON'
 { "max_sources": 1048576,
   "limits": { "key_prefix": {"ipv6": 128},
@@ -34,15 +28,8 @@ r=1
 while [ "$r" -le "$rounds" ]; do
     for b in "$@"; do
         "$b" xdp attach --iface bwab0 --policy "$tmp/policy.json" --name abbench --mode skb >/dev/null
-        id=$(bpftool -j link show pinned /sys/fs/bpf/bulwark/abbench/link |
-            python3 -c 'import json, sys; print(json.load(sys.stdin)["prog_id"])')
-        best=""
-        for _ in 1 2 3; do
-            ns_=$(bpftool prog run id "$id" data_in "$tmp/syn6.bin" repeat 2000000 |
-                sed -n 's/.*duration[^:]*: \([0-9]*\)ns.*/\1/p')
-            [ -n "$best" ] && [ "$best" -le "$ns_" ] || best=$ns_
-        done
-        echo "$b $best"
+        ns=$(drop_ns abbench "$tmp/syn6.bin" 2000000) || exit 1
+        echo "$b $ns"
         "$b" xdp detach --name abbench >/dev/null
     done
     r=$((r + 1))

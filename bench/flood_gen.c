@@ -41,6 +41,15 @@ static uint16_t finish(uint32_t sum)
     return (uint16_t)~sum;
 }
 
+/* Adds n to the big-endian 32-bit number at p (the low part of a source address). */
+static void add_be32(uint8_t *p, uint32_t n)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    v = htonl(ntohl(v) + n);
+    memcpy(p, &v, 4);
+}
+
 static int parse_mac(const char *s, uint8_t mac[6])
 {
     return sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2], &mac[3], &mac[4],
@@ -98,10 +107,7 @@ int main(int argc, char **argv)
         ip[6] = 6;
         ip[7] = 64;
         inet_pton(AF_INET6, "2001:2::1:0:0", ip + 8);
-        uint32_t low;
-        memcpy(&low, ip + 20, 4);
-        low = htonl(ntohl(low) + first);
-        memcpy(ip + 20, &low, 4);
+        add_be32(ip + 20, first);
         inet_pton(AF_INET6, "2001:2:0:1::1", ip + 24);
         saddr = ip + 8 + 12;
         sum = add16(0, ip + 8, 32);
@@ -113,10 +119,7 @@ int main(int argc, char **argv)
         ip[8] = 64;
         ip[9] = 6;
         inet_pton(AF_INET, "198.18.128.1", ip + 12);
-        uint32_t a;
-        memcpy(&a, ip + 12, 4);
-        a = htonl(ntohl(a) + first);
-        memcpy(ip + 12, &a, 4);
+        add_be32(ip + 12, first);
         inet_pton(AF_INET, "198.18.0.1", ip + 16);
         uint16_t c = finish(add16(0, ip, 20));
         ip[10] = (uint8_t)(c >> 8);

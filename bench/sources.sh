@@ -13,8 +13,8 @@
 # `bulwark-untracked` admits only the legitimate 1,000 (new_sources 1/day, burst 1,001): every
 # spray packet is untracked, the cost of one in isolation.
 # After each bulwark measurement, how many of the 1,000 legitimate sources the table still
-# holds (looked up through libbpf); the 2M-source rows spray more sources than the table holds. The floor (bench/xdp_floor.bpf.o) runs
-# in the same rounds, and an nftables netdev-ingress meter with the same limit for comparison
+# holds (looked up through libbpf); the 2M-source rows spray more sources than the table holds.
+# The floor (bench/xdp_floor.bpf.o) runs in the same rounds, and an nftables netdev-ingress meter with the same limit for comparison
 # (1 and 10k sources). Also BPF_PROG_TEST_RUN (`bpftool prog run`, repeat 1,000,000) of one tracked
 # source's SYN against the same warm tables: the cost with hot caches.
 # Bounded: ROUNDS x (10 x PACKETS + 14 x 1M + 4 x 10k + 18,000) packets; nothing leaves the veth pair.
@@ -73,15 +73,8 @@ rate_drops() {
     "$build/bulwark" stats --name srcbench --json |
         python3 -c 'import json, sys; print(json.load(sys.stdin)["counters"]["drop_rate_connections"]["packets"])'
 }
-# One tracked source's SYN (2001:2::1:0:0 -> [2001:2:0:1::1]:8080) for BPF_PROG_TEST_RUN.
-python3 - "$tmp/syn6.bin" <<'PY'
-import ipaddress, struct, sys
-eth = bytes(6) + bytes(6) + struct.pack("!H", 0x86DD)
-tcp = struct.pack("!HHIIBBHHH", 1024, 8080, 0x12000000, 0, 5 << 4, 0x02, 64240, 0, 0)
-ip6 = struct.pack("!IHBB", 6 << 28, len(tcp), 6, 64) + \
-    ipaddress.IPv6Address("2001:2::1:0:0").packed + ipaddress.IPv6Address("2001:2:0:1::1").packed
-open(sys.argv[1], "wb").write(eth + ip6 + tcp)
-PY
+# One tracked source's SYN for BPF_PROG_TEST_RUN.
+syn6_frame "$tmp/syn6.bin"
 
 cat > "$tmp/mem.py" <<'PY'
 import json, sys
@@ -145,15 +138,7 @@ NFT
     echo "$r $1 $2 $(echo "$got $secs" | awk '{ printf "%.0f", $1 / $2 }')" >> "$tmp/raw"
     [ "$1" = nft-ingress ] || echo "$r $1 $2 $(kept)" >> "$tmp/kept"
     if [ "$1" = bulwark ] && [ "$r" = 1 ]; then
-        id=$(bpftool -j link show pinned /sys/fs/bpf/bulwark/srcbench/link |
-            python3 -c 'import json, sys; print(json.load(sys.stdin)["prog_id"])')
-        best=""
-        for _ in 1 2 3; do
-            ns_=$(bpftool prog run id "$id" data_in "$tmp/syn6.bin" repeat 1000000 |
-                sed -n 's/.*Return value: 1, duration[^:]*: \([0-9]*\)ns.*/\1/p')
-            [ -n "$ns_" ] || { echo "sources: BPF_PROG_TEST_RUN did not drop" >&2; exit 1; }
-            [ -n "$best" ] && [ "$best" -le "$ns_" ] || best=$ns_
-        done
+        best=$(drop_ns srcbench "$tmp/syn6.bin" 1000000) || exit 1
         echo "BPF_PROG_TEST_RUN (drop, best of 3 x 1,000,000) with $2 sources tracked: $best ns"
     fi
     if [ "$1" != nft-ingress ]; then
