@@ -15,6 +15,7 @@
 #include "lib/parse.h"
 #include "lib/proxy.h"
 #include "lib/rate.h"
+#include "lib/syncookie.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -124,6 +125,20 @@ struct {
     __type(key, __u32);
     __type(value, struct bw_spray);
 } spray SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct bw_syn);
+} syn SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct bw_device);
+} device SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -348,6 +363,8 @@ static __always_inline int verdict(struct xdp_md *ctx, __u32 reason, struct bw_s
         c->packets++;
         c->bytes += ctx->data_end - ctx->data;
     }
+    if (reason == BW_TX_SYN_COOKIE)
+        return XDP_TX;
     int pass = reason == BW_PASS || reason == BW_PASS_TRUSTED;
     if (src) {
         if (pass)
@@ -1218,13 +1235,246 @@ __noinline int forwarded_client(struct xdp_md *ctx, struct pkt *p)
     return 0; /* more proxies in a row than are kept */
 }
 
-/* Whether the TCP payload goes to inspect(): its destination port is in the policy's set. */
-static __always_inline int inspected(const struct pkt *p)
+/* Whether the TCP destination port is in the policy's inspected set. */
+static __always_inline int port_inspected(const struct pkt *p)
 {
-    if (p->l4 != IPPROTO_TCP || !p->payload_len)
-        return 0;
     struct bw_ports *ports_in = bpf_map_lookup_elem(&ports, &p->gen);
     return ports_in && (ports_in->bits[(p->dport >> 3) & 8191] >> (p->dport & 7)) & 1;
+}
+
+/* Whether the TCP payload goes to inspect(). */
+static __always_inline int inspected(const struct pkt *p)
+{
+    return p->l4 == IPPROTO_TCP && p->payload_len && port_inspected(p);
+}
+
+/* Whether a SYN to an inspected port is answered with a cookie rather than passed to the
+ * listener. Auto: from the first SYN past the threshold on this CPU until SYNs have kept within
+ * it for BW_SYN_QUIET_NS, so a flood hovering at the threshold does not flip the mode at every
+ * SYN. Per CPU, like the threshold: no contention. */
+static __always_inline int want_cookie(const struct bw_config *cfg, __u64 now)
+{
+    if (cfg->syn.mode == BW_COOKIES_ALWAYS)
+        return 1;
+    __u32 zero = 0;
+    struct bw_syn *s = bpf_map_lookup_elem(&syn, &zero);
+    if (!s)
+        return 1;
+    __u64 tat;
+    if (bw_gcra(s->tat, now, &cfg->syn.threshold, &tat)) {
+        s->tat = tat;
+        if (s->on_since && now - s->last_over > BW_SYN_QUIET_NS)
+            s->on_since = 0;
+        return s->on_since != 0;
+    }
+    s->last_over = now;
+    if (!s->on_since) {
+        s->on_since = now;
+        s->episodes++;
+    }
+    return 1;
+}
+
+struct opts_walk {
+    const __u8 *o;
+    struct bw_tcp_opts *co;
+    __u32 len;
+    __u32 at;
+};
+
+static long opts_cb(__u64 i, void *ctx)
+{
+    struct opts_walk *w = ctx;
+    return bw_tcp_opt_step(w->o, w->len, &w->at, w->co);
+}
+
+/* The client's SYN options: at most 40 bytes at `off`, copied (the 6.1 verifier cannot bound a
+ * walk through packet memory of a length read from the packet). */
+static __always_inline int syn_options(struct xdp_md *ctx, __u32 off, __u32 len, __u8 *buf,
+                                       struct bw_tcp_opts *co)
+{
+    bw_tcp_opts_init(co);
+    if (len > BW_TCP_OPTS_MAX)
+        return -1;
+    if (len && bpf_xdp_load_bytes(ctx, off, buf, len) < 0)
+        return -1;
+    struct opts_walk w = {.o = buf, .co = co, .len = len};
+    bpf_loop(BW_TCP_OPTS_MAX, opts_cb, &w, 0);
+    return 0;
+}
+
+/* The SYN-ACK's TCP header, built on the stack: options, then the checksum over the pseudo
+ * header (`sum`: the addresses, protocol and length already added). */
+struct synack {
+    struct tcphdr th;
+    __u8 o[20];
+};
+
+static __always_inline __u32 synack_build(struct synack *sa, const struct tcphdr *th, __u32 cookie,
+                                          const struct bw_tcp_opts *co, __u16 mss, __u32 wscale)
+{
+    __builtin_memset(sa, 0, sizeof(*sa));
+    sa->th.source = th->dest;
+    sa->th.dest = th->source;
+    sa->th.seq = bpf_htonl(cookie);
+    sa->th.ack_seq = bpf_htonl(bpf_ntohl(th->seq) + 1);
+    sa->th.syn = 1;
+    sa->th.ack = 1;
+    /* The client's own window, as netfilter SYNPROXY's SYN-ACK has it: a SYN's window is never
+     * scaled, and the listener's first ACK announces its real one. */
+    sa->th.window = th->window;
+    __u32 tsval = co->ts ? bw_cookie_tsval(bpf_ktime_get_ns(), co) : 0;
+    __u32 olen = bw_synack_opts(sa->o, co, mss, (__u8)wscale, tsval);
+    sa->th.doff = (sizeof(sa->th) + olen) / 4;
+    return sizeof(sa->th) + olen;
+}
+
+/* The MSS the SYN-ACK offers: the interface's MTU less the IP and TCP headers. */
+static __always_inline __u16 our_mss(struct xdp_md *ctx, __u32 headers)
+{
+    __u32 mtu = 0;
+    bpf_check_mtu(ctx, 0, &mtu, 0, 0);
+    if (mtu < 576 || mtu > 65535)
+        mtu = mtu > 65535 ? 65535 : 1500;
+    return mtu - headers;
+}
+
+/* Answers the SYN in the frame with a SYN-ACK carrying the kernel's SYN cookie, in place: the
+ * frame goes back out where it came from (XDP_TX). Returns 1 when the frame is the answer, 0
+ * when it is left as it was for the listener (IPv4 options, IPv6 extension headers, a cookie
+ * the kernel will not make, a frame with no room for the options), -1 when it was changed but
+ * could not be finished (drop it). Global: verified once. */
+__noinline int syn_cookie(struct xdp_md *ctx, __u32 wscale)
+{
+    void *data = (void *)(long)ctx->data;
+    void *data_end = (void *)(long)ctx->data_end;
+    struct ethhdr *eth = data;
+    if ((void *)(eth + 1) > data_end)
+        return 0;
+    __u32 l3 = sizeof(*eth);
+    __u16 proto = eth->h_proto;
+#pragma unroll
+    for (int i = 0; i < VLAN_MAX; i++) {
+        if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
+            break;
+        struct vlan_hdr *v = data + l3;
+        if ((void *)(v + 1) > data_end)
+            return 0;
+        proto = v->proto;
+        l3 += sizeof(*v);
+    }
+    __u8 ob[64];
+    struct bw_tcp_opts co;
+    struct synack sa;
+    /* The client's SYN with only its MSS option: what the kernel's cookie encodes. */
+    struct {
+        struct tcphdr th;
+        __u8 mss[4];
+    } h;
+    __u32 sum = 0, tcp_len;
+    __s64 cookie;
+    if (proto == bpf_htons(ETH_P_IP)) {
+        struct iphdr *ip = data + l3;
+        if ((void *)(ip + 1) > data_end || ip->ihl != 5 || ip->protocol != IPPROTO_TCP)
+            return 0;
+        struct tcphdr *th = (void *)(ip + 1);
+        if ((void *)(th + 1) > data_end || th->doff < 5)
+            return 0;
+        if (syn_options(ctx, l3 + sizeof(*ip) + sizeof(*th), th->doff * 4 - sizeof(*th), ob, &co))
+            return 0;
+        __builtin_memcpy(&h.th, th, sizeof(h.th));
+        h.th.doff = co.mss ? 6 : 5;
+        h.mss[0] = BW_TCPOPT_MSS;
+        h.mss[1] = 4;
+        h.mss[2] = co.mss >> 8;
+        h.mss[3] = co.mss & 0xff;
+        cookie = bpf_tcp_raw_gen_syncookie_ipv4(ip, &h.th, co.mss ? 24 : 20);
+        if (cookie < 0)
+            return 0;
+        tcp_len = synack_build(&sa, th, (__u32)cookie, &co, our_mss(ctx, 40), wscale);
+        sum = bw_csum_add(sum, (const __u8 *)&ip->saddr, 8);
+    } else if (proto == bpf_htons(ETH_P_IPV6)) {
+        struct ipv6hdr *ip6 = data + l3;
+        if ((void *)(ip6 + 1) > data_end || ip6->nexthdr != IPPROTO_TCP)
+            return 0;
+        struct tcphdr *th = (void *)(ip6 + 1);
+        if ((void *)(th + 1) > data_end || th->doff < 5)
+            return 0;
+        if (syn_options(ctx, l3 + sizeof(*ip6) + sizeof(*th), th->doff * 4 - sizeof(*th), ob, &co))
+            return 0;
+        __builtin_memcpy(&h.th, th, sizeof(h.th));
+        h.th.doff = co.mss ? 6 : 5;
+        h.mss[0] = BW_TCPOPT_MSS;
+        h.mss[1] = 4;
+        h.mss[2] = co.mss >> 8;
+        h.mss[3] = co.mss & 0xff;
+        cookie = bpf_tcp_raw_gen_syncookie_ipv6(ip6, &h.th, co.mss ? 24 : 20);
+        if (cookie < 0)
+            return 0;
+        tcp_len = synack_build(&sa, th, (__u32)cookie, &co, our_mss(ctx, 60), wscale);
+        sum = bw_csum_add(sum, (const __u8 *)&ip6->saddr, 32);
+    } else {
+        return 0;
+    }
+    /* Pseudo header: the addresses (their sum is the same swapped), protocol, length. */
+    sum += IPPROTO_TCP + tcp_len;
+    sum = bw_csum_add(sum, (const __u8 *)&sa, tcp_len);
+    sa.th.check = bpf_htons(bw_csum_fold(sum));
+
+    __u32 l4 = l3 + (proto == bpf_htons(ETH_P_IP) ? sizeof(struct iphdr) : sizeof(struct ipv6hdr));
+    int delta = (int)(l4 + tcp_len) - (int)(data_end - data);
+    if (delta && bpf_xdp_adjust_tail(ctx, delta) < 0)
+        return 0;
+    data = (void *)(long)ctx->data;
+    data_end = (void *)(long)ctx->data_end;
+    eth = data;
+    if ((void *)(eth + 1) > data_end)
+        return -1;
+    __u8 mac[ETH_ALEN];
+    __builtin_memcpy(mac, eth->h_dest, ETH_ALEN);
+    __builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
+    __builtin_memcpy(eth->h_source, mac, ETH_ALEN);
+    if (l3 > sizeof(*eth) + VLAN_MAX * sizeof(struct vlan_hdr))
+        return -1;
+    struct tcphdr *out;
+    if (proto == bpf_htons(ETH_P_IP)) {
+        struct iphdr *ip = data + l3;
+        if ((void *)(ip + 1) > data_end)
+            return -1;
+        __be32 a = ip->saddr;
+        ip->saddr = ip->daddr;
+        ip->daddr = a;
+        ip->tos = 0;
+        ip->tot_len = bpf_htons(sizeof(*ip) + tcp_len);
+        ip->id = 0;
+        ip->frag_off = bpf_htons(0x4000); /* DF */
+        ip->ttl = 64;
+        ip->check = 0;
+        ip->check = bpf_htons(bw_csum_fold(bw_csum_add(0, (const __u8 *)ip, sizeof(*ip))));
+        out = (void *)(ip + 1);
+    } else {
+        struct ipv6hdr *ip6 = data + l3;
+        if ((void *)(ip6 + 1) > data_end)
+            return -1;
+        struct in6_addr a = ip6->saddr;
+        ip6->saddr = ip6->daddr;
+        ip6->daddr = a;
+        ip6->priority = 0;
+        __builtin_memset(ip6->flow_lbl, 0, sizeof(ip6->flow_lbl));
+        ip6->payload_len = bpf_htons(tcp_len);
+        ip6->hop_limit = 64;
+        out = (void *)(ip6 + 1);
+    }
+    if (tcp_len == sizeof(struct synack)) {
+        if ((void *)out + sizeof(struct synack) > data_end)
+            return -1;
+        __builtin_memcpy(out, &sa, sizeof(struct synack));
+    } else {
+        if ((void *)out + sizeof(struct tcphdr) + 4 > data_end)
+            return -1;
+        __builtin_memcpy(out, &sa, sizeof(struct tcphdr) + 4);
+    }
+    return 1;
 }
 
 /* A new source's or aggregate's entry: read-only data rather than 56 bytes of the stack, which
@@ -1280,6 +1530,20 @@ int bulwark_xdp(struct xdp_md *ctx)
             if (now - b->until_ns > cfg->bans.forget_ns)
                 bpf_map_delete_elem(&bans, &p.key);
         }
+    }
+
+    /* A SYN answered with a cookie takes no source entry: a spoofed one never comes back. */
+    if (p.syn_only && cfg->syn.mode && port_inspected(&p) && want_cookie(cfg, now)) {
+        struct bw_device *dev = bpf_map_lookup_elem(&device, &zero);
+        int r = syn_cookie(ctx, dev ? dev->wscale : 0);
+        if (r > 0) {
+            verdict(ctx, BW_TX_SYN_COOKIE, 0);
+            if (dev && dev->tx_redirect)
+                return bpf_redirect(ctx->ingress_ifindex, 0);
+            return XDP_TX;
+        }
+        if (r < 0)
+            return verdict(ctx, BW_DROP_MALFORMED, 0);
     }
 
     /* The seen filter's epoch (no filter: new_sources off). */

@@ -25,6 +25,9 @@ enum bw_reason {
     BW_DROP_PATTERN,
     BW_DROP_MALFORMED,
     BW_DROP_BANNED, /* the source is serving a ban (struct bw_ban) */
+    /* A SYN answered from XDP with a SYN-ACK cookie (XDP_TX): neither passed nor dropped; the
+     * client proves itself with the ACK (policy syn_flood, struct bw_syn_flood). */
+    BW_TX_SYN_COOKIE,
     BW_REASON_MAX,
 };
 
@@ -170,6 +173,46 @@ struct bw_spray {
     __u64 episodes;     /* times spray mode turned on */
 };
 
+/* SYN cookies (policy syn_flood): a SYN without ACK to an inspected port is answered from XDP
+ * with a SYN-ACK whose sequence number is the kernel's own SYN cookie
+ * (bpf_tcp_raw_gen_syncookie_ipv4/6), so a spoofed SYN costs neither a source entry nor the
+ * listener's queue. The client's ACK is proven by netfilter SYNPROXY in the guarded namespace,
+ * which checks the same cookie and opens the connection to the listener (docs/design.md "SYN
+ * cookies"). */
+enum bw_cookie_mode {
+    BW_COOKIES_OFF = 0,
+    BW_COOKIES_AUTO = 1,   /* past `threshold` SYNs per second on a CPU */
+    BW_COOKIES_ALWAYS = 2, /* every SYN */
+};
+struct bw_syn_flood {
+    struct bw_rate threshold; /* per CPU (auto) */
+    __u32 mode;               /* enum bw_cookie_mode */
+    __u32 pad;
+};
+/* Auto mode stays on until SYNs have kept within the threshold for this long. */
+#define BW_SYN_QUIET_NS 1000000000ULL
+
+/* What the program needs to know of the interface it is attached to (the `device` map, written
+ * at attach; a reload leaves it). */
+struct bw_device {
+    /* 1: send answers (SYN-ACK cookies) back with bpf_redirect to the interface they came in on,
+     * not XDP_TX: a veth's XDP_TX frames reach its peer only when the peer runs an XDP program
+     * of its own, while a redirect reaches a peer with NAPI (GRO on). */
+    __u32 tx_redirect;
+    /* The window scale the listener behind it uses, which a SYN-ACK cookie must offer: Linux
+     * derives it from max(net.ipv4.tcp_rmem[2], net.core.rmem_max) of the listener's
+     * namespace (guard::listener_wscale). */
+    __u32 wscale;
+};
+
+/* A CPU's SYN cookie state (the per-CPU `syn` map). */
+struct bw_syn {
+    __u64 tat;       /* the GCRA time of SYNs to inspected ports */
+    __u64 on_since;  /* auto mode: when cookies turned on; 0: off */
+    __u64 last_over; /* the last SYN past the threshold */
+    __u64 episodes;  /* times auto mode turned on */
+};
+
 /* Everything the program needs from the policy that is not a table: one array entry. */
 struct bw_config {
     struct bw_rate rates[BW_RATE_ROWS][BW_LIMIT_KINDS]; /* [row][enum bw_limit_kind] */
@@ -193,6 +236,7 @@ struct bw_config {
     struct bw_dfa dfa[BW_DFA_TABLES];
     struct bw_bans bans;
     struct bw_sprays sprays;
+    struct bw_syn_flood syn;
 };
 
 /* A source: its address masked to the key prefix. IPv4 uses the first 4 bytes. An aggregate's
@@ -359,6 +403,8 @@ enum bw_attach_mode {
 #define BW_MAP_AGGREGATES "aggregates"
 #define BW_MAP_SPRAY "spray"
 #define BW_MAP_SEEN "seen"
+#define BW_MAP_SYN "syn"
+#define BW_MAP_DEVICE "device"
 #define BW_PIN_LINK "link"
 
 /* Where and how the program is attached and which policy is in force, for `stats`, `events`

@@ -210,6 +210,11 @@ int check_policy(const std::string& file, const Flags& f) {
                   << sec(b->max_ns) << ", forgotten after " << sec(b->forget_ns) << "; table "
                   << b->table << "\n";
     }
+    auto& sf = j["syn_flood"];
+    std::cout << "SYN cookies     " << sf["cookies"].get<std::string>();
+    if (p.syn_flood.cookies == policy::SynFlood::Cookies::Auto)
+        std::cout << ", past " << rate(sf["threshold_per_cpu"]) << " SYNs per CPU";
+    std::cout << "\n";
     return 0;
 }
 

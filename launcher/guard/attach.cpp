@@ -3,15 +3,22 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <optional>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/names.hpp"
@@ -32,7 +39,38 @@ struct PinGuard {
     }
 };
 
+// The interface's driver (ETHTOOL_GDRVINFO), this namespace; "" when it will not say.
+std::string driver_of(const std::string& iface) {
+    UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!s) throw_sys("socket(AF_INET)");
+    ethtool_drvinfo info{};
+    info.cmd = ETHTOOL_GDRVINFO;
+    ifreq ifr{};
+    std::snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", iface.c_str());
+    ifr.ifr_data = reinterpret_cast<char*>(&info);
+    if (ioctl(s.get(), SIOCETHTOOL, &ifr) != 0) return "";
+    return std::string(info.driver, strnlen(info.driver, sizeof info.driver));
+}
+
 }  // namespace
+
+unsigned wscale_for(uint64_t rmem_max) {
+    unsigned log = 0;
+    while (log < 63 && (rmem_max >> (log + 1))) ++log;
+    return log < 15 ? 0 : std::min(log - 15, 14u);
+}
+
+unsigned listener_wscale() {
+    auto read = [](const char* path) {
+        std::ifstream f(path);
+        std::vector<uint64_t> v;
+        for (uint64_t x; f >> x;) v.push_back(x);
+        if (v.empty()) throw std::runtime_error(std::string("read ") + path + ": no number");
+        return v.back();  // tcp_rmem: min, default, max
+    };
+    return wscale_for(
+        std::max(read("/proc/sys/net/ipv4/tcp_rmem"), read("/proc/sys/net/core/rmem_max")));
+}
 
 Mode parse_mode(const std::string& s) {
     if (s == "native") return Mode::Native;
@@ -60,6 +98,12 @@ std::string attach(const policy::Policy& p, const std::string& iface, const std:
     }
     PinGuard guard{dir};
     xdp::Program prog(p, verbose);
+    bw_device dev{};
+    dev.tx_redirect = driver_of(iface) == "veth";
+    dev.wscale = listener_wscale();
+    uint32_t zero = 0;
+    if (bpf_map_update_elem(prog.map_fd(BW_MAP_DEVICE), &zero, &dev, BPF_ANY) != 0)
+        throw_sys("write the device map");
 
     auto link_with = [&](uint32_t flags) {
         LIBBPF_OPTS(bpf_link_create_opts, o, .flags = flags);

@@ -2,6 +2,7 @@
 // `bulwark run` holds on its instance name.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "core/fd.hpp"
@@ -11,6 +12,12 @@ namespace bulwark::guard {
 
 enum class Mode { Native, Skb, Auto };
 Mode parse_mode(const std::string& s);  // native|skb|auto
+
+// The window scale Linux gives a connection of a listener in this network namespace (a SYN-ACK
+// cookie must offer the same): tcp_select_initial_window's ilog2(max(tcp_rmem[2], rmem_max)) - 15,
+// 0..14. A listener with TCP_WINDOW_CLAMP may use less. wscale_for is the pure part.
+unsigned wscale_for(uint64_t rmem_max);
+unsigned listener_wscale();
 
 // Loads the program for `p`, attaches it to `iface` through a bpf_link and pins link and maps.
 // Fails closed and leaves nothing behind: on any error, whatever was pinned is removed.

@@ -218,6 +218,29 @@ Bans parse_bans(const JsonAt& at) {
     return b;
 }
 
+SynFlood parse_syn_flood(const JsonAt& at) {
+    at.only_keys({"comment", "cookies", "threshold"});
+    SynFlood f;
+    if (auto c = at.get("cookies")) {
+        auto v = c->str();
+        if (v == "off")
+            f.cookies = SynFlood::Cookies::Off;
+        else if (v == "auto")
+            f.cookies = SynFlood::Cookies::Auto;
+        else if (v == "always")
+            f.cookies = SynFlood::Cookies::Always;
+        else
+            c->fail("cookies must be \"auto\", \"always\" or \"off\"");
+    } else {
+        f.cookies = SynFlood::Cookies::Auto;
+    }
+    if (auto t = at.get("threshold")) {
+        f.threshold = t->here([&] { return parse_rate(t->str()); });
+        if (f.threshold.period_ns != kSecond) t->fail("threshold is SYNs per second: N/second");
+    }
+    return f;
+}
+
 }  // namespace
 
 Rate parse_rate(const std::string& s) {
@@ -272,7 +295,7 @@ std::vector<automaton::Pattern> all_patterns(const Policy& p) {
 Policy parse_policy(const Json& doc, const std::string& file) {
     JsonAt root(doc, file);
     root.only_keys({"version", "comment", "inspect_ports", "lists", "limits", "rules", "patterns",
-                    "events", "max_sources", "fragments", "bans"});
+                    "events", "max_sources", "fragments", "bans", "syn_flood"});
     Policy p;
     p.file = file;
     if (auto v = root.get("version")) {
@@ -389,6 +412,7 @@ Policy parse_policy(const Json& doc, const std::string& file) {
         if (p.max_sources < 1024) ms->fail("max_sources must be at least 1024");
     }
     if (auto b = root.get("bans")) p.bans = parse_bans(*b);
+    if (auto sf = root.get("syn_flood")) p.syn_flood = parse_syn_flood(*sf);
     if (auto fr = root.get("fragments")) {
         auto v = fr->str();
         if (v == "pass")
@@ -399,6 +423,13 @@ Policy parse_policy(const Json& doc, const std::string& file) {
             fr->fail("fragments must be \"pass\" or \"drop\"");
     }
     return p;
+}
+
+void refuse_syn_cookies(const Policy& p, const std::string& how) {
+    if (p.syn_flood.cookies != SynFlood::Cookies::Off)
+        throw InputError(p.file + ": syn_flood.cookies: " + how +
+                         " cannot set up SYNPROXY where the listener is, which SYN cookies "
+                         "answered from XDP need; use `bulwark run --net veth`, or \"off\"");
 }
 
 Policy load_policy(const std::string& path, const std::string& trust_key) {
@@ -472,6 +503,9 @@ Json summary(const Policy& p) {
         j["bans"] = nullptr;
     }
     j["fragments"] = p.non_first_fragments == Policy::Fragments::Pass ? "pass" : "drop";
+    static const char* cookies[] = {"off", "auto", "always"};
+    j["syn_flood"] = {{"cookies", cookies[static_cast<int>(p.syn_flood.cookies)]},
+                      {"threshold_per_cpu", rate_json(p.syn_flood.threshold)}};
     return j;
 }
 

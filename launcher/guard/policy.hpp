@@ -64,6 +64,15 @@ struct PatternSet {
     size_t size() const { return literals.size() + regexes.size(); }
 };
 
+// SYN cookies (policy "syn_flood"): SYNs to inspected ports answered from XDP with the kernel's
+// SYN cookie, the client's ACK proven by netfilter SYNPROXY in the guarded namespace. Auto: past
+// `threshold` SYNs a second on a CPU. Off when absent: the proof needs conntrack and SYNPROXY
+// rules where the listener is, which only `bulwark run --net veth` sets up.
+struct SynFlood {
+    enum class Cookies { Off, Auto, Always } cookies = Cookies::Off;
+    Rate threshold{2000, 1'000'000'000, 2000};  // per CPU
+};
+
 struct Policy {
     std::string file;
     std::string sha256;  // of the file's bytes, hex (load_policy)
@@ -90,10 +99,14 @@ struct Policy {
     uint64_t events_per_source_per_second = 1;
     uint64_t max_sources = 1'000'000;
     std::optional<Bans> bans;
+    SynFlood syn_flood;
     enum class Fragments { Pass, Drop } non_first_fragments = Fragments::Pass;
 };
 
 Policy parse_policy(const Json& doc, const std::string& file);
+// Throws InputError naming the file when the policy turns SYN cookies on for a guard started
+// by `how`, which cannot set up their SYNPROXY side (only `run --net veth` does).
+void refuse_syn_cookies(const Policy& p, const std::string& how);
 // trust_key: non-empty requires a valid Ed25519 signature (path + ".sig") by that key.
 Policy load_policy(const std::string& path, const std::string& trust_key = "");
 

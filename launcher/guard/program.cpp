@@ -118,6 +118,9 @@ uint32_t seen_entries(uint64_t max_sources) {
     return n;
 }
 
+static_assert(static_cast<uint32_t>(policy::SynFlood::Cookies::Auto) == BW_COOKIES_AUTO &&
+              static_cast<uint32_t>(policy::SynFlood::Cookies::Always) == BW_COOKIES_ALWAYS);
+
 bw_config make_config(const policy::Policy& p, uint64_t tick_ns) {
     bw_config c{};
     auto set = [&](unsigned cls, const policy::Limits& l) {
@@ -142,6 +145,8 @@ bw_config make_config(const policy::Policy& p, uint64_t tick_ns) {
     c.sprays.prefix_v4 = p.aggregate_prefix_v4;
     c.sprays.prefix_v6 = p.aggregate_prefix_v6;
     c.sprays.seen_mask = seen_entries(p.max_sources) - 1;
+    c.syn.mode = static_cast<uint32_t>(p.syn_flood.cookies);
+    c.syn.threshold = rate_of(p.syn_flood.threshold);
     c.key_prefix_v4 = p.key_prefix_v4;
     c.key_prefix_v6 = p.key_prefix_v6;
     c.drop_fragments = p.non_first_fragments == policy::Policy::Fragments::Drop;
@@ -159,7 +164,7 @@ bw_config make_config(const policy::Policy& p, uint64_t tick_ns) {
     bool coarse = tick_ns > 0 && tick_ns != UINT64_MAX;
     auto covers = [&](const bw_rate& r) { return r.interval_ns == 0 || r.tau_ns >= tick_ns; };
     c.coarse_clock = coarse && std::all_of(buckets.begin(), buckets.end(), covers) &&
-                     covers(c.sprays.new_sources);
+                     covers(c.sprays.new_sources) && covers(c.syn.threshold);
     // The seen filter's epoch: a source keeps its bit for one to two epochs after its last
     // packet, so an epoch outlasts every bucket's memory (a bucket idle that long is full
     // again, as a new source's) and the event gates'; at least a minute (2^36 ns, 69 s).
@@ -303,7 +308,8 @@ const char* reason_name(unsigned reason) {
                                                "drop_rule",
                                                "drop_pattern",
                                                "drop_malformed",
-                                               "drop_banned"};
+                                               "drop_banned",
+                                               "syn_cookie"};
     return reason < BW_REASON_MAX ? names[reason] : "unknown";
 }
 
@@ -447,7 +453,8 @@ TestRun test_run(int prog_fd, const std::vector<uint8_t>& frame, uint32_t repeat
     o.data_size_out = static_cast<uint32_t>(out.size());
     o.repeat = repeat;
     if (bpf_prog_test_run_opts(prog_fd, &o) != 0) throw_sys("BPF_PROG_TEST_RUN");
-    return {static_cast<int>(o.retval), o.duration};
+    out.resize(std::min<size_t>(o.data_size_out, out.size()));
+    return {static_cast<int>(o.retval), o.duration, std::move(out)};
 }
 
 std::vector<uint64_t> read_pattern_hits(int map_fd, uint32_t gen) {
@@ -467,6 +474,10 @@ uint64_t read_percpu_sum(int map_fd, uint32_t key) {
 
 std::vector<bw_spray> read_spray(int map_fd) {
     return read_percpu<bw_spray>(map_fd, 0, "spray");
+}
+
+std::vector<bw_syn> read_syn(int map_fd) {
+    return read_percpu<bw_syn>(map_fd, 0, "syn");
 }
 
 uint64_t read_events_lost(int map_fd) {

@@ -72,8 +72,9 @@ std::array<bw_counter, BW_REASON_MAX> read_counters(int map_fd);
 // Events the program could not put in the ring buffer, summed over CPUs.
 // One BPF_PROG_TEST_RUN of an XDP program on a frame (`bulwark policy test`, tests, benchmarks).
 struct TestRun {
-    int retval;            // XDP_PASS, XDP_DROP...
-    uint32_t duration_ns;  // mean over `repeat` runs, as the kernel reports it
+    int retval;                // XDP_PASS, XDP_DROP...
+    uint32_t duration_ns;      // mean over `repeat` runs, as the kernel reports it
+    std::vector<uint8_t> out;  // the frame as the program left it (XDP_TX: what goes back)
 };
 TestRun test_run(int prog_fd, const std::vector<uint8_t>& frame, uint32_t repeat = 1);
 
@@ -84,6 +85,8 @@ uint64_t read_events_lost(int map_fd);
 uint64_t read_percpu_sum(int map_fd, uint32_t key);
 // Each CPU's spray state (the `spray` map).
 std::vector<bw_spray> read_spray(int map_fd);
+// Each CPU's SYN cookie state (the `syn` map).
+std::vector<bw_syn> read_syn(int map_fd);
 
 // The config entry the program reads (pure: derived from the policy). tick_ns: the resolution of
 // CLOCK_MONOTONIC_COARSE, the clock bpf_ktime_get_coarse_ns reads (coarse_tick_ns()).

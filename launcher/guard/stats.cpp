@@ -46,6 +46,27 @@ Json spray_json(const std::vector<bw_spray>& cpus, const bw_config& cfg, uint64_
             {"aggregates", aggregates}};
 }
 
+Json syn_json(const std::vector<bw_syn>& cpus, const bw_config& cfg, uint64_t now_ns,
+              uint64_t answered) {
+    static const char* modes[] = {"off", "auto", "always"};
+    uint64_t episodes = 0;
+    unsigned on = 0;
+    for (auto& c : cpus) {
+        episodes += c.episodes;
+        if (c.on_since && now_ns >= c.last_over && now_ns - c.last_over <= BW_SYN_QUIET_NS) ++on;
+    }
+    bool always = cfg.syn.mode == BW_COOKIES_ALWAYS;
+    Json threshold = nullptr;
+    if (cfg.syn.mode == BW_COOKIES_AUTO && cfg.syn.threshold.interval_ns)
+        threshold = 1'000'000'000ULL / cfg.syn.threshold.interval_ns;
+    return {{"cookies", modes[cfg.syn.mode % 3]},
+            {"on", always || on > 0},
+            {"cpus_on", always ? cpus.size() : on},
+            {"threshold_per_cpu", threshold},
+            {"answered", answered},
+            {"episodes", episodes}};
+}
+
 Json stats(const std::string& name, size_t top) {
     auto dir = instance_dir(name);
     auto meta = read_meta(open_pin(dir + "/" BW_MAP_META).get());
@@ -131,6 +152,9 @@ Json stats(const std::string& name, size_t top) {
         [&](const bw_source_key&, const bw_source&) { ++aggregates; });
     auto sprays = spray_json(xdp::read_spray(open_pin(dir + "/" BW_MAP_SPRAY).get()), cfg,
                              static_cast<uint64_t>(clock_ns(CLOCK_MONOTONIC)), aggregates);
+    auto syn =
+        syn_json(xdp::read_syn(open_pin(dir + "/" BW_MAP_SYN).get()), cfg,
+                 static_cast<uint64_t>(clock_ns(CLOCK_MONOTONIC)), sums[BW_TX_SYN_COOKIE].packets);
     return Json{
         {"name", name},
         {"interface", ifname},
@@ -144,7 +168,8 @@ Json stats(const std::string& name, size_t top) {
         {"patterns", patterns},
         {"top_sources", tops},
         {"bans", bans},
-        {"sprays", sprays}};
+        {"sprays", sprays},
+        {"syn_cookies", syn}};
 }
 
 std::string format_table(const Json& j) {
@@ -218,6 +243,13 @@ std::string format_table(const Json& j) {
           << sp["aggregates"].get<uint64_t>() << " aggregates, " << sp["episodes"].get<uint64_t>()
           << " episodes\n";
     }
+    if (j.contains("syn_cookies") && j["syn_cookies"]["cookies"] != "off") {
+        auto& sc = j["syn_cookies"];
+        o << "  SYN cookies: " << sc["cookies"].get<std::string>() << ", "
+          << (sc["on"].get<bool>() ? "answering" : "not answering") << " ("
+          << sc["cpus_on"].get<unsigned>() << " CPU(s)); " << sc["answered"].get<uint64_t>()
+          << " SYNs answered, " << sc["episodes"].get<uint64_t>() << " episodes\n";
+    }
     return o.str();
 }
 
@@ -270,6 +302,13 @@ std::string format_prometheus(const std::vector<Json>& all) {
         if (j.contains("sprays"))
             o << "bulwark_spray_shared_packets_total{service=\"" << j["name"].get<std::string>()
               << "\"} " << j["sprays"]["shared_packets"].get<uint64_t>() << "\n";
+    o << "# HELP bulwark_syn_cookies_mode Whether SYNs to inspected ports are answered with SYN "
+         "cookies from XDP now (1) or not.\n"
+         "# TYPE bulwark_syn_cookies_mode gauge\n";
+    for (auto& j : all)
+        if (j.contains("syn_cookies"))
+            o << "bulwark_syn_cookies_mode{service=\"" << j["name"].get<std::string>() << "\"} "
+              << (j["syn_cookies"]["on"].get<bool>() ? 1 : 0) << "\n";
     o << "# HELP bulwark_attached Whether the guard's XDP program is attached (1) or not (0).\n"
          "# TYPE bulwark_attached gauge\n";
     for (auto& j : all)

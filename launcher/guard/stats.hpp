@@ -16,6 +16,11 @@ namespace bulwark::guard {
 Json spray_json(const std::vector<bw_spray>& cpus, const bw_config& cfg, uint64_t now_ns,
                 uint64_t aggregates);
 
+// The "syn_cookies" object of `stats --json`: the mode, whether SYNs are answered with cookies
+// now (auto: on a CPU past the threshold within the last BW_SYN_QUIET_NS), how many were.
+Json syn_json(const std::vector<bw_syn>& cpus, const bw_config& cfg, uint64_t now_ns,
+              uint64_t answered);
+
 // The `stats --json` object of one instance (contract in docs/design.md); top N sources.
 Json stats(const std::string& name, size_t top);
 std::string format_table(const Json& one);

@@ -650,6 +650,7 @@ pid_t create(const Globals& g, const CreateOptions& o) {
             throw InputError(spec.file + ": " + kPolicyAnnotation +
                              " needs a network namespace of the container's own");
         pol = policy::load_policy(it->second, key);
+        policy::refuse_syn_cookies(*pol, "bulwark-oci");
     }
     auto plan = process_plan(spec, spec.process, key, o.console_socket);
     auto hierarchies = host_hierarchies();

@@ -27,6 +27,7 @@ struct Frame {
     uint16_t sport = 40000, dport = 80;
     uint8_t tcp_flags = 0x18;  // PSH|ACK
     uint32_t seq = 1;
+    std::vector<uint8_t> tcp_options;  // padded with NOPs to a multiple of 4
     std::string payload;
     uint16_t frag_off = 0;        // IPv4 fragment offset field (host order, flags included)
     std::vector<uint8_t> v6_ext;  // IPv6 extension header types to insert (0, 60, 44)
@@ -50,8 +51,11 @@ struct Frame {
             put16(l4, 2, dport);
             put16(l4, 4, static_cast<uint16_t>(seq >> 16));
             put16(l4, 6, static_cast<uint16_t>(seq));
-            l4[12] = 5 << 4;
             l4[13] = tcp_flags;
+            put16(l4, 14, 64240);  // window
+            l4.insert(l4.end(), tcp_options.begin(), tcp_options.end());
+            while (l4.size() % 4) l4.push_back(1);
+            l4[12] = static_cast<uint8_t>(l4.size() / 4 << 4);
         } else if (proto == IPPROTO_UDP) {
             l4.assign(8, 0);
             put16(l4, 0, sport);

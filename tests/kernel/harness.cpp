@@ -269,7 +269,7 @@ namespace {
 uint64_t drops_so_far(int counters_fd) {
     uint64_t n = 0;
     auto c = bulwark::xdp::read_counters(counters_fd);
-    for (unsigned r = BW_DROP_DENY; r < BW_REASON_MAX; ++r) n += c[r].packets;
+    for (unsigned r = BW_DROP_DENY; r <= BW_DROP_BANNED; ++r) n += c[r].packets;
     return n;
 }
 

@@ -16,6 +16,7 @@
 #include "core/json_util.hpp"
 #include "core/sys.hpp"
 #include "frames.hpp"
+#include "guard/attach.hpp"
 #include "guard/automaton.hpp"
 #include "guard/bans.hpp"
 #include "guard/map_walk.hpp"
@@ -77,11 +78,12 @@ TEST_CASE("every map name of bulwark.h names a map of the loaded program", "[xdp
     // The pin layout and userspace find maps by these names; a renamed map must fail here, not
     // at an operator's `stats`.
     xdp::Program prog(make("{}"));
-    for (auto name :
-         {BW_MAP_COUNTERS, BW_MAP_POLICY_GEN, BW_MAP_CONFIG, BW_MAP_PORTS, BW_MAP_LISTS_V4,
-          BW_MAP_LISTS_V6, BW_MAP_RULES, BW_MAP_AUTOMATON, BW_MAP_PATTERNS, BW_MAP_SOURCES,
-          BW_MAP_EVENTS, BW_MAP_EVENTS_LOST, BW_MAP_PATTERN_HITS, BW_MAP_META, BW_MAP_BANS,
-          BW_MAP_STRIKES, BW_MAP_BANS_STATS, BW_MAP_PROXIED}) {
+    for (auto name : {BW_MAP_COUNTERS,     BW_MAP_POLICY_GEN, BW_MAP_CONFIG,     BW_MAP_PORTS,
+                      BW_MAP_LISTS_V4,     BW_MAP_LISTS_V6,   BW_MAP_RULES,      BW_MAP_AUTOMATON,
+                      BW_MAP_PATTERNS,     BW_MAP_SOURCES,    BW_MAP_EVENTS,     BW_MAP_EVENTS_LOST,
+                      BW_MAP_PATTERN_HITS, BW_MAP_META,       BW_MAP_BANS,       BW_MAP_STRIKES,
+                      BW_MAP_BANS_STATS,   BW_MAP_PROXIED,    BW_MAP_AGGREGATES, BW_MAP_SPRAY,
+                      BW_MAP_SEEN,         BW_MAP_SYN,        BW_MAP_DEVICE}) {
         INFO(name);
         CHECK(prog.map_fd(name) >= 0);
     }
@@ -1403,4 +1405,224 @@ TEST_CASE("sprays: once on, no new source gets an entry until a second passes wi
     CHECK(ev[1].reason == BW_EVENT_SPRAY);
     CHECK(ev[1].detail == 0);
     CHECK(addr(ev[1], ev[1].src) == "198.18.0.13");
+}
+
+namespace {
+
+constexpr int TX = 3;  // XDP_TX
+
+// RFC 1071: the one's complement sum of big-endian words, an odd byte padded with a zero.
+uint32_t csum_add(uint32_t sum, const uint8_t* b, size_t n) {
+    for (size_t i = 0; i < n; i += 2) sum += (b[i] << 8) | (i + 1 < n ? b[i + 1] : 0);
+    return sum;
+}
+bool csum_ok(uint32_t sum) {
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    return sum == 0xffff;
+}
+uint16_t get16(const Bytes& b, size_t at) {
+    return static_cast<uint16_t>(b[at] << 8 | b[at + 1]);
+}
+uint32_t get32(const Bytes& b, size_t at) {
+    return static_cast<uint32_t>(get16(b, at)) << 16 | get16(b, at + 2);
+}
+
+// What BPF_PROG_TEST_RUN's device (this namespace's loopback) makes the SYN-ACK offer.
+unsigned lo_mss(unsigned headers) {
+    unsigned mtu = 0;
+    FILE* f = fopen("/sys/class/net/lo/mtu", "r");
+    REQUIRE(f);
+    REQUIRE(fscanf(f, "%u", &mtu) == 1);
+    fclose(f);
+    return std::min(mtu, 65535u) - headers;
+}
+
+// Linux's SYN options: MSS 1460, SACK permitted, timestamps, NOP, window scale 9.
+const std::vector<uint8_t> kLinuxSynOpts = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 1, 2,
+                                            3, 4, 0,    0,    0, 0, 1, 3,  3, 9};
+
+// A SYN-ACK the program answered `syn` with: addresses, ports, flags and both checksums.
+// Returns the TCP header's offset.
+size_t check_synack(const Frame& syn, const Bytes& out) {
+    size_t l3 = 14 + 4 * syn.vlans.size();
+    REQUIRE(out.size() >= l3 + (syn.v6 ? 40 : 20) + 20);
+    for (size_t i = 0; i < 6; ++i) {
+        CHECK(out[i] == 0x04);  // the SYN's source MAC
+        CHECK(out[6 + i] == 0x02);
+    }
+    for (size_t v = 0; v < syn.vlans.size(); ++v) CHECK(get16(out, 14 + 4 * v) == syn.vlans[v]);
+    int af = syn.v6 ? AF_INET6 : AF_INET;
+    size_t alen = syn.v6 ? 16 : 4, src_at = l3 + (syn.v6 ? 8 : 12);
+    uint8_t want_src[16], want_dst[16];
+    inet_pton(af, syn.dst.c_str(), want_src);
+    inet_pton(af, syn.src.c_str(), want_dst);
+    CHECK(std::equal(want_src, want_src + alen, out.begin() + src_at));
+    CHECK(std::equal(want_dst, want_dst + alen, out.begin() + src_at + alen));
+    size_t tcp = l3 + (syn.v6 ? 40 : 20);
+    size_t tcp_len = out.size() - tcp;
+    if (syn.v6) {
+        CHECK(get16(out, l3 + 4) == tcp_len);
+        CHECK(out[l3 + 6] == IPPROTO_TCP);
+    } else {
+        CHECK(out[l3] == 0x45);
+        CHECK(get16(out, l3 + 2) == 20 + tcp_len);
+        CHECK(out[l3 + 9] == IPPROTO_TCP);
+        CHECK(csum_ok(csum_add(0, &out[l3], 20)));
+    }
+    CHECK(get16(out, tcp) == syn.dport);
+    CHECK(get16(out, tcp + 2) == syn.sport);
+    CHECK(get32(out, tcp + 8) == syn.seq + 1);
+    CHECK(out[tcp + 13] == 0x12);  // SYN|ACK
+    CHECK((out[tcp + 12] >> 4) * 4u == tcp_len);
+    uint32_t sum =
+        csum_add(0, &out[src_at], 2 * alen) + IPPROTO_TCP + static_cast<uint32_t>(tcp_len);
+    CHECK(csum_ok(csum_add(sum, &out[tcp], tcp_len)));
+    return tcp;
+}
+
+Frame cookie_syn() {
+    Frame f;
+    f.tcp_flags = 0x02;
+    f.seq = 1000;
+    f.tcp_options = kLinuxSynOpts;
+    return f;
+}
+
+}  // namespace
+
+TEST_CASE("SYN cookies: a SYN to an inspected port is answered from XDP, options and all",
+          "[xdp][syncookie]") {
+    xdp::Program prog(make(R"({"syn_flood": {"cookies": "always"}})"));
+    // What attach writes: the listener's window scale (here as if tcp_rmem[2] were 4 MiB).
+    bw_device dev{0, guard::wscale_for(4u << 20)};
+    uint32_t zero = 0;
+    REQUIRE(bpf_map_update_elem(prog.map_fd(BW_MAP_DEVICE), &zero, &dev, BPF_ANY) == 0);
+    auto syn = cookie_syn();
+    auto r = test_run(prog.prog_fd(), syn.build());
+    REQUIRE(r.retval == TX);
+    REQUIRE(r.out.size() == 14 + 20 + 40);
+    size_t tcp = check_synack(syn, r.out);
+    CHECK(r.out[14 + 8] == 64);              // TTL
+    CHECK(get16(r.out, tcp + 14) == 64240);  // the client's window, as SYNPROXY answers
+    // MSS, SACK permitted, timestamps (the client's echoed; ours carrying its window scale and
+    // SACK in the low 6 bits, the kernel's layout), NOP, our window scale.
+    const uint8_t* o = &r.out[tcp + 20];
+    CHECK(std::vector<uint8_t>(o, o + 4) ==
+          std::vector<uint8_t>{2, 4, static_cast<uint8_t>(lo_mss(40) >> 8),
+                               static_cast<uint8_t>(lo_mss(40) & 0xff)});
+    CHECK(std::vector<uint8_t>(o + 4, o + 8) == std::vector<uint8_t>{4, 2, 8, 10});
+    uint32_t tsval = get32(r.out, tcp + 28);
+    CHECK((tsval & 63) == (9 | 16));
+    CHECK(get32(r.out, tcp + 32) == 0x01020304);
+    CHECK(std::vector<uint8_t>(o + 16, o + 20) == std::vector<uint8_t>{1, 3, 3, 7});
+    // Nothing remembered of it: no source entry, one counter.
+    CHECK(keys_of<bw_source_key>(prog, BW_MAP_SOURCES).empty());
+    CHECK(counts(prog) == std::map<std::string, uint64_t>{{"syn_cookie", 1}});
+    // The cookie is the connection's: another port of the same client gets another.
+    auto again = syn;
+    again.sport = 40001;
+    auto r2 = test_run(prog.prog_fd(), again.build());
+    REQUIRE(r2.retval == TX);
+    check_synack(again, r2.out);
+    CHECK(get32(r2.out, tcp + 4) != get32(r.out, tcp + 4));
+}
+
+TEST_CASE("SYN cookies: IPv6, no timestamps (MSS only), no options, VLAN tags",
+          "[xdp][syncookie]") {
+    xdp::Program prog(make(R"({"syn_flood": {"cookies": "always"}})"));
+    // Without timestamps nothing could carry window scaling or SACK back: neither is offered.
+    auto v6 = cookie_syn();
+    v6.v6 = true;
+    v6.src = "2001:db8:1::9";
+    v6.dst = "2001:db8::2";
+    v6.tcp_options = {2, 4, 0x05, 0xa0, 1, 3, 3, 7, 4, 2};
+    auto r = test_run(prog.prog_fd(), v6.build());
+    REQUIRE(r.retval == TX);
+    REQUIRE(r.out.size() == 14 + 40 + 24);
+    size_t tcp = check_synack(v6, r.out);
+    CHECK(r.out[14 + 7] == 64);  // hop limit
+    CHECK(std::vector<uint8_t>(r.out.begin() + tcp + 20, r.out.end()) ==
+          std::vector<uint8_t>{2, 4, static_cast<uint8_t>(lo_mss(60) >> 8),
+                               static_cast<uint8_t>(lo_mss(60) & 0xff)});
+    // A SYN without options grows by the MSS option; VLAN tags stay.
+    Frame bare;
+    bare.tcp_flags = 0x02;
+    bare.vlans = {100, 200};
+    bare.seq = 0xfffffffe;
+    auto in = bare.build();
+    r = test_run(prog.prog_fd(), in);
+    REQUIRE(r.retval == TX);
+    REQUIRE(r.out.size() == in.size() + 4);
+    tcp = check_synack(bare, r.out);
+    CHECK(get32(r.out, tcp + 8) == 0xffffffff);
+    CHECK(r.out[tcp + 20] == 2);
+    CHECK(counts(prog) == std::map<std::string, uint64_t>{{"syn_cookie", 2}});
+}
+
+TEST_CASE("SYN cookies: what is not answered", "[xdp][syncookie]") {
+    xdp::Program prog(make(R"({"inspect_ports": [80],
+        "lists": {"deny": ["198.18.30.0/24"], "trusted": ["198.18.10.0/24"]},
+        "syn_flood": {"cookies": "always"}})"));
+    auto syn = cookie_syn();
+    auto other_port = syn;
+    other_port.dport = 22;
+    CHECK(run(prog, other_port.build()) == PASS);
+    auto synack = syn;
+    synack.tcp_flags = 0x12;
+    CHECK(run(prog, synack.build()) == PASS);
+    auto denied = syn;
+    denied.src = "198.18.30.1";
+    CHECK(run(prog, denied.build()) == DROP);
+    auto trusted = syn;
+    trusted.src = "198.18.10.1";
+    CHECK(run(prog, trusted.build()) == PASS);
+    // IP options: left to the listener (the SYN-ACK would need them mirrored).
+    auto with_opts = syn.build();
+    with_opts[14] = 0x46;
+    put16(with_opts, 16, static_cast<uint16_t>(get16(with_opts, 16) + 4));
+    with_opts.insert(with_opts.begin() + 34, {1, 1, 1, 0});
+    CHECK(run(prog, with_opts) == PASS);
+    CHECK(counts(prog) ==
+          std::map<std::string, uint64_t>{{"pass", 3}, {"pass_trusted", 1}, {"drop_deny", 1}});
+    // Off (no syn_flood): the listener's.
+    xdp::Program off(make("{}"));
+    CHECK(run(off, syn.build()) == PASS);
+}
+
+TEST_CASE("SYN cookies: auto answers past the threshold, until a quiet second",
+          "[xdp][syncookie]") {
+    StayOnCpu cpu;
+    xdp::Program prog(make(R"({"syn_flood": {"cookies": "auto", "threshold": "2/second"}})"));
+    auto syn = cookie_syn();
+    CHECK(run(prog, syn.build()) == PASS);
+    CHECK(run(prog, syn.build()) == PASS);
+    CHECK(run(prog, syn.build()) == TX);  // the third within 500 ms: past 2/second
+    CHECK(run(prog, syn.build()) == TX);
+    auto state = [&] {
+        bw_syn t{};
+        for (auto& c : xdp::read_syn(prog.map_fd(BW_MAP_SYN))) {
+            t.episodes += c.episodes;
+            t.last_over = std::max(t.last_over, c.last_over);
+        }
+        return t;
+    };
+    auto s = state();
+    CHECK(s.episodes == 1);
+    uint32_t gen = xdp::active_generation(prog.maps());
+    bw_config cfg{};
+    REQUIRE(bpf_map_lookup_elem(prog.map_fd(BW_MAP_CONFIG), &gen, &cfg) == 0);
+    auto j = guard::syn_json(xdp::read_syn(prog.map_fd(BW_MAP_SYN)), cfg, kernel_now(prog), 2);
+    CHECK(j["on"] == true);
+    CHECK(j["cookies"] == "auto");
+    CHECK(j["threshold_per_cpu"] == 2);
+    // The rate has room again after 500 ms, but the mode holds for a quiet second.
+    wait_past(prog, s.last_over + 600'000'000);
+    uint64_t sent_at = kernel_now(prog);
+    auto r = run(prog, syn.build());
+    if (sent_at - s.last_over <= BW_SYN_QUIET_NS) CHECK(r == TX);
+    wait_past(prog, s.last_over + BW_SYN_QUIET_NS);
+    CHECK(run(prog, syn.build()) == PASS);
+    CHECK(state().episodes == 1);
+    j = guard::syn_json(xdp::read_syn(prog.map_fd(BW_MAP_SYN)), cfg, kernel_now(prog), 3);
+    CHECK(j["on"] == false);
 }
