@@ -18,7 +18,15 @@
 # within each round so drift hits all alike; each cell is the median of the rounds.
 #
 # Traffic: SYNs and HTTP GET segments (no handshake: each is a request to the guards that parse
-# HTTP), from one source (198.18.128.1) and from 30,000 (198.18.128.1 up, in turn).
+# HTTP), from one source (198.18.128.1) and from 30,000 (198.18.128.1 up, in turn); "idle": no
+# flood, the legitimate client alone (its connect times unloaded).
+#
+# SYN cookies (issue 19): "nft-synproxy" answers SYNs with netfilter SYNPROXY (SYNs untracked
+# in raw prerouting, SYNPROXY in input, as its documentation sets it up); "bulwark-cookies" is
+# bulwark's guard with "syn_flood": {"cookies": "always"} (SYN-ACK cookies from XDP, SYNPROXY
+# rules for the ACKs loaded by attach); "none" under a spoofed SYN flood is the kernel's own
+# SYN cookie path (the listener's queue overflows at once). Each flood also reports the
+# listener's TcpExtListenOverflows and ListenDrops (nstat deltas).
 #
 # A legitimate client (curl from 198.18.0.3, on the other CPU) makes LEGIT requests; the flood
 # runs in chunks of PACKETS for as long as the client is busy (at most 30 chunks), so every
@@ -47,6 +55,8 @@ cleanup() {
     "$build/bulwark" xdp detach --name flood >/dev/null 2>&1 || true
     nft delete table netdev bwflood 2>/dev/null || true
     nft delete table inet bwflood 2>/dev/null || true
+    nft delete table inet bwsynproxy 2>/dev/null || true
+    [ -z "${loose:-}" ] || echo "$loose" > /proc/sys/net/netfilter/nf_conntrack_tcp_loose
     iptables -t raw -D PREROUTING -i $host_if -p tcp -j BWFLOOD 2>/dev/null || true
     iptables -t raw -F BWFLOOD 2>/dev/null || true
     iptables -t raw -X BWFLOOD 2>/dev/null || true
@@ -59,6 +69,10 @@ cleanup 2>/dev/null || true
 tmp=$(mktemp -d)
 
 env_up
+# SYN-ACKs that bulwark's cookies send back reach the client's end by redirect, through NAPI:
+# GRO on there for every variant, so the receive path of the answers is the same for all.
+ip netns exec $ns ethtool -K $peer_if gro on >/dev/null
+loose=$(cat /proc/sys/net/netfilter/nf_conntrack_tcp_loose)
 
 mkdir -p "$tmp/www"
 echo ok > "$tmp/www/index.html"
@@ -82,6 +96,13 @@ cat > "$tmp/policy.json" <<'JSON'
   "limits": { "default": { "connections": {"rate": "100/second", "burst": 200},
                            "requests": {"rate": "100/second", "burst": 200} } },
   "events": { "per_source_per_second": 1 } }
+JSON
+cat > "$tmp/cookies.json" <<'JSON'
+{ "inspect_ports": [8080], "max_sources": 1000000,
+  "limits": { "default": { "connections": {"rate": "100/second", "burst": 200},
+                           "requests": {"rate": "100/second", "burst": 200} } },
+  "events": { "per_source_per_second": 1 },
+  "syn_flood": { "cookies": "always" } }
 JSON
 cat > "$tmp/nginx.conf" <<NGINX
 worker_processes 1;
@@ -120,6 +141,22 @@ apply() {
     floor) ip link set dev $host_if xdpdrv obj "$build/bench/xdp_floor.bpf.o" sec xdp ;;
     bulwark) "$build/bulwark" xdp attach --iface $host_if --policy "$tmp/policy.json" \
                  --name flood --mode native >/dev/null ;;
+    bulwark-cookies) "$build/bulwark" xdp attach --iface $host_if --policy "$tmp/cookies.json" \
+                 --name flood --mode native >/dev/null ;;
+    nft-synproxy)
+        echo 0 > /proc/sys/net/netfilter/nf_conntrack_tcp_loose
+        nft -f - <<NFT
+table inet bwsynproxy {
+    chain raw { type filter hook prerouting priority raw;
+        iifname "$host_if" tcp dport 8080 tcp flags syn notrack
+    }
+    chain in { type filter hook input priority filter;
+        iifname "$host_if" tcp dport 8080 ct state invalid,untracked synproxy mss 1460 wscale 7 timestamp sack-perm
+        iifname "$host_if" tcp dport 8080 ct state invalid drop
+    }
+}
+NFT
+    ;;
     nft-ingress) nft -f - <<NFT
 table netdev bwflood {
     chain in { type filter hook ingress device $host_if priority 0;
@@ -160,7 +197,10 @@ NFT
 remove() {
     case $1 in
     floor) ip link set dev $host_if xdpdrv off ;;
-    bulwark) "$build/bulwark" xdp detach --name flood >/dev/null ;;
+    bulwark | bulwark-cookies) "$build/bulwark" xdp detach --name flood >/dev/null ;;
+    nft-synproxy)
+        nft delete table inet bwsynproxy
+        echo "$loose" > /proc/sys/net/netfilter/nf_conntrack_tcp_loose ;;
     nft-ingress) nft delete table netdev bwflood ;;
     nft-prerouting) nft delete table inet bwflood ;;
     iptables-raw)
@@ -189,8 +229,11 @@ chunk() {
     fi
 }
 
+# The listener's TcpExt counter NAME (this namespace).
+tcpext() { nstat -az "TcpExt$1" | awk -v k="TcpExt$1" '$1 == k { print $2 }'; }
+
 # One flood while the legitimate client makes its requests on another CPU. Prints
-# "sent delivered seconds ok total p50_ms p99_ms".
+# "sent delivered seconds ok total p50_ms p99_ms overflows drops".
 flood() {
     : > "$tmp/legit"
     ip netns exec $ns taskset -c 0 sh -c '
@@ -200,16 +243,19 @@ flood() {
             n=$((n + 1)); done' > "$tmp/legit" &
     legit=$!
     before=$(rx_packets)
+    over0=$(tcpext ListenOverflows); drop0=$(tcpext ListenDrops)
     : > "$tmp/chunks"
     c=0
-    while [ $c -lt 30 ]; do
+    while [ "$1" != idle ] && [ $c -lt 30 ]; do
         chunk "$1" >> "$tmp/chunks"
         c=$((c + 1))
         kill -0 $legit 2>/dev/null || break
     done
     wait $legit
     after=$(rx_packets)
-    python3 - "$tmp/legit" "$tmp/chunks" "$((after - before))" "$gen" <<'PY'
+    [ "$1" != idle ] || echo "0 0" > "$tmp/chunks"
+    python3 - "$tmp/legit" "$tmp/chunks" "$((after - before))" "$gen" \
+        "$(($(tcpext ListenOverflows) - over0))" "$(($(tcpext ListenDrops) - drop0))" <<'PY'
 import sys
 chunks = [l.split() for l in open(sys.argv[2]) if l.strip()]
 if not chunks or any(len(c) != 2 for c in chunks):
@@ -221,15 +267,15 @@ delivered = int(sys.argv[3]) if sys.argv[4] == "xdp" else sent
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 ok = sorted(float(r[1]) * 1000 for r in rows if r[0] == "200")
 pct = lambda q: ok[min(len(ok) - 1, int(q * len(ok)))] if ok else float("nan")
-print(f"{sent} {delivered} {secs:.6f} {len(ok)} {len(rows)} {pct(0.5):.2f} {pct(0.99):.2f}")
+print(f"{sent} {delivered} {secs:.6f} {len(ok)} {len(rows)} {pct(0.5):.2f} {pct(0.99):.2f} {sys.argv[5]} {sys.argv[6]}")
 PY
 }
 
-variants=${VARIANTS:-none floor bulwark nft-ingress nft-prerouting iptables-raw nginx}
-echo "round traffic variant sent delivered seconds legit_ok legit_total p50_ms p99_ms" > "$tmp/raw"
+variants=${VARIANTS:-none floor bulwark bulwark-cookies nft-synproxy nft-ingress nft-prerouting iptables-raw nginx}
+echo "round traffic variant sent delivered seconds legit_ok legit_total p50_ms p99_ms overflows drops" > "$tmp/raw"
 r=1
 while [ $r -le "$rounds" ]; do
-    for traffic in ${TRAFFIC:-syn1 synN get1 getN}; do
+    for traffic in ${TRAFFIC:-idle syn1 synN get1 getN}; do
         for v in $variants; do
             apply $v
             echo "$r $traffic $v $(flood $traffic)" >> "$tmp/raw"
@@ -244,20 +290,29 @@ import statistics, sys
 from collections import defaultdict
 rows = [l.split() for l in open(sys.argv[1])][1:]
 for r in rows:
-    if len(r) != 10:
+    if len(r) != 12:
         print("flood: a run gave no result:", " ".join(r))
-rows = [r for r in rows if len(r) == 10]
+rows = [r for r in rows if len(r) == 12]
 cell = defaultdict(list)
 for r in rows:
     cell[(r[1], r[2])].append(r)
 print(f"generator {sys.argv[3]}, chunks of {sys.argv[2]} packets, rounds {len(set(r[0] for r in rows))}; medians")
-print(f"{'traffic':8s} {'variant':15s} {'pps':>9s} {'ns/pkt':>7s} {'marginal':>8s} {'lost':>6s} {'legit ok':>9s} {'p50 ms':>7s} {'p99 ms':>7s}")
+print(f"{'traffic':8s} {'variant':15s} {'pps':>9s} {'ns/pkt':>7s} {'marginal':>8s} {'lost':>6s} {'legit ok':>9s} {'p50 ms':>7s} {'p99 ms':>7s} {'overflows':>9s} {'drops':>7s}")
 pps_of = lambda r: int(r[4]) / float(r[5])
+variants = ("none", "floor", "bulwark", "bulwark-cookies", "nft-synproxy", "nft-ingress",
+            "nft-prerouting", "iptables-raw", "nginx")
+for v in variants:  # the client alone
+    rs = cell[("idle", v)]
+    if rs:
+        ok = sum(int(r[6]) for r in rs) / max(1, sum(int(r[7]) for r in rs)) * 100
+        print(f"{'idle':8s} {v:15s} {'':>9s} {'':>7s} {'':>8s} {'':>6s} {ok:8.1f}% "
+              f"{statistics.median(float(r[8]) for r in rs):7.2f} "
+              f"{statistics.median(float(r[9]) for r in rs):7.2f}")
 for traffic in ("syn1", "synN", "get1", "getN"):
     if not cell[(traffic, "floor")]:
         continue
     floor = statistics.median(pps_of(r) for r in cell[(traffic, "floor")])
-    for v in ("none", "floor", "bulwark", "nft-ingress", "nft-prerouting", "iptables-raw", "nginx"):
+    for v in variants:
         rs = cell[(traffic, v)]
         if not rs:
             continue
@@ -267,5 +322,7 @@ for traffic in ("syn1", "synN", "get1", "getN"):
         ok = sum(int(r[6]) for r in rs) / max(1, sum(int(r[7]) for r in rs)) * 100
         p50 = statistics.median(float(r[8]) for r in rs)
         p99 = statistics.median(float(r[9]) for r in rs)
-        print(f"{traffic:8s} {v:15s} {pps:9.0f} {1e9/pps:7.0f} {1e9/pps - 1e9/floor:8.0f} {lost:5.1f}% {ok:8.1f}% {p50:7.2f} {p99:7.2f}")
+        over = sum(int(r[10]) for r in rs)
+        drops = sum(int(r[11]) for r in rs)
+        print(f"{traffic:8s} {v:15s} {pps:9.0f} {1e9/pps:7.0f} {1e9/pps - 1e9/floor:8.0f} {lost:5.1f}% {ok:8.1f}% {p50:7.2f} {p99:7.2f} {over:9d} {drops:7d}")
 PY

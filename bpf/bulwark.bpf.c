@@ -1296,7 +1296,8 @@ static __always_inline int syn_options(struct xdp_md *ctx, __u32 off, __u32 len,
     bw_tcp_opts_init(co);
     if (len > BW_TCP_OPTS_MAX)
         return -1;
-    if (len && bpf_xdp_load_bytes(ctx, off, buf, len) < 0)
+    /* len again, 1..64 where the 6.1 verifier can see it is not 0 */
+    if (len && bpf_xdp_load_bytes(ctx, off, buf, BW_MASKED(len - 1, 63) + 1) < 0)
         return -1;
     struct opts_walk w = {.o = buf, .co = co, .len = len};
     bpf_loop(BW_TCP_OPTS_MAX, opts_cb, &w, 0);
@@ -1363,7 +1364,7 @@ __noinline int syn_cookie(struct xdp_md *ctx, __u32 wscale)
         proto = v->proto;
         l3 += sizeof(*v);
     }
-    __u8 ob[64];
+    __u8 ob[64] = {}; /* the walk may read past the copied bytes (masked): 6.1 wants them set */
     struct bw_tcp_opts co;
     struct synack sa;
     /* The client's SYN with only its MSS option: what the kernel's cookie encodes. */

@@ -416,7 +416,11 @@ struct bw_meta {
     char policy_sha256[64]; /* hex, of the policy file in force */
     __u64 reloads;
     __u32 owner; /* BW_OWNER_*: who detaches it */
-    __u32 pad;
+    /* 1: attach loaded SYNPROXY rules for SYN cookies (guard/synproxy.hpp) where the program
+     * was attached, for inspect_ports with this digest (guard::ports_digest); detach removes
+     * them, a reload keeps to them. */
+    __u32 synproxy;
+    __u64 synproxy_ports;
 };
 #define BW_OWNER_ATTACH 0 /* `bulwark xdp attach`: until `xdp detach` */
 #define BW_OWNER_RUN 1    /* a `bulwark run`: removed when the run ends */

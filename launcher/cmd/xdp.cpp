@@ -23,7 +23,6 @@ int xdp_attach(const Args& args) {
         return f.usage_error("--iface, --policy and --name are required");
     auto mode = guard::parse_mode(f.str("mode"));
     auto p = policy::load_policy(f.str("policy"), f.str("trust-key"));
-    policy::refuse_syn_cookies(p, "xdp attach");
     auto name = f.str("name"), iface = f.str("iface");
     auto used = guard::attach(p, iface, name, mode, -1, f.has("verbose"));
     std::cout << "attached " << name << " to " << iface << " (" << used << "), pinned at "

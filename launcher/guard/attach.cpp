@@ -25,17 +25,22 @@
 #include "core/sys.hpp"
 #include "guard/pins.hpp"
 #include "guard/program.hpp"
+#include "guard/synproxy.hpp"
 
 namespace bulwark::guard {
 
 namespace {
 
-// Closes over the pin directory until disarmed: a failed attach leaves nothing behind.
+// Closes over the pin directory (and the SYNPROXY table, once loaded) until disarmed: a failed
+// attach leaves nothing behind.
 struct PinGuard {
     std::string dir;
+    std::string table;
     bool armed = true;
     ~PinGuard() {
-        if (armed) remove_pins(dir);
+        if (!armed) return;
+        if (!table.empty()) unload_synproxy(table);
+        remove_pins(dir);
     }
 };
 
@@ -53,6 +58,15 @@ std::string driver_of(const std::string& iface) {
 }
 
 }  // namespace
+
+uint64_t ports_digest(std::vector<uint16_t> ports) {
+    std::sort(ports.begin(), ports.end());
+    uint64_t h = 1469598103934665603ULL;  // FNV-1a
+    for (auto p : ports)
+        for (auto byte : {p >> 8, p & 0xff})
+            h = (h ^ static_cast<uint64_t>(byte)) * 1099511628211ULL;
+    return h;
+}
 
 unsigned wscale_for(uint64_t rmem_max) {
     unsigned log = 0;
@@ -96,7 +110,7 @@ std::string attach(const policy::Policy& p, const std::string& iface, const std:
                              "; `bulwark xdp detach --name " + name + "` first)");
         throw_sys("mkdir(" + dir + ")");
     }
-    PinGuard guard{dir};
+    PinGuard guard{dir, {}};
     xdp::Program prog(p, verbose);
     bw_device dev{};
     dev.tx_redirect = driver_of(iface) == "veth";
@@ -104,6 +118,11 @@ std::string attach(const policy::Policy& p, const std::string& iface, const std:
     uint32_t zero = 0;
     if (bpf_map_update_elem(prog.map_fd(BW_MAP_DEVICE), &zero, &dev, BPF_ANY) != 0)
         throw_sys("write the device map");
+    if (p.syn_flood.cookies != policy::SynFlood::Cookies::Off) {
+        // Before the program answers a SYN, the ACK must have somewhere to go.
+        load_synproxy(synproxy_table(name), iface, p.inspect_ports, mtu_of(iface) - 40, dev.wscale);
+        guard.table = synproxy_table(name);
+    }
 
     auto link_with = [&](uint32_t flags) {
         LIBBPF_OPTS(bpf_link_create_opts, o, .flags = flags);
@@ -123,7 +142,14 @@ std::string attach(const policy::Policy& p, const std::string& iface, const std:
         if (fd < 0) throw SysError("attach XDP to " + iface, -fd);
     }
     UniqueFd link(fd);
-    bw_meta meta{ifindex, used, {}, {}, 0, BW_OWNER_ATTACH, 0};
+    bw_meta meta{ifindex,
+                 used,
+                 {},
+                 {},
+                 0,
+                 BW_OWNER_ATTACH,
+                 guard.table.empty() ? 0u : 1u,
+                 ports_digest(p.inspect_ports)};
     std::strncpy(meta.ifname, iface.c_str(), sizeof meta.ifname - 1);
     std::memcpy(meta.policy_sha256, p.sha256.data(),
                 std::min(p.sha256.size(), sizeof meta.policy_sha256));
@@ -139,6 +165,10 @@ void detach(const std::string& name) {
     auto dir = instance_dir(name);
     {
         auto lock = lock_instance(dir);  // not under a reload's feet
+        // SYNPROXY rules loaded here (xdp attach, run --iface); a run's in its sandbox's
+        // namespace went with it, and nft finds nothing to delete.
+        if (read_meta(open_pin(dir + "/" BW_MAP_META).get()).synproxy)
+            unload_synproxy(synproxy_table(name));
         remove_pins(dir);
     }
     struct stat st {};

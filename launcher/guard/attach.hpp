@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/fd.hpp"
 #include "guard/policy.hpp"
@@ -17,6 +18,8 @@ Mode parse_mode(const std::string& s);  // native|skb|auto
 // cookie must offer the same): tcp_select_initial_window's ilog2(max(tcp_rmem[2], rmem_max)) - 15,
 // 0..14. A listener with TCP_WINDOW_CLAMP may use less. wscale_for is the pure part.
 unsigned wscale_for(uint64_t rmem_max);
+// A digest of a set of ports, whatever their order (bw_meta.synproxy_ports).
+uint64_t ports_digest(std::vector<uint16_t> ports);
 unsigned listener_wscale();
 
 // Loads the program for `p`, attaches it to `iface` through a bpf_link and pins link and maps.

@@ -427,9 +427,9 @@ Policy parse_policy(const Json& doc, const std::string& file) {
 
 void refuse_syn_cookies(const Policy& p, const std::string& how) {
     if (p.syn_flood.cookies != SynFlood::Cookies::Off)
-        throw InputError(p.file + ": syn_flood.cookies: " + how +
-                         " cannot set up SYNPROXY where the listener is, which SYN cookies "
-                         "answered from XDP need; use `bulwark run --net veth`, or \"off\"");
+        throw InputError(p.file + ": syn_flood.cookies: not with " + how +
+                         " yet (the SYN-ACKs would not reach the container's veth peer); "
+                         "use `bulwark run --net veth` or `xdp attach`, or \"off\"");
 }
 
 Policy load_policy(const std::string& path, const std::string& trust_key) {

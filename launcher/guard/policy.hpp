@@ -65,9 +65,9 @@ struct PatternSet {
 };
 
 // SYN cookies (policy "syn_flood"): SYNs to inspected ports answered from XDP with the kernel's
-// SYN cookie, the client's ACK proven by netfilter SYNPROXY in the guarded namespace. Auto: past
-// `threshold` SYNs a second on a CPU. Off when absent: the proof needs conntrack and SYNPROXY
-// rules where the listener is, which only `bulwark run --net veth` sets up.
+// SYN cookie, the client's ACK proven by netfilter SYNPROXY, whose rules attach loads where the
+// program is attached (guard/synproxy.hpp). Auto: past `threshold` SYNs a second on a CPU. Off
+// when absent: SYNPROXY brings conntrack to the namespace, which costs every packet there.
 struct SynFlood {
     enum class Cookies { Off, Auto, Always } cookies = Cookies::Off;
     Rate threshold{2000, 1'000'000'000, 2000};  // per CPU
@@ -105,7 +105,8 @@ struct Policy {
 
 Policy parse_policy(const Json& doc, const std::string& file);
 // Throws InputError naming the file when the policy turns SYN cookies on for a guard started
-// by `how`, which cannot set up their SYNPROXY side (only `run --net veth` does).
+// by `how`, which cannot make their answers reach the client (bulwark-oci: the container's
+// veth peer is the engine's, without NAPI).
 void refuse_syn_cookies(const Policy& p, const std::string& how);
 // trust_key: non-empty requires a valid Ed25519 signature (path + ".sig") by that key.
 Policy load_policy(const std::string& path, const std::string& trust_key = "");

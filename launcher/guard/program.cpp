@@ -352,9 +352,25 @@ class LibbpfLog {
     static int collect(libbpf_print_level level, const char* fmt, va_list ap) {
         auto* log = current();
         if (!log || (level == LIBBPF_DEBUG && !log->debug_)) return 0;
-        char buf[4096];
-        int n = std::vsnprintf(buf, sizeof buf, fmt, ap);
-        if (n > 0) log->text_.append(buf, std::min<size_t>(static_cast<size_t>(n), sizeof buf - 1));
+        // The verifier's log is one message of up to megabytes: its head says which function,
+        // its tail what was refused; a long one keeps both ends.
+        va_list copy;
+        va_copy(copy, ap);
+        int n = std::vsnprintf(nullptr, 0, fmt, copy);
+        va_end(copy);
+        if (n <= 0) return n;
+        std::string msg(static_cast<size_t>(n) + 1, '\0');
+        std::vsnprintf(msg.data(), msg.size(), fmt, ap);
+        msg.resize(static_cast<size_t>(n));
+        constexpr size_t kHead = 8192, kTail = 65536;
+        if (msg.size() > kHead + kTail) {
+            auto cut = msg.find('\n', kHead);
+            auto resume = msg.find('\n', msg.size() - kTail);
+            if (cut != std::string::npos && resume != std::string::npos && cut < resume)
+                msg = msg.substr(0, cut + 1) + "... (" + std::to_string(resume - cut) +
+                      " bytes of the log left out) ...\n" + msg.substr(resume + 1);
+        }
+        log->text_ += msg;
         return n;
     }
     libbpf_print_fn_t previous_;

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "guard/attach.hpp"
 #include "guard/pins.hpp"
 #include "guard/program.hpp"
 
@@ -20,6 +21,14 @@ std::string reload(const std::string& name, const policy::Policy& p) {
         throw InputError(p.file + ": max_sources " + std::to_string(p.max_sources) +
                          " differs from the running instance's " + std::to_string(sized) +
                          " (maps are sized at attach: detach and attach to change it)");
+    // SYNPROXY's rules were loaded at attach, for the ports of then.
+    if (p.syn_flood.cookies != policy::SynFlood::Cookies::Off &&
+        (!meta.synproxy || meta.synproxy_ports != ports_digest(p.inspect_ports)))
+        throw InputError(p.file + ": syn_flood.cookies: " +
+                         (meta.synproxy ? std::string("inspect_ports differ from the attach's")
+                                        : std::string("SYN cookies were off at attach")) +
+                         ", and SYNPROXY's rules are loaded at attach: detach and attach (or "
+                         "restart the run) to change them");
     auto compiled = xdp::compile(p);  // pattern overflow etc. throw before anything is touched
     compiled.config.epoch = static_cast<uint32_t>(meta.reloads + 1);
     // The seen filter's bits are of epochs counted in the running epoch length: a new length

@@ -11,9 +11,7 @@
 #include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
 #include <sched.h>
-#include <spawn.h>
 #include <sys/ioctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -24,7 +22,6 @@
 #include "core/error.hpp"
 #include "core/fd.hpp"
 #include "core/sys.hpp"
-#include "guard/attach.hpp"
 
 namespace bulwark::network {
 
@@ -161,89 +158,6 @@ Veth::Veth(const VethNames& names, int netns_fd, const std::string& host_cidr,
 
 Veth::~Veth() {
     delete_link(names_.host);
-}
-
-namespace {
-
-// An interface's MTU (this namespace).
-unsigned mtu_of(const std::string& ifname) {
-    UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (!s) throw_sys("socket(AF_INET)");
-    ifreq ifr{};
-    std::snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname.c_str());
-    if (ioctl(s.get(), SIOCGIFMTU, &ifr) != 0) throw_sys("SIOCGIFMTU(" + ifname + ")");
-    return static_cast<unsigned>(ifr.ifr_mtu);
-}
-
-// Runs `nft -f -` with `ruleset` on its standard input; its standard error is the message.
-void run_nft(const std::string& ruleset) {
-    const char* nft = nullptr;
-    for (const char* p : {"/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"})
-        if (access(p, X_OK) == 0) {
-            nft = p;
-            break;
-        }
-    if (!nft) throw std::runtime_error("nft: not found (SYN cookies need nftables installed)");
-    int in[2], err[2];
-    if (pipe2(in, O_CLOEXEC) != 0) throw_sys("pipe2");
-    UniqueFd in_r(in[0]), in_w(in[1]);
-    if (pipe2(err, O_CLOEXEC) != 0) throw_sys("pipe2");
-    UniqueFd err_r(err[0]), err_w(err[1]);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, in_r.get(), 0);
-    posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
-    posix_spawn_file_actions_adddup2(&fa, err_w.get(), 1);
-    char* argv[] = {const_cast<char*>("nft"), const_cast<char*>("-f"), const_cast<char*>("-"),
-                    nullptr};
-    char* envp[] = {nullptr};
-    pid_t pid;
-    int rc = posix_spawn(&pid, nft, &fa, nullptr, argv, envp);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) throw SysError(std::string("posix_spawn(") + nft + ")", rc);
-    in_r.reset();
-    err_w.reset();
-    bool wrote = write_all(in_w.get(), ruleset.data(), ruleset.size());
-    in_w.reset();
-    std::string msg;
-    char buf[512];
-    ssize_t n;
-    while ((n = read(err_r.get(), buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
-        if (n > 0) msg.append(buf, static_cast<size_t>(n));
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (!wrote || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        while (!msg.empty() && msg.back() == '\n') msg.pop_back();
-        throw std::runtime_error("nft (SYNPROXY rules in the sandbox's network namespace): " +
-                                 (msg.empty() ? std::string("failed") : msg));
-    }
-}
-
-}  // namespace
-
-void synproxy_rules(int netns_fd, const std::string& sandbox_if,
-                    const std::vector<uint16_t>& ports) {
-    InNetns in(netns_fd);
-    std::string set;
-    for (auto p : ports) set += (set.empty() ? "" : ", ") + std::to_string(p);
-    // SYNPROXY's mss and wscale are what it would offer answering a SYN itself, which it never
-    // does here (SYNs are tracked: they reach the listener or XDP answers them); they match
-    // what the XDP program offers all the same.
-    std::string ruleset =
-        "table inet bulwark {\n chain syn_cookies {\n"
-        "  type filter hook input priority filter; policy accept;\n"
-        "  tcp dport { " +
-        set + " } ct state invalid,untracked synproxy mss " +
-        std::to_string(mtu_of(sandbox_if) - 40) + " wscale " +
-        std::to_string(guard::listener_wscale()) + " timestamp sack-perm\n" + "  tcp dport { " +
-        set + " } ct state invalid drop\n }\n}\n";
-    run_nft(ruleset);
-    // After the rules: on a kernel with conntrack as a module, loading them is what creates the
-    // namespace's netfilter sysctls.
-    const char* loose = "/proc/sys/net/netfilter/nf_conntrack_tcp_loose";
-    UniqueFd f(open(loose, O_WRONLY | O_CLOEXEC));
-    if (!f || !write_all(f.get(), "0", 1)) throw_sys(std::string("write ") + loose);
 }
 
 void enable_gro(const std::string& ifname) {

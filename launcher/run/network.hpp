@@ -42,14 +42,6 @@ class Veth {
     bool replaced_ = false;
 };
 
-// SYN cookies answered from XDP (policy syn_flood) need the listener's namespace to accept the
-// client's ACK: netfilter SYNPROXY there checks the cookie (the kernel's own) and opens the
-// connection to the listener. Loads, in the namespace `netns_fd`, a table "bulwark" that hands
-// ACKs to `ports` without a connection to SYNPROXY (and drops what it refuses), and sets
-// nf_conntrack_tcp_loose to 0 there, so such an ACK is not taken for a connection already open.
-// Through nft(8), the nftables tool. Throws naming the step; the namespace goes with the sandbox.
-void synproxy_rules(int netns_fd, const std::string& sandbox_if,
-                    const std::vector<uint16_t>& ports);
 // Turns GRO on for `ifname` (this namespace): a veth can only take frames its peer's XDP
 // program sends back (XDP_TX) while it has NAPI, which GRO gives it.
 void enable_gro(const std::string& ifname);

@@ -122,11 +122,10 @@ void set_up_network(const sandbox::Prepared& p, pid_t init, NetSide& net, audit:
     if (!p.policy) return;
     bool inside = p.opt.net == NetMode::Veth;
     auto iface = inside ? net.veth->names().sandbox : p.opt.iface;
-    if (p.policy->syn_flood.cookies != policy::SynFlood::Cookies::Off) {
-        if (!inside) policy::refuse_syn_cookies(*p.policy, "run --iface");
+    // The SYN-ACK cookies the guard sends back into the pair reach the host's end through its
+    // NAPI, which GRO gives it.
+    if (inside && p.policy->syn_flood.cookies != policy::SynFlood::Cookies::Off)
         network::enable_gro(net.veth->names().host);
-        network::synproxy_rules(netns.get(), iface, p.policy->inspect_ports);
-    }
     guard::attach(*p.policy, iface, p.opt.name, guard::Mode::Auto, inside ? netns.get() : -1);
     net.pinned = p.opt.name;
     guard::mark_run_owned(p.opt.name);
@@ -140,13 +139,6 @@ void reload(const sandbox::Prepared& p, audit::Log& log, const sd::Systemd& sd, 
     if (ready) sd.notify("RELOADING=1");
     try {
         auto np = policy::load_policy(p.opt.policy, p.opt.trust_key);
-        // The SYNPROXY rules are set up at the start, for the start's ports.
-        if (np.syn_flood.cookies != policy::SynFlood::Cookies::Off &&
-            (p.policy->syn_flood.cookies == policy::SynFlood::Cookies::Off ||
-             np.inspect_ports != p.policy->inspect_ports))
-            throw InputError(p.opt.policy +
-                             ": syn_flood.cookies: turning SYN cookies on, or changing "
-                             "inspect_ports with them on, takes a restart (SYNPROXY's rules)");
         guard::reload(p.opt.name, np);
         log.write(
             {{"type", "POLICY_RELOADED"}, {"policy", p.opt.policy}, {"policy_sha256", np.sha256}},

@@ -660,3 +660,71 @@ TEST_CASE("a SYN spray from 200 addresses shares one bucket; a tracked client ke
     }
     CHECK(on >= 1);
 }
+
+namespace {
+
+// A sysctl of this namespace, put back as it was on destruction.
+class SysctlRestore {
+  public:
+    explicit SysctlRestore(std::string path) : path_(std::move(path)) {
+        std::ifstream(path_) >> old_;
+    }
+    ~SysctlRestore() {
+        if (!old_.empty()) std::ofstream(path_) << old_;
+    }
+    SysctlRestore(const SysctlRestore&) = delete;
+    SysctlRestore& operator=(const SysctlRestore&) = delete;
+
+  private:
+    std::string path_, old_;
+};
+
+}  // namespace
+
+TEST_CASE("xdp attach with SYN cookies: SYNPROXY rules loaded, clients served, removed at detach",
+          "[guard][syncookie]") {
+    Net net;
+    harness::Httpd server("198.18.0.1", 8080);
+    // Attach sets it to 0 in this namespace and leaves it so (another user may rely on it):
+    // the test puts this machine's value back.
+    SysctlRestore loose("/proc/sys/net/netfilter/nf_conntrack_tcp_loose");
+    // The answers go back out of the host's end into the client's, which takes redirected
+    // frames through NAPI: GRO on, as run --net veth turns it on for its own pair.
+    REQUIRE(
+        run({"/usr/sbin/ip", "netns", "exec", kNs, "/usr/sbin/ethtool", "-K", kPeer, "gro", "on"})
+            .code == 0);
+    attach(write_policy(R"({"inspect_ports": [8080], "syn_flood": {"cookies": "always"}})"));
+    auto table = "bulwark_" + kName;
+    auto rules = run({"/usr/sbin/nft", "list", "table", "inet", table});
+    REQUIRE(rules.code == 0);
+    CHECK_THAT(rules.out, Contains("iifname \"" + kHost +
+                                   "\" tcp dport 8080 ct state "
+                                   "invalid,untracked synproxy"));
+    std::string value;
+    std::ifstream("/proc/sys/net/netfilter/nf_conntrack_tcp_loose") >> value;
+    CHECK(value == "0");
+
+    int served = 0;
+    for (int i = 0; i < 5; ++i) served += http("198.18.0.2", "GET /") == Outcome::Served;
+    CHECK(served == 5);
+    auto s = stats();
+    CHECK(s["counters"]["syn_cookie"]["packets"] == 5);
+    CHECK(s["syn_cookies"]["cookies"] == "always");
+    CHECK(s["syn_cookies"]["answered"] == 5);
+    auto prom = run({harness::bulwark(), "stats", "--prometheus", "--name", kName});
+    CHECK_THAT(prom.out, Contains("bulwark_syn_cookies_mode{service=\"" + kName + "\"} 1"));
+    CHECK_THAT(prom.out, Contains("reason=\"syn_cookie\"} 5"));
+
+    // A reload keeps to the rules' ports, and cannot turn cookies on where attach did not.
+    auto other = write_policy(R"({"inspect_ports": [8081], "syn_flood": {"cookies": "always"}})");
+    auto r = run({harness::bulwark(), "policy", "reload", "--name", kName, other});
+    CHECK(r.code != 0);
+    CHECK_THAT(r.err, Contains("inspect_ports differ from the attach's"));
+    auto off = write_policy(R"({"inspect_ports": [8080]})");
+    CHECK(run({harness::bulwark(), "policy", "reload", "--name", kName, off}).code == 0);
+    CHECK(http("198.18.0.2", "GET /") == Outcome::Served);  // to the listener, no cookie
+    CHECK(stats()["counters"]["syn_cookie"]["packets"] == 5);
+
+    REQUIRE(run({harness::bulwark(), "xdp", "detach", "--name", kName}).code == 0);
+    CHECK(run({"/usr/sbin/nft", "list", "table", "inet", table}).code != 0);
+}

@@ -12,6 +12,7 @@
 #include "guard/policy.hpp"
 #include "guard/program.hpp"
 #include "guard/stats.hpp"
+#include "guard/synproxy.hpp"
 
 using namespace bulwark;
 using Catch::Matchers::Contains;
@@ -54,8 +55,7 @@ TEST_CASE("syn_flood: off without it; auto when given, at 2,000 SYNs a second pe
     CHECK(s["syn_flood"]["threshold_per_cpu"]["rate"] == "10/second");
 }
 
-TEST_CASE("syn_flood: bad keys name the JSON path; only run --net veth takes cookies",
-          "[syncookie]") {
+TEST_CASE("syn_flood: bad keys name the JSON path; bulwark-oci refuses cookies", "[syncookie]") {
     CHECK_THROWS_WITH(parse(R"({"syn_flood": {"cookies": "sometimes"}})"),
                       Contains("s.json: /syn_flood/cookies: cookies must be"));
     CHECK_THROWS_WITH(parse(R"({"syn_flood": {"threshold": "10/minute"}})"),
@@ -64,10 +64,10 @@ TEST_CASE("syn_flood: bad keys name the JSON path; only run --net veth takes coo
                       Contains("/syn_flood/threshold"));
     CHECK_THROWS_WITH(parse(R"({"syn_flood": {"wscale": 7}})"),
                       Contains("/syn_flood: unknown key \"wscale\""));
-    CHECK_THROWS_WITH(policy::refuse_syn_cookies(parse(R"({"syn_flood": {}})"), "xdp attach"),
-                      Contains("s.json: syn_flood.cookies: xdp attach cannot set up SYNPROXY"));
+    CHECK_THROWS_WITH(policy::refuse_syn_cookies(parse(R"({"syn_flood": {}})"), "bulwark-oci"),
+                      Contains("s.json: syn_flood.cookies: not with bulwark-oci yet"));
     CHECK_NOTHROW(
-        policy::refuse_syn_cookies(parse(R"({"syn_flood": {"cookies": "off"}})"), "xdp attach"));
+        policy::refuse_syn_cookies(parse(R"({"syn_flood": {"cookies": "off"}})"), "bulwark-oci"));
 }
 
 TEST_CASE("syn cookies: a SYN's options as Linux reads them", "[syncookie]") {
@@ -211,4 +211,17 @@ TEST_CASE("syn cookies: stats say the mode", "[syncookie]") {
     j = guard::syn_json(std::vector<bw_syn>(2), always, 1, 0);
     CHECK(j["on"] == true);
     CHECK(j["threshold_per_cpu"].is_null());
+}
+
+TEST_CASE("syn cookies: the SYNPROXY ruleset attach loads", "[syncookie]") {
+    auto r = guard::synproxy_ruleset("bulwark_web", "eth0", {80, 443}, 1460, 7);
+    CHECK(r ==
+          "table inet bulwark_web {\n  chain syn_cookies {\n"
+          "    type filter hook input priority filter; policy accept;\n"
+          "    iifname \"eth0\" tcp dport { 80, 443 } ct state invalid,untracked synproxy mss "
+          "1460 wscale 7 timestamp sack-perm\n"
+          "    iifname \"eth0\" tcp dport { 80, 443 } ct state invalid drop\n  }\n}\n");
+    CHECK(guard::synproxy_table("web") == "bulwark_web");
+    CHECK(guard::ports_digest({80, 443}) == guard::ports_digest({443, 80}));
+    CHECK(guard::ports_digest({80, 443}) != guard::ports_digest({80}));
 }
