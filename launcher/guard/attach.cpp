@@ -74,16 +74,25 @@ unsigned wscale_for(uint64_t rmem_max) {
     return log < 15 ? 0 : std::min(log - 15, 14u);
 }
 
-unsigned listener_wscale() {
-    auto read = [](const char* path) {
-        std::ifstream f(path);
-        std::vector<uint64_t> v;
-        for (uint64_t x; f >> x;) v.push_back(x);
-        if (v.empty()) throw std::runtime_error(std::string("read ") + path + ": no number");
-        return v.back();  // tcp_rmem: min, default, max
-    };
-    return wscale_for(
-        std::max(read("/proc/sys/net/ipv4/tcp_rmem"), read("/proc/sys/net/core/rmem_max")));
+namespace {
+
+// The last number in a /proc/sys file (tcp_rmem: min, default, max).
+uint64_t sysctl_last(const char* path) {
+    std::ifstream f(path);
+    std::vector<uint64_t> v;
+    for (uint64_t x; f >> x;) v.push_back(x);
+    if (v.empty()) throw std::runtime_error(std::string("read ") + path + ": no number");
+    return v.back();
+}
+
+}  // namespace
+
+uint64_t read_rmem_max() {
+    return sysctl_last("/proc/sys/net/core/rmem_max");
+}
+
+unsigned listener_wscale(uint64_t rmem_max) {
+    return wscale_for(std::max(sysctl_last("/proc/sys/net/ipv4/tcp_rmem"), rmem_max));
 }
 
 Mode parse_mode(const std::string& s) {
@@ -96,6 +105,9 @@ Mode parse_mode(const std::string& s) {
 std::string attach(const policy::Policy& p, const std::string& iface, const std::string& name,
                    Mode mode, int netns_fd, bool verbose) {
     validate_name(name);
+    bool cookies = p.syn_flood.cookies != policy::SynFlood::Cookies::Off;
+    // Global, and on kernels before 6.x not under /proc/sys of other network namespaces.
+    uint64_t rmem_max = cookies ? read_rmem_max() : 0;
     std::optional<InNetns> in;
     if (netns_fd >= 0) in.emplace(netns_fd);  // interface lookup and link creation happen there
     unsigned ifindex = if_nametoindex(iface.c_str());
@@ -114,11 +126,11 @@ std::string attach(const policy::Policy& p, const std::string& iface, const std:
     xdp::Program prog(p, verbose);
     bw_device dev{};
     dev.tx_redirect = driver_of(iface) == "veth";
-    dev.wscale = listener_wscale();
+    dev.wscale = cookies ? listener_wscale(rmem_max) : 0;
     uint32_t zero = 0;
     if (bpf_map_update_elem(prog.map_fd(BW_MAP_DEVICE), &zero, &dev, BPF_ANY) != 0)
         throw_sys("write the device map");
-    if (p.syn_flood.cookies != policy::SynFlood::Cookies::Off) {
+    if (cookies) {
         // Before the program answers a SYN, the ACK must have somewhere to go.
         load_synproxy(synproxy_table(name), iface, p.inspect_ports, mtu_of(iface) - 40, dev.wscale);
         guard.table = synproxy_table(name);

@@ -16,11 +16,14 @@ Mode parse_mode(const std::string& s);  // native|skb|auto
 
 // The window scale Linux gives a connection of a listener in this network namespace (a SYN-ACK
 // cookie must offer the same): tcp_select_initial_window's ilog2(max(tcp_rmem[2], rmem_max)) - 15,
-// 0..14. A listener with TCP_WINDOW_CLAMP may use less. wscale_for is the pure part.
+// 0..14. A listener with TCP_WINDOW_CLAMP may use less. wscale_for is the pure part;
+// net.core.rmem_max is global, read where it can be (the host's namespace: 6.1 shows it in no
+// other), tcp_rmem in the listener's.
 unsigned wscale_for(uint64_t rmem_max);
+uint64_t read_rmem_max();
+unsigned listener_wscale(uint64_t rmem_max);
 // A digest of a set of ports, whatever their order (bw_meta.synproxy_ports).
 uint64_t ports_digest(std::vector<uint16_t> ports);
-unsigned listener_wscale();
 
 // Loads the program for `p`, attaches it to `iface` through a bpf_link and pins link and maps.
 // Fails closed and leaves nothing behind: on any error, whatever was pinned is removed.

@@ -27,6 +27,7 @@ struct Frame {
     uint16_t sport = 40000, dport = 80;
     uint8_t tcp_flags = 0x18;  // PSH|ACK
     uint32_t seq = 1;
+    uint32_t ack = 0;
     std::vector<uint8_t> tcp_options;  // padded with NOPs to a multiple of 4
     std::string payload;
     uint16_t frag_off = 0;        // IPv4 fragment offset field (host order, flags included)
@@ -51,6 +52,8 @@ struct Frame {
             put16(l4, 2, dport);
             put16(l4, 4, static_cast<uint16_t>(seq >> 16));
             put16(l4, 6, static_cast<uint16_t>(seq));
+            put16(l4, 8, static_cast<uint16_t>(ack >> 16));
+            put16(l4, 10, static_cast<uint16_t>(ack));
             l4[13] = tcp_flags;
             put16(l4, 14, 64240);  // window
             l4.insert(l4.end(), tcp_options.begin(), tcp_options.end());

@@ -1626,3 +1626,71 @@ TEST_CASE("SYN cookies: auto answers past the threshold, until a quiet second",
     j = guard::syn_json(xdp::read_syn(prog.map_fd(BW_MAP_SYN)), cfg, kernel_now(prog), 3);
     CHECK(j["on"] == false);
 }
+
+namespace {
+
+// tests/kernel/cookie_check.bpf.c, loaded: the kernel's verdict on an ACK's cookie.
+class CookieCheck {
+  public:
+    CookieCheck() {
+        obj_ = bpf_object__open_file(harness::env("BULWARK_COOKIE_CHECK").c_str(), nullptr);
+        REQUIRE(obj_);
+        REQUIRE(bpf_object__load(obj_) == 0);
+        fd_ = bpf_program__fd(bpf_object__find_program_by_name(obj_, "check_cookie"));
+        REQUIRE(fd_ >= 0);
+    }
+    ~CookieCheck() { bpf_object__close(obj_); }
+    CookieCheck(const CookieCheck&) = delete;
+    CookieCheck& operator=(const CookieCheck&) = delete;
+    bool accepts(const Frame& ack) const {
+        auto r = test_run(fd_, ack.build()).retval;
+        REQUIRE(r != 0);  // XDP_ABORTED: a frame it cannot read
+        return r == PASS;
+    }
+
+  private:
+    bpf_object* obj_ = nullptr;
+    int fd_ = -1;
+};
+
+}  // namespace
+
+TEST_CASE("SYN cookies: the kernel accepts the ACK to the SYN-ACK, and no other",
+          "[xdp][syncookie]") {
+    xdp::Program prog(make(R"({"syn_flood": {"cookies": "always"}})"));
+    CookieCheck check;
+    for (bool v6 : {false, true}) {
+        INFO((v6 ? "IPv6" : "IPv4"));
+        auto syn = cookie_syn();
+        if (v6) {
+            syn.v6 = true;
+            syn.src = "2001:db8:1::9";
+            syn.dst = "2001:db8::2";
+        }
+        auto r = test_run(prog.prog_fd(), syn.build());
+        REQUIRE(r.retval == TX);
+        size_t tcp = 14 + (v6 ? 40 : 20);
+        uint32_t cookie = get32(r.out, tcp + 4);
+        // The client's answer: its next sequence number, acknowledging the cookie.
+        Frame ack = syn;
+        ack.tcp_flags = 0x10;
+        ack.tcp_options = {};
+        ack.seq = syn.seq + 1;
+        ack.ack = cookie + 1;
+        CHECK(check.accepts(ack));
+        // The cookie's low bits are the MSS's index, added: an ACK a few off names another MSS
+        // and is accepted (the kernel's cookies are so). Further off, it is refused.
+        auto off = ack;
+        off.ack = cookie + 1 + (1u << 16);
+        CHECK_FALSE(check.accepts(off));
+        auto other_port = ack;
+        other_port.sport = static_cast<uint16_t>(syn.sport + 1);
+        CHECK_FALSE(check.accepts(other_port));
+        auto other_seq = ack;
+        other_seq.seq = syn.seq + 1 + (1u << 16);
+        CHECK_FALSE(check.accepts(other_seq));
+        auto other_source = ack;
+        other_source.src = v6 ? "2001:db8:1::10" : "198.18.0.10";
+        CHECK_FALSE(check.accepts(other_source));
+    }
+}
