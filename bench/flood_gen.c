@@ -23,6 +23,8 @@ struct gen_config {
     uint32_t ifindex, sources, v6, saddr;
     uint16_t sport, tcp_check;
     uint32_t next;
+    uint32_t len;
+    uint8_t frame[128];
 };
 
 static uint32_t add16(uint32_t sum, const uint8_t *p, size_t n)
@@ -153,6 +155,8 @@ int main(int argc, char **argv)
     memcpy(&cfg.saddr, saddr, 4);
     memcpy(&cfg.sport, tcp, 2);
     memcpy(&cfg.tcp_check, tcp + 16, 2);
+    cfg.len = (uint32_t)(14 + ip_len + tcp_len);
+    memcpy(cfg.frame, frame, cfg.len);
     uint32_t zero = 0;
     int cfg_fd = bpf_object__find_map_fd_by_name(obj, "gen_config");
     struct bpf_program *prog = bpf_object__find_program_by_name(obj, "gen");

@@ -22,6 +22,8 @@ struct gen_config {
     __u16 sport;     /* the template's source port, as in the frame */
     __u16 tcp_check; /* the template's TCP checksum, as in the frame */
     __u32 next;      /* the next source's index; one CPU runs the generator */
+    __u32 len;       /* of the template */
+    __u8 frame[128]; /* the template */
 };
 
 struct {
@@ -57,8 +59,18 @@ int gen(struct xdp_md *ctx)
         saddr = bpf_htonl(bpf_ntohl(saddr) + i);
     }
 
-    /* The live-frames page keeps what the last run wrote, so every varying field is derived
-     * from the template's values, not from the frame. */
+    /* The live-frames page keeps what was last written to it, by this program or by a receiver
+     * that answered in place (XDP_TX, a redirect back: SYN cookies) and sent the page back: the
+     * template is copied over it whole, then the varying fields are derived from it. */
+    __u32 len = cfg->len;
+    if (len < 54 || len > sizeof(cfg->frame))
+        return XDP_ABORTED;
+    asm volatile("" : "+r"(len)); /* 1..128 in a form the verifier can see */
+    len = ((len - 1) & 127) + 1;
+    if (bpf_xdp_store_bytes(ctx, 0, cfg->frame, len) < 0)
+        return XDP_ABORTED;
+    data = (void *)(long)ctx->data;
+    end = (void *)(long)ctx->data_end;
     struct tcphdr *tcp;
     if (cfg->v6) {
         struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);

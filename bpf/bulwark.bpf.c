@@ -1321,9 +1321,9 @@ static __always_inline __u32 synack_build(struct synack *sa, const struct tcphdr
     sa->th.ack_seq = bpf_htonl(bpf_ntohl(th->seq) + 1);
     sa->th.syn = 1;
     sa->th.ack = 1;
-    /* The client's own window, as netfilter SYNPROXY's SYN-ACK has it: a SYN's window is never
-     * scaled, and the listener's first ACK announces its real one. */
-    sa->th.window = th->window;
+    /* A zero window, as netfilter SYNPROXY's own SYN-ACK has: the client may not send data
+     * until SYNPROXY has the listener's connection and opens the window. */
+    sa->th.window = 0;
     __u32 tsval = co->ts ? bw_cookie_tsval(bpf_ktime_get_ns(), co) : 0;
     __u32 olen = bw_synack_opts(sa->o, co, mss, (__u8)wscale, tsval);
     sa->th.doff = (sizeof(sa->th) + olen) / 4;
