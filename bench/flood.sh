@@ -239,7 +239,7 @@ flood() {
     ip netns exec $ns taskset -c 0 sh -c '
         n=0; while [ $n -lt '"$legit_n"' ]; do
             curl -s -o /dev/null -m 1 --interface 198.18.0.3 -w "%{http_code} %{time_total}\n" \
-                http://198.18.0.1:8080/ || echo "000 1"
+                http://198.18.0.1:8080/ || true
             n=$((n + 1)); done' > "$tmp/legit" &
     legit=$!
     before=$(rx_packets)
