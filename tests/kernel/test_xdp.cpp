@@ -1502,7 +1502,7 @@ TEST_CASE("SYN cookies: a SYN to an inspected port is answered from XDP, options
     REQUIRE(r.retval == TX);
     REQUIRE(r.out.size() == 14 + 20 + 40);
     size_t tcp = check_synack(syn, r.out);
-    CHECK(r.out[14 + 8] == 64);              // TTL
+    CHECK(r.out[14 + 8] == 64);          // TTL
     CHECK(get16(r.out, tcp + 14) == 0);  // no data before SYNPROXY has the listener's connection
     // MSS, SACK permitted, timestamps (the client's echoed; ours carrying its window scale and
     // SACK in the low 6 bits, the kernel's layout), NOP, our window scale.
