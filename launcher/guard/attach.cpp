@@ -57,6 +57,15 @@ std::string driver_of(const std::string& iface) {
     return std::string(info.driver, strnlen(info.driver, sizeof info.driver));
 }
 
+// The last number in a /proc/sys file (tcp_rmem: min, default, max).
+uint64_t sysctl_last(const char* path) {
+    std::ifstream f(path);
+    std::vector<uint64_t> v;
+    for (uint64_t x; f >> x;) v.push_back(x);
+    if (v.empty()) throw std::runtime_error(std::string("read ") + path + ": no number");
+    return v.back();
+}
+
 }  // namespace
 
 uint64_t ports_digest(std::vector<uint16_t> ports) {
@@ -73,19 +82,6 @@ unsigned wscale_for(uint64_t rmem_max) {
     while (log < 63 && (rmem_max >> (log + 1))) ++log;
     return log < 15 ? 0 : std::min(log - 15, 14u);
 }
-
-namespace {
-
-// The last number in a /proc/sys file (tcp_rmem: min, default, max).
-uint64_t sysctl_last(const char* path) {
-    std::ifstream f(path);
-    std::vector<uint64_t> v;
-    for (uint64_t x; f >> x;) v.push_back(x);
-    if (v.empty()) throw std::runtime_error(std::string("read ") + path + ": no number");
-    return v.back();
-}
-
-}  // namespace
 
 uint64_t read_rmem_max() {
     return sysctl_last("/proc/sys/net/core/rmem_max");
