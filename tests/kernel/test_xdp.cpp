@@ -1322,7 +1322,11 @@ TEST_CASE(
 
 TEST_CASE("sprays: without new_sources, a spray larger than the table evicts tracked sources",
           "[xdp][sprays]") {
-    // The contrast to the case above: what limits.new_sources prevents.
+    // The contrast to the case above: what limits.new_sources prevents. On one CPU: the BPF
+    // LRU keeps a CPU's newest entries in that CPU's own pending list until it inserts again,
+    // so a test moved to another CPU after the first SYN could leave 198.18.0.9 out of reach of
+    // every eviction (it did once, under ASan).
+    StayOnCpu cpu;
     xdp::Program prog(make(R"({"limits": {
         "default": {"connections": {"rate": "1/day", "burst": 2}}, "new_sources": null}})"));
     CHECK(run(prog, syn_from("198.18.0.9").build()) == PASS);
