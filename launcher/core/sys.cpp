@@ -1,8 +1,11 @@
 #include "core/sys.hpp"
 
 #include <fcntl.h>
+#include <net/if.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -39,6 +42,13 @@ std::string rfc3339(int64_t ns) {
     std::snprintf(buf + n, sizeof buf - n, ".%06lldZ",
                   static_cast<long long>((ns % 1'000'000'000) / 1000));
     return buf;
+}
+
+int ifreq_ioctl(const std::string& iface, unsigned long request, ifreq& ifr) {
+    UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!s) return errno;
+    std::snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", iface.c_str());
+    return ioctl(s.get(), request, &ifr) == 0 ? 0 : errno;
 }
 
 InNetns::InNetns(int netns_fd) : home_(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) {

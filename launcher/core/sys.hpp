@@ -13,6 +13,8 @@
 
 #include "core/fd.hpp"
 
+struct ifreq;
+
 namespace bulwark {
 
 // Reads a whole file; InputError naming the path if it cannot.
@@ -47,6 +49,10 @@ bool is_absolute(const std::string& path);
 int64_t clock_ns(clockid_t clock);
 // "2026-11-23T22:00:00.250000Z" for a CLOCK_REALTIME time in ns (pure).
 std::string rfc3339(int64_t realtime_ns);
+
+// An interface's ioctl (SIOCETHTOOL, SIOCGIFMTU, SIOCSIFFLAGS...) in this network namespace,
+// on a socket of its own; `ifr` gets the name (cut to IFNAMSIZ-1). Returns 0 or the errno.
+int ifreq_ioctl(const std::string& iface, unsigned long request, ifreq& ifr);
 
 // Runs the calling thread in another network namespace for as long as it lives.
 class InNetns {

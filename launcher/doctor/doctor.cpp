@@ -172,13 +172,11 @@ Check xdp_driver(const std::string& iface) {
                    "name an existing interface", "xdp attach");
     // The driver's name, for the message and the list below; virtual devices such as lo have
     // none to give (EOPNOTSUPP).
-    UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     ethtool_drvinfo info{};
     info.cmd = ETHTOOL_GDRVINFO;
     ifreq ifr{};
-    std::strncpy(ifr.ifr_name, iface.c_str(), IFNAMSIZ - 1);
     ifr.ifr_data = reinterpret_cast<char*>(&info);
-    std::string drv = s && ioctl(s.get(), SIOCETHTOOL, &ifr) == 0 ? info.driver : "unknown";
+    std::string drv = ifreq_ioctl(iface, SIOCETHTOOL, ifr) == 0 ? info.driver : "unknown";
     if (auto f = xdp_features(ifindex)) {
         auto what =
             iface + ": driver " + drv + ", the kernel's xdp-features: " + xdp_feature_names(*f);

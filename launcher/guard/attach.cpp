@@ -46,14 +46,11 @@ struct PinGuard {
 
 // The interface's driver (ETHTOOL_GDRVINFO), this namespace; "" when it will not say.
 std::string driver_of(const std::string& iface) {
-    UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (!s) throw_sys("socket(AF_INET)");
     ethtool_drvinfo info{};
     info.cmd = ETHTOOL_GDRVINFO;
     ifreq ifr{};
-    std::snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", iface.c_str());
     ifr.ifr_data = reinterpret_cast<char*>(&info);
-    if (ioctl(s.get(), SIOCETHTOOL, &ifr) != 0) return "";
+    if (ifreq_ioctl(iface, SIOCETHTOOL, ifr) != 0) return "";
     return std::string(info.driver, strnlen(info.driver, sizeof info.driver));
 }
 

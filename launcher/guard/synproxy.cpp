@@ -115,11 +115,9 @@ void unload_synproxy(const std::string& table) {
 }
 
 unsigned mtu_of(const std::string& iface) {
-    UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (!s) throw_sys("socket(AF_INET)");
     ifreq ifr{};
-    std::snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", iface.c_str());
-    if (ioctl(s.get(), SIOCGIFMTU, &ifr) != 0) throw_sys("SIOCGIFMTU(" + iface + ")");
+    if (int err = ifreq_ioctl(iface, SIOCGIFMTU, ifr))
+        throw SysError("SIOCGIFMTU(" + iface + ")", err);
     return static_cast<unsigned>(ifr.ifr_mtu);
 }
 

@@ -161,15 +161,13 @@ Veth::~Veth() {
 }
 
 void enable_gro(const std::string& ifname) {
-    UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (!s) throw_sys("socket(AF_INET)");
     ethtool_value v{};
     v.cmd = ETHTOOL_SGRO;
     v.data = 1;
     ifreq ifr{};
-    std::snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname.c_str());
     ifr.ifr_data = reinterpret_cast<char*>(&v);
-    if (ioctl(s.get(), SIOCETHTOOL, &ifr) != 0) throw_sys("ETHTOOL_SGRO(" + ifname + ")");
+    if (int err = ifreq_ioctl(ifname, SIOCETHTOOL, ifr))
+        throw SysError("ETHTOOL_SGRO(" + ifname + ")", err);
 }
 
 }  // namespace bulwark::network

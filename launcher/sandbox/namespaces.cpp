@@ -13,6 +13,7 @@
 
 #include "core/error.hpp"
 #include "core/fd.hpp"
+#include "core/sys.hpp"
 
 namespace bulwark::namespaces {
 
@@ -47,13 +48,12 @@ void set_hostname(const std::string& name) {
 }
 
 void loopback_up() {
-    UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (!s) throw_sys("socket(AF_INET) for lo");
     ifreq ifr{};
-    std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-    if (ioctl(s.get(), SIOCGIFFLAGS, &ifr) != 0) throw_sys("ioctl(SIOCGIFFLAGS, lo)");
+    if (int err = ifreq_ioctl("lo", SIOCGIFFLAGS, ifr))
+        throw SysError("ioctl(SIOCGIFFLAGS, lo)", err);
     ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
-    if (ioctl(s.get(), SIOCSIFFLAGS, &ifr) != 0) throw_sys("ioctl(SIOCSIFFLAGS, lo up)");
+    if (int err = ifreq_ioctl("lo", SIOCSIFFLAGS, ifr))
+        throw SysError("ioctl(SIOCSIFFLAGS, lo up)", err);
 }
 
 }  // namespace bulwark::namespaces
