@@ -85,10 +85,21 @@ std::string synproxy_ruleset(const std::string& table, const std::string& iface,
     std::string set;
     for (auto p : ports) set += (set.empty() ? "" : ", ") + std::to_string(p);
     std::string match = "iifname \"" + iface + "\" tcp dport { " + set + " } ct state ";
+    // SYNPROXY's own ACK to the listener (locally made, so through lo, from the client's
+    // address) leaves with the timestamp echo the listener sent and then passes SYNPROXY's
+    // timestamp translation, which shifts it again. Since Linux 6.15 a listener refuses a
+    // handshake ACK whose echo no SYN-ACK of its carried and answers with a challenge ACK; when
+    // its clock ticked in between, the client echoes that newer value and the listener refuses
+    // the client's data too, until it resends its SYN-ACK a second later (1-3% of connections,
+    // measured). Without the option the listener takes the ACK as it takes any ACK without
+    // one, so the connection exists before the client's first byte.
+    std::string own_ack = "iifname \"lo\" tcp dport { " + set +
+                          " } tcp flags & (fin | syn | rst | ack) == ack fib saddr type != local";
     return "table inet " + table + " {\n  chain syn_cookies {\n" +
            "    type filter hook input priority filter; policy accept;\n    " + match +
            "invalid,untracked synproxy mss " + std::to_string(mss) + " wscale " +
-           std::to_string(wscale) + " timestamp sack-perm\n    " + match + "invalid drop\n  }\n}\n";
+           std::to_string(wscale) + " timestamp sack-perm\n    " + match + "invalid drop\n    " +
+           own_ack + " reset tcp option timestamp\n  }\n}\n";
 }
 
 void load_synproxy(const std::string& table, const std::string& iface,

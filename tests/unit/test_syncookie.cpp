@@ -220,7 +220,9 @@ TEST_CASE("syn cookies: the SYNPROXY ruleset attach loads", "[syncookie]") {
           "    type filter hook input priority filter; policy accept;\n"
           "    iifname \"eth0\" tcp dport { 80, 443 } ct state invalid,untracked synproxy mss "
           "1460 wscale 7 timestamp sack-perm\n"
-          "    iifname \"eth0\" tcp dport { 80, 443 } ct state invalid drop\n  }\n}\n");
+          "    iifname \"eth0\" tcp dport { 80, 443 } ct state invalid drop\n"
+          "    iifname \"lo\" tcp dport { 80, 443 } tcp flags & (fin | syn | rst | ack) == ack "
+          "fib saddr type != local reset tcp option timestamp\n  }\n}\n");
     CHECK(guard::synproxy_table("web") == "bulwark_web");
     CHECK(guard::ports_digest({80, 443}) == guard::ports_digest({443, 80}));
     CHECK(guard::ports_digest({80, 443}) != guard::ports_digest({80}));
