@@ -1,9 +1,11 @@
 #include "core/sys.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <net/if.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -42,6 +44,22 @@ std::string rfc3339(int64_t ns) {
     std::snprintf(buf + n, sizeof buf - n, ".%06lldZ",
                   static_cast<long long>((ns % 1'000'000'000) / 1000));
     return buf;
+}
+
+void prefault_heap(size_t bytes) {
+    // Served from the brk heap, not mmap, and kept there after free.
+    mallopt(M_MMAP_THRESHOLD, static_cast<int>(2 * bytes));
+    mallopt(M_TRIM_THRESHOLD, static_cast<int>(2 * bytes));
+    auto* before = static_cast<char*>(sbrk(0));
+    // volatile: the compiler may otherwise drop an unused malloc/free pair altogether.
+    void* volatile block = malloc(bytes);
+    auto* after = static_cast<char*>(sbrk(0));
+    free(block);
+    auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    auto start = reinterpret_cast<uintptr_t>(before) & ~(page - 1);
+    if (after > before)
+        madvise(reinterpret_cast<void*>(start), static_cast<size_t>(after - before),
+                MADV_POPULATE_WRITE);
 }
 
 int ifreq_ioctl(const std::string& iface, unsigned long request, ifreq& ifr) {

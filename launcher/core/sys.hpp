@@ -54,6 +54,12 @@ std::string rfc3339(int64_t realtime_ns);
 // on a socket of its own; `ifr` gets the name (cut to IFNAMSIZ-1). Returns 0 or the errno.
 int ifreq_ioctl(const std::string& iface, unsigned long request, ifreq& ifr);
 
+// Faults in `bytes` of heap with one madvise and keeps it (brk, never trimmed), for a step
+// about to grow the heap page by page: where page faults are costly (VMs: ~14 us each here)
+// that is ~4x cheaper (bench/RESULTS.md). Best effort: older kernels refuse
+// MADV_POPULATE_WRITE.
+void prefault_heap(size_t bytes);
+
 // Runs the calling thread in another network namespace for as long as it lives.
 class InNetns {
   public:
