@@ -1340,6 +1340,28 @@ static __always_inline __u16 our_mss(struct xdp_md *ctx, __u32 headers)
     return mtu - headers;
 }
 
+/* The client's SYN header with only its MSS option: what the kernel's cookie encodes. */
+struct syn_mss {
+    struct tcphdr th;
+    __u8 mss[4];
+};
+
+/* The client's options into `co` and its header, MSS only, into `h`; `th` is checked against
+ * the packet's end by the caller. -1: left to the listener (a bad header or options). */
+static __always_inline int syn_header(struct xdp_md *ctx, const struct tcphdr *th, __u32 opts_off,
+                                      __u8 *ob, struct bw_tcp_opts *co, struct syn_mss *h)
+{
+    if (th->doff < 5 || syn_options(ctx, opts_off, th->doff * 4 - sizeof(*th), ob, co))
+        return -1;
+    __builtin_memcpy(&h->th, th, sizeof(h->th));
+    h->th.doff = co->mss ? 6 : 5;
+    h->mss[0] = BW_TCPOPT_MSS;
+    h->mss[1] = 4;
+    h->mss[2] = co->mss >> 8;
+    h->mss[3] = co->mss & 0xff;
+    return 0;
+}
+
 /* Answers the SYN in the frame with a SYN-ACK carrying the kernel's SYN cookie, in place: the
  * frame goes back out where it came from (XDP_TX). Returns 1 when the frame is the answer, 0
  * when it is left as it was for the listener (IPv4 options, IPv6 extension headers, a cookie
@@ -1367,11 +1389,7 @@ __noinline int syn_cookie(struct xdp_md *ctx, __u32 wscale)
     __u8 ob[64] = {}; /* the walk may read past the copied bytes (masked): 6.1 wants them set */
     struct bw_tcp_opts co;
     struct synack sa;
-    /* The client's SYN with only its MSS option: what the kernel's cookie encodes. */
-    struct {
-        struct tcphdr th;
-        __u8 mss[4];
-    } h;
+    struct syn_mss h;
     __u32 sum = 0, tcp_len;
     __s64 cookie;
     if (proto == bpf_htons(ETH_P_IP)) {
@@ -1379,16 +1397,9 @@ __noinline int syn_cookie(struct xdp_md *ctx, __u32 wscale)
         if ((void *)(ip + 1) > data_end || ip->ihl != 5 || ip->protocol != IPPROTO_TCP)
             return 0;
         struct tcphdr *th = (void *)(ip + 1);
-        if ((void *)(th + 1) > data_end || th->doff < 5)
+        if ((void *)(th + 1) > data_end ||
+            syn_header(ctx, th, l3 + sizeof(*ip) + sizeof(*th), ob, &co, &h))
             return 0;
-        if (syn_options(ctx, l3 + sizeof(*ip) + sizeof(*th), th->doff * 4 - sizeof(*th), ob, &co))
-            return 0;
-        __builtin_memcpy(&h.th, th, sizeof(h.th));
-        h.th.doff = co.mss ? 6 : 5;
-        h.mss[0] = BW_TCPOPT_MSS;
-        h.mss[1] = 4;
-        h.mss[2] = co.mss >> 8;
-        h.mss[3] = co.mss & 0xff;
         cookie = bpf_tcp_raw_gen_syncookie_ipv4(ip, &h.th, co.mss ? 24 : 20);
         if (cookie < 0)
             return 0;
@@ -1399,16 +1410,9 @@ __noinline int syn_cookie(struct xdp_md *ctx, __u32 wscale)
         if ((void *)(ip6 + 1) > data_end || ip6->nexthdr != IPPROTO_TCP)
             return 0;
         struct tcphdr *th = (void *)(ip6 + 1);
-        if ((void *)(th + 1) > data_end || th->doff < 5)
+        if ((void *)(th + 1) > data_end ||
+            syn_header(ctx, th, l3 + sizeof(*ip6) + sizeof(*th), ob, &co, &h))
             return 0;
-        if (syn_options(ctx, l3 + sizeof(*ip6) + sizeof(*th), th->doff * 4 - sizeof(*th), ob, &co))
-            return 0;
-        __builtin_memcpy(&h.th, th, sizeof(h.th));
-        h.th.doff = co.mss ? 6 : 5;
-        h.mss[0] = BW_TCPOPT_MSS;
-        h.mss[1] = 4;
-        h.mss[2] = co.mss >> 8;
-        h.mss[3] = co.mss & 0xff;
         cookie = bpf_tcp_raw_gen_syncookie_ipv6(ip6, &h.th, co.mss ? 24 : 20);
         if (cookie < 0)
             return 0;

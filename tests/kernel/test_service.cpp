@@ -86,6 +86,20 @@ HttpResult get(const std::string& src, const std::string& line) {
     return http({"", src, "198.18.1.2", 8080, line, kName});
 }
 
+// `bulwark run --net veth` of busybox httpd serving kTmp/www on 198.18.1.2:8080 under `policy`,
+// with an audit log when `audit` is not "".
+std::vector<std::string> httpd_run(const std::string& policy, const std::string& audit = "") {
+    std::vector<std::string> argv{
+        harness::bulwark(), "run",           "--rootfs", harness::rootfs(),
+        "--name",           kName,           "--net",    "veth",
+        "--host-addr",      "198.18.1.1/29", "--addr",   "198.18.1.2/29",
+        "--policy",         policy};
+    if (!audit.empty()) argv.insert(argv.end(), {"--audit-log", audit});
+    argv.insert(argv.end(), {"--bind", kTmp + "/www:/www", "--", "/bin/busybox", "httpd", "-f",
+                             "-p", "8080", "-h", "/www"});
+    return argv;
+}
+
 }  // namespace
 
 TEST_CASE("run --net veth --policy: served, attacks dropped, flood cut, audited, clean stop",
@@ -99,32 +113,7 @@ TEST_CASE("run --net veth --policy: served, attacks dropped, flood cut, audited,
     auto audit = kTmp + "/audit.jsonl";
     NotifySocket notify(kTmp + "/notify.sock");
     setenv("NOTIFY_SOCKET", notify.path.c_str(), 1);
-    Child svc({harness::bulwark(),
-               "run",
-               "--rootfs",
-               harness::rootfs(),
-               "--name",
-               kName,
-               "--net",
-               "veth",
-               "--host-addr",
-               "198.18.1.1/29",
-               "--addr",
-               "198.18.1.2/29",
-               "--policy",
-               policy,
-               "--audit-log",
-               audit,
-               "--bind",
-               kTmp + "/www:/www",
-               "--",
-               "/bin/busybox",
-               "httpd",
-               "-f",
-               "-p",
-               "8080",
-               "-h",
-               "/www"});
+    Child svc(httpd_run(policy, audit));
     unsetenv("NOTIFY_SOCKET");
     // READY=1 (the default, --notify exec) means the app is exec'd, not that it listens yet.
     REQUIRE(notify.wait_for("READY=1", 20000));
@@ -200,32 +189,7 @@ TEST_CASE("SIGHUP reloads the policy; a bad file is an ENFORCEMENT_ERROR, policy
     auto audit = kTmp + "/audit.jsonl";
     NotifySocket notify(kTmp + "/notify.sock");
     setenv("NOTIFY_SOCKET", notify.path.c_str(), 1);
-    Child svc({harness::bulwark(),
-               "run",
-               "--rootfs",
-               harness::rootfs(),
-               "--name",
-               kName,
-               "--net",
-               "veth",
-               "--host-addr",
-               "198.18.1.1/29",
-               "--addr",
-               "198.18.1.2/29",
-               "--policy",
-               policy,
-               "--audit-log",
-               audit,
-               "--bind",
-               kTmp + "/www:/www",
-               "--",
-               "/bin/busybox",
-               "httpd",
-               "-f",
-               "-p",
-               "8080",
-               "-h",
-               "/www"});
+    Child svc(httpd_run(policy, audit));
     unsetenv("NOTIFY_SOCKET");
     REQUIRE(notify.wait_for("READY=1", 20000));
     REQUIRE(wait_listening(sandbox_init(svc), 8080, 10000));
@@ -546,30 +510,7 @@ TEST_CASE(
         "syn_flood": {"cookies": "always"}})");
     NotifySocket notify(kTmp + "/notify.sock");
     setenv("NOTIFY_SOCKET", notify.path.c_str(), 1);
-    Child svc({harness::bulwark(),
-               "run",
-               "--rootfs",
-               harness::rootfs(),
-               "--name",
-               kName,
-               "--net",
-               "veth",
-               "--host-addr",
-               "198.18.1.1/29",
-               "--addr",
-               "198.18.1.2/29",
-               "--policy",
-               policy,
-               "--bind",
-               kTmp + "/www:/www",
-               "--",
-               "/bin/busybox",
-               "httpd",
-               "-f",
-               "-p",
-               "8080",
-               "-h",
-               "/www"});
+    Child svc(httpd_run(policy));
     unsetenv("NOTIFY_SOCKET");
     REQUIRE(notify.wait_for("READY=1", 20000));
     pid_t init = sandbox_init(svc);
