@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -36,13 +37,18 @@ sigset_t set_of(std::initializer_list<int> signals) {
 }  // namespace
 
 std::string rfc3339(int64_t ns) {
-    time_t secs = static_cast<time_t>(ns / 1'000'000'000);
-    struct tm tm {};
-    gmtime_r(&secs, &tm);
+    // Calendar arithmetic, not gmtime_r/strftime: glibc's read /etc/localtime (tzset) in every
+    // process that formats a time, for a UTC time.
+    using namespace std::chrono;
+    sys_time<nanoseconds> t{nanoseconds(ns)};
+    auto day = floor<days>(t);
+    year_month_day ymd{day};
+    hh_mm_ss hms{floor<microseconds>(t - day)};
     char buf[64];
-    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    std::snprintf(buf + n, sizeof buf - n, ".%06lldZ",
-                  static_cast<long long>((ns % 1'000'000'000) / 1000));
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02lld.%06lldZ", int(ymd.year()),
+                  unsigned(ymd.month()), unsigned(ymd.day()), int(hms.hours().count()),
+                  int(hms.minutes().count()), static_cast<long long>(hms.seconds().count()),
+                  static_cast<long long>(hms.subseconds().count()));
     return buf;
 }
 

@@ -107,4 +107,7 @@ TEST_CASE("with an HMAC key, a chain rewritten without the key does not verify",
 TEST_CASE("audit times are RFC 3339 UTC with microseconds", "[audit]") {
     CHECK(bulwark::rfc3339(0) == "1970-01-01T00:00:00.000000Z");
     CHECK(bulwark::rfc3339(1'795'471'200'123'456'789) == "2026-11-23T22:00:00.123456Z");
+    // A leap day's last microsecond: the calendar arithmetic rolls nothing over early.
+    CHECK(bulwark::rfc3339(1'709'251'199'999'999'123) == "2024-02-29T23:59:59.999999Z");
+    CHECK(bulwark::rfc3339(1'709'251'200'000'000'000) == "2024-03-01T00:00:00.000000Z");
 }
