@@ -87,23 +87,33 @@ Json stats(const std::string& name, size_t top) {
     for (uint32_t r = 0; r < BW_REASON_MAX; ++r)
         counters[xdp::reason_name(r)] = {{"packets", sums[r].packets}, {"bytes", sums[r].bytes}};
 
+    // The most dropped sources first. The table may hold a million during a spray: only the
+    // leaders are kept while walking it, and only those shown are formatted.
     struct Row {
-        std::string addr;
+        bw_source_key k;
         bw_source s;
     };
+    auto ahead = [](const Row& a, const Row& b) {
+        return a.s.dropped != b.s.dropped ? a.s.dropped > b.s.dropped : a.s.passed > b.s.passed;
+    };
     std::vector<Row> rows;
+    auto keep = [&](size_t n) {
+        if (rows.size() <= n) return;
+        auto nth = rows.begin() + static_cast<std::ptrdiff_t>(n);
+        std::nth_element(rows.begin(), nth, rows.end(), ahead);
+        rows.erase(nth, rows.end());
+    };
     auto sfd = open_pin(dir + "/" BW_MAP_SOURCES);
     xdp::for_each_entry<bw_source_key, bw_source>(sfd.get(),
                                                   [&](const bw_source_key& k, const bw_source& s) {
-                                                      rows.push_back({source_text(k, cfg), s});
+                                                      rows.push_back({k, s});
+                                                      if (rows.size() >= 2 * top + 4096) keep(top);
                                                   });
-    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-        return a.s.dropped != b.s.dropped ? a.s.dropped > b.s.dropped : a.s.passed > b.s.passed;
-    });
-    if (rows.size() > top) rows.resize(top);
+    keep(top);
+    std::sort(rows.begin(), rows.end(), ahead);
     Json tops = Json::array();
     for (auto& r : rows)
-        tops.push_back({{"addr", r.addr},
+        tops.push_back({{"addr", source_text(r.k, cfg)},
                         {"passed", r.s.passed},
                         {"dropped", r.s.dropped},
                         {"last_reason", xdp::reason_name(r.s.last_reason)}});

@@ -4,7 +4,6 @@
 #include <net/if.h>
 #include <spawn.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 

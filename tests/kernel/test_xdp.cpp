@@ -13,6 +13,7 @@
 #include <random>
 
 #include "core/error.hpp"
+#include "core/fd.hpp"
 #include "core/json_util.hpp"
 #include "core/sys.hpp"
 #include "frames.hpp"
@@ -1248,6 +1249,49 @@ Frame syn_from(const std::string& src) {
 }
 
 }  // namespace
+
+TEST_CASE("map walks: a hash map in batches, an LPM trie key by key, every entry once",
+          "[xdp][sprays]") {
+    // `stats` walks the sources table while a spray fills it: 10,000 entries is three batches.
+    UniqueFd h(bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "bw_walk", sizeof(bw_source_key),
+                              sizeof(bw_source), 16384, nullptr));
+    REQUIRE(h);
+    constexpr uint32_t n = 10000;
+    for (uint32_t i = 0; i < n; ++i) {
+        bw_source_key k{};
+        k.family = 6;
+        std::memcpy(k.addr + 12, &i, sizeof i);
+        bw_source v{};
+        v.dropped = i;
+        REQUIRE(bpf_map_update_elem(h.get(), &k, &v, BPF_NOEXIST) == 0);
+    }
+    std::vector<int> seen(n);
+    xdp::for_each_entry<bw_source_key, bw_source>(h.get(),
+                                                  [&](const bw_source_key& k, const bw_source& v) {
+                                                      uint32_t i;
+                                                      std::memcpy(&i, k.addr + 12, sizeof i);
+                                                      REQUIRE(i < n);
+                                                      CHECK(v.dropped == i);
+                                                      ++seen[i];
+                                                  });
+    CHECK(std::count(seen.begin(), seen.end(), 1) == n);
+    // An LPM trie has no batch lookup: the walk falls back to one key at a time.
+    LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+    UniqueFd t(bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "bw_walk_lpm", sizeof(bw_lpm_v4),
+                              sizeof(uint32_t), 64, &o));
+    REQUIRE(t);
+    for (uint32_t i = 0; i < 10; ++i) {
+        bw_lpm_v4 k{BW_LPM_GEN_BITS + 32, 0, {198, 18, 0, static_cast<uint8_t>(i)}};
+        REQUIRE(bpf_map_update_elem(t.get(), &k, &i, BPF_NOEXIST) == 0);
+    }
+    std::vector<int> lpm(10);
+    xdp::for_each_entry<bw_lpm_v4, uint32_t>(t.get(), [&](const bw_lpm_v4& k, uint32_t v) {
+        REQUIRE(v < 10);
+        CHECK(k.addr[3] == v);
+        ++lpm[v];
+    });
+    CHECK(std::count(lpm.begin(), lpm.end(), 1) == 10);
+}
 
 TEST_CASE(
     "sprays: past new_sources, new sources share their /24's bucket; tracked ones keep theirs",
