@@ -68,11 +68,15 @@ void prefault_heap(size_t bytes) {
                 MADV_POPULATE_WRITE);
 }
 
+int ifreq_ioctl(int sock, const std::string& iface, unsigned long request, ifreq& ifr) {
+    std::snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", iface.c_str());
+    return ioctl(sock, request, &ifr) == 0 ? 0 : errno;
+}
+
 int ifreq_ioctl(const std::string& iface, unsigned long request, ifreq& ifr) {
     UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (!s) return errno;
-    std::snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", iface.c_str());
-    return ioctl(s.get(), request, &ifr) == 0 ? 0 : errno;
+    return ifreq_ioctl(s.get(), iface, request, ifr);
 }
 
 InNetns::InNetns(int netns_fd) : home_(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) {

@@ -53,6 +53,8 @@ std::string rfc3339(int64_t realtime_ns);
 // An interface's ioctl (SIOCETHTOOL, SIOCGIFMTU, SIOCSIFFLAGS...) in this network namespace,
 // on a socket of its own; `ifr` gets the name (cut to IFNAMSIZ-1). Returns 0 or the errno.
 int ifreq_ioctl(const std::string& iface, unsigned long request, ifreq& ifr);
+// The same on a socket the caller holds (several requests in a row, one socket).
+int ifreq_ioctl(int sock, const std::string& iface, unsigned long request, ifreq& ifr);
 
 // Faults in `bytes` of heap with one madvise and keeps it (brk, never trimmed), for a step
 // about to grow the heap page by page: where page faults are costly (VMs: ~14 us each here)

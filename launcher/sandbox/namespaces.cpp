@@ -48,11 +48,13 @@ void set_hostname(const std::string& name) {
 }
 
 void loopback_up() {
+    UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!s) throw_sys("socket(AF_INET) for lo");
     ifreq ifr{};
-    if (int err = ifreq_ioctl("lo", SIOCGIFFLAGS, ifr))
+    if (int err = ifreq_ioctl(s.get(), "lo", SIOCGIFFLAGS, ifr))
         throw SysError("ioctl(SIOCGIFFLAGS, lo)", err);
     ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
-    if (int err = ifreq_ioctl("lo", SIOCSIFFLAGS, ifr))
+    if (int err = ifreq_ioctl(s.get(), "lo", SIOCSIFFLAGS, ifr))
         throw SysError("ioctl(SIOCSIFFLAGS, lo up)", err);
 }
 
