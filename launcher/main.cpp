@@ -1,6 +1,5 @@
 // bulwark: the command table. Each command lives in launcher/cmd/ with its flags, usage and exit
 // codes; main finds it ("xdp attach" is two words) and catches what it lets through.
-#include <openssl/crypto.h>
 
 #include <cstring>
 #include <iostream>
@@ -71,10 +70,6 @@ int help(const Args&) {
 
 int main(int argc, char** argv) {
     using namespace bulwark::cmd;
-    // SHA-256 (profile digests, the audit chain), HMAC and Ed25519 come from OpenSSL's built-in
-    // default provider. The system's openssl.cnf is not read (parsing it was ~1 ms of every
-    // `run`), and nothing is freed at exit: the process ends right after.
-    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT, nullptr);
     Args args(argv + 1, argv + argc);
     if (args.empty()) {
         std::cerr << summary();

@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/digest.hpp"
 #include "core/error.hpp"
 #include "core/fd.hpp"
 #include "core/sys.hpp"
@@ -27,6 +28,7 @@ constexpr size_t kSigBytes = 64;
 
 // A public key for verifying: a PUBLIC KEY PEM, or the public half of a PRIVATE KEY PEM.
 Pkey load_key(const std::string& pem, bool want_private) {
+    init_openssl();
     Handle<FILE, fclose> f(fopen(pem.c_str(), "re"));
     if (!f) throw InputError(pem + ": " + std::strerror(errno));
     Pkey k(PEM_read_PrivateKey(f.get(), nullptr, nullptr, nullptr));

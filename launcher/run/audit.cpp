@@ -23,6 +23,7 @@ int64_t realtime_ns() {
 
 std::string chain_digest(const std::string& line, const std::string& key) {
     if (key.empty()) return sha256_hex(line);
+    init_openssl();
     unsigned char md[EVP_MAX_MD_SIZE];
     size_t len = 0;
     if (!EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
