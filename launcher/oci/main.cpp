@@ -1,8 +1,6 @@
 // bulwark-oci: an OCI runtime with runc's command line, so Podman (conmon), containerd's runc
 // shim and through it Kubernetes start containers with bulwark's sandbox and guard. Global flags
 // come before the command, the command's own after it, as runc's callers write them.
-#include <openssl/crypto.h>
-
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <iostream>
@@ -210,7 +208,6 @@ int dispatch(const std::string& cmd, const std::vector<std::string>& args, const
 }  // namespace
 
 int main(int argc, char** argv) {
-    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT, nullptr);
     po::options_description global;
     global.add_options()("root", po::value<std::string>())("log", po::value<std::string>())(
         "log-format", po::value<std::string>())("debug", po::bool_switch())(
