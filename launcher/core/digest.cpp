@@ -8,7 +8,6 @@
 // (still shipped and tested there); HMAC and Ed25519, used only with --audit-key and
 // --trust-key, stay on EVP.
 #define OPENSSL_SUPPRESS_DEPRECATED
-#include <openssl/crypto.h>
 #include <openssl/sha.h>
 
 #include <unistd.h>
@@ -28,10 +27,6 @@ std::string sha256_hex(const std::string& data) {
         SHA256_Final(md, &ctx) != 1)
         throw std::runtime_error("SHA256 failed");
     return to_hex(md, sizeof md);
-}
-
-void init_openssl() {
-    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT, nullptr);
 }
 
 std::string to_hex(const unsigned char* bytes, size_t len) {

@@ -10,9 +10,5 @@ std::string sha256_file_hex(const std::string& path);
 // SHA-256 of an open file read to its end in 64 KiB pieces: memory stays flat for big files.
 std::string sha256_fd_hex(int fd, const std::string& what);
 std::string to_hex(const unsigned char* bytes, size_t len);
-// Before any EVP call (HMAC, Ed25519): OpenSSL's built-in default provider, without reading the
-// system's openssl.cnf (parsing it was ~1 ms), nothing freed at exit. Idempotent. A plain `run`
-// never needs it: SHA-256 above does not go through EVP.
-void init_openssl();
 
 }  // namespace bulwark

@@ -11,9 +11,9 @@
 #include <memory>
 #include <vector>
 
-#include "core/digest.hpp"
 #include "core/error.hpp"
 #include "core/fd.hpp"
+#include "core/openssl.hpp"
 #include "core/sys.hpp"
 #include "core/trust.hpp"
 

@@ -13,6 +13,7 @@
 
 #include "core/digest.hpp"
 #include "core/error.hpp"
+#include "core/openssl.hpp"
 #include "core/sys.hpp"
 
 namespace bulwark::audit {

@@ -385,6 +385,19 @@ VethNs::VethNs(std::string ns, std::string host, std::string peer, const std::st
             teardown();
             throw std::runtime_error("ip " + cmd[0] + " " + cmd[1] + ": " + r.err);
         }
+        if (cmd[1] != "addr" || cmd[0] != "-n") continue;
+        // The peer speaks IPv4 only, from before its link is up. With IPv6 it sends MLD reports
+        // and router solicitations at random times for seconds after link up, and each reached
+        // an attached guard as one more source whenever it arrived (a spray test counted 2
+        // aggregates instead of 1 once, in the VM).
+        if (access("/proc/sys/net/ipv6", F_OK) != 0) continue;
+        r = run({"/usr/sbin/ip", "netns", "exec", ns_, "/usr/sbin/sysctl", "-q", "-w",
+                 "net/ipv6/conf/" + peer_ + "/disable_ipv6=1"},
+                20);
+        if (r.code != 0) {
+            teardown();
+            throw std::runtime_error("disable IPv6 on " + peer_ + ": " + r.err);
+        }
     }
 }
 

@@ -82,8 +82,9 @@ std::string doctor_says(const std::string& id);
 std::string missing_tool(std::initializer_list<const char*> tools);
 
 // A veth pair: `host` in this namespace with host_cidr, `peer` in a new network namespace `ns`
-// with peer_cidr, both up. Whatever a killed earlier run of the same names left is removed
-// first; everything is removed on destruction, whatever the test did.
+// with peer_cidr, both up; the peer speaks IPv4 only (no stray IPv6 reaches a guard). Whatever a
+// killed earlier run of the same names left is removed first; everything is removed on destruction,
+// whatever the test did.
 class VethNs {
   public:
     VethNs(std::string ns, std::string host, std::string peer, const std::string& host_cidr,
