@@ -21,25 +21,21 @@ namespace bulwark::signing {
 
 namespace {
 
-using Pkey = Handle<EVP_PKEY, EVP_PKEY_free>;
-using MdCtx = Handle<EVP_MD_CTX, EVP_MD_CTX_free>;
-
 constexpr size_t kSigBytes = 64;
 
 // A public key for verifying: a PUBLIC KEY PEM, or the public half of a PRIVATE KEY PEM.
-Pkey load_key(const std::string& pem, bool want_private) {
-    init_openssl();
+Libcrypto::Pkey load_key(const Libcrypto& c, const std::string& pem, bool want_private) {
     Handle<FILE, fclose> f(fopen(pem.c_str(), "re"));
     if (!f) throw InputError(pem + ": " + std::strerror(errno));
-    Pkey k(PEM_read_PrivateKey(f.get(), nullptr, nullptr, nullptr));
+    auto k = c.pkey(c.pem_read_private_key(f.get(), nullptr, nullptr, nullptr));
     if (!k && !want_private) {
         rewind(f.get());
-        k.reset(PEM_read_PUBKEY(f.get(), nullptr, nullptr, nullptr));
+        k.reset(c.pem_read_pubkey(f.get(), nullptr, nullptr, nullptr));
     }
     if (!k)
         throw InputError(pem + ": not a PEM " +
                          std::string(want_private ? "private" : "public or private") + " key");
-    if (EVP_PKEY_get_id(k.get()) != EVP_PKEY_ED25519)
+    if (c.pkey_get_id(k.get()) != EVP_PKEY_ED25519)
         throw InputError(pem +
                          ": not an Ed25519 key (make one with: openssl genpkey -algorithm "
                          "ed25519 -out key.pem)");
@@ -58,14 +54,15 @@ std::string sig_path(const std::string& file) {
 }
 
 std::string sign(const std::string& key_pem, const std::string& data) {
-    auto key = load_key(key_pem, true);
-    MdCtx ctx(EVP_MD_CTX_new());
+    Libcrypto c;
+    auto key = load_key(c, key_pem, true);
+    auto ctx = c.md_ctx();
     unsigned char sig[kSigBytes];
     size_t len = sizeof sig;
     // Ed25519 signs the message itself (no separate digest): EVP_DigestSign with a null md.
-    if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1 ||
-        EVP_DigestSign(ctx.get(), sig, &len, reinterpret_cast<const unsigned char*>(data.data()),
-                       data.size()) != 1 ||
+    if (!ctx || c.digest_sign_init(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1 ||
+        c.digest_sign(ctx.get(), sig, &len, reinterpret_cast<const unsigned char*>(data.data()),
+                      data.size()) != 1 ||
         len != kSigBytes)
         throw InputError(key_pem + ": signing failed");
     std::vector<unsigned char> b64(4 * ((kSigBytes + 2) / 3) + 1);
@@ -79,7 +76,8 @@ void sign_file(const std::string& key_pem, const std::string& file) {
 
 void verify(const std::string& key_pem, const std::string& data, const std::string& sig_text,
             const std::string& what) {
-    auto key = load_key(key_pem, false);
+    Libcrypto c;
+    auto key = load_key(c, key_pem, false);
     auto text = trim(sig_text);
     // EVP_DecodeBlock pads its output to a multiple of 3: 88 characters decode to 66 bytes.
     std::vector<unsigned char> sig(3 * (text.size() / 4) + 3);
@@ -93,10 +91,10 @@ void verify(const std::string& key_pem, const std::string& data, const std::stri
     if (n != 66 || EVP_EncodeBlock(again.data(), sig.data(), static_cast<int>(kSigBytes)) != 88 ||
         text != std::string(again.begin(), again.begin() + 88))
         throw InputError(what + ": " + sig_path(what) + " is not an Ed25519 signature");
-    MdCtx ctx(EVP_MD_CTX_new());
-    if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1 ||
-        EVP_DigestVerify(ctx.get(), sig.data(), kSigBytes,
-                         reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1)
+    auto ctx = c.md_ctx();
+    if (!ctx || c.digest_verify_init(ctx.get(), nullptr, nullptr, nullptr, key.get()) != 1 ||
+        c.digest_verify(ctx.get(), sig.data(), kSigBytes,
+                        reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1)
         throw InputError(what + ": signature does not match " + key_pem +
                          " (the file or its .sig was changed, or signed with another key)");
 }

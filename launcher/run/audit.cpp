@@ -3,9 +3,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-
 #include <cctype>
 #include <cstdio>
 #include <cstring>
@@ -24,12 +21,12 @@ int64_t realtime_ns() {
 
 std::string chain_digest(const std::string& line, const std::string& key) {
     if (key.empty()) return sha256_hex(line);
-    init_openssl();
+    Libcrypto c;
     unsigned char md[EVP_MAX_MD_SIZE];
     size_t len = 0;
-    if (!EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
-                   reinterpret_cast<const unsigned char*>(line.data()), line.size(), md, sizeof md,
-                   &len))
+    if (!c.q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
+                 reinterpret_cast<const unsigned char*>(line.data()), line.size(), md, sizeof md,
+                 &len))
         throw std::runtime_error("EVP_Q_mac(HMAC-SHA256) failed");
     return to_hex(md, len);
 }
@@ -95,6 +92,9 @@ std::vector<std::string> journal_fields(const Json& event, const std::string& li
 
 Log::Log(const std::string& path, std::string service, std::string key)
     : path_(path), service_(std::move(service)), key_(std::move(key)) {
+    // The HMAC's libcrypto is loaded here, in the launcher, before any namespace: it stays, and
+    // each line's chain_digest finds it loaded.
+    if (!key_.empty()) Libcrypto();
     if (path.empty()) return;
     fd_.reset(open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!fd_) throw_sys("open audit log " + path);
