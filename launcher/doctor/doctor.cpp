@@ -32,6 +32,7 @@
 
 #include "core/error.hpp"
 #include "core/fd.hpp"
+#include "core/openssl.hpp"
 #include "core/sys.hpp"
 #include "sandbox/cgroups.hpp"
 
@@ -356,6 +357,20 @@ Check systemd() {
                "bulwark@.service needs systemd; `bulwark run` works without it", "");
 }
 
+// EVP is dlopen()ed (core/openssl.hpp), so its absence shows only when a key or HMAC is used.
+Check libcrypto() {
+    try {
+        Libcrypto c;
+        return ok("libcrypto", "libcrypto.so.3 loads: Ed25519 signatures and the audit HMAC work",
+                  "");
+    } catch (const InputError& e) {
+        return bad("libcrypto", Status::Degraded, e.what(),
+                   "install libssl3 (a plain `run` works without it; --trust-key, --audit-key, "
+                   "sign and verify refuse)",
+                   "");
+    }
+}
+
 }  // namespace
 
 const char* status_name(Status s) {
@@ -395,6 +410,7 @@ const std::vector<std::pair<const char*, Probe>>& probes() {
         {"capabilities", capabilities},
         {"cap-sys-resource", cap_sys_resource},
         {"systemd", systemd},
+        {"libcrypto", libcrypto},
     };
     return all;
 }

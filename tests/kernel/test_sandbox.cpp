@@ -1,6 +1,8 @@
 // bulwark run, as a user runs it, observed from inside by the probe and from outside by the host.
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <link.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -15,6 +17,7 @@
 #include <fstream>
 
 #include "../tempdir.hpp"
+#include "core/json_util.hpp"
 #include "core/sys.hpp"
 #include "harness.hpp"
 #include "sandbox/cgroups.hpp"
@@ -504,6 +507,68 @@ TEST_CASE("--trust-key: unsigned or altered profile, config or policy is refused
 
     CHECK(host_mountinfo() == before);
     CHECK(children_of(getpid()).empty());
+}
+
+TEST_CASE("without libcrypto a plain run starts; keys and the audit HMAC are refused",
+          "[sandbox][trust]") {
+    // libcrypto's EVP is dlopen()ed where a key or the HMAC is used, not linked. Where the
+    // loader finds libcrypto.so.3, hidden from bulwark by a bind mount of /dev/null in a private
+    // mount namespace (unshare -m: the host's mounts never change).
+    void* h = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL);
+    REQUIRE(h != nullptr);
+    link_map* map = nullptr;
+    REQUIRE(dlinfo(h, RTLD_DI_LINKMAP, &map) == 0);
+    const std::string lib = std::filesystem::canonical(map->l_name);
+    dlclose(h);
+    KeyDir keys("nocrypto");
+    const std::string& d = keys.d;
+    auto b = harness::bulwark();
+    auto prof = d + "/p.json";
+    REQUIRE(KeyDir::sh("cp " + profile("default.json") + " " + prof + " && head -c 32 " +
+                       "/dev/urandom > " + d + "/audit.key && chmod 600 " + d + "/audit.key")
+                .code == 0);
+    REQUIRE(run({b, "sign", "--key", d + "/k.pem", prof}).code == 0);
+    auto before = host_mountinfo();
+    auto hidden = [&](std::vector<std::string> argv) {
+        std::vector<std::string> full = {"/usr/bin/unshare",
+                                         "-m",
+                                         "/bin/sh",
+                                         "-c",
+                                         "mount --bind /dev/null \"$0\" && exec \"$@\"",
+                                         lib};
+        full.insert(full.end(), argv.begin(), argv.end());
+        return run(full);
+    };
+    auto runs = [&](std::vector<std::string> extra) {
+        std::vector<std::string> argv = {b, "run", "--rootfs", rootfs(), "--net", "none"};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        argv.insert(argv.end(), {"--", "/bin/true"});
+        return argv;
+    };
+    auto refused = [&](const Result& r, int code) {
+        CHECK(r.code == code);
+        CHECK_THAT(r.err, Contains("libcrypto.so.3"));
+        CHECK(lines(r.err).size() == 1);
+    };
+    auto plain = hidden(runs({"--profile", prof}));
+    CHECK(plain.code == 0);
+    CHECK(plain.err.find("libcrypto") == std::string::npos);
+    refused(hidden(runs({"--profile", prof, "--trust-key", d + "/k.pub"})), 125);
+    refused(hidden(runs({"--profile", prof, "--audit-key", d + "/audit.key"})), 125);
+    refused(hidden({b, "verify", prof, "--pub", d + "/k.pub"}), 1);
+    // The same commands where libcrypto is found: the refusals above were its absence.
+    CHECK(run(runs({"--profile", prof, "--trust-key", d + "/k.pub"})).code == 0);
+    CHECK(run({b, "verify", prof, "--pub", d + "/k.pub"}).code == 0);
+    // doctor says so, without failing: run and xdp attach do not need it.
+    auto status = [](const Result& r) {
+        auto doc = bulwark::parse_json(r.out, "doctor");
+        for (auto& c : doc.at("checks"))
+            if (c.at("id") == "libcrypto") return c.at("status").get<std::string>();
+        return std::string("absent");
+    };
+    CHECK(status(hidden({b, "doctor", "--json"})) == "degraded");
+    CHECK(status(run({b, "doctor", "--json"})) == "ok");
+    CHECK(host_mountinfo() == before);
 }
 
 TEST_CASE("a config, profile, policy or key that others could change is refused",
