@@ -371,32 +371,28 @@ VethNs::VethNs(std::string ns, std::string host, std::string peer, const std::st
                const std::string& peer_cidr)
     : ns_(std::move(ns)), host_(std::move(host)), peer_(std::move(peer)) {
     teardown();
-    for (auto& cmd : std::vector<std::vector<std::string>>{
-             {"netns", "add", ns_},
-             {"link", "add", host_, "type", "veth", "peer", "name", peer_, "netns", ns_},
-             {"addr", "add", host_cidr, "dev", host_},
-             {"link", "set", host_, "up"},
-             {"-n", ns_, "addr", "add", peer_cidr, "dev", peer_},
-             {"-n", ns_, "link", "set", peer_, "up"}}) {
-        std::vector<std::string> argv{"/usr/sbin/ip"};
-        argv.insert(argv.end(), cmd.begin(), cmd.end());
+    const std::string ip = "/usr/sbin/ip";
+    std::vector<std::vector<std::string>> steps = {
+        {ip, "netns", "add", ns_},
+        {ip, "link", "add", host_, "type", "veth", "peer", "name", peer_, "netns", ns_},
+        {ip, "addr", "add", host_cidr, "dev", host_},
+        {ip, "link", "set", host_, "up"},
+        {ip, "-n", ns_, "addr", "add", peer_cidr, "dev", peer_}};
+    // The peer speaks IPv4 only, from before its link is up. With IPv6 it sends MLD reports and
+    // neighbour solicitations from :: at random times for seconds after link up, and each
+    // reached an attached guard as one more source whenever it arrived (a spray test counted a
+    // second aggregate, ::/48, about one run in 25).
+    if (access("/proc/sys/net/ipv6", F_OK) == 0)
+        steps.push_back({ip, "netns", "exec", ns_, "/usr/sbin/sysctl", "-q", "-w",
+                         "net/ipv6/conf/" + peer_ + "/disable_ipv6=1"});
+    steps.push_back({ip, "-n", ns_, "link", "set", peer_, "up"});
+    for (auto& argv : steps) {
         auto r = run(argv, 20);
         if (r.code != 0) {
             teardown();
-            throw std::runtime_error("ip " + cmd[0] + " " + cmd[1] + ": " + r.err);
-        }
-        if (cmd[1] != "addr" || cmd[0] != "-n") continue;
-        // The peer speaks IPv4 only, from before its link is up. With IPv6 it sends MLD reports
-        // and router solicitations at random times for seconds after link up, and each reached
-        // an attached guard as one more source whenever it arrived (a spray test counted 2
-        // aggregates instead of 1 once, in the VM).
-        if (access("/proc/sys/net/ipv6", F_OK) != 0) continue;
-        r = run({"/usr/sbin/ip", "netns", "exec", ns_, "/usr/sbin/sysctl", "-q", "-w",
-                 "net/ipv6/conf/" + peer_ + "/disable_ipv6=1"},
-                20);
-        if (r.code != 0) {
-            teardown();
-            throw std::runtime_error("disable IPv6 on " + peer_ + ": " + r.err);
+            std::string cmd;
+            for (size_t i = 1; i < argv.size() && i < 5; ++i) cmd += " " + argv[i];
+            throw std::runtime_error("ip" + cmd + ": " + r.err);
         }
     }
 }
