@@ -19,20 +19,25 @@ int64_t realtime_ns() {
     return clock_ns(CLOCK_REALTIME);
 }
 
-std::string chain_digest(const std::string& line, const std::string& key) {
-    if (key.empty()) return sha256_hex(line);
-    Libcrypto c;
+Chain::Chain(std::string key)
+    : key_(std::move(key)), crypto_(key_.empty() ? nullptr : std::make_unique<Libcrypto>()) {}
+
+Chain::~Chain() = default;
+
+std::string Chain::digest(const std::string& line) const {
+    if (!crypto_) return sha256_hex(line);
     unsigned char md[EVP_MAX_MD_SIZE];
     size_t len = 0;
-    if (!c.q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
-                 reinterpret_cast<const unsigned char*>(line.data()), line.size(), md, sizeof md,
-                 &len))
+    if (!crypto_->q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key_.data(), key_.size(),
+                        reinterpret_cast<const unsigned char*>(line.data()), line.size(), md,
+                        sizeof md, &len))
         throw std::runtime_error("EVP_Q_mac(HMAC-SHA256) failed");
     return to_hex(md, len);
 }
 
 ChainCheck verify_chain(const std::string& text, const std::string& key) {
     ChainCheck c;
+    Chain chain(key);
     std::string prev = kGenesis;
     size_t pos = 0;
     while (pos < text.size()) {
@@ -61,7 +66,7 @@ ChainCheck verify_chain(const std::string& text, const std::string& key) {
                               ": that line was edited, or lines were removed or reordered";
             return c;
         }
-        prev = chain_digest(line, key);
+        prev = chain.digest(line);
     }
     return c;
 }
@@ -91,10 +96,8 @@ std::vector<std::string> journal_fields(const Json& event, const std::string& li
 }
 
 Log::Log(const std::string& path, std::string service, std::string key)
-    : path_(path), service_(std::move(service)), key_(std::move(key)) {
-    // The HMAC's libcrypto is loaded here, in the launcher, before any namespace: it stays, and
-    // each line's chain_digest finds it loaded.
-    if (!key_.empty()) Libcrypto();
+    // The HMAC's libcrypto is loaded by chain_, here in the launcher, before any namespace.
+    : path_(path), service_(std::move(service)), chain_(std::move(key)) {
     if (path.empty()) return;
     fd_.reset(open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!fd_) throw_sys("open audit log " + path);
@@ -111,10 +114,9 @@ Log::Log(const std::string& path, std::string service, std::string key)
             tail += '\n';
         }
         auto start = tail.rfind('\n', tail.size() - 2);
-        prev_ = chain_digest(
+        prev_ = chain_.digest(
             tail.substr(start == std::string::npos ? 0 : start + 1,
-                        tail.size() - 1 - (start == std::string::npos ? 0 : start + 1)),
-            key_);
+                        tail.size() - 1 - (start == std::string::npos ? 0 : start + 1)));
     }
 }
 
@@ -123,7 +125,7 @@ void Log::write(Json event, bool lifecycle) {
     event["service"] = service_;
     event["prev"] = prev_;
     auto text = event.dump();
-    prev_ = chain_digest(text, key_);
+    prev_ = chain_.digest(text);
     auto line = text + "\n";
     // stderr is the journal's stream under systemd, where the native protocol adds the fields;
     // a closed stderr must not stop the file.

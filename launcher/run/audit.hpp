@@ -7,11 +7,16 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "core/fd.hpp"
 #include "core/json_util.hpp"
 #include "run/systemd.hpp"
+
+namespace bulwark {
+class Libcrypto;
+}
 
 namespace bulwark::audit {
 
@@ -20,8 +25,19 @@ int64_t realtime_ns();
 // "prev" of a log's first line.
 inline const std::string kGenesis(64, '0');
 
-// Hex SHA-256 of a line (without its newline), or HMAC-SHA-256 when key is not empty (pure).
-std::string chain_digest(const std::string& line, const std::string& key);
+// The digest that links a line to the next one: hex SHA-256 of the line (without its newline),
+// or HMAC-SHA-256 when the key is not empty. With a key it loads libcrypto once, at
+// construction (throws InputError naming it when it is missing), so each line costs one MAC.
+class Chain {
+  public:
+    explicit Chain(std::string key);
+    ~Chain();
+    std::string digest(const std::string& line) const;
+
+  private:
+    std::string key_;
+    std::unique_ptr<const Libcrypto> crypto_;
+};
 
 // The first line whose "prev" does not match the line before it (1-based), or 0 if the chain
 // holds; `lines` counts the lines read. A last line without its newline counts as torn.
@@ -52,7 +68,8 @@ class Log {
     void set_journal(const sd::Systemd* journal) { journal_ = journal; }
 
   private:
-    std::string path_, service_, key_, prev_ = kGenesis;
+    std::string path_, service_, prev_ = kGenesis;
+    Chain chain_;
     const sd::Systemd* journal_ = nullptr;
     UniqueFd fd_;
     bool failing_ = false;

@@ -48,7 +48,7 @@ TEST_CASE("the audit log is a hash chain that survives a restart", "[audit]") {
     CHECK(c.bad_line == 0);
     auto ls = t.lines();
     CHECK_THAT(ls[0], Contains("\"prev\":\"" + audit::kGenesis + "\""));
-    CHECK_THAT(ls[3], Contains("\"prev\":\"" + audit::chain_digest(ls[2], "") + "\""));
+    CHECK_THAT(ls[3], Contains("\"prev\":\"" + audit::Chain("").digest(ls[2]) + "\""));
 }
 
 TEST_CASE("audit verify names the first line that was edited, removed or reordered", "[audit]") {
@@ -98,7 +98,7 @@ TEST_CASE("with an HMAC key, a chain rewritten without the key does not verify",
     ls[1].replace(ls[1].find("RATE"), 4, "RATF");
     for (size_t i = 2; i < ls.size(); ++i) {
         auto p = ls[i].find("\"prev\":\"") + 8;
-        ls[i].replace(p, 64, audit::chain_digest(ls[i - 1], ""));
+        ls[i].replace(p, 64, audit::Chain("").digest(ls[i - 1]));
     }
     t.put(ls);
     CHECK(t.check(key).bad_line == 3);
