@@ -677,10 +677,14 @@ BW_INLINE void bw_emit(__u8 *dec, struct bw_decoder *d, __u8 v)
 }
 
 /* One step of the decoder over raw[0, d->len): the bytes of an 8-byte word up to its first
- * '%', '*' or newline copied as they are when no comment is open, else one escape or byte. Returns
- * 0 once everything is decoded. Escapes: %XX; %25XX (one level of double encoding); %u00XX. A
- * decoded whitespace byte (CR and LF included) becomes ' ', so raw CR and LF alone delimit
- * lines. Shared by the XDP program and userspace (the reference the tests compare with). */
+ * '%', '*', '\\' or newline copied as they are when no comment is open, else one escape or
+ * byte. Returns 0 once everything is decoded. Escapes: %XX; %25XX (one level of double
+ * encoding); %u00XX; and JSON's (JavaScript's) string escapes \u00XX, \", \', \/ and \\, so
+ * that a payload in a JSON API's body reads as it would in a form: {"q":"\u0027 or 1=1"} and
+ * {"o":"O:8:\"C\":0:{}"} hide their quotes from no pattern. Other backslashes stay (the DFA
+ * reads them as '/', for Windows paths). A decoded whitespace byte (CR and LF included)
+ * becomes ' ', so raw CR and LF alone delimit lines. Shared by the XDP program and userspace (the
+ * reference the tests compare with). */
 BW_INLINE int bw_decode_step(struct bw_scan_buf *sb, struct bw_decoder *d)
 {
     __u8 *raw = sb->raw;
@@ -699,7 +703,7 @@ BW_INLINE int bw_decode_step(struct bw_scan_buf *sb, struct bw_decoder *d)
                 break;
             __u64 w = BW_LOAD64(&raw[in & (BW_SCAN_BUF - 1)]);
             __u64 special = bw_bytes_eq(w, '%') | bw_bytes_eq(w, '*') | bw_bytes_eq(w, '\n') |
-                            bw_bytes_eq(w, BW_PAD_BYTE);
+                            bw_bytes_eq(w, '\\') | bw_bytes_eq(w, BW_PAD_BYTE);
             __u32 n = special ? bw_first_flagged(special) : 8;
             if (n == 0 || (n < 8 && (__u8)w == '\r'))
                 break;
@@ -756,6 +760,18 @@ BW_INLINE int bw_decode_step(struct bw_scan_buf *sb, struct bw_decoder *d)
                (lo = bw_hex(raw[(in + 5) & (BW_SCAN_BUF - 1)])) >= 0) {
         v = hi * 16 + lo;
         used = 6;
+    } else if (b == '\\' && in + 1 < d->len) {
+        __u8 e = raw[(in + 1) & (BW_SCAN_BUF - 1)];
+        if (e == '"' || e == '\'' || e == '/' || e == '\\') {
+            v = e;
+            used = 2;
+        } else if (e == 'u' && in + 5 < d->len && raw[(in + 2) & (BW_SCAN_BUF - 1)] == '0' &&
+                   raw[(in + 3) & (BW_SCAN_BUF - 1)] == '0' &&
+                   (hi = bw_hex(raw[(in + 4) & (BW_SCAN_BUF - 1)])) >= 0 &&
+                   (lo = bw_hex(raw[(in + 5) & (BW_SCAN_BUF - 1)])) >= 0) {
+            v = hi * 16 + lo;
+            used = 6;
+        }
     }
     if (used > 1 && bw_is_space((__u8)v))
         v = ' ';

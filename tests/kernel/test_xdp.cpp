@@ -365,7 +365,7 @@ Bytes request(const std::string& payload, const std::string& src = "198.18.0.9")
 TEST_CASE("normalisation: each rule's encoded attack is dropped, its benign twin passes",
           "[xdp][patterns][decode]") {
     xdp::Program prog(make(R"({"inspect_ports": [80], "patterns": {"sets": {
-        "sqli": {"regex": ["'\\s+or\\s+1=1", "\\bunion\\s+select\\b"]},
+        "sqli": {"regex": ["'\\s+or\\s+1=1", "\\bunion\\s+select\\b", "x\"\\s+or\\s+2=2"]},
         "xss": {"literals": ["<script"]},
         "traversal": {"regex": ["\\.\\./"]},
         "nul": {"in": ["uri"], "regex": ["\\x00"]},
@@ -395,12 +395,25 @@ TEST_CASE("normalisation: each rule's encoded attack is dropped, its benign twin
         {"NUL bytes flagged", "/img.php%00.jpg", "/img.php%2000.jpg"},
         {"NUL bytes flagged, double-encoded", "/img.php%2500.jpg", "/img.php%252000.jpg"},
         {"raw sets see the encoding", "/%C0%AE%C0%AE/etc", "/%C0%AE/etc"},
+        {"JSON's \\u00XX", "/?q=\\u0027+or+1=1", "/?q=\\u2019+or+1=1"},
+        {"JSON's \\u00XX, upper-case hex", "/?q=\\u003Cscript", "/?q=\\uFF1Cscript"},
+        {"JSON's \\'", "/?q=\\'+or+1=1", "/?q=\\x27+or+1=1"},
     };
     for (auto& t : twins) {
         INFO(t.rule << ": " << t.attack << " / " << t.benign);
         CHECK(verdict(t.attack) == DROP);
         CHECK(verdict(t.benign) == PASS);
     }
+    // A JSON API's body: the escaped quote no longer stands between the pattern's parts.
+    auto json = [&](const std::string& body) {
+        return run(prog, request("POST /api/search HTTP/1.1\r\nHost: shop.example\r\n"
+                                 "Content-Type: application/json\r\nContent-Length: " +
+                                 std::to_string(body.size()) + "\r\n\r\n" + body));
+    };
+    CHECK(json(R"({"q":"x\u0027 or 1=1"})") == DROP);
+    CHECK(json(R"({"q":"x\" or 2=2"})") == DROP);
+    CHECK(json(R"({"q":"x\" or 1=1"})") == PASS);  // '"' is not the first pattern's quote
+    CHECK(json(R"({"q":"it\u0027s one or two"})") == PASS);
 }
 
 TEST_CASE("sets look where they say: request line, a named header, the body", "[xdp][patterns]") {

@@ -333,7 +333,16 @@ TEST_CASE("decoding: escapes, double encoding, %u, comments, whitespace, lines",
     CHECK(d("%252e%252e%252f") == "../");  // one level of double encoding
     CHECK(d("%25252e") == "%2e");          // not two
     CHECK(d("%u0027%U003c") == "'<");
-    CHECK(d("%uFF1C") == "%uFF1C");               // only %u00XX
+    CHECK(d("%uFF1C") == "%uFF1C");  // only %u00XX
+    // JSON's string escapes, as a JSON API's body carries a payload.
+    CHECK(d(R"(\u0027 or \u00271\u0027=\u00271)") == "' or '1'='1");
+    CHECK(d(R"(O:8:\"C\":0:{})") == R"(O:8:"C":0:{})");
+    CHECK(d(R"(\' \/ \\")") == R"(' / \")");  // an escaped backslash, then a quote
+    CHECK(d(R"(\u0020\u000a)") == "  ");      // decoded whitespace too
+    // Only \u00XX; other backslashes stay (the DFA reads them as '/').
+    CHECK(d(R"(\u00e9 \u2028 \x3c \n ..\..\win)") ==
+          "\xe9"
+          R"( \u2028 \x3c \n ..\..\win)");
     CHECK(d("%0d%0a%09") == "   ");               // decoded whitespace is a space
     CHECK(d("a%00b") == std::string("a\0b", 3));  // NUL stays, for a set to flag
     CHECK(d("%zz%4") == "%zz%4");                 // not escapes
@@ -356,5 +365,6 @@ TEST_CASE("decoding: escapes, double encoding, %u, comments, whitespace, lines",
     for (size_t pad = 0; pad < 9; ++pad) {
         std::string p(pad, 'x');
         CHECK(d(p + "ab%41cd/*x*/ef") == p + "abAcd ef");
+        CHECK(d(p + R"(ab\"cdefghij\u0027k)") == p + R"(ab"cdefghij'k)");
     }
 }
