@@ -10,11 +10,13 @@ seed): the same files every run.
 Attacks: every seed in tests/corpus/attacks/CLASS.txt, placed where attackers put it (a query
 parameter, a form body, a JSON body, a cookie, a header, the path) and encoded the ways clients
 and attack tools encode it (as a browser would, every byte percent-encoded, double-encoded,
-'+' for spaces, mixed-case hex, SQL comments for spaces, random letter case).
+'+' for spaces, mixed-case hex, SQL comments for spaces, random letter case, JSON's \\u00XX
+as Go's and .NET's HTML-safe encoders write < > & ' +).
 
 Benign: requests of the shapes a web shop, a blog and a JSON API receive: browser page loads
 with long headers and cookies, searches, form posts of natural text with apostrophes and quotes,
-JSON bodies, multipart uploads, file names with '..' in them, Spanish text with accents.
+JSON bodies (a third of them HTML-safe escaped), multipart uploads, file names with '..' in
+them, Spanish text with accents.
 """
 import json
 import os
@@ -246,6 +248,8 @@ def benign(r, i):
                          "ship_to": {"name": r.choice(NAMES), "street": r.choice(STREETS),
                                      "city": r.choice(CITIES)}}}
         body = json.dumps(obj, ensure_ascii=r.random() < 0.5)
+        if i % 3 == 0:  # a Go or .NET client
+            body = html_safe_json(obj)
         return request(r.choice(["POST", "PUT"]), f"/api/v1/orders/{r.randint(1, 99999)}",
                        headers(r, host, ["Content-Type: application/json",
                                          f"Authorization: Bearer {rnd_token(r, 40)}"],
@@ -325,6 +329,15 @@ def random_case(r, p):
     return "".join(c.upper() if r.random() < 0.5 else c.lower() for c in p)
 
 
+def html_safe_json(obj):
+    """JSON as HTML-safe encoders write it (Go's encoding/json escapes < > &, .NET's
+    System.Text.Json also ' and +): the payload's characters arrive as \\u00XX."""
+    s = json.dumps(obj)
+    for c in "<>&'+":
+        s = s.replace(c, "\\u%04x" % ord(c))
+    return s
+
+
 def attacks(r):
     out = []
     for cls in ["sqli", "xss", "lfi", "rfi", "rce", "php", "java", "scanner", "protocol"]:
@@ -360,6 +373,10 @@ def attacks(r):
                     variants.append(request("POST", "/api/v1/items", headers(r, host, [
                         "Content-Type: application/json"], cookies=False),
                         json.dumps({param: seed, "page": 1})))
+                    if any(c in seed for c in "<>&'+"):
+                        variants.append(request("PUT", "/api/v2/items/7", headers(r, host, [
+                            "Content-Type: application/json; charset=utf-8"], cookies=False),
+                            html_safe_json({"id": 7, param: seed})))
                     variants.append(request("GET", "/account", headers(r, host, [
                         f"Cookie: pref={quote(seed, safe='')}; sessionid={rnd_hex(r, 32)}"],
                         cookies=False)))
