@@ -753,7 +753,9 @@ BW_INLINE int bw_decode_step(struct bw_scan_buf *sb, struct bw_decoder *d)
             v = hi * 16 + lo;
             used = 5;
         }
-    } else if (b == '%' && in + 5 < d->len && (raw[(in + 1) & (BW_SCAN_BUF - 1)] | 0x20) == 'u' &&
+    } else if ((b == '%' || b == '\\') && in + 5 < d->len &&
+               /* %u00XX in any case; JSON's \u00XX in lower case only, as JSON spells it */
+               (raw[(in + 1) & (BW_SCAN_BUF - 1)] | (b == '%' ? 0x20 : 0)) == 'u' &&
                raw[(in + 2) & (BW_SCAN_BUF - 1)] == '0' &&
                raw[(in + 3) & (BW_SCAN_BUF - 1)] == '0' &&
                (hi = bw_hex(raw[(in + 4) & (BW_SCAN_BUF - 1)])) >= 0 &&
@@ -765,12 +767,6 @@ BW_INLINE int bw_decode_step(struct bw_scan_buf *sb, struct bw_decoder *d)
         if (e == '"' || e == '\'' || e == '/' || e == '\\') {
             v = e;
             used = 2;
-        } else if (e == 'u' && in + 5 < d->len && raw[(in + 2) & (BW_SCAN_BUF - 1)] == '0' &&
-                   raw[(in + 3) & (BW_SCAN_BUF - 1)] == '0' &&
-                   (hi = bw_hex(raw[(in + 4) & (BW_SCAN_BUF - 1)])) >= 0 &&
-                   (lo = bw_hex(raw[(in + 5) & (BW_SCAN_BUF - 1)])) >= 0) {
-            v = hi * 16 + lo;
-            used = 6;
         }
     }
     if (used > 1 && bw_is_space((__u8)v))

@@ -329,11 +329,15 @@ def random_case(r, p):
     return "".join(c.upper() if r.random() < 0.5 else c.lower() for c in p)
 
 
+# What HTML-safe JSON encoders write as \u00XX.
+HTML_UNSAFE = "<>&'+"
+
+
 def html_safe_json(obj):
     """JSON as HTML-safe encoders write it (Go's encoding/json escapes < > &, .NET's
     System.Text.Json also ' and +): the payload's characters arrive as \\u00XX."""
     s = json.dumps(obj)
-    for c in "<>&'+":
+    for c in HTML_UNSAFE:
         s = s.replace(c, "\\u%04x" % ord(c))
     return s
 
@@ -373,7 +377,7 @@ def attacks(r):
                     variants.append(request("POST", "/api/v1/items", headers(r, host, [
                         "Content-Type: application/json"], cookies=False),
                         json.dumps({param: seed, "page": 1})))
-                    if any(c in seed for c in "<>&'+"):
+                    if any(c in seed for c in HTML_UNSAFE):
                         variants.append(request("PUT", "/api/v2/items/7", headers(r, host, [
                             "Content-Type: application/json; charset=utf-8"], cookies=False),
                             html_safe_json({"id": 7, param: seed})))
