@@ -117,6 +117,8 @@ SENTENCES = [
     "Hi! It's me again... the window frame is still broken :(",
     "Table for two at 8, or 8:30 if 8 is full.",
     "From the 1st of May, I'll be at the new address.",
+    "Do you have it in black/white?? My son's band plays rock'n'roll.",
+    "Sizes S/M? or M/L? The 'one size' label isn't clear to me.",
 ]
 TLDS = ["com", "org", "net", "es", "de", "co.uk", "io"]
 

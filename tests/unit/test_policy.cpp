@@ -282,6 +282,12 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET / HTTP/1.1\r\nUser-Agent: sqlmap/1.7.2#stable\r\n\r\n") == "scanners");
     CHECK(set_hit("GET /index.php.bak HTTP/1.1\r\n") == "probes");
     CHECK(set_hit("GET /r?u=%0d%0aSet-Cookie:%20a=b HTTP/1.1\r\n") == "splitting");
+    CHECK(set_hit("GET /ping?host=x%3B%2F%3F%3F%3F%2F%3F%3Ft+%2F%3F%3F%3F%2F%3F%3Fss%3F%3F "
+                  "HTTP/1.1\r\n") == "shell_evasion");
+    CHECK(set_hit("GET /ping?host=x%3B%2Fu%3Fr%2Fb%3Fn%2Fw%3Foami HTTP/1.1\r\n") ==
+          "shell_evasion");
+    CHECK(set_hit("GET /ping?host=x%3Bi%27f%27c%27onfig HTTP/1.1\r\n") == "shell_evasion");
+    CHECK(set_hit("POST /ping HTTP/1.1\r\n\r\nhost=x%26%26who%27%27ami") == "shell_evasion");
     // A body behind 600 bytes of browser headers is scanned too.
     std::string post =
         "POST /comment HTTP/1.1\r\nHost: shop.example\r\nUser-Agent: " + std::string(500, 'M') +
@@ -293,6 +299,11 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "POST /api/session/start HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}",
           "GET /docs/select-a-union-plan.html HTTP/1.1\r\n",
           "GET /search?q=rock+%26+roll%3B+the+cat%27s+toy HTTP/1.1\r\n",
+          // Not paths, not split words: double question marks after a slash, quotes in prose.
+          "GET /shop??utm_source=mail HTTP/1.1\r\n", "GET /index.php?/catalog/shoes HTTP/1.1\r\n",
+          "POST /contact HTTP/1.1\r\n\r\nmsg=In+black%2Fwhite%3F%3F+Sizes+S%2FM%3F+or+M%2FL%3F",
+          "POST /contact "
+          "HTTP/1.1\r\n\r\nmsg=rock%27n%27roll%2C+%27a%27+or+%27b%27%2C+said+%22%22hi%22%22",
           "POST /contact HTTP/1.1\r\n\r\nmsg=I%27d+like+to+select+one+from+your+union+shop"})
         CHECK(set_hit(ok).empty());
     CHECK(p.default_limits.requests == Rate{60, 60'000'000'000ull, 20});
