@@ -119,6 +119,7 @@ SENTENCES = [
     "From the 1st of May, I'll be at the new address.",
     "Do you have it in black/white?? My son's band plays rock'n'roll.",
     "Sizes S/M? or M/L? The 'one size' label isn't clear to me.",
+    "Step 1 or 2 is true for my order, and 3 is false: the box (1 of 2) came open.",
 ]
 TLDS = ["com", "org", "net", "es", "de", "co.uk", "io"]
 

