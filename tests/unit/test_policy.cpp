@@ -302,11 +302,12 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "POST /api/session/start HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}",
           "GET /docs/select-a-union-plan.html HTTP/1.1\r\n",
           "GET /search?q=rock+%26+roll%3B+the+cat%27s+toy HTTP/1.1\r\n",
-          // Not paths, not split words: double question marks after a slash, quotes in prose.
+          // Numbers, "or" and "true" in prose, not a comparison.
           "GET /search?q=step+1+or+2+is+true HTTP/1.1\r\n",
           // JSON in a JSON string: its escaped slashes read as four.
           "POST /api HTTP/1.1\r\n\r\n{\"hook\": "
           "\"{\\\"url\\\":\\\"https:\\\\/\\\\/example.com\\\"}\"}",
+          // Not paths, not split words: double question marks after a slash, quotes in prose.
           "GET /shop??utm_source=mail HTTP/1.1\r\n", "GET /index.php?/catalog/shoes HTTP/1.1\r\n",
           "POST /contact HTTP/1.1\r\n\r\nmsg=In+black%2Fwhite%3F%3F+Sizes+S%2FM%3F+or+M%2FL%3F",
           "POST /contact "
