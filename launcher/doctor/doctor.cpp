@@ -19,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -27,6 +28,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <optional>
 #include <sstream>
 
@@ -72,12 +74,22 @@ Check btf() {
                "");
 }
 
+// Not mounted is not missing: `xdp attach` mounts it where the kernel has it (guard/pins.cpp),
+// as it must on a machine whose PID 1 is not systemd, until the first attach.
 Check bpffs() {
     struct statfs st {};
     if (statfs("/sys/fs/bpf", &st) == 0 && st.f_type == BPF_FS_MAGIC)
         return ok("bpffs", "bpf filesystem at /sys/fs/bpf", "xdp attach");
-    return bad("bpffs", Status::Missing, "/sys/fs/bpf is not a bpf filesystem",
-               "mount -t bpf bpf /sys/fs/bpf (systemd does this at boot)", "xdp attach");
+    std::ifstream fs("/proc/filesystems");
+    bool known = false;
+    for (std::string line; std::getline(fs, line);) known = known || line == "nodev\tbpf";
+    struct stat dir {};
+    if (known && stat("/sys/fs/bpf", &dir) == 0 && S_ISDIR(dir.st_mode))
+        return ok("bpffs", "bpf filesystem not mounted yet: xdp attach mounts it at /sys/fs/bpf",
+                  "xdp attach");
+    return bad("bpffs", Status::Missing,
+               "/sys/fs/bpf is not a bpf filesystem and the kernel has none to mount",
+               "CONFIG_BPF_SYSCALL=y (the bpf filesystem comes with it)", "xdp attach");
 }
 
 // A two-instruction XDP program: loads and runs it through BPF_PROG_TEST_RUN.

@@ -1,6 +1,8 @@
 // `bulwark doctor` on this host (and in the VM): it agrees with what the tests find, and changes
 // nothing.
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -65,6 +67,28 @@ TEST_CASE("doctor's verdicts match what bulwark and the kernel do here", "[docto
     auto t = run({harness::bulwark(), "doctor"});
     CHECK(t.code == code);
     CHECK_THAT(t.out, Catch::Contains("cgroup-controllers"));
+}
+
+TEST_CASE("doctor: a bpf filesystem not mounted yet is not missing", "[doctor]") {
+    // A machine whose PID 1 is not systemd boots without /sys/fs/bpf mounted; `xdp attach` mounts
+    // it. Doctor, run where a tmpfs hides the host's bpffs (a mount namespace of its own), must
+    // say so, not "missing", and mount nothing itself.
+    auto hide_bpffs = [] {
+        if (unshare(CLONE_NEWNS) != 0 ||
+            mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+            mount("tmpfs", "/sys/fs/bpf", "tmpfs", 0, "size=64k") != 0)
+            _exit(126);
+    };
+    auto r = run({harness::bulwark(), "doctor", "--json"}, 60, hide_bpffs);
+    INFO(r.err);
+    auto d = bulwark::parse_json(r.out, "doctor");
+    CHECK(status_of(d, "bpffs") == "ok");
+    auto sh = run({"/bin/sh", "-c",
+                   "stat -f -c %T /sys/fs/bpf; " + harness::bulwark() +
+                       " doctor --json >/dev/null; stat -f -c %T /sys/fs/bpf"},
+                  60, hide_bpffs);
+    // Doctor changed nothing: still the tmpfs after it ran.
+    CHECK(lines(sh.out) == std::vector<std::string>{"tmpfs", "tmpfs"});
 }
 
 namespace {
