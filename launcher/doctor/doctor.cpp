@@ -6,7 +6,6 @@
 #include <linux/ethtool.h>
 #include <linux/filter.h>
 #include <linux/landlock.h>
-#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <linux/sockios.h>
@@ -20,7 +19,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -36,6 +34,7 @@
 #include "core/fd.hpp"
 #include "core/openssl.hpp"
 #include "core/sys.hpp"
+#include "guard/pins.hpp"
 #include "sandbox/cgroups.hpp"
 
 namespace bulwark::doctor {
@@ -77,9 +76,7 @@ Check btf() {
 // Not mounted is not missing: `xdp attach` mounts it where the kernel has it (guard/pins.cpp),
 // as it must on a machine whose PID 1 is not systemd, until the first attach.
 Check bpffs() {
-    struct statfs st {};
-    if (statfs("/sys/fs/bpf", &st) == 0 && st.f_type == BPF_FS_MAGIC)
-        return ok("bpffs", "bpf filesystem at /sys/fs/bpf", "xdp attach");
+    if (guard::bpffs_mounted()) return ok("bpffs", "bpf filesystem at /sys/fs/bpf", "xdp attach");
     std::ifstream fs("/proc/filesystems");
     bool known = false;
     for (std::string line; std::getline(fs, line);) known = known || line == "nodev\tbpf";

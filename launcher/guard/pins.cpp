@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -15,10 +16,6 @@
 #include "core/names.hpp"
 
 namespace bulwark::guard {
-
-namespace {
-constexpr long kBpfFsMagic = 0xcafe4a11;
-}
 
 std::string pin_root() {
     return "/sys/fs/bpf/bulwark";
@@ -39,9 +36,13 @@ std::vector<std::string> instances() {
     return out;
 }
 
-void ensure_bpffs() {
+bool bpffs_mounted() {
     struct statfs st {};
-    if (statfs("/sys/fs/bpf", &st) == 0 && st.f_type == kBpfFsMagic) return;
+    return statfs("/sys/fs/bpf", &st) == 0 && st.f_type == BPF_FS_MAGIC;
+}
+
+void ensure_bpffs() {
+    if (bpffs_mounted()) return;
     if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") != 0)
         throw_sys("mount(bpf on /sys/fs/bpf)");
 }

@@ -16,6 +16,8 @@ std::string pin_root();  // /sys/fs/bpf/bulwark
 std::string pin_dir(const std::string& name);
 std::vector<std::string> instances();  // names with pins, sorted
 
+// Whether /sys/fs/bpf is a bpf filesystem.
+bool bpffs_mounted();
 // Mounts bpffs on /sys/fs/bpf unless it is there already.
 void ensure_bpffs();
 // Unlinks every pin in `dir` and the directory; with the last reference gone the kernel
