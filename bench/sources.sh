@@ -7,8 +7,9 @@
 # each, so each is tracked with its burst spent; one warm-up flood of 2 x N SYNs (every source
 # in turn), then a measured flood of PACKETS SYNs cycling over the same N sources: every packet
 # is a rate-limited drop. `bulwark` rows run with limits.new_sources at 125,000/second per CPU
-# (the default): past it a new source gets no entry of its own and shares its /48's bucket, so
-# most of a 1M spray never enters the table. `bulwark-track-all` (new_sources null) gives every
+# (the default; no burst given, so each CPU's is max_sources / (16 x CPUs)): past it a new
+# source gets no entry of its own and shares its /48's bucket, so most of a 1M spray never
+# enters the table. `bulwark-track-all` (new_sources null) gives every
 # source an entry, as before issue 19: with N = 1M nearly every lookup misses the CPU caches.
 # `bulwark-untracked` admits only the legitimate 1,000 (new_sources 1/day, burst 1,001): every
 # spray packet is untracked, the cost of one in isolation.

@@ -124,7 +124,7 @@ int check_policy(const std::string& file, const Flags& f) {
     auto p = policy::load_policy(file);
     // Compiling the automaton proves the pattern sets fit the kernel's table.
     auto dfa = xdp::compile(p).dfa;
-    auto j = policy::summary(p);
+    auto j = policy::summary(p, xdp::possible_cpus());
     // Each table's shape and the sets in it (sets never straddle tables).
     auto sets_in = [&](const automaton::Dfa& t) {
         std::vector<std::string> sets;

@@ -277,6 +277,13 @@ uint64_t parse_duration(const std::string& s) {
     return n * unit;
 }
 
+std::optional<Rate> new_sources_per_cpu(const Policy& p, unsigned cpus) {
+    auto r = p.new_sources;
+    if (r && r->burst == 0)
+        r->burst = std::clamp<uint64_t>(p.max_sources / (16 * std::max(cpus, 1u)), 1, r->count);
+    return r;
+}
+
 Gcra to_gcra(const Rate& r) {
     uint64_t interval = r.period_ns / r.count;
     if (interval == 0) interval = 1;
@@ -350,8 +357,10 @@ Policy parse_policy(const Json& doc, const std::string& file) {
             p.trusted_unlimited = false;
             p.trusted_limits = parse_limits(*t, {});
         }
-        if (auto ns = limits->get("new_sources"))
+        if (auto ns = limits->get("new_sources")) {
             p.new_sources = ns->is_null() ? std::nullopt : std::optional(parse_limit(*ns));
+            if (p.new_sources && !ns->get("burst")) p.new_sources->burst = 0;
+        }
         if (auto ag = limits->get("aggregate"); ag && !ag->is_null()) {
             ag->only_keys({"prefix", "packets", "connections", "requests"});
             if (auto pf = ag->get("prefix")) {
@@ -458,7 +467,7 @@ Json limits_json(const Limits& l) {
 }
 }  // namespace
 
-Json summary(const Policy& p) {
+Json summary(const Policy& p, unsigned cpus) {
     Json j;
     j["file"] = p.file;
     j["inspect_ports"] = p.inspect_ports;
@@ -486,7 +495,7 @@ Json summary(const Policy& p) {
     j["patterns"] = {{"scan_bytes", p.scan_bytes}, {"sets", sets}, {"total", total}};
     j["events"] = {{"per_source_per_second", p.events_per_source_per_second}};
     j["max_sources"] = p.max_sources;
-    j["new_sources_per_cpu"] = rate_json(p.new_sources);
+    j["new_sources_per_cpu"] = rate_json(new_sources_per_cpu(p, cpus));
     j["aggregate"] = {
         {"prefix", {{"ipv4", p.aggregate_prefix_v4}, {"ipv6", p.aggregate_prefix_v6}}},
         {"limits", limits_json(p.aggregate_limits)}};

@@ -90,7 +90,8 @@ struct Policy {
     // the other untracked sources there, held to `aggregate_limits` where given and to
     // `default_limits` elsewhere, so a spray cannot evict the sources already tracked.
     // nullopt: every new source gets a bucket (a spray evicts the least recently seen).
-    std::optional<Rate> new_sources = Rate{125'000, 1'000'000'000, 125'000};
+    // burst 0: not given; new_sources_per_cpu() sets it.
+    std::optional<Rate> new_sources = Rate{125'000, 1'000'000'000, 0};
     unsigned aggregate_prefix_v4 = 24, aggregate_prefix_v6 = 48;
     Limits aggregate_limits;  // what each aggregate is held to at once, sources and all
     std::vector<Rule> rules;
@@ -114,7 +115,14 @@ Policy load_policy(const std::string& path, const std::string& trust_key = "");
 // Every pattern of every set, in order: DFA match index i+1 is element i.
 std::vector<automaton::Pattern> all_patterns(const Policy& p);
 
-// Summary for `bulwark check policy` (also its --json shape).
-Json summary(const Policy& p);
+// limits.new_sources as each of `cpus` CPUs applies it. A burst the policy leaves out is one
+// period's rate, but at most a sixteenth of max_sources over all the CPUs: every CPU gives a
+// spray its burst before it turns spray mode on, so with one second's 125,000 a CPU a spray on
+// 8 CPUs would take the whole default table, evicting every source it tracked. The rate, which
+// is what a legitimate crowd of newcomers meets, stays the policy's.
+std::optional<Rate> new_sources_per_cpu(const Policy& p, unsigned cpus);
+
+// Summary for `bulwark check policy` (also its --json shape), for a host of `cpus` CPUs.
+Json summary(const Policy& p, unsigned cpus);
 
 }  // namespace bulwark::policy

@@ -33,13 +33,6 @@ constexpr uint32_t kEventGatesMax = 65536;
 constexpr uint32_t kProxiedMax = 65536;
 constexpr uint32_t kAggregatesMax = 65536;
 
-// Entries of a per-CPU map's value: one per possible CPU.
-size_t possible_cpus() {
-    int n = libbpf_num_possible_cpus();
-    if (n <= 0) throw SysError("libbpf_num_possible_cpus", -n);
-    return static_cast<size_t>(n);
-}
-
 // One entry of a per-CPU map: each CPU's value.
 template <class T>
 std::vector<T> read_percpu(int map_fd, uint32_t key, const std::string& what) {
@@ -102,6 +95,12 @@ void wait_for_running_programs() {
 
 }  // namespace
 
+unsigned possible_cpus() {
+    int n = libbpf_num_possible_cpus();
+    if (n <= 0) throw SysError("libbpf_num_possible_cpus", -n);
+    return static_cast<unsigned>(n);
+}
+
 uint64_t coarse_tick_ns() {
     timespec res{};
     if (clock_getres(CLOCK_MONOTONIC_COARSE, &res) != 0) return UINT64_MAX;
@@ -121,7 +120,7 @@ uint32_t seen_entries(uint64_t max_sources) {
 static_assert(static_cast<uint32_t>(policy::SynFlood::Cookies::Auto) == BW_COOKIES_AUTO &&
               static_cast<uint32_t>(policy::SynFlood::Cookies::Always) == BW_COOKIES_ALWAYS);
 
-bw_config make_config(const policy::Policy& p, uint64_t tick_ns) {
+bw_config make_config(const policy::Policy& p, uint64_t tick_ns, unsigned cpus) {
     bw_config c{};
     auto set = [&](unsigned cls, const policy::Limits& l) {
         c.rates[cls][BW_LIMIT_PACKETS] = rate_of(l.packets);
@@ -141,7 +140,7 @@ bw_config make_config(const policy::Policy& p, uint64_t tick_ns) {
     set(BW_RATES_AGGREGATE, p.aggregate_limits);
     for (unsigned k = 0; k < BW_LIMIT_KINDS; ++k)
         if (c.rates[BW_RATES_AGGREGATE][k].interval_ns) c.sprays.aggregate_kinds |= 1u << k;
-    c.sprays.new_sources = rate_of(p.new_sources);
+    c.sprays.new_sources = rate_of(policy::new_sources_per_cpu(p, cpus));
     c.sprays.prefix_v4 = p.aggregate_prefix_v4;
     c.sprays.prefix_v6 = p.aggregate_prefix_v6;
     c.sprays.seen_mask = seen_entries(p.max_sources) - 1;
@@ -193,8 +192,10 @@ bw_config make_config(const policy::Policy& p, uint64_t tick_ns) {
 }
 
 Compiled compile(const policy::Policy& p) {
-    Compiled c{
-        make_config(p, coarse_tick_ns()), automaton::compile(policy::all_patterns(p)), {}, {}};
+    Compiled c{make_config(p, coarse_tick_ns(), possible_cpus()),
+               automaton::compile(policy::all_patterns(p)),
+               {},
+               {}};
     c.config.ndfa = static_cast<uint32_t>(c.dfa.tables.size());
     for (auto& t : c.dfa.tables) c.config.any_raw |= t.raw ? 1u : 0u;
     for (size_t i = 0; i < c.dfa.tables.size(); ++i)

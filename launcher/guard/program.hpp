@@ -89,8 +89,11 @@ std::vector<bw_spray> read_spray(int map_fd);
 std::vector<bw_syn> read_syn(int map_fd);
 
 // The config entry the program reads (pure: derived from the policy). tick_ns: the resolution of
-// CLOCK_MONOTONIC_COARSE, the clock bpf_ktime_get_coarse_ns reads (coarse_tick_ns()).
-bw_config make_config(const policy::Policy& p, uint64_t tick_ns);
+// CLOCK_MONOTONIC_COARSE, the clock bpf_ktime_get_coarse_ns reads (coarse_tick_ns()). cpus: the
+// CPUs that may run the program (possible_cpus()), which share the source table.
+bw_config make_config(const policy::Policy& p, uint64_t tick_ns, unsigned cpus = 1);
+// The CPUs a per-CPU map has a value for (libbpf_num_possible_cpus).
+unsigned possible_cpus();
 // Entries of the `seen` filter for a table of max_sources: a power of two.
 uint32_t seen_entries(uint64_t max_sources);
 uint64_t coarse_tick_ns();

@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <random>
+#include <set>
 
 #include "core/error.hpp"
 #include "core/fd.hpp"
@@ -1214,11 +1215,12 @@ namespace {
 // program on the caller's CPU.
 class StayOnCpu {
   public:
-    StayOnCpu() {
+    // On `cpu`, or where the thread runs now.
+    explicit StayOnCpu(int cpu = -1) {
         REQUIRE(sched_getaffinity(0, sizeof old_, &old_) == 0);
         cpu_set_t one;
         CPU_ZERO(&one);
-        CPU_SET(sched_getcpu(), &one);
+        CPU_SET(cpu < 0 ? sched_getcpu() : cpu, &one);
         REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
     }
     ~StayOnCpu() { sched_setaffinity(0, sizeof old_, &old_); }
@@ -1394,6 +1396,54 @@ TEST_CASE("sprays: without new_sources, a spray larger than the table evicts tra
     CHECK(std::find(keys.begin(), keys.end(), "198.18.0.9") == keys.end());
     CHECK(spray_total(prog).shared == 0);
     CHECK(keys_of<bw_source_key>(prog, BW_MAP_AGGREGATES).empty());
+}
+
+TEST_CASE(
+    "sprays: a spray on every CPU takes at most a sixteenth of the table, tracked sources "
+    "keep theirs",
+    "[xdp][sprays]") {
+    // Each CPU gives a spray its burst of new sources before it turns spray mode on, so the
+    // machine's bursts together are what a spray takes of the table. A rate without a burst,
+    // as the default's: each CPU's burst is then max_sources / (16 x CPUs), 4096 / 32 = 128
+    // here, where one period's 100,000 would let each CPU's spray fill the table twice over. The
+    // rate is a day's so that how fast this thread sprays does not matter.
+    xdp::Program prog(make(R"({"max_sources": 4096, "limits": {
+        "default": {"connections": {"rate": "1/day", "burst": 2}},
+        "new_sources": {"rate": "100000/day"}}})"));
+    unsigned burst = 4096 / (16 * xdp::possible_cpus());
+    cpu_set_t allowed;
+    REQUIRE(sched_getaffinity(0, sizeof allowed, &allowed) == 0);
+    std::vector<int> cpus;
+    for (int c = 0; c < CPU_SETSIZE && cpus.size() < 4; ++c)
+        if (CPU_ISSET(c, &allowed)) cpus.push_back(c);
+    std::vector<std::string> legit;
+    {
+        StayOnCpu on(cpus[0]);
+        for (int i = 1; i <= 64; ++i) {
+            legit.push_back("198.18.0." + std::to_string(i));
+            CHECK(run(prog, syn_from(legit.back()).build()) == PASS);
+        }
+    }
+    // Twice the table's worth of new sources from each CPU in turn.
+    for (size_t k = 0; k < cpus.size(); ++k) {
+        StayOnCpu on(cpus[k]);
+        for (int i = 0; i < 2 * 4096; ++i)
+            run(prog, syn_from("198.19." + std::to_string(64 * k + i / 256) + "." +
+                               std::to_string(i % 256))
+                          .build());
+    }
+    auto t = spray_total(prog);
+    CHECK(t.admitted <= legit.size() + cpus.size() * burst);
+    CHECK(t.admitted >= legit.size() + burst);
+    CHECK(t.episodes == cpus.size());
+    CHECK(t.shared == cpus.size() * 2 * 4096 - (t.admitted - legit.size()));
+    auto keys = keys_of<bw_source_key>(prog, BW_MAP_SOURCES);
+    std::set<std::string> tracked(keys.begin(), keys.end());
+    for (auto& a : legit) CHECK(tracked.count(a) == 1);
+    // Each with its state: one connection of two left.
+    StayOnCpu on(cpus[0]);
+    CHECK(run(prog, syn_from(legit[0]).build()) == PASS);
+    CHECK(run(prog, syn_from(legit[0]).build()) == DROP);
 }
 
 TEST_CASE("sprays: aggregate limits hold a prefix's sources at once, on top of each source's",

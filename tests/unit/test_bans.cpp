@@ -70,7 +70,7 @@ TEST_CASE("the policy's bans: defaults, the kernel's config, errors with their J
     CHECK(c.bans.forget_ns == 6 * 3600 * kS);
     CHECK(c.bans.reasons == 1u << BW_DROP_PATTERN);
     CHECK(p.bans->table == 1024);
-    CHECK(summary(p)["bans"]["reasons"] == Json::array({"drop_pattern"}));
+    CHECK(summary(p, 1)["bans"]["reasons"] == Json::array({"drop_pattern"}));
 
     CHECK_THROWS_WITH(parse(R"({"bans": {"for": "1 minute"}})"),
                       Contains("b.json: /bans: missing required key \"after\""));

@@ -68,7 +68,7 @@ TEST_CASE("a full policy parses; limits inherit from default", "[policy]") {
     CHECK(p.events_per_source_per_second == 2);
     CHECK(p.max_sources == 65536);
     CHECK(p.non_first_fragments == Policy::Fragments::Drop);
-    auto j = summary(p);
+    auto j = summary(p, 2);
     CHECK(j["patterns"]["total"] == 3);
     CHECK(j["limits"]["suspicious"]["requests"]["rate"] == "10/minute");
 }

@@ -29,7 +29,8 @@ TEST_CASE("sprays: by default 125,000 new sources a second per CPU, aggregates b
           "[sprays]") {
     auto c = xdp::make_config(parse("{}"), 0);
     CHECK(c.sprays.new_sources.interval_ns == 8'000);
-    CHECK(c.sprays.new_sources.tau_ns == 8'000ull * 124'999);
+    // One CPU: a burst of a sixteenth of the default table (1,000,000), less than a second's.
+    CHECK(c.sprays.new_sources.tau_ns == 8'000ull * (62'500 - 1));
     CHECK(c.sprays.prefix_v4 == 24);
     CHECK(c.sprays.prefix_v6 == 48);
     CHECK(c.sprays.aggregate_kinds == 0);  // no aggregate limits unless the policy has some
@@ -60,10 +61,38 @@ TEST_CASE("sprays: an aggregate's own limits, and a shared one's: its own, else 
     CHECK(c.rates[BW_RATES_SHARED][BW_LIMIT_REQUESTS].interval_ns == 0);
     CHECK(c.sprays.prefix_v4 == 16);
     CHECK(c.sprays.prefix_v6 == 40);
-    auto s = policy::summary(p);
+    auto s = policy::summary(p, 4);
     CHECK(s["aggregate"]["prefix"]["ipv6"] == 40);
     CHECK(s["aggregate"]["limits"]["connections"]["rate"] == "50/second");
     CHECK(s["new_sources_per_cpu"]["burst"] == 10);
+}
+
+TEST_CASE("sprays: a burst left out is a second's new sources, all CPUs' at most 1/16 the table",
+          "[sprays]") {
+    // Every CPU gives a spray its burst before it turns spray mode on: the machine's total is
+    // what a spray may take of the table, and so how many tracked sources it may evict.
+    auto burst = [](const std::string& policy, unsigned cpus) {
+        return policy::new_sources_per_cpu(parse(policy), cpus)->burst;
+    };
+    CHECK(burst("{}", 1) == 62'500);
+    CHECK(burst("{}", 2) == 31'250);
+    CHECK(burst("{}", 64) == 976);
+    CHECK(burst(R"({"max_sources": 16000000})", 2) == 125'000);  // a second's rate at most
+    CHECK(burst(R"({"max_sources": 1024})", 128) == 1);
+    // A rate without a burst takes the same rule; a burst given is the policy's.
+    CHECK(burst(R"({"limits": {"new_sources": {"rate": "1000/second"}}})", 2) == 1'000);
+    CHECK(burst(R"({"limits": {"new_sources": {"rate": "1/minute"}}})", 2) == 1);
+    CHECK(burst(R"({"limits": {"new_sources": {"rate": "125000/second", "burst": 125000}}})", 64) ==
+          125'000);
+    CHECK(!policy::new_sources_per_cpu(parse(R"({"limits": {"new_sources": null}})"), 2));
+    for (unsigned cpus : {1u, 2u, 8u, 64u, 256u}) {
+        auto p = parse("{}");
+        CHECK(cpus * policy::new_sources_per_cpu(p, cpus)->burst <= p.max_sources / 16);
+        auto c = xdp::make_config(p, 0, cpus);
+        CHECK(c.sprays.new_sources.tau_ns ==
+              c.sprays.new_sources.interval_ns * (policy::new_sources_per_cpu(p, cpus)->burst - 1));
+    }
+    CHECK(policy::summary(parse("{}"), 2)["new_sources_per_cpu"]["burst"] == 31'250);
 }
 
 TEST_CASE("sprays: the new-source limit counts for the tick clock like any bucket", "[sprays]") {
@@ -110,7 +139,7 @@ TEST_CASE("sprays: stats say the mode is on while a CPU refused a source within 
     CHECK(j["episodes"] == 2);
     CHECK(j["aggregates"] == 3);
     CHECK(j["new_sources_per_cpu"]["per_second"] == 125'000);
-    CHECK(j["new_sources_per_cpu"]["burst"] == 125'000);
+    CHECK(j["new_sources_per_cpu"]["burst"] == 62'500);  // one CPU: a sixteenth of the table
     // Quiet for more than a second: off, though no admission has turned it off yet.
     j = guard::spray_json(cpus, cfg, 104 * kSec + 1, 3);
     CHECK(j["on"] == false);

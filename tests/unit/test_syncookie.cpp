@@ -50,7 +50,7 @@ TEST_CASE("syn_flood: off without it; auto when given, at 2,000 SYNs a second pe
           BW_COOKIES_ALWAYS);
     CHECK(xdp::make_config(parse(R"({"syn_flood": {"cookies": "off"}})"), 0).syn.mode ==
           BW_COOKIES_OFF);
-    auto s = policy::summary(parse(R"({"syn_flood": {"threshold": "10/second"}})"));
+    auto s = policy::summary(parse(R"({"syn_flood": {"threshold": "10/second"}})"), 1);
     CHECK(s["syn_flood"]["cookies"] == "auto");
     CHECK(s["syn_flood"]["threshold_per_cpu"]["rate"] == "10/second");
 }
