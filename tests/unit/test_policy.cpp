@@ -273,6 +273,9 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET /items?id=1+union/**/all/**/select+1,2 HTTP/1.1\r\n") == "sqli");
     CHECK(set_hit("GET /items?id=1%20or%20true HTTP/1.1\r\n") == "sqli");
     CHECK(set_hit("GET /items?id=1)%20or%20(1%3D1 HTTP/1.1\r\n") == "sqli");
+    // Counting the query's columns, by ORDER BY or GROUP BY over positions, then a comment.
+    CHECK(set_hit("GET /items?id=1%27+group+by+1%2C2%2C3--+- HTTP/1.1\r\n") == "sqli");
+    CHECK(set_hit("GET /items?id=2+ORDER+BY+1,+2+DESC%23 HTTP/1.1\r\n") == "sqli");
     CHECK(set_hit("GET /search?q=%3CScRiPt%3Ealert(1)%3C/script%3E HTTP/1.1\r\n") == "xss");
     CHECK(set_hit("GET /p?x=<img src=x onerror = alert(1)> HTTP/1.1\r\n") == "xss");
     CHECK(set_hit("GET /static/..%2f..%2fapp/main.py HTTP/1.1\r\n") == "traversal");
@@ -323,6 +326,8 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "POST /contact "
           "HTTP/1.1\r\n\r\nmsg=rock%27n%27roll%2C+%27a%27+or+%27b%27%2C+said+%22%22hi%22%22",
           "POST /contact HTTP/1.1\r\n\r\nmsg=I%27d+like+to+select+one+from+your+union+shop",
+          // Grouping and ordering in prose, with numbers, no comment after them.
+          "POST /contact HTTP/1.1\r\n\r\nmsg=Please+group+by+2+or+3+and+order+by+10%2C+thanks",
           // Comments in code, a path value, templates of one language, a GitHub Actions
           // expression, base64 that is not a script, a protocol-relative URL in a text field.
           "POST /api/snippets HTTP/1.1\r\n\r\n{\"content\": \"//TODO: fix.this/later\", "
