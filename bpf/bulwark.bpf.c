@@ -659,28 +659,44 @@ struct lanes_ctx {
     const struct bw_table *t[BW_SCAN_STREAMS];
 };
 
-#define LANE_STEP(state, tab, p, j)                                                                \
-    state = BW_DFA_AT((tab)->e, state + BW_DFA_CLASS((tab)->e, (p)[j]))
+/* One lane's step: its table's column for the byte (from table 0's map, BW_DFA_LANES_MAP),
+ * then the next state. The state is bounded by a compare (BW_DFA_STATE_END: the compiler keeps
+ * states below it, so it never ends the scan), not a mask. The table pointers are read from
+ * the context at each step: held in registers, they push the states onto the stack (BPF has
+ * ten registers). Seven instructions a step: what a byte costs is its instructions, not the
+ * chains of dependent loads (bench/RESULTS.md, "Where the lanes' time goes"). */
+#define LANE_STEP(state, c, cls, k)                                                                \
+    do {                                                                                           \
+        const __u8 *tc_ = *(const __u8 *volatile *)&(c)->t[k];                                     \
+        tc_ += (__u32)(cls)[BW_DFA_LANES_MAP + (k)] * 4;                                           \
+        if (state > BW_DFA_STATE_END - 4)                                                          \
+            goto bad;                                                                              \
+        state = *(const __u32 *)(tc_ + state);                                                     \
+    } while (0)
 
 static long lanes_cb(__u64 idx, void *ctx)
 {
     struct lanes_ctx *c = ctx;
     struct bw_scan_buf *sb = c->sb;
-    const struct bw_table *t0 = c->t[0], *t1 = c->t[1], *t2 = c->t[2], *t3 = c->t[3];
     __u32 s0 = sb->st.s[0], s1 = sb->st.s[1], s2 = sb->st.s[2], s3 = sb->st.s[3];
     const __u8 *p = sb->dec + (sb->st.pos[0] & (BW_SCAN_BUF - 1));
 #pragma unroll
     for (int j = 0; j < BW_SCAN_BATCH; j++) {
-        LANE_STEP(s0, t0, p, j);
-        LANE_STEP(s1, t1, p, j);
-        LANE_STEP(s2, t2, p, j);
-        LANE_STEP(s3, t3, p, j);
+        const __u8 *cls = *(const __u8 *volatile *)&c->t[0];
+        cls += p[j] * BW_DFA_TABLES;
+        LANE_STEP(s0, c, cls, 0);
+        LANE_STEP(s1, c, cls, 1);
+        LANE_STEP(s2, c, cls, 2);
+        LANE_STEP(s3, c, cls, 3);
     }
+    sb = c->sb;
     sb->st.s[0] = s0, sb->st.s[1] = s1, sb->st.s[2] = s2, sb->st.s[3] = s3;
     sb->st.pos[0] += BW_SCAN_BATCH;
     /* Lane 0's match is the answer (the lowest table); the others' stay in their match
      * states, looked at once the text is done. */
     return s0 >= sb->plan.state[0];
+bad:
+    return 1;
 }
 
 __noinline __u32 scan_lanes(struct bw_scan_buf *sb, const struct bw_config *cfg, __u32 gen,

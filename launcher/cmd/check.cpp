@@ -181,8 +181,9 @@ int check_policy(const std::string& file, const Flags& f) {
     for (auto& t : dfa.tables) {
         std::cout << "  table " << &t - dfa.tables.data() + 1 << ": " << t.states << " states x "
                   << t.classes << " byte classes ("
-                  << (t.table.size() * sizeof(uint32_t) + 1023) / 1024 << " KiB of 4096)"
-                  << (t.raw ? ", raw bytes" : "") << ":";
+                  << (t.table.size() * sizeof(uint32_t) + 1023) / 1024 << " KiB of "
+                  << BW_DFA_USABLE * sizeof(uint32_t) / 1024 << ")" << (t.raw ? ", raw bytes" : "")
+                  << ":";
         for (auto& set : sets_in(t)) std::cout << " " << set;
         std::cout << "\n";
     }

@@ -16,6 +16,14 @@ namespace {
 
 using regex::Nfa;
 
+// Columns [first, last) of `into`'s lanes' class map (BW_DFA_LANES_MAP) hold `from`'s classes.
+void set_classes(Dfa& into, const Dfa& from, size_t first, size_t last) {
+    auto* map = reinterpret_cast<uint8_t*>(into.table.data()) + BW_DFA_LANES_MAP;
+    for (size_t b = 0; b < 256; ++b)
+        for (size_t k = first; k < last; ++k)
+            map[b * BW_DFA_TABLES + k] = static_cast<uint8_t>(from.byte_class[b] / 4);
+}
+
 // The tracker: which part of a request the next byte is in, from the raw bytes alone.
 enum Mode : uint8_t {
     kRequestLine,  // active: "uri"
@@ -666,7 +674,8 @@ Dfa Builder::build() {
     // two restarts.
     // In the kernel's units: states and classes as byte offsets (bw_dfa), the rows after the
     // table's class map (BW_DFA_HEAD).
-    if (BW_DFA_HEAD / 4 + n * (cols + 3) > max_entries_) too_big(n);
+    if (BW_DFA_HEAD / 4 + n * (cols + 3) > max_entries_ || cols + 3 > BW_DFA_MAX_CLASSES)
+        too_big(n);
     Dfa d;
     d.classes = static_cast<uint32_t>(cols + 3);
     const uint32_t row = d.classes * 4;
@@ -682,7 +691,8 @@ Dfa Builder::build() {
     // The decoder never lets a payload byte be BW_PAD_BYTE: it pads the text's end.
     d.byte_class[BW_PAD_BYTE] = static_cast<uint16_t>(d.pad);
     d.table.resize(BW_DFA_HEAD / 4 + n * d.classes);
-    std::memcpy(d.table.data(), d.byte_class.data(), BW_DFA_HEAD);
+    std::memcpy(d.table.data(), d.byte_class.data(), sizeof d.byte_class);
+    set_classes(d, d, 0, BW_DFA_TABLES);
     for (size_t s = 0; s < n; ++s) {
         uint32_t* r = &d.table[BW_DFA_HEAD / 4 + s * d.classes];
         for (size_t j = 0; j < cols; ++j) r[j] = at(next_[s * c + columns[j]]);
@@ -792,6 +802,9 @@ Automaton compile(const std::vector<Pattern>& patterns, size_t max_entries, size
         a.patterns.insert(a.patterns.end(), b.pats.begin(), b.pats.end());
         a.tables.push_back(std::move(b.dfa));
     }
+    // The lanes' class map in table 0 (BW_DFA_HEAD): column k is table k's; those past the
+    // tables stay table 0's, as the lanes past them run table 0.
+    for (size_t k = 1; k < a.tables.size(); ++k) set_classes(a.tables[0], a.tables[k], k, k + 1);
     return a;
 }
 
@@ -880,12 +893,17 @@ uint32_t scan(const Automaton& a, std::string_view payload, size_t scan_bytes) {
     if (a.tables.size() > 1 && !any_raw) {
         // The kernel's lanes (scan_lanes): each table in one stream over the decoded text; the
         // lowest table with a match answers.
-        for (auto& dfa : a.tables) {
+        // Each byte's class for table k is read, as the kernel reads it, from table 0's map.
+        const auto* classes = reinterpret_cast<const uint8_t*>(a.tables[0].table.data());
+        for (size_t k = 0; k < a.tables.size(); ++k) {
+            const Dfa& dfa = a.tables[k];
             const uint8_t* buf = s.b.dec;
             uint32_t n = s.b.dec_len;
             uint32_t st = dfa.start[http ? BW_START_REQUEST : BW_START_MID];
-            for (uint32_t pos = 0; pos < n && st < dfa.accept; ++pos)
-                st = dfa.table[(st + BW_DFA_CLASS(dfa.table.data(), buf[pos])) / 4];
+            for (uint32_t pos = 0; pos < n && st < dfa.accept; ++pos) {
+                uint32_t c = classes[BW_DFA_LANES_MAP + buf[pos] * BW_DFA_TABLES + k] * 4u;
+                st = dfa.table[(st + c) / 4];
+            }
             if (st >= dfa.accept) return pattern_of(dfa, st);
         }
         return 0;

