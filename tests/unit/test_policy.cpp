@@ -276,6 +276,18 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     // Counting the query's columns, by ORDER BY or GROUP BY over positions, then a comment.
     CHECK(set_hit("GET /items?id=1%27+group+by+1%2C2%2C3--+- HTTP/1.1\r\n") == "sqli");
     CHECK(set_hit("GET /items?id=2+ORDER+BY+1,+2+DESC%23 HTTP/1.1\r\n") == "sqli");
+    // Tautologies by LIKE: numbers, and quoted LIKE wildcards.
+    CHECK(set_hit("GET /items?id=1+and+2+RLIKE+2--+- HTTP/1.1\r\n") == "sqli");
+    CHECK(set_hit("POST /api HTTP/1.1\r\n\r\n{\"id\": \"5 or 3 like 3\"}") == "sqli");
+    CHECK(set_hit("GET /items?q=abc%25%27+or+%27%25%27%3D%27 HTTP/1.1\r\n") == "sqli");
+    // A stacked UPDATE.
+    CHECK(set_hit("GET /items?id=1%3B+UPDATE+accounts+SET+balance%3D0-- HTTP/1.1\r\n") ==
+          "sqli_stacked");
+    // A Windows command closed by a JSON string's quote; a PHP function given a magic constant.
+    CHECK(set_hit("POST /api HTTP/1.1\r\n\r\n{\"host\": \"& tasklist\"}") == "rce");
+    CHECK(set_hit("GET /p?code=highlight_file(__DIR__) HTTP/1.1\r\n") == "php");
+    CHECK(set_hit("GET /p?q=%3Clink+rel%3Dimport+href%3D//evil.example/x%3E HTTP/1.1\r\n") ==
+          "xss");
     CHECK(set_hit("GET /search?q=%3CScRiPt%3Ealert(1)%3C/script%3E HTTP/1.1\r\n") == "xss");
     CHECK(set_hit("GET /p?x=<img src=x onerror = alert(1)> HTTP/1.1\r\n") == "xss");
     CHECK(set_hit("GET /static/..%2f..%2fapp/main.py HTTP/1.1\r\n") == "traversal");
@@ -326,6 +338,10 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "POST /contact "
           "HTTP/1.1\r\n\r\nmsg=rock%27n%27roll%2C+%27a%27+or+%27b%27%2C+said+%22%22hi%22%22",
           "POST /contact HTTP/1.1\r\n\r\nmsg=I%27d+like+to+select+one+from+your+union+shop",
+          // LIKE between numbers in prose, an update that sets no column, <link> named.
+          "POST /contact HTTP/1.1\r\n\r\nmsg=I+like+1+or+2+like+3+of+them",
+          "POST /contact HTTP/1.1\r\n\r\nmsg=profile%3B+update+notes+set+to+private",
+          "GET /search?q=%3Clink%3E+is+an+HTML+element&p=the+__FILE__+constant HTTP/1.1\r\n",
           // Grouping and ordering in prose, with numbers, no comment after them.
           "POST /contact HTTP/1.1\r\n\r\nmsg=Please+group+by+2+or+3+and+order+by+10%2C+thanks",
           // Comments in code, a path value, templates of one language, a GitHub Actions
@@ -383,9 +399,9 @@ TEST_CASE("policies/web.json on the project's corpus: detection and false-positi
             if (!set_of(a, p, j.at("request").get<std::string>()).empty()) h.first++;
         }
     }
-    const std::map<std::string, double> floor = {{"java", 0.97},     {"lfi", 0.97},  {"php", 0.95},
+    const std::map<std::string, double> floor = {{"java", 0.97},     {"lfi", 0.97},  {"php", 0.98},
                                                  {"protocol", 0.78}, {"rce", 0.97},  {"rfi", 0.90},
-                                                 {"scanner", 0.97},  {"sqli", 0.95}, {"xss", 0.96}};
+                                                 {"scanner", 0.97},  {"sqli", 0.98}, {"xss", 0.98}};
     size_t attacks = 0;
     for (auto& [cls, min] : floor) {
         auto [got, total] = hits[cls];
