@@ -117,8 +117,10 @@ struct Part {
 
 class Builder {
   public:
+    // No more than BW_DFA_USABLE whatever the caller asks: the kernel's lanes rely on every
+    // state lying below BW_DFA_STATE_END.
     Builder(const std::vector<Pattern>& pats, size_t max_entries)
-        : pats_(pats), max_entries_(max_entries) {}
+        : pats_(pats), max_entries_(std::min<size_t>(max_entries, BW_DFA_USABLE)) {}
 
     Dfa build();
 
@@ -802,7 +804,7 @@ Automaton compile(const std::vector<Pattern>& patterns, size_t max_entries, size
         a.patterns.insert(a.patterns.end(), b.pats.begin(), b.pats.end());
         a.tables.push_back(std::move(b.dfa));
     }
-    // The lanes' class map in table 0 (BW_DFA_HEAD): column k is table k's; those past the
+    // The lanes' class map in table 0 (BW_DFA_LANES_MAP): column k is table k's; those past the
     // tables stay table 0's, as the lanes past them run table 0.
     for (size_t k = 1; k < a.tables.size(); ++k) set_classes(a.tables[0], a.tables[k], k, k + 1);
     return a;
