@@ -1,7 +1,7 @@
-// libFuzzer: the input is a set of literals (lines before the first empty line) and a payload
-// (the rest). The compiler must accept them or refuse with InputError, and the kernel's scan
-// (decoder, plan, four streams or lanes, every table) must find a literal exactly when a plain
-// search of the decoded, folded text does.
+// libFuzzer: the input is literals (lines before the first empty line, in three sets) and a
+// payload (the rest). The compiler must accept them or refuse with InputError, and the
+// kernel's scan (decoder, plan, four streams or lanes, every table) must find a literal exactly
+// when a plain search of the decoded, folded text does.
 #include <cctype>
 #include <cstddef>
 #include <cstdint>
@@ -61,9 +61,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     while (pos < head.size() && patterns.size() < 64) {
         size_t nl = head.find('\n', pos);
         if (nl == std::string::npos) nl = head.size();
+        // Three sets, so that tables of several sets (products of the sets' own) and the
+        // packing search are exercised too.
         if (nl > pos)
-            patterns.push_back(
-                {"f", head.substr(pos, nl - pos), false, false, bulwark::automaton::Scope::any()});
+            patterns.push_back({"f" + std::to_string(patterns.size() % 3),
+                                head.substr(pos, nl - pos), false, false,
+                                bulwark::automaton::Scope::any()});
         pos = nl + 1;
     }
     bulwark::automaton::Automaton a;
