@@ -300,7 +300,10 @@ void Builder::make_classes() {
         std::vector<std::pair<std::string, regex::CharSet>> sets;
         for (auto& set : distinct) sets.emplace_back(set.to_string(), set);
         std::sort(sets.begin(), sets.end(), [](auto& a, auto& b) { return a.first < b.first; });
-        for (auto& [_, set] : sets) split([&](uint8_t b) { return set.test(symbol(raw, b)); });
+        for (auto& named : sets) {
+            const auto& set = named.second;  // clang 14 cannot capture a structured binding
+            split([&](uint8_t b) { return set.test(symbol(raw, b)); });
+        }
     }
     rep_.clear();
     for (size_t i = 0; i < groups.size(); ++i) {
