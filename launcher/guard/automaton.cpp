@@ -949,7 +949,6 @@ namespace {
 struct Group {
     std::vector<Pattern> pats;
     Dfa dfa;
-    size_t alone = 0, classes = 0;
 };
 // A table of whole sets.
 struct Bin {
@@ -988,8 +987,9 @@ std::vector<Bin> pack(const std::vector<Group>& groups, const std::vector<size_t
                 try {
                     auto u =
                         Builder(pats, max_entries).build_union(groups[i].dfa, groups[j].dfa, true);
-                    extra[i * n + j] = static_cast<long>(u.states) -
-                                       static_cast<long>(groups[i].alone + groups[j].alone);
+                    extra[i * n + j] =
+                        static_cast<long>(u.states) -
+                        static_cast<long>(groups[i].dfa.states + groups[j].dfa.states);
                     classes[i * n + j] = u.classes;
                 } catch (const TooBig&) {
                     no = 1;
@@ -1025,9 +1025,8 @@ std::vector<Bin> pack(const std::vector<Group>& groups, const std::vector<size_t
             }
             const size_t g = order[i];
             for (auto& e : cur) {
-                long st = e.states + static_cast<long>(groups[g].alone);
-                uint32_t cls =
-                    std::max<uint32_t>(e.classes, static_cast<uint32_t>(groups[g].classes));
+                long st = e.states + static_cast<long>(groups[g].dfa.states);
+                uint32_t cls = std::max(e.classes, groups[g].dfa.classes);
                 bool ok = true;
                 for (size_t h : e.members) {
                     ok = ok && !apart[g * n + h];
@@ -1051,11 +1050,9 @@ std::vector<Bin> pack(const std::vector<Group>& groups, const std::vector<size_t
                 }
                 e.members.pop_back();
             }
-            if (cur.size() < max_tables && fill(static_cast<long>(groups[g].alone),
-                                                static_cast<uint32_t>(groups[g].classes)) < 1.0) {
-                cur.push_back({{g},
-                               static_cast<long>(groups[g].alone),
-                               static_cast<uint32_t>(groups[g].classes)});
+            const Dfa& own = groups[g].dfa;
+            if (cur.size() < max_tables && fill(own.states, own.classes) < 1.0) {
+                cur.push_back({{g}, static_cast<long>(own.states), own.classes});
                 search(i + 1, std::max(most, fill(cur.back().states, cur.back().classes)));
                 cur.pop_back();
             }
@@ -1083,6 +1080,8 @@ std::vector<Bin> pack(const std::vector<Group>& groups, const std::vector<size_t
 }  // namespace
 
 Automaton compile(const std::vector<Pattern>& patterns, size_t max_entries, size_t max_tables) {
+    // As Builder clamps it, so that packing's estimates and model use the budget tables get.
+    max_entries = std::min<size_t>(max_entries, BW_DFA_USABLE);
     // Whole sets, in the policy's order; raw and decoded patterns of a set apart.
     std::vector<Group> groups;
     for (auto& p : patterns) {
@@ -1090,14 +1089,12 @@ Automaton compile(const std::vector<Pattern>& patterns, size_t max_entries, size
             return x.pats[0].set == p.set && x.pats[0].raw == p.raw;
         });
         if (g == groups.end())
-            groups.push_back({{p}, {}, 0, 0});
+            groups.push_back({{p}, {}});
         else
             g->pats.push_back(p);
     }
     for (auto& g : groups) {
         g.dfa = compile_table(g.pats, max_entries);  // throws naming its worst pattern
-        g.alone = g.dfa.states;
-        g.classes = g.dfa.classes;
     }
     // First fit, biggest first: each set into the first table it fits in with the others, or a
     // new one. A union is the product of the tables built so far (build_union): milliseconds,
@@ -1105,7 +1102,8 @@ Automaton compile(const std::vector<Pattern>& patterns, size_t max_entries, size
     std::vector<size_t> order(groups.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-        return groups[a].alone * groups[a].classes > groups[b].alone * groups[b].classes;
+        auto size = [&](size_t i) { return size_t{groups[i].dfa.states} * groups[i].dfa.classes; };
+        return size(a) > size(b);
     });
     std::vector<Bin> bins;
     auto join = [&](Bin& b, const Group& g) {
@@ -1125,9 +1123,10 @@ Automaton compile(const std::vector<Pattern>& patterns, size_t max_entries, size
         // Together they need more than the sum of what each needs alone (their partial
         // matches overlap; 1.5x or more for most shipped sets): a union that looks too big is
         // only tried when the only other choice is a table too many.
-        size_t row = std::max<size_t>(b.dfa.classes, g.classes);
-        if (estimate && (b.dfa.states + g.alone) * row * 3 > max_entries * 2) return false;
-        if ((b.dfa.states + g.alone) * row > max_entries) return false;
+        size_t states = size_t{b.dfa.states} + g.dfa.states;
+        size_t row = std::max(b.dfa.classes, g.dfa.classes);
+        if (estimate && states * row * 3 > max_entries * 2) return false;
+        if (states * row > max_entries) return false;
         return join(b, g);
     };
     for (size_t i : order) {
