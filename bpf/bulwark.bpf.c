@@ -648,33 +648,36 @@ __noinline __u32 scan_table(struct bw_scan_buf *sb, const struct bw_config *cfg,
     return scan(&sc, raw);
 }
 
-/* Two or more tables, none raw: one stream per table, all four in lockstep over the decoded
- * text from its start (a lane per table; the lanes past the policy's tables repeat table 0
- * and never match). One text for all keeps the callback's registers, and the stack, small
- * enough for 6.1's 512 bytes over the call chain; a policy with raw sets takes scan_table.
- * The tables' independent loads overlap as the streams' do in scan(), without a plan, a
- * restart or a stream's extension: a short request costs its own length, four steps a byte. */
+/* Two or more tables, none raw: one stream per table, in lockstep over the decoded text from
+ * its start (a lane per table: two, three or four lanes, as many as the policy has tables).
+ * One text for all keeps the callback's registers, and the stack, small enough for 6.1's 512
+ * bytes over the call chain; a policy with raw sets takes scan_table. The tables' independent
+ * loads overlap as the streams' do in scan(), without a plan, a restart or a stream's
+ * extension: a short request costs its own length, a step a byte per table. */
 struct lanes_ctx {
     struct bw_scan_buf *sb;
     const struct bw_table *t[BW_SCAN_STREAMS];
 };
 
-/* One lane's step: its table's column for the byte (from table 0's map, BW_DFA_LANES_MAP),
- * then the next state. The state is bounded by a compare (BW_DFA_STATE_END: the compiler keeps
- * states below it, so it never ends the scan), not a mask. The table pointers are read from
- * the context at each step: held in registers, they push the states onto the stack (BPF has
- * ten registers). Seven instructions a step: what a byte costs is its instructions, not the
- * chains of dependent loads (bench/RESULTS.md, "Where the lanes' time goes"). */
+/* One lane's step: its table's column for the byte (a u16 byte offset from table 0's map,
+ * BW_DFA_LANES_MAP), then the next state. The state is bounded by a compare (BW_DFA_STATE_END:
+ * the compiler keeps states below it, so it never ends the scan), not a mask. The table
+ * pointers are read from the context at each step: held in registers, they push the states
+ * onto the stack (BPF has ten registers). Six instructions a step: what a byte costs is its
+ * instructions, not the chains of dependent loads (bench/RESULTS.md, "Where the lanes' time
+ * goes"). */
 #define LANE_STEP(state, c, cls, k)                                                                \
     do {                                                                                           \
         const __u8 *tc_ = *(const __u8 *volatile *)&(c)->t[k];                                     \
-        tc_ += (__u32)(cls)[BW_DFA_LANES_MAP + (k)] * 4;                                           \
+        tc_ += *(const __u16 *)((cls) + BW_DFA_LANES_MAP + (k)*2);                                 \
         if (state > BW_DFA_STATE_END - 4)                                                          \
             goto bad;                                                                              \
         state = *(const __u32 *)(tc_ + state);                                                     \
     } while (0)
 
-static long lanes_cb(__u64 idx, void *ctx)
+/* BW_SCAN_BATCH steps of `n` lanes (a constant in each callback, so the lanes past it are
+ * not compiled in). */
+static __always_inline long lanes_steps(void *ctx, const int n)
 {
     struct lanes_ctx *c = ctx;
     struct bw_scan_buf *sb = c->sb;
@@ -683,14 +686,20 @@ static long lanes_cb(__u64 idx, void *ctx)
 #pragma unroll
     for (int j = 0; j < BW_SCAN_BATCH; j++) {
         const __u8 *cls = *(const __u8 *volatile *)&c->t[0];
-        cls += p[j] * BW_DFA_TABLES;
+        cls += p[j] * (BW_DFA_TABLES * 2);
         LANE_STEP(s0, c, cls, 0);
         LANE_STEP(s1, c, cls, 1);
-        LANE_STEP(s2, c, cls, 2);
-        LANE_STEP(s3, c, cls, 3);
+        if (n > 2)
+            LANE_STEP(s2, c, cls, 2);
+        if (n > 3)
+            LANE_STEP(s3, c, cls, 3);
     }
     sb = c->sb;
-    sb->st.s[0] = s0, sb->st.s[1] = s1, sb->st.s[2] = s2, sb->st.s[3] = s3;
+    sb->st.s[0] = s0, sb->st.s[1] = s1;
+    if (n > 2)
+        sb->st.s[2] = s2;
+    if (n > 3)
+        sb->st.s[3] = s3;
     sb->st.pos[0] += BW_SCAN_BATCH;
     /* Lane 0's match is the answer (the lowest table); the others' stay in their match
      * states, looked at once the text is done. */
@@ -699,12 +708,28 @@ bad:
     return 1;
 }
 
+static long lanes2_cb(__u64 idx, void *ctx)
+{
+    return lanes_steps(ctx, 2);
+}
+
+static long lanes3_cb(__u64 idx, void *ctx)
+{
+    return lanes_steps(ctx, 3);
+}
+
+static long lanes4_cb(__u64 idx, void *ctx)
+{
+    return lanes_steps(ctx, 4);
+}
+
 __noinline __u32 scan_lanes(struct bw_scan_buf *sb, const struct bw_config *cfg, __u32 gen,
                             __u32 http)
 {
     if (!sb || !cfg)
         return 0;
-    /* The lanes' accept offsets wait in plan.state[] (the stack is spent by the callers). */
+    /* The lanes' accept offsets wait in plan.state[] (the stack is spent by the callers). The
+     * lanes past the policy's tables are set up on table 0, never run and never match. */
     struct lanes_ctx lc = {.sb = sb};
     __u32 len = sb->dec_len;
 #pragma unroll
@@ -721,7 +746,13 @@ __noinline __u32 scan_lanes(struct bw_scan_buf *sb, const struct bw_config *cfg,
     sb->st.pos[0] = 0;
     sb->plan.steps = (len + BW_SCAN_BATCH - 1) / BW_SCAN_BATCH * BW_SCAN_BATCH;
     pad_text(sb, 0);
-    bpf_loop(sb->plan.steps / BW_SCAN_BATCH, lanes_cb, &lc, 0);
+    __u32 batches = sb->plan.steps / BW_SCAN_BATCH;
+    if (cfg->ndfa == 2)
+        bpf_loop(batches, lanes2_cb, &lc, 0);
+    else if (cfg->ndfa == 3)
+        bpf_loop(batches, lanes3_cb, &lc, 0);
+    else
+        bpf_loop(batches, lanes4_cb, &lc, 0);
 #pragma unroll
     for (int k = 0; k < BW_SCAN_STREAMS; k++) {
         __u32 s = sb->st.s[k];

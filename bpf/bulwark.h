@@ -502,19 +502,20 @@ struct bw_pattern_name {
 
 /* The DFA: one flat table of u32 entries per generation (4 MiB, the kernel's largest map
  * value). Its first BW_DFA_HEAD bytes map a byte to its class: u16 [256], the column's byte
- * offset in a row, then the lanes' map (scan_lanes), u8 [256][BW_DFA_TABLES], the column's index
- * in table k's rows (table 0's holds every table's, so the lanes find the four classes of a
- * byte from one pointer; a table alone has its own in every column). Rows of `classes` entries
- * follow. An entry is the next state: its row's byte offset from the table's start (bw_dfa).
- * The class maps sit in the table so that a step needs one base register for both loads (BPF
- * has few). States end below BW_DFA_STATE_END: the lanes bound a state with a compare, not a
- * mask, and the verifier then needs the state, a column and the entry within the table. */
+ * offset in a row, then the lanes' map (scan_lanes), u16 [256][BW_DFA_TABLES], the column's
+ * byte offset in table k's rows (table 0's holds every table's, so the lanes find the four
+ * columns of a byte from one pointer; a table alone has its own in every column). Rows of
+ * `classes` entries follow. An entry is the next state: its row's byte offset from the table's
+ * start (bw_dfa). The class maps sit in the table so that a step needs one base register for
+ * both loads (BPF has few). States end below BW_DFA_STATE_END: the lanes bound a state with a
+ * compare, not a mask, and add a column read as a u16, so the verifier needs the state plus
+ * any u16 within the table (a real column is below BW_DFA_MAX_CLASSES * 4). */
 #define BW_DFA_ENTRIES (1u << 20)
 #define BW_DFA_BYTES (BW_DFA_ENTRIES * 4)
 #define BW_DFA_LANES_MAP 512 /* the lanes' class map's offset */
-#define BW_DFA_HEAD (BW_DFA_LANES_MAP + 256 * BW_DFA_TABLES)
-#define BW_DFA_MAX_CLASSES 256 /* a row's entries: the lanes' map holds a column's index in u8 */
-#define BW_DFA_STATE_END (BW_DFA_BYTES - BW_DFA_MAX_CLASSES * 4)
+#define BW_DFA_HEAD (BW_DFA_LANES_MAP + 256 * BW_DFA_TABLES * 2)
+#define BW_DFA_MAX_CLASSES 256 /* a row's entries */
+#define BW_DFA_STATE_END (BW_DFA_BYTES - 65536)
 #define BW_DFA_USABLE (BW_DFA_STATE_END / 4) /* entries a policy's table may use */
 struct bw_table {
     __u32 e[BW_DFA_ENTRIES];

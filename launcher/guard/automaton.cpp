@@ -22,10 +22,10 @@ using regex::Nfa;
 
 // Columns [first, last) of `into`'s lanes' class map (BW_DFA_LANES_MAP) hold `from`'s classes.
 void set_classes(Dfa& into, const Dfa& from, size_t first, size_t last) {
-    auto* map = reinterpret_cast<uint8_t*>(into.table.data()) + BW_DFA_LANES_MAP;
+    uint8_t* map = reinterpret_cast<uint8_t*>(into.table.data()) + BW_DFA_LANES_MAP;
     for (size_t b = 0; b < 256; ++b)
         for (size_t k = first; k < last; ++k)
-            map[b * BW_DFA_TABLES + k] = static_cast<uint8_t>(from.byte_class[b] / 4);
+            std::memcpy(map + (b * BW_DFA_TABLES + k) * 2, &from.byte_class[b], 2);
 }
 
 // The tracker: which part of a request the next byte is in, from the raw bytes alone.
@@ -1248,14 +1248,16 @@ uint32_t scan(const Automaton& a, std::string_view payload, size_t scan_bytes) {
         // The kernel's lanes (scan_lanes): each table in one stream over the decoded text; the
         // lowest table with a match answers.
         // Each byte's class for table k is read, as the kernel reads it, from table 0's map.
-        const auto* classes = reinterpret_cast<const uint8_t*>(a.tables[0].table.data());
+        const auto* lanes =
+            reinterpret_cast<const uint8_t*>(a.tables[0].table.data()) + BW_DFA_LANES_MAP;
         for (size_t k = 0; k < a.tables.size(); ++k) {
             const Dfa& dfa = a.tables[k];
             const uint8_t* buf = s.b.dec;
             uint32_t n = s.b.dec_len;
             uint32_t st = dfa.start[http ? BW_START_REQUEST : BW_START_MID];
             for (uint32_t pos = 0; pos < n && st < dfa.accept; ++pos) {
-                uint32_t c = classes[BW_DFA_LANES_MAP + buf[pos] * BW_DFA_TABLES + k] * 4u;
+                uint16_t c;
+                std::memcpy(&c, lanes + (buf[pos] * BW_DFA_TABLES + k) * 2, 2);
                 st = dfa.table[(st + c) / 4];
             }
             if (st >= dfa.accept) return pattern_of(dfa, st);

@@ -444,6 +444,16 @@ TEST_CASE("sets look where they say: request line, a named header, the body", "[
 TEST_CASE("policies/web.json's tables in lanes: the kernel drops what the userspace scan finds",
           "[xdp][patterns][lanes]") {
     auto p = policy::load_policy(harness::env("BULWARK_SOURCE_DIR") + "/policies/web.json");
+    // Four tables, then fewer sets in two and three (each lane count has its own callback).
+    const std::vector<std::string> keep[] = {
+        {}, {"sqli", "rce", "php"}, {"sqli", "rce", "php", "xss", "java"}};
+    const size_t want_tables[] = {4, 2, 3};
+    const size_t variant = GENERATE(0, 1, 2);
+    if (!keep[variant].empty())
+        std::erase_if(p.pattern_sets, [&](const policy::PatternSet& s) {
+            return std::find(keep[variant].begin(), keep[variant].end(), s.name) ==
+                   keep[variant].end();
+        });
     policy::Rate huge = policy::parse_rate("1000000000/second");
     huge.burst = 1'000'000'000;
     p.default_limits.packets = p.default_limits.connections = p.default_limits.requests = huge;
@@ -451,7 +461,7 @@ TEST_CASE("policies/web.json's tables in lanes: the kernel drops what the usersp
     p.max_sources = 8192;
     xdp::Program prog(p);
     const auto& a = prog.dfa();
-    REQUIRE(a.tables.size() > 1);  // more than one table, none raw: scan_lanes
+    REQUIRE(a.tables.size() == want_tables[variant]);  // none raw: scan_lanes
     for (auto& t : a.tables) REQUIRE(!t.raw);
     // Requests of random fragments, attack-like and ordinary, in the path, headers and body.
     const char* frags[] = {"union select",
