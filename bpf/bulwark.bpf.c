@@ -663,9 +663,10 @@ struct lanes_ctx {
  * BW_DFA_LANES_MAP), then the next state. The state is bounded by a compare (BW_DFA_STATE_END:
  * the compiler keeps states below it, so it never ends the scan), not a mask. The table
  * pointers are read from the context at each step: held in registers, they push the states
- * onto the stack (BPF has ten registers). Six instructions a step: what a byte costs is its
- * instructions, not the chains of dependent loads (bench/RESULTS.md, "Where the lanes' time
- * goes"). */
+ * onto the stack (BPF has ten registers). Six instructions a step. With four lanes a byte
+ * costs its instructions; with two, each lane's chain of dependent loads (a load's latency and
+ * an add a byte) sets the pace (bench/RESULTS.md, "Where the lanes' time goes" and "Columns
+ * read as u16 offsets"). */
 #define LANE_STEP(state, c, cls, k)                                                                \
     do {                                                                                           \
         const __u8 *tc_ = *(const __u8 *volatile *)&(c)->t[k];                                     \
