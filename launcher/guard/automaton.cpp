@@ -1214,6 +1214,15 @@ uint32_t run_streams(const Dfa& dfa, const uint8_t* buf, uint32_t n, const bw_pl
 
 }  // namespace
 
+uint16_t lanes_column(const Dfa& table0, uint8_t byte, size_t lane) {
+    uint16_t col;
+    std::memcpy(&col,
+                reinterpret_cast<const uint8_t*>(table0.table.data()) + BW_DFA_LANES_MAP +
+                    (size_t{byte} * BW_DFA_TABLES + lane) * 2,
+                2);
+    return col;
+}
+
 bw_dfa to_kernel(const Dfa& d) {
     bw_dfa k{};
     k.classes = d.classes;
@@ -1248,17 +1257,13 @@ uint32_t scan(const Automaton& a, std::string_view payload, size_t scan_bytes) {
         // The kernel's lanes (scan_lanes): each table in one stream over the decoded text; the
         // lowest table with a match answers.
         // Each byte's class for table k is read, as the kernel reads it, from table 0's map.
-        const auto* lanes =
-            reinterpret_cast<const uint8_t*>(a.tables[0].table.data()) + BW_DFA_LANES_MAP;
         for (size_t k = 0; k < a.tables.size(); ++k) {
             const Dfa& dfa = a.tables[k];
             const uint8_t* buf = s.b.dec;
             uint32_t n = s.b.dec_len;
             uint32_t st = dfa.start[http ? BW_START_REQUEST : BW_START_MID];
             for (uint32_t pos = 0; pos < n && st < dfa.accept; ++pos) {
-                uint16_t c;
-                std::memcpy(&c, lanes + (buf[pos] * BW_DFA_TABLES + k) * 2, 2);
-                st = dfa.table[(st + c) / 4];
+                st = dfa.table[(st + lanes_column(a.tables[0], buf[pos], k)) / 4];
             }
             if (st >= dfa.accept) return pattern_of(dfa, st);
         }

@@ -87,6 +87,10 @@ Dfa compile_table(const std::vector<Pattern>& patterns, size_t max_entries = BW_
 // The kernel's view of a table (bw_config.dfa[i]).
 bw_dfa to_kernel(const Dfa& dfa);
 
+// Lane `lane`'s column for `byte` (a byte offset in that table's rows), from the lanes' class
+// map in table 0's head (BW_DFA_LANES_MAP), where the kernel's lanes read it.
+uint16_t lanes_column(const Dfa& table0, uint8_t byte, size_t lane);
+
 // The table entries a DFA uses: the class map and its rows (what a reload overwrites).
 inline size_t used_entries(const bw_dfa& d) {
     return d.classes ? BW_DFA_HEAD / 4 + size_t{d.states} * d.classes : 0;

@@ -4,7 +4,6 @@
 #include <re2/re2.h>
 
 #include <catch2/catch.hpp>
-#include <cstring>
 #include <random>
 #include <string>
 
@@ -297,20 +296,14 @@ TEST_CASE("table 0's lanes map holds every table's classes of a byte", "[automat
     }
     auto a = automaton::compile(all, biggest + biggest / 5);
     REQUIRE(a.tables.size() == 3);
-    const auto* lanes =
-        reinterpret_cast<const uint8_t*>(a.tables[0].table.data()) + BW_DFA_LANES_MAP;
-    auto lane = [&](int b, size_t k) {
-        uint16_t col;
-        std::memcpy(&col, lanes + (static_cast<size_t>(b) * BW_DFA_TABLES + k) * 2, 2);
-        return col;
-    };
     size_t differ = 0;
     for (int b = 0; b < 256; ++b) {
         for (size_t k = 0; k < BW_DFA_TABLES; ++k) {
             // Lanes past the tables run table 0.
             auto& t = a.tables[k < a.tables.size() ? k : 0];
             INFO("byte " << b << " lane " << k);
-            CHECK(lane(b, k) == t.byte_class[static_cast<size_t>(b)]);
+            CHECK(automaton::lanes_column(a.tables[0], static_cast<uint8_t>(b), k) ==
+                  t.byte_class[static_cast<size_t>(b)]);
         }
         differ += a.tables[1].byte_class[static_cast<size_t>(b)] !=
                   a.tables[2].byte_class[static_cast<size_t>(b)];
