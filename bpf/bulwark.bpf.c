@@ -523,14 +523,15 @@ static long extend_cb(__u64 idx, void *ctx)
     return 0;
 }
 
-/* BW_PAD_BYTE after the text, as far as the streams read (the last starts before the end and
- * runs `steps`), eight bytes at a time. */
-__noinline int pad_text(struct bw_scan_buf *sb, __u32 raw)
+/* BW_PAD_BYTE after the text, `words` eight-byte words: as far as the scan reads past its end
+ * (the streams of a plan: their last starts before the end and runs `steps`; the lanes: to
+ * the end of their last batch). */
+__noinline int pad_text(struct bw_scan_buf *sb, __u32 raw, __u32 words)
 {
     if (!sb)
         return 0;
     __u8 *buf = raw ? sb->raw : sb->dec;
-    __u32 n = raw ? sb->raw_len : sb->dec_len, words = sb->plan.steps / 8 + 2;
+    __u32 n = raw ? sb->raw_len : sb->dec_len;
     for (__u32 i = 0; i < BW_SCAN_BUF / 16; i++) {
         if (i >= words)
             break;
@@ -564,7 +565,7 @@ static __always_inline __u32 scan(struct scan_ctx *c, __u32 raw)
     sb->st.n = raw ? sb->raw_len : sb->dec_len;
     sb->st.raw = raw;
     sb->st.match = 0;
-    pad_text(sb, raw);
+    pad_text(sb, raw, pl->steps / 8 + 2);
     bpf_loop(pl->steps / BW_SCAN_BATCH, scan_cb, c, 0);
     if (sb->st.match)
         return pattern_of(c->d, sb->st.match);
@@ -663,10 +664,9 @@ struct lanes_ctx {
  * BW_DFA_LANES_MAP), then the next state. The state is bounded by a compare (BW_DFA_STATE_END:
  * the compiler keeps states below it, so it never ends the scan), not a mask. The table
  * pointers are read from the context at each step: held in registers, they push the states
- * onto the stack (BPF has ten registers). Six instructions a step. With four lanes a byte
- * costs its instructions; with two, each lane's chain of dependent loads (a load's latency and
- * an add a byte) sets the pace (bench/RESULTS.md, "Where the lanes' time goes" and "Columns
- * read as u16 offsets"). */
+ * onto the stack (BPF has ten registers). Six instructions a step; a byte costs its
+ * instructions (bench/RESULTS.md, "Where the lanes' time goes" and "The lanes' bpf_loop
+ * inlined again"). */
 #define LANE_STEP(state, c, cls, k)                                                                \
     do {                                                                                           \
         const __u8 *tc_ = *(const __u8 *volatile *)&(c)->t[k];                                     \
@@ -709,18 +709,18 @@ bad:
     return 1;
 }
 
-static long lanes2_cb(__u64 idx, void *ctx)
+/* One callback for every lane count, so that scan_lanes has one bpf_loop call with one
+ * callback: the verifier inlines only such a call. Three callbacks at three calls were merged
+ * by clang into one call whose callback is chosen at run time, which the kernel then ran
+ * through the bpf_loop helper, an indirect call (a retpoline here) per 16 bytes. The branch on
+ * the count is the same at every call, so it is predicted. */
+static long lanes_cb(__u64 idx, void *ctx)
 {
-    return lanes_steps(ctx, 2);
-}
-
-static long lanes3_cb(__u64 idx, void *ctx)
-{
-    return lanes_steps(ctx, 3);
-}
-
-static long lanes4_cb(__u64 idx, void *ctx)
-{
+    __u32 n = ((struct lanes_ctx *)ctx)->sb->st.lanes;
+    if (n == 2)
+        return lanes_steps(ctx, 2);
+    if (n == 3)
+        return lanes_steps(ctx, 3);
     return lanes_steps(ctx, 4);
 }
 
@@ -746,14 +746,9 @@ __noinline __u32 scan_lanes(struct bw_scan_buf *sb, const struct bw_config *cfg,
     }
     sb->st.pos[0] = 0;
     sb->plan.steps = (len + BW_SCAN_BATCH - 1) / BW_SCAN_BATCH * BW_SCAN_BATCH;
-    pad_text(sb, 0);
-    __u32 batches = sb->plan.steps / BW_SCAN_BATCH;
-    if (cfg->ndfa == 2)
-        bpf_loop(batches, lanes2_cb, &lc, 0);
-    else if (cfg->ndfa == 3)
-        bpf_loop(batches, lanes3_cb, &lc, 0);
-    else
-        bpf_loop(batches, lanes4_cb, &lc, 0);
+    pad_text(sb, 0, (sb->plan.steps - len) / 8 + 1);
+    sb->st.lanes = cfg->ndfa;
+    bpf_loop(sb->plan.steps / BW_SCAN_BATCH, lanes_cb, &lc, 0);
 #pragma unroll
     for (int k = 0; k < BW_SCAN_STREAMS; k++) {
         __u32 s = sb->st.s[k];

@@ -560,6 +560,7 @@ struct bw_scan_state {
     __u32 raw;
     __u32 match; /* the match state found (a bw_dfa.accept offset or above), 0 none */
     __u32 cur;   /* the stream being extended */
+    __u32 lanes; /* scan_lanes: how many lanes run (the policy's tables) */
 };
 
 /* The scan's working memory, per CPU (too big for the stack). */
