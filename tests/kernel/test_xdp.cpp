@@ -444,7 +444,8 @@ TEST_CASE("sets look where they say: request line, a named header, the body", "[
 TEST_CASE("policies/web.json's tables in lanes: the kernel drops what the userspace scan finds",
           "[xdp][patterns][lanes]") {
     auto p = policy::load_policy(harness::env("BULWARK_SOURCE_DIR") + "/policies/web.json");
-    // Four tables, then fewer sets in two and three (each lane count has its own callback).
+    // Four tables, then fewer sets in two and three (each lane count has its own steps in the
+    // one callback).
     const std::vector<std::string> keep[] = {
         {}, {"sqli", "rce", "php"}, {"sqli", "rce", "php", "xss", "java"}};
     const size_t want_tables[] = {4, 2, 3};
