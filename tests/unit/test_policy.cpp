@@ -295,6 +295,12 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET /page?file=php://filter/resource=index HTTP/1.1\r\n") == "php");
     CHECK(set_hit("GET /page?inc=http://203.0.113.9/shell.txt? HTTP/1.1\r\n") == "rfi");
     CHECK(set_hit("GET /go?u=http:/%5C/%5Cevil.example/x HTTP/1.1\r\n") == "rfi");
+    // The '?' that cuts off an appended extension, in a cookie's value: ';' ends it there.
+    CHECK(set_hit("GET / HTTP/1.1\r\nCookie: pref=http%3A%2F%2Fevil.example%2Fx.txt%3F; "
+                  "sid=1\r\n\r\n") == "rfi");
+    // LDAP filter injection: the closing "*)" then any number of opening parentheses.
+    CHECK(set_hit("GET /login?user=admin*)((|userPassword=*) HTTP/1.1\r\n") == "protocol");
+    CHECK(set_hit("GET /login?user=*)(uid=*))(|(uid=* HTTP/1.1\r\n") == "protocol");
     // (Not ";cat /etc/hosts": file_access matches it too, and which set a request that two
     // sets match is reported under depends on how the sets are packed into tables.)
     CHECK(set_hit("GET /ping?host=127.0.0.1%3Bcat+/tmp/notes.txt HTTP/1.1\r\n") == "rce");
@@ -354,7 +360,10 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "{{{raw}}} <%= user.name %>\", \"ci\": \"${{ secrets.TOKEN }}\"}",
           "POST /api/avatar HTTP/1.1\r\n\r\n{\"img\": "
           "\"data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk\"}",
-          "POST /contact HTTP/1.1\r\n\r\nmsg=see+%2F%2Fcdn.example.com%2Fa.js+please"})
+          "POST /contact HTTP/1.1\r\n\r\nmsg=see+%2F%2Fcdn.example.com%2Fa.js+please",
+          // A path parameter after a file name, and parentheses after a wildcard in a search.
+          "GET /files/notes.txt;jsessionid=0a1b HTTP/1.1\r\nCookie: last=/docs/a.txt; x=1\r\n\r\n",
+          "GET /search?q=(oak*)(chair)+(walnut) HTTP/1.1\r\n"})
         CHECK(set_hit(ok).empty());
     CHECK(p.default_limits.requests == Rate{60, 60'000'000'000ull, 20});
     CHECK(p.suspicious_limits.requests == Rate{10, 60'000'000'000ull, 5});
