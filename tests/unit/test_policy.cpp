@@ -280,6 +280,10 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET /items?id=1+and+2+RLIKE+2--+- HTTP/1.1\r\n") == "sqli");
     CHECK(set_hit("POST /api HTTP/1.1\r\n\r\n{\"id\": \"5 or 3 like 3\"}") == "sqli");
     CHECK(set_hit("GET /items?q=abc%25%27+or+%27%25%27%3D%27 HTTP/1.1\r\n") == "sqli");
+    // A boolean test on who the query runs as (MySQL's user(), MSSQL's user_name()).
+    CHECK(set_hit("GET /items?id=1+and+user()%3D%27root%27 HTTP/1.1\r\n") == "sqli");
+    CHECK(set_hit("GET /items?id=1%20AND%20USER_NAME()%20LIKE%20%27db%25%27 HTTP/1.1\r\n") ==
+          "sqli");
     // A stacked UPDATE.
     CHECK(set_hit("GET /items?id=1%3B+UPDATE+accounts+SET+balance%3D0-- HTTP/1.1\r\n") ==
           "sqli_stacked");
@@ -363,7 +367,10 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "POST /contact HTTP/1.1\r\n\r\nmsg=see+%2F%2Fcdn.example.com%2Fa.js+please",
           // A path parameter after a file name, and parentheses after a wildcard in a search.
           "GET /files/notes.txt;jsessionid=0a1b HTTP/1.1\r\nCookie: last=/docs/a.txt; x=1\r\n\r\n",
-          "GET /search?q=(oak*)(chair)+(walnut) HTTP/1.1\r\n"})
+          "GET /search?q=(oak*)(chair)+(walnut) HTTP/1.1\r\n",
+          // user() in code, not compared.
+          "POST /api/snippets HTTP/1.1\r\n\r\n{\"code\": \"if ($a and user()) { echo "
+          "user()->name; }\"}"})
         CHECK(set_hit(ok).empty());
     CHECK(p.default_limits.requests == Rate{60, 60'000'000'000ull, 20});
     CHECK(p.suspicious_limits.requests == Rate{10, 60'000'000'000ull, 5});
