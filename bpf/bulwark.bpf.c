@@ -663,10 +663,10 @@ struct lanes_ctx {
 /* One lane's step: its table's column for the byte (a u16 byte offset from table 0's map,
  * BW_DFA_LANES_MAP), then the next state. The state is bounded by a compare (BW_DFA_STATE_END:
  * the compiler keeps states below it, so it never ends the scan), not a mask. The table
- * pointers are read from the context at each step: held in registers, they push the states
- * onto the stack (BPF has ten registers). Six instructions a step; a byte costs its
- * instructions (bench/RESULTS.md, "Where the lanes' time goes" and "The lanes' bpf_loop
- * inlined again"). */
+ * pointers are read from the context at each step: held in locals, four lanes' pointers are
+ * spilled to the stack anyway (BPF has ten registers), and two or three lanes' kept in
+ * registers were no faster (bench/RESULTS.md, "What bounds the scan"). Six instructions a
+ * step; four lanes cost their instructions, two wait on their chains of dependent loads. */
 #define LANE_STEP(state, c, cls, k)                                                                \
     do {                                                                                           \
         const __u8 *tc_ = *(const __u8 *volatile *)&(c)->t[k];                                     \
