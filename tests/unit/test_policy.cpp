@@ -314,6 +314,16 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET / HTTP/1.1\r\nUser-Agent: ${jndi:ldap://203.0.113.9/a}\r\n\r\n") == "java");
     CHECK(set_hit("GET / HTTP/1.1\r\nUser-Agent: sqlmap/1.7.2#stable\r\n\r\n") == "scanners");
     CHECK(set_hit("GET /index.php.bak HTTP/1.1\r\n") == "probes");
+    // Tools named in the User-Agent only, and a scanner's marker path.
+    CHECK(set_hit(
+              "GET / HTTP/1.1\r\nUser-Agent: Mozilla/4.0 (compatible; FHScan Core 1.1)\r\n\r\n") ==
+          "scanners");
+    CHECK(set_hit("GET / HTTP/1.1\r\nUser-Agent: Toata dragostea mea pentru diavola\r\n\r\n") ==
+          "scanners");
+    CHECK(set_hit("GET /w00tw00t.at.ISC.SANS.DFind:) HTTP/1.1\r\n") == "probes");
+    // Windows' vol, alone after a separator.
+    CHECK(set_hit("GET /p?id=2&cantidad=%7Cvol&B1=A HTTP/1.1\r\n") == "rce");
+    CHECK(set_hit("POST /p HTTP/1.1\r\n\r\nhost=x%3Bvol+c%3A") == "rce");
     CHECK(set_hit("GET /r?u=%0d%0aSet-Cookie:%20a=b HTTP/1.1\r\n") == "splitting");
     CHECK(set_hit("GET /ping?host=x%3B%2F%3F%3F%3F%2F%3F%3Ft+%2F%3F%3F%3F%2F%3F%3Fss%3F%3F "
                   "HTTP/1.1\r\n") == "shell_evasion");
@@ -373,7 +383,11 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "GET /search?q=(oak*)(chair)+(walnut) HTTP/1.1\r\n",
           // user() in code, not compared.
           "POST /api/snippets HTTP/1.1\r\n\r\n{\"code\": \"if ($a and user()) { echo "
-          "user()->name; }\"}"})
+          "user()->name; }\"}",
+          // A scanner's name outside the User-Agent (a search, a Referer), "vol" as a volume.
+          "GET /search?q=sqlmap+fhscan+email+extractor HTTP/1.1\r\nReferer: "
+          "https://example.com/?q=nikto\r\n\r\n",
+          "POST /cite HTTP/1.1\r\n\r\nref=Nature%3B+vol+12%3B+pp.+3-9&vol=4&x=%7Cvolume"})
         CHECK(set_hit(ok).empty());
     CHECK(p.default_limits.requests == Rate{60, 60'000'000'000ull, 20});
     CHECK(p.suspicious_limits.requests == Rate{10, 60'000'000'000ull, 5});
