@@ -280,6 +280,9 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET /items?id=1+and+2+RLIKE+2--+- HTTP/1.1\r\n") == "sqli");
     CHECK(set_hit("POST /api HTTP/1.1\r\n\r\n{\"id\": \"5 or 3 like 3\"}") == "sqli");
     CHECK(set_hit("GET /items?q=abc%25%27+or+%27%25%27%3D%27 HTTP/1.1\r\n") == "sqli");
+    // A tautology of arithmetic on both sides.
+    CHECK(set_hit("GET /items?q=1%25%27+AND+2*3*8%3D6*8+AND+%27%25%27%3D%27 HTTP/1.1\r\n") ==
+          "sqli");
     // A boolean test on who the query runs as (MySQL's user(), MSSQL's user_name()).
     CHECK(set_hit("GET /items?id=1+and+user()%3D%27root%27 HTTP/1.1\r\n") == "sqli");
     CHECK(set_hit("GET /items?id=1%20AND%20USER_NAME()%20LIKE%20%27db%25%27 HTTP/1.1\r\n") ==
@@ -294,6 +297,11 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "xss");
     CHECK(set_hit("GET /search?q=%3CScRiPt%3Ealert(1)%3C/script%3E HTTP/1.1\r\n") == "xss");
     CHECK(set_hit("GET /p?x=<img src=x onerror = alert(1)> HTTP/1.1\r\n") == "xss");
+    // An attribute's value spelled in HTML character references (j, a, v, a, ...).
+    CHECK(
+        set_hit("POST /c HTTP/1.1\r\n\r\nm=%3CIMG+SRC%3D%26%23106%3B%26%2397%3B%26%23118%3B%26%2397"
+                "%3B%26%23115%3B%3E") == "xss");
+    CHECK(set_hit("GET /p?x=<a+href='&#x6A&#x61&#x76&#x61&#x73'> HTTP/1.1\r\n") == "xss");
     CHECK(set_hit("GET /static/..%2f..%2fapp/main.py HTTP/1.1\r\n") == "traversal");
     CHECK(set_hit("GET /download?f=%2Fetc%2Fpasswd HTTP/1.1\r\n") == "file_access");
     CHECK(set_hit("GET /page?file=php://filter/resource=index HTTP/1.1\r\n") == "php");
@@ -384,6 +392,11 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           // user() in code, not compared.
           "POST /api/snippets HTTP/1.1\r\n\r\n{\"code\": \"if ($a and user()) { echo "
           "user()->name; }\"}",
+          // Characters a form's charset lacks, sent by the browser as character references;
+          // arithmetic after "and" in prose, with no comparison.
+          "GET /search?q=%26%231087%3B%26%231088%3B%26%231080%3B%26%231074%3B%26%23x43f%3B "
+          "HTTP/1.1\r\n",
+          "POST /contact HTTP/1.1\r\n\r\nmsg=rooms+2+and+3*4+metres%2C+or+5-6+people",
           // A scanner's name outside the User-Agent (a search, a Referer), "vol" as a volume.
           "GET /search?q=sqlmap+fhscan+email+extractor HTTP/1.1\r\nReferer: "
           "https://example.com/?q=nikto\r\n\r\n",
