@@ -426,6 +426,19 @@ TEST_CASE("policies/web-strict.json: compiles, and catches what web.json leaves 
         CHECK(set_of(a, p, req) == set);
         CHECK(set_of(w, web, req).empty());
     }
+    // web.json's rules that web-strict.json has too (the ones it cannot fit are in
+    // policies/README.md): a template polyglot and shell evasion in headers, base64 PHP.
+    for (auto [req, set] : std::initializer_list<std::pair<const char*, const char*>>{
+             {"GET / HTTP/1.1\r\nX-Api-Version: ${{<%[%'\"}}%\\.\r\n\r\n", "java"},
+             {"GET / HTTP/1.1\r\nUser-Agent: x;/\?\?\?/\?\?t /\?\?\?/\?\?ss\?\?\r\n\r\n",
+              "shell_evasion"},
+             {"GET /p?page=data:text/plain;base64,PD9waHAgc3lzdGVtKCRfR0VUWzBdKTs= HTTP/1.1\r\n",
+              "php"},
+             {"GET /p?q=%3Clink+rel%3Dimport+href%3D//evil.example/x%3E HTTP/1.1\r\n", "xss"}}) {
+        INFO(req);
+        CHECK(set_of(a, p, req) == set);
+        CHECK(set_of(w, web, req) == set);
+    }
 }
 
 // Floors, not targets: each a little under what was measured when the rules were written
