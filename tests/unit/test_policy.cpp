@@ -329,6 +329,10 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET / HTTP/1.1\r\nUser-Agent: Toata dragostea mea pentru diavola\r\n\r\n") ==
           "scanners");
     CHECK(set_hit("GET /w00tw00t.at.ISC.SANS.DFind:) HTTP/1.1\r\n") == "probes");
+    // A SUID search, PowerShell's reconnaissance cmdlets, a program started by cmd's start.
+    CHECK(set_hit("GET /p?host=x%3Bfind+/+-perm+-4000+-type+f HTTP/1.1\r\n") == "rce");
+    CHECK(set_hit("GET /p?host=x+%7C+Get-Process HTTP/1.1\r\n") == "rce");
+    CHECK(set_hit("POST /p HTTP/1.1\r\n\r\nhost=x%26+start+calc.exe") == "rce");
     // Windows' vol, alone after a separator.
     CHECK(set_hit("GET /p?id=2&cantidad=%7Cvol&B1=A HTTP/1.1\r\n") == "rce");
     CHECK(set_hit("POST /p HTTP/1.1\r\n\r\nhost=x%3Bvol+c%3A") == "rce");
@@ -397,6 +401,9 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "GET /search?q=%26%231087%3B%26%231088%3B%26%231080%3B%26%231074%3B%26%23x43f%3B "
           "HTTP/1.1\r\n",
           "POST /contact HTTP/1.1\r\n\r\nmsg=rooms+2+and+3*4+metres%2C+or+5-6+people",
+          // find, get- and start in prose.
+          "POST /contact HTTP/1.1\r\n\r\nmsg=Use+find+%2F+replace%3B+then+start+the+notepad+"
+          "app+%26+get-together+at+5",
           // A scanner's name outside the User-Agent (a search, a Referer), "vol" as a volume.
           "GET /search?q=sqlmap+fhscan+email+extractor HTTP/1.1\r\nReferer: "
           "https://example.com/?q=nikto\r\n\r\n",
