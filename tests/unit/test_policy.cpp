@@ -329,6 +329,13 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET / HTTP/1.1\r\nUser-Agent: Toata dragostea mea pentru diavola\r\n\r\n") ==
           "scanners");
     CHECK(set_hit("GET /w00tw00t.at.ISC.SANS.DFind:) HTTP/1.1\r\n") == "probes");
+    // PHP's settings that let a request include code; a custom-serialised PHP object; an
+    // XStream document naming Java classes.
+    CHECK(set_hit("GET /index.php?-d+allow_url_include%3D1 HTTP/1.1\r\n") == "php");
+    CHECK(set_hit("GET /p?d=C:11:%22ArrayObject%22:37:%7Bx:i:0;a:0:%7B%7D%7D HTTP/1.1\r\n") ==
+          "php");
+    CHECK(set_hit("POST /api HTTP/1.1\r\nContent-Type: application/xml\r\n\r\n<map><entry>"
+                  "<java.util.PriorityQueue serialization=\"custom\"/></entry></map>") == "java");
     // A SUID search, PowerShell's reconnaissance cmdlets, a program started by cmd's start.
     CHECK(set_hit("GET /p?host=x%3Bfind+/+-perm+-4000+-type+f HTTP/1.1\r\n") == "rce");
     CHECK(set_hit("GET /p?host=x+%7C+Get-Process HTTP/1.1\r\n") == "rce");
@@ -401,6 +408,9 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "GET /search?q=%26%231087%3B%26%231088%3B%26%231080%3B%26%231074%3B%26%23x43f%3B "
           "HTTP/1.1\r\n",
           "POST /contact HTTP/1.1\r\n\r\nmsg=rooms+2+and+3*4+metres%2C+or+5-6+people",
+          // A setting's name in prose, a drive letter, an XML element named like a package.
+          "POST /contact HTTP/1.1\r\n\r\nmsg=Is+allow_url_include+on%3F+See+C:11+and+"
+          "%3Cjava-version%3E17%3C/java-version%3E",
           // find, get- and start in prose.
           "POST /contact HTTP/1.1\r\n\r\nmsg=Use+find+%2F+replace%3B+then+start+the+notepad+"
           "app+%26+get-together+at+5",
