@@ -329,6 +329,12 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET / HTTP/1.1\r\nUser-Agent: Toata dragostea mea pentru diavola\r\n\r\n") ==
           "scanners");
     CHECK(set_hit("GET /w00tw00t.at.ISC.SANS.DFind:) HTTP/1.1\r\n") == "probes");
+    // Response splitting in a form body, by the headers and lines a request never carries.
+    CHECK(set_hit("POST /login HTTP/1.1\r\n\r\nB1=Entrar%0D%0ASet-cookie%3A+Tamper%3D104126") ==
+          "protocol");
+    CHECK(
+        set_hit("POST /c HTTP/1.1\r\n\r\nm=x%0d%0aHTTP/1.1+200+OK%0d%0aContent-Type:+text/html") ==
+        "protocol");
     // PHP's settings that let a request include code; a custom-serialised PHP object; an
     // XStream document naming Java classes.
     CHECK(set_hit("GET /index.php?-d+allow_url_include%3D1 HTTP/1.1\r\n") == "php");
@@ -408,6 +414,12 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "GET /search?q=%26%231087%3B%26%231088%3B%26%231080%3B%26%231074%3B%26%23x43f%3B "
           "HTTP/1.1\r\n",
           "POST /contact HTTP/1.1\r\n\r\nmsg=rooms+2+and+3*4+metres%2C+or+5-6+people",
+          // Location and Content-Type after a newline in a message, a multipart part's headers.
+          "POST /contact HTTP/1.1\r\n\r\nmsg=Hello%0D%0ALocation%3A+Madrid%0D%0AContent-Type%3A+"
+          "gift&x=set-cookie+policy",
+          "POST /upload HTTP/1.1\r\nContent-Type: multipart/form-data; boundary=b\r\n\r\n--b\r\n"
+          "Content-Disposition: form-data; name=\"f\"; filename=\"a.png\"\r\nContent-Type: "
+          "image/png\r\n\r\nPNG\r\n--b--\r\n",
           // A setting's name in prose, a drive letter, an XML element named like a package.
           "POST /contact HTTP/1.1\r\n\r\nmsg=Is+allow_url_include+on%3F+See+C:11+and+"
           "%3Cjava-version%3E17%3C/java-version%3E",
