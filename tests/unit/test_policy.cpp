@@ -329,6 +329,8 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET / HTTP/1.1\r\nUser-Agent: Toata dragostea mea pentru diavola\r\n\r\n") ==
           "scanners");
     CHECK(set_hit("GET /w00tw00t.at.ISC.SANS.DFind:) HTTP/1.1\r\n") == "probes");
+    CHECK(set_hit("GET http://localhost:8080/shop/img/3.gif~ HTTP/1.1\r\n") == "probes");
+    CHECK(set_hit("GET /app/settings.yml.bak HTTP/1.1\r\n") == "probes");
     // Response splitting in a form body, by the headers and lines a request never carries.
     CHECK(set_hit("POST /login HTTP/1.1\r\n\r\nB1=Entrar%0D%0ASet-cookie%3A+Tamper%3D104126") ==
           "protocol");
@@ -420,6 +422,8 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "POST /upload HTTP/1.1\r\nContent-Type: multipart/form-data; boundary=b\r\n\r\n--b\r\n"
           "Content-Disposition: form-data; name=\"f\"; filename=\"a.png\"\r\nContent-Type: "
           "image/png\r\n\r\nPNG\r\n--b--\r\n",
+          // A user's directory, a tilde in a query, a source map.
+          "GET /~ana/index.html?r=~1&m=/static/app.css.map HTTP/1.1\r\n",
           // A setting's name in prose, a drive letter, an XML element named like a package.
           "POST /contact HTTP/1.1\r\n\r\nmsg=Is+allow_url_include+on%3F+See+C:11+and+"
           "%3Cjava-version%3E17%3C/java-version%3E",
