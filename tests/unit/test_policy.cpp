@@ -297,6 +297,16 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "xss");
     CHECK(set_hit("GET /search?q=%3CScRiPt%3Ealert(1)%3C/script%3E HTTP/1.1\r\n") == "xss");
     CHECK(set_hit("GET /p?x=<img src=x onerror = alert(1)> HTTP/1.1\r\n") == "xss");
+    // Breaking out of a script's string with print(); a call through a regex's source; an old
+    // IE handler; the constructor's constructor outside a template; a newline entity inside
+    // "javascript:".
+    CHECK(set_hit("GET /p?q=%27-print()-%27 HTTP/1.1\r\n") == "xss");
+    CHECK(set_hit("GET /p?q=top[/al/.source%2B/ert/.source](1) HTTP/1.1\r\n") == "xss");
+    CHECK(set_hit("GET /p?q=<a+tabindex=1+onbeforedeactivate=print()> HTTP/1.1\r\n") == "xss");
+    CHECK(set_hit("GET /p?q=constructor.constructor(%27print()%27)() HTTP/1.1\r\n") == "xss");
+    CHECK(set_hit("GET /p?q=<a+href=%22jav%26%23x0A;ascript:print()%22> HTTP/1.1\r\n") == "xss");
+    CHECK(set_hit("GET /p?q=<a+href=%22j%26%2310;avas%26%23x09;cript:print()%22> HTTP/1.1\r\n") ==
+          "xss");
     // An attribute's value spelled in HTML character references (j, a, v, a, ...).
     CHECK(
         set_hit("POST /c HTTP/1.1\r\n\r\nm=%3CIMG+SRC%3D%26%23106%3B%26%2397%3B%26%23118%3B%26%2397"
@@ -422,6 +432,9 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "POST /upload HTTP/1.1\r\nContent-Type: multipart/form-data; boundary=b\r\n\r\n--b\r\n"
           "Content-Disposition: form-data; name=\"f\"; filename=\"a.png\"\r\nContent-Type: "
           "image/png\r\n\r\nPNG\r\n--b--\r\n",
+          // print() in code, a newline entity before a word and a colon, a constructor named.
+          "POST /api/snippets HTTP/1.1\r\n\r\n{\"code\": \"print()\", \"note\": "
+          "\"line&#10;script: run it; the constructor.constructor property\"}",
           // A user's directory, a tilde in a query, a source map.
           "GET /~ana/index.html?r=~1&m=/static/app.css.map HTTP/1.1\r\n",
           // A setting's name in prose, a drive letter, an XML element named like a package.
