@@ -283,6 +283,9 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     // A tautology of arithmetic on both sides.
     CHECK(set_hit("GET /items?q=1%25%27+AND+2*3*8%3D6*8+AND+%27%25%27%3D%27 HTTP/1.1\r\n") ==
           "sqli");
+    // A tautology of hex numbers; a quote closed, then a WHERE that is always true.
+    CHECK(set_hit("GET /items?id=1+and+0x41%3D0x41 HTTP/1.1\r\n") == "sqli");
+    CHECK(set_hit("GET /items?id=1%27+where+1%3D1+-- HTTP/1.1\r\n") == "sqli");
     // A boolean test on who the query runs as (MySQL's user(), MSSQL's user_name()).
     CHECK(set_hit("GET /items?id=1+and+user()%3D%27root%27 HTTP/1.1\r\n") == "sqli");
     CHECK(set_hit("GET /items?id=1%20AND%20USER_NAME()%20LIKE%20%27db%25%27 HTTP/1.1\r\n") ==
@@ -435,6 +438,9 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           // print() in code, a newline entity before a word and a colon, a constructor named.
           "POST /api/snippets HTTP/1.1\r\n\r\n{\"code\": \"print()\", \"note\": "
           "\"line&#10;script: run it; the constructor.constructor property\"}",
+          // "where" after a quote in prose, hex colours and numbers after "and".
+          "POST /contact HTTP/1.1\r\n\r\nmsg=the+%27blue%27+where+I+live%2C+0x41+and+0x42+"
+          "and+color+0x1f2f3f",
           // A user's directory, a tilde in a query, a source map.
           "GET /~ana/index.html?r=~1&m=/static/app.css.map HTTP/1.1\r\n",
           // A setting's name in prose, a drive letter, an XML element named like a package.
