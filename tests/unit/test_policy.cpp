@@ -320,6 +320,9 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET /page?file=php://filter/resource=index HTTP/1.1\r\n") == "php");
     CHECK(set_hit("GET /page?inc=http://203.0.113.9/shell.txt? HTTP/1.1\r\n") == "rfi");
     CHECK(set_hit("GET /go?u=http:/%5C/%5Cevil.example/x HTTP/1.1\r\n") == "rfi");
+    // Loopback spelled in octal, and the address 0.
+    CHECK(set_hit("GET /fetch?url=http://017700000001/admin HTTP/1.1\r\n") == "rfi");
+    CHECK(set_hit("GET /fetch?url=http://0:8080/ HTTP/1.1\r\n") == "rfi");
     // The '?' that cuts off an appended extension, in a cookie's value: ';' ends it there.
     CHECK(set_hit("GET / HTTP/1.1\r\nCookie: pref=http%3A%2F%2Fevil.example%2Fx.txt%3F; "
                   "sid=1\r\n\r\n") == "rfi");
@@ -441,6 +444,8 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           // "where" after a quote in prose, hex colours and numbers after "and".
           "POST /contact HTTP/1.1\r\n\r\nmsg=the+%27blue%27+where+I+live%2C+0x41+and+0x42+"
           "and+color+0x1f2f3f",
+          // URLs to hosts whose names start with 0, and a number after a port.
+          "GET /go?u=http://0day.example/a&v=https://example.com:017700000001/ HTTP/1.1\r\n",
           // A user's directory, a tilde in a query, a source map.
           "GET /~ana/index.html?r=~1&m=/static/app.css.map HTTP/1.1\r\n",
           // A setting's name in prose, a drive letter, an XML element named like a package.
