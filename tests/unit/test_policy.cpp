@@ -474,27 +474,28 @@ TEST_CASE("policies/web-strict.json: compiles, and catches what web.json leaves 
     REQUIRE(a.tables.size() <= BW_DFA_TABLES);
     auto web = load_policy(std::string(BULWARK_SOURCE_DIR) + "/policies/web.json");
     auto w = automaton::compile(all_patterns(web));
-    for (auto [req, set] : std::initializer_list<std::pair<const char*, const char*>>{
-             {"GET /ping?host=127.0.0.1%0aid HTTP/1.1\r\n", "rce_strict"},
-             {"GET /login?next=https://evil.example/x HTTP/1.1\r\n", "ssrf_strict"},
-             {"GET /wp-login.php HTTP/1.1\r\n", "probes_strict"},
-             {"GET /p?bio=%3Cb%3Ehi%3C/b%3E HTTP/1.1\r\n", "html_strict"}}) {
-        INFO(req);
-        CHECK(set_of(a, p, req) == set);
-        CHECK(set_of(w, web, req).empty());
-    }
-    // web.json's rules that web-strict.json has too (the ones it cannot fit are in
-    // policies/README.md): a template polyglot and shell evasion in headers, base64 PHP.
-    for (auto [req, set] : std::initializer_list<std::pair<const char*, const char*>>{
-             {"GET / HTTP/1.1\r\nX-Api-Version: ${{<%[%'\"}}%\\.\r\n\r\n", "java"},
+    // Each request with the set web-strict.json reports it under and web.json's ("": passed).
+    // web.json leaves the first ones on purpose; the others are web.json's rules that
+    // web-strict.json has too (the ones it cannot fit are in policies/README.md): a template
+    // polyglot and shell evasion in headers, base64 PHP, <link.
+    struct Case {
+        const char *req, *strict, *web;
+    };
+    for (auto [req, strict, in_web] : std::initializer_list<Case>{
+             {"GET /ping?host=127.0.0.1%0aid HTTP/1.1\r\n", "rce_strict", ""},
+             {"GET /login?next=https://evil.example/x HTTP/1.1\r\n", "ssrf_strict", ""},
+             {"GET /wp-login.php HTTP/1.1\r\n", "probes_strict", ""},
+             {"GET /p?bio=%3Cb%3Ehi%3C/b%3E HTTP/1.1\r\n", "html_strict", ""},
+             {"GET / HTTP/1.1\r\nX-Api-Version: ${{<%[%'\"}}%\\.\r\n\r\n", "java", "java"},
              {"GET / HTTP/1.1\r\nUser-Agent: x;/\?\?\?/\?\?t /\?\?\?/\?\?ss\?\?\r\n\r\n",
-              "shell_evasion"},
+              "shell_evasion", "shell_evasion"},
              {"GET /p?page=data:text/plain;base64,PD9waHAgc3lzdGVtKCRfR0VUWzBdKTs= HTTP/1.1\r\n",
-              "php"},
-             {"GET /p?q=%3Clink+rel%3Dimport+href%3D//evil.example/x%3E HTTP/1.1\r\n", "xss"}}) {
+              "php", "php"},
+             {"GET /p?q=%3Clink+rel%3Dimport+href%3D//evil.example/x%3E HTTP/1.1\r\n", "xss",
+              "xss"}}) {
         INFO(req);
-        CHECK(set_of(a, p, req) == set);
-        CHECK(set_of(w, web, req) == set);
+        CHECK(set_of(a, p, req) == strict);
+        CHECK(set_of(w, web, req) == in_web);
     }
 }
 
