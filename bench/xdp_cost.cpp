@@ -137,12 +137,11 @@ int main(int argc, char** argv) {
     // rules only).
     auto no_patterns = open;
     no_patterns.pattern_sets.clear();
-    // A smaller policy: web.json's SQL, command and PHP sets only, two tables, so two lanes a
-    // byte instead of four.
+    // A smaller policy: web.json's SQL and command sets only, two tables, so two lanes a byte
+    // instead of four.
     auto two = open;
-    std::erase_if(two.pattern_sets, [](const policy::PatternSet& s) {
-        return s.name != "sqli" && s.name != "rce" && s.name != "php";
-    });
+    std::erase_if(two.pattern_sets,
+                  [](const policy::PatternSet& s) { return s.name != "sqli" && s.name != "rce"; });
 
     // The open policy with escalating bans: what the ban lookup adds to every packet, and what
     // a banned source's packet costs (one ban added by hand, as `bulwark ban add` does).

@@ -384,6 +384,28 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
                   "HTTP/1.1\r\n") == "php");
     CHECK(set_hit("POST /render HTTP/1.1\r\n\r\n{\"name\": \"${{<%[%'\\\"}}%\\\\.\"}") == "java");
     CHECK(set_hit("GET /hello?name=%7B%7B%3C%25%5B%25 HTTP/1.1\r\n") == "java");
+    // Prototype pollution in a query's names and a JSON body; code given to a NoSQL $where
+    // after a closed quote; Node's process object from an expression.
+    CHECK(set_hit("GET /p?__proto__[isAdmin]=true HTTP/1.1\r\n") == "java");
+    CHECK(set_hit("GET /p?constructor[prototype][isAdmin]=1 HTTP/1.1\r\n") == "java");
+    CHECK(set_hit("POST /api HTTP/1.1\r\n\r\n{\"constructor\": {\"prototype\": {\"a\": 1}}}") ==
+          "java");
+    CHECK(set_hit("GET /u?name=x%27%3Breturn+true%3Bvar+y%3D%27 HTTP/1.1\r\n") == "sqli");
+    CHECK(set_hit("POST /login HTTP/1.1\r\n\r\nuser=admin%27+%26%26+this.password.match(/.*/)//") ==
+          "sqli");
+    CHECK(set_hit("GET /p?x=global.process.exit() HTTP/1.1\r\n") == "rce");
+    // A Thymeleaf selection expression and Twig's _self; LDAP's filter that is always true.
+    CHECK(set_hit("GET /p?x=*%7B7*7%7D HTTP/1.1\r\n") == "java");
+    CHECK(set_hit("GET /p?x=%7B%7B_self.env.registerUndefinedFilterCallback(%22exec%22)%7D%7D "
+                  "HTTP/1.1\r\n") == "java");
+    CHECK(set_hit("GET /login?user=admin)(%26) HTTP/1.1\r\n") == "protocol");
+    // Ruby's %x(), a command found by which inside $(), CGI's test script.
+    CHECK(set_hit("GET /p?x=%25x(id) HTTP/1.1\r\n") == "rce");
+    CHECK(set_hit("GET /p?x=a;$(which+id) HTTP/1.1\r\n") == "rce");
+    CHECK(set_hit("GET /cgi-bin/test-cgi HTTP/1.1\r\n") == "probes");
+    // A Windows command at the end of a header's value (the CR after it reads as a space).
+    CHECK(set_hit("GET / HTTP/1.1\r\nReferer: https://a.example/?q=%26+systeminfo\r\n\r\n") ==
+          "rce");
     // A body behind 600 bytes of browser headers is scanned too.
     std::string post =
         "POST /comment HTTP/1.1\r\nHost: shop.example\r\nUser-Agent: " + std::string(500, 'M') +
@@ -457,7 +479,16 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           // A scanner's name outside the User-Agent (a search, a Referer), "vol" as a volume.
           "GET /search?q=sqlmap+fhscan+email+extractor HTTP/1.1\r\nReferer: "
           "https://example.com/?q=nikto\r\n\r\n",
-          "POST /cite HTTP/1.1\r\n\r\nref=Nature%3B+vol+12%3B+pp.+3-9&vol=4&x=%7Cvolume"})
+          "POST /cite HTTP/1.1\r\n\r\nref=Nature%3B+vol+12%3B+pp.+3-9&vol=4&x=%7Cvolume",
+          // "sleep" and a number in prose (a newline after them reads as a space, so a rule
+          // cannot end at one); JavaScript's words, quotes and "return" in prose and code.
+          "GET /search?q=sleep+5+hours+a+night HTTP/1.1\r\n",
+          "POST /contact HTTP/1.1\r\n\r\nmsg=I+sleep+8%0D%0Ahours",
+          "POST /api/snippets HTTP/1.1\r\n\r\n{\"note\": \"the prototype of the constructor; "
+          "process the order; it's 'x'; return it && this one\", "
+          "\"code\": \"var a = 'x'; return a;\"}",
+          "GET /search?q=tom+(and)+jerry+(%26)+co HTTP/1.1\r\n",
+          "GET /search?q=100%25x(2)+and+*%7Bnote%7D HTTP/1.1\r\n"})
         CHECK(set_hit(ok).empty());
     CHECK(p.default_limits.requests == Rate{60, 60'000'000'000ull, 20});
     CHECK(p.suspicious_limits.requests == Rate{10, 60'000'000'000ull, 5});
@@ -477,7 +508,8 @@ TEST_CASE("policies/web-strict.json: compiles, and catches what web.json leaves 
     // Each request with the set web-strict.json reports it under and web.json's ("": passed).
     // web.json leaves the first ones on purpose; the others are web.json's rules that
     // web-strict.json has too (the ones it cannot fit are in policies/README.md): a template
-    // polyglot and shell evasion in headers, base64 PHP, <link.
+    // polyglot and shell evasion in headers, base64 PHP, <link, prototype pollution, LDAP's
+    // filter that is always true.
     struct Case {
         const char *req, *strict, *web;
     };
@@ -492,7 +524,9 @@ TEST_CASE("policies/web-strict.json: compiles, and catches what web.json leaves 
              {"GET /p?page=data:text/plain;base64,PD9waHAgc3lzdGVtKCRfR0VUWzBdKTs= HTTP/1.1\r\n",
               "php", "php"},
              {"GET /p?q=%3Clink+rel%3Dimport+href%3D//evil.example/x%3E HTTP/1.1\r\n", "xss",
-              "xss"}}) {
+              "xss"},
+             {"GET /p?__proto__[isAdmin]=1 HTTP/1.1\r\n", "java", "java"},
+             {"GET /login?user=*)(%26) HTTP/1.1\r\n", "protocol", "protocol"}}) {
         INFO(req);
         CHECK(set_of(a, p, req) == strict);
         CHECK(set_of(w, web, req) == in_web);
