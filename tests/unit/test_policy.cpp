@@ -403,6 +403,7 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET /p?x=%25x(id) HTTP/1.1\r\n") == "rce");
     CHECK(set_hit("GET /p?x=a;$(which+id) HTTP/1.1\r\n") == "rce");
     CHECK(set_hit("GET /cgi-bin/test-cgi HTTP/1.1\r\n") == "probes");
+    CHECK(set_hit("GET /p?x=cat+%60ls%60 HTTP/1.1\r\n") == "rce");
     // A Windows command at the end of a header's value (the CR after it reads as a space).
     CHECK(set_hit("GET / HTTP/1.1\r\nReferer: https://a.example/?q=%26+systeminfo\r\n\r\n") ==
           "rce");
@@ -484,6 +485,8 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           // cannot end at one); JavaScript's words, quotes and "return" in prose and code.
           "GET /search?q=sleep+5+hours+a+night HTTP/1.1\r\n",
           "POST /contact HTTP/1.1\r\n\r\nmsg=I+sleep+8%0D%0Ahours",
+          // An English word that is also a command, before quoted text (the GPL's notice).
+          "POST /contact HTTP/1.1\r\n\r\nmsg=for+details+type+%60show+w%27.",
           "POST /api/snippets HTTP/1.1\r\n\r\n{\"note\": \"the prototype of the constructor; "
           "process the order; it's 'x'; return it && this one\", "
           "\"code\": \"var a = 'x'; return a;\"}",
