@@ -404,6 +404,10 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET /p?x=a;$(which+id) HTTP/1.1\r\n") == "rce");
     CHECK(set_hit("GET /cgi-bin/test-cgi HTTP/1.1\r\n") == "probes");
     CHECK(set_hit("GET /p?x=cat+%60ls%60 HTTP/1.1\r\n") == "rce");
+    // Blind SQL injection's functions after AND/OR, with a space before the parenthesis too.
+    CHECK(set_hit("GET /p?id=1%27+and+if+(1%3D1,sleep(5),0)--+- HTTP/1.1\r\n") == "sqli");
+    CHECK(set_hit("GET /p?id=%27+or+not+1%3D2-- HTTP/1.1\r\n") == "sqli");
+    CHECK(set_hit("GET /p?id=1+and+length(database())%3E5 HTTP/1.1\r\n") == "sqli");
     // A Windows command at the end of a header's value (the CR after it reads as a space).
     CHECK(set_hit("GET / HTTP/1.1\r\nReferer: https://a.example/?q=%26+systeminfo\r\n\r\n") ==
           "rce");
@@ -485,6 +489,13 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           // cannot end at one); JavaScript's words, quotes and "return" in prose and code.
           "GET /search?q=sleep+5+hours+a+night HTTP/1.1\r\n",
           "POST /contact HTTP/1.1\r\n\r\nmsg=I+sleep+8%0D%0Ahours",
+          // A quoted word, then "and"/"or" and a word SQL also has, in a help desk's prose; a
+          // parenthesis after words that are SQL functions too.
+          "POST /ticket HTTP/1.1\r\n\r\nmsg=Click+%22Edit%22+and+select+%22Copy%22%2C+then+"
+          "go+to+%27Settings%27+and+select+%27Privacy%27",
+          "GET /search?q=whether+it+is+%27fair%27+or+not+is+debatable HTTP/1.1\r\n",
+          "POST /ticket HTTP/1.1\r\n\r\nmsg=Press+OK+and+if+(prompted)+enter+your+PIN%3B+I+"
+          "need+sleep+(8+hours)%3B+our+benchmark+(2024)+results",
           // An English word that is also a command, before quoted text (the GPL's notice).
           "POST /contact HTTP/1.1\r\n\r\nmsg=for+details+type+%60show+w%27.",
           "POST /api/snippets HTTP/1.1\r\n\r\n{\"note\": \"the prototype of the constructor; "
