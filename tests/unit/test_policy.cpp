@@ -404,6 +404,12 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET /p?x=a;$(which+id) HTTP/1.1\r\n") == "rce");
     CHECK(set_hit("GET /cgi-bin/test-cgi HTTP/1.1\r\n") == "probes");
     CHECK(set_hit("GET /p?x=cat+%60ls%60 HTTP/1.1\r\n") == "rce");
+    // Commands that are English words too, with an attacker's arguments.
+    CHECK(set_hit("GET /p?h=x%7Cps+aux HTTP/1.1\r\n") == "rce");
+    CHECK(set_hit("GET /p?h=x%3Bping+evil.example&n=1 HTTP/1.1\r\n") == "rce");
+    CHECK(set_hit("GET /p?h=x%3Bsleep+10 HTTP/1.1\r\n") == "rce");
+    CHECK(set_hit("GET /p?h=x%7Cnet+user HTTP/1.1\r\n") == "rce");
+    CHECK(set_hit("GET /p?h=x%26+ver HTTP/1.1\r\n") == "rce");
     // Blind SQL injection's functions after AND/OR, with a space before the parenthesis too.
     CHECK(set_hit("GET /p?id=1%27+and+if+(1%3D1,sleep(5),0)--+- HTTP/1.1\r\n") == "sqli");
     CHECK(set_hit("GET /p?id=%27+or+not+1%3D2-- HTTP/1.1\r\n") == "sqli");
@@ -489,6 +495,11 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           // cannot end at one); JavaScript's words, quotes and "return" in prose and code.
           "GET /search?q=sleep+5+hours+a+night HTTP/1.1\r\n",
           "POST /contact HTTP/1.1\r\n\r\nmsg=I+sleep+8%0D%0Ahours",
+          // English words that are also commands, after ';', '|' and '&&' in prose.
+          "POST /review HTTP/1.1\r\n\r\nmsg=I+have+a+dog%3B+cat+food+is+for+my+other+pet%3B+"
+          "long+flight%3B+sleep+(finally)%3B+ping+me+tomorrow%3B+dig+in%3B+Java%3B+Ruby+and+Perl",
+          "GET /search?q=server+down+%7C+reboot+Monday+%26%26+cat+videos%3B+zip+it%3B+tar+roof "
+          "HTTP/1.1\r\n",
           // A quoted word, then "and"/"or" and a word SQL also has, in a help desk's prose; a
           // parenthesis after words that are SQL functions too.
           "POST /ticket HTTP/1.1\r\n\r\nmsg=Click+%22Edit%22+and+select+%22Copy%22%2C+then+"
