@@ -404,6 +404,11 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET /p?x=a;$(which+id) HTTP/1.1\r\n") == "rce");
     CHECK(set_hit("GET /cgi-bin/test-cgi HTTP/1.1\r\n") == "probes");
     CHECK(set_hit("GET /p?x=cat+%60ls%60 HTTP/1.1\r\n") == "rce");
+    // Functions called with a space before the parenthesis.
+    CHECK(set_hit("GET /p?q=%3Cimg+src=x+onerror=alert+(document.cookie)%3E HTTP/1.1\r\n") ==
+          "xss");
+    CHECK(set_hit("GET /p?q=x%27%3Bprompt+(1)// HTTP/1.1\r\n") == "xss");
+    CHECK(set_hit("GET /p?c=system+(%22id%22)%3B HTTP/1.1\r\n") == "php");
     // Commands that are English words too, with an attacker's arguments.
     CHECK(set_hit("GET /p?h=x%7Cps+aux HTTP/1.1\r\n") == "rce");
     CHECK(set_hit("GET /p?h=x%3Bping+evil.example&n=1 HTTP/1.1\r\n") == "rce");
@@ -495,6 +500,9 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           // cannot end at one); JavaScript's words, quotes and "return" in prose and code.
           "GET /search?q=sleep+5+hours+a+night HTTP/1.1\r\n",
           "POST /contact HTTP/1.1\r\n\r\nmsg=I+sleep+8%0D%0Ahours",
+          // Words that are also functions' names, before a parenthesis in prose.
+          "POST /ticket HTTP/1.1\r\n\r\nmsg=My+system+(Windows+11)+crashes%3B+the+alert+(red)+"
+          "light%2C+the+prompt+(optional)+field%2C+eval+(see+below)+and+3+alert(s)",
           // English words that are also commands, after ';', '|' and '&&' in prose.
           "POST /review HTTP/1.1\r\n\r\nmsg=I+have+a+dog%3B+cat+food+is+for+my+other+pet%3B+"
           "long+flight%3B+sleep+(finally)%3B+ping+me+tomorrow%3B+dig+in%3B+Java%3B+Ruby+and+Perl",
