@@ -404,6 +404,8 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET /p?x=a;$(which+id) HTTP/1.1\r\n") == "rce");
     CHECK(set_hit("GET /cgi-bin/test-cgi HTTP/1.1\r\n") == "probes");
     CHECK(set_hit("GET /p?x=cat+%60ls%60 HTTP/1.1\r\n") == "rce");
+    // A NoSQL operator given to a login form's field.
+    CHECK(set_hit("POST /login HTTP/1.1\r\n\r\nuser=admin&password[%24regex]=%5Ea") == "sqli");
     // Functions called with a space before the parenthesis.
     CHECK(set_hit("GET /p?q=%3Cimg+src=x+onerror=alert+(document.cookie)%3E HTTP/1.1\r\n") ==
           "xss");
@@ -500,6 +502,9 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           // cannot end at one); JavaScript's words, quotes and "return" in prose and code.
           "GET /search?q=sleep+5+hours+a+night HTTP/1.1\r\n",
           "POST /contact HTTP/1.1\r\n\r\nmsg=I+sleep+8%0D%0Ahours",
+          // Strapi's query filters: MongoDB-style operators nested in brackets.
+          "GET /api/articles?filters[title][$eq]=hello&filters[$or][0][price][$lt]=100&"
+          "populate=* HTTP/1.1\r\n",
           // Words that are also functions' names, before a parenthesis in prose.
           "POST /ticket HTTP/1.1\r\n\r\nmsg=My+system+(Windows+11)+crashes%3B+the+alert+(red)+"
           "light%2C+the+prompt+(optional)+field%2C+eval+(see+below)+and+3+alert(s)",
