@@ -404,6 +404,10 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET /p?x=a;$(which+id) HTTP/1.1\r\n") == "rce");
     CHECK(set_hit("GET /cgi-bin/test-cgi HTTP/1.1\r\n") == "probes");
     CHECK(set_hit("GET /p?x=cat+%60ls%60 HTTP/1.1\r\n") == "rce");
+    // PowerShell's iex before what it runs, and after a pipe.
+    CHECK(set_hit("GET /p?c=IEX+(New-Object+Net.WebClient).DownloadString(%27x%27) HTTP/1.1\r\n") ==
+          "rce");
+    CHECK(set_hit("GET /p?c=x%7C+iex HTTP/1.1\r\n") == "rce");
     // A NoSQL operator given to a login form's field.
     CHECK(set_hit("POST /login HTTP/1.1\r\n\r\nuser=admin&password[%24regex]=%5Ea") == "sqli");
     // Functions called with a space before the parenthesis.
@@ -547,7 +551,7 @@ TEST_CASE("policies/web-strict.json: compiles, and catches what web.json leaves 
     // web.json leaves the first ones on purpose; the others are web.json's rules that
     // web-strict.json has too (the ones it cannot fit are in policies/README.md): a template
     // polyglot and shell evasion in headers, base64 PHP, <link, prototype pollution, LDAP's
-    // filter that is always true.
+    // filter that is always true; and what neither drops.
     struct Case {
         const char *req, *strict, *web;
     };
@@ -564,7 +568,11 @@ TEST_CASE("policies/web-strict.json: compiles, and catches what web.json leaves 
              {"GET /p?q=%3Clink+rel%3Dimport+href%3D//evil.example/x%3E HTTP/1.1\r\n", "xss",
               "xss"},
              {"GET /p?__proto__[isAdmin]=1 HTTP/1.1\r\n", "java", "java"},
-             {"GET /login?user=*)(%26) HTTP/1.1\r\n", "protocol", "protocol"}}) {
+             {"GET /login?user=*)(%26) HTTP/1.1\r\n", "protocol", "protocol"},
+             // Base64url session tokens whose '-' sets off a short word: PowerShell's iex,
+             // a value ending in id before the cookie's ';'.
+             {"GET / HTTP/1.1\r\nCookie: sid=_a_S1REi2MX3yLjerKfedEYE-IeX; t=ErV4-Id; x=1\r\n\r\n",
+              "", ""}}) {
         INFO(req);
         CHECK(set_of(a, p, req) == strict);
         CHECK(set_of(w, web, req) == in_web);
