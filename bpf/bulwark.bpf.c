@@ -758,7 +758,24 @@ __noinline __u32 scan_lanes(struct bw_scan_buf *sb, const struct bw_config *cfg,
     return 0;
 }
 
-/* Decodes raw[0, len) of `sb` and runs the policy's tables over it in order. */
+/* The control bytes of raw[pos, pos + 8 * steps) (bw_cut_binary_body). */
+struct binary_ctx {
+    struct bw_scan_buf *sb;
+    __u32 pos;
+    __u32 ctl;
+};
+
+static long binary_cb(__u64 i, void *ctx)
+{
+    struct binary_ctx *c = ctx;
+    __u32 pos = c->pos;
+    c->ctl += bw_ctl_bytes(BW_LOAD64(&c->sb->raw[pos & (BW_SCAN_BUF - 1)]));
+    c->pos = pos + 8;
+    return 0;
+}
+
+/* Decodes raw[0, len) of `sb` and runs the policy's tables over it in order; a binary body
+ * (bw_cut_binary_body) is left out. */
 __noinline __u32 inspect_patterns(struct bw_scan_buf *sb, const struct bw_config *cfg, __u32 gen,
                                   __u32 len, __u32 http)
 {
@@ -770,6 +787,13 @@ __noinline __u32 inspect_patterns(struct bw_scan_buf *sb, const struct bw_config
     sb->d.in_headers = http;
     bpf_loop(BW_MAX_SCAN_BYTES / DECODE_BATCH + 1, decode_cb, &c, 0);
     bw_decode_finish(sb, &sb->d);
+    __u32 from = sb->raw_hdr_end;
+    if (!cfg->scan_binary && len >= from + BW_BINARY_MIN) {
+        struct binary_ctx b = {.sb = sb, .pos = from};
+        bpf_loop((len - from) / 8, binary_cb, &b, 0);
+        if (!bw_cut_binary_body(sb, len, b.ctl))
+            return 0;
+    }
     if (cfg->ndfa > 1 && !cfg->any_raw)
         return scan_lanes(sb, cfg, gen, http);
     for (__u32 i = 0; i < BW_DFA_TABLES; i++) {

@@ -231,8 +231,9 @@ struct bw_config {
      * skips the LPM lookup (~8 ns a packet). */
     __u32 lists_v4;
     __u32 lists_v6;
-    __u32 ndfa;    /* tables in use */
-    __u32 any_raw; /* one of them is over the raw bytes: no lanes (scan_lanes) */
+    __u32 ndfa;        /* tables in use */
+    __u32 any_raw;     /* one of them is over the raw bytes: no lanes (scan_lanes) */
+    __u32 scan_binary; /* 1: binary bodies are scanned too (bw_cut_binary_body) */
     struct bw_dfa dfa[BW_DFA_TABLES];
     struct bw_bans bans;
     struct bw_sprays sprays;
@@ -636,6 +637,50 @@ BW_INLINE __u32 bw_first_flagged(__u64 m)
 {
     __u64 low = (m & (~m + 1)) >> 7;
     return 7 - (__u32)((low * 0x0706050403020100ULL) >> 56);
+}
+
+/* A body of binary data (a file in an upload: an image, an archive, a PDF) is not scanned:
+ * its short runs of ASCII between binary bytes match short rules ('#, '--, $(), <?=) by
+ * chance, in about one 1,460-byte segment in 25 of compressed data (bench/RESULTS.md), and a
+ * segment dropped is sent again and dropped again, so no upload of more than a few segments
+ * would get through. Text never carries raw control bytes; binary data carries about one in
+ * nine. A body (a request's after its blank line; all of a segment that starts no request) of
+ * at least BW_BINARY_MIN bytes, one in BW_BINARY_SHARE of them control bytes, is binary, and
+ * the scan stops at its start. What this lets through: an attack in the same segment as
+ * binary data (a text field next to a file in a multipart body), which the application may
+ * read; written down in docs/threat-model.md. A policy that takes no uploads can scan them
+ * anyway (patterns.binary_bodies "scan", bw_config.scan_binary). */
+#define BW_BINARY_MIN 16
+#define BW_BINARY_SHARE 16
+
+/* How many bytes of w are control bytes: below 0x20 but TAB, LF and CR, or 0x7f. Exact for
+ * each byte (no borrow crosses bytes: each sum stays below 0x100). */
+BW_INLINE __u32 bw_ctl_bytes(__u64 w)
+{
+    const __u64 low7 = 0x7f7f7f7f7f7f7f7fULL;
+    __u64 below = ~(((w & low7) + 0x6060606060606060ULL) | w) & BW_SWAR_HIGHS;
+    __u64 tab = w ^ (BW_SWAR_ONES * 0x09), lf = w ^ (BW_SWAR_ONES * 0x0a);
+    __u64 cr = w ^ (BW_SWAR_ONES * 0x0d), del = w ^ (BW_SWAR_ONES * 0x7f);
+    /* A byte of x is zero: its high bit, exactly. */
+#define BW_ZERO_BYTES(x) (~((((x)&low7) + low7) | (x)) & BW_SWAR_HIGHS)
+    __u64 m = (below & ~(BW_ZERO_BYTES(tab) | BW_ZERO_BYTES(lf) | BW_ZERO_BYTES(cr))) |
+              BW_ZERO_BYTES(del);
+#undef BW_ZERO_BYTES
+    return (__u32)(((m >> 7) * BW_SWAR_ONES) >> 56);
+}
+
+/* After the decoder (bw_decode_finish), with `ctl` the control bytes counted in the body's
+ * whole words (raw[raw_hdr_end, len), eight bytes at a time; the last partial word is not
+ * counted): when the body is binary, the text to scan ends where the body starts. Returns 0
+ * when nothing is left to scan. */
+BW_INLINE int bw_cut_binary_body(struct bw_scan_buf *sb, __u32 len, __u32 ctl)
+{
+    __u32 body = len > sb->raw_hdr_end ? len - sb->raw_hdr_end : 0;
+    if (body >= BW_BINARY_MIN && ctl * BW_BINARY_SHARE >= body) {
+        sb->dec_len = sb->hdr_end;
+        sb->raw_len = sb->raw_hdr_end;
+    }
+    return sb->dec_len != 0;
 }
 
 /* One decoded symbol into dec[], through the SQL comment rules: "/\*...*\/" becomes one space

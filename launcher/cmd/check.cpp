@@ -175,7 +175,8 @@ int check_policy(const std::string& file, const Flags& f) {
                                : "limit " + rate(j["rules"][&r - p.rules.data()]["limit"]))
                   << "\n";
     std::cout << "patterns        " << dfa.patterns.size() << " in " << p.pattern_sets.size()
-              << " sets, first " << p.scan_bytes << " payload bytes; automaton "
+              << " sets, first " << p.scan_bytes << " payload bytes"
+              << (p.scan_binary ? "" : " (binary bodies skipped)") << "; automaton "
               << dfa.tables.size() << " table" << (dfa.tables.size() == 1 ? "" : "s") << " of "
               << BW_DFA_TABLES << "\n";
     for (auto& t : dfa.tables) {

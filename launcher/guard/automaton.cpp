@@ -1186,6 +1186,15 @@ void run_decoder(Buf& s, std::string_view payload, size_t scan_bytes, bool http)
     bw_decode_finish(&s.b, &s.d);
 }
 
+// The kernel's cut of a binary body (inspect_patterns): false when nothing is left to scan.
+bool cut_binary_body(Buf& s) {
+    uint32_t len = s.d.len, from = s.b.raw_hdr_end, ctl = 0;
+    if (len < from + BW_BINARY_MIN) return true;
+    for (uint32_t pos = from; pos + 8 <= len; pos += 8)
+        ctl += bw_ctl_bytes(BW_LOAD64(&s.b.raw[pos]));
+    return bw_cut_binary_body(&s.b, len, ctl) != 0;
+}
+
 // The pattern a match state stands for, 1-based among the automaton's (the kernel's pattern_of).
 uint32_t pattern_of(const Dfa& dfa, uint32_t state) {
     return dfa.first + (state - dfa.accept) / (dfa.classes * 4) + 1;
@@ -1247,11 +1256,12 @@ Decoded decode(std::string_view payload, size_t scan_bytes, bool http) {
     return d;
 }
 
-uint32_t scan(const Automaton& a, std::string_view payload, size_t scan_bytes) {
+uint32_t scan(const Automaton& a, std::string_view payload, size_t scan_bytes, bool scan_binary) {
     if (a.tables.empty()) return 0;
     bool http = is_http_request(payload);
     Buf s;
     run_decoder(s, payload, scan_bytes, http);
+    if (!scan_binary && !cut_binary_body(s)) return 0;
     bool any_raw = std::any_of(a.tables.begin(), a.tables.end(), [](auto& t) { return t.raw; });
     if (a.tables.size() > 1 && !any_raw) {
         // The kernel's lanes (scan_lanes): each table in one stream over the decoded text; the

@@ -108,7 +108,8 @@ struct Decoded {
 Decoded decode(std::string_view payload, size_t scan_bytes, bool http);
 
 // The kernel's scan, step for step and table after table: the 1-based index of the pattern it
-// reports, or 0.
-uint32_t scan(const Automaton& a, std::string_view payload, size_t scan_bytes);
+// reports, or 0. A binary body is left out (bw_cut_binary_body) unless `scan_binary`.
+uint32_t scan(const Automaton& a, std::string_view payload, size_t scan_bytes,
+              bool scan_binary = false);
 
 }  // namespace bulwark::automaton

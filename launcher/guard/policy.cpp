@@ -393,7 +393,14 @@ Policy parse_policy(const Json& doc, const std::string& file) {
         }
     }
     if (auto pat = root.get("patterns")) {
-        pat->only_keys({"scan_bytes", "sets"});
+        pat->only_keys({"scan_bytes", "binary_bodies", "sets"});
+        if (auto bb = pat->get("binary_bodies")) {
+            auto v = bb->str();
+            if (v == "scan")
+                p.scan_binary = true;
+            else if (v != "skip")
+                bb->fail("binary_bodies must be \"skip\" or \"scan\"");
+        }
         if (auto sb = pat->get("scan_bytes")) {
             p.scan_bytes = static_cast<unsigned>(sb->u64(BW_MAX_SCAN_BYTES));
             if (p.scan_bytes == 0) sb->fail("scan_bytes must be at least 1");
@@ -492,7 +499,10 @@ Json summary(const Policy& p, unsigned cpus) {
         sets[s.name] = s.size();
         total += s.size();
     }
-    j["patterns"] = {{"scan_bytes", p.scan_bytes}, {"sets", sets}, {"total", total}};
+    j["patterns"] = {{"scan_bytes", p.scan_bytes},
+                     {"binary_bodies", p.scan_binary ? "scan" : "skip"},
+                     {"sets", sets},
+                     {"total", total}};
     j["events"] = {{"per_source_per_second", p.events_per_source_per_second}};
     j["max_sources"] = p.max_sources;
     j["new_sources_per_cpu"] = rate_json(new_sources_per_cpu(p, cpus));

@@ -96,6 +96,7 @@ struct Policy {
     Limits aggregate_limits;  // what each aggregate is held to at once, sources and all
     std::vector<Rule> rules;
     unsigned scan_bytes = 1460;  // a whole segment of a 1500-byte MTU
+    bool scan_binary = false;    // patterns.binary_bodies "scan": uploads' files are scanned too
     std::vector<PatternSet> pattern_sets;
     uint64_t events_per_source_per_second = 1;
     uint64_t max_sources = 1'000'000;

@@ -150,6 +150,7 @@ bw_config make_config(const policy::Policy& p, uint64_t tick_ns, unsigned cpus) 
     c.key_prefix_v6 = p.key_prefix_v6;
     c.drop_fragments = p.non_first_fragments == policy::Policy::Fragments::Drop;
     c.scan_bytes = p.pattern_sets.empty() ? 0 : p.scan_bytes;
+    c.scan_binary = p.scan_binary;
     c.nrules = static_cast<uint32_t>(p.rules.size());
     if (uint64_t n = p.events_per_source_per_second)
         c.events = rate_of(policy::Rate{n, 1'000'000'000ULL, n});

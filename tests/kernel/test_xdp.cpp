@@ -441,6 +441,50 @@ TEST_CASE("sets look where they say: request line, a named header, the body", "[
     CHECK(verdict("more of the body <script>alert(1)</script>") == DROP);
 }
 
+// Bytes as a compressed file has them: about one in nine a control byte, short runs of ASCII
+// between, and "'#" (what a short SQL rule matches) at `at`. `text`: the control bytes
+// replaced by letters, the same ASCII runs.
+namespace {
+std::string binary_file(size_t n, size_t at, bool text = false) {
+    std::string b;
+    for (size_t i = 0; i < n; ++i)
+        b += static_cast<char>(i % 9 == 0 ? (text ? 'q' : 0x01 + i % 7) : 'a' + (i * 7) % 26);
+    b.replace(at, 2, "'#");
+    return b;
+}
+}  // namespace
+
+TEST_CASE("a binary body is not scanned; the headers before it and a text body are",
+          "[xdp][patterns][binary]") {
+    xdp::Program prog(make(R"j({"inspect_ports": [80], "patterns": {"sets": {
+        "sqli": {"regex": ["'\\s*(--|#)"]}, "xss": {"literals": ["<script"]}}}})j"));
+    // A later segment of an upload: all body.
+    CHECK(run(prog, request(binary_file(1400, 700))) == PASS);
+    CHECK(run(prog, request(binary_file(1400, 700, true))) == DROP);
+    // A short tail of one (the last segment before the closing boundary).
+    CHECK(run(prog, request(binary_file(20, 10) + "\r\n--b--\r\n")) == PASS);
+    // The first segment: the request's headers, a part's headers, the file's first bytes.
+    auto upload = [&](const std::string& extra_header, bool text) {
+        return run(prog, request("POST /upload HTTP/1.1\r\nHost: shop.example\r\n" + extra_header +
+                                 "Content-Type: multipart/form-data; boundary=b\r\n\r\n--b\r\n"
+                                 "Content-Disposition: form-data; name=\"f\"; filename=\"a.gz\"\r\n"
+                                 "Content-Type: application/gzip\r\n\r\n" +
+                                 binary_file(1000, 500, text)));
+    };
+    CHECK(upload("", false) == PASS);
+    CHECK(upload("", true) == DROP);
+    CHECK(upload("User-Agent: <script>\r\n", false) == DROP);
+    // Control bytes too few to make a body binary (one in 20), or a body too short to tell.
+    std::string sparse(400, 'x');
+    for (size_t i = 0; i < sparse.size(); i += 20) sparse[i] = '\x02';
+    CHECK(run(prog, request("POST /c HTTP/1.1\r\n\r\n" + sparse + "'--")) == DROP);
+    CHECK(run(prog, request("POST /c HTTP/1.1\r\n\r\n\x01\x02\x03'--")) == DROP);
+    // A policy that takes no uploads scans them anyway.
+    xdp::Program strict(make(R"j({"inspect_ports": [80], "patterns": {"binary_bodies": "scan",
+        "sets": {"sqli": {"regex": ["'\\s*(--|#)"]}}}})j"));
+    CHECK(run(strict, request(binary_file(1400, 700))) == DROP);
+}
+
 TEST_CASE("policies/web.json's tables in lanes: the kernel drops what the userspace scan finds",
           "[xdp][patterns][lanes]") {
     auto p = policy::load_policy(harness::env("BULWARK_SOURCE_DIR") + "/policies/web.json");

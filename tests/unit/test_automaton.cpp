@@ -64,6 +64,26 @@ TEST_CASE("regex syntax errors name the position and the problem", "[automaton]"
     CHECK(err("(?:ab|cd)+?e") == "no error");
 }
 
+TEST_CASE("a binary body is not scanned, as the kernel does not scan it", "[automaton]") {
+    auto a = automaton::compile({re("'\\s*(--|#)")});
+    // One byte in nine a control byte, as in compressed data; the same with letters instead.
+    std::string bin, text;
+    for (int i = 0; i < 600; ++i) {
+        bin += static_cast<char>(i % 9 == 0 ? 0x01 + i % 7 : 'a' + i % 26);
+        text += static_cast<char>(i % 9 == 0 ? 'q' : 'a' + i % 26);
+    }
+    bin.replace(300, 2, "'#");
+    text.replace(300, 2, "'#");
+    CHECK(automaton::scan(a, bin, BW_MAX_SCAN_BYTES) == 0);
+    CHECK(automaton::scan(a, bin, BW_MAX_SCAN_BYTES, true) == 1);
+    CHECK(automaton::scan(a, text, BW_MAX_SCAN_BYTES) == 1);
+    CHECK(automaton::scan(a, "POST / HTTP/1.1\r\nA: '#\r\n\r\n" + bin, BW_MAX_SCAN_BYTES) == 1);
+    CHECK(automaton::scan(a, "POST / HTTP/1.1\r\n\r\n" + bin, BW_MAX_SCAN_BYTES) == 0);
+    // Control bytes by the word: TAB, LF and CR are text; DEL and the rest below 0x20 are not.
+    CHECK(bw_ctl_bytes(0x0d0a09200d0a0941ULL) == 0);
+    CHECK(bw_ctl_bytes(0x7f1f0b0800ff8061ULL) == 5);
+}
+
 TEST_CASE("a DFA too big for the kernel's table names the pattern to blame", "[automaton]") {
     std::vector<Pattern> ps{lit("union select"), re("a.{0,60}b.{0,60}c"), lit("<script")};
     try {

@@ -79,6 +79,11 @@ TEST_CASE("bad policies name the file and JSON path", "[policy]") {
     CHECK_THROWS_WITH(parse(R"({"lists": {"trusted": ["::1/129"]}})"),
                       Contains("/lists/trusted/0"));
     CHECK_THROWS_WITH(parse(R"({"lists": {"deny": ["1.2.3"]}})"), Contains("/lists/deny/0"));
+    CHECK_THROWS_WITH(parse(R"({"patterns": {"binary_bodies": "maybe"}})"),
+                      Contains("w.json: /patterns/binary_bodies: binary_bodies must be \"skip\" "
+                               "or \"scan\""));
+    CHECK_FALSE(parse(R"({"patterns": {}})").scan_binary);
+    CHECK(parse(R"({"patterns": {"binary_bodies": "scan"}})").scan_binary);
     CHECK_THROWS_WITH(parse(R"({"limts": {}})"),
                       Contains("w.json: /: unknown key \"limts\" (did you mean \"limits\"?)"));
     CHECK_THROWS_WITH(
