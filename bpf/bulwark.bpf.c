@@ -765,13 +765,45 @@ struct binary_ctx {
     __u32 ctl;
 };
 
-static long binary_cb(__u64 i, void *ctx)
+/* Four words a step (a step's overhead is as much as a word's count), then the rest one by
+ * one: the same words the userspace scan counts. */
+static long binary4_cb(__u64 i, void *ctx)
 {
     struct binary_ctx *c = ctx;
-    __u32 pos = c->pos;
-    c->ctl += bw_ctl_bytes(BW_LOAD64(&c->sb->raw[pos & (BW_SCAN_BUF - 1)]));
-    c->pos = pos + 8;
+    const __u8 *p = &c->sb->raw[c->pos & (BW_SCAN_BUF - 1)];
+    c->ctl += bw_ctl_bytes(BW_LOAD64(p)) + bw_ctl_bytes(BW_LOAD64(p + 8)) +
+              bw_ctl_bytes(BW_LOAD64(p + 16)) + bw_ctl_bytes(BW_LOAD64(p + 24));
+    c->pos += 32;
     return 0;
+}
+
+static long binary1_cb(__u64 i, void *ctx)
+{
+    struct binary_ctx *c = ctx;
+    c->ctl += bw_ctl_bytes(BW_LOAD64(&c->sb->raw[c->pos & (BW_SCAN_BUF - 1)]));
+    c->pos += 8;
+    return 0;
+}
+
+/* The control bytes in the whole words of raw[from, len). */
+static __always_inline __u32 count_ctl(struct bw_scan_buf *sb, __u32 from, __u32 len)
+{
+    struct binary_ctx b = {.sb = sb, .pos = from};
+    __u32 words = (len - from) / 8;
+    bpf_loop(words / 4, binary4_cb, &b, 0);
+    bpf_loop(words % 4, binary1_cb, &b, 0);
+    return b.ctl;
+}
+
+/* Whether `sb`'s raw[0, len), a segment that starts no request (all body), is binary: then
+ * it need not even be decoded (bw_cut_binary_body would leave nothing to scan). Global, so
+ * that what it learns of `len` does not split the verifier's walk of the decoder. */
+__noinline int binary_segment(struct bw_scan_buf *sb, const struct bw_config *cfg, __u32 len,
+                              __u32 http)
+{
+    if (!sb || !cfg || http || cfg->scan_binary || len < BW_BINARY_MIN || len > BW_SCAN_BUF)
+        return 0;
+    return count_ctl(sb, 0, len) * BW_BINARY_SHARE >= len;
 }
 
 /* Decodes raw[0, len) of `sb` and runs the policy's tables over it in order; a binary body
@@ -781,6 +813,8 @@ __noinline __u32 inspect_patterns(struct bw_scan_buf *sb, const struct bw_config
 {
     if (!sb || !cfg)
         return 0;
+    if (binary_segment(sb, cfg, len, http))
+        return 0;
     struct decode_ctx c = {.sb = sb};
     __builtin_memset(&sb->d, 0, sizeof sb->d);
     sb->d.len = len;
@@ -788,12 +822,9 @@ __noinline __u32 inspect_patterns(struct bw_scan_buf *sb, const struct bw_config
     bpf_loop(BW_MAX_SCAN_BYTES / DECODE_BATCH + 1, decode_cb, &c, 0);
     bw_decode_finish(sb, &sb->d);
     __u32 from = sb->raw_hdr_end;
-    if (!cfg->scan_binary && len >= from + BW_BINARY_MIN) {
-        struct binary_ctx b = {.sb = sb, .pos = from};
-        bpf_loop((len - from) / 8, binary_cb, &b, 0);
-        if (!bw_cut_binary_body(sb, len, b.ctl))
-            return 0;
-    }
+    if (http && !cfg->scan_binary && len >= from + BW_BINARY_MIN &&
+        !bw_cut_binary_body(sb, len, count_ctl(sb, from, len)))
+        return 0;
     if (cfg->ndfa > 1 && !cfg->any_raw)
         return scan_lanes(sb, cfg, gen, http);
     for (__u32 i = 0; i < BW_DFA_TABLES; i++) {
