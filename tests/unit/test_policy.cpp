@@ -553,7 +553,8 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "POST /contact HTTP/1.1\r\n\r\nmsg=use+CHAR(10)+for+a+newline%2C+chr(13)+too",
           "GET /search?q=%22size%22%3D10+%23shoes+-+sale HTTP/1.1\r\n",
           "POST /contact HTTP/1.1\r\n\r\nmsg=I+want+to+program+%27snake%27+(the+game)",
-          "POST /api/snippets HTTP/1.1\r\n\r\n{\"doc\": \"the $where operator, 50% off, %d items\"}",
+          "POST /api/snippets HTTP/1.1\r\n\r\n{\"doc\": \"the $where operator, 50% off, %d "
+          "items\"}",
           "GET /search?q=5%25+temp+and+100%25 HTTP/1.1\r\n"})
         CHECK(set_hit(ok).empty());
     CHECK(p.default_limits.requests == Rate{60, 60'000'000'000ull, 20});
