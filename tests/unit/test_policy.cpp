@@ -304,6 +304,9 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET /items?q=CHAR(97)||CHAR(100)||CHAR(109) HTTP/1.1\r\n") == "sqli");
     CHECK(set_hit("GET /items?q=NCHAR(97)%2BNCHAR(100) HTTP/1.1\r\n") == "sqli");
     CHECK(set_hit("GET /items?id=x%27%3D0--+- HTTP/1.1\r\n") == "sqli");
+    // A quote closed, then a comment, wherever the value ends: a JSON string, a cookie.
+    CHECK(set_hit("POST /api HTTP/1.1\r\n\r\n{\"u\": \"admin'--\", \"v\": \"x' #\"}") == "sqli");
+    CHECK(set_hit("GET / HTTP/1.1\r\nCookie: user=admin'--; theme=dark\r\n\r\n") == "sqli");
     CHECK(set_hit("GET /items?id=1%3Bcopy+(select+%27%27)+to+program+%27id%27 HTTP/1.1\r\n") ==
           "sqli");
     CHECK(set_hit("POST /api HTTP/1.1\r\n\r\n{\"q\": \"true, $where: '1 == 1'\"}") == "sqli");
@@ -555,7 +558,12 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "POST /contact HTTP/1.1\r\n\r\nmsg=I+want+to+program+%27snake%27+(the+game)",
           "POST /api/snippets HTTP/1.1\r\n\r\n{\"doc\": \"the $where operator, 50% off, %d "
           "items\"}",
-          "GET /search?q=5%25+temp+and+100%25 HTTP/1.1\r\n"})
+          "GET /search?q=5%25+temp+and+100%25 HTTP/1.1\r\n",
+          // Markdown: command-line flags and a directive in backticks, a flag in quotes
+          // (technical comments, issue trackers).
+          "POST /comment "
+          "HTTP/1.1\r\n\r\nmsg=Run+%60npm+ci%60+with+%60--force%60+or+%60--omit%3Ddev%60"
+          "%3B+%60%23include%60+and+%27--help%27+too"})
         CHECK(set_hit(ok).empty());
     CHECK(p.default_limits.requests == Rate{60, 60'000'000'000ull, 20});
     CHECK(p.suspicious_limits.requests == Rate{10, 60'000'000'000ull, 5});
