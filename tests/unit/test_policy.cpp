@@ -355,6 +355,9 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET / HTTP/1.1\r\nUser-Agent: ${jndi:ldap://203.0.113.9/a}\r\n\r\n") == "java");
     CHECK(set_hit("GET / HTTP/1.1\r\nUser-Agent: sqlmap/1.7.2#stable\r\n\r\n") == "scanners");
     CHECK(set_hit("GET / HTTP/1.1\r\nUser-Agent: jaeles\r\n\r\n") == "scanners");
+    // Commands in backticks, closed or with an argument.
+    CHECK(set_hit("GET /x?q=%60ifconfig%60 HTTP/1.1\r\n") == "rce");
+    CHECK(set_hit("POST /api HTTP/1.1\r\n\r\n{\"n\": \"a`id`b\"}") == "rce");
     // A Windows environment variable, as cmd expands it in an injected command.
     CHECK(set_hit("GET /ping?host=a%26echo+%25USERNAME%25 HTTP/1.1\r\n") == "rce");
     CHECK(set_hit("GET /index.php.bak HTTP/1.1\r\n") == "probes");
@@ -563,7 +566,9 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           // (technical comments, issue trackers).
           "POST /comment "
           "HTTP/1.1\r\n\r\nmsg=Run+%60npm+ci%60+with+%60--force%60+or+%60--omit%3Ddev%60"
-          "%3B+%60%23include%60+and+%27--help%27+too"})
+          "%3B+%60%23include%60+and+%27--help%27+too",
+          "POST /api/comments HTTP/1.1\r\n\r\n{\"body\": \"```bash\\nnpm install\\n```\\nthen "
+          "```sh\\nmake\\n``` and `python3 app.py`\"}"})
         CHECK(set_hit(ok).empty());
     CHECK(p.default_limits.requests == Rate{60, 60'000'000'000ull, 20});
     CHECK(p.suspicious_limits.requests == Rate{10, 60'000'000'000ull, 5});
