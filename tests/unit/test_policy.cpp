@@ -568,7 +568,9 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "HTTP/1.1\r\n\r\nmsg=Run+%60npm+ci%60+with+%60--force%60+or+%60--omit%3Ddev%60"
           "%3B+%60%23include%60+and+%27--help%27+too",
           "POST /api/comments HTTP/1.1\r\n\r\n{\"body\": \"```bash\\nnpm install\\n```\\nthen "
-          "```sh\\nmake\\n``` and `python3 app.py`\"}"})
+          "```sh\\nmake\\n``` and `python3 app.py`\"}",
+          "POST /comment HTTP/1.1\r\n\r\nmsg=%60%60%60bash%0D%0Anpm+install%0D%0A%60%60%60+then+"
+          "%60%60%60sh%0Amake%0A%60%60%60"})
         CHECK(set_hit(ok).empty());
     CHECK(p.default_limits.requests == Rate{60, 60'000'000'000ull, 20});
     CHECK(p.suspicious_limits.requests == Rate{10, 60'000'000'000ull, 5});
