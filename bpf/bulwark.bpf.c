@@ -803,7 +803,7 @@ __noinline int binary_segment(struct bw_scan_buf *sb, const struct bw_config *cf
 {
     if (!sb || !cfg || http || cfg->scan_binary || len < BW_BINARY_MIN || len > BW_SCAN_BUF)
         return 0;
-    return count_ctl(sb, 0, len) * BW_BINARY_SHARE >= len;
+    return bw_binary_body(len, count_ctl(sb, 0, len));
 }
 
 /* Decodes raw[0, len) of `sb` and runs the policy's tables over it in order; a binary body

@@ -669,6 +669,12 @@ BW_INLINE __u32 bw_ctl_bytes(__u64 w)
     return (__u32)(((m >> 7) * BW_SWAR_ONES) >> 56);
 }
 
+/* Whether a body of `body` bytes, `ctl` of them control bytes (bw_ctl_bytes), is binary. */
+BW_INLINE int bw_binary_body(__u32 body, __u32 ctl)
+{
+    return body >= BW_BINARY_MIN && ctl * BW_BINARY_SHARE >= body;
+}
+
 /* After the decoder (bw_decode_finish), with `ctl` the control bytes counted in the body's
  * whole words (raw[raw_hdr_end, len), eight bytes at a time; the last partial word is not
  * counted): when the body is binary, the text to scan ends where the body starts. Returns 0
@@ -676,7 +682,7 @@ BW_INLINE __u32 bw_ctl_bytes(__u64 w)
 BW_INLINE int bw_cut_binary_body(struct bw_scan_buf *sb, __u32 len, __u32 ctl)
 {
     __u32 body = len > sb->raw_hdr_end ? len - sb->raw_hdr_end : 0;
-    if (body >= BW_BINARY_MIN && ctl * BW_BINARY_SHARE >= body) {
+    if (bw_binary_body(body, ctl)) {
         sb->dec_len = sb->hdr_end;
         sb->raw_len = sb->raw_hdr_end;
     }
