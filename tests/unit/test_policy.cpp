@@ -355,6 +355,8 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET / HTTP/1.1\r\nUser-Agent: ${jndi:ldap://203.0.113.9/a}\r\n\r\n") == "java");
     CHECK(set_hit("GET / HTTP/1.1\r\nUser-Agent: sqlmap/1.7.2#stable\r\n\r\n") == "scanners");
     CHECK(set_hit("GET / HTTP/1.1\r\nUser-Agent: jaeles\r\n\r\n") == "scanners");
+    // Nashorn named as the package a payload reaches into.
+    CHECK(set_hit("GET /x?q=%24%7B%27%27.getClass().forName(%27jdk.nashorn.api.scripting.NashornScriptEngineFactory%27)%7D HTTP/1.1\r\n") == "java");
     // Commands in backticks, closed or with an argument.
     CHECK(set_hit("GET /x?q=%60ifconfig%60 HTTP/1.1\r\n") == "rce");
     CHECK(set_hit("POST /api HTTP/1.1\r\n\r\n{\"n\": \"a`id`b\"}") == "rce");
@@ -570,7 +572,12 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "POST /api/comments HTTP/1.1\r\n\r\n{\"body\": \"```bash\\nnpm install\\n```\\nthen "
           "```sh\\nmake\\n``` and `python3 app.py`\"}",
           "POST /comment HTTP/1.1\r\n\r\nmsg=%60%60%60bash%0D%0Anpm+install%0D%0A%60%60%60+then+"
-          "%60%60%60sh%0Amake%0A%60%60%60"})
+          "%60%60%60sh%0Amake%0A%60%60%60",
+          // The German word for rhinoceros (Nashorn, also a Java script engine's name) in a
+          // product text; Python's HTTP client (httpx, also a scanner's name) as a User-Agent.
+          "POST /api/products HTTP/1.1\r\n\r\n{\"desc\": \"Die Nashorn-Figur aus Holz. Ein Nashorn "
+          "ist grau\"}",
+          "GET /api/v1/items HTTP/1.1\r\nUser-Agent: python-httpx/0.27.0\r\n\r\n"})
         CHECK(set_hit(ok).empty());
     CHECK(p.default_limits.requests == Rate{60, 60'000'000'000ull, 20});
     CHECK(p.suspicious_limits.requests == Rate{10, 60'000'000'000ull, 5});
