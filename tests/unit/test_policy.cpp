@@ -358,6 +358,8 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     // A tautology of one-letter names, ended by the next query parameter, or in parentheses.
     CHECK(set_hit("GET /search?q=hi+or+a%3Da&page=1 HTTP/1.1\r\n") == "sqli");
     CHECK(set_hit("GET /item?id=1)+or+(a%3Da HTTP/1.1\r\n") == "sqli");
+    // A quote closed into an exclusive or.
+    CHECK(set_hit("GET /item?id=1%27+xor+%271 HTTP/1.1\r\n") == "sqli");
     // Nashorn named as the package a payload reaches into.
     CHECK(set_hit("GET /x?q=%24%7B%27%27.getClass().forName(%27jdk.nashorn.api.scripting.NashornScriptEngineFactory%27)%7D HTTP/1.1\r\n") == "java");
     // Commands in backticks, closed or with an argument.
@@ -578,6 +580,8 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "%60%60%60sh%0Amake%0A%60%60%60",
           // A comparison of one letter in parentheses, and one after "or" that goes on.
           "POST /contact HTTP/1.1\r\n\r\nmsg=sizes+S+and+(M%3D10+cm)&q=either+x+or+y%3Dz2&p=1",
+          // Exclusive or named in prose, quoted and not.
+          "POST /contact HTTP/1.1\r\n\r\nmsg=the+%27xor%27+gate%3B+a+xor+b",
           // The German word for rhinoceros (Nashorn, also a Java script engine's name) in a
           // product text; Python's HTTP client (httpx, also a scanner's name) as a User-Agent.
           "POST /api/products HTTP/1.1\r\n\r\n{\"desc\": \"Die Nashorn-Figur aus Holz. Ein Nashorn "
