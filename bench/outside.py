@@ -3,7 +3,8 @@
 
 Fetches pinned npm packages (npm's registry is reachable from the CI machine; nothing is copied
 into the repository), turns their strings into HTTP requests of the shapes a web shop receives,
-and sends every request through `bulwark policy test` (the real XDP program, BPF_PROG_TEST_RUN)
+adds the injection and traversal lists of Debian's wfuzz package, and sends every request
+through `bulwark policy test` (the real XDP program, BPF_PROG_TEST_RUN)
 and through bench_modsec (ModSecurity 3 + the OWASP CRS at paranoia level 1). Prints one row per
 set: how many requests each dropped. Attack sets should be dropped, benign sets passed.
 
@@ -86,6 +87,18 @@ def blns(cache):
         if line.strip():
             (attacks if section in BLNS_ATTACKS else benign).append(line)
     return attacks, benign
+
+
+WFUZZ = "/usr/share/wfuzz/wordlist"  # Debian's wfuzz package
+
+
+def wfuzz(name):
+    seen = []
+    for line in open(os.path.join(WFUZZ, name), encoding="latin-1"):
+        line = line.rstrip("\r\n")
+        if line.strip() and line not in seen:
+            seen.append(line)
+    return seen
 
 
 def xss_scanner(cache):
@@ -180,8 +193,10 @@ def directories(cache, n, rnd):
 
 
 def verdicts(cmd, path):
-    out = subprocess.run(cmd + [path], check=True, capture_output=True, text=True).stdout
-    return json.loads(out)
+    r = subprocess.run(cmd + [path], capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"outside.py: {' '.join(cmd)} {path}: exit {r.returncode}: {r.stderr.strip()}")
+    return json.loads(r.stdout)
 
 
 def main():
@@ -203,6 +218,20 @@ def main():
         ("blns: injection sections", 1, [r for v in blns_attacks for r in placed(v)]),
         ("xss-scanner: XSS payloads", 1, [r for v in xss for r in placed(v)]),
         ("xss-scanner: SQL payloads", 1, [r for v in sqli for r in placed(v)]),
+        ("wfuzz: Injections/SQL.txt", 1, [r for v in wfuzz("Injections/SQL.txt")
+                                           for r in placed(v)]),
+        ("wfuzz: Injections/XSS.txt", 1, [r for v in wfuzz("Injections/XSS.txt")
+                                          for r in placed(v)]),
+        ("wfuzz: Injections/XML.txt", 1, [r for v in wfuzz("Injections/XML.txt")
+                                          for r in placed(v)]),
+        # Traversals are written already encoded, as sent: a query parameter's value, a path.
+        ("wfuzz: Injections/Traversal.txt", 1, [r for v in wfuzz("Injections/Traversal.txt")
+                                                for r in (request("GET", f"/get?file={v}&x=1"),
+                                                          request("GET", "/static/" + v))]),
+        ("wfuzz: vulns/dirTraversal-nix.txt", 1,
+         [request("GET", f"/get?file={v}&x=1") for v in wfuzz("vulns/dirTraversal-nix.txt")]),
+        ("wfuzz: vulns/dirTraversal-win.txt", 1,
+         [request("GET", f"/get?file={v}&x=1") for v in wfuzz("vulns/dirTraversal-win.txt")]),
         ("blns: the other sections", 0, [r for v in blns_benign for r in placed(v)]),
         ("faker: checkout forms, 76 locales", 0, forms),
         ("faker: JSON sign-ups", 0, apis),

@@ -360,6 +360,10 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET /item?id=1)+or+(a%3Da HTTP/1.1\r\n") == "sqli");
     // A quote closed into an exclusive or.
     CHECK(set_hit("GET /item?id=1%27+xor+%271 HTTP/1.1\r\n") == "sqli");
+    // A traversal whose slash is still encoded after decoding: nested (IIS's %%32%66) or
+    // triple encoding.
+    CHECK(set_hit("GET /get?file=..%%32%66..%%32%66boot.ini HTTP/1.1\r\n") == "traversal");
+    CHECK(set_hit("GET /get?file=%2e%2e%25252f%2e%2e%25252fetc HTTP/1.1\r\n") == "traversal");
     // Nashorn named as the package a payload reaches into.
     CHECK(set_hit("GET /x?q=%24%7B%27%27.getClass().forName(%27jdk.nashorn.api.scripting.NashornScriptEngineFactory%27)%7D HTTP/1.1\r\n") == "java");
     // Commands in backticks, closed or with an argument.
@@ -582,6 +586,8 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "POST /contact HTTP/1.1\r\n\r\nmsg=sizes+S+and+(M%3D10+cm)&q=either+x+or+y%3Dz2&p=1",
           // Exclusive or named in prose, quoted and not.
           "POST /contact HTTP/1.1\r\n\r\nmsg=the+%27xor%27+gate%3B+a+xor+b",
+          // An encoded slash after one dot, two dots before a digit.
+          "GET /search?q=1.5%252F2+and+2..3 HTTP/1.1\r\n",
           // The German word for rhinoceros (Nashorn, also a Java script engine's name) in a
           // product text; Python's HTTP client (httpx, also a scanner's name) as a User-Agent.
           "POST /api/products HTTP/1.1\r\n\r\n{\"desc\": \"Die Nashorn-Figur aus Holz. Ein Nashorn "
