@@ -365,7 +365,9 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET /get?file=..%%32%66..%%32%66boot.ini HTTP/1.1\r\n") == "traversal");
     CHECK(set_hit("GET /get?file=%2e%2e%25252f%2e%2e%25252fetc HTTP/1.1\r\n") == "traversal");
     // Nashorn named as the package a payload reaches into.
-    CHECK(set_hit("GET /x?q=%24%7B%27%27.getClass().forName(%27jdk.nashorn.api.scripting.NashornScriptEngineFactory%27)%7D HTTP/1.1\r\n") == "java");
+    CHECK(set_hit("GET "
+                  "/x?q=%24%7B%27%27.getClass().forName(%27jdk.nashorn.api.scripting."
+                  "NashornScriptEngineFactory%27)%7D HTTP/1.1\r\n") == "java");
     // Commands in backticks, closed or with an argument.
     CHECK(set_hit("GET /x?q=%60ifconfig%60 HTTP/1.1\r\n") == "rce");
     CHECK(set_hit("POST /api HTTP/1.1\r\n\r\n{\"n\": \"a`id`b\"}") == "rce");
