@@ -93,6 +93,8 @@ WFUZZ = "/usr/share/wfuzz/wordlist"  # Debian's wfuzz package
 
 
 def wfuzz(name):
+    if not os.path.isdir(WFUZZ):
+        sys.exit(f"outside.py: {WFUZZ} is missing: apt-get install wfuzz (scripts/setup does)")
     seen = []
     for line in open(os.path.join(WFUZZ, name), encoding="latin-1"):
         line = line.rstrip("\r\n")
