@@ -11,7 +11,8 @@ set: how many requests each dropped. Attack sets should be dropped, benign sets 
   python3 bench/outside.py [--build build] [--policy policies/web.json] [--cache DIR] [-n N]
                            [--misses SET]
 
-The project's corpus (BUILD/tests/corpus) is sent too, for the peer's figures on it.
+The project's corpus (BUILD/tests/corpus) is sent too, for the peer's figures on it. Run as root
+(`policy test` loads the XDP program); needs npm, node and Debian's wfuzz (scripts/setup).
 """
 import argparse
 import json
