@@ -12,7 +12,8 @@ set: how many requests each dropped. Attack sets should be dropped, benign sets 
                            [--misses SET]
 
 The project's corpus (BUILD/tests/corpus) is sent too, for the peer's figures on it. Run as root
-(`policy test` loads the XDP program); needs npm, node and Debian's wfuzz (scripts/setup).
+(`policy test` loads the XDP program). Needs npm and node 20.19 or later (faker 10's floor;
+Debian 12's nodejs is 18: this machine has NodeSource's 20) and Debian's wfuzz (scripts/setup).
 """
 import argparse
 import json
