@@ -64,27 +64,27 @@ Request parse(std::string_view raw) {
     }
     std::string_view head = raw.substr(0, head_end);
     if (head_end != std::string_view::npos) r.body = std::string(raw.substr(head_end + skip));
-    bool first = true;
-    while (!head.empty()) {
+    auto next_line = [&head] {
         size_t eol = head.find('\n');
         std::string_view line = head.substr(0, eol);
         head = eol == std::string_view::npos ? std::string_view{} : head.substr(eol + 1);
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (first) {
-            first = false;
-            size_t a = line.find(' '), b = line.rfind(' ');
-            r.method = std::string(line.substr(0, a));
-            if (a != std::string_view::npos && b > a) {
-                r.target = std::string(line.substr(a + 1, b - a - 1));
-                std::string_view v = line.substr(b + 1);  // HTTP/1.1
-                size_t slash = v.find('/');
-                r.version = std::string(slash == std::string_view::npos ? v : v.substr(slash + 1));
-            } else if (a != std::string_view::npos) {
-                r.target = std::string(line.substr(a + 1));
-                r.version = "1.1";
-            }
-            continue;
-        }
+        return line;
+    };
+    std::string_view request_line = next_line();  // METHOD TARGET HTTP/1.1
+    size_t a = request_line.find(' '), b = request_line.rfind(' ');
+    r.method = std::string(request_line.substr(0, a));
+    if (a != std::string_view::npos && b > a) {
+        r.target = std::string(request_line.substr(a + 1, b - a - 1));
+        std::string_view v = request_line.substr(b + 1);
+        size_t slash = v.find('/');
+        r.version = std::string(slash == std::string_view::npos ? v : v.substr(slash + 1));
+    } else if (a != std::string_view::npos) {
+        r.target = std::string(request_line.substr(a + 1));
+        r.version = "1.1";
+    }
+    while (!head.empty()) {
+        std::string_view line = next_line();
         size_t colon = line.find(':');
         if (colon == std::string_view::npos) continue;
         std::string_view value = line.substr(colon + 1);
@@ -96,8 +96,8 @@ Request parse(std::string_view raw) {
 }
 
 struct Engine {
-    modsecurity::ModSecurity* ms = msc_init();
-    modsecurity::RulesSet* rules = msc_create_rules_set();
+    ModSecurity* ms = msc_init();
+    RulesSet* rules = msc_create_rules_set();
     ~Engine() {
         msc_rules_cleanup(rules);
         msc_cleanup(ms);
@@ -115,8 +115,8 @@ void on_log(void* data, const void* msg) {
 nlohmann::json judge(Engine& e, const std::string& raw) {
     Request r = parse(raw);
     std::vector<std::string> ids;
-    modsecurity::Transaction* t = msc_new_transaction(e.ms, e.rules, &ids);
-    modsecurity::ModSecurityIntervention it{200, 0, nullptr, nullptr, 0};
+    Transaction* t = msc_new_transaction(e.ms, e.rules, &ids);
+    ModSecurityIntervention it{200, 0, nullptr, nullptr, 0};
     bool blocked = false;
     auto check = [&] {
         if (!blocked && msc_intervention(t, &it) && it.status >= 400) blocked = true;

@@ -94,27 +94,22 @@ def blns(cache):
 WFUZZ = "/usr/share/wfuzz/wordlist"  # Debian's wfuzz package
 
 
+def payload_lines(path, encoding):
+    """A payload list's lines, blank ones and repeats left out, in the list's order."""
+    with open(path, encoding=encoding, errors="replace") as f:
+        return list(dict.fromkeys(l.rstrip("\r\n") for l in f if l.strip()))
+
+
 def wfuzz(name):
     if not os.path.isdir(WFUZZ):
         sys.exit(f"outside.py: {WFUZZ} is missing: apt-get install wfuzz (scripts/setup does)")
-    seen = []
-    for line in open(os.path.join(WFUZZ, name), encoding="latin-1"):
-        line = line.rstrip("\r\n")
-        if line.strip() and line not in seen:
-            seen.append(line)
-    return seen
+    return payload_lines(os.path.join(WFUZZ, name), "latin-1")
 
 
 def xss_scanner(cache):
     d = os.path.join(fetch(cache, "xss-scanner"), "data")
-    def load(f):
-        seen = []
-        for line in open(os.path.join(d, f), encoding="utf-8", errors="replace"):
-            line = line.rstrip("\r\n")
-            if line.strip() and line not in seen:
-                seen.append(line)
-        return seen
-    return load("payload.txt"), load("payload.sql.txt")
+    return (payload_lines(os.path.join(d, "payload.txt"), "utf-8"),
+            payload_lines(os.path.join(d, "payload.sql.txt"), "utf-8"))
 
 
 FAKER = r"""
