@@ -584,15 +584,13 @@ struct decode_ctx {
     struct bw_scan_buf *sb;
 };
 
-#define DECODE_BATCH 2 /* decoder steps per bpf_loop call */
-
+/* One decoder step per bpf_loop call: a step copies up to four words and the lines they end,
+ * and two steps in one callback put the verifier over its budget of a million instructions
+ * (bench/RESULTS.md, "The decoder's word copy ends lines"). */
 static long decode_cb(__u64 i, void *ctx)
 {
     struct bw_scan_buf *sb = ((struct decode_ctx *)ctx)->sb;
-    for (int k = 0; k < DECODE_BATCH; k++)
-        if (!bw_decode_step(sb, &sb->d))
-            return 1;
-    return 0;
+    return !bw_decode_step(sb, &sb->d);
 }
 
 /* The plan (bw_plan_scan) in global functions, each verified once whatever calls it, with what
@@ -819,7 +817,7 @@ __noinline __u32 inspect_patterns(struct bw_scan_buf *sb, const struct bw_config
     __builtin_memset(&sb->d, 0, sizeof sb->d);
     sb->d.len = len;
     sb->d.in_headers = http;
-    bpf_loop(BW_MAX_SCAN_BYTES / DECODE_BATCH + 1, decode_cb, &c, 0);
+    bpf_loop(BW_MAX_SCAN_BYTES + 1, decode_cb, &c, 0);
     bw_decode_finish(sb, &sb->d);
     __u32 from = sb->raw_hdr_end;
     if (http && !cfg->scan_binary && len >= from + BW_BINARY_MIN &&

@@ -555,7 +555,6 @@ struct bw_plan {
 struct bw_scan_state {
     __u32 s[4];   /* each stream's row offset */
     __u32 pos[4]; /* each stream's next position */
-    __u32 i;      /* lockstep steps done */
     __u32 steps;
     __u32 n;
     __u32 raw;
@@ -737,11 +736,12 @@ BW_INLINE void bw_emit(__u8 *dec, struct bw_decoder *d, __u8 v)
     }
 }
 
-/* One step of the decoder over raw[0, d->len): the bytes of an 8-byte word up to its first
- * '%', '*', '\\' or newline copied as they are when no comment is open, else one escape or
- * byte. Returns 0 once everything is decoded. Escapes: %XX; %25XX (one level of double
- * encoding); %u00XX; and JSON's (JavaScript's) string escapes \u00XX, \", \', \/ and \\, so
- * that a payload in a JSON API's body reads as it would in a form: {"q":"\u0027 or 1=1"} and
+/* One step of the decoder over raw[0, d->len): up to four 8-byte words copied as they are
+ * when no comment is open, up to the first '%', '*', '\\' or newline that does not end a line
+ * with text; else one escape or byte. Returns 0 once everything is decoded. Escapes: %XX; %25XX
+ * (one level of double encoding); %u00XX; and JSON's (JavaScript's) string escapes \u00XX, \", \',
+ * \/ and \\, so that a payload in a JSON API's body reads as it would in a form: {"q":"\u0027 or
+ * 1=1"} and
  * {"o":"O:8:\"C\":0:{}"} hide their quotes from no pattern. Other backslashes stay (the DFA
  * reads them as '/', for Windows paths). A decoded whitespace byte (CR and LF included)
  * becomes ' ', so raw CR and LF alone delimit lines. Shared by the XDP program and userspace (the
@@ -755,29 +755,56 @@ BW_INLINE int bw_decode_step(struct bw_scan_buf *sb, struct bw_decoder *d)
         return 0;
     __u32 out = d->out;
     if (d->comment == BW_CM_NONE && (out == 0 || dec[(out - 1) & (BW_SCAN_BUF - 1)] != '*')) {
-        /* Up to BW_DECODE_WORDS words: each copied whole, or up to its first special byte
-         * unless that leaves nothing or only the CR of a CR LF (the slow path tells an empty
-         * line by it). The rest of a partly copied word is overwritten by the next steps. */
-        __u32 in0 = in;
+        /* Up to BW_DECODE_WORDS words: each copied whole, or up to its first special byte.
+         * When that byte is the newline that ends a line with text (a header's CR LF), the
+         * line ends here as it would on the byte-by-byte path below, and the copy goes on
+         * after it. That path takes everything else: the other special bytes, and an empty
+         * line's CR or LF (it tells the end of the headers by them). The last word may be
+         * short (the payload's end): raw[] and dec[] have room past it, and what is stored
+         * there is overwritten (the text's final '\n', the padding) before anything reads it. */
+        __u32 in0 = in, empty = d->line_empty;
         for (int k = 0; k < BW_DECODE_WORDS; k++) {
-            if (in + 8 > d->len)
+            if (in >= d->len)
                 break;
             __u64 w = BW_LOAD64(&raw[in & (BW_SCAN_BUF - 1)]);
             __u64 special = bw_bytes_eq(w, '%') | bw_bytes_eq(w, '*') | bw_bytes_eq(w, '\n') |
                             bw_bytes_eq(w, '\\') | bw_bytes_eq(w, BW_PAD_BYTE);
+            if (!special && in + 8 <= d->len) {
+                BW_STORE64(&dec[out & (BW_SCAN_BUF - 1)], w);
+                in += 8;
+                out += 8;
+                empty = 0;
+                continue;
+            }
+            __u32 avail = d->len - in;
             __u32 n = special ? bw_first_flagged(special) : 8;
-            if (n == 0 || (n < 8 && (__u8)w == '\r'))
+            if (n > avail)
+                n = avail;
+            int nl = n < avail && (__u8)(w >> ((n & 7) * 8)) == '\n';
+            if (empty && (n == 0 || (__u8)w == '\r'))
+                break;
+            if (n == 0 && !nl)
                 break;
             BW_STORE64(&dec[out & (BW_SCAN_BUF - 1)], w);
             in += n;
             out += n;
-            if (n < 8)
+            if (n)
+                empty = 0;
+            if (!nl)
                 break;
+            in++;
+            out++;
+            if (d->nlines < BW_MAX_LINES) {
+                sb->lines[d->nlines & (BW_MAX_LINES - 1)] = (__u16)out;
+                sb->raw_lines[d->nlines & (BW_MAX_LINES - 1)] = (__u16)in;
+                d->nlines++;
+            }
+            empty = 1;
         }
         if (in != in0) {
             d->in = in;
             d->out = out;
-            d->line_empty = 0;
+            d->line_empty = empty;
             return 1;
         }
     }

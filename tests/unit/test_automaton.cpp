@@ -554,3 +554,41 @@ TEST_CASE("decoding: escapes, double encoding, %u, comments, whitespace, lines",
         CHECK(d(p + R"(ab\"cdefghij\u0027k)") == p + R"(ab"cdefghij'k)");
     }
 }
+
+TEST_CASE("decoding: lines and the end of the headers, at every alignment", "[automaton][decode]") {
+    // A line with text ends in the word copy, an empty one byte by byte: the same lines and
+    // the same end of the headers wherever the line ends fall in the words.
+    struct Case {
+        std::string head;             // after the request line
+        std::vector<uint16_t> lines;  // after the request line's end, L
+        uint32_t hdr_end;             // from L
+    };
+    const Case cases[] = {
+        {"A: 1\r\nBb: 22\r\n\r\nbody", {0, 6, 14}, 16},
+        {"A: 1\nBb: 22\n\nbody", {0, 5, 12}, 13},       // LF alone
+        {"A: 1\r\n\nbody", {0, 6}, 7},                  // an empty line of LF alone
+        {"A: 1\r\n\r\r\nbody", {0, 6}, 9},              // of two CRs
+        {"A: 1\r2\r\n\r\nbody", {0, 8}, 10},            // a CR in a line's text
+        {"Accept: text/html\r\nB: 2", {0, 19}, 23},     // no end of the headers
+        {"A: 1\r\n\r\nx\r\ny\r\n", {0, 6, 11, 14}, 8},  // the body's lines are lines too
+    };
+    for (size_t pad = 0; pad < 17; ++pad) {
+        std::string line = "GET /" + std::string(pad, 'x') + " HTTP/1.1\r\n";
+        auto at = static_cast<uint16_t>(line.size());
+        for (const auto& c : cases) {
+            INFO(pad << ": " << c.head);
+            auto dec = automaton::decode(line + c.head, 1460, true);
+            CHECK(dec.text == line + c.head + "\n");
+            std::vector<uint16_t> want;
+            for (auto l : c.lines) want.push_back(static_cast<uint16_t>(at + l));
+            CHECK(dec.lines == want);
+            CHECK(dec.hdr_end == at + c.hdr_end);
+        }
+    }
+    // More lines than the kernel keeps: the first BW_MAX_LINES, and the headers still end.
+    std::string many = "GET / HTTP/1.1\r\n";
+    for (int i = 0; i < 70; ++i) many += "H: v\r\n";
+    auto dec = automaton::decode(many + "\r\nbody", 1460, true);
+    CHECK(dec.lines.size() == BW_MAX_LINES);
+    CHECK(dec.hdr_end == many.size() + 2);
+}
