@@ -392,6 +392,12 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     // PHP's settings that let a request include code; a custom-serialised PHP object; an
     // XStream document naming Java classes.
     CHECK(set_hit("GET /index.php?-d+allow_url_include%3D1 HTTP/1.1\r\n") == "php");
+    // Drupal's render-array callbacks set from a form or a query (Drupalgeddon2), encoded too.
+    CHECK(set_hit("POST /user/register?element_parents=account/mail/%23value&ajax_form=1 "
+                  "HTTP/1.1\r\n\r\nform_id=user_register_form&mail[#post_render][]=exec&"
+                  "mail[#type]=markup&mail[#markup]=id") == "php");
+    CHECK(set_hit("GET /?q=user/password&name%5B%23pre_render%5D%5B%5D=passthru HTTP/1.1\r\n") ==
+          "php");
     CHECK(set_hit("GET /p?d=C:11:%22ArrayObject%22:37:%7Bx:i:0;a:0:%7B%7D%7D HTTP/1.1\r\n") ==
           "php");
     CHECK(set_hit("POST /api HTTP/1.1\r\nContent-Type: application/xml\r\n\r\n<map><entry>"
@@ -594,7 +600,10 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           // product text; Python's HTTP client (httpx, also a scanner's name) as a User-Agent.
           "POST /api/products HTTP/1.1\r\n\r\n{\"desc\": \"Die Nashorn-Figur aus Holz. Ein Nashorn "
           "ist grau\"}",
-          "GET /api/v1/items HTTP/1.1\r\nUser-Agent: python-httpx/0.27.0\r\n\r\n"})
+          "GET /api/v1/items HTTP/1.1\r\nUser-Agent: python-httpx/0.27.0\r\n\r\n",
+          // A Drupal developer's question: a render array's key in PHP code, quoted.
+          "POST /forum HTTP/1.1\r\n\r\nmsg=Why+does+%24el%5B%27%23post_render%27%5D%5B%5D+%3D+"
+          "%27my_cb%27%3B+never+run%3F+%23pre_render+works"})
         CHECK(set_hit(ok).empty());
     CHECK(p.default_limits.requests == Rate{60, 60'000'000'000ull, 20});
     CHECK(p.suspicious_limits.requests == Rate{10, 60'000'000'000ull, 5});
