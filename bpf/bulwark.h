@@ -555,7 +555,6 @@ struct bw_plan {
 struct bw_scan_state {
     __u32 s[4];   /* each stream's row offset */
     __u32 pos[4]; /* each stream's next position */
-    __u32 steps;
     __u32 n;
     __u32 raw;
     __u32 match; /* the match state found (a bw_dfa.accept offset or above), 0 none */
@@ -736,16 +735,25 @@ BW_INLINE void bw_emit(__u8 *dec, struct bw_decoder *d, __u8 v)
     }
 }
 
+/* A line starts at dec[out] (raw[in]): kept while there is room (BW_MAX_LINES). */
+BW_INLINE void bw_add_line(struct bw_scan_buf *sb, struct bw_decoder *d, __u32 out, __u32 in)
+{
+    if (d->nlines < BW_MAX_LINES) {
+        sb->lines[d->nlines & (BW_MAX_LINES - 1)] = (__u16)out;
+        sb->raw_lines[d->nlines & (BW_MAX_LINES - 1)] = (__u16)in;
+        d->nlines++;
+    }
+}
+
 /* One step of the decoder over raw[0, d->len): up to four 8-byte words copied as they are
  * when no comment is open, up to the first '%', '*', '\\' or newline that does not end a line
- * with text; else one escape or byte. Returns 0 once everything is decoded. Escapes: %XX; %25XX
- * (one level of double encoding); %u00XX; and JSON's (JavaScript's) string escapes \u00XX, \", \',
- * \/ and \\, so that a payload in a JSON API's body reads as it would in a form: {"q":"\u0027 or
- * 1=1"} and
- * {"o":"O:8:\"C\":0:{}"} hide their quotes from no pattern. Other backslashes stay (the DFA
- * reads them as '/', for Windows paths). A decoded whitespace byte (CR and LF included)
- * becomes ' ', so raw CR and LF alone delimit lines. Shared by the XDP program and userspace (the
- * reference the tests compare with). */
+ * with text; else one escape or byte. Returns 0 once everything is decoded. Escapes: %XX;
+ * %25XX (one level of double encoding); %u00XX; and JSON's (JavaScript's) string escapes
+ * \u00XX, \", \', \/ and \\, so that a payload in a JSON API's body reads as it would in a
+ * form: {"q":"\u0027 or 1=1"} and {"o":"O:8:\"C\":0:{}"} hide their quotes from no pattern. Other
+ * backslashes stay (the DFA reads them as '/', for Windows paths). A decoded whitespace byte (CR
+ * and LF included) becomes ' ', so raw CR and LF alone delimit lines. Shared by the XDP program and
+ * userspace (the reference the tests compare with). */
 BW_INLINE int bw_decode_step(struct bw_scan_buf *sb, struct bw_decoder *d)
 {
     __u8 *raw = sb->raw;
@@ -794,11 +802,7 @@ BW_INLINE int bw_decode_step(struct bw_scan_buf *sb, struct bw_decoder *d)
                 break;
             in++;
             out++;
-            if (d->nlines < BW_MAX_LINES) {
-                sb->lines[d->nlines & (BW_MAX_LINES - 1)] = (__u16)out;
-                sb->raw_lines[d->nlines & (BW_MAX_LINES - 1)] = (__u16)in;
-                d->nlines++;
-            }
+            bw_add_line(sb, d, out, in);
             empty = 1;
         }
         if (in != in0) {
@@ -822,10 +826,8 @@ BW_INLINE int bw_decode_step(struct bw_scan_buf *sb, struct bw_decoder *d)
             d->hdr_end = out;
             d->raw_hdr_end = in + 1;
             d->in_headers = 0;
-        } else if (d->nlines < BW_MAX_LINES) {
-            sb->lines[d->nlines & (BW_MAX_LINES - 1)] = (__u16)out;
-            sb->raw_lines[d->nlines & (BW_MAX_LINES - 1)] = (__u16)(in + 1);
-            d->nlines++;
+        } else {
+            bw_add_line(sb, d, out, in + 1);
         }
         d->line_empty = 1;
         return 1;
