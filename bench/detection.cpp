@@ -80,9 +80,12 @@ bool peer_drops(const std::vector<PeerSet>& sets, const std::string& req) {
         if (s.scope.uri && any(s, parts.uri)) return true;
         if (s.scope.body && any(s, parts.body)) return true;
         for (auto& [name, value] : parts.headers) {
-            bool named =
-                std::find(s.scope.named.begin(), s.scope.named.end(), name) != s.scope.named.end();
-            if ((s.scope.headers || named) && any(s, value)) return true;
+            auto among = [&](const std::vector<std::string>& v) {
+                return std::find(v.begin(), v.end(), name) != v.end();
+            };
+            if (((s.scope.headers && !among(s.scope.not_in)) || among(s.scope.named)) &&
+                any(s, value))
+                return true;
         }
     }
     return false;

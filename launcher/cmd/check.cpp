@@ -192,6 +192,7 @@ int check_policy(const std::string& file, const Flags& f) {
         std::string where;
         if (set.scope.uri) where += " uri";
         if (set.scope.headers) where += " headers";
+        for (auto& h : set.scope.not_in) where += " but " + h;
         if (set.scope.body) where += " body";
         for (auto& h : set.scope.named) where += " " + h;
         std::cout << "  " << set.name << ": " << set.size() << " in" << where

@@ -233,6 +233,7 @@ void Builder::add_patterns() {
         }
         pattern_of_[p.raw].resize(n.states.size(), id);
         for (auto& h : p.scope.named) names_.add(h);
+        for (auto& h : p.scope.not_in) names_.add(h);
     }
 }
 
@@ -250,9 +251,10 @@ void Builder::make_parts() {
             if (p.scope.uri) add(0);
             if (p.scope.body) add(1);
             for (size_t k = 0; k <= names_.names.size(); ++k) {
-                bool named = k > 0 && std::find(p.scope.named.begin(), p.scope.named.end(),
-                                                names_.names[k - 1]) != p.scope.named.end();
-                if (p.scope.headers || named) add(2 + k);
+                auto among = [&](const std::vector<std::string>& v) {
+                    return k > 0 && std::find(v.begin(), v.end(), names_.names[k - 1]) != v.end();
+                };
+                if ((p.scope.headers && !among(p.scope.not_in)) || among(p.scope.named)) add(2 + k);
             }
         }
         for (auto& part : parts_[raw]) {

@@ -38,11 +38,12 @@ class TooBig : public InputError {
 
 // Where in a request a pattern is looked for.
 struct Scope {
-    bool uri = false;                // the request line
-    bool headers = false;            // every header's value
-    bool body = false;               // the body, and payloads that do not start a request
-    std::vector<std::string> named;  // values of these headers only (lower case)
-    static Scope any() { return {true, true, true, {}}; }
+    bool uri = false;                 // the request line
+    bool headers = false;             // every header's value
+    bool body = false;                // the body, and payloads that do not start a request
+    std::vector<std::string> named;   // values of these headers only (lower case)
+    std::vector<std::string> not_in;  // headers "headers" leaves out (lower case)
+    static Scope any() { return {true, true, true, {}, {}}; }
 };
 
 struct Pattern {

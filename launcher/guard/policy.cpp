@@ -147,7 +147,7 @@ PatternSet parse_set(const std::string& name, const JsonAt& v, unsigned scan_byt
             set.literals.push_back(pattern_text(v[i], false, false, scan_bytes));
         return set;
     }
-    v.only_keys({"comment", "in", "literals", "regex", "raw"});
+    v.only_keys({"comment", "in", "not_in", "literals", "regex", "raw"});
     if (auto c = v.get("comment")) set.comment = c->str();
     if (auto r = v.get("raw")) set.raw = r->boolean();
     if (auto in = v.get("in")) {
@@ -166,6 +166,21 @@ PatternSet parse_set(const std::string& name, const JsonAt& v, unsigned scan_byt
                 set.scope.named.push_back(header_name((*in)[i]));
         }
         if (in->size() == 0) in->fail("\"in\" names no part: the set could never match");
+    }
+    if (auto out = v.get("not_in")) {
+        for (size_t i = 0; i < out->size(); ++i) {
+            auto h = header_name((*out)[i]);
+            if (h == "uri" || h == "headers" || h == "body" || h == "any")
+                (*out)[i].fail("\"not_in\" names headers, not a part such as \"" + h + "\"");
+            if (!set.scope.headers)
+                (*out)[i].fail(
+                    "\"not_in\" leaves out a header of \"headers\", which \"in\" "
+                    "does not name");
+            if (std::find(set.scope.named.begin(), set.scope.named.end(), h) !=
+                set.scope.named.end())
+                (*out)[i].fail("\"" + h + "\" is both in \"in\" and in \"not_in\"");
+            set.scope.not_in.push_back(h);
+        }
     }
     if (auto l = v.get("literals"))
         for (size_t i = 0; i < l->size(); ++i)

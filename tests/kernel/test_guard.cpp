@@ -401,7 +401,9 @@ TEST_CASE("policy test: verdicts, reasons and patterns, exit codes, bad inputs, 
         "limits": {"default": {"requests": {"rate": "1/minute", "burst": 2}}},
         "lists": {"deny": ["198.18.30.0/24"]},
         "patterns": {"sets": {"sqli": {"regex": ["\\bunion\\s+select\\b"]},
-                              "scanners": {"in": ["user-agent"], "literals": ["sqlmap"]}}}})";
+                              "scanners": {"in": ["user-agent"], "literals": ["sqlmap"]},
+                              "tokens": {"in": ["any"], "not_in": ["cookie"],
+                                         "literals": ["plugh"]}}}})";
     auto attack = scratch() / "attack.http", benign = scratch() / "benign.http";
     std::ofstream(attack) << "GET /?id=1%20UNION/**/SELECT%202 HTTP/1.1\r\nHost: a\r\n\r\n";
     std::ofstream(benign) << "GET /?q=union+selection HTTP/1.1\r\nHost: a\r\n\r\n";
@@ -452,6 +454,15 @@ TEST_CASE("policy test: verdicts, reasons and patterns, exit codes, bad inputs, 
         << "\n";
     r = with({"--jsonl", ua});
     CHECK(r.out == "tool: drop drop_pattern scanners:sqlmap\n" + ua + ":2: pass\n");
+    // Every header but the one the set leaves out ("not_in").
+    auto hdr = scratch() / "not-in.jsonl";
+    std::ofstream(hdr)
+        << R"({"id": "cookie", "request": "GET / HTTP/1.1\r\nCookie: s=plugh\r\n\r\n"})"
+        << "\n"
+        << R"({"id": "referer", "request": "GET / HTTP/1.1\r\nReferer: /plugh\r\n\r\n"})"
+        << "\n";
+    r = with({"--jsonl", hdr});
+    CHECK(r.out == "cookie: pass\nreferer: drop drop_pattern tokens:plugh\n");
 
     // --expect: exit 1 when a verdict differs, naming how many.
     CHECK(with({"--expect", "drop", attack}).code == 0);

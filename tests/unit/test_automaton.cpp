@@ -254,6 +254,8 @@ TEST_CASE("sets see only the parts of a request they are limited to", "[automato
                 s.headers = true;
             else if (p == "body")
                 s.body = true;
+            else if (p[0] == '!')
+                s.not_in.push_back(p.substr(1));
             else
                 s.named.push_back(p);
         }
@@ -276,6 +278,13 @@ TEST_CASE("sets see only the parts of a request they are limited to", "[automato
         {"epsilon", {"uri", "headers"}, false},
         {"user-agent", {"headers"}, false},  // names are not values
         {"shop", {"host"}, true},
+        // "headers" but the ones left out: the others, and headers no set names, still seen.
+        {"beta", {"headers", "!user-agent"}, false},
+        {"gamma", {"headers", "!user-agent"}, true},
+        {"shop", {"headers", "!user-agent", "!cookie"}, true},
+        {"gamma", {"headers", "!user-agent", "!cookie"}, false},
+        {"delta", {"headers", "!cookie"}, true},
+        {"alpha", {"uri", "headers", "!user-agent"}, true},
     };
     for (auto& c : cases) {
         INFO(c.word << " in " << c.scope.size() << " parts, first " << c.scope[0]);
@@ -395,6 +404,7 @@ TEST_CASE("a table of several sets built from their own tables equals one built 
                     break;
                 default:
                     scope.body = scope.headers = true;
+                    if (rng() % 2) scope.not_in = {names[rng() % names.size()]};
             }
             for (size_t i = 0, n = 1 + rng() % 3; i < n; ++i)
                 ps.push_back(

