@@ -79,14 +79,8 @@ bool peer_drops(const std::vector<PeerSet>& sets, const std::string& req) {
     for (auto& s : sets) {
         if (s.scope.uri && any(s, parts.uri)) return true;
         if (s.scope.body && any(s, parts.body)) return true;
-        for (auto& header : parts.headers) {  // no structured binding: clang 14 cannot capture it
-            auto among = [&](const std::vector<std::string>& v) {
-                return std::find(v.begin(), v.end(), header.first) != v.end();
-            };
-            if (((s.scope.headers && !among(s.scope.not_in)) || among(s.scope.named)) &&
-                any(s, header.second))
-                return true;
-        }
+        for (auto& [name, value] : parts.headers)
+            if (s.scope.sees_header(name) && any(s, value)) return true;
     }
     return false;
 }

@@ -250,12 +250,9 @@ void Builder::make_parts() {
             };
             if (p.scope.uri) add(0);
             if (p.scope.body) add(1);
-            for (size_t k = 0; k <= names_.names.size(); ++k) {
-                auto among = [&](const std::vector<std::string>& v) {
-                    return k > 0 && std::find(v.begin(), v.end(), names_.names[k - 1]) != v.end();
-                };
-                if ((p.scope.headers && !among(p.scope.not_in)) || among(p.scope.named)) add(2 + k);
-            }
+            if (p.scope.headers) add(2);  // a header no set names
+            for (size_t k = 1; k <= names_.names.size(); ++k)
+                if (p.scope.sees_header(names_.names[k - 1])) add(2 + k);
         }
         for (auto& part : parts_[raw]) {
             uint32_t m = 0;

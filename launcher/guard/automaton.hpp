@@ -19,6 +19,7 @@
 // (bench/RESULTS.md).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>
@@ -44,6 +45,13 @@ struct Scope {
     std::vector<std::string> named;   // values of these headers only (lower case)
     std::vector<std::string> not_in;  // headers "headers" leaves out (lower case)
     static Scope any() { return {true, true, true, {}, {}}; }
+    // Whether the value of header `name` (lower case) is looked in.
+    bool sees_header(const std::string& name) const {
+        auto among = [&](const std::vector<std::string>& v) {
+            return std::find(v.begin(), v.end(), name) != v.end();
+        };
+        return (headers && !among(not_in)) || among(named);
+    }
 };
 
 struct Pattern {
