@@ -313,7 +313,9 @@ std::string set_rlimits(const std::vector<Rlimit>& limits) {
     return warnings;
 }
 
-void set_caps_and_user(const Process& p) {
+// Returns warnings: an ambient capability the kernel will not raise because it is not in the
+// inheritable set is left out, as runc does, since `runc spec` and `crun spec` both write one.
+std::string set_caps_and_user(const Process& p) {
     for (cap_value_t v = 0; v <= static_cast<cap_value_t>(cap_max_bits()) - 1; ++v) {
         bool keep = false;
         for (auto b : p.caps.bounding) keep |= b == v;
@@ -335,10 +337,20 @@ void set_caps_and_user(const Process& p) {
     set(CAP_INHERITABLE, p.caps.inheritable);
     if (cap_set_proc(c.get()) != 0) throw_sys("cap_set_proc");
     if (cap_reset_ambient() != 0) throw_sys("cap_reset_ambient");
-    for (auto v : p.caps.ambient)
-        if (cap_set_ambient(v, CAP_SET) != 0)
-            throw_sys("cap_set_ambient(" + caps::name_of(v) + ")");
+    std::string left_out;
+    for (auto v : p.caps.ambient) {
+        if (cap_set_ambient(v, CAP_SET) == 0) continue;
+        bool in_both = std::find(p.caps.permitted.begin(), p.caps.permitted.end(), v) !=
+                           p.caps.permitted.end() &&
+                       std::find(p.caps.inheritable.begin(), p.caps.inheritable.end(), v) !=
+                           p.caps.inheritable.end();
+        if (errno != EPERM || in_both) throw_sys("cap_set_ambient(" + caps::name_of(v) + ")");
+        left_out += (left_out.empty() ? "" : ", ") + caps::name_of(v);
+    }
     if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) throw_sys("prctl(PR_SET_KEEPCAPS, 0)");
+    if (left_out.empty()) return "";
+    return "process.capabilities.ambient: " + left_out +
+           " not raised (the kernel raises only what is permitted and inheritable); ";
 }
 
 // The pty for `process.terminal`: made in the container's devpts, the master handed to the caller
@@ -394,7 +406,7 @@ std::string prepare_process(const ProcessPlan& pp) {
     pp.console.reset();
     if (pp.filter && !p.no_new_privileges)
         if (int e = seccomp::install(*pp.filter); e != 0) throw SysError("seccomp(load filter)", e);
-    set_caps_and_user(p);
+    warnings += set_caps_and_user(p);
     umask(p.umask.value_or(022));
     if (chdir(p.cwd.c_str()) != 0) throw_sys("chdir(" + p.cwd + ")");
     if (p.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
@@ -404,6 +416,7 @@ std::string prepare_process(const ProcessPlan& pp) {
     if (!found)
         throw InputError("exec: \"" + p.args[0] + "\": executable file not found" +
                          (p.args[0].find('/') == std::string::npos ? " in $PATH" : ""));
+    if (warnings.size() >= 2) warnings.resize(warnings.size() - 2);  // the last "; "
     return warnings;
 }
 
@@ -497,9 +510,7 @@ seccomp::Compiled compile_seccomp(const Json& doc, const std::string& file, cons
     std::vector<std::string> kept;
     for (auto c : p.caps.bounding) kept.push_back(caps::name_of(c));
     auto profile = seccomp::parse_profile(doc, file);
-    seccomp::CompileOptions opt;
-    opt.first_rule_wins = true;
-    return seccomp::compile(seccomp::resolve(profile, seccomp::host_context(kept)), file, opt);
+    return seccomp::compile(seccomp::resolve(profile, seccomp::host_context(kept)), file);
 }
 
 // `key`: the runtime config's trust key (trust_key()), "" for none.

@@ -167,8 +167,8 @@ Compiled compile(const Resolved& r, const std::string& file, const CompileOption
         out.unknown_names.push_back(name);
     }
 
-    // libseccomp quietly keeps one of two unconditional rules that disagree; a profile that says
-    // both ALLOW and KILL for one syscall is a mistake worth naming.
+    // libseccomp quietly keeps the first of two unconditional rules that disagree. Said here, so
+    // that a profile saying both ALLOW and KILL for one syscall is seen; under --strict, refused.
     std::map<std::string, const Rule*> unconditional;
     for (auto& rule : r.rules) {
         auto act = to_scmp(rule.action);
@@ -177,16 +177,13 @@ Compiled compile(const Resolved& r, const std::string& file, const CompileOption
             if (nr == __NR_SCMP_ERROR) continue;
             if (rule.args.empty()) {
                 auto [it, fresh] = unconditional.emplace(name, &rule);
-                if (!fresh && !(it->second->action == rule.action) && opt.first_rule_wins) {
-                    out.warnings.push_back(rule.pointer + ": syscall \"" + name + "\" is already " +
-                                           action_name(it->second->action) + " by " +
-                                           it->second->pointer + ", which wins");
+                if (!fresh && !(it->second->action == rule.action)) {
+                    auto what = "syscall \"" + name + "\" is already " +
+                                action_name(it->second->action) + " by " + it->second->pointer;
+                    if (opt.strict) fail(rule.pointer, what);
+                    out.warnings.push_back(rule.pointer + ": " + what + ", which wins");
                     continue;
                 }
-                if (!fresh && !(it->second->action == rule.action))
-                    fail(rule.pointer, "syscall \"" + name + "\" is already " +
-                                           action_name(it->second->action) + " by " +
-                                           it->second->pointer);
             }
             out.per_action[action_name(rule.action)]++;
             // libseccomp refuses a rule that repeats the default action; it would change nothing.

@@ -23,11 +23,12 @@ struct Compiled {
 };
 
 struct CompileOptions {
-    bool strict = false;  // unknown syscall names are errors, not warnings
-    // Two unconditional rules that disagree: the first wins, as in libseccomp and so in runc and
-    // crun (Podman's resolved profile has setns both allowed and, without CAP_SYS_ADMIN, EPERM),
-    // with a warning. Off: an error naming both rules.
-    bool first_rule_wins = false;
+    // Unknown syscall names, and two unconditional rules that disagree, are errors. Otherwise
+    // an unknown name is skipped and of two rules that disagree the first wins, each with a
+    // warning: libseccomp keeps the first, so runc and crun run such a profile, and Podman's
+    // own (/usr/share/containers/seccomp.json) allows setns and, without CAP_SYS_ADMIN, denies
+    // it.
+    bool strict = false;
 };
 
 // Throws InputError naming the profile file and rule when libseccomp rejects something.

@@ -286,6 +286,40 @@ TEST_CASE("linux.seccomp is compiled like a profile: a denied call returns EPERM
     CHECK(fs::is_empty(o.root));  // run deletes what it created
 }
 
+TEST_CASE("the capabilities `runc spec` writes run as under runc: ambient only if inheritable",
+          "[oci]") {
+    // `runc spec` and `crun spec` list ambient capabilities and no inheritable ones; the kernel
+    // raises an ambient capability only if it is permitted and inheritable, and runc leaves the
+    // rest out. A spec that runc runs must run here too.
+    auto caps = bulwark::Json::array({"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"});
+    for (bool inheritable : {false, true}) {
+        INFO("inheritable " << inheritable);
+        Oci o;
+        auto bundle = make_bundle(
+            o.dir, {"sh", "-c", "grep Cap /proc/self/status | tr -d '\\t' | tr : = > /data/caps"},
+            [&](bulwark::Json& d) {
+                d["process"]["capabilities"] = {{"bounding", caps},
+                                                {"effective", caps},
+                                                {"permitted", caps},
+                                                {"ambient", caps}};
+                if (inheritable) d["process"]["capabilities"]["inheritable"] = caps;
+            });
+        auto r = o.call({"run", "--bundle", bundle, "c1"});
+        INFO(r.out);
+        REQUIRE(r.code == 0);
+        auto kv = harness::parse_kv(slurp(o.dir / "data/caps"));
+        // The spec's user is not root: what is not ambient is gone at exec, as under runc.
+        auto three = inheritable ? "0000000020000420" : "0000000000000000";
+        CHECK(kv["CapAmb"] == three);
+        CHECK(kv["CapPrm"] == three);
+        CHECK(kv["CapBnd"] == "0000000020000420");
+        auto log = slurp(o.dir / "log.json");
+        bool warned = log.find("CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE not raised") !=
+                      std::string::npos;
+        CHECK(warned == !inheritable);
+    }
+}
+
 TEST_CASE(
     "hooks get the state on stdin at their stage; update changes a live limit; list shows "
     "the container",

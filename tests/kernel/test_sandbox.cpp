@@ -24,6 +24,7 @@
 
 using namespace harness;
 using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
 
 std::string kernel_precheck() {
     return doctor_says("namespaces");
@@ -192,6 +193,27 @@ TEST_CASE("Docker's default profile runs a busybox shell workload unchanged",
     INFO(r.err);
     CHECK(r.code == 0);
     CHECK(r.out == "HELLO\n1\nsub\n2\nSeccomp:2\n");
+}
+
+TEST_CASE("Podman's installed profile runs; of its rules that disagree the first wins, as crun",
+          "[sandbox][seccomp]") {
+    // containers-common's, which scripts/setup installs with Podman: an outside profile as an
+    // operator finds it. It allows setns and, for a container without CAP_SYS_ADMIN, denies it.
+    const std::string podman = "/usr/share/containers/seccomp.json";
+    REQUIRE(access(podman.c_str(), R_OK) == 0);
+    auto r = run_sandbox({"--profile", podman},
+                         {"/bin/sh", "-c",
+                          "set -e; echo hello | tr a-z A-Z; echo data > /tmp/f; sort /tmp/f; "
+                          "/bin/probe overlap"});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK_THAT(r.err, Contains("/syscalls/15: syscall \"setns\" is already SCMP_ACT_ALLOW by "
+                               "/syscalls/1, which wins"));
+    CHECK_THAT(r.out, StartsWith("HELLO\ndata\n"));
+    auto kv = parse_kv(r.out);
+    CHECK(kv["setns_badfd"] == "EBADF");  // the allow list's rule, first, as libseccomp keeps
+    CHECK(kv["bpf"] == "EPERM");          // the rule for a container without CAP_SYS_ADMIN
+    CHECK(kv["add_key"] == "ENOSYS");     // in no rule: defaultErrnoRet 38
 }
 
 TEST_CASE("strict profile runs a shell too, and refuses memfd_create", "[sandbox][seccomp]") {

@@ -299,6 +299,12 @@ int main(int argc, char** argv) {
         put("file_setattr_469", syscall(469, 0, "", NULL, 0, 0));
         put("mseal_462", syscall(462, 0, 0, 0));
         put("syslog_below_max", syscall(SYS_syslog, 3, NULL, 0));
+    } else if (!strcmp(cmd, "overlap")) {
+        /* Which of two seccomp rules won: setns on a bad fd is EBADF if the call reached the
+         * kernel, EPERM if a rule denied it; an unlisted call gets the profile's default. */
+        put("setns_badfd", setns(-1, 0));
+        put("bpf", syscall(SYS_bpf, 0 /* BPF_MAP_CREATE */, NULL, 0));
+        put("add_key", syscall(SYS_add_key, "user", "bulwark", "x", 1, KEY_SPEC_SESSION_KEYRING));
     } else if (!strcmp(cmd, "int80")) {
         /* i386 getpid (20) through the 32-bit entry point. */
         long rc;

@@ -284,13 +284,37 @@ TEST_CASE("the project's profiles compile without warnings", "[profile][compile]
     }
 }
 
-TEST_CASE("libseccomp's refusals name the rule", "[compile]") {
+TEST_CASE("two rules that disagree: the first wins with a warning, refused under --strict",
+          "[compile]") {
     auto p = parse(R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
         {"names": ["read"], "action": "SCMP_ACT_ALLOW"},
-        {"names": ["read"], "action": "SCMP_ACT_KILL"}]})");
+        {"names": ["read", "write"], "action": "SCMP_ACT_KILL"}]})");
     CHECK_THROWS_WITH(
-        compile(resolve(p, Context{}), "p.json"),
+        compile(resolve(p, Context{}), "p.json", {true}),
         Contains("p.json: /syscalls/1: syscall \"read\" is already SCMP_ACT_ALLOW by /syscalls/0"));
+    // As libseccomp, so runc and crun: the first rule is kept, the rest of the second too.
+    auto c = compile(resolve(p, Context{}), "p.json");
+    REQUIRE(c.warnings.size() == 1);
+    CHECK(c.warnings[0] ==
+          "/syscalls/1: syscall \"read\" is already SCMP_ACT_ALLOW by /syscalls/0, which wins");
+    CHECK(c.per_action.at("SCMP_ACT_ALLOW") == 1);
+    CHECK(c.per_action.at("SCMP_ACT_KILL_THREAD") == 1);  // write
+    // Podman's shape (containers-common's seccomp.json): setns in the allow list, and again as
+    // EPERM for a container without CAP_SYS_ADMIN, which applies only then.
+    auto podman = parse(R"({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38,
+        "syscalls": [
+        {"names": ["setns", "read"], "action": "SCMP_ACT_ALLOW"},
+        {"names": ["bpf", "setns"], "action": "SCMP_ACT_ALLOW",
+         "includes": {"caps": ["CAP_SYS_ADMIN"]}},
+        {"names": ["bpf", "setns"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+         "excludes": {"caps": ["CAP_SYS_ADMIN"]}}]})");
+    auto without = compile(resolve(podman, Context{}), "p.json");
+    REQUIRE(without.warnings.size() == 1);
+    CHECK_THAT(without.warnings[0], Contains("/syscalls/2: syscall \"setns\" is already"));
+    CHECK(without.per_action.at("SCMP_ACT_ERRNO(1)") == 1);  // bpf
+    Context admin;
+    admin.caps = {"CAP_SYS_ADMIN"};
+    CHECK(compile(resolve(podman, admin), "p.json").warnings.empty());
     // The same action twice, or conditional rules, are fine.
     auto q = parse(R"({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
         {"names": ["read"], "action": "SCMP_ACT_ALLOW"}, {"names": ["read"], "action": "SCMP_ACT_ALLOW"}]})");
