@@ -633,11 +633,14 @@ TEST_CASE("containerd's runc shim starts, execs into and signals containers thro
     INFO(r.out << r.err);
     REQUIRE(r.code == 0);
 
-    r = ctr({"run", "--rm", "--snapshotter", "native", "--runc-binary", oci_bin(), image, "t1",
-             "sh", "-c", "echo from-ctr; exit 3"});
+    // containerd's default seccomp profile (--seccomp), the one Kubernetes' RuntimeDefault gives.
+    r = ctr({"run", "--rm", "--snapshotter", "native", "--seccomp", "--runc-binary", oci_bin(),
+             image, "t1", "sh", "-c",
+             "echo from-ctr; grep Seccomp: /proc/self/status | tr -d '\\t'; /bin/probe overlap; "
+             "exit 3"});
     INFO(r.err);
     CHECK(r.code == 3);
-    CHECK(r.out == "from-ctr\n");
+    CHECK(r.out == "from-ctr\nSeccomp:2\nsetns_badfd=EPERM\nbpf=EPERM\nadd_key=EPERM\n");
 
     // t2 runs under a ctr in the foreground, which asks containerd for the task's exit before it
     // starts it and exits with the task's status: the exit cannot be missed, as an event can
