@@ -29,6 +29,7 @@
 #include "core/sys.hpp"
 #include "guard/attach.hpp"
 #include "guard/policy.hpp"
+#include "oci/copyup.hpp"
 #include "sandbox/caps.hpp"
 #include "sandbox/in_root.hpp"
 #include "sandbox/namespaces.hpp"
@@ -186,7 +187,14 @@ void mount_one(int root, const Mount& m, const Spec& s) {
         const char* src = m.source.empty() ? m.type.c_str() : m.source.c_str();
         if (type == "cgroup" || type == "cgroup2") type = "cgroup2";
         const char* data = o.data.empty() ? nullptr : o.data.c_str();
-        if (::mount(src, target.c_str(), type.c_str(), flags, data) != 0) {
+        // tmpcopyup: the directory beneath, held open, stays readable once covered.
+        UniqueFd beneath;
+        if (o.copy_up) {
+            beneath.reset(openat(fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+            if (!beneath) throw_sys("open(" + what + " in rootfs)");
+        }
+        unsigned long first = o.copy_up ? flags & ~MS_RDONLY : flags;
+        if (::mount(src, target.c_str(), type.c_str(), first, data) != 0) {
             // sysfs belongs to the network namespace: in a joined or the host's one the kernel
             // refuses a new instance (EPERM), and runc binds the host's /sys instead.
             if (type == "sysfs" && errno == EPERM) {
@@ -196,6 +204,12 @@ void mount_one(int root, const Mount& m, const Spec& s) {
             } else {
                 throw_sys("mount(" + type + " on " + what + ")");
             }
+        }
+        if (o.copy_up) {
+            auto top = in_root::open(root, m.destination, O_RDONLY | O_DIRECTORY);
+            if (!top) throw_sys("open(" + what + " in rootfs)");
+            copy_tree(beneath.get(), top.get(), what);
+            if (first != flags) change_top(MS_REMOUNT | flags, "remount");
         }
     }
     if (o.propagation) change_top(o.propagation, "propagation of");

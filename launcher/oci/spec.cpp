@@ -155,8 +155,12 @@ MountOptions parse_mount_options(const std::vector<std::string>& options) {
             m.propagation = p;
             continue;
         }
-        if (o == "tmpcopyup" || o == "idmap" || o == "ridmap" || o == "copy-symlink" ||
-            o.rfind("X-", 0) == 0 || o.rfind("x-", 0) == 0)
+        if (o == "tmpcopyup") {
+            m.copy_up = true;
+            continue;
+        }
+        if (o == "idmap" || o == "ridmap" || o == "copy-symlink" || o.rfind("X-", 0) == 0 ||
+            o.rfind("x-", 0) == 0)
             throw InputError("mount option \"" + o + "\" is not supported by bulwark-oci");
         if (o.empty()) continue;
         m.data += (m.data.empty() ? "" : ",") + o;
@@ -337,6 +341,8 @@ Spec parse_spec(const Json& doc, const std::string& file, const std::string& bun
             if (mt.opts.bind() && !mt.source.empty() && !is_absolute(mt.source))
                 mt.source = bundle + "/" + mt.source;
             if (!mt.opts.bind() && mt.type.empty()) e.fail("a mount needs a type or \"bind\"");
+            if (mt.opts.copy_up && (mt.opts.bind() || mt.type != "tmpfs"))
+                e.at("options").fail("tmpcopyup is for tmpfs mounts only");
             s.mounts.push_back(std::move(mt));
         }
     }
@@ -410,7 +416,15 @@ Spec parse_spec(const Json& doc, const std::string& file, const std::string& bun
                 dev.major = static_cast<uint32_t>(e.at("major").u64(UINT32_MAX));
                 dev.minor = static_cast<uint32_t>(e.at("minor").u64(UINT32_MAX));
             }
-            if (auto v = e.get("fileMode")) dev.mode = static_cast<mode_t>(v->u64(07777));
+            if (auto v = e.get("fileMode")) {
+                // Podman gives the host node's whole st_mode (8576 = S_IFCHR | 0600 for
+                // /dev/fuse), as runc takes it: a file type, if any, must be the node's.
+                auto mode = static_cast<mode_t>(v->u64(S_IFMT | 07777));
+                mode_t want = dev.type == 'b' ? S_IFBLK : dev.type == 'p' ? S_IFIFO : S_IFCHR;
+                if ((mode & S_IFMT) != 0 && (mode & S_IFMT) != want)
+                    v->fail("its file type is not the type \"" + t + "\"");
+                dev.mode = mode & 07777;
+            }
             if (auto v = e.get("uid")) dev.uid = static_cast<uid_t>(v->u64(UINT32_MAX - 1));
             if (auto v = e.get("gid")) dev.gid = static_cast<gid_t>(v->u64(UINT32_MAX - 1));
             s.devices.push_back(dev);

@@ -22,10 +22,11 @@ struct MountOptions {
     unsigned long clear = 0;        // flags an option turned off ("rw", "suid", "exec"...)
     unsigned long propagation = 0;  // MS_PRIVATE|MS_REC, MS_SHARED... or 0
     std::string data;               // "mode=755,size=65536k"
+    bool copy_up = false;           // "tmpcopyup": the tmpfs starts with what was beneath it
     bool bind() const;
 };
-// "ro", "rbind", "rprivate", "size=64k"... Options that only another runtime knows
-// ("tmpcopyup", "idmap") are InputErrors naming the option.
+// "ro", "rbind", "rprivate", "size=64k", runc's "tmpcopyup"... Options that only another
+// runtime knows ("idmap") are InputErrors naming the option.
 MountOptions parse_mount_options(const std::vector<std::string>& options);
 
 struct Mount {

@@ -320,6 +320,62 @@ TEST_CASE("the capabilities `runc spec` writes run as under runc: ambient only i
     }
 }
 
+TEST_CASE("tmpcopyup (Podman's --read-only and --tmpfs): the tmpfs starts with what it covers",
+          "[oci]") {
+    // /bin and /etc of the read-only test rootfs under writable tmpfs copies: the programs run
+    // from the copy, the setuid bit, owners, sizes and symlinks come along, and a new file lands
+    // in the copy, not in the rootfs.
+    Oci o;
+    auto tmpfs = [](const std::string& dest) {
+        return bulwark::Json{
+            {"destination", dest},
+            {"type", "tmpfs"},
+            {"source", "tmpfs"},
+            {"options", bulwark::Json::array({"rw", "nosuid", "nodev", "tmpcopyup", "size=16m"})}};
+    };
+    auto bundle = make_bundle(
+        o.dir,
+        {"sh", "-c",
+         "stat -c '%n %a %u:%g %s' /bin/busybox /bin/probe-suid /etc/passwd > /data/stat; "
+         "readlink /bin/ls >> /data/stat; readlink /etc/mtab >> /data/stat; "
+         "echo added > /etc/new; cat /etc/new >> /data/stat; "
+         "grep -c ' /bin tmpfs ' /proc/mounts >> /data/stat"},
+        [&](bulwark::Json& d) {
+            d["mounts"].push_back(tmpfs("/bin"));
+            d["mounts"].push_back(tmpfs("/etc"));
+        });
+    auto r = o.call({"run", "--bundle", bundle, "c1"});
+    INFO(r.out);
+    REQUIRE(r.code == 0);
+    auto host = [](const std::string& path) {
+        struct stat st {};
+        REQUIRE(lstat((harness::rootfs() + path).c_str(), &st) == 0);
+        char mode[8];
+        snprintf(mode, sizeof mode, "%o", st.st_mode & 07777);
+        return path + " " + mode + " " + std::to_string(st.st_uid) + ":" +
+               std::to_string(st.st_gid) + " " + std::to_string(st.st_size);
+    };
+    auto link = [](const std::string& path) {
+        return fs::read_symlink(harness::rootfs() + path).string();
+    };
+    CHECK(slurp(o.dir / "data/stat") == host("/bin/busybox") + "\n" + host("/bin/probe-suid") +
+                                            "\n" + host("/etc/passwd") + "\n" + link("/bin/ls") +
+                                            "\n" + link("/etc/mtab") + "\nadded\n1\n");
+    CHECK(host("/bin/probe-suid").find(" 4755 0:0 ") != std::string::npos);
+    CHECK(!fs::exists(harness::rootfs() + "/etc/new"));  // the write went to the copy
+    // Only where a tmpfs is made.
+    Oci o2;
+    auto bad = make_bundle(o2.dir, {"true"}, [](bulwark::Json& d) {
+        d["mounts"].push_back({{"destination", "/www"},
+                               {"type", "bind"},
+                               {"source", "/tmp"},
+                               {"options", bulwark::Json::array({"rbind", "tmpcopyup"})}});
+    });
+    r = o2.call({"run", "--bundle", bad, "c2"});
+    CHECK(r.code != 0);
+    CHECK_THAT(r.out, Catch::Contains("options: tmpcopyup is for tmpfs mounts only"));
+}
+
 TEST_CASE(
     "hooks get the state on stdin at their stage; update changes a live limit; list shows "
     "the container",
@@ -520,6 +576,16 @@ TEST_CASE("Podman runs, execs into, signals, limits and removes containers throu
                   "cat /mnt/f; touch /mnt/g 2>&1 | grep -c Read-only"});
     INFO(r.err);
     CHECK(r.out == "bound\n1\n");
+
+    // --read-only: Podman asks for tmpfs on /tmp, /var/tmp and /run with runc's tmpcopyup;
+    // --device: the node's fileMode with its file type (S_IFCHR | 0666 for /dev/null's twin).
+    r = p.podman({"run", "--rm", "--read-only", "--device", "/dev/zero:/dev/zero2", p.image, "sh",
+                  "-c",
+                  "touch /tmp/w && echo tmp-ok; touch /w 2>&1 | grep -c Read-only; "
+                  "head -c 3 /dev/zero2 | wc -c"});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    CHECK(r.out == "tmp-ok\n1\n3\n");
 
     r = p.podman({"run", "-d", "--name", "bw-long", "--memory", "64m", p.image, "sh", "-c",
                   "trap 'exit 42' USR1; while :; do sleep 0.05; done"});

@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include <catch2/catch.hpp>
+#include <tuple>
 
 #include "oci/cgroup.hpp"
 #include "oci/runtime.hpp"
@@ -87,9 +88,39 @@ TEST_CASE("what bulwark-oci cannot honour is refused with its JSON path", "[oci]
     CHECK_THAT(parse_error(doc), Catch::Contains("/linux/namespaces/5/type"));
 
     doc = podman_like();
+    doc["mounts"][1]["options"].push_back("idmap");
+    CHECK_THAT(parse_error(doc), Catch::Contains("/mounts/1/options") && Catch::Contains("idmap"));
+
+    // runc's tmpcopyup, which Podman sends for --read-only and --tmpfs: tmpfs only.
+    doc = podman_like();
     doc["mounts"][1]["options"].push_back("tmpcopyup");
     CHECK_THAT(parse_error(doc),
-               Catch::Contains("/mounts/1/options") && Catch::Contains("tmpcopyup"));
+               Catch::Contains("/mounts/1/options: tmpcopyup is for tmpfs mounts only"));
+    doc = podman_like();
+    doc["mounts"].push_back({{"destination", "/run"},
+                             {"type", "tmpfs"},
+                             {"source", "tmpfs"},
+                             {"options", Json::array({"rw", "nosuid", "nodev", "tmpcopyup"})}});
+    CHECK(parse_error(doc) == "");
+
+    // fileMode: Podman gives the host node's whole st_mode; its file type must be the node's.
+    for (auto [mode, type, error] : std::vector<std::tuple<int, const char*, const char*>>{
+             {020600, "c", ""},  // /dev/fuse as `podman run --device` sends it
+             {0666, "c", ""},
+             {060660, "b", ""},
+             {010644, "p", ""},
+             {060600, "c", "/linux/devices/0/fileMode: its file type is not the type \"c\""},
+             {0100644, "c", "/linux/devices/0/fileMode"}}) {
+        INFO(mode << " " << type);
+        doc = podman_like();
+        doc["linux"]["devices"] = Json::array({{{"type", type},
+                                                {"path", "/dev/x"},
+                                                {"major", 10},
+                                                {"minor", 229},
+                                                {"fileMode", mode}}});
+        CHECK_THAT(parse_error(doc), Catch::Contains(error));
+        if (*error == '\0') CHECK(parse_error(doc) == "");
+    }
 
     doc = podman_like();
     doc["process"]["apparmorProfile"] = "docker-default";
