@@ -29,14 +29,27 @@ void write_value(const std::string& path, const std::string& value) {
         throw_sys("write(" + path + ", \"" + value + "\")");
 }
 
+// A cgroup file's value without its newline.
+std::string read_value(const std::string& path) {
+    auto v = read_file_or_empty(path);
+    while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
+    return v;
+}
+
 void make_dirs(const std::string& base, const std::string& rel) {
     std::string p = base;
     std::istringstream in(rel);
     std::string part;
     while (std::getline(in, part, '/')) {
         if (part.empty()) continue;
+        auto parent = p;
         p += "/" + part;
         if (mkdir(p.c_str(), 0755) != 0 && errno != EEXIST) throw_sys("mkdir(" + p + ")");
+        // A v1 cpuset cgroup starts with no CPUs and no nodes, and takes no process until it
+        // has some: the parent's, as runc gives it, before the spec's narrow them.
+        for (auto f : {"/cpuset.cpus", "/cpuset.mems"})
+            if (exists(p + f) && read_value(p + f).empty())
+                write_value(p + f, read_value(parent + f));
     }
 }
 
@@ -44,9 +57,10 @@ void make_dirs(const std::string& base, const std::string& rel) {
 // the freezer, which v2 builds in).
 std::vector<std::string> v1_controllers(const Resources& r) {
     std::vector<std::string> c;
-    if (r.memory_limit || r.memory_swap) c.push_back("memory");
+    if (r.memory_limit || r.memory_swap || r.memory_reservation) c.push_back("memory");
     if (r.pids_limit) c.push_back("pids");
     if (r.cpu_quota || r.cpu_period || r.cpu_shares) c.push_back("cpu");
+    if (!r.cpuset_cpus.empty() || !r.cpuset_mems.empty()) c.push_back("cpuset");
     return c;
 }
 
@@ -73,7 +87,8 @@ Hierarchies parse_hierarchies(const std::string& mountinfo) {
         std::istringstream opts(m.options);
         std::string o;
         while (std::getline(opts, o, ','))
-            if (o == "memory" || o == "pids" || o == "cpu" || o == "devices" || o == "freezer")
+            if (o == "memory" || o == "pids" || o == "cpu" || o == "cpuset" || o == "devices" ||
+                o == "freezer")
                 h.v1.emplace(o, m.mountpoint);
     }
     return h;
@@ -304,6 +319,15 @@ void apply_resources(const CgroupDirs& d, const Resources& r) {
             write_value(d.v2 + "/memory.swap.max", swap);
         }
     }
+    if (r.memory_reservation) {
+        if (auto m = v1("memory"))
+            write_value(*m + "/memory.soft_limit_in_bytes", std::to_string(*r.memory_reservation));
+        else  // v2's counterpart, as runc maps it
+            write_value(d.v2 + "/memory.low", limit_or_max(*r.memory_reservation));
+    }
+    auto cpuset = v1("cpuset") ? *v1("cpuset") : d.v2;
+    if (!r.cpuset_cpus.empty()) write_value(cpuset + "/cpuset.cpus", r.cpuset_cpus);
+    if (!r.cpuset_mems.empty()) write_value(cpuset + "/cpuset.mems", r.cpuset_mems);
     if (r.pids_limit) {
         auto v = *r.pids_limit <= 0 ? std::string("max") : std::to_string(*r.pids_limit);
         write_value((v1("pids") ? *v1("pids") : d.v2) + "/pids.max", v);

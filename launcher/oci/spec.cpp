@@ -250,7 +250,7 @@ Resources parse_resources(const JsonAt& j) {
         if (r.memory_limit && r.memory_swap && *r.memory_swap >= 0 &&
             *r.memory_swap < *r.memory_limit)
             m->at("swap").fail("memory+swap limit below the memory limit");
-        refuse_nonempty(*m, "reservation", "memory reservations");
+        if (auto v = m->get("reservation")) r.memory_reservation = v->i64(-1, INT64_MAX);
         refuse_nonempty(*m, "kernel", "kernel memory limits (gone from cgroup v2)");
         refuse_nonempty(*m, "kernelTCP", "kernel TCP memory limits");
         if (auto d = m->get("disableOOMKiller"); d && d->boolean())
@@ -262,7 +262,16 @@ Resources parse_resources(const JsonAt& j) {
         if (auto v = c->get("quota")) r.cpu_quota = v->i64(-1, INT64_MAX);
         if (auto v = c->get("period")) r.cpu_period = v->u64(1000000);
         if (auto v = c->get("shares")) r.cpu_shares = v->u64(262144);
-        for (auto key : {"burst", "realtimeRuntime", "realtimePeriod", "cpus", "mems", "idle"})
+        // A list as cpuset.cpus takes it ("0-3,6"); the kernel checks the CPUs exist.
+        auto cpu_list = [](const JsonAt& v) {
+            auto text = v.str();
+            if (text.find_first_not_of("0123456789,-") != std::string::npos)
+                v.fail("not a list of CPUs or memory nodes such as \"0-3,6\"");
+            return text;
+        };
+        if (auto v = c->get("cpus")) r.cpuset_cpus = cpu_list(*v);
+        if (auto v = c->get("mems")) r.cpuset_mems = cpu_list(*v);
+        for (auto key : {"burst", "realtimeRuntime", "realtimePeriod", "idle"})
             refuse_nonempty(*c, key, "this cpu setting");
     }
     if (auto p = j.get("pids")) {
@@ -575,6 +584,7 @@ Json features() {
     Json opts = Json::array();
     for (auto& f : kFlagOptions) opts.push_back(f.name);
     for (auto& [name, flag] : kPropagation) opts.push_back(name);
+    opts.push_back("tmpcopyup");
     Json caps = Json::array();
     for (cap_value_t v = 0; v <= CAP_LAST_CAP; ++v) caps.push_back(caps::name_of(v));
     return Json{{"ociVersionMin", "1.0.0"},

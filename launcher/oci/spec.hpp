@@ -86,12 +86,15 @@ struct DeviceRule {
 
 struct Resources {
     std::optional<int64_t> memory_limit, memory_swap;  // bytes; -1 = unlimited
+    std::optional<int64_t> memory_reservation;         // a soft limit; -1 = none
     std::optional<int64_t> pids_limit;                 // <= 0: unlimited
     std::optional<int64_t> cpu_quota;                  // µs per period; -1 unlimited
     std::optional<uint64_t> cpu_period, cpu_shares;
+    std::string cpuset_cpus, cpuset_mems;  // "0-3,6" ("" = the parent's)
     std::vector<DeviceRule> devices;
     bool any_limit() const {
-        return memory_limit || memory_swap || pids_limit || cpu_quota || cpu_period || cpu_shares;
+        return memory_limit || memory_swap || memory_reservation || pids_limit || cpu_quota ||
+               cpu_period || cpu_shares || !cpuset_cpus.empty() || !cpuset_mems.empty();
     }
 };
 // linux.resources, or the document `update --resources` reads.

@@ -2,6 +2,7 @@
 // Podman with conmon, and containerd's runc shim through ctr. Containers run the busybox test
 // rootfs; their network tests use 198.18.0.0/15 only, on a Podman network the test makes.
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -443,6 +444,57 @@ TEST_CASE(
     CHECK(read_hook("poststop").at("status") == "stopped");
 }
 
+// What Podman's --cpuset-cpus and --memory-reservation ask for.
+TEST_CASE("cpusets and memory reservations are set at create and changed by update", "[oci]") {
+    cpu_set_t mine;
+    REQUIRE(sched_getaffinity(0, sizeof mine, &mine) == 0);
+    int first = -1, last = -1;
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+        if (CPU_ISSET(c, &mine)) (first < 0 ? first : last) = c;
+    if (last < 0) last = first;
+    Oci o;
+    auto bundle = make_bundle(o.dir, {"true"}, [&](bulwark::Json& d) {
+        d["linux"]["resources"]["cpu"] = {{"cpus", std::to_string(last)}, {"mems", "0"}};
+        d["linux"]["resources"]["memory"] = {{"reservation", 32 << 20}};
+    });
+    auto pidfile = o.dir / "pid";
+    auto r = o.call({"create", "--bundle", bundle, "--pid-file", pidfile, "c1"});
+    INFO(r.out);
+    REQUIRE(r.code == 0);
+    auto pid = trim(slurp(pidfile));
+    auto allowed = [&] {
+        for (auto& line : harness::lines(slurp("/proc/" + pid + "/status")))
+            if (line.rfind("Cpus_allowed_list:\t", 0) == 0) return trim(line.substr(19));
+        return std::string();
+    };
+    CHECK(allowed() == std::to_string(last));
+    // The soft limit where the container's memory cgroup is: v1's, else v2's memory.low.
+    auto h = bulwark::oci::host_hierarchies();
+    std::string soft;
+    for (auto& line : harness::lines(slurp("/proc/" + pid + "/cgroup"))) {
+        auto a = line.find(':'), b = line.find(':', a + 1);
+        auto ctrl = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+        if (ctrl == "memory") soft = h.v1.at("memory") + path + "/memory.soft_limit_in_bytes";
+        if (ctrl.empty() && soft.empty() && fs::exists(h.v2 + path + "/memory.low"))
+            soft = h.v2 + path + "/memory.low";
+    }
+    REQUIRE(!soft.empty());
+    CHECK(trim(slurp(soft)) == std::to_string(32 << 20));
+    std::ofstream(o.dir / "res.json")
+        << R"({"cpu": {"cpus": ")" << first << R"("}, "memory": {"reservation": 16777216}})";
+    r = o.call({"update", "--resources", o.dir / "res.json", "c1"});
+    INFO(r.out);
+    REQUIRE(r.code == 0);
+    CHECK(allowed() == std::to_string(first));
+    CHECK(trim(slurp(soft)) == std::to_string(16 << 20));
+    // Bad lists are refused with the field named.
+    std::ofstream(o.dir / "bad.json") << R"({"cpu": {"cpus": "all"}})";
+    r = o.call({"update", "--resources", o.dir / "bad.json", "c1"});
+    CHECK(r.code != 0);
+    CHECK_THAT(r.out, Catch::Contains("/cpu/cpus: not a list of CPUs"));
+    CHECK(o.call({"delete", "--force", "c1"}).code == 0);
+}
+
 TEST_CASE("device rules: only the default nodes and those allowed open; the rest is EPERM",
           "[oci]") {
     Oci o;
@@ -579,13 +631,14 @@ TEST_CASE("Podman runs, execs into, signals, limits and removes containers throu
 
     // --read-only: Podman asks for tmpfs on /tmp, /var/tmp and /run with runc's tmpcopyup;
     // --device: the node's fileMode with its file type (S_IFCHR | 0666 for /dev/null's twin).
-    r = p.podman({"run", "--rm", "--read-only", "--device", "/dev/zero:/dev/zero2", p.image, "sh",
-                  "-c",
+    // --cpuset-cpus and --memory-reservation: a cpuset and a soft limit.
+    r = p.podman({"run", "--rm", "--read-only", "--device", "/dev/zero:/dev/zero2", "--cpuset-cpus",
+                  "0", "--memory-reservation", "32m", p.image, "sh", "-c",
                   "touch /tmp/w && echo tmp-ok; touch /w 2>&1 | grep -c Read-only; "
-                  "head -c 3 /dev/zero2 | wc -c"});
+                  "head -c 3 /dev/zero2 | wc -c; grep Cpus_allowed_list /proc/self/status"});
     INFO(r.err);
     CHECK(r.code == 0);
-    CHECK(r.out == "tmp-ok\n1\n3\n");
+    CHECK(r.out == "tmp-ok\n1\n3\nCpus_allowed_list:\t0\n");
 
     r = p.podman({"run", "-d", "--name", "bw-long", "--memory", "64m", p.image, "sh", "-c",
                   "trap 'exit 42' USR1; while :; do sleep 0.05; done"});

@@ -260,4 +260,28 @@ TEST_CASE("the features document lists what is supported", "[oci]") {
     CHECK(std::find(ns.begin(), ns.end(), "network") != ns.end());
     CHECK(std::find(ns.begin(), ns.end(), "user") == ns.end());
     CHECK(f.at("annotations").contains("org.bulwark.policy"));
+    auto opts = f.at("mountOptions");
+    CHECK(std::find(opts.begin(), opts.end(), "tmpcopyup") != opts.end());
+}
+
+TEST_CASE("cpusets and memory reservations parse; a list that is not one is refused", "[oci]") {
+    auto parse = [](const std::string& text) {
+        auto doc = parse_json(text, "r.json");
+        return parse_resources(JsonAt(doc, "r.json"));
+    };
+    auto r = parse(R"({"cpu": {"cpus": "0-3,6", "mems": "0"}, "memory": {"reservation": 1024}})");
+    CHECK(r.cpuset_cpus == "0-3,6");
+    CHECK(r.cpuset_mems == "0");
+    CHECK(r.memory_reservation == 1024);
+    CHECK(r.any_limit());
+    CHECK_THROWS_WITH(parse(R"({"cpu": {"cpus": "all"}})"),
+                      Catch::Contains("/cpu/cpus: not a list of CPUs"));
+    CHECK_THROWS_WITH(parse(R"({"memory": {"reservation": -2}})"),
+                      Catch::Contains("/memory/reservation"));
+    // The cpuset controller found where a hybrid host mounts it.
+    auto h = parse_hierarchies(
+        "36 30 0:32 / /sys/fs/cgroup/cpuset rw shared:15 - cgroup cgroup rw,cpuset\n");
+    CHECK(h.v1.at("cpuset") == "/sys/fs/cgroup/cpuset");
+    r.memory_reservation.reset();
+    CHECK(plan_cgroup(h, "/x", r).v1.at("cpuset") == "/sys/fs/cgroup/cpuset/x");
 }
