@@ -29,7 +29,9 @@ void copy_file(int from, int to, const char* name, const struct stat& st, const 
     }
 }
 
-void copy_entries(int from, int to, const std::string& what) {
+}  // namespace
+
+void copy_tree(int from, int to, const std::string& what) {
     // fdopendir takes the descriptor it reads: a duplicate, so `from` stays the caller's.
     int dup = fcntl(from, F_DUPFD_CLOEXEC, 0);
     if (dup < 0) throw_sys("dup(" + what + ")");
@@ -52,7 +54,7 @@ void copy_entries(int from, int to, const std::string& what) {
             UniqueFd sub_to(
                 openat(to, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
             if (!sub_from || !sub_to) throw_sys("open(" + at + ")");
-            copy_entries(sub_from.get(), sub_to.get(), at);
+            copy_tree(sub_from.get(), sub_to.get(), at);
         } else if (S_ISREG(st.st_mode)) {
             copy_file(from, to, name.c_str(), st, at);
         } else if (S_ISLNK(st.st_mode)) {
@@ -74,12 +76,6 @@ void copy_entries(int from, int to, const std::string& what) {
         if (utimensat(to, name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
             throw_sys("utimensat(" + at + " on the tmpfs)");
     }
-}
-
-}  // namespace
-
-void copy_tree(int from, int to, const std::string& what) {
-    copy_entries(from, to, what);
 }
 
 }  // namespace bulwark::oci

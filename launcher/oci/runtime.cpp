@@ -229,11 +229,10 @@ void make_devices(int root, const Spec& s) {
     for (auto& d : devs) {
         auto rel = d.path.substr(5);
         if (rel.find('/') != std::string::npos) mount_point(root, dirname_of(d.path), false);
-        mode_t type = d.type == 'b' ? S_IFBLK : d.type == 'p' ? S_IFIFO : S_IFCHR;
         auto parent = in_root::open(root, dirname_of(d.path), O_DIRECTORY | O_RDONLY);
         if (!parent) throw_sys("open(" + dirname_of(d.path) + " in rootfs)");
         auto base = d.path.substr(d.path.rfind('/') + 1);
-        if (mknodat(parent.get(), base.c_str(), type | (d.mode & 07777),
+        if (mknodat(parent.get(), base.c_str(), d.file_type() | (d.mode & 07777),
                     makedev(d.major, d.minor)) != 0) {
             if (errno == EEXIST) continue;
             throw_sys("mknod(" + d.path + ")");

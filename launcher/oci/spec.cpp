@@ -429,8 +429,7 @@ Spec parse_spec(const Json& doc, const std::string& file, const std::string& bun
                 // Podman gives the host node's whole st_mode (8576 = S_IFCHR | 0600 for
                 // /dev/fuse), as runc takes it: a file type, if any, must be the node's.
                 auto mode = static_cast<mode_t>(v->u64(S_IFMT | 07777));
-                mode_t want = dev.type == 'b' ? S_IFBLK : dev.type == 'p' ? S_IFIFO : S_IFCHR;
-                if ((mode & S_IFMT) != 0 && (mode & S_IFMT) != want)
+                if ((mode & S_IFMT) != 0 && (mode & S_IFMT) != dev.file_type())
                     v->fail("its file type is not the type \"" + t + "\"");
                 dev.mode = mode & 07777;
             }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <sys/capability.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -74,6 +75,8 @@ struct Device {
     mode_t mode = 0666;
     uid_t uid = 0;
     gid_t gid = 0;
+    // The node's S_IF* file type, for mknod ('u', unbuffered, is a character device).
+    mode_t file_type() const { return type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR; }
 };
 
 struct DeviceRule {
