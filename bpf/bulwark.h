@@ -497,6 +497,12 @@ struct bw_pattern_name {
 /* The byte that pads: it maps to the DFA's pad class, whose entries stay put. Payload bytes of
  * this value are read as 0xfe (both are "some byte above ASCII" to a pattern). */
 #define BW_PAD_BYTE 0xff
+/* A line break the request encoded (%0a, %0d, %u000a, \u000d ...), and the end of the scanned
+ * text: the symbol a shell reads as the end of a command. Every space of a pattern also matches
+ * it, so to a pattern that does not name it (`\n`) it is a space, as it was before it had a
+ * symbol of its own. Raw CR and LF (the request's own lines, a multipart field's) stay what they
+ * are: the lines of the text, spaces to a pattern. */
+#define BW_BREAK_BYTE 0x0b
 #define BW_MAX_LINES 64
 #define BW_DECODE_WORDS 4  /* 8-byte words a decoder step may copy */
 #define BW_COMMENT_MAX 256 /* longer, or unclosed on its line: not a comment, scanned as text */
@@ -751,8 +757,8 @@ BW_INLINE void bw_add_line(struct bw_scan_buf *sb, struct bw_decoder *d, __u32 o
  * %25XX (one level of double encoding); %u00XX; and JSON's (JavaScript's) string escapes
  * \u00XX, \", \', \/ and \\, so that a payload in a JSON API's body reads as it would in a
  * form: {"q":"\u0027 or 1=1"} and {"o":"O:8:\"C\":0:{}"} hide their quotes from no pattern. Other
- * backslashes stay (the DFA reads them as '/', for Windows paths). A decoded whitespace byte (CR
- * and LF included) becomes ' ', so raw CR and LF alone delimit lines. Shared by the XDP program and
+ * backslashes stay (the DFA reads them as '/', for Windows paths). A decoded whitespace byte
+ * becomes ' ', a decoded CR or LF BW_BREAK_BYTE, so raw CR and LF alone delimit lines. Shared by the XDP program and
  * userspace (the reference the tests compare with). */
 BW_INLINE int bw_decode_step(struct bw_scan_buf *sb, struct bw_decoder *d)
 {
@@ -860,7 +866,7 @@ BW_INLINE int bw_decode_step(struct bw_scan_buf *sb, struct bw_decoder *d)
         }
     }
     if (used > 1 && bw_is_space((__u8)v))
-        v = ' ';
+        v = (v == '\n' || v == '\r') ? BW_BREAK_BYTE : ' ';
     d->in = in + used;
     bw_emit(dec, d, (__u8)v);
     return 1;
@@ -870,10 +876,11 @@ BW_INLINE int bw_decode_step(struct bw_scan_buf *sb, struct bw_decoder *d)
  * in the packet has no body in it; other payloads are all body). */
 BW_INLINE void bw_decode_finish(struct bw_scan_buf *sb, const struct bw_decoder *d)
 {
-    /* The end of the scanned bytes reads as a line end, so a pattern can say "and then the
-     * value ends" with \s (there is no $: the packet's end is not always the request's). */
+    /* The end of the scanned bytes reads as an encoded line break, so a pattern can say "and
+     * then the value ends" with \s or \n (there is no $: the packet's end is not always the
+     * request's). */
     __u32 out = d->out, len = d->len;
-    sb->dec[out & (BW_SCAN_BUF - 1)] = '\n';
+    sb->dec[out & (BW_SCAN_BUF - 1)] = BW_BREAK_BYTE;
     sb->raw[len & (BW_SCAN_BUF - 1)] = '\n';
     sb->dec_len = out + 1;
     sb->raw_len = len + 1;

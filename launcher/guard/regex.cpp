@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "bpf/bulwark.h"
 #include "core/error.hpp"
 
 namespace bulwark::regex {
@@ -10,7 +11,8 @@ uint8_t fold(uint8_t b, bool raw) {
     if (b >= 'A' && b <= 'Z') return static_cast<uint8_t>(b + 32);
     if (raw) return b;
     if (b == '\\') return '/';
-    if (b == '+' || b == '\t' || b == '\n' || b == '\v' || b == '\f' || b == '\r') return ' ';
+    if (b == BW_BREAK_BYTE) return b;
+    if (b == '+' || b == '\t' || b == '\n' || b == '\f' || b == '\r') return ' ';
     return b;
 }
 
@@ -37,10 +39,24 @@ CharSet folded_space(bool raw) {
     return s;
 }
 
+// A pattern's set of bytes as symbols. Unlike the text's, a pattern's CR, LF and VT (`\r`,
+// `\n`, `\v`, an encoded line break in a literal) are the line-break symbol alone, and every
+// byte that reads as a space also matches the line break: a space in a pattern matches an
+// encoded newline, as it did before the newline had a symbol of its own.
 CharSet fold_set(const CharSet& in, bool raw) {
     CharSet out;
-    for (int b = 0; b < 256; ++b)
-        if (in.test(static_cast<size_t>(b))) out.set(fold(static_cast<uint8_t>(b), raw));
+    for (int b = 0; b < 256; ++b) {
+        if (!in.test(static_cast<size_t>(b))) continue;
+        if (raw) {
+            out.set(fold(static_cast<uint8_t>(b), true));
+        } else if (b == '\n' || b == '\r' || b == BW_BREAK_BYTE) {
+            out.set(BW_BREAK_BYTE);
+        } else {
+            uint8_t f = fold(static_cast<uint8_t>(b), false);
+            out.set(f);
+            if (f == ' ') out.set(BW_BREAK_BYTE);
+        }
+    }
     return out;
 }
 
@@ -84,10 +100,13 @@ class Parser {
         s.set(c);
         return s;
     }
-    Node set_node(const CharSet& raw_set) const {
+    Node set_node(const CharSet& raw_set) const { return folded_node(fold_set(raw_set, opt_.raw)); }
+    // Not folded again: folding adds the line break to a set with the space, which a complement
+    // such as [^\n] has left out on purpose.
+    static Node folded_node(const CharSet& symbols) {
         Node n;
         n.t = Node::T::Set;
-        n.set = fold_set(raw_set, opt_.raw);
+        n.set = symbols;
         if (n.set.none()) throw InputError("a character class that matches nothing");
         return n;
     }
@@ -185,7 +204,7 @@ class Parser {
                 return inner;
             }
             case '[':
-                return set_node(bracket());
+                return folded_node(bracket());
             case '.': {
                 Node n;
                 n.t = Node::T::Set;
@@ -326,8 +345,9 @@ class Parser {
             }
         }
         // Negation happens among folded symbols: [^a] must not match 'A', which folds to 'a'.
-        // (Folding a folded set again changes nothing.)
-        return negate ? complement(s) : s;
+        // (Folding the complemented classes \D \W \S again changes nothing: each holds both
+        // the space and the line break, or neither.)
+        return negate ? complement(s) : fold_set(s, opt_.raw);
     }
 
     const std::string& s_;
@@ -407,18 +427,20 @@ class Builder {
         n_.states[s].set = set;
         return {s, {{s, false}}};
     }
-    // A symbol set; where it holds the space, a run of spaces counts as one.
+    // A symbol set; where it holds the space or the line break, a run of them (of those it
+    // holds) counts as one: an encoded CR LF is one line break.
     Frag set(const CharSet& set) {
-        if (raw_ || !set.test(' ')) return chars(set);
         CharSet sp;
         sp.set(' ');
+        sp.set(BW_BREAK_BYTE);
+        sp &= set;
+        if (raw_ || sp.none()) return chars(set);
         Frag run = chars(sp);
         int32_t loop = add(Nfa::Kind::Split);
         patch(run, loop);
         n_.states[loop].out = run.start;
         Frag spaces{run.start, {{loop, true}}};
-        CharSet rest = set;
-        rest.reset(' ');
+        CharSet rest = set & ~sp;
         if (rest.none()) return spaces;
         Frag other = chars(rest);
         int32_t s = add(Nfa::Kind::Split);

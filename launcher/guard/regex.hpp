@@ -3,9 +3,11 @@
 // (automaton.hpp). Pure logic.
 //
 // Symbols are what the guard's DFA reads after the kernel's decoding: bytes with ASCII upper
-// case folded to lower case, '\' read as '/', '+' and every whitespace byte read as ' '
-// (fold()). Patterns are folded the same way, so they are case-insensitive. A pattern atom that
-// can match ' ' matches a whole run of spaces: runs count as one space.
+// case folded to lower case, '\' read as '/', '+' and every whitespace byte read as ' ' but
+// BW_BREAK_BYTE, the encoded line break the decoder writes (fold()). Patterns are folded the
+// same way, so they are case-insensitive, except that a pattern's `\n` (`\r`, `\v`) is the
+// line break alone and its spaces match the line break too. A pattern atom that can match ' '
+// or the line break matches a whole run of them: runs count as one.
 #pragma once
 
 #include <bitset>

@@ -121,6 +121,13 @@ SENTENCES = [
     "Sizes S/M? or M/L? The 'one size' label isn't clear to me.",
     "Step 1 or 2 is true for my order, and 3 is false: the box (1 of 2) came open.",
     "The guide at //help.example.com/returns says {{order}} and ${{ total }} in the mail - a bug?",
+    # Lines a text area sends after an encoded line break that start with a command's name.
+    "Id like to swap the blue one for the green one.",
+    "Sleep 8 hours and the strap still leaves a mark; is that normal?",
+    "Hostname of the shop in the receipt is wrong, it says test-server.",
+    "Uname and password fields are swapped on the login page.",
+    "Timeout 30 seconds on the payment page, then an error.",
+    "Ls, Ms and XLs are all sold out.",
 ]
 TLDS = ["com", "org", "net", "es", "de", "co.uk", "io"]
 
@@ -279,7 +286,7 @@ def benign(r, i):
             f"Content-Type: multipart/form-data; boundary={boundary}"]), body)
     if kind == "comment":
         body = form([("post_id", str(r.randint(1, 500))), ("author", r.choice(NAMES)),
-                     ("comment", rnd_text(r, 1, 3)), ("website", f"https://{rnd_word(r)}."
+                     ("comment", rnd_text(r, 1, 3).replace("? ", "?\r\n")), ("website", f"https://{rnd_word(r)}."
                                                      f"{r.choice(TLDS)}/")])
         return request("POST", f"/blog/comments?post={r.randint(1, 500)}", headers(r, host, [
             "Content-Type: application/x-www-form-urlencoded"]), body)

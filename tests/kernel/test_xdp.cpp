@@ -370,6 +370,7 @@ TEST_CASE("normalisation: each rule's encoded attack is dropped, its benign twin
         "xss": {"literals": ["<script"]},
         "traversal": {"regex": ["\\.\\./"]},
         "nul": {"in": ["uri"], "regex": ["\\x00"]},
+        "shell": {"regex": ["\\n(id|whoami)[\\n&]"]},
         "overlong": {"raw": true, "literals": ["%c0%ae%c0%ae"]}}}})"));
     REQUIRE(prog.dfa().tables.size() == 2);  // the raw set has a table of its own
     auto verdict = [&](const std::string& target) {
@@ -385,8 +386,13 @@ TEST_CASE("normalisation: each rule's encoded attack is dropped, its benign twin
         {"%uXXXX for ASCII", "/?q=%u003cscript%u003e", "/?q=%uFF1Cscript"},
         {"+ as a space", "/?q=1+union+select+2", "/?q=1+union-select+2"},
         {"case folding", "/?q=1%20UnIoN%20SeLeCt%202", "/?q=1%20UnIoN%20SeLeCtEd"},
-        {"CR, LF, tab as spaces", "/?q=union%0d%0a%09select", "/?q=union%2dselect"},
+        {"CR, LF, tab: a pattern's space matches them", "/?q=union%0d%0a%09select",
+         "/?q=union%2dselect"},
         {"VT and FF as spaces", "/?q=union%0b%0cselect", "/?q=union%0b%0cselecting"},
+        {"an encoded line break is the line break", "/?c=1%0aid&x=1", "/?c=1%20id&x=1"},
+        {"an encoded CR LF is one line break", "/?c=1%0D%0Awhoami%0d%0a", "/?c=1%0D%0Awhoami%09"},
+        {"%u000a and JSON's \\u000d are line breaks", "/?c=1%u000aid\\u000d",
+         "/?c=1%u000aid%u000b"},
         {"SQL comments as a space", "/?q=union/**/select", "/?q=union/*select"},
         {"encoded SQL comments", "/?q=union%2f%2a%2a%2fselect", "/?q=union%2f%2aselect"},
         {"MySQL versioned comments keep their text", "/?q=/*!50000union*/select",
@@ -415,6 +421,10 @@ TEST_CASE("normalisation: each rule's encoded attack is dropped, its benign twin
     CHECK(json(R"({"q":"x\" or 2=2"})") == DROP);
     CHECK(json(R"({"q":"x\" or 1=1"})") == PASS);  // '"' is not the first pattern's quote
     CHECK(json(R"({"q":"it\u0027s one or two"})") == PASS);
+    // The end of the scanned text is a line break too: a form's last value ends there.
+    CHECK(json("c=1%0aid") == DROP);
+    CHECK(json("c=1%0aidea") == PASS);
+    CHECK(json("c=1\r\nid") == PASS);  // raw CR LF: the text's own lines, spaces to a pattern
 }
 
 TEST_CASE("sets look where they say: request line, a named header, the body", "[xdp][patterns]") {

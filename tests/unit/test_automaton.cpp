@@ -104,22 +104,27 @@ TEST_CASE("the DFA finds what RE2 finds, on random patterns and requests", "[aut
     const std::string pat_chars = "abcxy0.-/'";
     // Each pattern comes with its RE2 twin: the DFA reads a run of spaces as one space, so
     // where our atom can match a space the twin says " +" explicitly, and RE2 then reads the
-    // same uncollapsed text.
+    // same uncollapsed text. A pattern's space also matches the encoded line break (\x0b once
+    // folded), and `\n` matches a run of line breaks alone.
     using Twin = std::pair<std::string, std::string>;
     std::function<Twin(int)> gen = [&](int depth) -> Twin {
         int r = static_cast<int>(rng() % 12);
         if (depth > 2 || r < 5) {
-            switch (rng() % 7) {
+            switch (rng() % 10) {
                 case 0:
                     return {"[ab]", "[ab]"};
                 case 1:
-                    return {"[^a ]", "[^a ]"};
+                    return {"[^a ]", "[^a \\x0b]"};
                 case 2:
                     return {"\\d", "\\d"};
                 case 3:
-                    return {" ", "(?: +)"};
+                    return {" ", "(?:[ \\x0b]+)"};
                 case 4:
-                    return {".", "(?: +|[^ ])"};
+                    return {".", "(?:[ \\x0b]+|[^ \\x0b])"};
+                case 5:
+                    return {"\\n", "(?:\\x0b+)"};
+                case 6:
+                    return {"[^\\n]", "(?: +|[^ \\x0b])"};
                 default: {
                     std::string c(1, pick(pat_chars));
                     if (c == ".") c = "\\.";
@@ -145,8 +150,9 @@ TEST_CASE("the DFA finds what RE2 finds, on random patterns and requests", "[aut
             if (rng() % 6 == 0) {
                 s += " +\\\t"[rng() % 4];  // a space, or what reads as one, or '\'
             } else if (rng() % 16 == 0) {
-                static const char* esc[] = {"%41", "%2f", "%20", "%2527", "%u0062", "%"};
-                s += esc[rng() % 6];
+                static const char* esc[] = {"%41", "%2f", "%20", "%2527", "%u0062", "%",
+                                            "%0a", "%0D%0A", "%u000d"};
+                s += esc[rng() % 9];
             } else {
                 s += pick(text_chars);
             }
@@ -516,11 +522,12 @@ TEST_CASE("the kernel's four streams find what one pass finds", "[automaton][str
 
 TEST_CASE("decoding: escapes, double encoding, %u, comments, whitespace, lines",
           "[automaton][decode]") {
-    // The text without the '\n' the kernel appends to every scan's text (bw_decode_finish).
+    // The text without the line break the kernel appends to every scan's text
+    // (bw_decode_finish).
     auto d = [](const std::string& s) {
         auto text = automaton::decode(s, 1460, false).text;
         REQUIRE(!text.empty());
-        CHECK(text.back() == '\n');
+        CHECK(text.back() == BW_BREAK_BYTE);
         text.pop_back();
         return text;
     };
@@ -534,12 +541,12 @@ TEST_CASE("decoding: escapes, double encoding, %u, comments, whitespace, lines",
     CHECK(d(R"(\u0027 or \u00271\u0027=\u00271)") == "' or '1'='1");
     CHECK(d(R"(O:8:\"C\":0:{})") == R"(O:8:"C":0:{})");
     CHECK(d(R"(\' \/ \\")") == R"(' / \")");  // an escaped backslash, then a quote
-    CHECK(d(R"(\u0020\u000a)") == "  ");      // decoded whitespace too
+    CHECK(d(R"(\u0020\u000a)") == " \v");     // decoded whitespace too
     // Only \u00XX; other backslashes stay (the DFA reads them as '/').
     CHECK(d(R"(\u00e9 \u2028 \x3c \n ..\..\win)") ==
           "\xe9"
           R"( \u2028 \x3c \n ..\..\win)");
-    CHECK(d("%0d%0a%09") == "   ");               // decoded whitespace is a space
+    CHECK(d("%0d%0a%09%0B") == "\v\v  ");          // a decoded CR, LF: the line break
     CHECK(d("a%00b") == std::string("a\0b", 3));  // NUL stays, for a set to flag
     CHECK(d("%zz%4") == "%zz%4");                 // not escapes
     CHECK(d("union/**/select") == "union select");
@@ -552,7 +559,7 @@ TEST_CASE("decoding: escapes, double encoding, %u, comments, whitespace, lines",
     std::string long_comment = "/*" + std::string(300, 'x') + "*/";
     CHECK(d(long_comment) == long_comment.substr(0, long_comment.size() - 2) + " ");
     auto h = automaton::decode("GET /a HTTP/1.1\r\nA: 1\r\nB: %0a2\r\n\r\nbody", 1460, true);
-    CHECK(h.text == "GET /a HTTP/1.1\r\nA: 1\r\nB:  2\r\n\r\nbody\n");
+    CHECK(h.text == "GET /a HTTP/1.1\r\nA: 1\r\nB: \v2\r\n\r\nbody\v");
     CHECK(h.lines == std::vector<uint16_t>{17, 23, 30});
     CHECK(h.hdr_end == 32);
     CHECK(automaton::decode("GET / HTTP/1.1\r\nA: 1\r\n", 1460, true).hdr_end == 22);
@@ -588,7 +595,7 @@ TEST_CASE("decoding: lines and the end of the headers, at every alignment", "[au
         for (const auto& c : cases) {
             INFO(pad << ": " << c.head);
             auto dec = automaton::decode(line + c.head, 1460, true);
-            CHECK(dec.text == line + c.head + "\n");
+            CHECK(dec.text == line + c.head + "\v");
             std::vector<uint16_t> want;
             for (auto l : c.lines) want.push_back(static_cast<uint16_t>(at + l));
             CHECK(dec.lines == want);

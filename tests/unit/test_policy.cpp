@@ -315,6 +315,16 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     // A stacked UPDATE.
     CHECK(set_hit("GET /items?id=1%3B+UPDATE+accounts+SET+balance%3D0-- HTTP/1.1\r\n") ==
           "sqli_stacked");
+    CHECK(set_hit("POST /api HTTP/1.1\r\n\r\n{\"id\": \"1'; update `users` set `role`='admin\"}") ==
+          "sqli_stacked");
+    // A command after an encoded line break, alone on its line or a delay: at the request
+    // line's end, before the next parameter, at a form's end, after CR LF, by its path.
+    CHECK(set_hit("GET /ping?host=127.0.0.1%0Aid HTTP/1.1\r\n") == "shell_newline");
+    CHECK(set_hit("GET /ping?host=127.0.0.1%0awhoami&count=1 HTTP/1.1\r\n") == "shell_newline");
+    CHECK(set_hit("POST /diag HTTP/1.1\r\n\r\nhost=8.8.8.8%0d%0auname") == "shell_newline");
+    CHECK(set_hit("GET /t?ip=1%0d%0a%0d%0ahostname%0a HTTP/1.1\r\n") == "shell_newline");
+    CHECK(set_hit("GET /t?ip=1%0asleep%205 HTTP/1.1\r\n") == "shell_newline");
+    CHECK(set_hit("POST /diag HTTP/1.1\r\n\r\nip=1%0D%0Atimeout+/t+5&go=1") == "shell_newline");
     // Strings built from character codes (CHAR()||CHAR(), NCHAR()+NCHAR()); a quote closed
     // into a comparison with a number, then a comment; PostgreSQL's COPY ... TO PROGRAM; a
     // MongoDB $where in JavaScript's unquoted key.
@@ -566,6 +576,13 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "GET /search?q=%26%231087%3B%26%231088%3B%26%231080%3B%26%231074%3B%26%23x43f%3B "
           "HTTP/1.1\r\n",
           "POST /contact HTTP/1.1\r\n\r\nmsg=rooms+2+and+3*4+metres%2C+or+5-6+people",
+          // A text area's lines that start with a command's name, or are one after raw CR LF
+          // (a multipart field's value); a semicolon, then "update" in prose.
+          "POST /contact HTTP/1.1\r\n\r\nmsg=Hello%2C%0D%0AId+like+a+refund.%0D%0ASleep+8+hours"
+          "+did+not+help%0D%0Ahostname%3A+web-1%0D%0Aid%2C+name%2C+email%0D%0Aps+thanks",
+          "POST /upload HTTP/1.1\r\nContent-Type: multipart/form-data; boundary=b\r\n\r\n--b\r\n"
+          "Content-Disposition: form-data; name=\"cmd\"\r\n\r\nid\r\n--b--\r\n",
+          "POST /contact HTTP/1.1\r\n\r\nmsg=It+was+late%3B+update+me+when+it+ships",
           // Location and Content-Type after a newline in a message, a multipart part's headers.
           "POST /contact HTTP/1.1\r\n\r\nmsg=Hello%0D%0ALocation%3A+Madrid%0D%0AContent-Type%3A+"
           "gift&x=set-cookie+policy",
@@ -651,8 +668,10 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "GET /api/v1/items HTTP/1.1\r\nUser-Agent: python-httpx/0.27.0\r\n\r\n",
           // A Drupal developer's question: a render array's key in PHP code, quoted.
           "POST /forum HTTP/1.1\r\n\r\nmsg=Why+does+%24el%5B%27%23post_render%27%5D%5B%5D+%3D+"
-          "%27my_cb%27%3B+never+run%3F+%23pre_render+works"})
+          "%27my_cb%27%3B+never+run%3F+%23pre_render+works"}) {
+        INFO(ok);
         CHECK(set_hit(ok).empty());
+    }
     CHECK(p.default_limits.requests == Rate{60, 60'000'000'000ull, 20});
     CHECK(p.suspicious_limits.requests == Rate{10, 60'000'000'000ull, 5});
     CHECK(p.trusted_unlimited);
@@ -677,7 +696,7 @@ TEST_CASE("policies/web-strict.json: compiles, and catches what web.json leaves 
         const char *req, *strict, *web;
     };
     for (auto [req, strict, in_web] : std::initializer_list<Case>{
-             {"GET /ping?host=127.0.0.1%0aid HTTP/1.1\r\n", "rce_strict", ""},
+             {"GET /ping?host=127.0.0.1%0aid HTTP/1.1\r\n", "rce_strict", "shell_newline"},
              {"GET /login?next=https://evil.example/x HTTP/1.1\r\n", "ssrf_strict", ""},
              {"GET /wp-login.php HTTP/1.1\r\n", "probes_strict", ""},
              {"GET /p?bio=%3Cb%3Ehi%3C/b%3E HTTP/1.1\r\n", "html_strict", ""},
