@@ -758,8 +758,8 @@ BW_INLINE void bw_add_line(struct bw_scan_buf *sb, struct bw_decoder *d, __u32 o
  * \u00XX, \", \', \/ and \\, so that a payload in a JSON API's body reads as it would in a
  * form: {"q":"\u0027 or 1=1"} and {"o":"O:8:\"C\":0:{}"} hide their quotes from no pattern. Other
  * backslashes stay (the DFA reads them as '/', for Windows paths). A decoded whitespace byte
- * becomes ' ', a decoded CR or LF BW_BREAK_BYTE, so raw CR and LF alone delimit lines. Shared by the XDP program and
- * userspace (the reference the tests compare with). */
+ * becomes ' ', a decoded CR or LF BW_BREAK_BYTE, so raw CR and LF alone delimit lines. Shared by
+ * the XDP program and userspace (the reference the tests compare with). */
 BW_INLINE int bw_decode_step(struct bw_scan_buf *sb, struct bw_decoder *d)
 {
     __u8 *raw = sb->raw;
@@ -775,7 +775,7 @@ BW_INLINE int bw_decode_step(struct bw_scan_buf *sb, struct bw_decoder *d)
          * after it. That path takes everything else: the other special bytes, and an empty
          * line's CR or LF (it tells the end of the headers by them). The last word may be
          * short (the payload's end): raw[] and dec[] have room past it, and what is stored
-         * there is overwritten (the text's final '\n', the padding) before anything reads it. */
+         * there is overwritten (the final line break, the padding) before anything reads it. */
         __u32 in0 = in, empty = d->line_empty;
         for (int k = 0; k < BW_DECODE_WORDS; k++) {
             if (in >= d->len)

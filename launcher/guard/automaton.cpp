@@ -222,7 +222,7 @@ void Builder::add_patterns() {
         Nfa& n = p.raw ? raw_ : norm_;
         // A literal means what it says once decoded, as a request is: "%2e%2e%2f" is "../".
         std::string text = p.text;
-        if (!p.regex && !p.raw) {  // as the kernel decodes it, without its end-of-text '\n'
+        if (!p.regex && !p.raw) {  // as the kernel decodes it, without its end-of-text line break
             text = decode(p.text, p.text.size(), false).text;
             text.pop_back();
         }

@@ -110,7 +110,7 @@ bool is_http_request(std::string_view payload);
 
 // The kernel's decoding of the first `scan_bytes` of a payload (bw_decode_step).
 struct Decoded {
-    std::string text;  // ends with the '\n' the kernel appends (bw_decode_finish)
+    std::string text;  // ends with the line break the kernel appends (bw_decode_finish)
     std::vector<uint16_t> lines;
     uint32_t hdr_end = 0;
 };

@@ -150,8 +150,8 @@ TEST_CASE("the DFA finds what RE2 finds, on random patterns and requests", "[aut
             if (rng() % 6 == 0) {
                 s += " +\\\t"[rng() % 4];  // a space, or what reads as one, or '\'
             } else if (rng() % 16 == 0) {
-                static const char* esc[] = {"%41", "%2f", "%20", "%2527", "%u0062", "%",
-                                            "%0a", "%0D%0A", "%u000d"};
+                static const char* esc[] = {"%41", "%2f", "%20",    "%2527", "%u0062",
+                                            "%",   "%0a", "%0D%0A", "%u000d"};
                 s += esc[rng() % 9];
             } else {
                 s += pick(text_chars);
@@ -546,7 +546,7 @@ TEST_CASE("decoding: escapes, double encoding, %u, comments, whitespace, lines",
     CHECK(d(R"(\u00e9 \u2028 \x3c \n ..\..\win)") ==
           "\xe9"
           R"( \u2028 \x3c \n ..\..\win)");
-    CHECK(d("%0d%0a%09%0B") == "\v\v  ");          // a decoded CR, LF: the line break
+    CHECK(d("%0d%0a%09%0B") == "\v\v  ");         // a decoded CR, LF: the line break
     CHECK(d("a%00b") == std::string("a\0b", 3));  // NUL stays, for a set to flag
     CHECK(d("%zz%4") == "%zz%4");                 // not escapes
     CHECK(d("union/**/select") == "union select");
