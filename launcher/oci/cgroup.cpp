@@ -304,6 +304,8 @@ void apply_resources(const CgroupDirs& d, const Resources& r) {
         auto it = d.v1.find(c);
         return it == d.v1.end() ? nullptr : &it->second;
     };
+    // The controller's v1 directory where it has one, else the v2 group's.
+    auto dir_of = [&](const char* c) { return v1(c) ? *v1(c) : d.v2; };
     if (auto m = v1("memory")) {
         if (r.memory_limit)
             write_value(*m + "/memory.limit_in_bytes", std::to_string(*r.memory_limit));
@@ -325,12 +327,12 @@ void apply_resources(const CgroupDirs& d, const Resources& r) {
         else  // v2's counterpart, as runc maps it
             write_value(d.v2 + "/memory.low", limit_or_max(*r.memory_reservation));
     }
-    auto cpuset = v1("cpuset") ? *v1("cpuset") : d.v2;
+    auto cpuset = dir_of("cpuset");
     if (!r.cpuset_cpus.empty()) write_value(cpuset + "/cpuset.cpus", r.cpuset_cpus);
     if (!r.cpuset_mems.empty()) write_value(cpuset + "/cpuset.mems", r.cpuset_mems);
     if (r.pids_limit) {
         auto v = *r.pids_limit <= 0 ? std::string("max") : std::to_string(*r.pids_limit);
-        write_value((v1("pids") ? *v1("pids") : d.v2) + "/pids.max", v);
+        write_value(dir_of("pids") + "/pids.max", v);
     }
     if (auto c = v1("cpu")) {
         if (r.cpu_period) write_value(*c + "/cpu.cfs_period_us", std::to_string(*r.cpu_period));
