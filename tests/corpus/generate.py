@@ -8,15 +8,16 @@ Writes OUTDIR/attacks.jsonl and OUTDIR/benign.jsonl: one JSON object per line,
 seed): the same files every run.
 
 Attacks: every seed in tests/corpus/attacks/CLASS.txt, placed where attackers put it (a query
-parameter, a form body, a JSON body, a cookie, a header, the path) and encoded the ways clients
-and attack tools encode it (as a browser would, every byte percent-encoded, double-encoded,
-'+' for spaces, mixed-case hex, SQL comments for spaces, random letter case, JSON's \\u00XX
-as Go's and .NET's HTML-safe encoders write < > & ' +).
+parameter, a form body, a JSON body, a SOAP body, a cookie, a header, the path) and encoded the
+ways clients and attack tools encode it (as a browser would, every byte percent-encoded,
+double-encoded, '+' for spaces, mixed-case hex, SQL comments for spaces, random letter case,
+JSON's \\u00XX as Go's and .NET's HTML-safe encoders write < > & ' +, XML's &lt; &amp;).
 
 Benign: requests of the shapes a web shop, a blog and a JSON API receive: browser page loads
 with long headers and cookies, searches, form posts of natural text with apostrophes and quotes,
 JSON bodies (a third of them HTML-safe escaped), multipart uploads, file names with '..' in
-them, Spanish text with accents.
+them, Spanish text with accents; and XML bodies (SOAP, XML-RPC, Atom entries of escaped HTML
+with links and code, WebDAV and CalDAV), whose entity references the guard decodes.
 """
 import json
 import os
@@ -129,6 +130,11 @@ SENTENCES = [
     "Timeout 30 seconds on the payment page, then an error.",
     "Ls, Ms and XLs are all sold out.",
 ]
+# Code as blog posts quote it (in Atom entries' escaped HTML).
+CODE = ["if (a && b) { return x < y; }", "std::vector<int> v{1, 2, 3};", "git log --oneline -5",
+        "npm install --save-dev eslint", "<div class=\"row\">...</div>", "for i in range(10): print(i)",
+        "const total = price * qty; // \"before tax\"", "cargo build --release", "x >= 0 && x <= 10",
+        "docker compose up -d", "map<string, vector<pair<int, int>>> m;", "pip install requests"]
 TLDS = ["com", "org", "net", "es", "de", "co.uk", "io"]
 
 
@@ -303,6 +309,74 @@ def benign(r, i):
     return request("GET", f"/tienda1/miembros/editar.jsp?{q}", headers(r, host))
 
 
+# --- XML bodies --------------------------------------------------------------------------------
+
+XML_CLASSES = ("sqli", "xss", "rce", "lfi", "php", "java")
+
+
+def xml_text(v, quotes=False):
+    """Text as an XML writer escapes it: & < > always, the quotes when asked (some writers do)."""
+    v = v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return v.replace('"', "&quot;").replace("'", "&apos;") if quotes else v
+
+
+def soap(r, host, op, fields, quotes=False):
+    body = ('<?xml version="1.0" encoding="utf-8"?>\r\n<soap:Envelope xmlns:soap='
+            '"http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+            f'<{op} xmlns="urn:shop:v1">'
+            + "".join(f"<{k}>{xml_text(v, quotes)}</{k}>" for k, v in fields)
+            + f"</{op}></soap:Body></soap:Envelope>")
+    return request("POST", "/ws/ShopService", headers(r, host, [
+        "Content-Type: text/xml; charset=utf-8", f'SOAPAction: "urn:shop:v1#{op}"'],
+        cookies=False, referer=False), body)
+
+
+def benign_xml(r):
+    """XML bodies of natural text: SOAP calls, XML-RPC, Atom entries whose content is escaped
+    HTML (links, quotes, code), WebDAV and CalDAV requests."""
+    host = r.choice(["shop.example", "blog.example", "api.example", "dav.example"])
+    kind = r.choice(["soap", "xmlrpc", "atom", "webdav", "caldav"])
+    if kind == "soap":
+        return soap(r, host, r.choice(["PlaceOrder", "UpdateCustomer", "AddReview"]), [
+            ("customer", r.choice(NAMES)), ("street", r.choice(STREETS)),
+            ("city", r.choice(CITIES)), ("note", r.choice(SENTENCES)),
+            ("comment", rnd_text(r, 1, 3))], quotes=r.random() < 0.5)
+    if kind == "xmlrpc":
+        body = ('<?xml version="1.0"?>\n<methodCall><methodName>blog.newComment</methodName>'
+                f"<params><param><value><int>{r.randint(1, 900)}</int></value></param>"
+                f"<param><value><string>{xml_text(r.choice(NAMES))}</string></value></param>"
+                f"<param><value><string>{xml_text(rnd_text(r, 1, 3))}</string></value></param>"
+                "</params></methodCall>")
+        return request("POST", "/RPC2", headers(r, host, ["Content-Type: text/xml"],
+                                                cookies=False, referer=False), body)
+    if kind == "atom":
+        link = f"https://{rnd_word(r)}.{r.choice(TLDS)}/{rnd_word(r)}?id={r.randint(1, 99)}&amp;ref=blog"
+        html = (f"<p>{xml_text(r.choice(SENTENCES))}</p><p>See <a href=\"{link}\">this "
+                f"{rnd_word(r)}</a> or <code>{r.choice(CODE)}</code>.</p>")
+        body = ('<?xml version="1.0" encoding="utf-8"?>\n<entry xmlns="http://www.w3.org/2005/'
+                f'Atom"><title>{xml_text(r.choice(SENTENCES)[:40])}</title><author><name>'
+                f"{xml_text(r.choice(NAMES))}</name></author><content type=\"html\">"
+                f"{xml_text(html)}</content></entry>")
+        return request("POST", "/feed/entries", headers(r, host, [
+            "Content-Type: application/atom+xml;type=entry"], cookies=False), body)
+    if kind == "webdav":
+        body = ('<?xml version="1.0" encoding="utf-8" ?>\n<D:propfind xmlns:D="DAV:"><D:prop>'
+                "<D:displayname/><D:getcontentlength/><D:getlastmodified/><D:resourcetype/>"
+                "</D:prop></D:propfind>")
+        return request("PROPFIND", f"/dav/{quote(r.choice(NAMES).split()[0])}/Documents/",
+                       headers(r, host, ["Content-Type: application/xml; charset=utf-8",
+                                         "Depth: 1"], cookies=False, referer=False), body)
+    summary = xml_text(r.choice(SENTENCES)[:50])
+    body = ('<?xml version="1.0" encoding="utf-8" ?>\n<C:calendar-query xmlns:D="DAV:" '
+            'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/><C:calendar-data/>'
+            '</D:prop><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">'
+            f'<C:prop-filter name="SUMMARY"><C:text-match>{summary}</C:text-match>'
+            "</C:prop-filter></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>")
+    return request("REPORT", "/dav/calendars/home/", headers(r, host, [
+        "Content-Type: application/xml; charset=utf-8", "Depth: 1"], cookies=False,
+        referer=False), body)
+
+
 # --- attacks ---------------------------------------------------------------------------------
 
 def enc_browser(p):  # what a browser's form submission sends
@@ -355,6 +429,7 @@ def html_safe_json(obj):
 
 def attacks(r):
     out = []
+    rx = random.Random(SEED + 1)  # the XML variants' own, so the other requests stay the same
     for cls in ["sqli", "xss", "lfi", "rfi", "rce", "php", "java", "scanner", "protocol"]:
         with open(os.path.join(HERE, "attacks", cls + ".txt"), encoding="utf-8") as f:
             seeds = [l.rstrip("\n") for l in f if l.strip() and not l.startswith("#")]
@@ -395,6 +470,9 @@ def attacks(r):
                     variants.append(request("GET", "/account", headers(r, host, [
                         f"Cookie: pref={quote(seed, safe='')}; sessionid={rnd_hex(r, 32)}"],
                         cookies=False)))
+                    if cls in XML_CLASSES:  # a SOAP service's argument, escaped as XML escapes
+                        variants.append(soap(rx, host, "GetItem", [("lang", "en"),
+                                                                    (param, seed)]))
                 if cls == "sqli" and " " in seed:
                     variants.append(request("GET", f"/item?id={enc_raw(sql_comments(seed))}",
                                             headers(r, host)))
@@ -423,6 +501,9 @@ def main():
     att = attacks(r)
     ben = [{"id": f"benign-{i + 1}", "class": "benign", "request": benign(r, i)}
            for i in range(6000)]
+    rx = random.Random(SEED + 2)  # XML bodies after the others, so those stay the same
+    ben += [{"id": f"benign-{i + 1}", "class": "benign", "request": benign_xml(rx)}
+            for i in range(6000, 6400)]
     for name, rows in (("attacks.jsonl", att), ("benign.jsonl", ben)):
         with open(os.path.join(outdir, name), "w", encoding="utf-8", errors="surrogateescape") as f:
             for row in rows:
