@@ -829,14 +829,15 @@ BW_INLINE int bw_decode_step(struct bw_scan_buf *sb, struct bw_decoder *d)
          * short (the payload's end): raw[] and dec[] have room past it, and what is stored
          * there is overwritten (the final line break, the padding) before anything reads it. */
         __u32 in0 = in, empty = d->line_empty;
-        __u64 xml = -(__u64)(d->xml != 0); /* no branch: the verifier's paths stay as many */
+        __u32 xml = d->xml;
         for (int k = 0; k < BW_DECODE_WORDS; k++) {
             if (in >= d->len)
                 break;
             __u64 w = BW_LOAD64(&raw[in & (BW_SCAN_BUF - 1)]);
             __u64 special = bw_bytes_eq(w, '%') | bw_bytes_eq(w, '*') | bw_bytes_eq(w, '\n') |
                             bw_bytes_eq(w, '\\') | bw_bytes_eq(w, BW_PAD_BYTE);
-            special |= bw_bytes_eq(w, '&') & xml;
+            if (xml)
+                special |= bw_bytes_eq(w, '&');
             if (!special && in + 8 <= d->len) {
                 BW_STORE64(&dec[out & (BW_SCAN_BUF - 1)], w);
                 in += 8;

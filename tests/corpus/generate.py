@@ -352,7 +352,7 @@ def benign_xml(r):
     if kind == "atom":
         link = f"https://{rnd_word(r)}.{r.choice(TLDS)}/{rnd_word(r)}?id={r.randint(1, 99)}&amp;ref=blog"
         html = (f"<p>{xml_text(r.choice(SENTENCES))}</p><p>See <a href=\"{link}\">this "
-                f"{rnd_word(r)}</a> or <code>{r.choice(CODE)}</code>.</p>")
+                f"{rnd_word(r)}</a> or <code>{xml_text(r.choice(CODE))}</code>.</p>")
         body = ('<?xml version="1.0" encoding="utf-8"?>\n<entry xmlns="http://www.w3.org/2005/'
                 f'Atom"><title>{xml_text(r.choice(SENTENCES)[:40])}</title><author><name>'
                 f"{xml_text(r.choice(NAMES))}</name></author><content type=\"html\">"

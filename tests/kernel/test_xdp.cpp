@@ -447,8 +447,8 @@ TEST_CASE("normalisation: each rule's encoded attack is dropped, its benign twin
         CHECK(xml(t.benign) == PASS);
     }
     CHECK(json(R"({"q":"x&apos; or 1=1"})") == PASS);  // a JSON body: not XML
-    CHECK(xml(" <q>x&apos; or 1=1</q>") == PASS);        // nor a body that starts otherwise
-    CHECK(verdict("/?q=x&apos;+or+1=1") == PASS);       // nor the query
+    CHECK(xml(" <q>x&apos; or 1=1</q>") == PASS);      // nor a body that starts otherwise
+    CHECK(verdict("/?q=x&apos;+or+1=1") == PASS);      // nor the query
 }
 
 TEST_CASE("sets look where they say: request line, a named header, the body", "[xdp][patterns]") {

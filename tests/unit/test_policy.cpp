@@ -308,6 +308,13 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     // A tautology of hex numbers; a quote closed, then a WHERE that is always true.
     CHECK(set_hit("GET /items?id=1+and+0x41%3D0x41 HTTP/1.1\r\n") == "sqli");
     CHECK(set_hit("GET /items?id=1%27+where+1%3D1+-- HTTP/1.1\r\n") == "sqli");
+    // In an XML body (SOAP, XML-RPC): entity references decoded, a value ending at '<'.
+    CHECK(set_hit("POST /ws HTTP/1.1\r\n\r\n<user>admin'--</user>") == "sqli");
+    CHECK(set_hit("POST /ws HTTP/1.1\r\n\r\n<q>1 or a=a</q>") == "sqli");
+    CHECK(set_hit("POST /ws HTTP/1.1\r\n\r\n<q>x&apos; or &apos;a&apos;=&apos;a</q>") == "sqli");
+    CHECK(set_hit("POST /ws HTTP/1.1\r\n\r\n<h>1 &amp;&amp; ping -c 9 10.0.0.1</h>") == "rce");
+    CHECK(set_hit("POST /ws HTTP/1.1\r\n\r\n<t>&lt;img src=x onerror=alert(1)&gt;</t>") == "xss");
+    CHECK(set_hit("POST /ws HTTP/1.1\r\n\r\n<f>.htpasswd</f>") == "file_access");
     // A boolean test on who the query runs as (MySQL's user(), MSSQL's user_name()).
     CHECK(set_hit("GET /items?id=1+and+user()%3D%27root%27 HTTP/1.1\r\n") == "sqli");
     CHECK(set_hit("GET /items?id=1%20AND%20USER_NAME()%20LIKE%20%27db%25%27 HTTP/1.1\r\n") ==
@@ -668,7 +675,16 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "GET /api/v1/items HTTP/1.1\r\nUser-Agent: python-httpx/0.27.0\r\n\r\n",
           // A Drupal developer's question: a render array's key in PHP code, quoted.
           "POST /forum HTTP/1.1\r\n\r\nmsg=Why+does+%24el%5B%27%23post_render%27%5D%5B%5D+%3D+"
-          "%27my_cb%27%3B+never+run%3F+%23pre_render+works"}) {
+          "%27my_cb%27%3B+never+run%3F+%23pre_render+works",
+          // XML bodies: an Atom entry's escaped HTML with a link and code (undecoded, its
+          // '&lt;a ' read as an entity-encoded tag, '&amp; id cards' as a command); a SOAP note
+          // with quotes and an ampersand.
+          "POST /feed HTTP/1.1\r\n\r\n<entry><content type=\"html\">&lt;p&gt;See &lt;a href=\""
+          "https://example.org/x?a=1&amp;amp;b=2\"&gt;this&lt;/a&gt; or &lt;code&gt;if (a "
+          "&amp;amp;&amp;amp; b)&lt;/code&gt; for R&amp;D &amp; id "
+          "cards&lt;/p&gt;</content></entry>",
+          "POST /ws HTTP/1.1\r\n\r\n<note>O&apos;Brien wrote &quot;thanks&quot; &amp; left; "
+          "the &lt;b&gt; size</note>"}) {
         INFO(ok);
         CHECK(set_hit(ok).empty());
     }
