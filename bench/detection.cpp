@@ -34,6 +34,20 @@ std::string escape_literal(const std::string& s) {
     return RE2::QuoteMeta(s);
 }
 
+// Our regex dialect in RE2's: \h (a space, not a line break) is PCRE's, not RE2's.
+std::string to_re2(const std::string& r) {
+    std::string out;
+    for (size_t i = 0; i < r.size(); ++i) {
+        if (r[i] == '\\' && i + 1 < r.size()) {
+            out += r[i + 1] == 'h' ? std::string("[ \\t]") : r.substr(i, 2);
+            ++i;
+        } else {
+            out += r[i];
+        }
+    }
+    return out;
+}
+
 // A request's parts as the policy's scopes name them, found the simple way a userspace WAF
 // would: the first line, "Name: value" lines up to the blank line, the rest.
 struct Parts {
@@ -107,7 +121,7 @@ int main(int argc, char** argv) {
     size_t bad = 0, npeer = 0;
     for (auto& set : p.pattern_sets) {
         PeerSet ps{set.scope, {}};
-        for (auto& r : set.regexes) ps.res.push_back(std::make_unique<RE2>(r, o));
+        for (auto& r : set.regexes) ps.res.push_back(std::make_unique<RE2>(to_re2(r), o));
         for (auto& l : set.literals) ps.res.push_back(std::make_unique<RE2>(escape_literal(l), o));
         for (auto& r : ps.res) bad += !r->ok(), npeer++;
         peer.push_back(std::move(ps));

@@ -547,7 +547,8 @@ struct bw_decoder {
     __u32 nlines;
     __u32 hdr_end;
     __u32 raw_hdr_end;
-    __u32 xml; /* the body starts with '<': its entity references are its escapes */
+    __u32 xml;  /* the body starts with '<': its entity references are its escapes */
+    __u32 json; /* the body starts with '{' or '[': \n, \r and \t are its escapes too */
 };
 
 #define BW_SCAN_STREAMS 4
@@ -887,7 +888,9 @@ BW_INLINE int bw_decode_step(struct bw_scan_buf *sb, struct bw_decoder *d)
             d->hdr_end = out;
             d->raw_hdr_end = in + 1;
             d->in_headers = 0;
-            d->xml = in + 1 < d->len && raw[(in + 1) & (BW_SCAN_BUF - 1)] == '<';
+            __u8 first = in + 1 < d->len ? raw[(in + 1) & (BW_SCAN_BUF - 1)] : 0;
+            d->xml = first == '<';
+            d->json = first == '{' || first == '[';
         } else {
             bw_add_line(sb, d, out, in + 1);
         }
@@ -918,6 +921,9 @@ BW_INLINE int bw_decode_step(struct bw_scan_buf *sb, struct bw_decoder *d)
         __u8 e = raw[(in + 1) & (BW_SCAN_BUF - 1)];
         if (e == '"' || e == '\'' || e == '/' || e == '\\') {
             v = e;
+            used = 2;
+        } else if (d->json && (e == 'n' || e == 'r' || e == 't')) {
+            v = e == 't' ? '\t' : '\n';
             used = 2;
         }
     } else if (b == '&' && d->xml) {

@@ -300,6 +300,14 @@ class Parser {
         int c = take();
         CharSet s;
         if (class_escape(c, &s)) return set_node(s);
+        if (c == 'h') {
+            // A space that is not a line break (PCRE's horizontal space): what a rule writes
+            // where a line of prose may end between its parts.
+            if (opt_.raw) fail("\\h needs a normalised (not raw) set");
+            CharSet h;
+            h.set(' ');
+            return folded_node(h);
+        }
         if (c == 'b' || c == 'B') {
             if (opt_.raw) fail("\\b and \\B need a normalised (not raw) set");
             Node n;

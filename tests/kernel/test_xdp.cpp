@@ -446,6 +446,11 @@ TEST_CASE("normalisation: each rule's encoded attack is dropped, its benign twin
         CHECK(xml(t.attack) == DROP);
         CHECK(xml(t.benign) == PASS);
     }
+    // A JSON body's \\n is its line break (an escaped backslash then n is not); only there.
+    CHECK(json(R"({"c":"1\nid\n"})") == DROP);
+    CHECK(json(R"({"c":"1\r\nwhoami&"})") == DROP);
+    CHECK(json(R"({"c":"1\\nid\n"})") == PASS);
+    CHECK(json(R"(c=1\nid\n)") == PASS);
     CHECK(json(R"({"q":"x&apos; or 1=1"})") == PASS);  // a JSON body: not XML
     CHECK(xml(" <q>x&apos; or 1=1</q>") == PASS);      // nor a body that starts otherwise
     CHECK(verdict("/?q=x&apos;+or+1=1") == PASS);      // nor the query

@@ -50,6 +50,7 @@ TEST_CASE("regex syntax errors name the position and the problem", "[automaton]"
     CHECK(err("a)b") == "at 2: unbalanced ')'");
     CHECK(err("(ab") == "at 4: missing ')'");
     CHECK(err("a\\qb") == "at 3: unknown escape \\q");
+    CHECK(err("[\\h]") == "at 3: unknown escape \\h");  // \h only outside brackets
     CHECK(err("ab$") == "at 3: '$' is not supported (a packet's end is not the request's)");
     CHECK(err("a^b") == "at 2: '^' is only supported at the start of a pattern");
     CHECK(err("*a") == "at 1: a quantifier with nothing to repeat");
@@ -125,6 +126,8 @@ TEST_CASE("the DFA finds what RE2 finds, on random patterns and requests", "[aut
                     return {"\\n", "(?:\\x0b+)"};
                 case 6:
                     return {"[^\\n]", "(?: +|[^ \\x0b])"};
+                case 7:
+                    return {"\\h", "(?: +)"};  // a space, not the line break
                 default: {
                     std::string c(1, pick(pat_chars));
                     if (c == ".") c = "\\.";
@@ -604,6 +607,27 @@ TEST_CASE("decoding: an XML body's entity references", "[automaton][decode]") {
         std::string p(pad, 'x');
         CHECK(body("<" + p + "&lt;b&gt;&quot;" + p + "&#38;") == "<" + p + "<b>\"" + p + "&");
     }
+}
+
+TEST_CASE("decoding: a JSON body's \\n, \\r and \\t", "[automaton][decode]") {
+    const std::string head = "POST /api HTTP/1.1\r\nHost: h\r\n\r\n";
+    auto body = [&](const std::string& b) {
+        auto dec = automaton::decode(head + b, 1460, true);
+        REQUIRE(dec.hdr_end == head.size());
+        auto text = dec.text.substr(dec.hdr_end);
+        text.pop_back();
+        return text;
+    };
+    CHECK(body(R"({"c":"1\nid\r\nx\ty"})") == "{\"c\":\"1\vid\v\vx y\"}");
+    CHECK(body(R"([{"c":"a\nb"}])") == "[{\"c\":\"a\vb\"}]");
+    // An escaped backslash before an n is a path's: C:\\new is C:\new, not a line break.
+    CHECK(body(R"({"p":"C:\\new\\temp"})") == R"({"p":"C:\new\temp"})");
+    CHECK(body(R"({"c":"\x \b \f"})") == R"({"c":"\x \b \f"})");  // other letters stay
+    // Only in a body that starts with '{' or '[': a form, a query, a header keep them.
+    CHECK(body(R"(c=1\nid)") == R"(c=1\nid)");
+    CHECK(body(R"( {"c":"1\nid"})") == R"( {"c":"1\nid"})");
+    CHECK(automaton::decode("GET /?c=1\\nid HTTP/1.1\r\n\r\n", 1460, true).text ==
+          "GET /?c=1\\nid HTTP/1.1\r\n\r\n\v");
 }
 
 TEST_CASE("decoding: lines and the end of the headers, at every alignment", "[automaton][decode]") {

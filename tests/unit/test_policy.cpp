@@ -308,6 +308,10 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     // A tautology of hex numbers; a quote closed, then a WHERE that is always true.
     CHECK(set_hit("GET /items?id=1+and+0x41%3D0x41 HTTP/1.1\r\n") == "sqli");
     CHECK(set_hit("GET /items?id=1%27+where+1%3D1+-- HTTP/1.1\r\n") == "sqli");
+    // A quote closed, then a comment, on one line: with blanks between, and before a value's
+    // end in a JSON string.
+    CHECK(set_hit("GET /login?user=admin%27+--+&pw=x HTTP/1.1\r\n") == "sqli");
+    CHECK(set_hit("POST /api HTTP/1.1\r\n\r\n{\"user\": \"admin\\\" -- \"}") == "sqli");
     // In an XML body (SOAP, XML-RPC): entity references decoded, a value ending at '<'.
     CHECK(set_hit("POST /ws HTTP/1.1\r\n\r\n<user>admin'--</user>") == "sqli");
     CHECK(set_hit("POST /ws HTTP/1.1\r\n\r\n<q>1 or a=a</q>") == "sqli");
@@ -315,6 +319,11 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("POST /ws HTTP/1.1\r\n\r\n<h>1 &amp;&amp; ping -c 9 10.0.0.1</h>") == "rce");
     CHECK(set_hit("POST /ws HTTP/1.1\r\n\r\n<t>&lt;img src=x onerror=alert(1)&gt;</t>") == "xss");
     CHECK(set_hit("POST /ws HTTP/1.1\r\n\r\n<f>.htpasswd</f>") == "file_access");
+    // A command after a JSON body's \\n, ended by the string's quote; after an XML &#10;.
+    CHECK(set_hit("POST /api HTTP/1.1\r\n\r\n{\"host\": \"127.0.0.1\\nid\"}") == "shell_newline");
+    CHECK(set_hit("POST /api HTTP/1.1\r\n\r\n{\"t\": \"1\\r\\nsleep 5\", \"n\": 1}") ==
+          "shell_newline");
+    CHECK(set_hit("POST /ws HTTP/1.1\r\n\r\n<host>1&#10;whoami</host>") == "shell_newline");
     // A boolean test on who the query runs as (MySQL's user(), MSSQL's user_name()).
     CHECK(set_hit("GET /items?id=1+and+user()%3D%27root%27 HTTP/1.1\r\n") == "sqli");
     CHECK(set_hit("GET /items?id=1%20AND%20USER_NAME()%20LIKE%20%27db%25%27 HTTP/1.1\r\n") ==
@@ -684,7 +693,15 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "&amp;amp;&amp;amp; b)&lt;/code&gt; for R&amp;D &amp; id "
           "cards&lt;/p&gt;</content></entry>",
           "POST /ws HTTP/1.1\r\n\r\n<note>O&apos;Brien wrote &quot;thanks&quot; &amp; left; "
-          "the &lt;b&gt; size</note>"}) {
+          "the &lt;b&gt; size</note>",
+          // Markdown: a line that ends in a quote or backtick, then a heading or a rule (the
+          // JSON string's \\n, a text area's %0A).
+          "POST /api/issues HTTP/1.1\r\n\r\n{\"body\": \"Set `CATCH_BUILD_TESTING`\\n# Building\\n"
+          "const char c = 'c';\\n---\\nthanks\"}",
+          "POST /comment HTTP/1.1\r\n\r\nmsg=It%27s+%27fine%27%0D%0A%23+Notes%0D%0A--+me",
+          // A JSON review's lines: a line that starts with a command's name and goes on.
+          "POST /api/reviews HTTP/1.1\r\n\r\n{\"comment\": \"Great!\\nId like two more.\\nSleep "
+          "8 hours, env. friendly\\nID: 12345\", \"path\": \"C:\\\\new\\\\id\"}"}) {
         INFO(ok);
         CHECK(set_hit(ok).empty());
     }
