@@ -806,11 +806,13 @@ BW_INLINE void bw_add_line(struct bw_scan_buf *sb, struct bw_decoder *d, __u32 o
 
 /* One step of the decoder over raw[0, d->len): up to four 8-byte words copied as they are
  * when no comment is open, up to the first '%', '*', '\\' or newline that does not end a line
- * with text; else one escape or byte. Returns 0 once everything is decoded. Escapes: %XX;
- * %25XX (one level of double encoding); %u00XX; and JSON's (JavaScript's) string escapes
- * \u00XX, \", \', \/ and \\, so that a payload in a JSON API's body reads as it would in a
- * form: {"q":"\u0027 or 1=1"} and {"o":"O:8:\"C\":0:{}"} hide their quotes from no pattern. Other
- * backslashes stay (the DFA reads them as '/', for Windows paths). A decoded whitespace byte
+ * with text (or '&' in an XML body); else one escape or byte. Returns 0 once everything is
+ * decoded. Escapes: %XX; %25XX (one level of double encoding); %u00XX; and JSON's
+ * (JavaScript's) string escapes \u00XX, \", \', \/ and \\, so that a payload in a JSON API's
+ * body reads as it would in a form: {"q":"\u0027 or 1=1"} and {"o":"O:8:\"C\":0:{}"} hide their
+ * quotes from no pattern; in a JSON body (it starts with '{' or '[') also \n, \r and \t, and
+ * in an XML body (it starts with '<') its entity references (bw_xml_ref). Other backslashes
+ * stay (the DFA reads them as '/', for Windows paths). A decoded whitespace byte
  * becomes ' ', a decoded CR or LF BW_BREAK_BYTE, so raw CR and LF alone delimit lines. Shared by
  * the XDP program and userspace (the reference the tests compare with). */
 BW_INLINE int bw_decode_step(struct bw_scan_buf *sb, struct bw_decoder *d)
