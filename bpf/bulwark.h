@@ -631,6 +631,14 @@ BW_INLINE __u64 bw_bytes_eq(__u64 w, __u8 c)
     return (v - BW_SWAR_ONES) & ~v & BW_SWAR_HIGHS;
 }
 
+/* The same, exact in every byte (bw_bytes_eq's borrow may also flag a byte above one that
+ * equals c): for when more than the first flag counts. */
+BW_INLINE __u64 bw_bytes_eq_all(__u64 w, __u8 c)
+{
+    __u64 v = w ^ (BW_SWAR_ONES * c), low7 = ~BW_SWAR_HIGHS;
+    return ~(((v & low7) + low7) | v) & BW_SWAR_HIGHS;
+}
+
 /* Whether any byte of w equals c. */
 BW_INLINE int bw_has_byte(__u64 w, __u8 c)
 {
@@ -782,16 +790,45 @@ BW_INLINE __u32 bw_xml_ref(__u64 w, __u32 avail)
     return used && used <= avail ? used | v << 8 : 1 | '&' << 8;
 }
 
-/* In the XDP program a global function, verified once: inline, its branches would multiply
+/* What the body that starts at raw[from] is, read from its first byte past whitespace and a
+ * UTF-8 byte order mark (EF BB BF), as an XML or JSON parser reads it: 1 XML ('<'), 2 JSON ('{'
+ * or '['), 0 anything else. A word at a time: a body may put any number of them in front. */
+BW_INLINE __u32 bw_body_kind(const struct bw_scan_buf *sb, __u32 from, __u32 len)
+{
+    for (__u32 in = from; in < len && in < BW_MAX_SCAN_BYTES; in += 8) {
+        __u64 w = BW_LOAD64(&sb->raw[in & (BW_SCAN_BUF - 1)]);
+        __u64 lead = bw_bytes_eq_all(w, ' ') | bw_bytes_eq_all(w, '\t') | bw_bytes_eq_all(w, '\r') |
+                     bw_bytes_eq_all(w, '\n') | bw_bytes_eq_all(w, 0xef) |
+                     bw_bytes_eq_all(w, 0xbb) | bw_bytes_eq_all(w, 0xbf);
+        __u64 text = ~lead & BW_SWAR_HIGHS;
+        if (!text)
+            continue;
+        __u32 n = bw_first_flagged(text);
+        if (n >= len - in)
+            return 0;
+        __u8 b = (__u8)(w >> (n * 8));
+        return b == '<' ? 1 : b == '{' || b == '[' ? 2 : 0;
+    }
+    return 0;
+}
+
+/* In the XDP program global functions, verified once: inline, their branches would multiply
  * the decoder step's paths past the verifier's budget. */
 #ifdef __bpf__
 __attribute__((noinline)) __u32 bw_xml_ref_global(__u64 w, __u32 avail)
 {
     return bw_xml_ref(w, avail);
 }
+__attribute__((noinline)) __u32 bw_body_kind_global(const struct bw_scan_buf *sb, __u32 from,
+                                                    __u32 len)
+{
+    return sb ? bw_body_kind(sb, from, len) : 0;
+}
 #define BW_XML_REF bw_xml_ref_global
+#define BW_BODY_KIND bw_body_kind_global
 #else
 #define BW_XML_REF bw_xml_ref
+#define BW_BODY_KIND bw_body_kind
 #endif
 
 /* A line starts at dec[out] (raw[in]): kept while there is room (BW_MAX_LINES). */
@@ -890,9 +927,9 @@ BW_INLINE int bw_decode_step(struct bw_scan_buf *sb, struct bw_decoder *d)
             d->hdr_end = out;
             d->raw_hdr_end = in + 1;
             d->in_headers = 0;
-            __u8 first = in + 1 < d->len ? raw[(in + 1) & (BW_SCAN_BUF - 1)] : 0;
-            d->xml = first == '<';
-            d->json = first == '{' || first == '[';
+            __u32 kind = BW_BODY_KIND(sb, in + 1, d->len);
+            d->xml = kind & 1;
+            d->json = kind >> 1;
         } else {
             bw_add_line(sb, d, out, in + 1);
         }

@@ -602,7 +602,24 @@ TEST_CASE("decoding: an XML body's entity references", "[automaton][decode]") {
     // Only a body that starts with '<' is XML: a JSON or form body, a query, a header keep them.
     CHECK(body(R"({"q":"&lt;&apos;"})") == R"({"q":"&lt;&apos;"})");
     CHECK(body("q=&lt;&apos;") == "q=&lt;&apos;");
-    CHECK(body(" <q>&lt;</q>") == " <q>&lt;</q>");
+    // A body starts past whitespace and a UTF-8 byte order mark, as an XML parser reads it.
+    CHECK(body(" <q>&lt;</q>") == " <q><</q>");
+    CHECK(body("\r\n\t<q>&lt;</q>") == "\r\n\t<q><</q>");
+    CHECK(body("\xef\xbb\xbf<q>&lt;</q>") == "\xef\xbb\xbf<q><</q>");
+    CHECK(body("x <q>&lt;</q>") == "x <q>&lt;</q>");
+    // Any number of them, read a word at a time: every length and mix of the lead's bytes.
+    const std::string leads = " \t\r\n\xef\xbb\xbf";
+    for (size_t n = 0; n < 40; ++n) {
+        std::string lead;
+        for (size_t i = 0; i < n; ++i) lead += leads[(i * 5 + n) % leads.size()];
+        INFO(n);
+        CHECK(body(lead + "<q>&lt;</q>") == lead + "<q><</q>");
+        CHECK(body(lead + "!<q>&lt;</q>") == lead + "!<q>&lt;</q>");
+        CHECK(body(lead + "{\"c\":\"1\\nid\"}") == lead + "{\"c\":\"1\vid\"}");
+    }
+    // A body of lead bytes only is nothing: the bytes past the payload's end are not read.
+    CHECK(body("   ") == "   ");
+    CHECK(body("\xef\xbb\xbfx<q>&lt;</q>") == "\xef\xbb\xbfx<q>&lt;</q>");
     CHECK(
         automaton::decode("GET /?a=&lt; HTTP/1.1\r\nX: &lt;\r\n\r\n<q>&lt;</q>", 1460, true).text ==
         "GET /?a=&lt; HTTP/1.1\r\nX: &lt;\r\n\r\n<q><</q>\v");
@@ -626,7 +643,8 @@ TEST_CASE("decoding: a JSON body's \\n, \\r and \\t", "[automaton][decode]") {
     CHECK(body(R"({"c":"\x \b \f"})") == R"({"c":"\x \b \f"})");  // other letters stay
     // Only in a body that starts with '{' or '[': a form, a query, a header keep them.
     CHECK(body(R"(c=1\nid)") == R"(c=1\nid)");
-    CHECK(body(R"( {"c":"1\nid"})") == R"( {"c":"1\nid"})");
+    CHECK(body(R"( {"c":"1\nid"})") == " {\"c\":\"1\vid\"}");  // past whitespace, as JSON allows
+    CHECK(body(R"(x {"c":"1\nid"})") == R"(x {"c":"1\nid"})");
     CHECK(automaton::decode("GET /?c=1\\nid HTTP/1.1\r\n\r\n", 1460, true).text ==
           "GET /?c=1\\nid HTTP/1.1\r\n\r\n\v");
 }
