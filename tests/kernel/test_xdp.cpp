@@ -456,6 +456,16 @@ TEST_CASE("normalisation: each rule's encoded attack is dropped, its benign twin
     CHECK(xml("\xef\xbb\xbf<q>x&apos; or 1=1</q>") == DROP);
     CHECK(json(" \n\t{\"c\":\"1\\nid\\n\"}") == DROP);
     CHECK(verdict("/?q=x&apos;+or+1=1") == PASS);  // nor the query
+    // A chunked body is read past its first chunk's size line.
+    auto chunked = [&](const std::string& type, const std::string& body) {
+        return run(prog, request("POST /api/search HTTP/1.1\r\nHost: shop.example\r\n"
+                                 "Content-Type: " +
+                                 type + "\r\nTransfer-Encoding: chunked\r\n\r\n" + body));
+    };
+    CHECK(chunked("text/xml", "18\r\n<q>x&apos; or 1=1</q>\r\n0\r\n\r\n") == DROP);
+    CHECK(chunked("text/xml", "18\r\n<q>x&APOS; or 1=1</q>\r\n0\r\n\r\n") == PASS);
+    CHECK(chunked("application/json", "10\r\n{\"c\":\"1\\nid\\n\"}\r\n0\r\n\r\n") == DROP);
+    CHECK(chunked("application/json", "11\r\n{\"c\":\"1\\\\nid\\n\"}\r\n0\r\n\r\n") == PASS);
 }
 
 TEST_CASE("sets look where they say: request line, a named header, the body", "[xdp][patterns]") {

@@ -619,6 +619,14 @@ TEST_CASE("decoding: an XML body's entity references", "[automaton][decode]") {
     }
     // A body of lead bytes only is nothing: the bytes past the payload's end are not read.
     CHECK(body("   ") == "   ");
+    // A chunked body (Transfer-Encoding: chunked) is read past its first chunk's size line.
+    CHECK(body("1a\r\n<q>&lt;</q>\r\n0\r\n\r\n") == "1a\r\n<q><</q>\r\n0\r\n\r\n");
+    CHECK(body("\r\n0000001A\r\n \xef\xbb\xbf<q>&lt;</q>") ==
+          "\r\n0000001A\r\n \xef\xbb\xbf<q><</q>");
+    CHECK(body("12\r\n{\"c\":\"1\\nid\"}") == "12\r\n{\"c\":\"1\vid\"}");
+    // Not a size line: nine digits, an extension, a bare LF, text after the digits, no digit.
+    for (auto lead : {"123456789\r\n", "1a;x=y\r\n", "1a\n", "1a x\r\n", "g1\r\n"})
+        CHECK(body(lead + std::string("<q>&lt;</q>")) == lead + std::string("<q>&lt;</q>"));
     CHECK(body("\xef\xbb\xbfx<q>&lt;</q>") == "\xef\xbb\xbfx<q>&lt;</q>");
     CHECK(
         automaton::decode("GET /?a=&lt; HTTP/1.1\r\nX: &lt;\r\n\r\n<q>&lt;</q>", 1460, true).text ==
