@@ -560,47 +560,14 @@ TEST_CASE("policies/web.json's tables in lanes: the kernel drops what the usersp
     REQUIRE(a.tables.size() == want_tables[variant]);  // none raw: scan_lanes
     for (auto& t : a.tables) REQUIRE(!t.raw);
     // Requests of random fragments, attack-like and ordinary, in the path, headers and body.
-    const char* frags[] = {"union select",
-                           "' or 1=1--",
-                           "<script>",
-                           "../",
-                           "/etc/passwd",
-                           ";cat /etc/hosts",
-                           "${jndi:ldap://x/a}",
-                           "php://input",
-                           "sqlmap",
-                           "%27%20or%20%271%27%3D%271",
-                           "onerror=",
-                           "<?php",
-                           "%2e%2e%2f",
-                           "union/**/select",
-                           "shop",
-                           "chair",
-                           "select",
-                           "union",
-                           "or",
-                           "the",
-                           "cat",
-                           "'",
-                           "\"",
-                           ";",
-                           "/",
-                           "%20",
-                           "+",
-                           "=",
-                           "&",
-                           "?",
-                           "a",
-                           "1",
-                           "%0d%0a",
-                           "\\",
-                           "etc",
-                           "passwd",
-                           "script",
-                           "(",
-                           ")",
-                           "$",
-                           "{"};
+    const char* frags[] = {
+        "union select", "' or 1=1--", "<script>", "../", "/etc/passwd", ";cat /etc/hosts",
+        "${jndi:ldap://x/a}", "php://input", "sqlmap", "%27%20or%20%271%27%3D%271",
+        "onerror=", "<?php", "%2e%2e%2f", "union/**/select", "shop", "chair", "select", "union",
+        "or", "the", "cat", "'", "\"", ";", "/", "%20", "+", "=", "&", "?", "a", "1", "%0d%0a",
+        "\\", "etc", "passwd", "script", "(", ")", "$", "{",
+        // What tells a body's kind (bw_body_kind) and the escapes it enables.
+        " ", "\r\n", "1a\r\n", "\xef\xbb\xbf", "<q>", "&lt;", "&apos;", "&#x27;", "\\n"};
     std::mt19937 rng(20261130);
     auto text = [&](int n) {
         std::string t;
