@@ -673,13 +673,9 @@ BW_INLINE __u32 bw_ctl_bytes(__u64 w)
 {
     const __u64 low7 = 0x7f7f7f7f7f7f7f7fULL;
     __u64 below = ~(((w & low7) + 0x6060606060606060ULL) | w) & BW_SWAR_HIGHS;
-    __u64 tab = w ^ (BW_SWAR_ONES * 0x09), lf = w ^ (BW_SWAR_ONES * 0x0a);
-    __u64 cr = w ^ (BW_SWAR_ONES * 0x0d), del = w ^ (BW_SWAR_ONES * 0x7f);
-    /* A byte of x is zero: its high bit, exactly. */
-#define BW_ZERO_BYTES(x) (~((((x)&low7) + low7) | (x)) & BW_SWAR_HIGHS)
-    __u64 m = (below & ~(BW_ZERO_BYTES(tab) | BW_ZERO_BYTES(lf) | BW_ZERO_BYTES(cr))) |
-              BW_ZERO_BYTES(del);
-#undef BW_ZERO_BYTES
+    __u64 m = (below &
+               ~(bw_bytes_eq_all(w, '\t') | bw_bytes_eq_all(w, '\n') | bw_bytes_eq_all(w, '\r'))) |
+              bw_bytes_eq_all(w, 0x7f);
     return (__u32)(((m >> 7) * BW_SWAR_ONES) >> 56);
 }
 
