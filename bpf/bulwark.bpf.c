@@ -819,6 +819,8 @@ __noinline __u32 inspect_patterns(struct bw_scan_buf *sb, const struct bw_config
     sb->d.in_headers = http;
     bpf_loop(BW_MAX_SCAN_BYTES + 1, decode_cb, &c, 0);
     bw_decode_finish(sb, &sb->d);
+    /* The payload's bytes as decoded: fewer than copied when its body was de-chunked. */
+    len = sb->d.len;
     __u32 from = sb->raw_hdr_end;
     if (http && !cfg->scan_binary && len >= from + BW_BINARY_MIN &&
         !bw_cut_binary_body(sb, len, count_ctl(sb, from, len)))

@@ -551,6 +551,26 @@ struct bw_decoder {
     __u32 json; /* the body starts with '{' or '[': \n, \r and \t are its escapes too */
 };
 
+/* The de-chunker's state between steps (bw_dechunk_step). */
+enum bw_chunk_phase {
+    BW_CK_SIZE = 0, /* a size line's hex digits */
+    BW_CK_EXT,      /* past them, to the line's CR: an extension (or blanks) */
+    BW_CK_LF,       /* the size line's LF */
+    BW_CK_DATA,     /* a chunk's bytes, `left` of them */
+    BW_CK_CR,       /* the CR LF after a chunk's bytes */
+    BW_CK_CRLF,     /* its LF */
+    BW_CK_REST,     /* raw[src, len) moved down as it is */
+};
+struct bw_dechunk {
+    __u32 src;    /* the next raw[] byte read */
+    __u32 dst;    /* where it goes */
+    __u32 len;    /* the payload's bytes */
+    __u32 mark;   /* where the separator being read started: kept from there if it is none */
+    __u32 phase;  /* enum bw_chunk_phase */
+    __u32 left;   /* a chunk's bytes still to move, or its size being read */
+    __u32 digits; /* the size's hex digits read */
+};
+
 #define BW_SCAN_STREAMS 4
 #define BW_SCAN_BATCH 16 /* lockstep steps per bpf_loop call; steps are a multiple of it */
 struct bw_plan {
@@ -584,6 +604,7 @@ struct bw_scan_buf {
     /* The decoder's state lives here, not on the stack, so that the verifier sees the same
      * abstract state at every bpf_loop step and checks the step once. */
     struct bw_decoder d;
+    struct bw_dechunk ck;
     struct bw_scan_state st;
     struct bw_plan plan;
 };
@@ -747,6 +768,17 @@ BW_INLINE void bw_emit(__u8 *dec, struct bw_decoder *d, __u8 v)
     }
 }
 
+/* The symbol that raw[in, in + used) decodes to, `v`, into dec[] (bw_emit): a decoded whitespace
+ * byte as ' ', a decoded CR or LF as BW_BREAK_BYTE. `d` is sb->d. */
+BW_INLINE void bw_symbol(struct bw_scan_buf *sb, struct bw_decoder *d, __u32 in, __u32 used,
+                         __u32 v)
+{
+    if (used > 1 && bw_is_space((__u8)v))
+        v = (v == '\n' || v == '\r') ? BW_BREAK_BYTE : ' ';
+    d->in = in + used;
+    bw_emit(sb->dec, d, (__u8)v);
+}
+
 /* The XML reference at the start of w (the next 8 raw bytes, `avail` of them the payload's):
  * &lt; &gt; &amp; &quot; &apos;, or a character's number below 128 (&#60; &#x3c;, up to three
  * digits). Returns the bytes it takes, and the character shifted left by 8 (1 and '&' when
@@ -786,95 +818,251 @@ BW_INLINE __u32 bw_xml_ref(__u64 w, __u32 avail)
     return used && used <= avail ? used | v << 8 : 1 | '&' << 8;
 }
 
-/* The first byte at or past raw[from] that is not whitespace (space, tab, CR, LF) nor one of a
- * UTF-8 byte order mark's (EF BB BF), or len. A word at a time: a body may put any number of
- * them in front. */
-BW_INLINE __u32 bw_skip_lead(const struct bw_scan_buf *sb, __u32 from, __u32 len)
-{
-    __u32 at = len;
-    for (__u32 in = from; in < len && in < BW_MAX_SCAN_BYTES; in += 8) {
-        __u64 w = BW_LOAD64(&sb->raw[in & (BW_SCAN_BUF - 1)]);
-        __u64 lead = bw_bytes_eq_all(w, ' ') | bw_bytes_eq_all(w, '\t') | bw_bytes_eq_all(w, '\r') |
-                     bw_bytes_eq_all(w, '\n') | bw_bytes_eq_all(w, 0xef) |
-                     bw_bytes_eq_all(w, 0xbb) | bw_bytes_eq_all(w, 0xbf);
-        __u64 text = ~lead & BW_SWAR_HIGHS;
-        if (text) {
-            at = in + bw_first_flagged(text);
-            break;
-        }
-    }
-    return at < len ? at : len;
-}
+/* The bytes a..h as a little-endian word (a header name's eight bytes, in lower case). */
+#define BW_WORD8(a, b, c, d, e, f, g, h)                                                           \
+    ((__u64)(a) | (__u64)(b) << 8 | (__u64)(c) << 16 | (__u64)(d) << 24 | (__u64)(e) << 32 |       \
+     (__u64)(f) << 40 | (__u64)(g) << 48 | (__u64)(h) << 56)
+#define BW_CASE_FOLD 0x2020202020202020ULL
 
-/* Past a chunked body's first size line ("1a\r\n": Transfer-Encoding: chunked, as clients
- * stream a body of unknown length) that starts at raw[at]: its end, or at. A size line with an
- * extension ("1a;x=y\r\n", which only evasion tools write) is not one here. */
-BW_INLINE __u32 bw_chunk_line(const struct bw_scan_buf *sb, __u32 at, __u32 len)
+/* Whether a header line of the request before raw[from] is "Transfer-Encoding: ... chunked"
+ * (any case; chunked is the last coding, as HTTP requires of a request). Only then is its body
+ * de-chunked: a body that merely starts like a size line ("add some text") is the
+ * application's text. Read from the lines the decoder indexed (the next line's start ends one). */
+BW_INLINE int bw_te_chunked(const struct bw_scan_buf *sb, const struct bw_decoder *d, __u32 from)
 {
     const __u8 *raw = sb->raw;
-    __u32 i = at;
-    for (int k = 0; k < 8 && i < len && bw_hex(raw[i & (BW_SCAN_BUF - 1)]) >= 0; k++)
-        i++;
-    if (i > at && i + 1 < len && raw[i & (BW_SCAN_BUF - 1)] == '\r' &&
-        raw[(i + 1) & (BW_SCAN_BUF - 1)] == '\n')
-        return i + 2;
-    return at;
+    for (__u32 i = 0; i + 1 < BW_MAX_LINES; i++) {
+        if (i + 1 >= d->nlines)
+            break;
+        __u32 at = sb->raw_lines[i], end = sb->raw_lines[i + 1];
+        if (end > from || at + 26 > end)
+            continue;
+        if ((BW_LOAD64(&raw[at & (BW_SCAN_BUF - 1)]) | BW_CASE_FOLD) !=
+                BW_WORD8('t', 'r', 'a', 'n', 's', 'f', 'e', 'r') ||
+            (BW_LOAD64(&raw[(at + 8) & (BW_SCAN_BUF - 1)]) | BW_CASE_FOLD) !=
+                BW_WORD8('-', 'e', 'n', 'c', 'o', 'd', 'i', 'n') ||
+            (raw[(at + 16) & (BW_SCAN_BUF - 1)] | 0x20) != 'g')
+            continue;
+        __u8 c = raw[(at + 17) & (BW_SCAN_BUF - 1)];
+        if (c != ':' && c != ' ' && c != '\t')
+            continue;
+        /* The value's end: before the line's LF, its CR and trailing blanks. */
+        __u32 e = end - 1;
+        if (raw[(e - 1) & (BW_SCAN_BUF - 1)] == '\r')
+            e--;
+        for (int k = 0; k < 4 && (raw[(e - 1) & (BW_SCAN_BUF - 1)] == ' ' ||
+                                  raw[(e - 1) & (BW_SCAN_BUF - 1)] == '\t');
+             k++)
+            e--;
+        if (e < at + 25) /* "transfer-encoding:chunked" */
+            continue;
+        __u64 w = BW_LOAD64(&raw[(e - 8) & (BW_SCAN_BUF - 1)]);
+        __u8 before = (__u8)w;
+        if (((w >> 8) | (BW_CASE_FOLD >> 8)) == BW_WORD8('c', 'h', 'u', 'n', 'k', 'e', 'd', 0) &&
+            (before == ' ' || before == '\t' || before == ':' || before == ','))
+            return 1;
+    }
+    return 0;
 }
 
-/* In the XDP program global functions, verified once: inline, the paths out of one's loop would
- * each walk what follows it. */
-#ifdef __bpf__
-__attribute__((noinline)) __u32 bw_skip_lead_global(const struct bw_scan_buf *sb, __u32 from,
-                                                    __u32 len)
+/* A chunked body (Transfer-Encoding: chunked: clients that stream a body of unknown length,
+ * and evasion tools, which cut a payload's keywords across chunks, "3;x\r\nUNI\r\n3;y\r\nON "),
+ * de-chunked in raw[] in place before it is decoded: each chunk's size line (hex digits, an
+ * extension after ';' or a blank, CR LF) and the CR LF after its data are removed, as the
+ * server removes them before the application reads the body. A chunk may run past the
+ * packet's end (one packet at a time); what follows the last chunk (size 0: trailers, a next
+ * request) stays as it is, and so does everything from a line that is not a size line where
+ * one should be. A bare LF is taken for CR LF, as lenient servers take it. One byte of a line
+ * or one word of data a step (bw_dechunk_step); a step never reads what an earlier one wrote,
+ * as the text only moves down. */
+/* One step of the de-chunker: 0 once it is done, with raw[from, dst) the body. */
+BW_INLINE int bw_dechunk_step(struct bw_scan_buf *sb, struct bw_dechunk *c)
 {
-    return sb ? bw_skip_lead(sb, from, len) : len;
-}
-__attribute__((noinline)) __u32 bw_chunk_line_global(const struct bw_scan_buf *sb, __u32 at,
-                                                     __u32 len)
-{
-    return sb ? bw_chunk_line(sb, at, len) : at;
-}
-#define BW_SKIP_LEAD bw_skip_lead_global
-#define BW_CHUNK_LINE bw_chunk_line_global
-#else
-#define BW_SKIP_LEAD bw_skip_lead
-#define BW_CHUNK_LINE bw_chunk_line
-#endif
-
-/* What the body that starts at raw[from] is, read from its first byte past whitespace and a
- * byte order mark (bw_skip_lead) and a chunked body's size line (bw_chunk_line), as an XML or
- * JSON parser reads it: 1 XML ('<'), 2 JSON ('{' or '['), 0 anything else. (In the XDP program
- * the first bw_skip_lead inline and the rest global functions: 790k instructions for the
- * verifier on 6.18; the second inline too, 965k.) */
-BW_INLINE __u32 bw_body_kind(const struct bw_scan_buf *sb, __u32 from, __u32 len)
-{
-    __u32 at = bw_skip_lead(sb, from, len);
-    if (at >= len)
+    __u8 *raw = sb->raw;
+    __u32 src = c->src, dst = c->dst, phase = c->phase;
+    if (src >= c->len || src >= BW_MAX_SCAN_BYTES)
+        return 0; /* a separator cut by the packet's end goes with it */
+    __u8 b = raw[src & (BW_SCAN_BUF - 1)];
+    if (phase == BW_CK_DATA || phase == BW_CK_REST) {
+        __u32 n = c->len - src;
+        if (phase == BW_CK_DATA && c->left < n)
+            n = c->left;
+        if (n > 8)
+            n = 8;
+        /* A word stored at dst reaches dst + 8: past src + n only while fewer than eight
+         * bytes have been removed, and then it would overwrite bytes not yet read. */
+        if (n < 8 && src - dst < 8) {
+            n = 1;
+            raw[dst & (BW_SCAN_BUF - 1)] = b;
+        } else {
+            BW_STORE64(&raw[dst & (BW_SCAN_BUF - 1)], BW_LOAD64(&raw[src & (BW_SCAN_BUF - 1)]));
+        }
+        c->src = src + n;
+        c->dst = dst + n;
+        if (phase == BW_CK_DATA && (c->left -= n) == 0) {
+            c->phase = BW_CK_CR;
+            c->mark = src + n;
+        }
+        return 1;
+    }
+    c->src = src + 1;
+    if (phase == BW_CK_CR || phase == BW_CK_CRLF) {
+        if (b == '\r' && phase == BW_CK_CR) {
+            c->phase = BW_CK_CRLF;
+            return 1;
+        }
+        if (b != '\n')
+            goto not_one;
+        c->phase = BW_CK_SIZE;
+        c->left = 0;
+        c->digits = 0;
+        return 1;
+    }
+    if (phase == BW_CK_SIZE) {
+        int h = bw_hex(b);
+        if (h >= 0 && c->digits < 8) {
+            c->left = c->left * 16 + (__u32)h;
+            c->digits++;
+            return 1;
+        }
+        if (!c->digits || (b != ';' && b != ' ' && b != '\t' && b != '\r' && b != '\n'))
+            goto not_one;
+        phase = BW_CK_EXT;
+    }
+    if (phase == BW_CK_EXT && b != '\n') {
+        if (b == '\r')
+            c->phase = BW_CK_LF;
+        else
+            c->phase = BW_CK_EXT;
+        return 1;
+    }
+    if (phase == BW_CK_LF && b != '\n')
+        goto not_one;
+    /* The size line is whole: its chunk's bytes next, or after the last chunk the rest. */
+    c->phase = c->left ? BW_CK_DATA : BW_CK_REST;
+    return 1;
+not_one:
+    /* Not a separator: the rest stays as it is, from where this one started. */
+    if (dst == c->mark) {
+        c->dst = c->len; /* nothing was removed: it is already in place */
         return 0;
-    __u32 next = BW_CHUNK_LINE(sb, at, len);
-    if (next != at && (at = BW_SKIP_LEAD(sb, next, len)) >= len)
+    }
+    c->phase = BW_CK_REST;
+    c->src = c->mark;
+    return 1;
+}
+
+/* Before the body that starts at raw[from] is decoded (raw[0, len) the payload): whether it is
+ * chunked, and if so the de-chunker set up in sb->ck. */
+BW_INLINE int bw_dechunk_start(struct bw_scan_buf *sb, const struct bw_decoder *d, __u32 from)
+{
+    if (!bw_te_chunked(sb, d, from))
+        return 0;
+    struct bw_dechunk *c = &sb->ck;
+    c->src = c->dst = c->mark = from;
+    c->len = d->len;
+    c->phase = BW_CK_SIZE;
+    c->left = c->digits = 0;
+    return 1;
+}
+
+/* A body's lead: whitespace (space, tab, CR, LF) and a UTF-8 byte order mark's bytes (EF BB
+ * BF), any number of them, as XML and JSON parsers skip them. One word a step, from sb->ck.src
+ * (the position) to sb->ck.len (the payload's end): 0 once the word with the first other
+ * byte, or the end, is reached; ck.src is then that byte's position (it may pass the end). */
+BW_INLINE int bw_skip_lead_step(struct bw_scan_buf *sb, struct bw_dechunk *c)
+{
+    __u32 in = c->src;
+    if (in >= c->len || in >= BW_MAX_SCAN_BYTES)
+        return 0;
+    __u64 w = BW_LOAD64(&sb->raw[in & (BW_SCAN_BUF - 1)]);
+    __u64 lead = bw_bytes_eq_all(w, ' ') | bw_bytes_eq_all(w, '\t') | bw_bytes_eq_all(w, '\r') |
+                 bw_bytes_eq_all(w, '\n') | bw_bytes_eq_all(w, 0xef) | bw_bytes_eq_all(w, 0xbb) |
+                 bw_bytes_eq_all(w, 0xbf);
+    __u64 text = ~lead & BW_SWAR_HIGHS;
+    c->src = in + (text ? bw_first_flagged(text) : 8);
+    return !text;
+}
+
+/* What a body is, from its first byte past the lead, raw[at] (the body is empty when at >=
+ * len), as an XML or JSON parser reads it: 1 XML ('<'), 2 JSON ('{' or '['), 0 anything else. */
+BW_INLINE __u32 bw_body_kind(const struct bw_scan_buf *sb, __u32 at, __u32 len)
+{
+    if (at >= len)
         return 0;
     __u8 b = sb->raw[at & (BW_SCAN_BUF - 1)];
     return b == '<' ? 1 : b == '{' || b == '[' ? 2 : 0;
 }
 
-/* In the XDP program global functions, verified once: inline, their branches would multiply
- * the decoder step's paths past the verifier's budget. */
+/* The body that starts at raw[from], once the decoder `d` (sb->d) has read the headers:
+ * de-chunked when they say it is chunked (d->len is then its new end), and its kind. In the XDP
+ * program a global function whose two loops are bpf_loop calls: the decoder step calls it once,
+ * where the headers end, and each loop's step is verified once (as bounded loops, the skip's
+ * 183 words were walked path by path: 270k of the verifier's instructions). */
 #ifdef __bpf__
 __attribute__((noinline)) __u32 bw_xml_ref_global(__u64 w, __u32 avail)
 {
     return bw_xml_ref(w, avail);
 }
-__attribute__((noinline)) __u32 bw_body_kind_global(const struct bw_scan_buf *sb, __u32 from,
-                                                    __u32 len)
+struct bw_body_ctx {
+    struct bw_scan_buf *sb;
+};
+static long bw_dechunk_cb(__u64 i, void *ctx)
 {
-    return sb ? bw_body_kind(sb, from, len) : 0;
+    struct bw_scan_buf *sb = ((struct bw_body_ctx *)ctx)->sb;
+    return !bw_dechunk_step(sb, &sb->ck);
+}
+static long bw_skip_lead_cb(__u64 i, void *ctx)
+{
+    struct bw_scan_buf *sb = ((struct bw_body_ctx *)ctx)->sb;
+    return !bw_skip_lead_step(sb, &sb->ck);
+}
+__attribute__((noinline)) __u32 bw_body_global(struct bw_scan_buf *sb, struct bw_decoder *d,
+                                               __u32 from)
+{
+    if (!sb || !d)
+        return 0;
+    struct bw_body_ctx c = {.sb = sb};
+    if (bw_dechunk_start(sb, d, from)) {
+        /* A step takes a byte at least; the rest may be read twice (from a bad line's start). */
+        bpf_loop(2 * BW_MAX_SCAN_BYTES + 16, bw_dechunk_cb, &c, 0);
+        d->len = sb->ck.dst;
+    }
+    sb->ck.src = from;
+    sb->ck.len = d->len;
+    bpf_loop(BW_MAX_SCAN_BYTES / 8 + 1, bw_skip_lead_cb, &c, 0);
+    return bw_body_kind(sb, sb->ck.src, d->len);
+}
+/* The byte path's tail: inline, each escape's path (its length and value, constants to the
+ * verifier) walked bw_emit's branches again, 380k instructions in all. */
+__attribute__((noinline)) int bw_symbol_global(struct bw_scan_buf *sb, __u32 in, __u32 used,
+                                               __u32 v)
+{
+    if (!sb)
+        return 0;
+    bw_symbol(sb, &sb->d, in, used, v);
+    return 1;
 }
 #define BW_XML_REF bw_xml_ref_global
-#define BW_BODY_KIND bw_body_kind_global
+#define BW_BODY bw_body_global
+#define BW_SYMBOL(sb, d, in, used, v) bw_symbol_global(sb, in, used, v)
 #else
+BW_INLINE __u32 bw_body(struct bw_scan_buf *sb, struct bw_decoder *d, __u32 from)
+{
+    if (bw_dechunk_start(sb, d, from)) {
+        while (bw_dechunk_step(sb, &sb->ck)) {
+        }
+        d->len = sb->ck.dst;
+    }
+    sb->ck.src = from;
+    sb->ck.len = d->len;
+    while (bw_skip_lead_step(sb, &sb->ck)) {
+    }
+    return bw_body_kind(sb, sb->ck.src, d->len);
+}
 #define BW_XML_REF bw_xml_ref
-#define BW_BODY_KIND bw_body_kind
+#define BW_BODY bw_body
+#define BW_SYMBOL bw_symbol
 #endif
 
 /* A line starts at dec[out] (raw[in]): kept while there is room (BW_MAX_LINES). */
@@ -973,7 +1161,7 @@ BW_INLINE int bw_decode_step(struct bw_scan_buf *sb, struct bw_decoder *d)
             d->hdr_end = out;
             d->raw_hdr_end = in + 1;
             d->in_headers = 0;
-            __u32 kind = BW_BODY_KIND(sb, in + 1, d->len);
+            __u32 kind = BW_BODY(sb, d, in + 1);
             d->xml = kind & 1;
             d->json = kind >> 1;
         } else {
@@ -1016,10 +1204,7 @@ BW_INLINE int bw_decode_step(struct bw_scan_buf *sb, struct bw_decoder *d)
         used = r & 0xff;
         v = (int)(r >> 8) & 0xff;
     }
-    if (used > 1 && bw_is_space((__u8)v))
-        v = (v == '\n' || v == '\r') ? BW_BREAK_BYTE : ' ';
-    d->in = in + used;
-    bw_emit(dec, d, (__u8)v);
+    BW_SYMBOL(sb, d, in, used, (__u32)v);
     return 1;
 }
 
