@@ -1,7 +1,8 @@
 // libFuzzer: the input is literals (lines before the first empty line, in three sets) and a
 // payload (the rest). The compiler must accept them or refuse with InputError, and the
 // kernel's scan (decoder, plan, four streams or lanes, every table) must find a literal exactly
-// when a plain search of the decoded, folded text does.
+// when a plain search of the decoded, folded text does. The payload sent as a chunked body must
+// decode as the body a byte-by-byte de-chunker leaves does.
 #include <cctype>
 #include <cstddef>
 #include <cstdint>
@@ -48,6 +49,59 @@ bool contains(const std::string& text, const std::string& lit) {
     }
     return false;
 }
+
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    c = static_cast<char>(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+// A chunked body as bw_dechunk_step is specified, a byte at a time: size lines (1-8 hex
+// digits, an extension after ';' or a blank, CR LF or LF) and the line break after each chunk's
+// data removed; a separator cut by the end goes; after the last chunk, or from a line that is
+// not a separator, the rest stays (all of it when the first line is not a size line).
+std::string dechunk(const std::string& b) {
+    std::string out;
+    size_t i = 0, n = b.size();
+    for (bool first = true;; first = false) {
+        size_t mark = i;
+        auto rest = [&] { return first ? b : out + b.substr(mark); };
+        if (!first) {
+            if (i < n && b[i] == '\r') ++i;
+            if (i >= n) return out;
+            if (b[i++] != '\n') return rest();
+        }
+        uint64_t size = 0;
+        int digits = 0;
+        for (; i < n && digits < 8 && hex_digit(b[i]) >= 0; ++i, ++digits)
+            size = size * 16 + static_cast<uint64_t>(hex_digit(b[i]));
+        if (i >= n) return out;
+        if (!digits) return rest();
+        char c = b[i++];
+        if (c == ';' || c == ' ' || c == '\t') {
+            while (i < n && b[i] != '\r' && b[i] != '\n') ++i;
+            if (i >= n) return out;
+            c = b[i++];
+        } else if (c != '\r' && c != '\n') {
+            return rest();
+        }
+        if (c == '\r') {
+            if (i >= n) return out;
+            if (b[i++] != '\n') return rest();
+        }
+        if (size == 0) return out + b.substr(i);
+        out += b.substr(i, size);
+        if (n - i <= size) return out;
+        i += size;
+    }
+}
+
+// The body of an HTTP request `head` + `body`, as decoded.
+std::string decoded_body(const std::string& head, const std::string& body) {
+    auto d = bulwark::automaton::decode(head + body, BW_MAX_SCAN_BYTES, true);
+    if (d.hdr_end != head.size()) __builtin_trap();
+    return d.text.substr(d.hdr_end);
+}
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -55,6 +109,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     size_t split = in.find("\n\n");
     std::string head = in.substr(0, split),
                 payload = split == std::string::npos ? "" : in.substr(split + 2);
+    {
+        const std::string chunked = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                          plain = "POST / HTTP/1.1\r\nContent-Length: 0000000000\r\n\r\n";
+        std::string body = payload.substr(0, BW_MAX_SCAN_BYTES - chunked.size());
+        if (decoded_body(chunked, body) != decoded_body(plain, dechunk(body))) __builtin_trap();
+    }
     if (bulwark::automaton::is_http_request(payload)) payload.insert(0, "x");  // all body
     std::vector<bulwark::automaton::Pattern> patterns;
     size_t pos = 0;
