@@ -873,9 +873,8 @@ BW_INLINE int bw_te_chunked(const struct bw_scan_buf *sb, const struct bw_decode
  * packet's end (one packet at a time); what follows the last chunk (size 0: trailers, a next
  * request) stays as it is, and so does everything from a line that is not a size line where
  * one should be. A bare LF is taken for CR LF, as lenient servers take it. One byte of a line
- * or one word of data a step (bw_dechunk_step); a step never reads what an earlier one wrote,
- * as the text only moves down. */
-/* One step of the de-chunker: 0 once it is done, with raw[from, dst) the body. */
+ * or one word of data a step; a step never reads what an earlier one wrote, as the text only
+ * moves down. Returns 0 once it is done, with raw[from, c->dst) the body. */
 BW_INLINE int bw_dechunk_step(struct bw_scan_buf *sb, struct bw_dechunk *c)
 {
     __u8 *raw = sb->raw;
