@@ -993,16 +993,10 @@ BW_INLINE __u32 bw_body_kind(const struct bw_scan_buf *sb, __u32 at, __u32 len)
     return b == '<' ? 1 : b == '{' || b == '[' ? 2 : 0;
 }
 
-/* The body that starts at raw[from], once the decoder `d` (sb->d) has read the headers:
- * de-chunked when they say it is chunked (d->len is then its new end), and its kind. In the XDP
- * program a global function whose two loops are bpf_loop calls: the decoder step calls it once,
- * where the headers end, and each loop's step is verified once (as bounded loops, the skip's
- * 183 words were walked path by path: 270k of the verifier's instructions). */
+/* The de-chunker's and the lead's steps run to their end: in the XDP program as bpf_loop
+ * steps (each step verified once: as bounded loops, the skip's 183 words were walked path by
+ * path, 270k of the verifier's instructions), in userspace as plain loops. */
 #ifdef __bpf__
-__attribute__((noinline)) __u32 bw_xml_ref_global(__u64 w, __u32 avail)
-{
-    return bw_xml_ref(w, avail);
-}
 struct bw_body_ctx {
     struct bw_scan_buf *sb;
 };
@@ -1016,24 +1010,46 @@ static long bw_skip_lead_cb(__u64 i, void *ctx)
     struct bw_scan_buf *sb = ((struct bw_body_ctx *)ctx)->sb;
     return !bw_skip_lead_step(sb, &sb->ck);
 }
-__attribute__((noinline)) __u32 bw_body_global(struct bw_scan_buf *sb, struct bw_decoder *d,
-                                               __u32 from)
+#define BW_RUN_STEPS(sb, max, step)                                                                \
+    do {                                                                                           \
+        struct bw_body_ctx ctx_ = {.sb = (sb)};                                                    \
+        bpf_loop(max, step##_cb, &ctx_, 0);                                                        \
+    } while (0)
+#else
+#define BW_RUN_STEPS(sb, max, step)                                                                \
+    do {                                                                                           \
+    } while (step##_step(sb, &(sb)->ck))
+#endif
+
+/* The body that starts at raw[from], once the decoder `d` (sb->d) has read the headers:
+ * de-chunked when they say it is chunked (d->len is then its new end), and its kind. */
+BW_INLINE __u32 bw_body(struct bw_scan_buf *sb, struct bw_decoder *d, __u32 from)
 {
-    if (!sb || !d)
-        return 0;
-    struct bw_body_ctx c = {.sb = sb};
     if (bw_dechunk_start(sb, d, from)) {
         /* A step takes a byte at least; the rest may be read twice (from a bad line's start). */
-        bpf_loop(2 * BW_MAX_SCAN_BYTES + 16, bw_dechunk_cb, &c, 0);
+        BW_RUN_STEPS(sb, 2 * BW_MAX_SCAN_BYTES + 16, bw_dechunk);
         d->len = sb->ck.dst;
     }
     sb->ck.src = from;
     sb->ck.len = d->len;
-    bpf_loop(BW_MAX_SCAN_BYTES / 8 + 1, bw_skip_lead_cb, &c, 0);
+    BW_RUN_STEPS(sb, BW_MAX_SCAN_BYTES / 8 + 1, bw_skip_lead);
     return bw_body_kind(sb, sb->ck.src, d->len);
 }
-/* The byte path's tail: inline, each escape's path (its length and value, constants to the
- * verifier) walked bw_emit's branches again, 380k instructions in all. */
+
+/* In the XDP program global functions, called from the decoder step and verified once: the
+ * body's work, once where the headers end; an XML reference; the byte path's tail (inline,
+ * each escape's path, its length and value constants to the verifier, walked bw_emit's
+ * branches again: 380k instructions in all). */
+#ifdef __bpf__
+__attribute__((noinline)) __u32 bw_xml_ref_global(__u64 w, __u32 avail)
+{
+    return bw_xml_ref(w, avail);
+}
+__attribute__((noinline)) __u32 bw_body_global(struct bw_scan_buf *sb, struct bw_decoder *d,
+                                               __u32 from)
+{
+    return sb && d ? bw_body(sb, d, from) : 0;
+}
 __attribute__((noinline)) int bw_symbol_global(struct bw_scan_buf *sb, __u32 in, __u32 used,
                                                __u32 v)
 {
@@ -1046,19 +1062,6 @@ __attribute__((noinline)) int bw_symbol_global(struct bw_scan_buf *sb, __u32 in,
 #define BW_BODY bw_body_global
 #define BW_SYMBOL(sb, d, in, used, v) bw_symbol_global(sb, in, used, v)
 #else
-BW_INLINE __u32 bw_body(struct bw_scan_buf *sb, struct bw_decoder *d, __u32 from)
-{
-    if (bw_dechunk_start(sb, d, from)) {
-        while (bw_dechunk_step(sb, &sb->ck)) {
-        }
-        d->len = sb->ck.dst;
-    }
-    sb->ck.src = from;
-    sb->ck.len = d->len;
-    while (bw_skip_lead_step(sb, &sb->ck)) {
-    }
-    return bw_body_kind(sb, sb->ck.src, d->len);
-}
 #define BW_XML_REF bw_xml_ref
 #define BW_BODY bw_body
 #define BW_SYMBOL bw_symbol

@@ -579,15 +579,19 @@ TEST_CASE("decoding: escapes, double encoding, %u, comments, whitespace, lines",
 
 namespace {
 
-// A request body as the decoder leaves it (the decoder reads what a body is from its first
-// byte, not from a Content-Type).
-std::string decoded_body(const std::string& b) {
-    const std::string head = "POST /api HTTP/1.1\r\nHost: h\r\n\r\n";
+// A request body as the decoder leaves it after `headers` (lines, each ending in CR LF). The
+// decoder reads what a body is from its first byte, not from a Content-Type.
+std::string decoded_body_after(const std::string& headers, const std::string& b) {
+    const std::string head = "POST /api HTTP/1.1\r\nHost: h\r\n" + headers + "\r\n";
     auto dec = automaton::decode(head + b, 1460, true);
     REQUIRE(dec.hdr_end == head.size());
     auto text = dec.text.substr(dec.hdr_end);
     text.pop_back();  // the line break that ends every text
     return text;
+}
+
+std::string decoded_body(const std::string& b) {
+    return decoded_body_after("", b);
 }
 
 }  // namespace
@@ -642,13 +646,7 @@ namespace {
 
 // A request body sent Transfer-Encoding: chunked, as the decoder leaves it (`te` the header).
 std::string dechunked(const std::string& b, const std::string& te = "Transfer-Encoding: chunked") {
-    const std::string head =
-        "POST /api HTTP/1.1\r\nHost: h\r\n" + te + "\r\nAccept: text/html\r\n\r\n";
-    auto dec = automaton::decode(head + b, 1460, true);
-    REQUIRE(dec.hdr_end == head.size());
-    auto text = dec.text.substr(dec.hdr_end);
-    text.pop_back();
-    return text;
+    return decoded_body_after(te + "\r\nAccept: text/html\r\n", b);
 }
 
 // `parts` as chunks, each size line "%x" + ext, then the last chunk and the blank line.
