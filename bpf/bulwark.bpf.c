@@ -395,36 +395,10 @@ static __always_inline int drop(struct xdp_md *ctx, const struct pkt *p, __u32 r
     return verdict(ctx, reason, src);
 }
 
-/* Whether the payload starts with an HTTP method and a space. */
-__noinline int is_http_request(const struct bw_scan_buf *buf, __u32 len)
+/* Whether the payload starts an HTTP request (bw_is_request). */
+__noinline int is_http_request(struct bw_scan_buf *buf, __u32 len)
 {
-    if (!buf || len < 4)
-        return 0;
-    const __u8 *b = buf->raw;
-    if (b[0] == 'G' && b[1] == 'E' && b[2] == 'T' && b[3] == ' ')
-        return 1;
-    if (b[0] == 'P' && b[1] == 'U' && b[2] == 'T' && b[3] == ' ')
-        return 1;
-    if (len < 8)
-        return 0;
-    if (b[0] == 'P' && b[1] == 'O' && b[2] == 'S' && b[3] == 'T' && b[4] == ' ')
-        return 1;
-    if (b[0] == 'H' && b[1] == 'E' && b[2] == 'A' && b[3] == 'D' && b[4] == ' ')
-        return 1;
-    if (b[0] == 'P' && b[1] == 'A' && b[2] == 'T' && b[3] == 'C' && b[4] == 'H' && b[5] == ' ')
-        return 1;
-    if (b[0] == 'T' && b[1] == 'R' && b[2] == 'A' && b[3] == 'C' && b[4] == 'E' && b[5] == ' ')
-        return 1;
-    if (b[0] == 'D' && b[1] == 'E' && b[2] == 'L' && b[3] == 'E' && b[4] == 'T' && b[5] == 'E' &&
-        b[6] == ' ')
-        return 1;
-    if (b[0] == 'O' && b[1] == 'P' && b[2] == 'T' && b[3] == 'I' && b[4] == 'O' && b[5] == 'N' &&
-        b[6] == 'S' && b[7] == ' ')
-        return 1;
-    if (b[0] == 'C' && b[1] == 'O' && b[2] == 'N' && b[3] == 'N' && b[4] == 'E' && b[5] == 'C' &&
-        b[6] == 'T' && b[7] == ' ')
-        return 1;
-    return 0;
+    return buf && bw_is_request(buf, len);
 }
 
 /* The first rule whose text is a prefix of the payload: its index + 1, or 0. Each rule is

@@ -571,6 +571,25 @@ struct bw_dechunk {
     __u32 digits; /* the size's hex digits read */
 };
 
+/* A request line under a method the guard does not list (WebDAV's PROPFIND, SSDP's M-SEARCH,
+ * a lower-case `get` that Apache hands to PHP as it is): method SP target SP HTTP/d.d, then CR
+ * LF or a bare LF, read one byte a step (the target one word a step). */
+enum bw_reqline_phase {
+    BW_RL_METHOD = 0, /* a token's characters (RFC 9110), 1 to BW_METHOD_MAX of them */
+    BW_RL_TARGET,     /* bytes above 0x20, at least one */
+    BW_RL_VERSION,    /* "HTTP/", a digit, ".", a digit, CR, LF: `n` of them read */
+};
+/* IANA's longest method is 17 bytes (UPDATEREDIRECTREF). A form's text is tokens too, and
+ * without the bound a segment of it was read to its end, one byte a step (bench_xdp_cost). */
+#define BW_METHOD_MAX 20
+struct bw_reqline {
+    __u32 pos;   /* the next raw[] byte read */
+    __u32 len;   /* the payload's bytes */
+    __u32 phase; /* enum bw_reqline_phase */
+    __u32 n;     /* the phase's bytes read */
+    __u32 ok;    /* 1 once the line's LF is read */
+};
+
 #define BW_SCAN_STREAMS 4
 #define BW_SCAN_BATCH 16 /* lockstep steps per bpf_loop call; steps are a multiple of it */
 struct bw_plan {
@@ -607,6 +626,7 @@ struct bw_scan_buf {
     struct bw_dechunk ck;
     struct bw_scan_state st;
     struct bw_plan plan;
+    struct bw_reqline rl;
 };
 
 BW_INLINE int bw_hex(__u8 c)
@@ -993,33 +1013,138 @@ BW_INLINE __u32 bw_body_kind(const struct bw_scan_buf *sb, __u32 at, __u32 len)
     return b == '<' ? 1 : b == '{' || b == '[' ? 2 : 0;
 }
 
-/* The de-chunker's and the lead's steps run to their end: in the XDP program as bpf_loop
- * steps (each step verified once: as bounded loops, the skip's 183 words were walked path by
- * path, 270k of the verifier's instructions), in userspace as plain loops. */
+/* Whether a token character (RFC 9110's tchar): a method's. */
+BW_INLINE int bw_tchar(__u8 c)
+{
+    if ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+        return 1;
+    return c == '!' || c == '#' || c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' ||
+           c == '+' || c == '-' || c == '.' || c == '^' || c == '_' || c == '`' || c == '|' ||
+           c == '~';
+}
+
+/* One step of reading a request line (struct bw_reqline): 0 once it is read (r->ok) or is
+ * none. A line the payload cuts is none: nothing says the rest is a version. */
+BW_INLINE int bw_reqline_step(struct bw_scan_buf *sb, struct bw_reqline *r)
+{
+    __u32 pos = r->pos, n = r->n;
+    if (pos >= r->len || pos >= BW_MAX_SCAN_BYTES)
+        return 0;
+    if (r->phase == BW_RL_TARGET) {
+        /* The first byte at or below 0x20 (exact in each byte: no sum crosses one). */
+        const __u64 low7 = 0x7f7f7f7f7f7f7f7fULL;
+        __u64 w = BW_LOAD64(&sb->raw[pos & (BW_SCAN_BUF - 1)]);
+        __u64 m = ~(((w & low7) + 0x5f5f5f5f5f5f5f5fULL) | w) & BW_SWAR_HIGHS;
+        if (!m) {
+            r->pos = pos + 8; /* past the end: the next step says none */
+            r->n = n + 8;
+            return 1;
+        }
+        __u32 i = bw_first_flagged(m);
+        pos += i;
+        if (pos >= r->len || sb->raw[pos & (BW_SCAN_BUF - 1)] != ' ' || n + i == 0)
+            return 0;
+        r->pos = pos + 1;
+        r->phase = BW_RL_VERSION;
+        r->n = 0;
+        return 1;
+    }
+    __u8 b = sb->raw[pos & (BW_SCAN_BUF - 1)];
+    r->pos = pos + 1;
+    r->n = n + 1;
+    if (r->phase == BW_RL_METHOD) {
+        if (bw_tchar(b))
+            return n < BW_METHOD_MAX;
+        if (b != ' ' || n == 0)
+            return 0;
+        r->phase = BW_RL_TARGET;
+        r->n = 0;
+        return 1;
+    }
+    /* "HTTP/" as a little-endian word, one byte of it a step. */
+    if (n < 5)
+        return b == ((0x2f50545448ULL >> (8 * n)) & 0xff);
+    if (n == 5 || n == 7)
+        return b >= '0' && b <= '9';
+    if (n == 6)
+        return b == '.';
+    if (b == '\r' && n == 8)
+        return 1;
+    r->ok = b == '\n';
+    return 0;
+}
+
+/* The de-chunker's, the lead's and the request line's steps run to their end: in the XDP
+ * program as bpf_loop steps (each step verified once: as bounded loops, the skip's 183 words
+ * were walked path by path, 270k of the verifier's instructions), in userspace as plain loops.
+ * `state` names the step's state in the scan buffer. */
 #ifdef __bpf__
 struct bw_body_ctx {
     struct bw_scan_buf *sb;
 };
-static long bw_dechunk_cb(__u64 i, void *ctx)
-{
-    struct bw_scan_buf *sb = ((struct bw_body_ctx *)ctx)->sb;
-    return !bw_dechunk_step(sb, &sb->ck);
-}
-static long bw_skip_lead_cb(__u64 i, void *ctx)
-{
-    struct bw_scan_buf *sb = ((struct bw_body_ctx *)ctx)->sb;
-    return !bw_skip_lead_step(sb, &sb->ck);
-}
-#define BW_RUN_STEPS(sb, max, step)                                                                \
+#define BW_STEP_CB(step, state)                                                                    \
+    static long step##_cb(__u64 i, void *ctx)                                                      \
+    {                                                                                              \
+        struct bw_scan_buf *sb = ((struct bw_body_ctx *)ctx)->sb;                                  \
+        return !step##_step(sb, &sb->state);                                                       \
+    }
+BW_STEP_CB(bw_dechunk, ck)
+BW_STEP_CB(bw_skip_lead, ck)
+BW_STEP_CB(bw_reqline, rl)
+#define BW_RUN_STEPS(sb, state, max, step)                                                         \
     do {                                                                                           \
         struct bw_body_ctx ctx_ = {.sb = (sb)};                                                    \
         bpf_loop(max, step##_cb, &ctx_, 0);                                                        \
     } while (0)
 #else
-#define BW_RUN_STEPS(sb, max, step)                                                                \
+#define BW_RUN_STEPS(sb, state, max, step)                                                         \
     do {                                                                                           \
-    } while (step##_step(sb, &(sb)->ck))
+    } while (step##_step(sb, &(sb)->state))
 #endif
+
+/* Whether raw[0, len) starts an HTTP request: a method the guard lists and a space (the
+ * common case, without a step), or any request line (bw_reqline_step). */
+BW_INLINE int bw_is_request(struct bw_scan_buf *sb, __u32 len)
+{
+    const __u8 *b = sb->raw;
+    if (len < 4)
+        return 0;
+    if (b[0] == 'G' && b[1] == 'E' && b[2] == 'T' && b[3] == ' ')
+        return 1;
+    if (b[0] == 'P' && b[1] == 'U' && b[2] == 'T' && b[3] == ' ')
+        return 1;
+    if (len >= 8) {
+        if (b[0] == 'P' && b[1] == 'O' && b[2] == 'S' && b[3] == 'T' && b[4] == ' ')
+            return 1;
+        if (b[0] == 'H' && b[1] == 'E' && b[2] == 'A' && b[3] == 'D' && b[4] == ' ')
+            return 1;
+        if (b[0] == 'P' && b[1] == 'A' && b[2] == 'T' && b[3] == 'C' && b[4] == 'H' && b[5] == ' ')
+            return 1;
+        if (b[0] == 'T' && b[1] == 'R' && b[2] == 'A' && b[3] == 'C' && b[4] == 'E' && b[5] == ' ')
+            return 1;
+        if (b[0] == 'D' && b[1] == 'E' && b[2] == 'L' && b[3] == 'E' && b[4] == 'T' &&
+            b[5] == 'E' && b[6] == ' ')
+            return 1;
+        if (b[0] == 'O' && b[1] == 'P' && b[2] == 'T' && b[3] == 'I' && b[4] == 'O' &&
+            b[5] == 'N' && b[6] == 'S' && b[7] == ' ')
+            return 1;
+        if (b[0] == 'C' && b[1] == 'O' && b[2] == 'N' && b[3] == 'N' && b[4] == 'E' &&
+            b[5] == 'C' && b[6] == 'T' && b[7] == ' ')
+            return 1;
+    }
+    /* Most later segments of a body take no step: a method's space is in the first 21 bytes
+     * (bw_bytes_eq may flag more, not fewer: the steps decide). */
+    if (!bw_tchar(b[0]) || !(bw_bytes_eq(BW_LOAD64(b), ' ') | bw_bytes_eq(BW_LOAD64(b + 8), ' ') |
+                             bw_bytes_eq(BW_LOAD64(b + 16), ' ')))
+        return 0;
+    sb->rl.pos = 0;
+    sb->rl.len = len;
+    sb->rl.phase = BW_RL_METHOD;
+    sb->rl.n = 0;
+    sb->rl.ok = 0;
+    BW_RUN_STEPS(sb, rl, BW_MAX_SCAN_BYTES + 1, bw_reqline);
+    return sb->rl.ok;
+}
 
 /* The body that starts at raw[from], once the decoder `d` (sb->d) has read the headers:
  * de-chunked when they say it is chunked (d->len is then its new end), and its kind. */
@@ -1027,12 +1152,12 @@ BW_INLINE __u32 bw_body(struct bw_scan_buf *sb, struct bw_decoder *d, __u32 from
 {
     if (bw_dechunk_start(sb, d, from)) {
         /* A step takes a byte at least; the rest may be read twice (from a bad line's start). */
-        BW_RUN_STEPS(sb, 2 * BW_MAX_SCAN_BYTES + 16, bw_dechunk);
+        BW_RUN_STEPS(sb, ck, 2 * BW_MAX_SCAN_BYTES + 16, bw_dechunk);
         d->len = sb->ck.dst;
     }
     sb->ck.src = from;
     sb->ck.len = d->len;
-    BW_RUN_STEPS(sb, BW_MAX_SCAN_BYTES / 8 + 1, bw_skip_lead);
+    BW_RUN_STEPS(sb, ck, BW_MAX_SCAN_BYTES / 8 + 1, bw_skip_lead);
     return bw_body_kind(sb, sb->ck.src, d->len);
 }
 

@@ -1164,19 +1164,25 @@ Automaton compile(const std::vector<Pattern>& patterns, size_t max_entries, size
     return a;
 }
 
-bool is_http_request(std::string_view p) {
-    for (std::string_view m :
-         {"GET ", "PUT ", "POST ", "HEAD ", "PATCH ", "TRACE ", "DELETE ", "OPTIONS ", "CONNECT "})
-        if (p.substr(0, m.size()) == m) return true;
-    return false;
-}
-
 namespace {
 
 struct Buf {
     bw_scan_buf b{};
     bw_decoder& d = b.d;
 };
+
+}  // namespace
+
+bool is_http_request(std::string_view payload, size_t scan_bytes) {
+    // inspect()'s load: at least a rule's length, at most BW_MAX_SCAN_BYTES.
+    size_t n = std::min(
+        {payload.size(), std::max(scan_bytes, size_t{BW_MAX_RULE_LEN}), size_t{BW_MAX_SCAN_BYTES}});
+    Buf s;
+    std::copy_n(payload.begin(), n, s.b.raw);
+    return bw_is_request(&s.b, static_cast<uint32_t>(n)) != 0;
+}
+
+namespace {
 
 void run_decoder(Buf& s, std::string_view payload, size_t scan_bytes, bool http) {
     size_t n = std::min({payload.size(), scan_bytes, size_t{BW_MAX_SCAN_BYTES}});
@@ -1260,7 +1266,7 @@ Decoded decode(std::string_view payload, size_t scan_bytes, bool http) {
 
 uint32_t scan(const Automaton& a, std::string_view payload, size_t scan_bytes, bool scan_binary) {
     if (a.tables.empty()) return 0;
-    bool http = is_http_request(payload);
+    bool http = is_http_request(payload, scan_bytes);
     Buf s;
     run_decoder(s, payload, scan_bytes, http);
     if (!scan_binary && !cut_binary_body(s)) return 0;

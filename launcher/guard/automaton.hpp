@@ -105,8 +105,9 @@ inline size_t used_entries(const bw_dfa& d) {
     return d.classes ? BW_DFA_HEAD / 4 + size_t{d.states} * d.classes : 0;
 }
 
-// Whether a payload starts with an HTTP method and a space, as the kernel decides it.
-bool is_http_request(std::string_view payload);
+// Whether a payload starts an HTTP request, as the kernel decides it from the bytes it loads
+// for a policy's scan_bytes (bw_is_request).
+bool is_http_request(std::string_view payload, size_t scan_bytes = BW_MAX_SCAN_BYTES);
 
 // The kernel's decoding of the first `scan_bytes` of a payload (bw_decode_step).
 struct Decoded {

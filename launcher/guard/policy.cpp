@@ -20,8 +20,13 @@ namespace bulwark::policy {
 namespace {
 
 constexpr uint64_t kSecond = 1'000'000'000ull;
-const std::vector<std::string_view> kMethods = {"GET",   "POST",    "PUT",     "DELETE", "HEAD",
-                                                "PATCH", "OPTIONS", "CONNECT", "TRACE"};
+// A rule's method: any the guard counts as a request's (bw_is_request), but in upper case, as
+// every registered method is: a lower-case one is far likelier a typo than a client's.
+bool rule_method(std::string_view m) {
+    return !m.empty() && m.size() <= BW_METHOD_MAX && std::all_of(m.begin(), m.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    });
+}
 
 // A time unit of rates and durations in ns; 0 for none.
 uint64_t unit_ns(std::string_view name) {
@@ -87,9 +92,8 @@ Rule parse_rule(const JsonAt& at) {
     r.match = m.str();
     auto sp = r.match.find(' ');
     std::string method = r.match.substr(0, sp);
-    if (sp == std::string::npos ||
-        std::find(kMethods.begin(), kMethods.end(), method) == kMethods.end() ||
-        r.match.size() <= sp + 1 || r.match[sp + 1] != '/')
+    if (sp == std::string::npos || !rule_method(method) || r.match.size() <= sp + 1 ||
+        r.match[sp + 1] != '/')
         m.fail("match \"" + r.match + "\" is not \"METHOD /path\" (e.g. \"GET /api/health\")");
     if (r.match.size() > BW_MAX_RULE_LEN)
         m.fail("match is longer than " + std::to_string(BW_MAX_RULE_LEN) + " bytes");

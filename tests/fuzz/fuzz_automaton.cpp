@@ -115,7 +115,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         std::string body = payload.substr(0, BW_MAX_SCAN_BYTES - chunked.size());
         if (decoded_body(chunked, body) != decoded_body(plain, dechunk(body))) __builtin_trap();
     }
-    if (bulwark::automaton::is_http_request(payload)) payload.insert(0, "x");  // all body
+    if (bulwark::automaton::is_http_request(payload)) payload.insert(0, "@");  // all body
     std::vector<bulwark::automaton::Pattern> patterns;
     size_t pos = 0;
     while (pos < head.size() && patterns.size() < 64) {

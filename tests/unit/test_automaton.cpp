@@ -316,6 +316,82 @@ TEST_CASE("sets see only the parts of a request they are limited to", "[automato
     CHECK(scan1(re("\\sUser-Agent:\\s*evil", in({"uri"})), inj) != 0);
 }
 
+TEST_CASE("any method's request line starts a request; a body's text does not",
+          "[automaton][parts]") {
+    using automaton::is_http_request;
+    // The methods the guard lists need only their space; the line may be cut by the packet.
+    for (auto p : {"GET /", "PUT /x", "POST /a?b", "HEAD / HTT", "DELETE /x HTTP/1.1\r\n",
+                   "OPTIONS * HTTP/1.1\r\n", "CONNECT h:443 HTTP/1.1\r\n"})
+        CHECK(is_http_request(p));
+    // Any other token is a method when a whole request line follows: WebDAV's, SSDP's, an
+    // application's own, a lower-case one (Apache hands it to PHP, which reads the query).
+    for (auto p : {"PROPFIND /dav/ HTTP/1.1\r\nDepth: 1\r\n\r\n", "M-SEARCH * HTTP/1.1\r\n",
+                   "get /?id=1 HTTP/1.1\r\n", "PURGE http://shop/a HTTP/1.0\n",
+                   "BREW /pot-1 HTTP/1.1\r\n", "X!#$%&'*+-.^_`|~9 /a HTTP/1.1\r\n",
+                   "REPORT /caf\xc3\xa9/\x7f HTTP/1.1\r\n", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"})
+        CHECK(is_http_request(p));
+    // A body's text (a later segment), a line the packet cuts, a line that is not one.
+    for (auto p : {"hello, not a request line",
+                   "Lorem ipsum dolor sit amet\r\n",
+                   "name=a&b=c",
+                   "Welcome /home HTTP/1.1",
+                   "FOO /a HTTP/1.1\r",
+                   "FOO /a HTTP/1.1x\r\n",
+                   "FOO /a HTTP/11\r\n",
+                   "FOO /a http/1.1\r\n",
+                   "FOO  /a HTTP/1.1\r\n",
+                   "FOO /a  HTTP/1.1\r\n",
+                   "FOO /a b HTTP/1.1\r\n",
+                   "FOO\t/a HTTP/1.1\r\n",
+                   "FOO /a\tHTTP/1.1\r\n",
+                   " FOO /a HTTP/1.1\r\n",
+                   "(FOO) /a HTTP/1.1\r\n",
+                   "F@O /a HTTP/1.1\r\n",
+                   "FOO /a HTTP/1.1\r\r\n",
+                   "FOO /\x01 HTTP/1.1\r\n",
+                   "GETS",
+                   "GET"})
+        CHECK_FALSE(is_http_request(p));
+    // A method of at most 20 bytes (IANA's longest has 17).
+    CHECK(is_http_request("UPDATEREDIRECTREF / HTTP/1.1\r\n"));
+    CHECK(is_http_request(std::string(20, 'M') + " / HTTP/1.1\r\n"));
+    CHECK_FALSE(is_http_request(std::string(21, 'M') + " / HTTP/1.1\r\n"));
+    // A line longer than what the kernel loads for the policy is cut by it.
+    const std::string long_line = "FOO /" + std::string(600, 'a') + " HTTP/1.1\r\n";
+    CHECK(is_http_request(long_line));
+    CHECK_FALSE(is_http_request(long_line, 512));
+    CHECK_FALSE(is_http_request("FOO /" + std::string(BW_MAX_SCAN_BYTES, 'a') + " HTTP/1.1\r\n"));
+    // Random lines, against RE2 reading the same bytes (the target is read a word at a time:
+    // every length and alignment of it).
+    RE2::Options latin1;
+    latin1.set_encoding(RE2::Options::EncodingLatin1);
+    const RE2 line("^[!#$%&'*+\\-.^_`|~0-9A-Za-z]{1,20} [^\\x00-\\x20]+ HTTP/[0-9]\\.[0-9]\\r?\\n",
+                   latin1);
+    REQUIRE(line.ok());
+    std::mt19937 rng(1205);
+    // Each part mostly well formed, sometimes not: a byte from `bad` in it, or left out.
+    const std::string bad("@ \t\r\n\0", 6);
+    auto draw = [&](const std::string& from, size_t max) {
+        std::string s;
+        for (size_t n = rng() % (max + 1); n > 0; --n)
+            s += rng() % 25 ? from[rng() % from.size()] : bad[rng() % bad.size()];
+        return s;
+    };
+    const char* versions[] = {" HTTP/1.1", " HTTP/1.0", " HTTP/11", " http/1.1", " HTTP", ""};
+    const char* ends[] = {"\r\n", "\n", "\r\n", "\r", "\r\r\n", ""};
+    int matched = 0;
+    for (int round = 0; round < 20000; ++round) {
+        std::string p = draw("Aa9-~!", 24) + (rng() % 10 ? " " : "") +
+                        draw(std::string("/a%?=\x7f\x80\xff"), 40) +
+                        versions[rng() % 2 ? 0 : rng() % 6] + ends[rng() % 6] + draw("Ab: 1", 6);
+        INFO(round);
+        bool want = RE2::PartialMatch(p, line);
+        matched += want;
+        CHECK(is_http_request(p) == want);
+    }
+    CHECK((matched > 1000 && matched < 19000));  // both answers drawn often
+}
+
 TEST_CASE("table 0's lanes map holds every table's classes of a byte", "[automaton][lanes]") {
     // Three sets whose bytes fall in different classes, each in a table of its own: a budget
     // just over the biggest alone, so that no two fit together (compile's estimate).
