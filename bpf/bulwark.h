@@ -708,13 +708,18 @@ BW_INLINE __u32 bw_first_flagged(__u64 m)
 #define BW_BINARY_MIN 16
 #define BW_BINARY_SHARE 16
 
-/* How many bytes of w are control bytes: below 0x20 but TAB, LF and CR, or 0x7f. Exact for
- * each byte (no borrow crosses bytes: each sum stays below 0x100). */
-BW_INLINE __u32 bw_ctl_bytes(__u64 w)
+/* The bytes of w below c (1 to 0x80), as their high bits: exact in every byte (no sum crosses
+ * one: each stays below 0x100). */
+BW_INLINE __u64 bw_bytes_below(__u64 w, __u8 c)
 {
     const __u64 low7 = 0x7f7f7f7f7f7f7f7fULL;
-    __u64 below = ~(((w & low7) + 0x6060606060606060ULL) | w) & BW_SWAR_HIGHS;
-    __u64 m = (below &
+    return ~(((w & low7) + BW_SWAR_ONES * (__u8)(0x80 - c)) | w) & BW_SWAR_HIGHS;
+}
+
+/* How many bytes of w are control bytes: below 0x20 but TAB, LF and CR, or 0x7f. */
+BW_INLINE __u32 bw_ctl_bytes(__u64 w)
+{
+    __u64 m = (bw_bytes_below(w, 0x20) &
                ~(bw_bytes_eq_all(w, '\t') | bw_bytes_eq_all(w, '\n') | bw_bytes_eq_all(w, '\r'))) |
               bw_bytes_eq_all(w, 0x7f);
     return (__u32)(((m >> 7) * BW_SWAR_ONES) >> 56);
@@ -1031,10 +1036,8 @@ BW_INLINE int bw_reqline_step(struct bw_scan_buf *sb, struct bw_reqline *r)
     if (pos >= r->len || pos >= BW_MAX_SCAN_BYTES)
         return 0;
     if (r->phase == BW_RL_TARGET) {
-        /* The first byte at or below 0x20 (exact in each byte: no sum crosses one). */
-        const __u64 low7 = 0x7f7f7f7f7f7f7f7fULL;
-        __u64 w = BW_LOAD64(&sb->raw[pos & (BW_SCAN_BUF - 1)]);
-        __u64 m = ~(((w & low7) + 0x5f5f5f5f5f5f5f5fULL) | w) & BW_SWAR_HIGHS;
+        /* The first byte at or below 0x20: a space, or a byte no target holds. */
+        __u64 m = bw_bytes_below(BW_LOAD64(&sb->raw[pos & (BW_SCAN_BUF - 1)]), 0x21);
         if (!m) {
             r->pos = pos + 8; /* past the end: the next step says none */
             r->n = n + 8;
