@@ -1390,6 +1390,28 @@ TEST_CASE("proxy: X-Forwarded-For names the client of a proxy's request without 
                                                         {"198.18.5.7", BW_DROP_RATE_REQUESTS}});
 }
 
+TEST_CASE("proxy: X-Forwarded-For is found at any offset, after short lines, and only in headers",
+          "[xdp][proxy]") {
+    // The line search reads words and looks at each '\n' of a word: the header's line start at
+    // each of 40 offsets, after lines short enough to put two or three '\n' in one word, and
+    // the name in either case. A denied client (198.18.30.0/24) is dropped when found.
+    xdp::Program prog(make(kProxied));
+    Conn own("198.18.0.1", 50001);
+    CHECK(run(prog, own.syn()) == PASS);
+    for (size_t pad = 0; pad < 40; ++pad) {
+        INFO("pad " << pad);
+        std::string head = "GET / HTTP/1.1\r\nHost: shop\r\nA: " + std::string(pad, 'a');
+        CHECK(run(prog, own.data(head + "\r\nB:\r\nC:1\r\nX-Forwarded-For: 198.18.30.5\r\n\r\n")) ==
+              DROP);
+        CHECK(run(prog, own.data(head + "\nB:\nx-forwarded-for:198.18.30.6\n\n")) == DROP);
+        // Its twins: after the headers' end (a body's line), a name one letter off.
+        CHECK(run(prog, own.data(head + "\r\nB:\r\n\r\nX-Forwarded-For: 198.18.30.5\r\n")) == PASS);
+        CHECK(run(prog, own.data(head + "\nB:\n\nX-Forwarded-For: 198.18.30.5\n")) == PASS);
+        CHECK(run(prog, own.data(head + "\r\nB:\r\nX-Forwarded-Fox: 198.18.30.5\r\n\r\n")) == PASS);
+    }
+    CHECK(counts(prog)["drop_deny"] == 80);
+}
+
 namespace {
 
 // Keeps the test on the CPU it runs on: spray state is per CPU, and BPF_PROG_TEST_RUN runs the
