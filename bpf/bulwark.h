@@ -573,11 +573,11 @@ struct bw_dechunk {
 
 /* A request line under a method the guard does not list (WebDAV's PROPFIND, SSDP's M-SEARCH,
  * a lower-case `get` that Apache hands to PHP as it is): method SP target SP HTTP/d.d, then CR
- * LF or a bare LF, read one byte a step (the target one word a step). */
+ * LF or a bare LF (bw_reqline_step). */
 enum bw_reqline_phase {
     BW_RL_METHOD = 0, /* a token's characters (RFC 9110), 1 to BW_METHOD_MAX of them */
     BW_RL_TARGET,     /* bytes above 0x20, at least one */
-    BW_RL_VERSION,    /* "HTTP/", a digit, ".", a digit, CR, LF: `n` of them read */
+    BW_RL_VERSION,    /* "HTTP/", a digit, ".", a digit, CR LF or LF, read in one step */
 };
 /* IANA's longest method is 17 bytes (UPDATEREDIRECTREF). A form's text is tokens too, and
  * without the bound a segment of it was read to its end, one byte a step (bench_xdp_cost). */
@@ -1029,12 +1029,35 @@ BW_INLINE int bw_tchar(__u8 c)
 }
 
 /* One step of reading a request line (struct bw_reqline): 0 once it is read (r->ok) or is
- * none. A line the payload cuts is none: nothing says the rest is a version. */
+ * none. A line the payload cuts is none: nothing says the rest is a version. A step reads up to
+ * eight of the method's bytes, a word of the target, or the whole version and line end: a
+ * bpf_loop step costs several times what it does (bench/RESULTS.md). */
 BW_INLINE int bw_reqline_step(struct bw_scan_buf *sb, struct bw_reqline *r)
 {
     __u32 pos = r->pos, n = r->n;
     if (pos >= r->len || pos >= BW_MAX_SCAN_BYTES)
         return 0;
+    if (r->phase == BW_RL_METHOD) {
+        for (__u32 j = 0; j < 8; j++, pos++) {
+            if (pos >= r->len || pos >= BW_MAX_SCAN_BYTES)
+                return 0;
+            __u8 b = sb->raw[pos & (BW_SCAN_BUF - 1)];
+            if (bw_tchar(b)) {
+                if (++n > BW_METHOD_MAX)
+                    return 0;
+                continue;
+            }
+            if (b != ' ' || n == 0)
+                return 0;
+            r->pos = pos + 1;
+            r->phase = BW_RL_TARGET;
+            r->n = 0;
+            return 1;
+        }
+        r->pos = pos;
+        r->n = n;
+        return 1;
+    }
     if (r->phase == BW_RL_TARGET) {
         /* The first byte at or below 0x20: a space, or a byte no target holds. */
         __u64 m = bw_bytes_below(BW_LOAD64(&sb->raw[pos & (BW_SCAN_BUF - 1)]), 0x21);
@@ -1052,28 +1075,21 @@ BW_INLINE int bw_reqline_step(struct bw_scan_buf *sb, struct bw_reqline *r)
         r->n = 0;
         return 1;
     }
-    __u8 b = sb->raw[pos & (BW_SCAN_BUF - 1)];
-    r->pos = pos + 1;
-    r->n = n + 1;
-    if (r->phase == BW_RL_METHOD) {
-        if (bw_tchar(b))
-            return n < BW_METHOD_MAX;
-        if (b != ' ' || n == 0)
+    /* "HTTP/", a digit, '.', a digit (a little-endian word), then CR LF or a bare LF. */
+    if (pos + 9 > r->len)
+        return 0;
+    __u64 w = BW_LOAD64(&sb->raw[pos & (BW_SCAN_BUF - 1)]);
+    __u8 major = (__u8)(w >> 40), dot = (__u8)(w >> 48), minor = (__u8)(w >> 56);
+    if ((w & 0xffffffffffULL) != 0x2f50545448ULL || major < '0' || major > '9' || dot != '.' ||
+        minor < '0' || minor > '9')
+        return 0;
+    __u8 end = sb->raw[(pos + 8) & (BW_SCAN_BUF - 1)];
+    if (end == '\r') {
+        if (pos + 10 > r->len)
             return 0;
-        r->phase = BW_RL_TARGET;
-        r->n = 0;
-        return 1;
+        end = sb->raw[(pos + 9) & (BW_SCAN_BUF - 1)];
     }
-    /* "HTTP/" as a little-endian word, one byte of it a step. */
-    if (n < 5)
-        return b == ((0x2f50545448ULL >> (8 * n)) & 0xff);
-    if (n == 5 || n == 7)
-        return b >= '0' && b <= '9';
-    if (n == 6)
-        return b == '.';
-    if (b == '\r' && n == 8)
-        return 1;
-    r->ok = b == '\n';
+    r->ok = end == '\n';
     return 0;
 }
 
