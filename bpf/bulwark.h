@@ -898,37 +898,48 @@ BW_INLINE int bw_te_chunked(const struct bw_scan_buf *sb, const struct bw_decode
  * packet's end (one packet at a time); what follows the last chunk (size 0: trailers, a next
  * request) stays as it is, and so does everything from a line that is not a size line where
  * one should be. A bare LF is taken for CR LF, as lenient servers take it. One byte of a line
- * or one word of data a step; a step never reads what an earlier one wrote, as the text only
- * moves down. Returns 0 once it is done, with raw[from, c->dst) the body. */
+ * or up to BW_CK_WORDS words of data a step (a bpf_loop step costs more than a word's copy);
+ * no read meets what an earlier store wrote, as the text only moves down. Returns 0 once it is
+ * done, with raw[from, c->dst) the body. */
+#define BW_CK_WORDS 4
 BW_INLINE int bw_dechunk_step(struct bw_scan_buf *sb, struct bw_dechunk *c)
 {
     __u8 *raw = sb->raw;
     __u32 src = c->src, dst = c->dst, phase = c->phase;
     if (src >= c->len || src >= BW_MAX_SCAN_BYTES)
         return 0; /* a separator cut by the packet's end goes with it */
-    __u8 b = raw[src & (BW_SCAN_BUF - 1)];
     if (phase == BW_CK_DATA || phase == BW_CK_REST) {
-        __u32 n = c->len - src;
-        if (phase == BW_CK_DATA && c->left < n)
-            n = c->left;
-        if (n > 8)
-            n = 8;
-        /* A word stored at dst reaches dst + 8: past src + n only while fewer than eight
-         * bytes have been removed, and then it would overwrite bytes not yet read. */
-        if (n < 8 && src - dst < 8) {
-            n = 1;
-            raw[dst & (BW_SCAN_BUF - 1)] = b;
-        } else {
-            BW_STORE64(&raw[dst & (BW_SCAN_BUF - 1)], BW_LOAD64(&raw[src & (BW_SCAN_BUF - 1)]));
+        __u32 left = c->left;
+        for (int k = 0; k < BW_CK_WORDS; k++) {
+            if (src >= c->len || src >= BW_MAX_SCAN_BYTES)
+                break; /* the next step says so */
+            __u32 n = c->len - src;
+            if (phase == BW_CK_DATA && left < n)
+                n = left;
+            if (n > 8)
+                n = 8;
+            /* A word stored at dst reaches dst + 8: past src + n only while fewer than eight
+             * bytes have been removed, and then it would overwrite bytes not yet read. */
+            if (n < 8 && src - dst < 8) {
+                n = 1;
+                raw[dst & (BW_SCAN_BUF - 1)] = raw[src & (BW_SCAN_BUF - 1)];
+            } else {
+                BW_STORE64(&raw[dst & (BW_SCAN_BUF - 1)], BW_LOAD64(&raw[src & (BW_SCAN_BUF - 1)]));
+            }
+            src += n;
+            dst += n;
+            if (phase == BW_CK_DATA && (left -= n) == 0) {
+                c->phase = BW_CK_CR;
+                c->mark = src;
+                break;
+            }
         }
-        c->src = src + n;
-        c->dst = dst + n;
-        if (phase == BW_CK_DATA && (c->left -= n) == 0) {
-            c->phase = BW_CK_CR;
-            c->mark = src + n;
-        }
+        c->src = src;
+        c->dst = dst;
+        c->left = left;
         return 1;
     }
+    __u8 b = raw[src & (BW_SCAN_BUF - 1)];
     c->src = src + 1;
     if (phase == BW_CK_CR || phase == BW_CK_CRLF) {
         if (b == '\r' && phase == BW_CK_CR) {
