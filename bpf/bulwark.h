@@ -644,6 +644,20 @@ BW_INLINE int bw_is_space(__u8 c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
+/* An index the verifier must see masked: the empty asm keeps clang from folding the mask into
+ * arithmetic the verifier cannot follow. */
+#ifdef __bpf__
+#define BW_MASKED(x, m)                                                                            \
+    ({                                                                                             \
+        __u32 _v = (x);                                                                            \
+        asm volatile("" : "+r"(_v));                                                               \
+        _v &= (m);                                                                                 \
+        _v;                                                                                        \
+    })
+#else
+#define BW_MASKED(x, m) ((x) & (m))
+#endif
+
 /* An 8-byte load and store at any alignment: the BPF JIT's loads do not care (memcpy would
  * make clang emit eight byte loads there). */
 #ifdef __bpf__
@@ -897,49 +911,58 @@ BW_INLINE int bw_te_chunked(const struct bw_scan_buf *sb, const struct bw_decode
  * server removes them before the application reads the body. A chunk may run past the
  * packet's end (one packet at a time); what follows the last chunk (size 0: trailers, a next
  * request) stays as it is, and so does everything from a line that is not a size line where
- * one should be. A bare LF is taken for CR LF, as lenient servers take it. One byte of a line
- * or up to BW_CK_WORDS words of data a step (a bpf_loop step costs more than a word's copy);
- * no read meets what an earlier store wrote, as the text only moves down. Returns 0 once it is
- * done, with raw[from, c->dst) the body. */
+ * one should be. A bare LF is taken for CR LF, as lenient servers take it. Up to
+ * BW_CK_SEP_BYTES bytes of separators or BW_CK_WORDS words of data a step (bw_dechunk_step; a
+ * bpf_loop step costs more than a word's copy); no read meets what an earlier store wrote, as
+ * the text only moves down. Returns 0 once it is done, with raw[from, c->dst) the body. */
 #define BW_CK_WORDS 4
-BW_INLINE int bw_dechunk_step(struct bw_scan_buf *sb, struct bw_dechunk *c)
+#define BW_CK_SEP_BYTES 8
+/* Up to BW_CK_WORDS words of a chunk's data, or of what follows the last chunk. */
+BW_INLINE int bw_dechunk_data(struct bw_scan_buf *sb, struct bw_dechunk *c)
+{
+    __u8 *raw = sb->raw;
+    __u32 src = c->src, dst = c->dst, phase = c->phase;
+    if (src >= c->len || src >= BW_MAX_SCAN_BYTES)
+        return 0;
+    __u32 left = c->left;
+    for (int k = 0; k < BW_CK_WORDS; k++) {
+        if (src >= c->len || src >= BW_MAX_SCAN_BYTES)
+            break; /* the next step says so */
+        __u32 n = c->len - src;
+        if (phase == BW_CK_DATA && left < n)
+            n = left;
+        if (n > 8)
+            n = 8;
+        /* A word stored at dst reaches dst + 8: past src + n only while fewer than eight
+         * bytes have been removed, and then it would overwrite bytes not yet read. */
+        if (n < 8 && src - dst < 8) {
+            n = 1;
+            raw[dst & (BW_SCAN_BUF - 1)] = raw[src & (BW_SCAN_BUF - 1)];
+        } else {
+            BW_STORE64(&raw[dst & (BW_SCAN_BUF - 1)], BW_LOAD64(&raw[src & (BW_SCAN_BUF - 1)]));
+        }
+        src += n;
+        dst += n;
+        if (phase == BW_CK_DATA && (left -= n) == 0) {
+            c->phase = BW_CK_CR;
+            c->mark = src;
+            break;
+        }
+    }
+    c->src = src;
+    c->dst = dst;
+    c->left = left;
+    return 1;
+}
+
+/* One byte of a separator (a size line, or the CR LF after a chunk's data). */
+BW_INLINE int bw_dechunk_sep(struct bw_scan_buf *sb, struct bw_dechunk *c)
 {
     __u8 *raw = sb->raw;
     __u32 src = c->src, dst = c->dst, phase = c->phase;
     if (src >= c->len || src >= BW_MAX_SCAN_BYTES)
         return 0; /* a separator cut by the packet's end goes with it */
-    if (phase == BW_CK_DATA || phase == BW_CK_REST) {
-        __u32 left = c->left;
-        for (int k = 0; k < BW_CK_WORDS; k++) {
-            if (src >= c->len || src >= BW_MAX_SCAN_BYTES)
-                break; /* the next step says so */
-            __u32 n = c->len - src;
-            if (phase == BW_CK_DATA && left < n)
-                n = left;
-            if (n > 8)
-                n = 8;
-            /* A word stored at dst reaches dst + 8: past src + n only while fewer than eight
-             * bytes have been removed, and then it would overwrite bytes not yet read. */
-            if (n < 8 && src - dst < 8) {
-                n = 1;
-                raw[dst & (BW_SCAN_BUF - 1)] = raw[src & (BW_SCAN_BUF - 1)];
-            } else {
-                BW_STORE64(&raw[dst & (BW_SCAN_BUF - 1)], BW_LOAD64(&raw[src & (BW_SCAN_BUF - 1)]));
-            }
-            src += n;
-            dst += n;
-            if (phase == BW_CK_DATA && (left -= n) == 0) {
-                c->phase = BW_CK_CR;
-                c->mark = src;
-                break;
-            }
-        }
-        c->src = src;
-        c->dst = dst;
-        c->left = left;
-        return 1;
-    }
-    __u8 b = raw[src & (BW_SCAN_BUF - 1)];
+    __u8 b = raw[BW_MASKED(src, BW_SCAN_BUF - 1)];
     c->src = src + 1;
     if (phase == BW_CK_CR || phase == BW_CK_CRLF) {
         if (b == '\r' && phase == BW_CK_CR) {
@@ -984,6 +1007,20 @@ not_one:
     }
     c->phase = BW_CK_REST;
     c->src = c->mark;
+    return 1;
+}
+
+/* The de-chunker's step (see above): data a word at a time, separators a byte at a time. */
+BW_INLINE int bw_dechunk_step(struct bw_scan_buf *sb, struct bw_dechunk *c)
+{
+    if (c->phase == BW_CK_DATA || c->phase == BW_CK_REST)
+        return bw_dechunk_data(sb, c);
+    for (int k = 0; k < BW_CK_SEP_BYTES; k++) {
+        if (!bw_dechunk_sep(sb, c))
+            return 0;
+        if (c->phase == BW_CK_DATA || c->phase == BW_CK_REST)
+            return 1;
+    }
     return 1;
 }
 

@@ -12,20 +12,6 @@
 #define BW_PROXY_V2_HEAD 16 /* signature, version and command, family, length */
 #define BW_PROXY_BAD (-1)   /* starts as a PROXY header but is not a valid one */
 
-/* An index the verifier must see masked: the empty asm keeps clang from folding the mask into
- * arithmetic the verifier cannot follow. */
-#ifdef __bpf__
-#define BW_MASKED(x, m)                                                                            \
-    ({                                                                                             \
-        __u32 _v = (x);                                                                            \
-        asm volatile("" : "+r"(_v));                                                               \
-        _v &= (m);                                                                                 \
-        _v;                                                                                        \
-    })
-#else
-#define BW_MASKED(x, m) ((x) & (m))
-#endif
-
 /* What a header says: family 0 when it names no client (LOCAL, UNKNOWN, UNSPEC, UDP, UNIX).
  * An IPv4-mapped IPv6 address is given as IPv4, so that IPv4 lists and keys apply to it. */
 struct bw_proxy_client {
