@@ -1010,7 +1010,8 @@ not_one:
     return 1;
 }
 
-/* The de-chunker's step (see above): data a word at a time, separators a byte at a time. */
+/* The de-chunker's step (see above): up to BW_CK_WORDS words of data, or up to BW_CK_SEP_BYTES
+ * bytes of separators, stopping where data starts. */
 BW_INLINE int bw_dechunk_step(struct bw_scan_buf *sb, struct bw_dechunk *c)
 {
     if (c->phase == BW_CK_DATA || c->phase == BW_CK_REST)
