@@ -17,7 +17,9 @@ Benign: requests of the shapes a web shop, a blog and a JSON API receive: browse
 with long headers and cookies, searches, form posts of natural text with apostrophes and quotes,
 JSON bodies (a third of them HTML-safe escaped), multipart uploads, file names with '..' in
 them, Spanish text with accents; and XML bodies (SOAP, XML-RPC, Atom entries of escaped HTML
-with links and code, WebDAV and CalDAV), whose entity references the guard decodes.
+with links and code, WebDAV and CalDAV), whose entity references the guard decodes; and an
+application's own traffic (analytics beacons with page titles, a theme editor's template tags, a
+single-page app's configuration, support requests quoting Windows paths).
 """
 import json
 import os
@@ -377,6 +379,57 @@ def benign_xml(r):
         referer=False), body)
 
 
+# --- an application's own traffic ------------------------------------------------------------
+# Site names, some starting with a shell's name (sh, bash, zsh), as page titles carry them.
+SITES = ["Shop", "Shopping Centre", "Shell Recharge", "Sheffield Hallam University", "Showroom",
+         "Sharp Electronics", "Shutterstock", "Acme Outdoor", "Tienda Online", "The Daily Post",
+         "Zaragoza Tickets", "Bashir & Sons", "Shoe Palace", "Sherwood Florist"]
+THEME_TAGS = ["{%% for p in %s %%}{{ p.title }} {{ p.price | money }}{%% endfor %%}",
+              "{%% if customer %%}Hi {{ customer.first_name }}{%% else %%}Welcome{%% endif %%}",
+              "{%% set total = %s | size %%}{{ total }} items",
+              "{%% raw %%}{{ not rendered }}{%% endraw %%}",
+              "{%% for t in %s %%}<li>{{ t }}</li>{%% endfor %%}"]
+WIN_APPS = ["Acme", "Shop Sync", "Microsoft Office", "Mozilla Firefox", "Tienda POS", "Zoom"]
+
+
+def benign_app(r):
+    """What a shop's own pages and staff send besides forms: analytics beacons with page titles
+    ("Checkout | Shop"), a theme editor's template tags, a single-page app's runtime
+    configuration, support requests that quote Windows paths."""
+    host = r.choice(["shop.example", "www.tienda.example", "blog.example"])
+    kind = r.choice(["beacon", "beacon_post", "theme", "spa", "support"])
+    if kind.startswith("beacon"):
+        page = r.choice(SENTENCES)[:r.randint(12, 40)].strip()
+        # The page's name first, as most sites put it. The other order drops a title whose page
+        # starts with a command's name ("Blog | Sleep 8 hours"): bench/RESULTS.md.
+        title = r.choice([f"{page} | {r.choice(SITES)}", f"{page} - {r.choice(SITES)}"])
+        fields = [("v", "2"), ("tid", f"G-{rnd_token(r, 10).upper()}"),
+                  ("dl", f"https://{host}/{rnd_word(r)}"), ("dt", title), ("en", "page_view")]
+        if kind == "beacon":
+            return request("GET", "/g/collect?" + form(fields),
+                           headers(r, host, referer=False, cookies=False))
+        return request("POST", "/g/collect", headers(r, host, [
+            "Content-Type: text/plain;charset=UTF-8"], cookies=False), form(fields))
+    if kind == "theme":
+        tpl = "\n".join(t % ((rnd_word(r),) * t.count("%s")) for t in r.sample(THEME_TAGS, 3))
+        body = form([("template", tpl), ("file", f"sections/{rnd_word(r)}.liquid")])
+        return request("POST", "/admin/themes/3/assets", headers(r, host, [
+            "Content-Type: application/x-www-form-urlencoded"]), body)
+    if kind == "spa":
+        return request("GET", r.choice(["/config.json", "/assets/config.json", "/app/config.json",
+                                        "/db.json", f"/static/{rnd_word(r)}/config.json"]),
+                       headers(r, host, ["Accept: application/json"]))
+    user = r.choice(NAMES).split()[0].lower().replace("'", "")
+    path = r.choice([f"C:\\Users\\{user}\\AppData\\Local\\Temp\\setup.log",
+                     f"C:\\Users\\{user}\\Documents\\{rnd_word(r)}.xlsx",
+                     f"C:\\Program Files\\{r.choice(WIN_APPS)}",
+                     f"C:\\Program Files (x86)\\{r.choice(WIN_APPS)}\\bin"])
+    body = form([("email", rnd_email(r)), ("subject", r.choice(SENTENCES)[:30]),
+                 ("message", f"{r.choice(SENTENCES)} The file is in {path}, thanks.")])
+    return request("POST", "/support/ticket", headers(r, host, [
+        "Content-Type: application/x-www-form-urlencoded"]), body)
+
+
 # --- attacks ---------------------------------------------------------------------------------
 
 def enc_browser(p):  # what a browser's form submission sends
@@ -504,6 +557,9 @@ def main():
     rx = random.Random(SEED + 2)  # XML bodies after the others, so those stay the same
     ben += [{"id": f"benign-{i + 1}", "class": "benign", "request": benign_xml(rx)}
             for i in range(6000, 6400)]
+    ra = random.Random(SEED + 3)  # and an application's own traffic after those
+    ben += [{"id": f"benign-{i + 1}", "class": "benign", "request": benign_app(ra)}
+            for i in range(6400, 6800)]
     for name, rows in (("attacks.jsonl", att), ("benign.jsonl", ben)):
         with open(os.path.join(outdir, name), "w", encoding="utf-8", errors="surrogateescape") as f:
             for row in rows:

