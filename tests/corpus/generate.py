@@ -19,7 +19,7 @@ JSON bodies (a third of them HTML-safe escaped), multipart uploads, file names w
 them, Spanish text with accents; and XML bodies (SOAP, XML-RPC, Atom entries of escaped HTML
 with links and code, WebDAV and CalDAV), whose entity references the guard decodes; and an
 application's own traffic (analytics beacons with page titles, a theme editor's template tags, a
-single-page app's configuration, support requests quoting Windows paths).
+single-page app's configuration, support requests quoting Windows paths, a serialized cart).
 """
 import json
 import os
@@ -395,9 +395,9 @@ WIN_APPS = ["Acme", "Shop Sync", "Microsoft Office", "Mozilla Firefox", "Tienda 
 def benign_app(r):
     """What a shop's own pages and staff send besides forms: analytics beacons with page titles
     ("Checkout | Shop"), a theme editor's template tags, a single-page app's runtime
-    configuration, support requests that quote Windows paths."""
+    configuration, support requests that quote Windows paths, a legacy shop's cart cookie."""
     host = r.choice(["shop.example", "www.tienda.example", "blog.example"])
-    kind = r.choice(["beacon", "beacon_post", "theme", "spa", "support"])
+    kind = r.choice(["beacon", "beacon_post", "theme", "spa", "support", "cart"])
     if kind.startswith("beacon"):
         page = r.choice(SENTENCES)[:r.randint(12, 40)].strip()
         # The page's name first, as most sites put it. The other order drops a title whose page
@@ -419,13 +419,19 @@ def benign_app(r):
         return request("GET", r.choice(["/config.json", "/assets/config.json", "/app/config.json",
                                         "/db.json", f"/static/{rnd_word(r)}/config.json"]),
                        headers(r, host, ["Accept: application/json"]))
+    if kind == "cart":  # a legacy PHP shop keeps the cart as a serialized array in a cookie
+        skus = [f"{rnd_word(r)}-{r.randint(1, 999)}" for _ in range(r.randint(1, 4))]
+        cart = f"a:{len(skus)}:{{" + "".join(f'i:{k};s:{len(v)}:"{v}";'
+                                            for k, v in enumerate(skus)) + "}"
+        return request("GET", path(r), headers(r, host, [f"Cookie: cart={quote(cart)}"],
+                                               cookies=False))
     user = r.choice(NAMES).split()[0].lower().replace("'", "")
-    path = r.choice([f"C:\\Users\\{user}\\AppData\\Local\\Temp\\setup.log",
+    where = r.choice([f"C:\\Users\\{user}\\AppData\\Local\\Temp\\setup.log",
                      f"C:\\Users\\{user}\\Documents\\{rnd_word(r)}.xlsx",
                      f"C:\\Program Files\\{r.choice(WIN_APPS)}",
                      f"C:\\Program Files (x86)\\{r.choice(WIN_APPS)}\\bin"])
     body = form([("email", rnd_email(r)), ("subject", r.choice(SENTENCES)[:30]),
-                 ("message", f"{r.choice(SENTENCES)} The file is in {path}, thanks.")])
+                 ("message", f"{r.choice(SENTENCES)} The file is in {where}, thanks.")])
     return request("POST", "/support/ticket", headers(r, host, [
         "Content-Type: application/x-www-form-urlencoded"]), body)
 

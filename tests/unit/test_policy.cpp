@@ -457,6 +457,10 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET /item?f=c:/program+files/mysql/my.ini HTTP/1.1\r\n") == "file_access");
     CHECK(set_hit("GET /credentials.json HTTP/1.1\r\n") == "file_access");
     CHECK(set_hit("GET /item?file=../config/database.yml HTTP/1.1\r\n") == "file_access");
+    // A serialized PHP object, also inside an array (an array of scalars names no class to
+    // construct, and passes: a legacy shop's cart cookie, below).
+    CHECK(set_hit("GET / HTTP/1.1\r\nCookie: cart=a%3A1%3A%7Bi%3A0%3BO%3A4%3A%22Evil%22%3A0%3A%7B"
+                  "%7D%7D\r\n\r\n") == "php");
     // A Windows environment variable, as cmd expands it in an injected command.
     CHECK(set_hit("GET /ping?host=a%26echo+%25USERNAME%25 HTTP/1.1\r\n") == "rce");
     CHECK(set_hit("GET /index.php.bak HTTP/1.1\r\n") == "probes");
@@ -736,7 +740,11 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "GET /db.json HTTP/1.1\r\n",
           // A support request's Windows paths: a user's profile, an installation folder.
           "POST /support HTTP/1.1\r\n\r\nmsg=It+crashes%3A+C%3A%5CUsers%5Canna%5CAppData%5CLocal"
-          "%5CTemp%5Csetup.log%3B+installed+to+C%3A%5CProgram+Files+(x86)%5CAcme"}) {
+          "%5CTemp%5Csetup.log%3B+installed+to+C%3A%5CProgram+Files+(x86)%5CAcme",
+          // A legacy PHP shop's cart: a serialized array of strings in a cookie.
+          "GET / HTTP/1.1\r\nCookie: PHPSESSID=abc; "
+          "cart=a%3A2%3A%7Bi%3A0%3Bs%3A3%3A%22abc%22%3Bi%3A1"
+          "%3Bs%3A2%3A%22xy%22%3B%7D\r\n\r\n"}) {
         INFO(ok);
         CHECK(set_hit(ok).empty());
     }
