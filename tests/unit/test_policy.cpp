@@ -318,6 +318,11 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     // end in a JSON string.
     CHECK(set_hit("GET /login?user=admin%27+--+&pw=x HTTP/1.1\r\n") == "sqli");
     CHECK(set_hit("POST /api HTTP/1.1\r\n\r\n{\"user\": \"admin\\\" -- \"}") == "sqli");
+    // A double quote closed and a comment: at a parameter's end, before "-- -", in the request
+    // line (a review's '"no" -- avoid' goes on in words, and passes: below).
+    CHECK(set_hit("GET /login?user=admin%22--&pw=x HTTP/1.1\r\n") == "sqli");
+    CHECK(set_hit("GET /login?user=admin%22+--+-&pw=x HTTP/1.1\r\n") == "sqli");
+    CHECK(set_hit("GET /login?user=admin%22)--+ HTTP/1.1\r\n") == "sqli");
     // In an XML body (SOAP, XML-RPC): entity references decoded, a value ending at '<'.
     CHECK(set_hit("POST /ws HTTP/1.1\r\n\r\n<user>admin'--</user>") == "sqli");
     CHECK(set_hit("POST /ws HTTP/1.1\r\n\r\n<q>1 or a=a</q>") == "sqli");
@@ -744,7 +749,11 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           // A legacy PHP shop's cart: a serialized array of strings in a cookie.
           "GET / HTTP/1.1\r\nCookie: PHPSESSID=abc; "
           "cart=a%3A2%3A%7Bi%3A0%3Bs%3A3%3A%22abc%22%3Bi%3A1"
-          "%3Bs%3A2%3A%22xy%22%3B%7D\r\n\r\n"}) {
+          "%3Bs%3A2%3A%22xy%22%3B%7D\r\n\r\n",
+          // A review that quotes and goes on after a double hyphen, as a dash.
+          "POST /review HTTP/1.1\r\n\r\nmsg=Support+said+%22not+our+problem%22+--+avoid!!&stars=1",
+          "POST /api/reviews HTTP/1.1\r\n\r\n{\"text\": \"they said \\\"soon\\\" -- 3 weeks "
+          "ago\"}"}) {
         INFO(ok);
         CHECK(set_hit(ok).empty());
     }
