@@ -462,6 +462,11 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET /item?f=c:/program+files/mysql/my.ini HTTP/1.1\r\n") == "file_access");
     CHECK(set_hit("GET /credentials.json HTTP/1.1\r\n") == "file_access");
     CHECK(set_hit("GET /item?file=../config/database.yml HTTP/1.1\r\n") == "file_access");
+    // A system file's path with self-references ('/./'), which the kernel resolves away.
+    CHECK(set_hit("GET /item?file=/etc/./passwd HTTP/1.1\r\n") == "file_access");
+    CHECK(set_hit("GET /item?file=%2Fproc%2F.%2Fself%2F.%2Fenviron HTTP/1.1\r\n") == "file_access");
+    CHECK(set_hit("GET /item?file=/var/./log/./nginx/access.log HTTP/1.1\r\n") == "file_access");
+    CHECK(set_hit("GET /item?file=%5Cwindows%5C.%5Crepair%5Csam HTTP/1.1\r\n") == "file_access");
     // A serialized PHP object, also inside an array (an array of scalars names no class to
     // construct, and passes: a legacy shop's cart cookie, below).
     CHECK(set_hit("GET / HTTP/1.1\r\nCookie: cart=a%3A1%3A%7Bi%3A0%3BO%3A4%3A%22Evil%22%3A0%3A%7B"
@@ -750,6 +755,8 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "GET / HTTP/1.1\r\nCookie: PHPSESSID=abc; "
           "cart=a%3A2%3A%7Bi%3A0%3Bs%3A3%3A%22abc%22%3Bi%3A1"
           "%3Bs%3A2%3A%22xy%22%3B%7D\r\n\r\n",
+          // A documentation page about a folder named etc, under a self-reference.
+          "GET /docs/etc/./README.md HTTP/1.1\r\n", "GET /wiki/var/./logbook HTTP/1.1\r\n",
           // A review that quotes and goes on after a double hyphen, as a dash.
           "POST /review HTTP/1.1\r\n\r\nmsg=Support+said+%22not+our+problem%22+--+avoid!!&stars=1",
           "POST /api/reviews HTTP/1.1\r\n\r\n{\"text\": \"they said \\\"soon\\\" -- 3 weeks "
@@ -794,6 +801,7 @@ TEST_CASE("policies/web-strict.json: compiles, and catches what web.json leaves 
               "xss"},
              {"GET /p?__proto__[isAdmin]=1 HTTP/1.1\r\n", "java", "java"},
              {"GET /login?user=*)(%26) HTTP/1.1\r\n", "protocol", "protocol"},
+             {"GET /f?file=/proc/./self/./environ HTTP/1.1\r\n", "file_access", "file_access"},
              // Base64url session tokens whose '-' sets off a short word: PowerShell's iex,
              // a value ending in id before the cookie's ';'.
              {"GET / HTTP/1.1\r\nCookie: sid=_a_S1REi2MX3yLjerKfedEYE-IeX; t=ErV4-Id; x=1\r\n\r\n",
