@@ -462,6 +462,16 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET /item?f=c:/program+files/mysql/my.ini HTTP/1.1\r\n") == "file_access");
     CHECK(set_hit("GET /credentials.json HTTP/1.1\r\n") == "file_access");
     CHECK(set_hit("GET /item?file=../config/database.yml HTTP/1.1\r\n") == "file_access");
+    // cmd's FOR loop running a command, typed (%i) and in a batch file (%%d).
+    CHECK(set_hit("GET /run?c=x%26for+/f+%25i+in+('whoami')+do+echo+%25i HTTP/1.1\r\n") ==
+          "rce_cmd");
+    CHECK(
+        set_hit("POST /api HTTP/1.1\r\n\r\n{\"c\": \"for /d %%d in (C:\\\\Users\\\\*) do dir\"}") ==
+        "rce_cmd");
+    // Twig's filters given a PHP function; a superglobal named by a string.
+    CHECK(set_hit("GET /t?n=%7B%7B%5B'id'%5D%7Cfilter('system')%7D%7D HTTP/1.1\r\n") == "java");
+    CHECK(set_hit("POST /t HTTP/1.1\r\n\r\ntpl={{['uptime']|map('passthru')}}") == "java");
+    CHECK(set_hit("GET /x?a=%24%7B'_GET'%7D%5B0%5D() HTTP/1.1\r\n") == "php");
     // A system file's path with self-references ('/./'), which the kernel resolves away.
     CHECK(set_hit("GET /item?file=/etc/./passwd HTTP/1.1\r\n") == "file_access");
     CHECK(set_hit("GET /item?file=%2Fproc%2F.%2Fself%2F.%2Fenviron HTTP/1.1\r\n") == "file_access");
@@ -755,6 +765,11 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "GET / HTTP/1.1\r\nCookie: PHPSESSID=abc; "
           "cart=a%3A2%3A%7Bi%3A0%3Bs%3A3%3A%22abc%22%3Bi%3A1"
           "%3Bs%3A2%3A%22xy%22%3B%7D\r\n\r\n",
+          // A search about batch files; a theme's Twig filters; a template literal.
+          "GET /search?q=for+/f+loops+in+batch+files HTTP/1.1\r\n",
+          "POST /admin/theme HTTP/1.1\r\n\r\ntpl=%7B%7B+products%7Cfilter(p+%3D%3E+p.price+%3E+10)"
+          "%7Cmap('title')%7Csort%7Cjoin(',+')+%7D%7D",
+          "POST /api/i18n HTTP/1.1\r\n\r\n{\"label\": \"`${'_get_started'}`\"}",
           // A documentation page about a folder named etc, under a self-reference.
           "GET /docs/etc/./README.md HTTP/1.1\r\n", "GET /wiki/var/./logbook HTTP/1.1\r\n",
           // A review that quotes and goes on after a double hyphen, as a dash.
@@ -802,6 +817,9 @@ TEST_CASE("policies/web-strict.json: compiles, and catches what web.json leaves 
              {"GET /p?__proto__[isAdmin]=1 HTTP/1.1\r\n", "java", "java"},
              {"GET /login?user=*)(%26) HTTP/1.1\r\n", "protocol", "protocol"},
              {"GET /f?file=/proc/./self/./environ HTTP/1.1\r\n", "file_access", "file_access"},
+             {"GET /x?a=%24%7B'_GET'%7D%5B0%5D() HTTP/1.1\r\n", "php", "php"},
+             // One that web-strict.json has no room for (policies/README.md).
+             {"GET /run?c=for+/f+%25i+in+('id')+do+echo+%25i HTTP/1.1\r\n", "", "rce_cmd"},
              // Base64url session tokens whose '-' sets off a short word: PowerShell's iex,
              // a value ending in id before the cookie's ';'.
              {"GET / HTTP/1.1\r\nCookie: sid=_a_S1REi2MX3yLjerKfedEYE-IeX; t=ErV4-Id; x=1\r\n\r\n",
