@@ -963,9 +963,9 @@ constexpr size_t kPackNodes = 2'000'000;
 // a fraction of a second: with 6, web.json without `protocol` and web-strict.json without
 // `java` or `scanners` were refused, though they pack (found at the 7th to 20th build).
 constexpr size_t kPackBuilds = 32;
-// How far past a table's size the model may put a table (1.0: not at all) before pack() gives
-// up; each step of 0.05 costs one search, and no build when the search finds nothing.
-constexpr double kPackSlack = 1.5;
+// How far past a table's size the model may put a table before pack() gives up: up to ten steps
+// of 0.05 (1.5 times a table). A step costs one search and one of kPackBuilds, but no build.
+constexpr size_t kPackSlackSteps = 10;
 
 // For sets that first fit cannot get into max_tables. A model of a table's size: the states of
 // each set alone plus, for each pair of its sets, the states their union needs beyond those
@@ -1004,11 +1004,12 @@ std::vector<Bin> pack(const std::vector<Group>& groups, const std::vector<size_t
             extra[j * n + i] = extra[i * n + j];
             classes[j * n + i] = classes[i * n + j];
         }
-    // The model only ever overestimates a table of many sets (its pairs' extra states
-    // overlap), so when it finds no packing at all it is given slack, step by step, and the
-    // builds decide: web.json less any one set was refused though the whole packs.
-    double slack = 1.0;
+    // The model can overestimate a table of many sets (its pairs' extra states overlap) until
+    // it finds no packing at all, so it is then given slack, step by step, and the builds
+    // decide: web.json less `splitting` was refused though the whole policy packs.
+    size_t slack_steps = 0;
     auto fill = [&](long states, uint32_t cls) {
+        double slack = 1.0 + 0.05 * static_cast<double>(slack_steps);
         return static_cast<double>(BW_DFA_HEAD / 4 + static_cast<size_t>(states) * cls) /
                (static_cast<double>(max_entries) * slack);
     };
@@ -1068,8 +1069,8 @@ std::vector<Bin> pack(const std::vector<Group>& groups, const std::vector<size_t
         };
         search(0, 0.0);
         if (best.empty()) {
-            if (slack >= kPackSlack) return {};
-            slack += 0.05;
+            if (slack_steps == kPackSlackSteps) return {};
+            ++slack_steps;
             continue;
         }
         std::vector<Bin> bins;
