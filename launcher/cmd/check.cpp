@@ -98,7 +98,8 @@ int check_config(const std::string& file, const Flags& f) {
     cli::validate(opt);
     auto prepared = sandbox::prepare(opt);
     // The policy's patterns must also fit the kernel's automaton, as attach will require.
-    if (prepared.policy) xdp::compile(*prepared.policy);
+    // Through the cache, so the start that follows finds its tables there.
+    if (prepared.policy) xdp::compile(*prepared.policy, true);
     const char* net = opt.net == NetMode::Veth   ? "veth"
                       : opt.net == NetMode::Host ? "host"
                                                  : "none";
@@ -122,8 +123,10 @@ int check_config(const std::string& file, const Flags& f) {
 
 int check_policy(const std::string& file, const Flags& f) {
     auto p = policy::load_policy(file);
-    // Compiling the automaton proves the pattern sets fit the kernel's table.
-    auto dfa = xdp::compile(p).dfa;
+    // Compiling the automaton proves the pattern sets fit the kernel's table. Through the cache:
+    // a check before a reload leaves the reload its tables.
+    auto compiled = xdp::compile(p, true);
+    const auto& dfa = compiled.dfa;
     auto j = policy::summary(p, xdp::possible_cpus());
     // Each table's shape and the sets in it (sets never straddle tables).
     auto sets_in = [&](const automaton::Dfa& t) {
@@ -140,7 +143,8 @@ int check_policy(const std::string& file, const Flags& f) {
                           {"table_bytes", t.table.size() * sizeof(uint32_t)},
                           {"raw", t.raw},
                           {"sets", sets_in(t)}});
-    j["patterns"]["automaton"] = {{"states", dfa.states()}, {"tables", tables}};
+    j["patterns"]["automaton"] = {
+        {"states", dfa.states()}, {"tables", tables}, {"from_cache", compiled.from_cache}};
     j["sha256"] = sha256_file_hex(file);
     if (f.has("json")) {
         std::cout << j.dump(2) << "\n";
@@ -178,7 +182,7 @@ int check_policy(const std::string& file, const Flags& f) {
               << " sets, first " << p.scan_bytes << " payload bytes"
               << (p.scan_binary ? "" : " (binary bodies skipped)") << "; automaton "
               << dfa.tables.size() << " table" << (dfa.tables.size() == 1 ? "" : "s") << " of "
-              << BW_DFA_TABLES << "\n";
+              << BW_DFA_TABLES << (compiled.from_cache ? " (from the cache)" : "") << "\n";
     for (auto& t : dfa.tables) {
         std::cout << "  table " << &t - dfa.tables.data() + 1 << ": " << t.states << " states x "
                   << t.classes << " byte classes ("

@@ -16,8 +16,10 @@
 #include <vector>
 
 #include "bulwark.skel.h"
+#include "core/cache.hpp"
 #include "core/error.hpp"
 #include "core/fd.hpp"
+#include "guard/dfa_cache.hpp"
 #include "guard/map_walk.hpp"
 
 namespace bulwark::xdp {
@@ -192,11 +194,15 @@ bw_config make_config(const policy::Policy& p, uint64_t tick_ns, unsigned cpus) 
     return c;
 }
 
-Compiled compile(const policy::Policy& p) {
+Compiled compile(const policy::Policy& p, bool cached) {
+    auto patterns = policy::all_patterns(p);
+    auto tables = cached ? automaton::cache::compile(patterns, bulwark::cache::dir("policy"))
+                         : automaton::cache::Compiled{automaton::compile(patterns), false};
     Compiled c{make_config(p, coarse_tick_ns(), possible_cpus()),
-               automaton::compile(policy::all_patterns(p)),
+               std::move(tables.automaton),
                {},
-               {}};
+               {},
+               tables.from_cache};
     c.config.ndfa = static_cast<uint32_t>(c.dfa.tables.size());
     for (auto& t : c.dfa.tables) c.config.any_raw |= t.raw ? 1u : 0u;
     for (size_t i = 0; i < c.dfa.tables.size(); ++i)
@@ -382,7 +388,7 @@ class LibbpfLog {
 
 }  // namespace
 
-Program::Program(const policy::Policy& p, bool verbose) : compiled_(compile(p)) {
+Program::Program(const policy::Policy& p, bool verbose) : compiled_(compile(p, true)) {
     LibbpfLog log(verbose);
     skel_.reset(bulwark_bpf__open());
     if (!skel_) {

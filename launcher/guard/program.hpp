@@ -28,8 +28,11 @@ struct Compiled {
     automaton::Automaton dfa;
     bw_rules rules{};
     std::vector<bw_pattern_name> pattern_names;
+    bool from_cache = false;
 };
-Compiled compile(const policy::Policy& p);
+// cached: the pattern tables through the cache of compiled tables (guard/dfa_cache.hpp; root
+// only), for a start, a reload and `policy test`; `from_cache` says whether they came from it.
+Compiled compile(const policy::Policy& p, bool cached = false);
 
 // Writes `c` into generation `gen` (which must be idle) after clearing it. On failure the
 // generation is left cleared and SysError names the map.

@@ -11,7 +11,7 @@
 
 namespace bulwark::seccomp::cache {
 
-// $BULWARK_CACHE_DIR, or /var/cache/bulwark/seccomp.
+// $BULWARK_CACHE_DIR/seccomp, or /var/cache/bulwark/seccomp (core/cache.hpp).
 std::string dir();
 
 // What decides the compiled program besides the profile's bytes: the kept capabilities (they

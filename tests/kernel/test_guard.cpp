@@ -24,13 +24,16 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include "../tempdir.hpp"
 #include "core/fd.hpp"
 #include "core/json_util.hpp"
+#include "core/sys.hpp"
 #include "frames.hpp"
+#include "guard/dfa_cache.hpp"
 #include "guard/policy.hpp"
 #include "guard/program.hpp"
 #include "guard/reload.hpp"
@@ -487,6 +490,102 @@ TEST_CASE("policy test: verdicts, reasons and patterns, exit codes, bad inputs, 
     CHECK(r.code == 1);
     CHECK_THAT(r.err, Contains("/patterns/sets/x/regex/0"));
     CHECK(pins() == before);
+}
+
+TEST_CASE("compiled pattern tables are kept for the next start, root's only, replaced when wrong",
+          "[guard][policy_test]") {
+    TempDir dir("dfa-cache");
+    const std::string cache = dir / "policy";  // $BULWARK_CACHE_DIR/policy
+    auto pol = [&](const std::string& word) {
+        auto path = dir / (word + ".json");
+        std::ofstream(path) << R"({"inspect_ports": [80],
+            "patterns": {"sets": {"sqli": {"regex": ["\\bunion\\s+select\\b"]},
+                                  "words": {"in": ["uri"], "literals": [")" +
+                                   word + R"("]}}}})";
+        return path;
+    };
+    auto with_cache = [&](std::vector<std::string> argv) {
+        argv.insert(argv.begin(), {"/usr/bin/env", "BULWARK_CACHE_DIR=" + dir.path()});
+        return run(argv);
+    };
+    auto check = [&](const std::string& policy) {
+        auto r = with_cache({harness::bulwark(), "check", "policy", policy});
+        INFO(r.err);
+        REQUIRE(r.code == 0);
+        return r.out;
+    };
+    const std::string hit = " (from the cache)";
+    auto tables = [&](std::string out) {  // the report less the word that says where from
+        if (auto at = out.find(hit); at != std::string::npos) out.erase(at, hit.size());
+        return out;
+    };
+    auto entries = [&] {
+        std::vector<std::string> out;
+        for (auto& e : std::filesystem::directory_iterator(cache)) out.push_back(e.path());
+        std::sort(out.begin(), out.end());
+        return out;
+    };
+    auto mode_of = [](const std::string& p) {
+        struct stat st {};
+        REQUIRE(lstat(p.c_str(), &st) == 0);
+        return st.st_mode & 07777;
+    };
+
+    auto first = pol("plugh");
+    auto compiled = check(first);
+    CHECK_THAT(compiled, !Contains(hit));
+    REQUIRE(entries().size() == 1);
+    const auto entry = entries().front();
+    CHECK(mode_of(cache) == 0700);
+    CHECK(mode_of(entry) == 0600);
+    const auto bytes = bulwark::read_file(entry);
+    auto again = check(first);
+    CHECK_THAT(again, Contains(hit));
+    CHECK(tables(again) == compiled);
+
+    // What the kernel runs from the cache blocks and passes what the compiled tables did.
+    auto attack = dir / "attack.http", benign = dir / "benign.http";
+    std::ofstream(attack) << "GET /?id=1%20UNION/**/SELECT%202 HTTP/1.1\r\nHost: a\r\n\r\n";
+    std::ofstream(benign) << "GET /?q=union+selection&w=plug HTTP/1.1\r\nHost: a\r\n\r\n";
+    auto word = dir / "word.http";
+    std::ofstream(word) << "GET /PLUGH HTTP/1.1\r\nHost: a\r\n\r\n";
+    auto verdicts =
+        with_cache({harness::bulwark(), "policy", "test", "--policy", first, attack, benign, word});
+    INFO(verdicts.err);
+    CHECK(verdicts.code == 0);
+    CHECK(verdicts.out == attack + ": drop drop_pattern sqli:\\bunion\\s+select\\b\n" + benign +
+                              ": pass\n" + word + ": drop drop_pattern words:plugh\n");
+
+    // Torn, or readable by others: ignored, compiled afresh and replaced.
+    {
+        auto torn = bytes;
+        torn[torn.size() / 2] ^= 1;
+        std::ofstream(entry, std::ios::trunc) << torn;
+    }
+    CHECK_THAT(check(first), !Contains(hit));
+    CHECK(bulwark::read_file(entry) == bytes);
+    std::ofstream(entry, std::ios::trunc) << bytes.substr(0, bytes.size() - 100);
+    CHECK_THAT(check(first), !Contains(hit));
+    CHECK(bulwark::read_file(entry) == bytes);
+    REQUIRE(chmod(entry.c_str(), 0644) == 0);
+    CHECK_THAT(check(first), !Contains(hit));
+    CHECK(mode_of(entry) == 0600);
+    CHECK_THAT(check(first), Contains(hit));
+
+    // A policy that does not compile leaves nothing.
+    auto broken = dir / "broken.json";
+    std::ofstream(broken) << R"({"patterns": {"sets": {"x": {"regex": ["a(b"]}}}})";
+    CHECK(with_cache({harness::bulwark(), "check", "policy", broken}).code == 1);
+    CHECK(entries().size() == 1);
+
+    // Each edit of a policy is an entry; the least recently used go past kKeep.
+    for (size_t i = 0; i < bulwark::automaton::cache::kKeep; ++i)
+        CHECK_THAT(check(pol("xyzzy" + std::to_string(i))), !Contains(hit));
+    auto kept = entries();
+    CHECK(kept.size() == bulwark::automaton::cache::kKeep);
+    CHECK(std::find(kept.begin(), kept.end(), entry) == kept.end());
+    CHECK_THAT(check(pol("xyzzy1")), Contains(hit));
+    CHECK_THAT(check(first), !Contains(hit));
 }
 
 TEST_CASE("libbpf's words prefixed by bulwark: on a refused load, or with --verbose", "[guard]") {

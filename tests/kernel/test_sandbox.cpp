@@ -710,7 +710,7 @@ TEST_CASE("a config, profile, policy or key that others could change is refused"
 TEST_CASE("compiled filters are kept for the next run, root's only, and replaced when wrong",
           "[sandbox][seccomp]") {
     TempDir dir("cache");
-    auto cache = dir / "seccomp";
+    auto cache = dir / "seccomp";  // $BULWARK_CACHE_DIR/seccomp
     // The environment of the bulwark this test starts; ctest's own value comes back after.
     struct Env {
         std::string old = getenv("BULWARK_CACHE_DIR") ? getenv("BULWARK_CACHE_DIR") : "";
@@ -721,7 +721,7 @@ TEST_CASE("compiled filters are kept for the next run, root's only, and replaced
             else
                 setenv("BULWARK_CACHE_DIR", old.c_str(), 1);
         }
-    } env(cache);
+    } env(dir.path());
     auto entries = [&] {
         std::vector<std::string> out;
         for (auto& e : std::filesystem::directory_iterator(cache)) out.push_back(e.path());

@@ -58,6 +58,20 @@ check "SANDBOX_START is in the journal with its fields" sh -c \
     "journalctl -q -u bulwark@web TYPE=SANDBOX_START -o verbose | grep -q '^ *POLICY_SHA256='"
 check "audit events are not duplicated as plain stderr lines" [ "$(journalctl -q -u bulwark@web \
     -o cat | grep -c '"type":"SANDBOX_START"')" = 1 ]
+check "the start kept the policy's tables: check policy finds them in the cache" sh -c \
+    "bulwark check policy /etc/bulwark/web.policy.json | grep -q '(from the cache)'"
+check "the cache is root's alone (0700, entries 0600)" sh -c \
+    '[ "$(stat -c %a /var/cache/bulwark/policy)" = 700 ] &&
+     [ "$(stat -c %a /var/cache/bulwark/policy/*.dfa)" = 600 ]'
+t0=$(cut -d' ' -f1 /proc/uptime)
+check "systemctl restart bulwark@web" systemctl restart bulwark@web
+# Not a check: the same start with the tables from the cache.
+echo "# restarted in $(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN{print b-a}') s"
+check "restarted: httpd listens again" until_true 20 listening "$(init_pid web)" 80
+check "restarted: served" [ "$(http 198.18.0.1 $url/)" = 200 ]
+ip addr add 198.18.0.3/29 dev bw-web-h
+check "restarted: the attack still gets no answer" \
+    [ "$(http 198.18.0.3 "$url/../../etc/passwd")" = 000 ]
 
 echo "== reload"
 cat >/etc/bulwark/web.policy.json <<'EOF'
