@@ -13,12 +13,12 @@ cache=$(mktemp -d)
 trap 'rm -rf "$bpf" "$bpf.json" "$cache"' EXIT
 # Every bulwark row keeps its compiled filter here (after the first warm-up run), not in
 # /var/cache; bulwark-nocache points at a directory that cannot be made, so it compiles each time.
-export BULWARK_CACHE_DIR="$cache/seccomp"
+export BULWARK_CACHE_DIR="$cache"
 "$build/bulwark" check profile profiles/default.json --export-bpf "$bpf" >/dev/null
 hyperfine -N --warmup 20 --runs 300 --export-json "$bpf.json" \
     -n bare "$root/bin/true" \
     -n bulwark "$build/bulwark run --net none --rootfs $root -- /bin/true" \
-    -n bulwark-cached "env BULWARK_CACHE_DIR=$cache/seccomp $build/bulwark run --net none --rootfs $root -- /bin/true" \
+    -n bulwark-cached "env BULWARK_CACHE_DIR=$cache $build/bulwark run --net none --rootfs $root -- /bin/true" \
     -n bulwark-nocache "env BULWARK_CACHE_DIR=/proc/bulwark-nocache $build/bulwark run --net none --rootfs $root -- /bin/true" \
     -n bulwark-sh "sh -c 'exec $build/bulwark run --net none --rootfs $root -- /bin/true'" \
     -n bwrap-sh "sh -c 'exec bwrap --unshare-all --die-with-parent --new-session --uid 65534 --gid 65534 --ro-bind $root / --proc /proc --dev /dev --tmpfs /tmp --cap-drop ALL --seccomp 9 /bin/true 9<$bpf'" \

@@ -20,7 +20,7 @@
 
 namespace bulwark {
 
-std::string sha256_hex(const std::string& data) {
+std::string sha256_hex(std::string_view data) {
     SHA256_CTX ctx;
     unsigned char md[SHA256_DIGEST_LENGTH];
     if (SHA256_Init(&ctx) != 1 || SHA256_Update(&ctx, data.data(), data.size()) != 1 ||

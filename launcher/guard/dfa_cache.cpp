@@ -1,6 +1,7 @@
 #include "guard/dfa_cache.hpp"
 
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cstring>
 #include <stdexcept>
@@ -15,6 +16,8 @@ namespace {
 
 constexpr char kFormat[] = "bulwark dfa cache 1\n";
 constexpr size_t kDigest = 64;  // hex SHA-256 at the end
+// The largest entry: full tables, 1024 patterns' indices and the header.
+constexpr size_t kMostBytes = BW_DFA_TABLES * (BW_DFA_USABLE * 4 + 1024) + 1024 * 4 + 4096;
 
 Json pattern_json(const Pattern& p) {
     return Json::array({p.set, p.text, p.regex, p.raw, p.scope.uri, p.scope.headers, p.scope.body,
@@ -113,7 +116,7 @@ std::optional<Automaton> decode(const std::string& bytes, const std::string& key
                                 const std::vector<Pattern>& patterns) {
     const std::string head = kFormat + key + "\n";
     if (bytes.size() < head.size() + kDigest || bytes.compare(0, head.size(), head) != 0 ||
-        sha256_hex(bytes.substr(0, bytes.size() - kDigest)) !=
+        sha256_hex(std::string_view(bytes).substr(0, bytes.size() - kDigest)) !=
             std::string_view(bytes).substr(bytes.size() - kDigest))
         return std::nullopt;
     try {
@@ -158,14 +161,44 @@ std::optional<Automaton> decode(const std::string& bytes, const std::string& key
     }
 }
 
+std::string compress(const std::string& entry) {
+    // zlib's default level: web.json's 16.4 MB of tables in 0.99 MB, 0.16 s once per miss (gzip
+    // of the same bytes: level 1 1.32 MB in 0.11 s, level 9 0.93 MB in 0.54 s).
+    uLongf n = compressBound(entry.size());
+    std::string out(sizeof(uint64_t) + n, '\0');
+    const uint64_t size = entry.size();
+    std::memcpy(out.data(), &size, sizeof size);
+    if (compress2(reinterpret_cast<Bytef*>(out.data() + sizeof size), &n,
+                  reinterpret_cast<const Bytef*>(entry.data()), entry.size(), Z_DEFAULT_COMPRESSION) != Z_OK)
+        throw std::runtime_error("dfa cache: deflate failed");
+    out.resize(sizeof size + n);
+    return out;
+}
+
+std::optional<std::string> expand(const std::string& stored, size_t most) {
+    uint64_t size = 0;
+    if (stored.size() < sizeof size) return std::nullopt;
+    std::memcpy(&size, stored.data(), sizeof size);
+    if (size > most) return std::nullopt;
+    std::string out(size, '\0');
+    uLongf n = size;
+    uLong in = stored.size() - sizeof size;
+    if (uncompress2(reinterpret_cast<Bytef*>(out.data()), &n,
+                    reinterpret_cast<const Bytef*>(stored.data() + sizeof size), &in) != Z_OK ||
+        n != size || in != stored.size() - sizeof size)
+        return std::nullopt;
+    return out;
+}
+
 Compiled compile(const std::vector<Pattern>& patterns, const std::string& dir) {
     if (patterns.empty() || geteuid() != 0) return {automaton::compile(patterns), false};
     auto k = key(patterns, BW_DFA_USABLE, BW_DFA_TABLES);
     const std::string name = k + ".dfa";
-    if (auto bytes = bulwark::cache::load(dir, name))
-        if (auto a = decode(*bytes, k, patterns)) return {std::move(*a), true};
+    if (auto stored = bulwark::cache::load(dir, name))
+        if (auto bytes = expand(*stored, kMostBytes))
+            if (auto a = decode(*bytes, k, patterns)) return {std::move(*a), true};
     Compiled c{automaton::compile(patterns), false};
-    if (bulwark::cache::store(dir, name, encode(k, c.automaton, patterns)))
+    if (bulwark::cache::store(dir, name, compress(encode(k, c.automaton, patterns))))
         bulwark::cache::trim(dir, ".dfa", kKeep);
     return c;
 }

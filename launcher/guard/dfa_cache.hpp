@@ -26,6 +26,11 @@ std::string encode(const std::string& key, const Automaton& a,
 std::optional<Automaton> decode(const std::string& bytes, const std::string& key,
                                 const std::vector<Pattern>& patterns);
 
+// An entry as stored: zlib's deflate of it, after its size (web.json's 16.4 MB of tables take
+// 0.99 MB). expand() gives nothing for a stream that is not whole or says more than `most`.
+std::string compress(const std::string& entry);
+std::optional<std::string> expand(const std::string& stored, size_t most);
+
 struct Compiled {
     Automaton automaton;
     bool from_cache = false;
@@ -35,7 +40,7 @@ struct Compiled {
 Compiled compile(const std::vector<Pattern>& patterns, const std::string& dir);
 
 // Entries kept: a policy edited and reloaded many times must not fill the disk (an entry is
-// 4 bytes a table entry, up to 16 MiB).
+// up to 16 MiB before compress()).
 constexpr size_t kKeep = 8;
 
 }  // namespace bulwark::automaton::cache

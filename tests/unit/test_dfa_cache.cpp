@@ -131,3 +131,26 @@ TEST_CASE("the cache key changes with anything the tables depend on", "[automato
     std::swap(reordered[0], reordered[1]);
     CHECK(cache::key(reordered, BW_DFA_USABLE, BW_DFA_TABLES) != key);
 }
+
+TEST_CASE("a stored entry is deflated, and a stream that is not whole is refused",
+          "[automaton][cache]") {
+    auto pats = patterns();
+    auto key = cache::key(pats, BW_DFA_USABLE, BW_DFA_TABLES);
+    auto entry = cache::encode(key, compile(pats), pats);
+    auto stored = cache::compress(entry);
+    CHECK(stored.size() * 4 < entry.size());
+    CHECK(cache::expand(stored, entry.size()) == entry);
+    CHECK_FALSE(cache::expand(stored, entry.size() - 1));  // says more than allowed
+    CHECK_FALSE(cache::expand("", entry.size()));
+    CHECK_FALSE(cache::expand(stored.substr(0, stored.size() - 1), entry.size()));
+    CHECK_FALSE(cache::expand(stored + "x", entry.size()));
+    auto longer = stored;
+    uint64_t size = entry.size() + 1;
+    std::memcpy(longer.data(), &size, sizeof size);
+    CHECK_FALSE(cache::expand(longer, entry.size() * 2));
+    auto torn = stored;
+    torn[torn.size() / 2] ^= 0x55;
+    auto back = cache::expand(torn, entry.size());
+    CHECK((!back || *back != entry));  // zlib's check may not see it; the entry's digest will
+    if (back) CHECK_FALSE(cache::decode(*back, key, pats));
+}
