@@ -562,6 +562,19 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET /p?c=x%7C+iex HTTP/1.1\r\n") == "rce");
     // A NoSQL operator given to a login form's field.
     CHECK(set_hit("POST /login HTTP/1.1\r\n\r\nuser=admin&password[%24regex]=%5Ea") == "sqli");
+    // ... in a JSON body: $ne against anything, a comparison against nothing (nosql).
+    CHECK(
+        set_hit("POST /login HTTP/1.1\r\n\r\n{\"user\": \"admin\", \"password\": {\"$ne\": 1}}") ==
+        "sqli");
+    CHECK(set_hit("POST /login HTTP/1.1\r\n\r\n{\"user\": {\"$gt\": \"\"}, \"password\": "
+                  "{\"$gt\": \"\"}}") == "nosql");
+    CHECK(set_hit("POST /login HTTP/1.1\r\n\r\n{\"password\": {\"$lte\": null}}") == "nosql");
+    CHECK(set_hit("POST /login HTTP/1.1\r\n\r\n{\"password\": {\"$gte\" : undefined}}") == "nosql");
+    CHECK(set_hit("GET /item?id={%22$lt%22:%20{}} HTTP/1.1\r\n") == "nosql");
+    // A file URL into a system directory, a Windows system folder, a home's dot-directory.
+    CHECK(set_hit("GET /fetch?url=file:///proc/self/environ HTTP/1.1\r\n") == "file_access");
+    CHECK(set_hit("GET /fetch?url=file:///C:/Windows/win.ini HTTP/1.1\r\n") == "file_access");
+    CHECK(set_hit("GET /fetch?url=file:///home/app/.ssh/id_rsa HTTP/1.1\r\n") == "file_access");
     // Functions called with a space before the parenthesis.
     CHECK(set_hit("GET /p?q=%3Cimg+src=x+onerror=alert+(document.cookie)%3E HTTP/1.1\r\n") ==
           "xss");
@@ -775,7 +788,22 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           // A review that quotes and goes on after a double hyphen, as a dash.
           "POST /review HTTP/1.1\r\n\r\nmsg=Support+said+%22not+our+problem%22+--+avoid!!&stars=1",
           "POST /api/reviews HTTP/1.1\r\n\r\n{\"text\": \"they said \\\"soon\\\" -- 3 weeks "
-          "ago\"}"}) {
+          "ago\"}",
+          // Mongo-style filters an API takes (CouchDB's _find, Parse's where): comparisons
+          // against values, $or and $in.
+          "POST /db/_find HTTP/1.1\r\n\r\n{\"selector\": {\"type\": \"order\", \"total\": "
+          "{\"$gt\": 100}}, \"fields\": [\"_id\"]}",
+          "POST /api/users HTTP/1.1\r\n\r\n{\"filter\": {\"$or\": [{\"age\": {\"$gte\": 18}}, "
+          "{\"country\": {\"$in\": [\"DE\"]}}], \"since\": {\"$lt\": \"2024-01-01\"}}}",
+          "GET /parse/classes/Score?where=%7B%22score%22%3A%7B%22%24gte%22%3A1000%7D%7D "
+          "HTTP/1.1\r\n",
+          // A web IDE's language server, an Electron app's crash report: files of a project.
+          "POST /lsp HTTP/1.1\r\n\r\n{\"jsonrpc\": \"2.0\", \"method\": \"textDocument/didOpen\", "
+          "\"params\": {\"textDocument\": {\"uri\": \"file:///home/dev/project/src/main.rs\"}}}",
+          "POST /api/crash HTTP/1.1\r\n\r\n{\"frames\": [{\"filename\": "
+          "\"file:///C:/Users/dev/AppData/Local/app/resources/app.asar/main.js\"}, {\"filename\": "
+          "\"file:///usr/lib/node_modules/npm/lib/cli.js\"}, {\"filename\": "
+          "\"file:///tmp/.mount_app/resources/index.js\"}]}"}) {
         INFO(ok);
         CHECK(set_hit(ok).empty());
     }
@@ -795,7 +823,8 @@ TEST_CASE("policies/web-strict.json: compiles, and catches what web.json leaves 
     auto web = load_policy(std::string(BULWARK_SOURCE_DIR) + "/policies/web.json");
     auto w = automaton::compile(all_patterns(web));
     // Each request with the set web-strict.json reports it under and web.json's ("": passed).
-    // web.json leaves the first ones on purpose; the others are web.json's rules that
+    // web.json leaves the first ones on purpose (Mongo-style filters and project files are
+    // ordinary traffic for some APIs); the others are web.json's rules that
     // web-strict.json has too (the ones it cannot fit are in policies/README.md): a template
     // polyglot and shell evasion in headers, base64 PHP, <link, prototype pollution, LDAP's
     // filter that is always true; and what neither drops.
@@ -807,6 +836,10 @@ TEST_CASE("policies/web-strict.json: compiles, and catches what web.json leaves 
              {"GET /login?next=https://evil.example/x HTTP/1.1\r\n", "ssrf_strict", ""},
              {"GET /wp-login.php HTTP/1.1\r\n", "probes_strict", ""},
              {"GET /p?bio=%3Cb%3Ehi%3C/b%3E HTTP/1.1\r\n", "html_strict", ""},
+             {"POST /db/_find HTTP/1.1\r\n\r\n{\"selector\": {\"total\": {\"$gt\": 100}}}", "sqli",
+              ""},
+             {"POST /lsp HTTP/1.1\r\n\r\n{\"uri\": \"file:///home/dev/app/main.rs\"}",
+              "file_access", ""},
              {"GET / HTTP/1.1\r\nX-Api-Version: ${{<%[%'\"}}%\\.\r\n\r\n", "java", "java"},
              {"GET / HTTP/1.1\r\nUser-Agent: x;/\?\?\?/\?\?t /\?\?\?/\?\?ss\?\?\r\n\r\n",
               "shell_evasion", "shell_evasion"},
