@@ -169,7 +169,8 @@ std::string compress(const std::string& entry) {
     const uint64_t size = entry.size();
     std::memcpy(out.data(), &size, sizeof size);
     if (compress2(reinterpret_cast<Bytef*>(out.data() + sizeof size), &n,
-                  reinterpret_cast<const Bytef*>(entry.data()), entry.size(), Z_DEFAULT_COMPRESSION) != Z_OK)
+                  reinterpret_cast<const Bytef*>(entry.data()), entry.size(),
+                  Z_DEFAULT_COMPRESSION) != Z_OK)
         throw std::runtime_error("dfa cache: deflate failed");
     out.resize(sizeof size + n);
     return out;
