@@ -199,8 +199,12 @@ Compiled compile(const std::vector<Pattern>& patterns, const std::string& dir) {
         if (auto bytes = expand(*stored, kMostBytes))
             if (auto a = decode(*bytes, k, patterns)) return {std::move(*a), true};
     Compiled c{automaton::compile(patterns), false};
-    if (bulwark::cache::store(dir, name, compress(encode(k, c.automaton, patterns))))
-        bulwark::cache::trim(dir, ".dfa", kKeep);
+    try {
+        if (bulwark::cache::store(dir, name, compress(encode(k, c.automaton, patterns))))
+            bulwark::cache::trim(dir, ".dfa", kKeep);
+    } catch (const std::exception&) {
+        // Never a failure (core/cache.hpp): the next start compiles again.
+    }
     return c;
 }
 
