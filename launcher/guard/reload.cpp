@@ -29,8 +29,9 @@ std::string reload(const std::string& name, const policy::Policy& p) {
                                         : std::string("SYN cookies were off at attach")) +
                          ", and SYNPROXY's rules are loaded at attach: detach and attach (or "
                          "restart the run) to change them");
-    auto compiled =
-        xdp::compile(p, true);  // pattern overflow etc. throw before anything is touched
+    // Pattern overflow etc. throw before anything is touched; the tables come from the cache
+    // when `check policy` or an earlier run compiled the same patterns.
+    auto compiled = xdp::compile(p, true);
     compiled.config.epoch = static_cast<uint32_t>(meta.reloads + 1);
     // The seen filter's bits are of epochs counted in the running epoch length: a new length
     // would make every bit stale at once, and a tracked source unknown during a spray.

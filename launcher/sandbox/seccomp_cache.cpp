@@ -14,6 +14,10 @@ namespace {
 
 constexpr char kFormat[] = "bulwark seccomp cache 1";
 
+std::string entry_name(const std::string& key) {
+    return key + ".json";
+}
+
 }  // namespace
 
 std::string dir() {
@@ -21,7 +25,7 @@ std::string dir() {
 }
 
 std::string path(const std::string& dir, const std::string& key) {
-    return dir + "/" + key + ".json";
+    return dir + "/" + entry_name(key);
 }
 
 std::string key(const std::string& profile_sha256, const std::vector<std::string>& kept_caps) {
@@ -38,7 +42,7 @@ std::string key(const std::string& profile_sha256, const std::vector<std::string
 
 std::optional<Entry> load(const std::string& d, const std::string& key) {
     auto file = path(d, key);
-    auto bytes = bulwark::cache::load(d, key + ".json");
+    auto bytes = bulwark::cache::load(d, entry_name(key));
     if (!bytes) return std::nullopt;
     try {
         auto j = parse_json(*bytes, file);
@@ -78,7 +82,7 @@ bool store(const std::string& d, const std::string& key, const Entry& e) {
            {"stub_insns", e.filter.stub_insns},
            {"max_known_nr", e.filter.max_known_nr},
            {"launch_denials", e.launch_denials}};
-    return bulwark::cache::store(d, key + ".json", j.dump());
+    return bulwark::cache::store(d, entry_name(key), j.dump());
 }
 
 }  // namespace bulwark::seccomp::cache
