@@ -308,6 +308,10 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET /items?id=1+and+2+RLIKE+2--+- HTTP/1.1\r\n") == "sqli");
     CHECK(set_hit("POST /api HTTP/1.1\r\n\r\n{\"id\": \"5 or 3 like 3\"}") == "sqli");
     CHECK(set_hit("GET /items?q=abc%25%27+or+%27%25%27%3D%27 HTTP/1.1\r\n") == "sqli");
+    // A quote closed, then a column compared: SQL's one '=', and its other comparisons.
+    CHECK(set_hit("GET /login?user=x%27+or+username%3D%27admin HTTP/1.1\r\n") == "sqli");
+    CHECK(set_hit("GET /login?user=x%22+and+pass+!%3D+%22 HTTP/1.1\r\n") == "sqli");
+    CHECK(set_hit("GET /items?q=x%27)+or+t.name+like+%27%25 HTTP/1.1\r\n") == "sqli");
     // A tautology of arithmetic on both sides.
     CHECK(set_hit("GET /items?q=1%25%27+AND+2*3*8%3D6*8+AND+%27%25%27%3D%27 HTTP/1.1\r\n") ==
           "sqli");
@@ -803,7 +807,13 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "POST /api/crash HTTP/1.1\r\n\r\n{\"frames\": [{\"filename\": "
           "\"file:///C:/Users/dev/AppData/Local/app/resources/app.asar/main.js\"}, {\"filename\": "
           "\"file:///usr/lib/node_modules/npm/lib/cli.js\"}, {\"filename\": "
-          "\"file:///tmp/.mount_app/resources/index.js\"}]}"}) {
+          "\"file:///tmp/.mount_app/resources/index.js\"}]}",
+          // Expressions of a language whose equality is '==' after a string and `and` (Flux
+          // from InfluxDB's UI, a rules engine's Python-like condition): no SQL has '=='.
+          "POST /api/v2/query?org=ops HTTP/1.1\r\n\r\n{\"query\": \"from(bucket: \\\"telegraf\\\")"
+          " |> filter(fn: (r) => r._measurement == \\\"cpu\\\" and r._field == "
+          "\\\"usage_system\\\")\"}",
+          "POST /rules HTTP/1.1\r\n\r\ncond=country+%3D%3D+%27DE%27+and+cart.total+%3D%3D+0"}) {
         INFO(ok);
         CHECK(set_hit(ok).empty());
     }
