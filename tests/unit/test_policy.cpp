@@ -497,6 +497,13 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET /w00tw00t.at.ISC.SANS.DFind:) HTTP/1.1\r\n") == "probes");
     CHECK(set_hit("GET http://localhost:8080/shop/img/3.gif~ HTTP/1.1\r\n") == "probes");
     CHECK(set_hit("GET /app/settings.yml.bak HTTP/1.1\r\n") == "probes");
+    // A site's backup by the names bots try, as an archive or a dump.
+    CHECK(set_hit("GET /backup.zip HTTP/1.1\r\n") == "probes");
+    CHECK(set_hit("GET /www.tar.gz HTTP/1.1\r\n") == "probes");
+    CHECK(set_hit("HEAD /public_html.rar HTTP/1.1\r\n") == "probes");
+    CHECK(set_hit("GET /old/wordpress.tgz?x=1 HTTP/1.1\r\n") == "probes");
+    CHECK(set_hit("GET /db.sql HTTP/1.1\r\n") == "probes");
+    CHECK(set_hit("GET /dump.sql.gz HTTP/1.1\r\n") == "probes");
     // Response splitting in a form body, by the headers and lines a request never carries.
     CHECK(set_hit("POST /login HTTP/1.1\r\n\r\nB1=Entrar%0D%0ASet-cookie%3A+Tamper%3D104126") ==
           "protocol");
@@ -813,7 +820,14 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "POST /api/v2/query?org=ops HTTP/1.1\r\n\r\n{\"query\": \"from(bucket: \\\"telegraf\\\")"
           " |> filter(fn: (r) => r._measurement == \\\"cpu\\\" and r._field == "
           "\\\"usage_system\\\")\"}",
-          "POST /rules HTTP/1.1\r\n\r\ncond=country+%3D%3D+%27DE%27+and+cart.total+%3D%3D+0"}) {
+          "POST /rules HTTP/1.1\r\n\r\ncond=country+%3D%3D+%27DE%27+and+cart.total+%3D%3D+0",
+          // Archives a site serves or stores: a release, a package mirror's tarball, an
+          // object store's upload, a user's photos.
+          "GET /releases/download/v1.4.2/app-linux-amd64.tar.gz HTTP/1.1\r\n",
+          "GET /npm/@types%2fnode/-/node-22.10.1.tgz HTTP/1.1\r\n",
+          "PUT /backups/db-2026-12-06.sql.gz HTTP/1.1\r\n\r\n",
+          "GET /remote.php/dav/files/alice/Holiday%20photos.zip HTTP/1.1\r\n",
+          "GET /wp-content/plugins/download/theme-child.zip?ver=2 HTTP/1.1\r\n"}) {
         INFO(ok);
         CHECK(set_hit(ok).empty());
     }
