@@ -489,6 +489,7 @@ def html_safe_json(obj):
 def attacks(r):
     out = []
     rx = random.Random(SEED + 1)  # the XML variants' own, so the other requests stay the same
+    rh = random.Random(SEED + 2)  # the scanner headers' own, likewise
     for cls in ["sqli", "xss", "lfi", "rfi", "rce", "php", "java", "scanner", "protocol"]:
         with open(os.path.join(HERE, "attacks", cls + ".txt"), encoding="utf-8") as f:
             seeds = [l.rstrip("\n") for l in f if l.strip() and not l.startswith("#")]
@@ -497,7 +498,15 @@ def attacks(r):
             variants = []
             pre_encoded = "%" in seed and any(c in seed for c in "0123456789") and \
                 cls in ("lfi", "protocol", "java", "rce", "rfi")
-            if cls == "scanner":
+            if cls == "scanner" and seed.startswith("header "):
+                # A scanner's own header under a browser's User-Agent.
+                extra = [seed[len("header "):]]
+                variants.append(request("GET", rh.choice(["/", "/index.php", "/login", "/admin/",
+                                                          "/search?q=test"]),
+                                        headers(rh, host, extra)))
+                variants.append(request("POST", "/login", headers(rh, host, extra + [
+                    "Content-Type: application/x-www-form-urlencoded"]), "user=admin&pass=admin"))
+            elif cls == "scanner":
                 variants.append(request("GET", r.choice(["/", "/index.php", "/login", "/admin/",
                                                          "/search?q=test"]),
                                         headers(r, host, ua=seed, cookies=False, referer=False)))

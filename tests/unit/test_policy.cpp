@@ -494,6 +494,19 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "scanners");
     CHECK(set_hit("GET / HTTP/1.1\r\nUser-Agent: Toata dragostea mea pentru diavola\r\n\r\n") ==
           "scanners");
+    // Scanners that put on a browser's User-Agent still send their own headers, any value.
+    const std::string browser = "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) "
+                                "Gecko/20100101 Firefox/128.0\r\n";
+    CHECK(set_hit("GET / HTTP/1.1\r\n" + browser + "Acunetix-Product: WVS/12.0\r\n\r\n") ==
+          "scanner_headers");
+    CHECK(set_hit("GET /login HTTP/1.1\r\nacunetix-aspect: enabled\r\n" + browser + "\r\n") ==
+          "scanner_headers");
+    CHECK(set_hit("GET / HTTP/1.1\r\n" + browser + "X-Scanner: Netsparker\r\n\r\n") ==
+          "scanner_headers");
+    CHECK(set_hit("GET / HTTP/1.1\r\nX-WIPP: AscVersion=24.2.0.152\r\n\r\n") ==
+          "scanner_headers");
+    CHECK(set_hit("POST /cart HTTP/1.1\r\nX-Scan-Memo: Category=\"Audit.Attack\"\r\n\r\nq=1") ==
+          "scanner_headers");
     CHECK(set_hit("GET /w00tw00t.at.ISC.SANS.DFind:) HTTP/1.1\r\n") == "probes");
     CHECK(set_hit("GET http://localhost:8080/shop/img/3.gif~ HTTP/1.1\r\n") == "probes");
     CHECK(set_hit("GET /app/settings.yml.bak HTTP/1.1\r\n") == "probes");
@@ -827,7 +840,12 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "GET /npm/@types%2fnode/-/node-22.10.1.tgz HTTP/1.1\r\n",
           "PUT /backups/db-2026-12-06.sql.gz HTTP/1.1\r\n\r\n",
           "GET /remote.php/dav/files/alice/Holiday%20photos.zip HTTP/1.1\r\n",
-          "GET /wp-content/plugins/download/theme-child.zip?ver=2 HTTP/1.1\r\n"}) {
+          "GET /wp-content/plugins/download/theme-child.zip?ver=2 HTTP/1.1\r\n",
+          // Headers whose names begin or end like a scanner's, and the names as values.
+          "POST /api/documents HTTP/1.1\r\nX-Scanner-Model: fi-7160\r\nX-Document-Scanner: "
+          "yes\r\n\r\n{\"pages\": 3}",
+          "GET /blog/acunetix-product-review HTTP/1.1\r\nReferer: https://example.org/?q=x-scanner"
+          "\r\nX-Note: acunetix-aspect\r\n\r\n"}) {
         INFO(ok);
         CHECK(set_hit(ok).empty());
     }
