@@ -1,7 +1,7 @@
 #!/bin/sh
 # The cache of compiled pattern tables: `check policy`, `policy test` and `policy reload` of
 # policies/web.json with an empty cache (each run compiles) and with the tables in it, in one
-# hyperfine run, with nftables' atomic replace of a table (`nft -f`, bench/reload.sh's) as the
+# hyperfine run, with nftables' atomic replace of a table (`nft -f`, bench/guard-veth.sh) as the
 # peer of a reload. The guard sits on a veth the script creates and removes (generic XDP; no
 # traffic). The cache is a scratch directory ($BULWARK_CACHE_DIR), never /var/cache/bulwark.
 # usage: bench/policy_cache.sh [BUILD_DIR] [RUNS]
@@ -12,31 +12,15 @@ runs=${2:-5}
 dev=bwpcache0
 tmp=$(mktemp -d)
 export BULWARK_CACHE_DIR="$tmp/cache"
+. bench/guard-veth.sh
 cleanup() {
-    "$build/bulwark" xdp detach --name bench-pcache >/dev/null 2>&1 || true
-    nft delete table inet bench_pcache 2>/dev/null || true
-    ip link del "$dev" 2>/dev/null || true
+    guard_down "$dev" bench-pcache "$build/bulwark" bench_pcache
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-ip link add "$dev" type veth peer name "${dev}p"
-ip link set "$dev" up
-"$build/bulwark" xdp attach --iface "$dev" --mode skb --policy policies/web.json \
-    --name bench-pcache >/dev/null
+guard_up "$dev" bench-pcache "$build/bulwark"
 printf 'GET /?id=1%%20UNION%%20SELECT%%202 HTTP/1.1\r\nHost: a\r\n\r\n' >"$tmp/attack.http"
-cat >"$tmp/web.nft" <<NFT
-table inet bench_pcache
-delete table inet bench_pcache
-table inet bench_pcache {
-  set deny4 { type ipv4_addr; flags interval; elements = { 198.18.30.0/24, 203.0.113.0/24 } }
-  set trusted4 { type ipv4_addr; flags interval; elements = { 198.18.10.0/24 } }
-  chain in {
-    type filter hook ingress device "$dev" priority -500;
-    ip saddr @trusted4 accept
-    ip saddr @deny4 drop
-  }
-}
-NFT
+nft_lists bench_pcache "$dev" >"$tmp/web.nft"
 b="$build/bulwark"
 empty="rm -rf $tmp/cache/policy"
 hyperfine -N --runs "$runs" --export-json "$tmp/r.json" \

@@ -10,44 +10,18 @@ build=${1:-build}
 old=${2:-}
 dev=bwreload0
 tmp=$(mktemp -d)
+. bench/guard-veth.sh
 cleanup() {
-    "$build/bulwark" xdp detach --name bench-reload >/dev/null 2>&1 || true
-    [ -z "$old" ] || "$old" xdp detach --name bench-reload-old >/dev/null 2>&1 || true
-    nft delete table inet bench_reload 2>/dev/null || true
-    ip link del "$dev" 2>/dev/null || true
-    ip link del "${dev}old" 2>/dev/null || true
+    guard_down "$dev" bench-reload "$build/bulwark" bench_reload
+    [ -z "$old" ] || guard_down "${dev}old" bench-reload-old "$old" bench_reload
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-ip link add "$dev" type veth peer name "${dev}p"
-ip link set "$dev" up
-"$build/bulwark" xdp attach --iface "$dev" --mode skb --policy policies/web.json \
-    --name bench-reload >/dev/null
-# The nftables peer: the policy's lists as named interval sets, replaced atomically per run.
-cat >"$tmp/web.nft" <<'NFT'
-table inet bench_reload
-delete table inet bench_reload
-table inet bench_reload {
-  set deny4 { type ipv4_addr; flags interval; elements = { 198.18.30.0/24, 203.0.113.0/24 } }
-  set deny6 { type ipv6_addr; flags interval; elements = { 2001:db8:dead::/48 } }
-  set trusted4 { type ipv4_addr; flags interval; elements = { 198.18.10.0/24 } }
-  set trusted6 { type ipv6_addr; flags interval; elements = { 2001:db8:10::/48 } }
-  chain in {
-    type filter hook ingress device "bwreload0" priority -500;
-    ip saddr @trusted4 accept
-    ip6 saddr @trusted6 accept
-    ip saddr @deny4 drop
-    ip6 saddr @deny6 drop
-    tcp flags syn / syn,ack meter syn4 { ip saddr limit rate 10/second burst 20 packets } accept
-  }
-}
-NFT
+guard_up "$dev" bench-reload "$build/bulwark"
+nft_lists bench_reload "$dev" >"$tmp/web.nft"
 set -- -n "bulwark policy reload" "$build/bulwark policy reload --name bench-reload policies/web.json"
 if [ -n "$old" ]; then
-    ip link add "${dev}old" type veth peer name "${dev}oldp"
-    ip link set "${dev}old" up
-    "$old" xdp attach --iface "${dev}old" --mode skb --policy policies/web.json \
-        --name bench-reload-old >/dev/null
+    guard_up "${dev}old" bench-reload-old "$old"
     set -- "$@" -n "old bulwark policy reload" "$old policy reload --name bench-reload-old policies/web.json"
 fi
 hyperfine -N --warmup 5 --runs 100 --export-json "$tmp/r.json" "$@" \
