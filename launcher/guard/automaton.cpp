@@ -872,6 +872,10 @@ Dfa Builder::build_union(const Dfa& a, const Dfa& b, bool count_only) {
     const size_t most = (count_only ? 4 : 5) * (max_entries_ / (real + 3)) / 4 + 1;
     size_t slots = 2;
     while (slots < 2 * most) slots *= 2;
+    // Fibonacci hashing: the product's top bits, where both halves of the key have mixed in
+    // (its bits 20-31, the slot before, saw only the low half: pairs of one b state clustered,
+    // and the probes ran long).
+    const int shift = 64 - std::countr_zero(slots);
     constexpr uint64_t kFree = UINT64_MAX;
     std::vector<uint64_t> keys(slots, kFree);
     std::vector<int32_t> ids(slots);
@@ -880,7 +884,7 @@ Dfa Builder::build_union(const Dfa& a, const Dfa& b, bool count_only) {
         if (x >= sa.accept) return -1 - static_cast<int32_t>(x - sa.accept);
         if (y >= sb.accept) return -1 - static_cast<int32_t>(pa + y - sb.accept);
         const uint64_t key = uint64_t{x} << 32 | y;
-        size_t i = (key * 0x9e3779b97f4a7c15ull) >> 20 & (slots - 1);
+        size_t i = (key * 0x9e3779b97f4a7c15ull) >> shift;
         while (keys[i] != key) {
             if (keys[i] == kFree) {
                 if (pairs.size() >= most) too_big_union(pairs.size());
