@@ -510,6 +510,10 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET /w00tw00t.at.ISC.SANS.DFind:) HTTP/1.1\r\n") == "probes");
     CHECK(set_hit("GET http://localhost:8080/shop/img/3.gif~ HTTP/1.1\r\n") == "probes");
     CHECK(set_hit("GET /app/settings.yml.bak HTTP/1.1\r\n") == "probes");
+    // A path parameter that makes a path look like a page or an asset to an authentication
+    // filter (TeamCity's /app/rest/users;.jsp, CVE-2024-27198).
+    CHECK(set_hit("GET /hax?jsp=/app/rest/users;.jsp HTTP/1.1\r\n") == "probes");
+    CHECK(set_hit("POST /admin/settings;.css HTTP/1.1\r\n\r\nx=1") == "probes");
     // A site's backup by the names bots try, as an archive or a dump.
     CHECK(set_hit("GET /backup.zip HTTP/1.1\r\n") == "probes");
     CHECK(set_hit("GET /www.tar.gz HTTP/1.1\r\n") == "probes");
@@ -841,6 +845,9 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           "PUT /backups/db-2026-12-06.sql.gz HTTP/1.1\r\n\r\n",
           "GET /remote.php/dav/files/alice/Holiday%20photos.zip HTTP/1.1\r\n",
           "GET /wp-content/plugins/download/theme-child.zip?ver=2 HTTP/1.1\r\n",
+          // A Java shop's session in the path, a stylesheet's version after a semicolon.
+          "GET /shop/cart;jsessionid=A1B2C3D4E5?item=7 HTTP/1.1\r\n",
+          "GET /static/app.css;v=2 HTTP/1.1\r\n",
           // Headers whose names begin or end like a scanner's, and the names as values.
           "POST /api/documents HTTP/1.1\r\nX-Scanner-Model: fi-7160\r\nX-Document-Scanner: "
           "yes\r\n\r\n{\"pages\": 3}",
