@@ -495,16 +495,16 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET / HTTP/1.1\r\nUser-Agent: Toata dragostea mea pentru diavola\r\n\r\n") ==
           "scanners");
     // Scanners that put on a browser's User-Agent still send their own headers, any value.
-    const std::string browser = "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) "
-                                "Gecko/20100101 Firefox/128.0\r\n";
+    const std::string browser =
+        "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) "
+        "Gecko/20100101 Firefox/128.0\r\n";
     CHECK(set_hit("GET / HTTP/1.1\r\n" + browser + "Acunetix-Product: WVS/12.0\r\n\r\n") ==
           "scanner_headers");
     CHECK(set_hit("GET /login HTTP/1.1\r\nacunetix-aspect: enabled\r\n" + browser + "\r\n") ==
           "scanner_headers");
     CHECK(set_hit("GET / HTTP/1.1\r\n" + browser + "X-Scanner: Netsparker\r\n\r\n") ==
           "scanner_headers");
-    CHECK(set_hit("GET / HTTP/1.1\r\nX-WIPP: AscVersion=24.2.0.152\r\n\r\n") ==
-          "scanner_headers");
+    CHECK(set_hit("GET / HTTP/1.1\r\nX-WIPP: AscVersion=24.2.0.152\r\n\r\n") == "scanner_headers");
     CHECK(set_hit("POST /cart HTTP/1.1\r\nX-Scan-Memo: Category=\"Audit.Attack\"\r\n\r\nq=1") ==
           "scanner_headers");
     CHECK(set_hit("GET /w00tw00t.at.ISC.SANS.DFind:) HTTP/1.1\r\n") == "probes");
