@@ -514,51 +514,90 @@ std::vector<int32_t> Builder::prune(const std::array<int32_t, BW_STARTS>& starts
     return where;
 }
 
-// Moore's partition refinement: quiescent states, the others, and each pattern's match state
-// apart from the start, then by the block every class leads to.
+// Partition refinement: quiescent states, the others, and each pattern's match state apart
+// from the start, then by the block every class leads to, until no block splits (Moore's
+// rounds). A block keeps its number when it splits (its first part does), so a round need only
+// look again at the blocks that hold a state some class leads from a state that moved: the
+// others' rows are what they were when their states were found equal. The product of two
+// minimal tables is all but minimal, so after the first rounds only a few blocks are looked at.
 std::vector<int32_t> Builder::minimize() {
     size_t n = quiet_.size(), c = rep_.size() + 2;  // the byte classes and the two restarts
     std::vector<uint32_t> block(n);
     for (size_t s = 0; s < n; ++s) block[s] = sink_[s] ? 1 + sink_[s] : quiet_[s] ? 0 : 1;
-    size_t blocks = 0;
-    // A state's signature: its block and the blocks its classes lead to, in one flat array;
-    // equal signatures are found by a hash of the row, confirmed by comparing rows.
-    const size_t w = 1 + c;
-    std::vector<uint32_t> rows(n * w);
+    uint32_t fresh = 2 + static_cast<uint32_t>(pats_.size());  // the next unused number
+    // Which states lead to each state, by any class (compressed rows).
+    std::vector<uint32_t> into(n + 1, 0), from(n * c);
+    for (int32_t t : next_) ++into[static_cast<size_t>(t) + 1];
+    for (size_t s = 0; s < n; ++s) into[s + 1] += into[s];
+    {
+        std::vector<uint32_t> at(into.begin(), into.end() - 1);
+        for (size_t s = 0; s < n; ++s)
+            for (size_t k = 0; k < c; ++k)
+                from[at[static_cast<size_t>(next_[s * c + k])]++] = static_cast<uint32_t>(s);
+    }
     constexpr uint32_t kNone = UINT32_MAX;
-    // Open addressing, at most half full: row hash -> the first state with that row.
+    // Open addressing, at most half full: (block, row) hash -> the first state with that row.
     size_t slots = 2;
     while (slots < 2 * n) slots *= 2;
-    std::vector<uint32_t> first(slots);
+    std::vector<uint32_t> first(slots, kNone);
+    std::vector<size_t> used;  // the slots a round filled, emptied after it
     std::vector<uint64_t> hash(n);
+    std::vector<char> dirty(n + pats_.size() + 2, 1);  // by block number: look again
+    std::vector<uint32_t> old;
+    std::vector<uint32_t> moved;
+    std::vector<uint32_t> kept;  // by old block number: the number its first part keeps
     for (;;) {
-        std::fill(first.begin(), first.end(), kNone);
-        std::vector<uint32_t> next(n);
-        uint32_t count = 0;
+        old = block;
+        moved.clear();
+        kept.assign(dirty.size(), kNone);
+        // Equal rows over the numbers of the round before.
+        auto same = [&](size_t s, size_t t) {
+            const int32_t *x = &next_[s * c], *y = &next_[t * c];
+            for (size_t k = 0; k < c; ++k)
+                if (old[static_cast<size_t>(x[k])] != old[static_cast<size_t>(y[k])]) return false;
+            return true;
+        };
         for (size_t s = 0; s < n; ++s) {
-            uint32_t* v = &rows[s * w];
-            v[0] = block[s];
-            uint64_t h = 1469598103934665603ull ^ v[0];
-            for (size_t k = 0; k < c; ++k) {
-                v[1 + k] = block[static_cast<size_t>(next_[s * c + k])];
-                h = (h ^ v[1 + k]) * 1099511628211ull;
-            }
+            if (!dirty[old[s]]) continue;
+            const int32_t* row = &next_[s * c];
+            uint64_t h = 1469598103934665603ull ^ old[s];
+            for (size_t k = 0; k < c; ++k)
+                h = (h ^ old[static_cast<size_t>(row[k])]) * 1099511628211ull;
             hash[s] = h;
             size_t i = (h ^ h >> 29) & (slots - 1);
             uint32_t cand;
             while ((cand = first[i]) != kNone &&
-                   (hash[cand] != h || std::memcmp(&rows[cand * w], v, w * sizeof *v) != 0))
+                   (hash[cand] != h || old[cand] != old[s] || !same(cand, s)))
                 i = (i + 1) & (slots - 1);
             if (cand != kNone) {
-                next[s] = next[cand];
-                continue;
+                block[s] = block[cand];
+            } else {
+                first[i] = static_cast<uint32_t>(s);
+                used.push_back(i);
+                uint32_t& k = kept[old[s]];
+                if (k == kNone) {
+                    k = old[s];
+                } else {
+                    block[s] = fresh++;
+                    if (dirty.size() < fresh) dirty.resize(fresh, 0);
+                }
             }
-            next[s] = count++;
-            first[i] = static_cast<uint32_t>(s);
+            if (block[s] != old[s]) moved.push_back(static_cast<uint32_t>(s));
         }
-        block = std::move(next);
-        if (count == blocks) break;
-        blocks = count;
+        for (size_t i : used) first[i] = kNone;
+        used.clear();
+        if (moved.empty()) break;
+        std::fill(dirty.begin(), dirty.end(), 0);
+        for (uint32_t t : moved)
+            for (uint32_t i = into[t]; i < into[t + 1]; ++i) dirty[block[from[i]]] = 1;
+    }
+    // Dense block numbers, in the order of their first state.
+    std::vector<uint32_t> dense(fresh, kNone);
+    size_t blocks = 0;
+    for (size_t s = 0; s < n; ++s) {
+        uint32_t& d = dense[block[s]];
+        if (d == kNone) d = static_cast<uint32_t>(blocks++);
+        block[s] = d;
     }
     // Rebuild over blocks: quiescent ones first, the match states last in pattern order.
     std::vector<int32_t> order(blocks, -1);
