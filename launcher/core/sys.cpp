@@ -53,15 +53,19 @@ std::string rfc3339(int64_t ns) {
     return buf;
 }
 
+void keep_heap() {
+    // Setting a threshold turns glibc's dynamic one off for the rest of the process, so they
+    // are set where the dynamic ones end (32 MiB and twice that): at 1 MiB, a policy compiled
+    // after a filter mapped and faulted its multi-MiB tables afresh each time (`run --policy
+    // web.json` with nothing cached: 12.8 s, 515,000 page faults, against 7.3 s for `xdp
+    // attach`). Left dynamic, they still trim and map some of a compile's vectors.
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+}
+
 void prefault_heap(size_t bytes) {
-    // Served from the brk heap, not mmap, and kept there after free. Setting a threshold turns
-    // glibc's dynamic one off for the rest of the process, so they are set where the dynamic
-    // ones end (32 MiB and twice that), not at `bytes`: at 1 MiB, a policy compiled after the
-    // filter mapped and faulted its multi-MiB tables afresh each time (`run --policy web.json`
-    // with nothing cached: 12.8 s, 515,000 page faults, against 7.3 s for `xdp attach`).
-    const size_t mmap_at = std::max<size_t>(2 * bytes, size_t{32} << 20);
-    mallopt(M_MMAP_THRESHOLD, static_cast<int>(mmap_at));
-    mallopt(M_TRIM_THRESHOLD, static_cast<int>(2 * mmap_at));
+    // Served from the brk heap, not mmap, and kept there after free.
+    keep_heap();
     auto* before = static_cast<char*>(sbrk(0));
     // volatile: the compiler may otherwise drop an unused malloc/free pair altogether.
     void* volatile block = malloc(bytes);

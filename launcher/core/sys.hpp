@@ -56,10 +56,14 @@ int ifreq_ioctl(const std::string& iface, unsigned long request, ifreq& ifr);
 // The same on a socket the caller holds (several requests in a row, one socket).
 int ifreq_ioctl(int sock, const std::string& iface, unsigned long request, ifreq& ifr);
 
-// Faults in `bytes` of heap with one madvise and keeps it (brk, never trimmed), for a step
-// about to grow the heap page by page: where page faults are costly (VMs: ~14 us each here)
-// that is ~4x cheaper (bench/RESULTS.md). Best effort: older kernels refuse
-// MADV_POPULATE_WRITE.
+// Blocks of up to 32 MiB come from the brk heap and stay there after free (up to 64 MiB at its
+// top), for a step that allocates and frees large blocks over and over (a pattern compile),
+// where page faults are costly (VMs: ~14 us each here).
+void keep_heap();
+
+// Faults in `bytes` (at most 16 MiB) of heap with one madvise and keeps it (keep_heap()), for a
+// step about to grow the heap page by page: that is ~4x cheaper (bench/RESULTS.md). Best
+// effort: older kernels refuse MADV_POPULATE_WRITE.
 void prefault_heap(size_t bytes);
 
 // Runs the calling thread in another network namespace for as long as it lives.

@@ -9,6 +9,7 @@
 #include "core/cache.hpp"
 #include "core/digest.hpp"
 #include "core/json_util.hpp"
+#include "core/sys.hpp"
 
 namespace bulwark::automaton::cache {
 
@@ -192,6 +193,9 @@ std::optional<std::string> expand(const std::string& stored, size_t most) {
 }
 
 Compiled compile(const std::vector<Pattern>& patterns, const std::string& dir) {
+    // A compile allocates and frees vectors of megabytes thousands of times: kept in the heap,
+    // web.json compiles with 19,000 page faults instead of 86,000 (3.2 s, not 3.9).
+    keep_heap();
     if (patterns.empty() || geteuid() != 0) return {automaton::compile(patterns), false};
     auto k = key(patterns, BW_DFA_USABLE, BW_DFA_TABLES);
     const std::string name = k + ".dfa";
