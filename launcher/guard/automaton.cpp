@@ -560,9 +560,15 @@ std::vector<int32_t> Builder::minimize() {
         for (size_t s = 0; s < n; ++s) {
             if (!dirty[old[s]]) continue;
             const int32_t* row = &next_[s * c];
-            uint64_t h = 1469598103934665603ull ^ old[s];
-            for (size_t k = 0; k < c; ++k)
-                h = (h ^ old[static_cast<size_t>(row[k])]) * 1099511628211ull;
+            // Four chains of multiplications, not one: each waits on its own last product.
+            uint64_t g[4] = {1469598103934665603ull ^ old[s], 1, 2, 3};
+            size_t col = 0;
+            for (; col + 4 <= c; col += 4)
+                for (size_t j = 0; j < 4; ++j)
+                    g[j] = (g[j] ^ old[static_cast<size_t>(row[col + j])]) * 1099511628211ull;
+            for (; col < c; ++col)
+                g[0] = (g[0] ^ old[static_cast<size_t>(row[col])]) * 1099511628211ull;
+            const uint64_t h = ((g[0] * 31 + g[1]) * 31 + g[2]) * 31 + g[3];
             hash[s] = h;
             size_t i = (h ^ h >> 29) & (slots - 1);
             uint32_t cand;
