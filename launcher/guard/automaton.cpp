@@ -517,8 +517,8 @@ std::vector<int32_t> Builder::prune(const std::array<int32_t, BW_STARTS>& starts
 // Partition refinement: quiescent states, the others, and each pattern's match state apart
 // from the start, then by the block every class leads to, until no block splits (Moore's
 // rounds). A block keeps its number when it splits (its first part does), so a round need only
-// look again at the blocks that hold a state some class leads from a state that moved: the
-// others' rows are what they were when their states were found equal. The product of two
+// look again at the blocks holding a state from which some class leads to a state that moved:
+// the others' rows are what they were when their states were found equal. The product of two
 // minimal tables is all but minimal, so after the first rounds only a few blocks are looked at.
 std::vector<int32_t> Builder::minimize() {
     size_t n = quiet_.size(), c = rep_.size() + 2;  // the byte classes and the two restarts
