@@ -542,14 +542,14 @@ std::vector<int32_t> Builder::minimize() {
     std::vector<uint32_t> first(slots, kNone);
     std::vector<size_t> used;  // the slots a round filled, emptied after it
     std::vector<uint64_t> hash(n);
-    std::vector<char> dirty(n + pats_.size() + 2, 1);  // by block number: look again
+    std::vector<char> dirty(fresh, 1);  // by block number: look again
     std::vector<uint32_t> old;
     std::vector<uint32_t> moved;
-    std::vector<uint32_t> kept;  // by old block number: the number its first part keeps
+    std::vector<char> kept;  // by old block number: a part of it has kept the number
     for (;;) {
         old = block;
         moved.clear();
-        kept.assign(dirty.size(), kNone);
+        kept.assign(dirty.size(), 0);
         // Equal rows over the numbers of the round before.
         auto same = [&](size_t s, size_t t) {
             const int32_t *x = &next_[s * c], *y = &next_[t * c];
@@ -580,12 +580,11 @@ std::vector<int32_t> Builder::minimize() {
             } else {
                 first[i] = static_cast<uint32_t>(s);
                 used.push_back(i);
-                uint32_t& k = kept[old[s]];
-                if (k == kNone) {
-                    k = old[s];
+                if (!kept[old[s]]) {
+                    kept[old[s]] = 1;
                 } else {
                     block[s] = fresh++;
-                    if (dirty.size() < fresh) dirty.resize(fresh, 0);
+                    dirty.resize(fresh, 0);
                 }
             }
             if (block[s] != old[s]) moved.push_back(static_cast<uint32_t>(s));

@@ -486,6 +486,10 @@ def html_safe_json(obj):
     return s
 
 
+# Where a scanner's first requests go.
+SCANNER_PATHS = ["/", "/index.php", "/login", "/admin/", "/search?q=test"]
+
+
 def attacks(r):
     out = []
     rx = random.Random(SEED + 1)  # the XML variants' own, so the other requests stay the same
@@ -501,14 +505,11 @@ def attacks(r):
             if cls == "scanner" and seed.startswith("header "):
                 # A scanner's own header under a browser's User-Agent.
                 extra = [seed[len("header "):]]
-                variants.append(request("GET", rh.choice(["/", "/index.php", "/login", "/admin/",
-                                                          "/search?q=test"]),
-                                        headers(rh, host, extra)))
+                variants.append(request("GET", rh.choice(SCANNER_PATHS), headers(rh, host, extra)))
                 variants.append(request("POST", "/login", headers(rh, host, extra + [
                     "Content-Type: application/x-www-form-urlencoded"]), "user=admin&pass=admin"))
             elif cls == "scanner":
-                variants.append(request("GET", r.choice(["/", "/index.php", "/login", "/admin/",
-                                                         "/search?q=test"]),
+                variants.append(request("GET", r.choice(SCANNER_PATHS),
                                         headers(r, host, ua=seed, cookies=False, referer=False)))
                 variants.append(request("HEAD", "/", [f"Host: {host}", f"User-Agent: {seed}",
                                                       "Accept: */*"]))
