@@ -63,6 +63,10 @@ void keep_heap() {
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
 }
 
+void release_heap() {
+    malloc_trim(0);
+}
+
 void prefault_heap(size_t bytes) {
     // Served from the brk heap, not mmap, and kept there after free.
     keep_heap();

@@ -150,6 +150,8 @@ void reload(const sandbox::Prepared& p, audit::Log& log, const sd::Systemd& sd, 
                    {"policy", p.opt.policy}},
                   true);
     }
+    // A reload that compiled (or failed to) leaves its tables' memory free in the heap.
+    release_heap();
     if (ready) sd.notify("READY=1");
 }
 
@@ -222,6 +224,9 @@ class Run {
                                true);
             }
             set_up_network(p_, init_, net_, log_);
+            // The policy's compile (or its tables read from the cache) is over: the supervisor
+            // lives as long as the service and keeps none of its memory.
+            if (p_.policy) release_heap();
         } catch (...) {
             kill_init();
             throw;

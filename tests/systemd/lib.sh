@@ -33,6 +33,7 @@ finish() {
 prop() { systemctl show -P "$2" "$1"; }
 is_state() { [ "$(prop "$1" ActiveState)/$(prop "$1" SubState)" = "$2" ]; }
 main_pid() { prop "bulwark@$1" MainPID; }
+rss_anon() { awk '/^RssAnon:/ {print $2}' /proc/"$(main_pid "$1")"/status; }  # kB
 init_pid() { # the supervisor's one child
     set -- $(cat /proc/"$(main_pid "$1")"/task/*/children 2>/dev/null)
     echo "${1:-}"

@@ -42,6 +42,9 @@ check "systemctl enable --now bulwark@web returns success" systemctl enable --no
 # compiler's product unions: bench/RESULTS.md, "Compiling a policy"). It compiles the policy;
 # the restart below reads its tables from the cache.
 echo "# started in $(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN{print b-a}') s"
+# The supervisor lives as long as the service: what compiling the policy and the profile took
+# must not stay resident in it (compared with the restart's, which compiles neither).
+compiled_rss=$(rss_anon web)
 check "enabled" [ "$(systemctl is-enabled bulwark@web)" = enabled ]
 check "the unit is active/running" is_state bulwark@web active/running
 cg=$(prop bulwark@web ControlGroup)
@@ -72,6 +75,10 @@ t0=$(cut -d' ' -f1 /proc/uptime)
 check "systemctl restart bulwark@web" systemctl restart bulwark@web
 # Not a check: the same start with the tables from the cache.
 echo "# restarted in $(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN{print b-a}') s"
+cached_rss=$(rss_anon web)
+check "the compiles left no memory in the supervisor (anonymous: ${compiled_rss} kB after the \
+first start, ${cached_rss} kB after a start from the caches)" \
+    [ "$compiled_rss" -le $((cached_rss + 1024)) ]
 check "restarted: httpd listens again" until_true 20 listening "$(init_pid web)" 80
 check "restarted: served" [ "$(http 198.18.0.1 $url/)" = 200 ]
 ip addr add 198.18.0.3/29 dev bw-web-h
