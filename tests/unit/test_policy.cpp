@@ -579,6 +579,11 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
     CHECK(set_hit("GET /p?x=%7B%7B_self.env.registerUndefinedFilterCallback(%22exec%22)%7D%7D "
                   "HTTP/1.1\r\n") == "java");
     CHECK(set_hit("GET /login?user=admin)(%26) HTTP/1.1\r\n") == "protocol");
+    // A filter closed and a NOT opened after it (its operand another operator, not only an
+    // attribute); an XPath predicate closed after a parenthesis, then a union.
+    CHECK(set_hit("GET /login?user=admin)(!(%26(1=0) HTTP/1.1\r\n") == "protocol");
+    CHECK(set_hit("POST /login HTTP/1.1\r\n\r\nuser=x)(!(cn=*)") == "protocol");
+    CHECK(set_hit("GET /users?name=%27)]+|+//*+|+//*[(%27 HTTP/1.1\r\n") == "protocol");
     // Ruby's %x(), a command found by which inside $(), CGI's test script.
     CHECK(set_hit("GET /p?x=%25x(id) HTTP/1.1\r\n") == "rce");
     CHECK(set_hit("GET /p?x=a;$(which+id) HTTP/1.1\r\n") == "rce");
@@ -668,6 +673,10 @@ TEST_CASE("policies/web.json: attacks from every set match, ordinary requests do
           // A path parameter after a file name, and parentheses after a wildcard in a search.
           "GET /files/notes.txt;jsessionid=0a1b HTTP/1.1\r\nCookie: last=/docs/a.txt; x=1\r\n\r\n",
           "GET /search?q=(oak*)(chair)+(walnut) HTTP/1.1\r\n",
+          // The twins of the LDAP and XPath rules above: a smiley after a parenthesis, a
+          // bracketed quote in code with no path after the bar.
+          "POST /contact HTTP/1.1\r\n\r\nmsg=Thanks+(really)(!)+see+you+(soon)",
+          "POST /api/snippets HTTP/1.1\r\n\r\n{\"code\": \"x = m[')'] | 0; // mask\"}",
           // user() in code, not compared.
           "POST /api/snippets HTTP/1.1\r\n\r\n{\"code\": \"if ($a and user()) { echo "
           "user()->name; }\"}",
