@@ -401,15 +401,73 @@ __noinline int is_http_request(struct bw_scan_buf *buf, __u32 len)
     return buf && bw_is_request(buf, len);
 }
 
-/* The first rule whose text is a prefix of the payload: its index + 1, or 0. Each rule is
- * compared as eight masked 64-bit words, without a branch per byte: the verifier walks 32
- * short straight-line bodies instead of 32 x 64 byte loops. */
-__noinline __u32 match_rule(const struct bw_rules *rs, __u32 nrules, const struct bw_scan_buf *buf,
+struct rule_line_ctx {
+    struct bw_scan_buf *sb;
+};
+
+static long rule_line_cb(__u64 idx, void *ctx)
+{
+    struct rule_line_ctx *c = ctx;
+    struct bw_scan_buf *sb = c->sb;
+    return sb && bw_rule_line_step(sb->raw, &sb->rln) ? 0 : 1;
+}
+
+/* match_rule's answer for a line whose ".." climbs past what bw_rule_line_step recorded. */
+#define RULE_UNRESOLVED 0xffffffffu
+
+/* The line as the rules compare it: the raw words when the path ends ('?' or CR) in the
+ * first 64 bytes and has no '%', '\\', ';', "//" or "/." (most requests: eight words tested, no
+ * byte loop), else the line bw_rule_line_step builds. Returns its length (the raw length when
+ * raw), or RULE_UNRESOLVED. */
+static __always_inline __u32 rule_line(struct bw_scan_buf *buf, __u32 len, const __u64 **words)
+{
+    const __u64 *b = (const __u64 *)buf->raw;
+    __u64 odd = 0, carry = 0;
+    int ended = 0;
+#pragma unroll
+    for (int w = 0; w < BW_MAX_RULE_LEN / 8; w++) {
+        __u64 x = b[w];
+        __u64 end = bw_bytes_eq(x, '?') | bw_bytes_eq(x, '\r');
+        __u64 before = ~0ULL;
+        if (end) {
+            before = (end & -end) - 1; /* the bytes before the first: exact, unlike above */
+            ended = 1;
+        }
+        __u64 sl = bw_bytes_eq(x, '/');
+        __u64 after_sl = (sl << 8) | carry;
+        carry = sl >> 56;
+        odd |= (bw_bytes_eq(x, '%') | bw_bytes_eq(x, '\\') | bw_bytes_eq(x, ';') |
+                (after_sl & (sl | bw_bytes_eq(x, '.')))) &
+               before;
+        if (ended)
+            break;
+    }
+    *words = b;
+    if (ended && !odd)
+        return len;
+    struct bw_rule_line *r = &buf->rln;
+    __builtin_memset(r, 0, sizeof *r);
+    r->len = len;
+    struct rule_line_ctx c = {.sb = buf};
+    bpf_loop(BW_MAX_SCAN_BYTES, rule_line_cb, &c, 0);
+    if (r->unresolved)
+        return RULE_UNRESOLVED;
+    *words = (const __u64 *)r->line;
+    return r->out < BW_MAX_RULE_LEN ? r->out : BW_MAX_RULE_LEN;
+}
+
+/* The first rule whose text is a prefix of the request line (rule_line): its index + 1, 0, or
+ * RULE_UNRESOLVED. Each rule is compared as eight masked 64-bit words, without a branch per
+ * byte: the verifier walks 32 short straight-line bodies instead of 32 x 64 byte loops. */
+__noinline __u32 match_rule(const struct bw_rules *rs, __u32 nrules, struct bw_scan_buf *buf,
                             __u32 len)
 {
     if (!rs || !buf)
         return 0;
-    const __u64 *b = (const __u64 *)buf->raw;
+    const __u64 *b;
+    len = rule_line(buf, len, &b);
+    if (len == RULE_UNRESOLVED)
+        return RULE_UNRESOLVED;
     for (__u32 i = 0; i < BW_MAX_RULES; i++) {
         if (i >= nrules)
             break;
@@ -857,6 +915,8 @@ __noinline __u32 inspect(struct xdp_md *ctx, struct pkt *p, struct bw_source *sr
         return BW_PASS;
     /* scan_bytes is at most BW_MAX_SCAN_BYTES (the policy's bound). */
     __u32 want = cfg->scan_bytes > BW_MAX_RULE_LEN ? cfg->scan_bytes : BW_MAX_RULE_LEN;
+    if (cfg->nrules)
+        want = BW_MAX_SCAN_BYTES; /* the rules resolve the whole path (bw_rule_line_step) */
     __u32 len = load_payload(ctx, p, buf, want);
     if (len == 0)
         return BW_PASS;
@@ -868,8 +928,16 @@ __noinline __u32 inspect(struct xdp_md *ctx, struct pkt *p, struct bw_source *sr
         if (cfg->nrules && !exempt) {
             struct bw_rules *rs = bpf_map_lookup_elem(&rules, &gen);
             rule = match_rule(rs, cfg->nrules, buf, len);
+            if (rule == RULE_UNRESOLVED) {
+                /* a path nested past what the rules resolve, then climbed out with "..": no
+                 * client does it but one dodging a rule */
+                p->detail = 0;
+                return BW_DROP_RULE;
+            }
             if (rs && rule && rule <= BW_MAX_RULES) {
-                struct bw_rule *r = &rs->r[(rule - 1) & (BW_MAX_RULES - 1)];
+                /* masked past clang, which drops the mask after the test above: the 6.1
+                 * verifier bounds the index only through it */
+                struct bw_rule *r = &rs->r[BW_MASKED(rule - 1, BW_MAX_RULES - 1)];
                 if (r->action == BW_RULE_EXEMPT) {
                     exempt = 1;
                 } else {

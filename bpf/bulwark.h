@@ -590,6 +590,36 @@ struct bw_reqline {
     __u32 ok;    /* 1 once the line's LF is read */
 };
 
+/* A request line as the rules compare it (bw_rule_line_step): the path percent-decoded, a
+ * backslash read as a slash, runs of slashes as one, "." and ".." segments resolved, a
+ * segment's ";param" left out, an absolute-form target's scheme and host left out, as the
+ * servers behind the guard route it.
+ * Compared with the raw line, "POST /api/session/%73tart", "//api/session/start" or
+ * "POST http://host/api/session/start" escaped a limited rule, and "GET
+ * /api/health/../../admin" was exempt. The path is read to its end whatever its length (a
+ * long segment and then ".." comes back under 64 bytes); line[] keeps the first 64 bytes. */
+#define BW_RULE_SEGS 32
+enum bw_rule_line_phase {
+    BW_RLN_METHOD = 0, /* copied up to and with its space */
+    BW_RLN_PATH,       /* decoded and resolved */
+    BW_RLN_AUTHORITY,  /* an absolute-form target's scheme and host, skipped to its path */
+    BW_RLN_REST,       /* query, version: copied as they are, up to 64 bytes */
+    BW_RLN_PARAM,      /* a segment's ";param" (Java servlet containers drop it): skipped */
+};
+struct bw_rule_line {
+    __u8 line[BW_MAX_RULE_LEN] __attribute__((aligned(8)));
+    __u16 segs[BW_RULE_SEGS]; /* offsets of the path's slashes (past 64 bytes too) */
+    __u32 pos;                /* the next raw[] byte read */
+    __u32 len;                /* raw[] bytes that may be read */
+    __u32 out;                /* the line's length so far; line[] holds the first 64 bytes */
+    __u32 phase;              /* enum bw_rule_line_phase */
+    __u32 depth;              /* segs[] in use */
+    __u32 slashes;            /* BW_RLN_AUTHORITY: slashes seen */
+    __u32 tail;               /* the line's last three bytes, the last in the low byte */
+    __u32 lost;               /* 1: a slash past BW_RULE_SEGS deep was not recorded */
+    __u32 unresolved;         /* 1: a ".." climbed past a slash that was not recorded */
+};
+
 #define BW_SCAN_STREAMS 4
 #define BW_SCAN_BATCH 16 /* lockstep steps per bpf_loop call; steps are a multiple of it */
 struct bw_plan {
@@ -627,6 +657,7 @@ struct bw_scan_buf {
     struct bw_scan_state st;
     struct bw_plan plan;
     struct bw_reqline rl;
+    struct bw_rule_line rln;
 };
 
 BW_INLINE int bw_hex(__u8 c)
@@ -728,6 +759,119 @@ BW_INLINE __u64 bw_bytes_below(__u64 w, __u8 c)
 {
     const __u64 low7 = 0x7f7f7f7f7f7f7f7fULL;
     return ~(((w & low7) + BW_SWAR_ONES * (__u8)(0x80 - c)) | w) & BW_SWAR_HIGHS;
+}
+
+BW_INLINE void bw_rule_line_put(struct bw_rule_line *r, __u8 c)
+{
+    if (r->out < BW_MAX_RULE_LEN)
+        r->line[BW_MASKED(r->out, BW_MAX_RULE_LEN - 1)] = c;
+    r->out += 1;
+    r->tail = (r->tail << 8 | c) & 0xffffff;
+}
+
+/* Ends the path's last segment before `c` (a slash, or the path's end): "." is dropped and
+ * ".." takes the segment before it with it, never past the first slash. */
+BW_INLINE void bw_rule_line_segment(struct bw_rule_line *r)
+{
+    __u32 t = r->tail;
+    if ((t & 0xffff) == ('/' << 8 | '.')) {
+        r->out -= 1;
+        r->tail = '/';
+    } else if (t == ('/' << 16 | '.' << 8 | '.') && r->depth) {
+        if (r->lost)
+            r->unresolved = 1;
+        __u32 keep = r->depth >= 2 ? r->depth - 2 : 0;
+        r->out = r->segs[BW_MASKED(keep, BW_RULE_SEGS - 1)] + 1;
+        r->tail = '/';
+        if (r->depth >= 2)
+            r->depth -= 1;
+    }
+}
+
+/* One raw[] byte (three for a %XX) into the rule line: 0 once it is read far enough or the
+ * payload is. Start it zeroed but for len, the payload's bytes. */
+BW_INLINE int bw_rule_line_step(const __u8 *raw, struct bw_rule_line *r)
+{
+    __u32 i = r->pos;
+    if (i >= r->len || i >= BW_SCAN_BUF || (r->phase == BW_RLN_REST && r->out >= BW_MAX_RULE_LEN))
+        return 0;
+    /* Eight bytes a step where none of them is one the path's rules act on (a bpf_loop step
+     * costs several times what a byte does); line[] takes them whole or not at all. Not the
+     * target's first: a scheme of eight letters would be read as a path. */
+    if ((r->phase == BW_RLN_REST || (r->phase == BW_RLN_PATH && (r->tail & 0xff) != ' ')) &&
+        i + 8 <= r->len && (r->out + 8 <= BW_MAX_RULE_LEN || r->out >= BW_MAX_RULE_LEN)) {
+        __u64 w = BW_LOAD64(&raw[BW_MASKED(i, BW_SCAN_BUF - 1)]);
+        if (r->phase == BW_RLN_REST ||
+            !(bw_bytes_below(w, 0x21) | bw_bytes_eq(w, '%') | bw_bytes_eq(w, '\\') |
+              bw_bytes_eq(w, ';') | bw_bytes_eq(w, '/') | bw_bytes_eq(w, '?') |
+              bw_bytes_eq(w, '#'))) {
+            if (r->out < BW_MAX_RULE_LEN)
+                BW_STORE64(&r->line[BW_MASKED(r->out, BW_MAX_RULE_LEN - 1)], w);
+            r->out += 8;
+            r->pos = i + 8;
+            r->tail = (__u32)(w >> 40);
+            return 1;
+        }
+    }
+    __u8 c = raw[BW_MASKED(i, BW_SCAN_BUF - 1)];
+    r->pos = i + 1;
+    if (r->phase == BW_RLN_METHOD) {
+        if (c == ' ')
+            r->phase = BW_RLN_PATH;
+        bw_rule_line_put(r, c);
+        return 1;
+    }
+    if (r->phase == BW_RLN_PATH && (r->tail & 0xff) == ' ' && (c | 0x20) >= 'a' &&
+        (c | 0x20) <= 'z') {
+        /* an absolute-form target (RFC 9112 3.2.2): its path is after scheme://host */
+        r->phase = BW_RLN_AUTHORITY;
+        return 1;
+    }
+    if (r->phase == BW_RLN_AUTHORITY) {
+        if (c == ' ') {
+            r->phase = BW_RLN_REST;
+        } else if (c != '/' || ++r->slashes < 3) {
+            return 1;
+        } else {
+            r->phase = BW_RLN_PATH;
+        }
+    }
+    if (r->phase == BW_RLN_PARAM) {
+        if (c != '/' && c != '?' && c != '#' && c != ' ' && c != '\r' && c != '\n')
+            return 1;
+        r->phase = BW_RLN_PATH;
+    }
+    if (r->phase == BW_RLN_PATH) {
+        if (c == ';') {
+            r->phase = BW_RLN_PARAM;
+            return 1;
+        }
+        if (c == '%' && i + 2 < r->len) {
+            int h = bw_hex(raw[BW_MASKED(i + 1, BW_SCAN_BUF - 1)]);
+            int l = bw_hex(raw[BW_MASKED(i + 2, BW_SCAN_BUF - 1)]);
+            if (h >= 0 && l >= 0) {
+                c = (__u8)(h * 16 + l);
+                r->pos = i + 3;
+            }
+        }
+        if (c == '\\')
+            c = '/';
+        if (c == '/' || c == '?' || c == '#' || c == ' ' || c == '\r' || c == '\n') {
+            bw_rule_line_segment(r);
+            if (c != '/') {
+                r->phase = BW_RLN_REST;
+            } else if ((r->tail & 0xff) == '/' && r->depth) {
+                return 1; /* a run of slashes is one */
+            } else if (r->depth < BW_RULE_SEGS) {
+                r->segs[BW_MASKED(r->depth, BW_RULE_SEGS - 1)] = (__u16)r->out;
+                r->depth += 1;
+            } else {
+                r->lost = 1;
+            }
+        }
+    }
+    bw_rule_line_put(r, c);
+    return 1;
 }
 
 /* How many bytes of w are control bytes: below 0x20 but TAB, LF and CR, or 0x7f. */

@@ -17,6 +17,7 @@
 #include "core/fd.hpp"
 #include "core/sys.hpp"
 #include "guard/pins.hpp"
+#include "guard/policy.hpp"
 #include "guard/program.hpp"
 
 namespace bulwark::guard {
@@ -51,6 +52,7 @@ struct EventContext {
     UniqueFd rules, patterns;
     std::string matched(const bw_event& e) const {
         uint32_t gen = e.gen % BW_GENERATIONS;
+        if (e.reason == BW_DROP_RULE && e.detail == 0) return policy::kUnresolvedPath;
         if (e.reason == BW_DROP_RULE && e.detail >= 1 && e.detail <= BW_MAX_RULES) {
             bw_rules rs{};
             if (bpf_map_lookup_elem(rules.get(), &gen, &rs) == 0) {

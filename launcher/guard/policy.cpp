@@ -97,6 +97,14 @@ Rule parse_rule(const JsonAt& at) {
         m.fail("match \"" + r.match + "\" is not \"METHOD /path\" (e.g. \"GET /api/health\")");
     if (r.match.size() > BW_MAX_RULE_LEN)
         m.fail("match is longer than " + std::to_string(BW_MAX_RULE_LEN) + " bytes");
+    // The kernel compares a rule with the line as the server routes it: a rule written another
+    // way would never match. The space ends the path, as in a request.
+    auto routed = rule_line(r.match + " ");
+    if (routed && *routed != r.match + " ")
+        m.fail("match \"" + r.match +
+               "\" is compared with the request line as a server routes it " +
+               "(decoded, slashes and dot segments resolved): write \"" +
+               routed->substr(0, routed->size() - 1) + "\"");
     auto action = at.get("action");
     auto limit = at.get("limit");
     if (action) {
@@ -545,6 +553,19 @@ Json summary(const Policy& p, unsigned cpus) {
     j["syn_flood"] = {{"cookies", cookies[static_cast<int>(p.syn_flood.cookies)]},
                       {"threshold_per_cpu", rate_json(p.syn_flood.threshold)}};
     return j;
+}
+
+std::optional<std::string> rule_line(std::string_view request_line) {
+    std::vector<__u8> raw(BW_SCAN_BUF, 0);
+    auto n = std::min<size_t>(request_line.size(), BW_MAX_SCAN_BYTES);
+    std::memcpy(raw.data(), request_line.data(), n);
+    bw_rule_line r{};
+    r.len = static_cast<__u32>(n);
+    while (bw_rule_line_step(raw.data(), &r)) {
+    }
+    if (r.unresolved) return std::nullopt;
+    return std::string(reinterpret_cast<const char*>(r.line),
+                       std::min<size_t>(r.out, BW_MAX_RULE_LEN));
 }
 
 }  // namespace bulwark::policy

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/cidr.hpp"
@@ -104,6 +105,15 @@ struct Policy {
     SynFlood syn_flood;
     enum class Fragments { Pass, Drop } non_first_fragments = Fragments::Pass;
 };
+
+// A request line as the guard's rules compare it (bw_rule_line_step in bpf/bulwark.h): the path
+// percent-decoded, backslashes as slashes, runs of slashes as one, dot segments resolved, an
+// absolute-form target's scheme and host left out; at most BW_MAX_RULE_LEN bytes. nullopt when
+// a ".." climbs out of a path nested deeper than the guard records (it drops such requests).
+std::optional<std::string> rule_line(std::string_view request_line);
+// What events and `policy test` name for such a drop (drop_rule with no rule: detail 0).
+inline constexpr const char* kUnresolvedPath =
+    "(a \"..\" out of a path nested too deep to resolve)";
 
 Policy parse_policy(const Json& doc, const std::string& file);
 // Throws InputError naming the file when the policy turns SYN cookies on for a guard started

@@ -92,6 +92,7 @@ struct Tester::Impl {
             auto& pat = prog.dfa().patterns[e.detail - 1];
             return pat.set + ":" + pat.text;
         }
+        if (e.reason == BW_DROP_RULE && e.detail == 0) return policy::kUnresolvedPath;
         if (e.reason == BW_DROP_RULE && e.detail > 0 && e.detail <= policy.rules.size())
             return policy.rules[e.detail - 1].match;
         return {};

@@ -122,6 +122,22 @@ TEST_CASE("bad policies name the file and JSON path", "[policy]") {
               .rules.size() == 2);
     CHECK_THROWS_WITH(parse(R"({"rules": [{"match": "GET /x"}]})"),
                       Contains("/rules/0: a rule needs"));
+    // A rule is compared with the line as a server routes it: one written otherwise would
+    // never match, and the error says how to write it.
+    for (auto [m, want] :
+         std::vector<std::pair<std::string, std::string>>{{"GET /caf%C3%A9", "GET /caf\xc3\xa9"},
+                                                          {"GET //api", "GET /api"},
+                                                          {"GET /a/./b", "GET /a/b"},
+                                                          {"GET /a/../b", "GET /b"},
+                                                          {"GET /a/..", "GET /"},
+                                                          {"GET /a\\\\b", "GET /a/b"},
+                                                          {"GET /a;v=1/b", "GET /a/b"}})
+        CHECK_THROWS_WITH(parse(R"({"rules": [{"match": ")" + m + R"(", "action": "exempt"}]})"),
+                          Contains("/rules/0/match: match") && Contains("write \"" + want + "\""));
+    CHECK(parse(R"({"rules": [{"match": "GET /search?q=%20a", "action": "exempt"},
+                              {"match": "GET /.well-known/", "action": "exempt"},
+                              {"match": "GET /a..b/...", "action": "exempt"}]})")
+              .rules.size() == 3);
     CHECK_THROWS_WITH(parse(R"({"rules": [{"match": "GET /x", "action": "allow"}]})"),
                       Contains("/rules/0/action"));
     CHECK_THROWS_WITH(parse(R"({"lists": {"deny": ["10.0.0.0/8"], "trusted": ["10.0.0.0/8"]}})"),
@@ -174,6 +190,67 @@ struct Bucket {
     }
 };
 }  // namespace
+
+// What the kernel compares rules with (bw_rule_line_step, run here as the XDP program runs it):
+// each way a client can spell a path the server routes as another.
+TEST_CASE("rules compare the request line as a server routes it", "[policy][rules]") {
+    auto line = [](const std::string& l) { return rule_line(l).value_or("(unresolved)"); };
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        // percent-encoding, in any case, and an encoded slash, dot or backslash
+        {"POST /api/session/%73tart HTTP/1.1", "POST /api/session/start HTTP/1.1"},
+        {"POST /api%2fsession%2Fstart HTTP/1.1", "POST /api/session/start HTTP/1.1"},
+        {"GET /x/%2e%2E/api/health HTTP/1.1", "GET /api/health HTTP/1.1"},
+        {"GET /api%5Chealth HTTP/1.1", "GET /api/health HTTP/1.1"},
+        // slashes: runs, backslashes (IIS), and dot segments (RFC 3986 5.2.4)
+        {"POST //api///session/start HTTP/1.1", "POST /api/session/start HTTP/1.1"},
+        {"GET /api\\health HTTP/1.1", "GET /api/health HTTP/1.1"},
+        {"GET /api/./health/. HTTP/1.1", "GET /api/health/ HTTP/1.1"},
+        {"GET /api/health/../../admin HTTP/1.1", "GET /admin HTTP/1.1"},
+        {"GET /../../../api/health HTTP/1.1", "GET /api/health HTTP/1.1"},
+        {"GET /a/b/c/.. HTTP/1.1", "GET /a/b/ HTTP/1.1"},
+        // a segment's ";param", which servlet containers drop (Tomcat's "..;" is "..")
+        {"POST /api;v=2/session/start HTTP/1.1", "POST /api/session/start HTTP/1.1"},
+        {"GET /api/health/..;/..;/admin HTTP/1.1", "GET /admin HTTP/1.1"},
+        {"GET /a;jsessionid=F00?x=;y HTTP/1.1", "GET /a?x=;y HTTP/1.1"},
+        {"GET /a%3Bb/c HTTP/1.1", "GET /a;b/c HTTP/1.1"},
+        // the target's other forms: absolute (a proxy's, which servers must take), asterisk
+        {"POST http://app.example:8080/api/session/start HTTP/1.1",
+         "POST /api/session/start HTTP/1.1"},
+        {"OPTIONS * HTTP/1.1", "OPTIONS * HTTP/1.1"},
+        {"POST chrome-extension://x/api/session/start HTTP/1.1",
+         "POST /api/session/start HTTP/1.1"},
+        // what stays: the query as sent, segments that only look like dots, case
+        {"GET /search?q=%2e%2e/x//y HTTP/1.1", "GET /search?q=%2e%2e/x//y HTTP/1.1"},
+        {"GET /a..b/.../.x/x. HTTP/1.1", "GET /a..b/.../.x/x. HTTP/1.1"},
+        {"GET /API/Health HTTP/1.1", "GET /API/Health HTTP/1.1"},
+        {"GET /%zz/%4 HTTP/1.1", "GET /%zz/%4 HTTP/1.1"},
+        {"GET /%252e%252e/x HTTP/1.1", "GET /%2e%2e/x HTTP/1.1"},
+        // a bare LF ends the path as CR LF does
+        {"GET /a/..\n", "GET /\n"},
+    };
+    for (auto& [in, want] : cases) {
+        INFO(in);
+        CHECK(line(in) == want);
+    }
+    // A long segment and then "..": the path is read to its end, not to 64 bytes.
+    CHECK(line("POST /" + std::string(200, 'x') + "/../api/session/start HTTP/1.1") ==
+          "POST /api/session/start HTTP/1.1");
+    // Only the first 64 bytes are kept (a rule is at most 64).
+    CHECK(line("GET /" + std::string(100, 'y') + " HTTP/1.1") == "GET /" + std::string(59, 'y'));
+    // 31 segments deep and back: resolved; past the 32 slashes recorded and back: unresolved.
+    auto nest = [](int n) {
+        std::string s = "POST ";
+        for (int i = 0; i < n; ++i) s += "/a";
+        for (int i = 0; i < n; ++i) s += "/..";
+        return s + "/api/session/start HTTP/1.1";
+    };
+    CHECK(line(nest(31)) == "POST /api/session/start HTTP/1.1");
+    CHECK(line(nest(40)) == "(unresolved)");
+    // Deep without climbing back is no evasion: resolved.
+    std::string deep = "GET ";
+    for (int i = 0; i < 40; ++i) deep += "/a";
+    CHECK(line(deep + " HTTP/1.1") == deep.substr(0, 64));
+}
 
 TEST_CASE("GCRA in integers equals an exact token bucket", "[rate]") {
     std::mt19937_64 rng(7);
