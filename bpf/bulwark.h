@@ -601,6 +601,7 @@ struct bw_reqline {
 #define BW_RULE_SEGS 32
 enum bw_rule_line_phase {
     BW_RLN_METHOD = 0, /* copied up to and with its space */
+    BW_RLN_TARGET,     /* the target's first byte: a path's slash or a scheme's letter */
     BW_RLN_PATH,       /* decoded and resolved */
     BW_RLN_AUTHORITY,  /* an absolute-form target's scheme and host, skipped to its path */
     BW_RLN_REST,       /* query, version: copied as they are, up to 64 bytes */
@@ -796,10 +797,9 @@ BW_INLINE int bw_rule_line_step(const __u8 *raw, struct bw_rule_line *r)
     if (i >= r->len || i >= BW_SCAN_BUF || (r->phase == BW_RLN_REST && r->out >= BW_MAX_RULE_LEN))
         return 0;
     /* Eight bytes a step where none of them is one the path's rules act on (a bpf_loop step
-     * costs several times what a byte does); line[] takes them whole or not at all. Not the
-     * target's first: a scheme of eight letters would be read as a path. */
-    if ((r->phase == BW_RLN_REST || (r->phase == BW_RLN_PATH && (r->tail & 0xff) != ' ')) &&
-        i + 8 <= r->len && (r->out + 8 <= BW_MAX_RULE_LEN || r->out >= BW_MAX_RULE_LEN)) {
+     * costs several times what a byte does); line[] takes them whole or not at all. */
+    if ((r->phase == BW_RLN_REST || r->phase == BW_RLN_PATH) && i + 8 <= r->len &&
+        (r->out + 8 <= BW_MAX_RULE_LEN || r->out >= BW_MAX_RULE_LEN)) {
         __u64 w = BW_LOAD64(&raw[BW_MASKED(i, BW_SCAN_BUF - 1)]);
         if (r->phase == BW_RLN_REST ||
             !(bw_bytes_below(w, 0x21) | bw_bytes_eq(w, '%') | bw_bytes_eq(w, '\\') |
@@ -809,7 +809,7 @@ BW_INLINE int bw_rule_line_step(const __u8 *raw, struct bw_rule_line *r)
                 BW_STORE64(&r->line[BW_MASKED(r->out, BW_MAX_RULE_LEN - 1)], w);
             r->out += 8;
             r->pos = i + 8;
-            r->tail = (__u32)(w >> 40);
+            r->tail = (__u32)((w >> 56) | ((w >> 40) & 0xff00) | ((w >> 24) & 0xff0000));
             return 1;
         }
     }
@@ -817,15 +817,17 @@ BW_INLINE int bw_rule_line_step(const __u8 *raw, struct bw_rule_line *r)
     r->pos = i + 1;
     if (r->phase == BW_RLN_METHOD) {
         if (c == ' ')
-            r->phase = BW_RLN_PATH;
+            r->phase = BW_RLN_TARGET;
         bw_rule_line_put(r, c);
         return 1;
     }
-    if (r->phase == BW_RLN_PATH && (r->tail & 0xff) == ' ' && (c | 0x20) >= 'a' &&
-        (c | 0x20) <= 'z') {
-        /* an absolute-form target (RFC 9112 3.2.2): its path is after scheme://host */
-        r->phase = BW_RLN_AUTHORITY;
-        return 1;
+    if (r->phase == BW_RLN_TARGET) {
+        if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') {
+            /* an absolute-form target (RFC 9112 3.2.2): its path is after scheme://host */
+            r->phase = BW_RLN_AUTHORITY;
+            return 1;
+        }
+        r->phase = BW_RLN_PATH;
     }
     if (r->phase == BW_RLN_AUTHORITY) {
         if (c == ' ') {
@@ -846,17 +848,22 @@ BW_INLINE int bw_rule_line_step(const __u8 *raw, struct bw_rule_line *r)
             r->phase = BW_RLN_PARAM;
             return 1;
         }
+        int decoded = 0;
         if (c == '%' && i + 2 < r->len) {
             int h = bw_hex(raw[BW_MASKED(i + 1, BW_SCAN_BUF - 1)]);
             int l = bw_hex(raw[BW_MASKED(i + 2, BW_SCAN_BUF - 1)]);
             if (h >= 0 && l >= 0) {
                 c = (__u8)(h * 16 + l);
                 r->pos = i + 3;
+                decoded = 1;
             }
         }
         if (c == '\\')
             c = '/';
-        if (c == '/' || c == '?' || c == '#' || c == ' ' || c == '\r' || c == '\n') {
+        /* An encoded '?', '#' or space is the path's own byte, not its end: nginx resolves
+         * "/api/health%3F/../../admin" to /admin. */
+        if (c == '/' ||
+            (!decoded && (c == '?' || c == '#' || c == ' ' || c == '\r' || c == '\n'))) {
             bw_rule_line_segment(r);
             if (c != '/') {
                 r->phase = BW_RLN_REST;

@@ -772,7 +772,11 @@ TEST_CASE("rules: the path is compared as the server routes it", "[xdp][rules]")
     xdp::Program exempt(prog_of());
     CHECK(run(exempt, request("GET /api/health/../../admin HTTP/1.1\r\n\r\n")) == PASS);
     CHECK(run(exempt, request("GET /api/health/%2e%2e/%2e%2e/admin HTTP/1.1\r\n\r\n")) == PASS);
-    CHECK(run(exempt, request("GET /api/health/..;/..;/admin HTTP/1.1\r\n\r\n")) == DROP);
+    CHECK(run(exempt, request("GET /api/health%3F/../../admin HTTP/1.1\r\n\r\n")) == DROP);
+    // Tomcat's "..;" is ".." too: /admin, from a source of its own, its burst of 2 then dropped.
+    for (int i = 0; i < 3; ++i)
+        CHECK(run(exempt, request("GET /api/health/..;/..;/admin HTTP/1.1\r\n\r\n",
+                                  "198.18.0.61")) == (i < 2 ? PASS : DROP));
     for (int i = 0; i < 5; ++i)
         CHECK(run(exempt, request("GET /api/x/../health HTTP/1.1\r\n\r\n")) == PASS);
     // A ".." out of a path nested deeper than the 32 slashes recorded: no client sends it, one
@@ -786,7 +790,7 @@ TEST_CASE("rules: the path is compared as the server routes it", "[xdp][rules]")
     CHECK(run(exempt, request(nest(31))) == PASS);
     CHECK(run(exempt, request(nest(40), "198.18.0.60")) == DROP);
     CHECK(counts(exempt) == std::map<std::string, uint64_t>{
-                                {"pass", 8}, {"drop_rate_requests", 1}, {"drop_rule", 1}});
+                                {"pass", 10}, {"drop_rate_requests", 2}, {"drop_rule", 1}});
 }
 
 TEST_CASE("drops become ring-buffer events, throttled per source and reason", "[xdp][events]") {

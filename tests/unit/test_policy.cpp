@@ -200,6 +200,9 @@ TEST_CASE("rules compare the request line as a server routes it", "[policy][rule
         {"POST /api/session/%73tart HTTP/1.1", "POST /api/session/start HTTP/1.1"},
         {"POST /api%2fsession%2Fstart HTTP/1.1", "POST /api/session/start HTTP/1.1"},
         {"GET /x/%2e%2E/api/health HTTP/1.1", "GET /api/health HTTP/1.1"},
+        // an encoded '?', '#' or space is the path's byte, not its end
+        {"GET /api/health%3F/../../admin HTTP/1.1", "GET /admin HTTP/1.1"},
+        {"GET /api/health%23/%2e%2e/x%20y HTTP/1.1", "GET /api/x y HTTP/1.1"},
         {"GET /api%5Chealth HTTP/1.1", "GET /api/health HTTP/1.1"},
         // slashes: runs, backslashes (IIS), and dot segments (RFC 3986 5.2.4)
         {"POST //api///session/start HTTP/1.1", "POST /api/session/start HTTP/1.1"},
