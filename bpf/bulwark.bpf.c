@@ -414,12 +414,17 @@ static long rule_line_cb(__u64 idx, void *ctx)
 
 /* match_rule's answer for a line whose ".." climbs past what bw_rule_line_step recorded. */
 #define RULE_UNRESOLVED 0xffffffffu
+/* match_rule's answer when the line must be built and the payload has bytes not yet loaded:
+ * load them and ask again. */
+#define RULE_LOAD_MORE 0xfffffffeu
 
 /* The line as the rules compare it: the raw words when the path ends ('?' or CR) in the
  * first 64 bytes and has no '%', '\\', ';', "//" or "/." (most requests: eight words tested, no
  * byte loop), else the line bw_rule_line_step builds. Returns its length (the raw length when
- * raw), or RULE_UNRESOLVED. */
-static __always_inline __u32 rule_line(struct bw_scan_buf *buf, __u32 len, const __u64 **words)
+ * raw), RULE_UNRESOLVED, or RULE_LOAD_MORE when the line must be built and `more` says the
+ * payload has bytes past len (the path may run past them). */
+static __always_inline __u32 rule_line(struct bw_scan_buf *buf, __u32 len, int more,
+                                       const __u64 **words)
 {
     const __u64 *b = (const __u64 *)buf->raw;
     __u64 odd = 0, carry = 0;
@@ -445,6 +450,8 @@ static __always_inline __u32 rule_line(struct bw_scan_buf *buf, __u32 len, const
     *words = b;
     if (ended && !odd)
         return len;
+    if (more)
+        return RULE_LOAD_MORE;
     struct bw_rule_line *r = &buf->rln;
     __builtin_memset(r, 0, sizeof *r);
     r->len = len;
@@ -456,18 +463,19 @@ static __always_inline __u32 rule_line(struct bw_scan_buf *buf, __u32 len, const
     return r->out < BW_MAX_RULE_LEN ? r->out : BW_MAX_RULE_LEN;
 }
 
-/* The first rule whose text is a prefix of the request line (rule_line): its index + 1, 0, or
- * RULE_UNRESOLVED. Each rule is compared as eight masked 64-bit words, without a branch per
- * byte: the verifier walks 32 short straight-line bodies instead of 32 x 64 byte loops. */
+/* The first rule whose text is a prefix of the request line (rule_line): its index + 1, 0,
+ * RULE_UNRESOLVED or RULE_LOAD_MORE. Each rule is compared as eight masked 64-bit words, without
+ * a branch per byte: the verifier walks 32 short straight-line bodies instead of 32 x 64 byte
+ * loops. */
 __noinline __u32 match_rule(const struct bw_rules *rs, __u32 nrules, struct bw_scan_buf *buf,
-                            __u32 len)
+                            __u32 len, int more)
 {
     if (!rs || !buf)
         return 0;
     const __u64 *b;
-    len = rule_line(buf, len, &b);
-    if (len == RULE_UNRESOLVED)
-        return RULE_UNRESOLVED;
+    len = rule_line(buf, len, more, &b);
+    if (len == RULE_UNRESOLVED || len == RULE_LOAD_MORE)
+        return len;
     for (__u32 i = 0; i < BW_MAX_RULES; i++) {
         if (i >= nrules)
             break;
@@ -915,8 +923,6 @@ __noinline __u32 inspect(struct xdp_md *ctx, struct pkt *p, struct bw_source *sr
         return BW_PASS;
     /* scan_bytes is at most BW_MAX_SCAN_BYTES (the policy's bound). */
     __u32 want = cfg->scan_bytes > BW_MAX_RULE_LEN ? cfg->scan_bytes : BW_MAX_RULE_LEN;
-    if (cfg->nrules)
-        want = BW_MAX_SCAN_BYTES; /* the rules resolve the whole path (bw_rule_line_step) */
     __u32 len = load_payload(ctx, p, buf, want);
     if (len == 0)
         return BW_PASS;
@@ -927,7 +933,16 @@ __noinline __u32 inspect(struct xdp_md *ctx, struct pkt *p, struct bw_source *sr
         __u32 rule = 0;
         if (cfg->nrules && !exempt) {
             struct bw_rules *rs = bpf_map_lookup_elem(&rules, &gen);
-            rule = match_rule(rs, cfg->nrules, buf, len);
+            /* the rules resolve the whole path (bw_rule_line_step), which may run past the
+             * bytes the scan wants: the rest is loaded only for a line that must be built */
+            rule = match_rule(rs, cfg->nrules, buf, len,
+                              len == want && len < p->payload_len && want < BW_MAX_SCAN_BYTES);
+            if (rule == RULE_LOAD_MORE) {
+                len = load_payload(ctx, p, buf, BW_MAX_SCAN_BYTES);
+                if (len == 0)
+                    return BW_PASS;
+                rule = match_rule(rs, cfg->nrules, buf, len, 0);
+            }
             if (rule == RULE_UNRESOLVED) {
                 /* a path nested past what the rules resolve, then climbed out with "..": no
                  * client does it but one dodging a rule */

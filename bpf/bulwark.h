@@ -762,6 +762,13 @@ BW_INLINE __u64 bw_bytes_below(__u64 w, __u8 c)
     return ~(((w & low7) + BW_SWAR_ONES * (__u8)(0x80 - c)) | w) & BW_SWAR_HIGHS;
 }
 
+/* Whether a raw (not decoded) byte ends the path: the query's '?', a fragment's '#', the space
+ * before the version, or the line's end. */
+BW_INLINE int bw_path_end(__u8 c)
+{
+    return c == '?' || c == '#' || c == ' ' || c == '\r' || c == '\n';
+}
+
 BW_INLINE void bw_rule_line_put(struct bw_rule_line *r, __u8 c)
 {
     if (r->out < BW_MAX_RULE_LEN)
@@ -839,7 +846,7 @@ BW_INLINE int bw_rule_line_step(const __u8 *raw, struct bw_rule_line *r)
         }
     }
     if (r->phase == BW_RLN_PARAM) {
-        if (c != '/' && c != '?' && c != '#' && c != ' ' && c != '\r' && c != '\n')
+        if (c != '/' && !bw_path_end(c))
             return 1;
         r->phase = BW_RLN_PATH;
     }
@@ -862,8 +869,7 @@ BW_INLINE int bw_rule_line_step(const __u8 *raw, struct bw_rule_line *r)
             c = '/';
         /* An encoded '?', '#' or space is the path's own byte, not its end: nginx resolves
          * "/api/health%3F/../../admin" to /admin. */
-        if (c == '/' ||
-            (!decoded && (c == '?' || c == '#' || c == ' ' || c == '\r' || c == '\n'))) {
+        if (c == '/' || (!decoded && bw_path_end(c))) {
             bw_rule_line_segment(r);
             if (c != '/') {
                 r->phase = BW_RLN_REST;

@@ -107,8 +107,9 @@ struct Policy {
 };
 
 // A request line as the guard's rules compare it (bw_rule_line_step in bpf/bulwark.h): the path
-// percent-decoded, backslashes as slashes, runs of slashes as one, dot segments resolved, an
-// absolute-form target's scheme and host left out; at most BW_MAX_RULE_LEN bytes. nullopt when
+// percent-decoded (an encoded '?', '#' or space stays a path byte), backslashes as slashes, runs
+// of slashes as one, dot segments resolved, a segment's ";param" left out, an absolute-form
+// target's scheme and host left out; at most BW_MAX_RULE_LEN bytes. nullopt when
 // a ".." climbs out of a path nested deeper than the guard records (it drops such requests).
 std::optional<std::string> rule_line(std::string_view request_line);
 // What events and `policy test` name for such a drop (drop_rule with no rule: detail 0).
