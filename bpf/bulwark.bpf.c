@@ -907,6 +907,47 @@ static __always_inline __u32 load_payload(struct xdp_md *ctx, const struct pkt *
     return bpf_xdp_load_bytes(ctx, p->payload_off, sb->raw, len) ? 0 : len;
 }
 
+struct blank_ctx {
+    struct bw_scan_buf *sb;
+    __u32 pos;
+    __u32 len;
+};
+
+static long blank_cb(__u64 i, void *ctx)
+{
+    struct blank_ctx *c = ctx;
+    if (!c->sb || c->pos >= c->len)
+        return 1;
+    __u32 n = bw_blank_lead(BW_LOAD64(&c->sb->raw[c->pos & (BW_SCAN_BUF - 1)]));
+    c->pos += n;
+    return n < 8;
+}
+
+/* A payload whose first byte is CR or LF (sb->raw holds `len` of its bytes): when a request
+ * line follows the run of CR and LF bytes, the run is left out of the payload, as the server
+ * leaves it (bw_blank_lead), and `want` bytes from the request line loaded instead; otherwise
+ * (a body's text) the payload stays as it is. Before, "\r\nPOST /login" was no request: no
+ * request bucket, no rule, and a scan window spent on the empty lines. Returns the bytes
+ * loaded. */
+static __always_inline __u32 skip_blank_lines(struct xdp_md *ctx, struct pkt *p,
+                                              struct bw_scan_buf *sb, __u32 want, __u32 len)
+{
+    if (len < p->payload_len && len < BW_MAX_SCAN_BYTES)
+        len = load_payload(ctx, p, sb, BW_MAX_SCAN_BYTES);
+    struct blank_ctx c = {.sb = sb, .len = len};
+    bpf_loop(BW_MAX_SCAN_BYTES / 8 + 1, blank_cb, &c, 0);
+    if (c.pos < len) {
+        p->payload_off += c.pos;
+        p->payload_len -= c.pos;
+        __u32 n = load_payload(ctx, p, sb, want);
+        if (is_http_request(sb, n))
+            return n;
+        p->payload_off -= c.pos;
+        p->payload_len += c.pos;
+    }
+    return load_payload(ctx, p, sb, want);
+}
+
 /* Inspected-port payloads: rules, the request buckets (the source's, then its aggregate's when
  * `agg`), the pattern scan. Returns the drop reason and sets p->detail, or BW_PASS. Global:
  * verified once, with its loops. */
@@ -924,6 +965,8 @@ __noinline __u32 inspect(struct xdp_md *ctx, struct pkt *p, struct bw_source *sr
     /* scan_bytes is at most BW_MAX_SCAN_BYTES (the policy's bound). */
     __u32 want = cfg->scan_bytes > BW_MAX_RULE_LEN ? cfg->scan_bytes : BW_MAX_RULE_LEN;
     __u32 len = load_payload(ctx, p, buf, want);
+    if (len && (buf->raw[0] == '\r' || buf->raw[0] == '\n'))
+        len = skip_blank_lines(ctx, p, buf, want, len);
     if (len == 0)
         return BW_PASS;
 
@@ -1370,6 +1413,8 @@ __noinline int forwarded_client(struct xdp_md *ctx, struct pkt *p)
     if (!p || !sb || !x)
         return 0;
     __u32 len = load_payload(ctx, p, sb, BW_MAX_SCAN_BYTES);
+    if (len && (sb->raw[0] == '\r' || sb->raw[0] == '\n'))
+        len = skip_blank_lines(ctx, p, sb, BW_MAX_SCAN_BYTES, len);
     if (len == 0 || !is_http_request(sb, len))
         return 0;
     bw_xff_begin(x);

@@ -1327,6 +1327,18 @@ BW_STEP_CB(bw_reqline, rl)
     } while (step##_step(sb, &(sb)->state))
 #endif
 
+/* How many of w's bytes, from its first in memory, are CR or LF (8: all). Empty lines before
+ * a request line are not the request's: RFC 9112 2.2 has a server ignore them, and nginx,
+ * Apache and Node do, so a request sent after "\r\n" is one to them. */
+BW_INLINE __u32 bw_blank_lead(__u64 w)
+{
+    __u64 other = ~(bw_bytes_eq_all(w, '\r') | bw_bytes_eq_all(w, '\n')) & BW_SWAR_HIGHS;
+    if (!other)
+        return 8;
+    __u64 before = ((other & -other) - 1) & BW_SWAR_HIGHS; /* the high bits of the bytes before */
+    return (__u32)(((before >> 7) * BW_SWAR_ONES) >> 56);
+}
+
 /* Whether raw[0, len) starts an HTTP request: a method the guard lists and a space (the
  * common case, without a step), or any request line (bw_reqline_step). */
 BW_INLINE int bw_is_request(struct bw_scan_buf *sb, __u32 len)

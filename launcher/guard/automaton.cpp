@@ -1242,6 +1242,16 @@ bool is_http_request(std::string_view payload, size_t scan_bytes) {
     return bw_is_request(&s.b, static_cast<uint32_t>(n)) != 0;
 }
 
+std::string_view after_blank_lines(std::string_view payload, size_t scan_bytes) {
+    // Word by word over a zeroed buffer, as the kernel's blank_cb reads sb->raw.
+    size_t n = std::min(payload.size(), size_t{BW_MAX_SCAN_BYTES}), pos = 0;
+    std::vector<uint8_t> raw(n + 8, 0);
+    std::copy_n(payload.begin(), n, raw.begin());
+    for (uint32_t k = 8; k == 8 && pos < n; pos += k) k = bw_blank_lead(BW_LOAD64(&raw[pos]));
+    if (pos < n && is_http_request(payload.substr(pos), scan_bytes)) return payload.substr(pos);
+    return payload;
+}
+
 namespace {
 
 void run_decoder(Buf& s, std::string_view payload, size_t scan_bytes, bool http) {
@@ -1326,6 +1336,7 @@ Decoded decode(std::string_view payload, size_t scan_bytes, bool http) {
 
 uint32_t scan(const Automaton& a, std::string_view payload, size_t scan_bytes, bool scan_binary) {
     if (a.tables.empty()) return 0;
+    payload = after_blank_lines(payload, scan_bytes);
     bool http = is_http_request(payload, scan_bytes);
     Buf s;
     run_decoder(s, payload, scan_bytes, http);

@@ -105,6 +105,11 @@ inline size_t used_entries(const bw_dfa& d) {
     return d.classes ? BW_DFA_HEAD / 4 + size_t{d.states} * d.classes : 0;
 }
 
+// A payload as inspect() judges it for a policy's scan_bytes: when a request line follows a
+// run of CR and LF bytes at its start (empty lines, which servers skip: bw_blank_lead), from
+// that line; otherwise (a body's text) whole.
+std::string_view after_blank_lines(std::string_view payload, size_t scan_bytes);
+
 // Whether a payload starts an HTTP request, as the kernel decides it from the bytes it loads
 // for a policy's scan_bytes (bw_is_request).
 bool is_http_request(std::string_view payload, size_t scan_bytes = BW_MAX_SCAN_BYTES);

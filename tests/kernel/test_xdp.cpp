@@ -793,6 +793,44 @@ TEST_CASE("rules: the path is compared as the server routes it", "[xdp][rules]")
                                 {"pass", 10}, {"drop_rate_requests", 2}, {"drop_rule", 1}});
 }
 
+TEST_CASE("empty lines before a request line leave it a request: counted, ruled and scanned",
+          "[xdp][rules]") {
+    // nginx, Apache and Node skip CR and LF before a request line (RFC 9112 2.2), so
+    // "\r\nPOST /login" is a login to them. Before, it was no request to the guard: no request
+    // bucket, no rule, and the empty lines spent the scan window. Each of these fails on the
+    // old program.
+    xdp::Program prog(make(R"({"inspect_ports": [80],
+        "limits": {"default": {"requests": {"rate": "1/day", "burst": 3}}},
+        "rules": [{"match": "POST /login", "limit": {"rate": "1/day", "burst": 1}}],
+        "patterns": {"scan_bytes": 100, "sets": {"xss": ["<script"]}}})"));
+    auto send = [&](const std::string& payload, const char* src) {
+        return run(prog, request(payload, src));
+    };
+    const std::string login = "POST /login HTTP/1.1\r\nContent-Length: 3\r\n\r\na=b";
+    CHECK(send(login, "198.18.0.30") == PASS);
+    // Each from the same source, its rule bucket spent: empty lines of every kind and length,
+    // past the 64 bytes a rule reads and the 100 the scan loads.
+    for (auto lead : {std::string("\r\n"), std::string("\n"), std::string("\r\n\r\n\n"),
+                      std::string(7, '\n'), std::string(8, '\r'), std::string(300, '\n')}) {
+        INFO(lead.size());
+        CHECK(send(lead + login, "198.18.0.30") == DROP);
+    }
+    // The request bucket (burst 3) counts requests after empty lines; a segment of nothing
+    // but empty lines is no request and passes.
+    for (int i = 0; i < 3; ++i) CHECK(send("\r\nGET / HTTP/1.1\r\n\r\n", "198.18.0.31") == PASS);
+    CHECK(send(std::string(600, '\n'), "198.18.0.31") == PASS);
+    CHECK(send("\r\n\r\nGET / HTTP/1.1\r\n\r\n", "198.18.0.31") == DROP);
+    // The scan window starts at the request line: an attack 60 bytes into it is seen after
+    // 200 empty lines (the window was spent on them), and its benign twin passes.
+    const std::string lines(400, '\n'), pad(50, 'a');
+    CHECK(send(lines + "GET /?q=" + pad + "<script>x</script> HTTP/1.1\r\n\r\n", "198.18.0.32") ==
+          DROP);
+    CHECK(send(lines + "GET /?q=" + pad + "<b>x</b> HTTP/1.1\r\n\r\n", "198.18.0.33") == PASS);
+    CHECK(counts(prog) ==
+          std::map<std::string, uint64_t>{
+              {"pass", 6}, {"drop_rule", 6}, {"drop_rate_requests", 1}, {"drop_pattern", 1}});
+}
+
 TEST_CASE("drops become ring-buffer events, throttled per source and reason", "[xdp][events]") {
     xdp::Program prog(make(R"({"inspect_ports": [80],
         "lists": {"deny": ["198.18.30.0/24"]},
@@ -1465,12 +1503,15 @@ TEST_CASE("proxy: X-Forwarded-For is found at any offset, after short lines, and
         CHECK(run(prog, own.data(head + "\r\nB:\r\nC:1\r\nX-Forwarded-For: 198.18.30.5\r\n\r\n")) ==
               DROP);
         CHECK(run(prog, own.data(head + "\nB:\nx-forwarded-for:198.18.30.6\n\n")) == DROP);
+        // After empty lines, which the server skips (skip_blank_lines).
+        CHECK(run(prog, own.data("\r\n\n" + head + "\r\nX-Forwarded-For: 198.18.30.7\r\n\r\n")) ==
+              DROP);
         // Its twins: after the headers' end (a body's line), a name one letter off.
         CHECK(run(prog, own.data(head + "\r\nB:\r\n\r\nX-Forwarded-For: 198.18.30.5\r\n")) == PASS);
         CHECK(run(prog, own.data(head + "\nB:\n\nX-Forwarded-For: 198.18.30.5\n")) == PASS);
         CHECK(run(prog, own.data(head + "\r\nB:\r\nX-Forwarded-Fox: 198.18.30.5\r\n\r\n")) == PASS);
     }
-    CHECK(counts(prog)["drop_deny"] == 80);
+    CHECK(counts(prog)["drop_deny"] == 120);
 }
 
 namespace {

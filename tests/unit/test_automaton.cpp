@@ -316,6 +316,43 @@ TEST_CASE("sets see only the parts of a request they are limited to", "[automato
     CHECK(scan1(re("\\sUser-Agent:\\s*evil", in({"uri"})), inj) != 0);
 }
 
+TEST_CASE("empty lines before a request are left out, as servers leave them",
+          "[automaton][parts]") {
+    using automaton::after_blank_lines;
+    // Every count of leading CR and LF at every alignment of the kernel's words, before a
+    // request line or a body's text, against the plain definition.
+    std::mt19937 rng(1206);
+    int requests = 0;
+    for (int i = 0; i < 4000; ++i) {
+        std::string p;
+        for (size_t n = rng() % 40; n > 0; --n) p += "\r\n"[rng() % 2];
+        size_t lead = p.size();
+        p += rng() % 2 ? "GET / HTTP/1.1\r\n" : "";
+        for (size_t n = rng() % 12; n > 0; --n) p += "\r\nGa \x00\x8d\x0a"[rng() % 8];
+        while (lead < p.size() && (p[lead] == '\r' || p[lead] == '\n')) ++lead;
+        bool request = automaton::is_http_request(p.substr(lead), 64);
+        INFO(i);
+        CHECK(after_blank_lines(p, 64) == std::string_view(p).substr(request ? lead : 0));
+        requests += request;
+    }
+    CHECK(requests > 1000);
+    CHECK(after_blank_lines("GET / HTTP/1.1\r\n", 64) == "GET / HTTP/1.1\r\n");
+    CHECK(after_blank_lines(" \r\nGET /", 64) == " \r\nGET /");          // a space is no empty line
+    CHECK(after_blank_lines("\r\n\r\nname=a", 64) == "\r\n\r\nname=a");  // a body's text
+    // Only the first BW_MAX_SCAN_BYTES are read, as the kernel loads them.
+    std::string blank(BW_MAX_SCAN_BYTES, '\n');
+    CHECK(after_blank_lines(blank + "GET / HTTP/1.1\r\n", 64).size() == blank.size() + 16);
+    CHECK(after_blank_lines(blank.substr(1) + "GET /", 64) == "GET /");
+    // The scan judges what follows them: the request line, its headers, its window.
+    Scope uri;
+    uri.uri = true;
+    auto a = automaton::compile({lit("<script", uri)});
+    const std::string req = "GET /?q=<script> HTTP/1.1\r\nHost: a\r\n\r\n";
+    CHECK(automaton::scan(a, req, 64) != 0);
+    CHECK(automaton::scan(a, std::string(300, '\n') + req, 64) != 0);
+    CHECK(automaton::scan(a, "\r\n\r\n" + req, 64) != 0);
+}
+
 TEST_CASE("any method's request line starts a request; a body's text does not",
           "[automaton][parts]") {
     using automaton::is_http_request;
