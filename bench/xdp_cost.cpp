@@ -50,7 +50,12 @@ Bytes request(const std::string& src, size_t payload_len, uint16_t port = 80) {
     return f.build();
 }
 
-Bytes raw_request(const std::string& payload);
+Bytes raw_request(const std::string& payload) {
+    Frame f;
+    f.src = "198.18.0.9";
+    f.payload = payload;
+    return f.build();
+}
 
 // The 64-byte GET with an encoded dot: the rules' line is then built a byte at a time
 // (bw_rule_line_step) instead of taken from the raw words.
@@ -66,13 +71,6 @@ Bytes blank_led_get64() {
     std::string p = "\r\nGET /index.html HTTP/1.1\r\nHost: bench\r\n";
     p.resize(66, 'a');
     return raw_request(p);
-}
-
-Bytes raw_request(const std::string& payload) {
-    Frame f;
-    f.src = "198.18.0.9";
-    f.payload = payload;
-    return f.build();
 }
 
 // Requests of the shapes a web shop receives (tests/corpus has thousands like them).

@@ -907,6 +907,13 @@ static __always_inline __u32 load_payload(struct xdp_md *ctx, const struct pkt *
     return bpf_xdp_load_bytes(ctx, p->payload_off, sb->raw, len) ? 0 : len;
 }
 
+/* Whether the payload has bytes past the `len` loaded that a whole load (BW_MAX_SCAN_BYTES)
+ * would add. */
+static __always_inline int unloaded(const struct pkt *p, __u32 len)
+{
+    return len < p->payload_len && len < BW_MAX_SCAN_BYTES;
+}
+
 struct blank_ctx {
     struct bw_scan_buf *sb;
     __u32 pos;
@@ -932,7 +939,7 @@ static long blank_cb(__u64 i, void *ctx)
 static __always_inline __u32 skip_blank_lines(struct xdp_md *ctx, struct pkt *p,
                                               struct bw_scan_buf *sb, __u32 want, __u32 len)
 {
-    if (len < p->payload_len && len < BW_MAX_SCAN_BYTES)
+    if (unloaded(p, len))
         len = load_payload(ctx, p, sb, BW_MAX_SCAN_BYTES);
     struct blank_ctx c = {.sb = sb, .len = len};
     bpf_loop(BW_MAX_SCAN_BYTES / 8 + 1, blank_cb, &c, 0);
@@ -946,6 +953,17 @@ static __always_inline __u32 skip_blank_lines(struct xdp_md *ctx, struct pkt *p,
         p->payload_len += c.pos;
     }
     return load_payload(ctx, p, sb, want);
+}
+
+/* load_payload for a payload that may start a request: from its request line when empty lines
+ * lead it (skip_blank_lines). */
+static __always_inline __u32 load_request(struct xdp_md *ctx, struct pkt *p, struct bw_scan_buf *sb,
+                                          __u32 want)
+{
+    __u32 len = load_payload(ctx, p, sb, want);
+    if (len && (sb->raw[0] == '\r' || sb->raw[0] == '\n'))
+        len = skip_blank_lines(ctx, p, sb, want, len);
+    return len;
 }
 
 /* Inspected-port payloads: rules, the request buckets (the source's, then its aggregate's when
@@ -964,9 +982,7 @@ __noinline __u32 inspect(struct xdp_md *ctx, struct pkt *p, struct bw_source *sr
         return BW_PASS;
     /* scan_bytes is at most BW_MAX_SCAN_BYTES (the policy's bound). */
     __u32 want = cfg->scan_bytes > BW_MAX_RULE_LEN ? cfg->scan_bytes : BW_MAX_RULE_LEN;
-    __u32 len = load_payload(ctx, p, buf, want);
-    if (len && (buf->raw[0] == '\r' || buf->raw[0] == '\n'))
-        len = skip_blank_lines(ctx, p, buf, want, len);
+    __u32 len = load_request(ctx, p, buf, want);
     if (len == 0)
         return BW_PASS;
 
@@ -978,8 +994,7 @@ __noinline __u32 inspect(struct xdp_md *ctx, struct pkt *p, struct bw_source *sr
             struct bw_rules *rs = bpf_map_lookup_elem(&rules, &gen);
             /* the rules resolve the whole path (bw_rule_line_step), which may run past the
              * bytes the scan wants: the rest is loaded only for a line that must be built */
-            rule = match_rule(rs, cfg->nrules, buf, len,
-                              len == want && len < p->payload_len && want < BW_MAX_SCAN_BYTES);
+            rule = match_rule(rs, cfg->nrules, buf, len, unloaded(p, len));
             if (rule == RULE_LOAD_MORE) {
                 len = load_payload(ctx, p, buf, BW_MAX_SCAN_BYTES);
                 if (len == 0)
@@ -1412,9 +1427,7 @@ __noinline int forwarded_client(struct xdp_md *ctx, struct pkt *p)
     struct bw_xff *x = bpf_map_lookup_elem(&xff_state, &zero);
     if (!p || !sb || !x)
         return 0;
-    __u32 len = load_payload(ctx, p, sb, BW_MAX_SCAN_BYTES);
-    if (len && (sb->raw[0] == '\r' || sb->raw[0] == '\n'))
-        len = skip_blank_lines(ctx, p, sb, BW_MAX_SCAN_BYTES, len);
+    __u32 len = load_request(ctx, p, sb, BW_MAX_SCAN_BYTES);
     if (len == 0 || !is_http_request(sb, len))
         return 0;
     bw_xff_begin(x);

@@ -1243,6 +1243,8 @@ bool is_http_request(std::string_view payload, size_t scan_bytes) {
 }
 
 std::string_view after_blank_lines(std::string_view payload, size_t scan_bytes) {
+    // The kernel's first-byte test (load_request): most payloads take no copy.
+    if (payload.empty() || (payload[0] != '\r' && payload[0] != '\n')) return payload;
     // Word by word over a zeroed buffer, as the kernel's blank_cb reads sb->raw.
     size_t n = std::min(payload.size(), size_t{BW_MAX_SCAN_BYTES}), pos = 0;
     std::vector<uint8_t> raw(n + 8, 0);
