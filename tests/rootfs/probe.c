@@ -269,6 +269,34 @@ static int proxy_httpd(int port) {
     }
 }
 
+/* Signals arriving while the process makes calls, as they reach a server's master when its
+ * workers exit after a SIGTERM: a child sends `n` signals, SIGUSR1 and SIGUSR2 in turn, each
+ * caught by a handler without SA_RESTART (nginx's way), so one can arrive while the other's
+ * handler returns (rt_sigreturn), while the parent makes a call that never fails with EINTR.
+ * Prints how many the handler ran and how many calls still failed with EINTR. */
+static volatile sig_atomic_t handled;
+static void on_usr(int sig) { (void)sig; handled++; }
+static int signals(int n) {
+    struct sigaction sa = {.sa_handler = on_usr};
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
+    pid_t parent = getpid(), child = fork();
+    if (child < 0) return 1;
+    if (child == 0) {
+        for (int i = 0; i < n; i++) kill(parent, i % 2 ? SIGUSR2 : SIGUSR1);
+        _exit(0);
+    }
+    long eintr = 0;
+    for (;;) {
+        /* fcntl on a closed descriptor: EBADF, never EINTR. */
+        if (fcntl(1000, F_GETFD) < 0 && errno == EINTR) eintr++;
+        int st;
+        if (waitpid(child, &st, WNOHANG) == child) break;
+    }
+    printf("handled=%d\ncalls_eintr=%ld\n", (int)handled, eintr);
+    return 0;
+}
+
 int main(int argc, char** argv) {
     const char* cmd = argc > 1 ? argv[1] : "report";
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -333,6 +361,8 @@ int main(int argc, char** argv) {
         return proxy_httpd(atoi(argv[2]));
     } else if (!strcmp(cmd, "notify")) {
         return notify_service();
+    } else if (!strcmp(cmd, "signals") && argc > 2) {
+        return signals(atoi(argv[2]));
     } else if (!strcmp(cmd, "fds")) {
         /* Descriptors above stderr that survived into the app. */
         int n = 0;
