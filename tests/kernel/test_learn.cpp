@@ -151,6 +151,15 @@ const bulwark::Json* rule_for(const bulwark::Json& profile, const std::string& n
     return nullptr;
 }
 
+// `learned` with SCMP_ACT_KILL_PROCESS as its default, written to `path`: any call outside it
+// ends the app with SIGSYS (exit 159) instead of a quiet EPERM.
+std::string killing_copy(bulwark::Json learned, const std::string& path) {
+    learned["defaultAction"] = "SCMP_ACT_KILL_PROCESS";
+    learned.erase("defaultErrnoRet");
+    write(path, learned.dump(2));
+    return path;
+}
+
 }  // namespace
 
 TEST_CASE("a profile learned from a service's workload replays it three times without a violation",
@@ -178,12 +187,8 @@ TEST_CASE("a profile learned from a service's workload replays it three times wi
         CHECK(rule_for(doc, "execve"));
         CHECK_FALSE(rule_for(doc, "mount"));
 
-        // A replay must not need anything the learning did not see: under KILL_PROCESS as the
-        // default, any other call ends the app with SIGSYS (exit 159).
-        doc["defaultAction"] = "SCMP_ACT_KILL_PROCESS";
-        doc.erase("defaultErrnoRet");
-        auto killing = kTmp + "/killing.json";
-        write(killing, doc.dump(2));
+        // A replay must not need anything the learning did not see.
+        auto killing = killing_copy(doc, kTmp + "/killing.json");
         for (int i = 0; i < 3; ++i) {
             INFO("replay " << i);
             auto again = serve(s, {"--profile", killing});
@@ -267,10 +272,7 @@ TEST_CASE("a learning run outlives signals that come in while a handler returns"
     CHECK(rule_for(doc, "rt_sigreturn"));
     // The learned profile, killing on anything else, runs it again; outside learning the
     // call the probe makes meanwhile never fails with EINTR.
-    doc["defaultAction"] = "SCMP_ACT_KILL_PROCESS";
-    doc.erase("defaultErrnoRet");
-    auto killing = kTmp + "/signals-killing.json";
-    write(killing, doc.dump(2));
+    auto killing = killing_copy(doc, kTmp + "/signals-killing.json");
     auto again = run_sandbox({"--profile", killing}, {"/bin/probe", "signals", "20000"});
     INFO(again.err);
     CHECK(again.code == 0);
