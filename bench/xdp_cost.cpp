@@ -153,6 +153,13 @@ int xdp_filter_prog(bpf_object** obj) {
     return bpf_program__fd(prog);
 }
 
+// `n` short GETs one after the other, as a client that pipelines sends them in one segment.
+std::string pipelined_gets(int n) {
+    std::string p;
+    for (int i = 0; i < n; ++i) p += "GET /index.html HTTP/1.1\r\nHost: bench\r\n\r\n";
+    return p;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -260,6 +267,8 @@ int main(int argc, char** argv) {
         {"bulwark, form POST, body chunked", allow.prog_fd(), raw_request(chunked_post())},
         {"bulwark, GET 64 B, path /index%2Ehtml", allow.prog_fd(), encoded_get64()},
         {"bulwark, GET 64 B after an empty line", allow.prog_fd(), blank_led_get64()},
+        // Four requests pipelined in one segment: each framed, counted and ruled.
+        {"bulwark, 4 GETs pipelined, 172 B", allow.prog_fd(), raw_request(pipelined_gets(4))},
     };
     constexpr size_t kRows = sizeof rows / sizeof rows[0];
     if (argc > 2) {  // one row only, repeated, for a profiler (perf record -a)

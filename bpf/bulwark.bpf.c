@@ -966,20 +966,140 @@ static __always_inline __u32 load_request(struct xdp_md *ctx, struct pkt *p, str
     return len;
 }
 
-/* Inspected-port payloads: rules, the request buckets (the source's, then its aggregate's when
- * `agg`), the pattern scan. Returns the drop reason and sets p->detail, or BW_PASS. Global:
- * verified once, with its loops. */
+/* The packet's policy and the scratch buffer: 0 if either is missing (never, once loaded). */
+static __always_inline int inspect_maps(const struct pkt *p, struct bw_config **cfg,
+                                        struct bw_scan_buf **buf)
+{
+    __u32 zero = 0, gen = p->gen & (BW_GENERATIONS - 1);
+    *cfg = bpf_map_lookup_elem(&config, &gen);
+    *buf = bpf_map_lookup_elem(&scratch, &zero);
+    return *cfg && *buf;
+}
+
+/* The rule of the request whose first p->loaded bytes are in the scratch buffer, then the
+ * request buckets (the source's, then its aggregate's when `agg`) unless the rule exempts it.
+ * Returns the drop reason (p->detail the rule for a rule's) or BW_PASS. Global: verified once,
+ * called for each request of a segment. */
+__noinline __u32 request_limits(struct xdp_md *ctx, struct pkt *p, struct bw_source *src,
+                                struct bw_source *agg, __u64 now)
+{
+    struct bw_config *cfg;
+    struct bw_scan_buf *buf;
+    if (!p || !src || !inspect_maps(p, &cfg, &buf))
+        return BW_PASS;
+    __u32 gen = p->gen & (BW_GENERATIONS - 1);
+    if (p->cls == BW_CLASS_PROXY)
+        return BW_PASS; /* a proxy's own requests: no limits */
+    __u32 len = p->loaded;
+    int exempt = 0;
+    if (cfg->nrules) {
+        struct bw_rules *rs = bpf_map_lookup_elem(&rules, &gen);
+        /* the rules resolve the whole path (bw_rule_line_step), which may run past the bytes
+         * the scan wants: the rest is loaded only for a line that must be built */
+        __u32 rule = match_rule(rs, cfg->nrules, buf, len, unloaded(p, len));
+        if (rule == RULE_LOAD_MORE) {
+            len = load_payload(ctx, p, buf, BW_MAX_SCAN_BYTES);
+            if (len == 0)
+                return BW_PASS;
+            p->loaded = len;
+            rule = match_rule(rs, cfg->nrules, buf, len, 0);
+        }
+        if (rule == RULE_UNRESOLVED) {
+            /* a path nested past what the rules resolve, then climbed out with "..": no client
+             * does it but one dodging a rule */
+            p->detail = 0;
+            return BW_DROP_RULE;
+        }
+        if (rs && rule && rule <= BW_MAX_RULES) {
+            /* masked past clang, which drops the mask after the test above: the 6.1 verifier
+             * bounds the index only through it */
+            struct bw_rule *r = &rs->r[BW_MASKED(rule - 1, BW_MAX_RULES - 1)];
+            if (r->action == BW_RULE_EXEMPT) {
+                exempt = 1;
+            } else {
+                struct bw_rule_key rk = {.epoch = cfg->epoch, .rule = rule - 1};
+                __builtin_memcpy(&rk.src, &p->key, sizeof rk.src);
+                __u64 fresh = 0;
+                __u64 *tat = lookup_or_try_init(&rule_buckets, &rk, &fresh);
+                /* A bucket that cannot be tracked fails closed, like a source. */
+                if (!conform(tat, r->rate.interval_ns, r->rate.tau_ns, now)) {
+                    p->detail = rule;
+                    return BW_DROP_RULE;
+                }
+            }
+        }
+    }
+    if (!exempt && !conform_kind(cfg, p, src, agg, BW_LIMIT_REQUESTS, now))
+        return BW_DROP_RATE_REQUESTS;
+    return BW_PASS;
+}
+
+/* next_request's answer when no request follows the one at the payload's start. */
+#define NO_NEXT_REQUEST 0xffffffffu
+
+/* The request after the one at the payload's start (p->payload_off), framed where the server
+ * will read it (bw_frame_request): the payload is moved to it and it is held to its rule and
+ * the request buckets (request_limits). Returns NO_NEXT_REQUEST when there is none in the
+ * segment (or the one there cannot be framed), else request_limits' answer. Global: verified
+ * once, called for each request of a segment. */
+__noinline __u32 next_request(struct xdp_md *ctx, struct pkt *p, struct bw_source *src,
+                              struct bw_source *agg, __u64 now)
+{
+    __u32 zero = 0;
+    struct bw_scan_buf *buf = bpf_map_lookup_elem(&scratch, &zero);
+    if (!p || !buf)
+        return NO_NEXT_REQUEST;
+    __u32 len = load_payload(ctx, p, buf, BW_MAX_SCAN_BYTES);
+    if (len == 0 || bw_frame_request(buf, len) != BW_FRAME_END || buf->fr.end >= p->payload_len)
+        return NO_NEXT_REQUEST;
+    __u32 end = buf->fr.end;
+    p->payload_off += end;
+    p->payload_len -= end;
+    len = load_request(ctx, p, buf, BW_MAX_RULE_LEN);
+    if (len == 0 || !is_http_request(buf, len))
+        return NO_NEXT_REQUEST; /* the server answers 400 and closes */
+    p->loaded = len;
+    return request_limits(ctx, p, src, agg, now);
+}
+
+/* The requests pipelined after the first in the segment (HTTP/1.1 lets a client send the next
+ * before the answer), each held to its rule and the request buckets as the first was: before,
+ * a segment of "GET /" and then logins was one request, a GET, to the limits. The pattern scan
+ * has read them as the first's body. The payload is left as it was. */
+__noinline __u32 pipelined(struct xdp_md *ctx, struct pkt *p, struct bw_source *src,
+                           struct bw_source *agg, __u64 now)
+{
+    if (!p)
+        return BW_PASS;
+    __u32 off = p->payload_off, len = p->payload_len, reason = BW_PASS;
+    for (__u32 i = 1; i < BW_MAX_PIPELINED; i++) {
+        reason = next_request(ctx, p, src, agg, now);
+        if (reason != BW_PASS)
+            break;
+    }
+    p->payload_off = off;
+    p->payload_len = len;
+    return reason == NO_NEXT_REQUEST ? BW_PASS : reason;
+}
+
+/* Whether a request in the packet's row counts against anything: rules or a request limit. */
+static __always_inline int requests_limited(const struct bw_config *cfg, const struct pkt *p)
+{
+    return cfg->nrules || cfg->rates[p->row & (BW_RATE_ROWS - 1)][BW_LIMIT_REQUESTS].interval_ns ||
+           cfg->rates[BW_RATES_AGGREGATE][BW_LIMIT_REQUESTS].interval_ns;
+}
+
+/* Inspected-port payloads: rules and the request buckets for each request (request_limits,
+ * pipelined), the pattern scan. Returns the drop reason and sets p->detail, or BW_PASS.
+ * Global: verified once, with its loops. */
 __noinline __u32 inspect(struct xdp_md *ctx, struct pkt *p, struct bw_source *src,
                          struct bw_source *agg, __u64 now)
 {
-    __u32 zero = 0;
-    if (!p || !src)
+    struct bw_config *cfg;
+    struct bw_scan_buf *buf;
+    if (!p || !src || !inspect_maps(p, &cfg, &buf))
         return BW_PASS;
     __u32 gen = p->gen & (BW_GENERATIONS - 1);
-    struct bw_config *cfg = bpf_map_lookup_elem(&config, &gen);
-    struct bw_scan_buf *buf = bpf_map_lookup_elem(&scratch, &zero);
-    if (!cfg || !buf)
-        return BW_PASS;
     /* scan_bytes is at most BW_MAX_SCAN_BYTES (the policy's bound). */
     __u32 want = cfg->scan_bytes > BW_MAX_RULE_LEN ? cfg->scan_bytes : BW_MAX_RULE_LEN;
     __u32 len = load_request(ctx, p, buf, want);
@@ -988,48 +1108,15 @@ __noinline __u32 inspect(struct xdp_md *ctx, struct pkt *p, struct bw_source *sr
 
     int http = is_http_request(buf, len);
     if (http) {
-        int exempt = p->cls == BW_CLASS_PROXY; /* a proxy's own requests: no limits */
-        __u32 rule = 0;
-        if (cfg->nrules && !exempt) {
-            struct bw_rules *rs = bpf_map_lookup_elem(&rules, &gen);
-            /* the rules resolve the whole path (bw_rule_line_step), which may run past the
-             * bytes the scan wants: the rest is loaded only for a line that must be built */
-            rule = match_rule(rs, cfg->nrules, buf, len, unloaded(p, len));
-            if (rule == RULE_LOAD_MORE) {
-                len = load_payload(ctx, p, buf, BW_MAX_SCAN_BYTES);
-                if (len == 0)
-                    return BW_PASS;
-                rule = match_rule(rs, cfg->nrules, buf, len, 0);
-            }
-            if (rule == RULE_UNRESOLVED) {
-                /* a path nested past what the rules resolve, then climbed out with "..": no
-                 * client does it but one dodging a rule */
-                p->detail = 0;
-                return BW_DROP_RULE;
-            }
-            if (rs && rule && rule <= BW_MAX_RULES) {
-                /* masked past clang, which drops the mask after the test above: the 6.1
-                 * verifier bounds the index only through it */
-                struct bw_rule *r = &rs->r[BW_MASKED(rule - 1, BW_MAX_RULES - 1)];
-                if (r->action == BW_RULE_EXEMPT) {
-                    exempt = 1;
-                } else {
-                    struct bw_rule_key rk = {.epoch = cfg->epoch, .rule = rule - 1};
-                    __builtin_memcpy(&rk.src, &p->key, sizeof rk.src);
-                    __u64 fresh = 0;
-                    __u64 *tat = lookup_or_try_init(&rule_buckets, &rk, &fresh);
-                    /* A bucket that cannot be tracked fails closed, like a source. */
-                    if (!conform(tat, r->rate.interval_ns, r->rate.tau_ns, now)) {
-                        p->detail = rule;
-                        return BW_DROP_RULE;
-                    }
-                }
-            }
-        }
-        if (!exempt && !conform_kind(cfg, p, src, agg, BW_LIMIT_REQUESTS, now))
-            return BW_DROP_RATE_REQUESTS;
+        p->loaded = len;
+        __u32 reason = request_limits(ctx, p, src, agg, now);
+        if (reason != BW_PASS)
+            return reason;
+        len = p->loaded;
     }
     __u32 n = len < cfg->scan_bytes ? len : cfg->scan_bytes;
+    /* The decoder's (when it runs) says where the headers end: 0 until then. */
+    buf->raw_hdr_end = 0;
     if (n && cfg->ndfa) {
         __u32 m = inspect_patterns(buf, cfg, gen, n, http);
         if (m) {
@@ -1041,6 +1128,10 @@ __noinline __u32 inspect(struct xdp_md *ctx, struct pkt *p, struct bw_source *sr
             return BW_DROP_PATTERN;
         }
     }
+    /* Another request may follow in the segment only after the headers end before its end
+     * (pipelined(), called by the entry: a call deeper would pass the 512-byte stack). */
+    p->pipelined = http && p->cls != BW_CLASS_PROXY && requests_limited(cfg, p) &&
+                   (n < p->payload_len || buf->raw_hdr_end < n);
     return BW_PASS;
 }
 
@@ -1802,6 +1893,8 @@ int bulwark_xdp(struct xdp_md *ctx)
     __u32 reason = police(cfg, &p, src, agg, now);
     if (reason == BW_PASS && inspected(&p)) {
         reason = inspect(ctx, &p, src, agg, now);
+        if (reason == BW_PASS && p.pipelined)
+            reason = pipelined(ctx, &p, src, agg, now);
         if (reason != BW_PASS)
             return drop(ctx, &p, reason, p.detail, src, now);
     }

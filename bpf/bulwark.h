@@ -590,6 +590,33 @@ struct bw_reqline {
     __u32 ok;    /* 1 once the line's LF is read */
 };
 
+/* Where a request ends in the segment, so that a request pipelined after it is counted and
+ * ruled as the server will read it (RFC 9112 6.3): its headers to the blank line, then the body
+ * Content-Length says (none without one). One line or one word a step. A body sent chunked,
+ * two lengths, or a length that is not digits leave the request unframed: nginx refuses the
+ * last two; the first is not read here (docs/threat-model.md, Pipelining). */
+enum bw_frame_result {
+    BW_FRAME_MORE = 0, /* still reading the headers */
+    BW_FRAME_END,      /* `end` is where the request ends (it may lie past the bytes loaded) */
+    BW_FRAME_NONE,     /* not framed: headers past the bytes loaded, chunked, a bad length */
+};
+struct bw_frame {
+    __u32 pos;     /* the next raw[] byte read */
+    __u32 line;    /* the current line's first byte */
+    __u32 len;     /* raw[] bytes loaded */
+    __u32 length;  /* Content-Length's value, at most BW_FRAME_MAX_LENGTH */
+    __u32 lengths; /* Content-Length lines read */
+    __u32 value;   /* its value's first byte */
+    __u32 value_end;
+    __u32 end;    /* BW_FRAME_END: the request's end, relative to raw[0] */
+    __u32 result; /* enum bw_frame_result */
+};
+/* A body longer than this ends past any segment: the value is kept only up to it. */
+#define BW_FRAME_MAX_LENGTH (1u << 20)
+/* The most requests pipelined in one segment that are counted (the first included): a
+ * 1,460-byte segment holds at most 81 of the shortest ("GET / HTTP/1.1" CR LF CR LF). */
+#define BW_MAX_PIPELINED 81
+
 /* A request line as the rules compare it (bw_rule_line_step): the path percent-decoded, a
  * backslash read as a slash, runs of slashes as one, "." and ".." segments resolved, a
  * segment's ";param" left out, an absolute-form target's scheme and host left out, as the
@@ -659,6 +686,7 @@ struct bw_scan_buf {
     struct bw_plan plan;
     struct bw_reqline rl;
     struct bw_rule_line rln;
+    struct bw_frame fr;
 };
 
 BW_INLINE int bw_hex(__u8 c)
@@ -1299,6 +1327,119 @@ BW_INLINE int bw_reqline_step(struct bw_scan_buf *sb, struct bw_reqline *r)
     return 0;
 }
 
+/* A header line raw[at, at + n) (its CR left out) as framing reads it: Content-Length's value
+ * (optional whitespace, digits, optional whitespace), or Transfer-Encoding, which leaves the
+ * request unframed. */
+BW_INLINE void bw_frame_header(struct bw_scan_buf *sb, struct bw_frame *f, __u32 at, __u32 n)
+{
+    const __u8 *raw = sb->raw;
+    if (n < 15)
+        return;
+    __u64 w0 = BW_LOAD64(&raw[at & (BW_SCAN_BUF - 1)]) | BW_CASE_FOLD;
+    __u64 w1 = BW_LOAD64(&raw[(at + 8) & (BW_SCAN_BUF - 1)]) | BW_CASE_FOLD;
+    if (w0 == BW_WORD8('t', 'r', 'a', 'n', 's', 'f', 'e', 'r') &&
+        w1 == BW_WORD8('-', 'e', 'n', 'c', 'o', 'd', 'i', 'n') && n >= 18 &&
+        (raw[(at + 16) & (BW_SCAN_BUF - 1)] | 0x20) == 'g' &&
+        raw[(at + 17) & (BW_SCAN_BUF - 1)] == ':') {
+        f->result = BW_FRAME_NONE;
+        return;
+    }
+    if (w0 != BW_WORD8('c', 'o', 'n', 't', 'e', 'n', 't', '-') ||
+        (w1 & 0x00ffffffffffffffULL) != BW_WORD8('l', 'e', 'n', 'g', 't', 'h', ':', 0))
+        return;
+    if (++f->lengths > 1) {
+        f->result = BW_FRAME_NONE; /* two lengths: nginx refuses the request */
+        return;
+    }
+    f->value = at + 15;
+    f->value_end = at + n;
+}
+
+/* How many of w's bytes, from its first in memory, are a space or a tab (8: all). */
+BW_INLINE __u32 bw_ows_lead(__u64 w)
+{
+    __u64 other = ~(bw_bytes_eq_all(w, ' ') | bw_bytes_eq_all(w, '\t')) & BW_SWAR_HIGHS;
+    if (!other)
+        return 8;
+    __u64 before = ((other & -other) - 1) & BW_SWAR_HIGHS;
+    return (__u32)(((before >> 7) * BW_SWAR_ONES) >> 56);
+}
+
+/* Content-Length's value raw[f->value, f->value_end) (up to 7 bytes of whitespace, 1 to 7
+ * digits, up to 7 bytes of whitespace) into f->length, or BW_FRAME_NONE. A word at a time, so
+ * that the verifier walks no loop: read once framing is over, outside its steps. */
+BW_INLINE void bw_frame_length(struct bw_scan_buf *sb, struct bw_frame *f)
+{
+    const __u8 *raw = sb->raw;
+    __u32 at = f->value;
+    __u32 lead = bw_ows_lead(BW_LOAD64(&raw[at & (BW_SCAN_BUF - 1)]));
+    at += lead;
+    __u64 w = BW_LOAD64(&raw[at & (BW_SCAN_BUF - 1)]);
+    __u32 digits = 0, v = 0;
+#ifdef __bpf__
+#pragma unroll
+#endif
+    for (int k = 0; k < 7; k++) {
+        __u32 d = (__u32)(__u8)(w >> (8 * k)) - '0';
+        if (d > 9)
+            break;
+        v = v * 10 + d;
+        digits++;
+    }
+    at += digits;
+    if (lead < 8 && digits)
+        at += bw_ows_lead(BW_LOAD64(&raw[at & (BW_SCAN_BUF - 1)]));
+    if (lead == 8 || !digits || at != f->value_end || v > BW_FRAME_MAX_LENGTH) {
+        f->result = BW_FRAME_NONE;
+        return;
+    }
+    f->length = v;
+}
+
+/* One step of framing a request (struct bw_frame) from raw[0]: 0 once f->result says where
+ * it ends or that it is not framed. A step reads up to BW_FRAME_WORDS words to the next LF (the
+ * line's end: its header read): a bpf_loop step costs several times a word's test. */
+#define BW_FRAME_WORDS 8
+BW_INLINE int bw_frame_step(struct bw_scan_buf *sb, struct bw_frame *f)
+{
+    __u32 pos = f->pos;
+    __u64 lf = 0;
+    for (int j = 0; j < BW_FRAME_WORDS; j++) {
+        if (pos >= f->len || pos >= BW_MAX_SCAN_BYTES) {
+            f->result = BW_FRAME_NONE;
+            return 0;
+        }
+        lf = bw_bytes_eq_all(BW_LOAD64(&sb->raw[pos & (BW_SCAN_BUF - 1)]), '\n');
+        if (lf)
+            break;
+        pos += 8;
+    }
+    if (!lf) {
+        f->pos = pos;
+        return 1;
+    }
+    __u64 before = ((lf & -lf) - 1) & BW_SWAR_HIGHS;
+    __u32 eol = pos + (__u32)(((before >> 7) * BW_SWAR_ONES) >> 56);
+    if (eol >= f->len) {
+        f->result = BW_FRAME_NONE; /* the word's LF is past the bytes loaded */
+        return 0;
+    }
+    __u32 at = f->line, n = eol - at;
+    if (n && sb->raw[(eol - 1) & (BW_SCAN_BUF - 1)] == '\r')
+        n--;
+    if (n == 0 && at) {
+        f->end = eol + 1; /* the body's length is added once the steps are over */
+        f->result = BW_FRAME_END;
+        return 0;
+    }
+    if (at)
+        bw_frame_header(sb, f, at, n);
+    if (f->result)
+        return 0;
+    f->line = f->pos = eol + 1;
+    return 1;
+}
+
 /* The de-chunker's, the lead's and the request line's steps run to their end: in the XDP
  * program as bpf_loop steps (each step verified once: as bounded loops, the skip's 183 words
  * were walked path by path, 270k of the verifier's instructions), in userspace as plain loops.
@@ -1316,6 +1457,7 @@ struct bw_body_ctx {
 BW_STEP_CB(bw_dechunk, ck)
 BW_STEP_CB(bw_skip_lead, ck)
 BW_STEP_CB(bw_reqline, rl)
+BW_STEP_CB(bw_frame, fr)
 #define BW_RUN_STEPS(sb, state, max, step)                                                         \
     do {                                                                                           \
         struct bw_body_ctx ctx_ = {.sb = (sb)};                                                    \
@@ -1381,6 +1523,23 @@ BW_INLINE int bw_is_request(struct bw_scan_buf *sb, __u32 len)
     sb->rl.ok = 0;
     BW_RUN_STEPS(sb, rl, BW_MAX_SCAN_BYTES + 1, bw_reqline);
     return sb->rl.ok;
+}
+
+/* Frames the request at raw[0] (`len` bytes of it loaded): BW_FRAME_END with sb->fr.end, or
+ * BW_FRAME_NONE. */
+BW_INLINE __u32 bw_frame_request(struct bw_scan_buf *sb, __u32 len)
+{
+    struct bw_frame *f = &sb->fr;
+    f->pos = f->line = f->length = f->lengths = f->end = f->value = f->value_end = 0;
+    f->len = len;
+    f->result = BW_FRAME_MORE;
+    /* A step takes a byte at least. */
+    BW_RUN_STEPS(sb, fr, BW_MAX_SCAN_BYTES + 1, bw_frame);
+    if (f->result == BW_FRAME_END && f->lengths) {
+        bw_frame_length(sb, f);
+        f->end += f->length;
+    }
+    return f->result;
 }
 
 /* The body that starts at raw[from], once the decoder `d` (sb->d) has read the headers:

@@ -43,6 +43,8 @@ struct pkt {
     __u16 dport;
     __u32 payload_off; /* TCP payload offset from data */
     __u32 payload_len;
+    __u32 loaded;        /* payload bytes in the scratch buffer's raw[] (inspect) */
+    __u8 pipelined;      /* inspect(): a request may follow the first in the segment */
     __u32 len;           /* frame length */
     __u64 events_tau_ns; /* the policy's event gate tolerance */
     __u32 ban_reasons;   /* drops that are offences towards a ban (1 << reason); 0: no bans */

@@ -7,6 +7,7 @@
 #include <functional>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -1252,6 +1253,27 @@ std::string_view after_blank_lines(std::string_view payload, size_t scan_bytes) 
     for (uint32_t k = 8; k == 8 && pos < n; pos += k) k = bw_blank_lead(BW_LOAD64(&raw[pos]));
     if (pos < n && is_http_request(payload.substr(pos), scan_bytes)) return payload.substr(pos);
     return payload;
+}
+
+std::vector<size_t> request_starts(std::string_view payload) {
+    std::vector<size_t> starts;
+    size_t at = payload.size() - after_blank_lines(payload, BW_MAX_SCAN_BYTES).size();
+    if (!is_http_request(payload.substr(at))) return starts;
+    starts.push_back(at);
+    // next_request(): the request at `at` loaded (up to BW_MAX_SCAN_BYTES) and framed; the
+    // next one read from its end, past empty lines, from the 64 bytes a rule reads.
+    while (starts.size() < BW_MAX_PIPELINED) {
+        auto rest = payload.substr(at);
+        auto s = std::make_unique<Buf>();
+        uint32_t n = static_cast<uint32_t>(std::min(rest.size(), size_t{BW_MAX_SCAN_BYTES}));
+        std::copy_n(rest.begin(), n, s->b.raw);
+        if (bw_frame_request(&s->b, n) != BW_FRAME_END || s->b.fr.end >= rest.size()) break;
+        auto next = after_blank_lines(rest.substr(s->b.fr.end), BW_MAX_RULE_LEN);
+        if (!is_http_request(next, BW_MAX_RULE_LEN)) break;
+        at = payload.size() - next.size();
+        starts.push_back(at);
+    }
+    return starts;
 }
 
 namespace {

@@ -831,6 +831,50 @@ TEST_CASE("empty lines before a request line leave it a request: counted, ruled 
               {"pass", 6}, {"drop_rule", 6}, {"drop_rate_requests", 1}, {"drop_pattern", 1}});
 }
 
+TEST_CASE("pipelined requests count and are ruled one by one; a body's text is none",
+          "[xdp][rules]") {
+    // HTTP/1.1 lets a client send requests before the answers, several in one segment. Before,
+    // a segment was one request to the limits, its first: an exempt health check and then
+    // logins passed any login limit, and five GETs took one token. Each DROP below passed on
+    // the old program.
+    xdp::Program prog(make(R"({"inspect_ports": [80],
+        "limits": {"default": {"requests": {"rate": "1/day", "burst": 4}}},
+        "rules": [{"match": "GET /api/health", "action": "exempt"},
+                  {"match": "POST /login", "limit": {"rate": "1/day", "burst": 1}}],
+        "patterns": {"sets": {"xss": ["<script"]}}})"));
+    auto send = [&](const std::string& payload, const char* src) {
+        return run(prog, request(payload, src));
+    };
+    const std::string health = "GET /api/health HTTP/1.1\r\nHost: a\r\n\r\n";
+    const std::string login = "POST /login HTTP/1.1\r\nHost: a\r\nContent-Length: 7\r\n\r\nu=a&p=b";
+    const std::string get = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    // The login's burst spent, logins pipelined after a health check are the rule's drops.
+    CHECK(send(login, "198.18.0.40") == PASS);
+    CHECK(send(health + login + login + login, "198.18.0.40") == DROP);
+    // One login after a health check is within the burst; the next login is not.
+    CHECK(send(health + login, "198.18.0.41") == PASS);
+    CHECK(send(login, "198.18.0.41") == DROP);
+    // The request bucket (burst 4) takes a token for each request of a segment.
+    CHECK(send(get + get + get + get + get, "198.18.0.42") == DROP);
+    CHECK(send(get + get + get + get, "198.18.0.43") == PASS);
+    CHECK(send(get, "198.18.0.43") == DROP);
+    // Exempt requests take none, after empty lines and bare LFs too.
+    std::string checks;
+    for (int i = 0; i < 10; ++i) checks += (i % 2 ? "\r\n" : "") + health;
+    CHECK(send(checks, "198.18.0.44") == PASS);
+    CHECK(send("GET / HTTP/1.1\nHost: a\n\nGET / HTTP/1.1\n\n" + get + get, "198.18.0.44") == PASS);
+    // A body is read to its Content-Length: text in it that looks like a login is no request.
+    const std::string text = "note=\r\n\r\nPOST /login HTTP/1.1\r\n\r\n";
+    const std::string post =
+        "POST /notes HTTP/1.1\r\nContent-Length: " + std::to_string(text.size()) + "\r\n\r\n" +
+        text;
+    CHECK(send(login, "198.18.0.45") == PASS);
+    CHECK(send(post, "198.18.0.45") == PASS);
+    CHECK(send(post + post, "198.18.0.45") == PASS);
+    CHECK(counts(prog) == std::map<std::string, uint64_t>{
+                              {"pass", 8}, {"drop_rule", 2}, {"drop_rate_requests", 2}});
+}
+
 TEST_CASE("drops become ring-buffer events, throttled per source and reason", "[xdp][events]") {
     xdp::Program prog(make(R"({"inspect_ports": [80],
         "lists": {"deny": ["198.18.30.0/24"]},

@@ -353,6 +353,86 @@ TEST_CASE("empty lines before a request are left out, as servers leave them",
     CHECK(automaton::scan(a, "\r\n\r\n" + req, 64) != 0);
 }
 
+TEST_CASE("pipelined requests are framed as a server reads them: headers, then the body's length",
+          "[automaton][parts]") {
+    using automaton::request_starts;
+    // Random segments of pipelined requests (HTTP/1.1 lets a client send the next before the
+    // answer), built from parts whose starts are known: CR LF or bare LF lines, empty lines
+    // between requests, Content-Length in any case and with any whitespace the kernel reads,
+    // bodies whose text looks like a request (a body is never one), and a chunked request,
+    // after which nothing is framed (docs/threat-model.md, Pipelining).
+    std::mt19937 rng(1207);
+    auto any = [&](std::initializer_list<const char*> l) {
+        return std::string(*(l.begin() + rng() % l.size()));
+    };
+    size_t pipelined = 0, bodies = 0, chunked = 0;
+    for (int round = 0; round < 3000; ++round) {
+        std::string seg;
+        std::vector<size_t> want;
+        bool framed = true;
+        for (int r = 0; r < 8 && seg.size() < 1150; ++r) {
+            if (r && rng() % 5 == 0) seg += any({"\r\n", "\n", "\r\n\r\n"});
+            if (framed) want.push_back(seg.size());
+            std::string eol = rng() % 4 ? "\r\n" : "\n";
+            seg += any({"GET", "POST", "PUT", "HEAD", "PROPFIND", "get"}) + " /" +
+                   any({"", "login", "api/v1/items?id=7", "a/b/../c", "search?q=a+b"}) +
+                   " HTTP/1.1" + eol;
+            for (size_t h = rng() % 5; h > 0; --h)
+                seg += any({"Host: shop.example", "Accept: */*", "X-Content-Length: 9",
+                            "Content-Type: text/plain", "Cookie: a=b; content-length=3",
+                            "User-Agent: Mozilla/5.0 (X11; Linux x86_64)"}) +
+                       eol;
+            std::string body;
+            if (rng() % 2) {
+                for (size_t n = rng() % 120; n > 0; --n) body += "ab =&\r\n"[rng() % 7];
+                if (rng() % 3 == 0) body += "\r\n\r\nPOST /login HTTP/1.1\r\n\r\n";
+                seg += any({"Content-Length", "content-length", "CONTENT-LENGTH"}) +
+                       any({": ", ":", ":  ", ":\t"}) + std::to_string(body.size()) +
+                       any({"", "", " ", "\t "}) + eol;
+                ++bodies;
+            } else if (rng() % 12 == 0) {
+                seg += "Transfer-Encoding: chunked" + eol;
+                body = "3\r\nabc\r\n0\r\n\r\n";
+                framed = false;
+                ++chunked;
+            }
+            seg += eol + body;
+        }
+        INFO(round << ": " << seg);
+        auto got = request_starts(seg);
+        CHECK(got == want);
+        pipelined += want.size() - 1;
+    }
+    CHECK(pipelined > 5000);
+    CHECK(bodies > 3000);
+    CHECK(chunked > 100);
+
+    const std::string get = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    CHECK(request_starts(get) == std::vector<size_t>{0});
+    CHECK(request_starts("\r\n" + get + get) == std::vector<size_t>{2, 2 + get.size()});
+    CHECK(request_starts("name=a&b=c").empty());  // a later segment of a body
+    // What follows a request and is no request line ends the framing (the server answers 400).
+    CHECK(request_starts(get + "hello\r\n" + get) == std::vector<size_t>{0});
+    // A length that is not one the server reads: two of them, a sign, a letter, no digits.
+    for (auto cl : {"Content-Length: 2\r\nContent-Length: 2", "Content-Length: +2",
+                    "Content-Length: 2x", "Content-Length:", "Content-Length: 2 2"}) {
+        INFO(cl);
+        CHECK(request_starts("POST /a HTTP/1.1\r\n" + std::string(cl) + "\r\n\r\nab" + get) ==
+              std::vector<size_t>{0});
+    }
+    // A body that ends past the segment: nothing follows in it.
+    CHECK(request_starts("POST /a HTTP/1.1\r\nContent-Length: 100\r\n\r\nab" + get) ==
+          std::vector<size_t>{0});
+    // Headers the segment cuts: not framed.
+    CHECK(request_starts("GET / HTTP/1.1\r\nHost: a\r\n") == std::vector<size_t>{0});
+    // Up to BW_MAX_PIPELINED of the shortest requests, in a payload longer than one load.
+    std::string many;
+    for (int i = 0; i < 100; ++i) many += "GET / HTTP/1.1\r\n\r\n";
+    auto starts = request_starts(many);
+    REQUIRE(starts.size() == BW_MAX_PIPELINED);
+    CHECK(starts.back() == 18 * (BW_MAX_PIPELINED - 1));
+}
+
 TEST_CASE("any method's request line starts a request; a body's text does not",
           "[automaton][parts]") {
     using automaton::is_http_request;
