@@ -569,6 +569,8 @@ struct bw_dechunk {
     __u32 phase;  /* enum bw_chunk_phase */
     __u32 left;   /* a chunk's bytes still to move, or its size being read */
     __u32 digits; /* the size's hex digits read */
+    __u32 ended;  /* past the last chunk's size line, once read (0 before) */
+    __u32 frame;  /* framing a request (bw_frame_request): stop there, move nothing after */
 };
 
 /* A request line under a method the guard does not list (WebDAV's PROPFIND, SSDP's M-SEARCH,
@@ -591,10 +593,10 @@ struct bw_reqline {
 };
 
 /* Where a request ends in the segment, so that a request pipelined after it is counted and
- * ruled as the server will read it (RFC 9112 6.3): its headers to the blank line, then the body
- * Content-Length says (none without one). One line or one word a step. A body sent chunked,
- * two lengths, or a length that is not digits leave the request unframed: nginx refuses the
- * last two; the first is not read here (docs/threat-model.md, Pipelining). */
+ * ruled as the server will read it (RFC 9112 6.3): its headers to the blank line, then its body:
+ * chunked when Transfer-Encoding's last coding says so (its chunks and trailer lines walked),
+ * else the bytes Content-Length says (none without one). Another coding, two lengths, or a
+ * length that is not digits leave the request unframed: the server refuses each. */
 enum bw_frame_result {
     BW_FRAME_MORE = 0, /* still reading the headers */
     BW_FRAME_END,      /* `end` is where the request ends (it may lie past the bytes loaded) */
@@ -608,8 +610,11 @@ struct bw_frame {
     __u32 lengths; /* Content-Length lines read */
     __u32 value;   /* its value's first byte */
     __u32 value_end;
-    __u32 end;    /* BW_FRAME_END: the request's end, relative to raw[0] */
-    __u32 result; /* enum bw_frame_result */
+    __u32 value_phase; /* bw_frame_value_step's: 0 whitespace, 1 digits, 2 whitespace */
+    __u32 chunked;     /* Transfer-Encoding: chunked (it overrides Content-Length) */
+    __u32 trailers;    /* reading a chunked body's trailer lines, not headers */
+    __u32 end;         /* BW_FRAME_END: the request's end, relative to raw[0] */
+    __u32 result;      /* enum bw_frame_result */
 };
 /* A body longer than this ends past any segment: the value is kept only up to it. */
 #define BW_FRAME_MAX_LENGTH (1u << 20)
@@ -1048,42 +1053,50 @@ BW_INLINE __u32 bw_xml_ref(__u64 w, __u32 avail)
      (__u64)(f) << 40 | (__u64)(g) << 48 | (__u64)(h) << 56)
 #define BW_CASE_FOLD 0x2020202020202020ULL
 
+/* The header line raw[at, end) (end: past its LF): -1 when it is no Transfer-Encoding line, 1
+ * when it is one whose last coding is chunked (any case), 0 for another. */
+BW_INLINE int bw_te_line(const __u8 *raw, __u32 at, __u32 end)
+{
+    if (at + 19 > end)
+        return -1;
+    if ((BW_LOAD64(&raw[at & (BW_SCAN_BUF - 1)]) | BW_CASE_FOLD) !=
+            BW_WORD8('t', 'r', 'a', 'n', 's', 'f', 'e', 'r') ||
+        (BW_LOAD64(&raw[(at + 8) & (BW_SCAN_BUF - 1)]) | BW_CASE_FOLD) !=
+            BW_WORD8('-', 'e', 'n', 'c', 'o', 'd', 'i', 'n') ||
+        (raw[(at + 16) & (BW_SCAN_BUF - 1)] | 0x20) != 'g')
+        return -1;
+    __u8 c = raw[(at + 17) & (BW_SCAN_BUF - 1)];
+    if (c != ':' && c != ' ' && c != '\t')
+        return -1;
+    /* The value's end: before the line's LF, its CR and trailing blanks. */
+    __u32 e = end - 1;
+    if (raw[(e - 1) & (BW_SCAN_BUF - 1)] == '\r')
+        e--;
+    for (int k = 0; k < 4 && (raw[(e - 1) & (BW_SCAN_BUF - 1)] == ' ' ||
+                              raw[(e - 1) & (BW_SCAN_BUF - 1)] == '\t');
+         k++)
+        e--;
+    if (e < at + 25) /* "transfer-encoding:chunked" */
+        return 0;
+    __u64 w = BW_LOAD64(&raw[(e - 8) & (BW_SCAN_BUF - 1)]);
+    __u8 before = (__u8)w;
+    return ((w >> 8) | (BW_CASE_FOLD >> 8)) == BW_WORD8('c', 'h', 'u', 'n', 'k', 'e', 'd', 0) &&
+           (before == ' ' || before == '\t' || before == ':' || before == ',');
+}
+
 /* Whether a header line of the request before raw[from] is "Transfer-Encoding: ... chunked"
  * (any case; chunked is the last coding, as HTTP requires of a request). Only then is its body
  * de-chunked: a body that merely starts like a size line ("add some text") is the
  * application's text. Read from the lines the decoder indexed (the next line's start ends one). */
 BW_INLINE int bw_te_chunked(const struct bw_scan_buf *sb, const struct bw_decoder *d, __u32 from)
 {
-    const __u8 *raw = sb->raw;
     for (__u32 i = 0; i + 1 < BW_MAX_LINES; i++) {
         if (i + 1 >= d->nlines)
             break;
         __u32 at = sb->raw_lines[i], end = sb->raw_lines[i + 1];
         if (end > from || at + 26 > end)
             continue;
-        if ((BW_LOAD64(&raw[at & (BW_SCAN_BUF - 1)]) | BW_CASE_FOLD) !=
-                BW_WORD8('t', 'r', 'a', 'n', 's', 'f', 'e', 'r') ||
-            (BW_LOAD64(&raw[(at + 8) & (BW_SCAN_BUF - 1)]) | BW_CASE_FOLD) !=
-                BW_WORD8('-', 'e', 'n', 'c', 'o', 'd', 'i', 'n') ||
-            (raw[(at + 16) & (BW_SCAN_BUF - 1)] | 0x20) != 'g')
-            continue;
-        __u8 c = raw[(at + 17) & (BW_SCAN_BUF - 1)];
-        if (c != ':' && c != ' ' && c != '\t')
-            continue;
-        /* The value's end: before the line's LF, its CR and trailing blanks. */
-        __u32 e = end - 1;
-        if (raw[(e - 1) & (BW_SCAN_BUF - 1)] == '\r')
-            e--;
-        for (int k = 0; k < 4 && (raw[(e - 1) & (BW_SCAN_BUF - 1)] == ' ' ||
-                                  raw[(e - 1) & (BW_SCAN_BUF - 1)] == '\t');
-             k++)
-            e--;
-        if (e < at + 25) /* "transfer-encoding:chunked" */
-            continue;
-        __u64 w = BW_LOAD64(&raw[(e - 8) & (BW_SCAN_BUF - 1)]);
-        __u8 before = (__u8)w;
-        if (((w >> 8) | (BW_CASE_FOLD >> 8)) == BW_WORD8('c', 'h', 'u', 'n', 'k', 'e', 'd', 0) &&
-            (before == ' ' || before == '\t' || before == ':' || before == ','))
+        if (bw_te_line(sb->raw, at, end) == 1)
             return 1;
     }
     return 0;
@@ -1183,6 +1196,8 @@ BW_INLINE int bw_dechunk_sep(struct bw_scan_buf *sb, struct bw_dechunk *c)
         goto not_one;
     /* The size line is whole: its chunk's bytes next, or after the last chunk the rest. */
     c->phase = c->left ? BW_CK_DATA : BW_CK_REST;
+    if (!c->left)
+        c->ended = c->src;
     return 1;
 not_one:
     /* Not a separator: the rest stays as it is, from where this one started. */
@@ -1199,6 +1214,8 @@ not_one:
  * bytes of separators, stopping where data starts. */
 BW_INLINE int bw_dechunk_step(struct bw_scan_buf *sb, struct bw_dechunk *c)
 {
+    if (c->frame && c->phase == BW_CK_REST)
+        return 0;
     if (c->phase == BW_CK_DATA || c->phase == BW_CK_REST)
         return bw_dechunk_data(sb, c);
     for (int k = 0; k < BW_CK_SEP_BYTES; k++) {
@@ -1220,7 +1237,7 @@ BW_INLINE int bw_dechunk_start(struct bw_scan_buf *sb, const struct bw_decoder *
     c->src = c->dst = c->mark = from;
     c->len = d->len;
     c->phase = BW_CK_SIZE;
-    c->left = c->digits = 0;
+    c->left = c->digits = c->ended = c->frame = 0;
     return 1;
 }
 
@@ -1327,23 +1344,24 @@ BW_INLINE int bw_reqline_step(struct bw_scan_buf *sb, struct bw_reqline *r)
     return 0;
 }
 
-/* A header line raw[at, at + n) (its CR left out) as framing reads it: Content-Length's value
- * (optional whitespace, digits, optional whitespace), or Transfer-Encoding, which leaves the
- * request unframed. */
-BW_INLINE void bw_frame_header(struct bw_scan_buf *sb, struct bw_frame *f, __u32 at, __u32 n)
+/* A header line raw[at, at + n) (its CR left out; `next` past its LF) as framing reads it:
+ * where Content-Length's value is, or whether Transfer-Encoding says chunked. */
+BW_INLINE void bw_frame_header(struct bw_scan_buf *sb, struct bw_frame *f, __u32 at, __u32 n,
+                               __u32 next)
 {
     const __u8 *raw = sb->raw;
     if (n < 15)
         return;
-    __u64 w0 = BW_LOAD64(&raw[at & (BW_SCAN_BUF - 1)]) | BW_CASE_FOLD;
-    __u64 w1 = BW_LOAD64(&raw[(at + 8) & (BW_SCAN_BUF - 1)]) | BW_CASE_FOLD;
-    if (w0 == BW_WORD8('t', 'r', 'a', 'n', 's', 'f', 'e', 'r') &&
-        w1 == BW_WORD8('-', 'e', 'n', 'c', 'o', 'd', 'i', 'n') && n >= 18 &&
-        (raw[(at + 16) & (BW_SCAN_BUF - 1)] | 0x20) == 'g' &&
-        raw[(at + 17) & (BW_SCAN_BUF - 1)] == ':') {
-        f->result = BW_FRAME_NONE;
+    int te = bw_te_line(raw, at, next);
+    if (te >= 0) {
+        if (te)
+            f->chunked = 1;
+        else
+            f->result = BW_FRAME_NONE;
         return;
     }
+    __u64 w0 = BW_LOAD64(&raw[at & (BW_SCAN_BUF - 1)]) | BW_CASE_FOLD;
+    __u64 w1 = BW_LOAD64(&raw[(at + 8) & (BW_SCAN_BUF - 1)]) | BW_CASE_FOLD;
     if (w0 != BW_WORD8('c', 'o', 'n', 't', 'e', 'n', 't', '-') ||
         (w1 & 0x00ffffffffffffffULL) != BW_WORD8('l', 'e', 'n', 'g', 't', 'h', ':', 0))
         return;
@@ -1365,35 +1383,55 @@ BW_INLINE __u32 bw_ows_lead(__u64 w)
     return (__u32)(((before >> 7) * BW_SWAR_ONES) >> 56);
 }
 
-/* Content-Length's value raw[f->value, f->value_end) (up to 7 bytes of whitespace, 1 to 7
- * digits, up to 7 bytes of whitespace) into f->length, or BW_FRAME_NONE. A word at a time, so
- * that the verifier walks no loop: read once framing is over, outside its steps. */
-BW_INLINE void bw_frame_length(struct bw_scan_buf *sb, struct bw_frame *f)
+/* One step of reading Content-Length's value raw[f->value, f->value_end) into f->length: its
+ * leading whitespace, its digits, its trailing whitespace, a word a step (any run of whitespace
+ * or leading zeros, as servers take them). 0 once read, or BW_FRAME_NONE for what is no length
+ * or one past BW_FRAME_MAX_LENGTH. The byte at value_end is the line's CR or LF, so no digit
+ * runs past it. */
+BW_INLINE int bw_frame_value_step(struct bw_scan_buf *sb, struct bw_frame *f)
 {
-    const __u8 *raw = sb->raw;
-    __u32 at = f->value;
-    __u32 lead = bw_ows_lead(BW_LOAD64(&raw[at & (BW_SCAN_BUF - 1)]));
-    at += lead;
-    __u64 w = BW_LOAD64(&raw[at & (BW_SCAN_BUF - 1)]);
-    __u32 digits = 0, v = 0;
+    __u32 pos = f->value, end = f->value_end;
+    __u64 w = BW_LOAD64(&sb->raw[pos & (BW_SCAN_BUF - 1)]);
+    if (f->value_phase == 1) {
+        __u32 digits = 0;
+        __u64 v = f->length;
 #ifdef __bpf__
 #pragma unroll
 #endif
-    for (int k = 0; k < 7; k++) {
-        __u32 d = (__u32)(__u8)(w >> (8 * k)) - '0';
-        if (d > 9)
-            break;
-        v = v * 10 + d;
-        digits++;
+        for (int k = 0; k < 8; k++) {
+            __u32 d = (__u32)(__u8)(w >> (8 * k)) - '0';
+            if (d > 9)
+                break;
+            v = v * 10 + d;
+            digits++;
+        }
+        if (v > BW_FRAME_MAX_LENGTH) {
+            f->result = BW_FRAME_NONE;
+            return 0;
+        }
+        f->length = (__u32)v;
+        f->value = pos + digits;
+        if (digits < 8) /* leading zeros run on to the next word */
+            f->value_phase = 2;
+        return 1;
     }
-    at += digits;
-    if (lead < 8 && digits)
-        at += bw_ows_lead(BW_LOAD64(&raw[at & (BW_SCAN_BUF - 1)]));
-    if (lead == 8 || !digits || at != f->value_end || v > BW_FRAME_MAX_LENGTH) {
-        f->result = BW_FRAME_NONE;
-        return;
+    __u32 k = bw_ows_lead(w);
+    if (pos + k >= end) { /* whitespace to the end: no digits yet, or the value is read */
+        if (f->value_phase == 0)
+            f->result = BW_FRAME_NONE;
+        return 0;
     }
-    f->length = v;
+    if (k == 8) {
+        f->value = pos + 8;
+        return 1;
+    }
+    if (f->value_phase == 2) {
+        f->result = BW_FRAME_NONE; /* a second number, or what is no digit */
+        return 0;
+    }
+    f->value = pos + k;
+    f->value_phase = 1; /* a digit, or not: the next step says */
+    return 1;
 }
 
 /* One step of framing a request (struct bw_frame) from raw[0]: 0 once f->result says where
@@ -1428,12 +1466,12 @@ BW_INLINE int bw_frame_step(struct bw_scan_buf *sb, struct bw_frame *f)
     if (n && sb->raw[(eol - 1) & (BW_SCAN_BUF - 1)] == '\r')
         n--;
     if (n == 0 && at) {
-        f->end = eol + 1; /* the body's length is added once the steps are over */
+        f->end = eol + 1; /* the body's, once the steps are over (bw_frame_request) */
         f->result = BW_FRAME_END;
         return 0;
     }
-    if (at)
-        bw_frame_header(sb, f, at, n);
+    if (at && !f->trailers)
+        bw_frame_header(sb, f, at, n, eol + 1);
     if (f->result)
         return 0;
     f->line = f->pos = eol + 1;
@@ -1458,6 +1496,7 @@ BW_STEP_CB(bw_dechunk, ck)
 BW_STEP_CB(bw_skip_lead, ck)
 BW_STEP_CB(bw_reqline, rl)
 BW_STEP_CB(bw_frame, fr)
+BW_STEP_CB(bw_frame_value, fr)
 #define BW_RUN_STEPS(sb, state, max, step)                                                         \
     do {                                                                                           \
         struct bw_body_ctx ctx_ = {.sb = (sb)};                                                    \
@@ -1531,12 +1570,39 @@ BW_INLINE __u32 bw_frame_request(struct bw_scan_buf *sb, __u32 len)
 {
     struct bw_frame *f = &sb->fr;
     f->pos = f->line = f->length = f->lengths = f->end = f->value = f->value_end = 0;
+    f->chunked = f->trailers = 0;
     f->len = len;
     f->result = BW_FRAME_MORE;
     /* A step takes a byte at least. */
     BW_RUN_STEPS(sb, fr, BW_MAX_SCAN_BYTES + 1, bw_frame);
-    if (f->result == BW_FRAME_END && f->lengths) {
-        bw_frame_length(sb, f);
+    if (f->result != BW_FRAME_END)
+        return f->result;
+    if (f->chunked) {
+        /* The de-chunker walks the chunks to the last one's size line (it moves their data down
+         * in raw[], which is loaded again for the next request); the trailer lines to the empty
+         * one end the body. */
+        struct bw_dechunk *c = &sb->ck;
+        c->src = c->dst = c->mark = f->end;
+        c->len = len;
+        c->phase = BW_CK_SIZE;
+        c->left = c->digits = c->ended = 0;
+        c->frame = 1;
+        BW_RUN_STEPS(sb, ck, 2 * BW_MAX_SCAN_BYTES + 16, bw_dechunk);
+        c->frame = 0;
+        if (!c->ended) {
+            f->result = BW_FRAME_NONE; /* past the bytes loaded, or not chunks */
+            return f->result;
+        }
+        f->line = f->pos = c->ended;
+        f->trailers = 1;
+        f->result = BW_FRAME_MORE;
+        BW_RUN_STEPS(sb, fr, BW_MAX_SCAN_BYTES + 1, bw_frame);
+        return f->result;
+    }
+    if (f->lengths) {
+        f->value_phase = 0;
+        /* A step takes a byte at least, or the digits. */
+        BW_RUN_STEPS(sb, fr, BW_MAX_SCAN_BYTES + 1, bw_frame_value);
         f->end += f->length;
     }
     return f->result;

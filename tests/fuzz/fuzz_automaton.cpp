@@ -115,6 +115,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         std::string body = payload.substr(0, BW_MAX_SCAN_BYTES - chunked.size());
         if (decoded_body(chunked, body) != decoded_body(plain, dechunk(body))) __builtin_trap();
     }
+    {
+        // Framing pipelined requests: each start is a request line's (the first read from the
+        // whole load, the others from a rule's 64 bytes), past the one before, within the
+        // payload, at most BW_MAX_PIPELINED of them (ASan: no read past the load).
+        auto starts = bulwark::automaton::request_starts(payload);
+        if (starts.size() > BW_MAX_PIPELINED) __builtin_trap();
+        for (size_t i = 0; i < starts.size(); ++i)
+            if (starts[i] >= payload.size() || (i && starts[i] <= starts[i - 1]) ||
+                !bulwark::automaton::is_http_request(std::string_view(payload).substr(starts[i]),
+                                                     i ? BW_MAX_RULE_LEN : BW_MAX_SCAN_BYTES))
+                __builtin_trap();
+    }
     if (bulwark::automaton::is_http_request(payload)) payload.insert(0, "@");  // all body
     std::vector<bulwark::automaton::Pattern> patterns;
     size_t pos = 0;

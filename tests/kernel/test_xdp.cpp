@@ -871,8 +871,14 @@ TEST_CASE("pipelined requests count and are ruled one by one; a body's text is n
     CHECK(send(login, "198.18.0.45") == PASS);
     CHECK(send(post, "198.18.0.45") == PASS);
     CHECK(send(post + post, "198.18.0.45") == PASS);
+    // A chunked body is walked to its last chunk and trailers: a login after it is a login.
+    const std::string chunked =
+        "POST /upload HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5;x=1\r\nab\r\nc\r\n0\r\nX-Sum: 1\r\n\r\n";
+    CHECK(send(login, "198.18.0.46") == PASS);
+    CHECK(send(chunked + login, "198.18.0.46") == DROP);
     CHECK(counts(prog) == std::map<std::string, uint64_t>{
-                              {"pass", 8}, {"drop_rule", 2}, {"drop_rate_requests", 2}});
+                              {"pass", 9}, {"drop_rule", 3}, {"drop_rate_requests", 2}});
 }
 
 TEST_CASE("drops become ring-buffer events, throttled per source and reason", "[xdp][events]") {
