@@ -275,7 +275,7 @@ uint64_t drops_so_far(int counters_fd) {
 
 }  // namespace
 
-HttpResult http(const HttpProbe& probe) {
+HttpResult http(const HttpProbe& probe, const std::string& pipelined) {
     // A child, so that entering the client's network namespace leaves the test's alone.
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) != 0) return {};
@@ -327,7 +327,8 @@ HttpResult http(const HttpProbe& probe) {
                 done(Outcome::Failed, 0);
         }
         if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) done(Outcome::Failed, 0);
-        std::string req = probe.request_line + " HTTP/1.0\r\nHost: " + probe.dst + "\r\n\r\n";
+        std::string req =
+            pipelined + probe.request_line + " HTTP/1.0\r\nHost: " + probe.dst + "\r\n\r\n";
         if (send(fd, req.data(), req.size(), 0) != static_cast<ssize_t>(req.size()))
             done(Outcome::Failed, 0);
         for (int waited = 0; waited < 5000; waited += 5) {

@@ -71,8 +71,9 @@ struct HttpResult {
 };
 // Served (a response arrived) or dropped (the guard's drop counters moved while no response
 // came), whichever happens first, awaited for at most 5 s. A dropped request's connection is
-// reset at once (SO_LINGER 0) so it is never retransmitted and counted twice.
-HttpResult http(const HttpProbe& probe);
+// reset at once (SO_LINGER 0) so it is never retransmitted and counted twice. `pipelined`:
+// whole requests sent ahead of it in the same write, as a client that pipelines sends them.
+HttpResult http(const HttpProbe& probe, const std::string& pipelined = "");
 
 // Precheck helper: "" when `bulwark doctor`'s check `id` is ok here, else what doctor says of it
 // ("bulwark doctor: int80 missing: ..."), so a test skips in doctor's words.

@@ -279,6 +279,37 @@ TEST_CASE("real HTTP: a flood is cut to its burst, attacks dropped, others serve
     unlink(policy.c_str());
 }
 
+TEST_CASE("real HTTP: requests pipelined in one write are each counted and ruled",
+          "[guard][http]") {
+    // A client that pipelines writes several requests at once: one segment. Before, the guard
+    // took it for its first request only, so logins after a health check passed a spent login
+    // limit. Here over a real connection to busybox httpd, which answers the first.
+    Net net;
+    REQUIRE(run({"/usr/sbin/ip", "-n", kNs, "addr", "add", "198.18.0.3/29", "dev", kPeer}).code ==
+            0);
+    harness::Httpd server("198.18.0.1", 8080);
+    auto policy = write_policy(R"({"inspect_ports": [8080],
+        "limits": {"default": {"requests": {"rate": "1/day", "burst": 4}}},
+        "rules": [{"match": "GET /api/health", "action": "exempt"},
+                  {"match": "POST /login", "limit": {"rate": "1/day", "burst": 1}}]})");
+    attach(policy);
+    auto probe = [](const char* src, const std::string& before, const char* line) {
+        return harness::http({kNs, src, "198.18.0.1", 8080, line, kName}, before).outcome;
+    };
+    const std::string health = "GET /api/health HTTP/1.1\r\nHost: a\r\n\r\n";
+    const std::string login = "POST /login HTTP/1.1\r\nHost: a\r\nContent-Length: 7\r\n\r\nu=a&p=b";
+    CHECK(probe("198.18.0.2", "", "POST /login") == Outcome::Served);  // the login's burst
+    CHECK(probe("198.18.0.2", health + login, "POST /login") == Outcome::Dropped);
+    // Exempt checks pipelined take no token: four writes of five (20, burst 4) all served.
+    for (int i = 0; i < 4; ++i)
+        CHECK(probe("198.18.0.3", health + health + health + health, "GET /api/health") ==
+              Outcome::Served);
+    auto s = stats();
+    CHECK(s["counters"]["drop_rule"]["packets"] == 1);
+    CHECK(s["counters"]["drop_rate_requests"]["packets"] == 0);
+    unlink(policy.c_str());
+}
+
 TEST_CASE("reloads are atomic: under 1,020 reloads no packet sees a mix or an empty list",
           "[guard][reload]") {
     Net net;
