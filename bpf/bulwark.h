@@ -600,7 +600,7 @@ struct bw_reqline {
 enum bw_frame_result {
     BW_FRAME_MORE = 0, /* still reading the headers */
     BW_FRAME_END,      /* `end` is where the request ends (it may lie past the bytes loaded) */
-    BW_FRAME_NONE,     /* not framed: headers past the bytes loaded, chunked, a bad length */
+    BW_FRAME_NONE,     /* not framed: cut by the bytes loaded, or refused by the server */
 };
 struct bw_frame {
     __u32 pos;     /* the next raw[] byte read */
@@ -771,6 +771,14 @@ BW_INLINE __u32 bw_first_flagged(__u64 m)
 {
     __u64 low = (m & (~m + 1)) >> 7;
     return 7 - (__u32)((low * 0x0706050403020100ULL) >> 56);
+}
+
+/* How many of a word's bytes, from its first in memory, are flagged in `in_run` (the bytes of a
+ * run, as bw_bytes_eq_all flags them): 8 when all are. */
+BW_INLINE __u32 bw_run_lead(__u64 in_run)
+{
+    __u64 other = ~in_run & BW_SWAR_HIGHS;
+    return other ? bw_first_flagged(other) : 8;
 }
 
 /* A body of binary data (a file in an upload: an image, an archive, a PDF) is not scanned:
@@ -1254,9 +1262,9 @@ BW_INLINE int bw_skip_lead_step(struct bw_scan_buf *sb, struct bw_dechunk *c)
     __u64 lead = bw_bytes_eq_all(w, ' ') | bw_bytes_eq_all(w, '\t') | bw_bytes_eq_all(w, '\r') |
                  bw_bytes_eq_all(w, '\n') | bw_bytes_eq_all(w, 0xef) | bw_bytes_eq_all(w, 0xbb) |
                  bw_bytes_eq_all(w, 0xbf);
-    __u64 text = ~lead & BW_SWAR_HIGHS;
-    c->src = in + (text ? bw_first_flagged(text) : 8);
-    return !text;
+    __u32 k = bw_run_lead(lead);
+    c->src = in + k;
+    return k == 8;
 }
 
 /* What a body is, from its first byte past the lead, raw[at] (the body is empty when at >=
@@ -1376,11 +1384,7 @@ BW_INLINE void bw_frame_header(struct bw_scan_buf *sb, struct bw_frame *f, __u32
 /* How many of w's bytes, from its first in memory, are a space or a tab (8: all). */
 BW_INLINE __u32 bw_ows_lead(__u64 w)
 {
-    __u64 other = ~(bw_bytes_eq_all(w, ' ') | bw_bytes_eq_all(w, '\t')) & BW_SWAR_HIGHS;
-    if (!other)
-        return 8;
-    __u64 before = ((other & -other) - 1) & BW_SWAR_HIGHS;
-    return (__u32)(((before >> 7) * BW_SWAR_ONES) >> 56);
+    return bw_run_lead(bw_bytes_eq_all(w, ' ') | bw_bytes_eq_all(w, '\t'));
 }
 
 /* One step of reading Content-Length's value raw[f->value, f->value_end) into f->length: its
@@ -1456,8 +1460,7 @@ BW_INLINE int bw_frame_step(struct bw_scan_buf *sb, struct bw_frame *f)
         f->pos = pos;
         return 1;
     }
-    __u64 before = ((lf & -lf) - 1) & BW_SWAR_HIGHS;
-    __u32 eol = pos + (__u32)(((before >> 7) * BW_SWAR_ONES) >> 56);
+    __u32 eol = pos + bw_first_flagged(lf);
     if (eol >= f->len) {
         f->result = BW_FRAME_NONE; /* the word's LF is past the bytes loaded */
         return 0;
@@ -1513,11 +1516,7 @@ BW_STEP_CB(bw_frame_value, fr)
  * Apache and Node do, so a request sent after "\r\n" is one to them. */
 BW_INLINE __u32 bw_blank_lead(__u64 w)
 {
-    __u64 other = ~(bw_bytes_eq_all(w, '\r') | bw_bytes_eq_all(w, '\n')) & BW_SWAR_HIGHS;
-    if (!other)
-        return 8;
-    __u64 before = ((other & -other) - 1) & BW_SWAR_HIGHS; /* the high bits of the bytes before */
-    return (__u32)(((before >> 7) * BW_SWAR_ONES) >> 56);
+    return bw_run_lead(bw_bytes_eq_all(w, '\r') | bw_bytes_eq_all(w, '\n'));
 }
 
 /* Whether raw[0, len) starts an HTTP request: a method the guard lists and a space (the

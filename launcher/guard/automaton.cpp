@@ -1262,9 +1262,10 @@ std::vector<size_t> request_starts(std::string_view payload) {
     starts.push_back(at);
     // next_request(): the request at `at` loaded (up to BW_MAX_SCAN_BYTES) and framed; the
     // next one read from its end, past empty lines, from the 64 bytes a rule reads.
+    // One scratch buffer for all, as the kernel's (a load leaves the bytes past it as they were).
+    auto s = std::make_unique<Buf>();
     while (starts.size() < BW_MAX_PIPELINED) {
         auto rest = payload.substr(at);
-        auto s = std::make_unique<Buf>();
         uint32_t n = static_cast<uint32_t>(std::min(rest.size(), size_t{BW_MAX_SCAN_BYTES}));
         std::copy_n(rest.begin(), n, s->b.raw);
         if (bw_frame_request(&s->b, n) != BW_FRAME_END || s->b.fr.end >= rest.size()) break;

@@ -116,8 +116,8 @@ bool is_http_request(std::string_view payload, size_t scan_bytes = BW_MAX_SCAN_B
 
 // Where the requests of a segment start, as the kernel frames them for the request limits and
 // the rules (inspect, then pipelined: bw_frame_request after each): the first after any empty
-// lines, then each that follows its predecessor's headers and Content-Length body, up to
-// BW_MAX_PIPELINED. Empty when the segment starts no request.
+// lines, then each that follows its predecessor's headers and body (chunked, or Content-Length), up
+// to BW_MAX_PIPELINED. Empty when the segment starts no request.
 std::vector<size_t> request_starts(std::string_view payload);
 
 // The kernel's decoding of the first `scan_bytes` of a payload (bw_decode_step).
