@@ -162,7 +162,10 @@ int dispatch(const std::string& cmd, const std::vector<std::string>& args, const
         auto file = vm["resources"].as<std::string>();
         std::string text = file == "-" ? read_fd(0, "read(stdin)") : read_file(file);
         auto doc = parse_json(text, file);
-        oci::update(g, one_id(vm), oci::parse_resources(JsonAt(doc, file)));
+        oci::Unknown unknown;
+        auto resources = oci::parse_resources(JsonAt(doc, file), unknown);
+        oci::warn_unknown(g, file, unknown);
+        oci::update(g, one_id(vm), resources);
         return 0;
     }
     if (cmd == "exec") {

@@ -554,32 +554,48 @@ Json hook_state(const State& s, const std::string& status) {
     return j;
 }
 
-void run_hooks(const std::vector<Hook>& hooks, const Json& state, const char* kind) {
+void run_hook(const Hook& h, const std::string& text, const char* kind) {
+    auto [rd, wr] = make_pipe("pipe(hook stdin)");
+    pid_t pid = fork();
+    if (pid < 0) throw_sys("fork(hook)");
+    if (pid == 0) {
+        dup2(rd.get(), 0);
+        std::vector<char*> argv, envp;
+        std::vector<std::string> args = h.args.empty() ? std::vector{h.path} : h.args;
+        for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        for (auto& e : h.env) envp.push_back(const_cast<char*>(e.c_str()));
+        envp.push_back(nullptr);
+        if (h.timeout) alarm(*h.timeout);
+        execve(h.path.c_str(), argv.data(), envp.data());
+        _exit(127);
+    }
+    rd.reset();
+    write_all(wr.get(), text.data(), text.size());
+    wr.reset();
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
+    std::string how = WIFEXITED(status)
+                          ? "exited with status " + std::to_string(WEXITSTATUS(status))
+                          : std::string("was killed by ") + strsignal(WTERMSIG(status)) +
+                                (WTERMSIG(status) == SIGALRM ? " (its timeout)" : "");
+    throw std::runtime_error(std::string(kind) + " hook " + h.path + " " + how);
+}
+
+// Runs `hooks` in order, each with the state on its stdin. The first that fails throws, unless
+// `warn` is given: a poststart or poststop hook that fails is logged and the ones after it run
+// (runtime spec, Lifecycle; runtime-tools' poststart_fail and poststop_fail check it).
+void run_hooks(const std::vector<Hook>& hooks, const Json& state, const char* kind,
+               const std::function<void(const std::string&)>& warn = {}) {
     auto text = state.dump();
     for (auto& h : hooks) {
-        auto [rd, wr] = make_pipe("pipe(hook stdin)");
-        pid_t pid = fork();
-        if (pid < 0) throw_sys("fork(hook)");
-        if (pid == 0) {
-            dup2(rd.get(), 0);
-            std::vector<char*> argv, envp;
-            std::vector<std::string> args = h.args.empty() ? std::vector{h.path} : h.args;
-            for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-            argv.push_back(nullptr);
-            for (auto& e : h.env) envp.push_back(const_cast<char*>(e.c_str()));
-            envp.push_back(nullptr);
-            if (h.timeout) alarm(*h.timeout);
-            execve(h.path.c_str(), argv.data(), envp.data());
-            _exit(127);
+        try {
+            run_hook(h, text, kind);
+        } catch (const std::exception& e) {
+            if (!warn) throw;
+            warn(e.what());
         }
-        rd.reset();
-        write_all(wr.get(), text.data(), text.size());
-        wr.reset();
-        int status = 0;
-        waitpid(pid, &status, 0);
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-            throw std::runtime_error(std::string(kind) + " hook " + h.path + " failed (status " +
-                                     std::to_string(status) + ")");
     }
 }
 
@@ -655,6 +671,10 @@ State load_state(const Globals& g, const std::string& id) {
     return s;
 }
 
+void warn_unknown(const Globals& g, const std::string& file, const Unknown& unknown) {
+    for (auto& w : unknown) g.warn(file + ": " + w + ": ignored");
+}
+
 pid_t create(const Globals& g, const CreateOptions& o) {
     check_id(o.id);
     char* bundle_abs = realpath(o.bundle.c_str(), nullptr);
@@ -662,6 +682,7 @@ pid_t create(const Globals& g, const CreateOptions& o) {
     std::string bundle = bundle_abs;
     free(bundle_abs);
     auto spec = load_spec(bundle);
+    warn_unknown(g, spec.file, spec.unknown);
     auto key = trust_key(g);
     if (auto it = spec.annotations.find(kHardenAnnotation);
         it != spec.annotations.end() && it->second == "true") {
@@ -801,11 +822,7 @@ void start(const Globals& g, const std::string& id) {
     auto spec = load_spec(s.bundle);
     s.status = "running";
     // A failing poststart hook is a warning: the container runs on (runtime spec).
-    try {
-        run_hooks(spec.hooks.poststart, hook_state(s, "running"), "poststart");
-    } catch (const std::exception& e) {
-        g.warn(e.what());
-    }
+    run_hooks(spec.hooks.poststart, hook_state(s, "running"), "poststart", g.warn);
 }
 
 std::vector<State> list(const Globals& g) {
@@ -854,10 +871,10 @@ void remove(const Globals& g, const std::string& id, bool force) {
     s.status = "stopped";
     try {
         auto spec = load_spec(s.bundle);
-        run_hooks(spec.hooks.poststop, hook_state(s, "stopped"), "poststop");
-    } catch (const std::exception& e) {
         // The spec says a failing poststop hook is logged and the delete goes on.
-        g.warn(e.what());
+        run_hooks(spec.hooks.poststop, hook_state(s, "stopped"), "poststop", g.warn);
+    } catch (const std::exception& e) {
+        g.warn(e.what());  // the bundle's config.json is gone or broken
     }
     remove_state_dir(g, id);
 }
@@ -893,7 +910,9 @@ int exec(const Globals& g, const ExecOptions& o) {
     Process proc;
     if (!o.process_file.empty()) {
         auto doc = load_json_file(o.process_file);
-        proc = parse_process(JsonAt(doc, o.process_file));
+        Unknown unknown;
+        proc = parse_process(JsonAt(doc, o.process_file), unknown);
+        warn_unknown(g, o.process_file, unknown);
     } else {
         proc = spec.process;
         proc.args = o.args;

@@ -44,6 +44,8 @@ struct State {
 // Validates an ID as runc does: [A-Za-z0-9_+.-], not "." or "..", at most 1024 characters.
 void check_id(const std::string& id);
 
+// One warning per property of `file` that was ignored (spec.hpp, Unknown).
+void warn_unknown(const Globals& g, const std::string& file, const Unknown& unknown);
 pid_t create(const Globals& g, const CreateOptions& o);
 void start(const Globals& g, const std::string& id);
 State load_state(const Globals& g, const std::string& id);

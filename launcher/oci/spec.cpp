@@ -110,11 +110,16 @@ void refuse_nonempty(const JsonAt& obj, std::string_view key, const std::string&
     v->fail("not supported by bulwark-oci: " + why);
 }
 
-std::vector<Hook> parse_hooks(const JsonAt& j) {
+// Keeps the members of `j` that are not `keys` as ignored properties (spec.hpp, Unknown).
+void note_unknown(const JsonAt& j, std::initializer_list<std::string_view> keys, Unknown& unknown) {
+    for (auto& w : j.unknown_keys(keys)) unknown.push_back(std::move(w));
+}
+
+std::vector<Hook> parse_hooks(const JsonAt& j, Unknown& unknown) {
     std::vector<Hook> out;
     for (size_t i = 0; i < j.size(); ++i) {
         auto h = j[i];
-        h.only_keys({"path", "args", "env", "timeout"});
+        note_unknown(h, {"path", "args", "env", "timeout"}, unknown);
         Hook hook;
         hook.path = h.at("path").str();
         if (!is_absolute(hook.path)) h.at("path").fail("must be an absolute path");
@@ -180,13 +185,13 @@ std::string DeviceRule::v1() const {
     return std::string(1, type) + " " + num(major) + ":" + num(minor) + " " + access;
 }
 
-Process parse_process(const JsonAt& j) {
+Process parse_process(const JsonAt& j, Unknown& unknown) {
     Process p;
-    for (auto& w : j.unknown_keys({"terminal", "consoleSize", "user", "args", "commandLine", "env",
-                                   "cwd", "capabilities", "rlimits", "noNewPrivileges",
-                                   "apparmorProfile", "oomScoreAdj", "selinuxLabel", "ioPriority",
-                                   "scheduler", "execCPUAffinity"}))
-        throw InputError(j.file() + ": " + w);
+    note_unknown(j,
+                 {"terminal", "consoleSize", "user", "args", "commandLine", "env", "cwd",
+                  "capabilities", "rlimits", "noNewPrivileges", "apparmorProfile", "oomScoreAdj",
+                  "selinuxLabel", "ioPriority", "scheduler", "execCPUAffinity"},
+                 unknown);
     if (auto t = j.get("terminal")) p.terminal = t->boolean();
     p.args = j.at("args").str_list();
     if (p.args.empty()) j.at("args").fail("must name the program to run");
@@ -196,7 +201,7 @@ Process parse_process(const JsonAt& j) {
         if (!is_absolute(p.cwd)) c->fail("must be an absolute path");
     }
     if (auto u = j.get("user")) {
-        u->only_keys({"uid", "gid", "umask", "additionalGids", "username"});
+        note_unknown(*u, {"uid", "gid", "umask", "additionalGids", "username"}, unknown);
         if (auto v = u->get("uid")) p.uid = static_cast<uid_t>(v->u64(UINT32_MAX - 1));
         if (auto v = u->get("gid")) p.gid = static_cast<gid_t>(v->u64(UINT32_MAX - 1));
         if (auto v = u->get("umask")) p.umask = static_cast<mode_t>(v->u64(0777));
@@ -205,7 +210,7 @@ Process parse_process(const JsonAt& j) {
                 p.additional_gids.push_back(static_cast<gid_t>((*v)[i].u64(UINT32_MAX - 1)));
     }
     if (auto c = j.get("capabilities")) {
-        c->only_keys({"bounding", "effective", "inheritable", "permitted", "ambient"});
+        note_unknown(*c, {"bounding", "effective", "inheritable", "permitted", "ambient"}, unknown);
         auto set = [&](const char* key, std::vector<cap_value_t>& out) {
             if (auto v = c->get(key)) out = cap_list(*v);
         };
@@ -218,7 +223,7 @@ Process parse_process(const JsonAt& j) {
     if (auto r = j.get("rlimits")) {
         for (size_t i = 0; i < r->size(); ++i) {
             auto e = (*r)[i];
-            e.only_keys({"type", "soft", "hard"});
+            note_unknown(e, {"type", "soft", "hard"}, unknown);
             Rlimit rl;
             rl.name = e.at("type").str();
             rl.resource = e.at("type").here([&] { return rlimit_resource(rl.name); });
@@ -238,13 +243,17 @@ Process parse_process(const JsonAt& j) {
     return p;
 }
 
-Resources parse_resources(const JsonAt& j) {
+Resources parse_resources(const JsonAt& j, Unknown& unknown) {
     Resources r;
-    j.only_keys({"devices", "memory", "cpu", "pids", "blockIO", "hugepageLimits", "network", "rdma",
-                 "unified"});
+    note_unknown(j,
+                 {"devices", "memory", "cpu", "pids", "blockIO", "hugepageLimits", "network",
+                  "rdma", "unified"},
+                 unknown);
     if (auto m = j.get("memory")) {
-        m->only_keys({"limit", "reservation", "swap", "kernel", "kernelTCP", "swappiness",
-                      "disableOOMKiller", "useHierarchy", "checkBeforeUpdate"});
+        note_unknown(*m,
+                     {"limit", "reservation", "swap", "kernel", "kernelTCP", "swappiness",
+                      "disableOOMKiller", "useHierarchy", "checkBeforeUpdate"},
+                     unknown);
         if (auto v = m->get("limit")) r.memory_limit = v->i64(-1, INT64_MAX);
         if (auto v = m->get("swap")) r.memory_swap = v->i64(-1, INT64_MAX);
         if (r.memory_limit && r.memory_swap && *r.memory_swap >= 0 &&
@@ -257,8 +266,10 @@ Resources parse_resources(const JsonAt& j) {
             d->fail("not supported by bulwark-oci: disabling the OOM killer");
     }
     if (auto c = j.get("cpu")) {
-        c->only_keys({"shares", "quota", "burst", "period", "realtimeRuntime", "realtimePeriod",
-                      "cpus", "mems", "idle"});
+        note_unknown(*c,
+                     {"shares", "quota", "burst", "period", "realtimeRuntime", "realtimePeriod",
+                      "cpus", "mems", "idle"},
+                     unknown);
         if (auto v = c->get("quota")) r.cpu_quota = v->i64(-1, INT64_MAX);
         if (auto v = c->get("period")) r.cpu_period = v->u64(1000000);
         if (auto v = c->get("shares")) r.cpu_shares = v->u64(262144);
@@ -275,13 +286,13 @@ Resources parse_resources(const JsonAt& j) {
             refuse_nonempty(*c, key, "this cpu setting");
     }
     if (auto p = j.get("pids")) {
-        p->only_keys({"limit"});
+        note_unknown(*p, {"limit"}, unknown);
         r.pids_limit = p->at("limit").i64(INT64_MIN, INT64_MAX);
     }
     if (auto d = j.get("devices")) {
         for (size_t i = 0; i < d->size(); ++i) {
             auto e = (*d)[i];
-            e.only_keys({"allow", "type", "major", "minor", "access"});
+            note_unknown(e, {"allow", "type", "major", "minor", "access"}, unknown);
             DeviceRule rule;
             rule.allow = e.at("allow").boolean();
             if (auto t = e.get("type")) {
@@ -318,8 +329,10 @@ Spec parse_spec(const Json& doc, const std::string& file, const std::string& bun
     JsonAt top(doc, file);
     Spec s;
     s.file = file;
-    top.only_keys({"ociVersion", "root", "mounts", "process", "hostname", "domainname", "hooks",
-                   "annotations", "linux", "solaris", "windows", "vm", "zos"});
+    note_unknown(top,
+                 {"ociVersion", "root", "mounts", "process", "hostname", "domainname", "hooks",
+                  "annotations", "linux", "solaris", "windows", "vm", "zos"},
+                 s.unknown);
     s.oci_version = top.at("ociVersion").str();
     if (s.oci_version.rfind("1.", 0) != 0)
         top.at("ociVersion").fail("unsupported version (bulwark-oci reads 1.x)");
@@ -327,7 +340,7 @@ Spec parse_spec(const Json& doc, const std::string& file, const std::string& bun
     refuse_nonempty(top, "domainname", "setting the NIS domain name");
 
     auto root = top.at("root");
-    root.only_keys({"path", "readonly"});
+    note_unknown(root, {"path", "readonly"}, s.unknown);
     s.root = root.at("path").str();
     if (!is_absolute(s.root)) s.root = bundle + "/" + s.root;
     if (auto ro = root.get("readonly")) s.root_readonly = ro->boolean();
@@ -335,7 +348,9 @@ Spec parse_spec(const Json& doc, const std::string& file, const std::string& bun
     if (auto m = top.get("mounts")) {
         for (size_t i = 0; i < m->size(); ++i) {
             auto e = (*m)[i];
-            e.only_keys({"destination", "type", "source", "options", "uidMappings", "gidMappings"});
+            note_unknown(e,
+                         {"destination", "type", "source", "options", "uidMappings", "gidMappings"},
+                         s.unknown);
             refuse_nonempty(e, "uidMappings", "id-mapped mounts");
             refuse_nonempty(e, "gidMappings", "id-mapped mounts");
             Mount mt;
@@ -357,29 +372,32 @@ Spec parse_spec(const Json& doc, const std::string& file, const std::string& bun
     }
 
     if (auto p = top.get("process"))
-        s.process = parse_process(*p);
+        s.process = parse_process(*p, s.unknown);
     else
         top.fail("\"process\" is required to create a container");
     if (auto h = top.get("hostname")) s.hostname = h->str();
     if (auto a = top.get("annotations"))
         for (auto& [k, v] : a->members()) s.annotations[k] = v.str();
     if (auto h = top.get("hooks")) {
-        h->only_keys({"prestart", "createRuntime", "createContainer", "startContainer", "poststart",
-                      "poststop"});
+        note_unknown(*h,
+                     {"prestart", "createRuntime", "createContainer", "startContainer", "poststart",
+                      "poststop"},
+                     s.unknown);
         refuse_nonempty(*h, "createContainer", "hooks run inside the container's namespaces");
         refuse_nonempty(*h, "startContainer", "hooks run inside the container's namespaces");
-        if (auto v = h->get("prestart")) s.hooks.prestart = parse_hooks(*v);
-        if (auto v = h->get("createRuntime")) s.hooks.create_runtime = parse_hooks(*v);
-        if (auto v = h->get("poststart")) s.hooks.poststart = parse_hooks(*v);
-        if (auto v = h->get("poststop")) s.hooks.poststop = parse_hooks(*v);
+        if (auto v = h->get("prestart")) s.hooks.prestart = parse_hooks(*v, s.unknown);
+        if (auto v = h->get("createRuntime")) s.hooks.create_runtime = parse_hooks(*v, s.unknown);
+        if (auto v = h->get("poststart")) s.hooks.poststart = parse_hooks(*v, s.unknown);
+        if (auto v = h->get("poststop")) s.hooks.poststop = parse_hooks(*v, s.unknown);
     }
 
     auto linux = top.get("linux");
     if (!linux) top.fail("\"linux\" is required");
-    linux->only_keys({"namespaces", "uidMappings", "gidMappings", "timeOffsets", "devices",
-                      "cgroupsPath", "rootfsPropagation", "maskedPaths", "readonlyPaths",
-                      "mountLabel", "personality", "resources", "sysctl", "seccomp", "intelRdt",
-                      "memoryPolicy"});
+    note_unknown(*linux,
+                 {"namespaces", "uidMappings", "gidMappings", "timeOffsets", "devices",
+                  "cgroupsPath", "rootfsPropagation", "maskedPaths", "readonlyPaths", "mountLabel",
+                  "personality", "resources", "sysctl", "seccomp", "intelRdt", "memoryPolicy"},
+                 s.unknown);
     refuse_nonempty(*linux, "uidMappings",
                     "user namespaces (bulwark-oci runs rootful containers; use non-root "
                     "process.user instead)");
@@ -392,7 +410,7 @@ Spec parse_spec(const Json& doc, const std::string& file, const std::string& bun
     if (auto ns = linux->get("namespaces")) {
         for (size_t i = 0; i < ns->size(); ++i) {
             auto e = (*ns)[i];
-            e.only_keys({"type", "path"});
+            note_unknown(e, {"type", "path"}, s.unknown);
             auto type = e.at("type").str();
             Namespace n;
             for (auto& [name, flag] : kNamespaces)
@@ -413,7 +431,8 @@ Spec parse_spec(const Json& doc, const std::string& file, const std::string& bun
     if (auto d = linux->get("devices")) {
         for (size_t i = 0; i < d->size(); ++i) {
             auto e = (*d)[i];
-            e.only_keys({"type", "path", "major", "minor", "fileMode", "uid", "gid"});
+            note_unknown(e, {"type", "path", "major", "minor", "fileMode", "uid", "gid"},
+                         s.unknown);
             Device dev;
             auto t = e.at("type").str();
             if (t != "c" && t != "b" && t != "u" && t != "p")
@@ -445,7 +464,7 @@ Spec parse_spec(const Json& doc, const std::string& file, const std::string& bun
     }
     if (auto m = linux->get("maskedPaths")) s.masked_paths = m->str_list();
     if (auto m = linux->get("readonlyPaths")) s.readonly_paths = m->str_list();
-    if (auto r = linux->get("resources")) s.resources = parse_resources(*r);
+    if (auto r = linux->get("resources")) s.resources = parse_resources(*r, s.unknown);
     if (auto sc = linux->get("sysctl")) {
         for (auto& [k, v] : sc->members()) {
             if (k.find("..") != std::string::npos || k.find('/') != std::string::npos)

@@ -60,8 +60,14 @@ struct Process {
     std::optional<int> oom_score_adj;
     bool terminal = false;
 };
+// Properties the runtime spec does not define (or a later version does, and bulwark-oci does not
+// know): the spec's extensibility rule says a runtime MUST NOT fail on them and MUST ignore them.
+// Each is kept as one message ("/process/x: unknown key \"x\" (did you mean ...)") for the caller
+// to warn with: a misspelt key is one of them. What bulwark-oci knows and does not do is refused.
+using Unknown = std::vector<std::string>;
+
 // The "process" object alone: `exec --process FILE` reads one.
-Process parse_process(const JsonAt& j);
+Process parse_process(const JsonAt& j, Unknown& unknown);
 
 struct Namespace {
     int flag = 0;      // CLONE_NEWNET...
@@ -101,7 +107,7 @@ struct Resources {
     }
 };
 // linux.resources, or the document `update --resources` reads.
-Resources parse_resources(const JsonAt& j);
+Resources parse_resources(const JsonAt& j, Unknown& unknown);
 
 struct Hook {
     std::string path;
@@ -131,6 +137,7 @@ struct Spec {
     Resources resources;
     Hooks hooks;
     std::map<std::string, std::string> annotations;
+    Unknown unknown;  // ignored properties, for `create` to warn about
 
     bool has_namespace(int flag) const;
     const Namespace* find_namespace(int flag) const;

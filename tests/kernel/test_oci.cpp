@@ -255,7 +255,7 @@ TEST_CASE("bad specs and failed set-ups are refused with the field named and lea
     bundle = make_bundle(o.dir, {"true"}, [](bulwark::Json& d) {
         d["hooks"]["prestart"] = bulwark::Json::array({{{"path", "/bin/false"}}});
     });
-    expect_refused("b4", bundle, "prestart hook /bin/false failed");
+    expect_refused("b4", bundle, "prestart hook /bin/false exited with status 1");
     fs::remove_all(o.dir / "bundle");
     bundle = make_bundle(o.dir, {"true"}, [](bulwark::Json& d) {
         d["mounts"].push_back({{"destination", "/data/x"},
@@ -390,17 +390,23 @@ TEST_CASE(
     };
     auto bundle =
         make_bundle(o.dir, {"sh", "-c", "read x < /data/go; exit 0"}, [&](bulwark::Json& d) {
+            // A failing poststart or poststop hook is a warning, and the hooks after it run.
+            bulwark::Json fail = {{"path", "/bin/false"}};
             d["hooks"] = {{"createRuntime", bulwark::Json::array({hook("createRuntime")})},
                           {"prestart", bulwark::Json::array({hook("prestart")})},
-                          {"poststart", bulwark::Json::array({hook("poststart")})},
-                          {"poststop", bulwark::Json::array({hook("poststop")})}};
+                          {"poststart", bulwark::Json::array({fail, hook("poststart")})},
+                          {"poststop", bulwark::Json::array({fail, hook("poststop")})}};
             d["annotations"]["example.org/a"] = "b";
+            // A property the runtime spec does not define is ignored with a warning.
+            d["unknown"] = "unknown";
         });
     REQUIRE(mkfifo((o.dir / "data/go").c_str(), 0666) == 0);
     auto pidfile = o.dir / "pid";
     auto r = o.call({"create", "--bundle", bundle, "--pid-file", pidfile, "h1"});
     INFO(r.out);
     REQUIRE(r.code == 0);
+    CHECK_THAT(slurp(o.dir / "log.json"),
+               Catch::Contains("config.json: /: unknown key \\\"unknown\\\": ignored"));
     pid_t pid = std::stoi(slurp(pidfile));
     auto read_hook = [&](const std::string& stage) {
         return bulwark::parse_json(slurp(o.dir / (stage + ".json")), stage);
@@ -410,7 +416,10 @@ TEST_CASE(
     CHECK(read_hook("prestart").at("pid") == pid);
     CHECK(read_hook("prestart").at("annotations").at("example.org/a") == "b");
     CHECK_FALSE(fs::exists(o.dir / "poststart.json"));
-    REQUIRE(o.call({"start", "h1"}).code == 0);
+    r = o.call({"start", "h1"});
+    REQUIRE(r.code == 0);
+    CHECK(o.last_log().at("msg") == "poststart hook /bin/false exited with status 1");
+    CHECK(o.last_log().at("level") == "warning");
     CHECK(read_hook("poststart").at("status") == "running");
     CHECK(read_hook("poststart").at("id") == "h1");
 
@@ -440,7 +449,9 @@ TEST_CASE(
     std::ofstream(o.dir / "data/go") << "go\n";
     CHECK(reap(pid) == 0);
     CHECK_FALSE(fs::exists(o.dir / "poststop.json"));
-    REQUIRE(o.call({"delete", "h1"}).code == 0);
+    r = o.call({"delete", "h1"});
+    REQUIRE(r.code == 0);
+    CHECK(o.last_log().at("msg") == "poststop hook /bin/false exited with status 1");
     CHECK(read_hook("poststop").at("status") == "stopped");
 }
 

@@ -154,6 +154,31 @@ TEST_CASE("what bulwark-oci cannot honour is refused with its JSON path", "[oci]
     CHECK(parse_error(doc) == "");
 }
 
+TEST_CASE("properties the runtime spec does not define are ignored, each named", "[oci]") {
+    // config.md, Extensibility: a runtime MUST NOT fail on an unknown property (runtime-tools'
+    // misc_props adds a top-level "unknown"); a newer spec's fields and vendors' come this way.
+    auto doc = podman_like();
+    doc["unknown"] = "unknown";
+    doc["process"]["user"]["uidd"] = 5;
+    doc["linux"]["resources"]["pids"]["limitt"] = 3;
+    doc["linux"]["namespaces"][0]["flags"] = 1;
+    doc["hooks"] = {{"prestart", Json::array({{{"path", "/bin/hook"}, {"why", "x"}}})}};
+    CHECK(parse_error(doc) == "");
+    auto s = parse_spec(doc, "/b/config.json", "/b");
+    CHECK(s.unknown ==
+          std::vector<std::string>{
+              "/: unknown key \"unknown\"",
+              "/process/user: unknown key \"uidd\" (did you mean \"uid\"?)",
+              "/hooks/prestart/0: unknown key \"why\"",
+              "/linux/namespaces/0: unknown key \"flags\"",
+              "/linux/resources/pids: unknown key \"limitt\" (did you mean \"limit\"?)"});
+    CHECK(s.resources.pids_limit == 2048);  // the misspelt limit is not read
+    CHECK(parse_spec(podman_like(), "/b/config.json", "/b").unknown.empty());
+    // What the spec defines and bulwark-oci does not do is still refused (test above).
+    doc["linux"]["intelRdt"] = {{"closID", "x"}};
+    CHECK_THAT(parse_error(doc), Catch::Contains("/linux/intelRdt"));
+}
+
 TEST_CASE("mount options map to mount(2) flags, propagation and data", "[oci]") {
     auto m = parse_mount_options({"nosuid", "noexec", "mode=755", "size=65536k", "strictatime"});
     CHECK(m.flags == (MS_NOSUID | MS_NOEXEC | MS_STRICTATIME));
@@ -267,7 +292,8 @@ TEST_CASE("the features document lists what is supported", "[oci]") {
 TEST_CASE("cpusets and memory reservations parse; a list that is not one is refused", "[oci]") {
     auto parse = [](const std::string& text) {
         auto doc = parse_json(text, "r.json");
-        return parse_resources(JsonAt(doc, "r.json"));
+        Unknown unknown;
+        return parse_resources(JsonAt(doc, "r.json"), unknown);
     };
     auto r = parse(R"({"cpu": {"cpus": "0-3,6", "mems": "0"}, "memory": {"reservation": 1024}})");
     CHECK(r.cpuset_cpus == "0-3,6");
