@@ -283,7 +283,12 @@ void mask_paths(const Spec& s) {
 }
 
 void setup_filesystem(const Spec& s) {
-    do_mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr, "private propagation of /");
+    // Slaves of the host's mounts, as runc makes them: what the host mounts later reaches the
+    // container (under its rootfs and its bind mounts, whose copies are slaves too: "rslave",
+    // Kubernetes' HostToContainer), and nothing the container mounts or unmounts (the old root
+    // below) reaches the host. Private, as before 2026-12-06, cut the first too: a slave
+    // rootfsPropagation was a private one. pivot_root takes a slave root (not a shared one).
+    do_mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr, "slave propagation of /");
     do_mount(s.root.c_str(), s.root, nullptr, MS_BIND | MS_REC, nullptr, "bind rootfs " + s.root);
     UniqueFd root(open(s.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) throw_sys("open(" + s.root + ")");
@@ -329,6 +334,19 @@ std::string set_rlimits(const std::vector<Rlimit>& limits) {
 // Returns warnings: an ambient capability the kernel will not raise because it is not in the
 // inheritable set is left out, as runc does, since `runc spec` and `crun spec` both write one.
 std::string set_caps_and_user(const Process& p) {
+    // What the runtime does not hold it cannot grant, and the spec makes that an error
+    // (config.md, capabilities); cap_set_proc's EPERM named neither the set nor the capability.
+    // Root lacks CAP_SYS_RESOURCE on this project's test machine: a spec with every capability
+    // (runtime-tools' privileged configs) meets it.
+    for (auto [set, caps] : {std::pair{"bounding", &p.caps.bounding},
+                             {"permitted", &p.caps.permitted},
+                             {"effective", &p.caps.effective},
+                             {"inheritable", &p.caps.inheritable}})
+        for (auto v : *caps)
+            if (cap_get_bound(v) != 1)
+                throw InputError(std::string("process.capabilities.") + set + ": " +
+                                 caps::name_of(v) +
+                                 " is not in bulwark-oci's own bounding set: it cannot be granted");
     for (cap_value_t v = 0; v <= static_cast<cap_value_t>(cap_max_bits()) - 1; ++v) {
         bool keep = false;
         for (auto b : p.caps.bounding) keep |= b == v;

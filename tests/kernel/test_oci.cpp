@@ -2,7 +2,9 @@
 // Podman with conmon, and containerd's runc shim through ctr. Containers run the busybox test
 // rootfs; their network tests use 198.18.0.0/15 only, on a Podman network the test makes.
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -46,14 +48,17 @@ struct Oci {
     TempDir dir{"oci"};
     std::string root = dir / "state";
 
-    Result call(const std::vector<std::string>& args, int timeout_s = 60) {
+    // `also` runs in the child before the exec, as run()'s PreExec does.
+    Result call(const std::vector<std::string>& args, int timeout_s = 60,
+                const harness::PreExec& also = {}) {
         std::vector<std::string> argv{oci_bin(),        "--root",       root,  "--log",
                                       dir / "log.json", "--log-format", "json"};
         argv.insert(argv.end(), args.begin(), args.end());
         std::string out = dir / "out.txt";
-        auto r = run(argv, timeout_s, [out] {
+        auto r = run(argv, timeout_s, [out, also] {
             int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
             if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) _exit(127);
+            if (also) also();
         });
         r.out = slurp(out);
         return r;
@@ -226,8 +231,8 @@ TEST_CASE("bad specs and failed set-ups are refused with the field named and lea
     Oci o;
     auto mounts_before = mount_count();
     auto expect_refused = [&](const std::string& id, const std::string& bundle,
-                              const std::string& what) {
-        auto r = o.call({"create", "--bundle", bundle, id});
+                              const std::string& what, const harness::PreExec& also = {}) {
+        auto r = o.call({"create", "--bundle", bundle, id}, 60, also);
         INFO(r.out);
         CHECK(r.code == 1);
         CHECK_THAT(r.out, Catch::Contains(what));
@@ -264,6 +269,17 @@ TEST_CASE("bad specs and failed set-ups are refused with the field named and lea
                                {"options", bulwark::Json::array({"rbind"})}});
     });
     expect_refused("b5", bundle, "/nonexistent/src");
+    // A capability the runtime does not hold cannot be granted (config.md): root on this
+    // project's test machine lacks CAP_SYS_RESOURCE; here it is dropped wherever the test runs.
+    fs::remove_all(o.dir / "bundle");
+    bundle = make_bundle(o.dir, {"true"}, [](bulwark::Json& d) {
+        d["process"]["capabilities"]["bounding"] =
+            bulwark::Json::array({"CAP_KILL", "CAP_SYS_RESOURCE"});
+    });
+    expect_refused("b6", bundle,
+                   "process.capabilities.bounding: CAP_SYS_RESOURCE is not in bulwark-oci's own "
+                   "bounding set",
+                   [] { prctl(PR_CAPBSET_DROP, CAP_SYS_RESOURCE, 0, 0, 0); });
     CHECK(mount_count() == mounts_before);
     CHECK(fs::is_empty(o.root));
 }
@@ -319,6 +335,57 @@ TEST_CASE("the capabilities `runc spec` writes run as under runc: ambient only i
                       std::string::npos;
         CHECK(warned == !inheritable);
     }
+}
+
+TEST_CASE(
+    "what the host mounts later reaches the container; what the container mounts never "
+    "reaches the host",
+    "[oci]") {
+    // As under runc (rslave): a volume the host mounts after the start (Kubernetes'
+    // HostToContainer, an automounter) is seen inside; the container's own mounts stay inside.
+    struct Unmount {
+        std::string path;
+        ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
+    };
+    Oci o;
+    auto data = o.dir / "data";
+    auto bundle = make_bundle(
+        o.dir,
+        {"sh", "-c",
+         "read x < /data/go && cat /data/sub/file > /data/seen && mount -t tmpfs t /data/mine"},
+        [](bulwark::Json& d) {
+            d["process"]["user"] = {{"uid", 0}, {"gid", 0}};
+            auto admin = bulwark::Json::array({"CAP_SYS_ADMIN"});
+            d["process"]["capabilities"] = {
+                {"bounding", admin}, {"effective", admin}, {"permitted", admin}};
+            d["linux"].erase("seccomp");
+            d["annotations"].erase("org.bulwark.harden");
+        });
+    fs::create_directories(data + "/sub");
+    fs::create_directories(data + "/mine");
+    fs::create_directories(o.dir / "src");
+    std::ofstream(o.dir / "src/file") << "from the host\n";
+    REQUIRE(mkfifo((data + "/go").c_str(), 0666) == 0);
+    // The volume's side on the host, shared (as systemd makes every mount; "/" is private on
+    // this test machine, where nothing would propagate either way).
+    Unmount shared{data};
+    REQUIRE(mount(data.c_str(), data.c_str(), nullptr, MS_BIND, nullptr) == 0);
+    REQUIRE(mount(nullptr, data.c_str(), nullptr, MS_SHARED, nullptr) == 0);
+    auto pidfile = o.dir / "pid";
+    auto r = o.call({"create", "--bundle", bundle, "--pid-file", pidfile, "p1"});
+    INFO(r.out);
+    REQUIRE(r.code == 0);
+    pid_t pid = std::stoi(slurp(pidfile));
+    REQUIRE(o.call({"start", "p1"}).code == 0);
+    Unmount later{data + "/sub"};
+    REQUIRE(mount((o.dir / "src").c_str(), (data + "/sub").c_str(), nullptr, MS_BIND, nullptr) ==
+            0);
+    Unmount leaked{data + "/mine"};
+    std::ofstream(data + "/go") << "go\n";
+    CHECK(reap(pid) == 0);
+    CHECK(slurp(data + "/seen") == "from the host\n");
+    CHECK(harness::host_mountinfo().find(" " + (data + "/mine") + " ") == std::string::npos);
+    CHECK(o.call({"delete", "p1"}).code == 0);
 }
 
 TEST_CASE("tmpcopyup (Podman's --read-only and --tmpfs): the tmpfs starts with what it covers",
