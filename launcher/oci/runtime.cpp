@@ -90,7 +90,9 @@ void make_state_dir(const Globals& g, const std::string& id) {
 
 void remove_state_dir(const Globals& g, const std::string& id) {
     auto d = dir_of(g, id);
-    for (auto f : {"/exec.fifo", "/state.json", "/state.json.tmp"}) unlink((d + f).c_str());
+    for (auto f :
+         {"/exec.fifo", "/state.json", "/state.json.tmp", "/config.json", "/config.json.tmp"})
+        unlink((d + f).c_str());
     if (rmdir(d.c_str()) != 0 && errno != ENOENT) throw_sys("rmdir(" + d + ")");
 }
 
@@ -689,6 +691,16 @@ State load_state(const Globals& g, const std::string& id) {
     return s;
 }
 
+// The config.json create read, kept in the state directory: the runtime spec says changes to the
+// bundle's after create MUST NOT affect the container (runtime-tools' config_updates_without_affect
+// rewrites it between create and start, and start failed on the rewrite), so start, exec and
+// delete read this copy. A container made before 2026-12-06 has none: its bundle's is read.
+Spec created_spec(const Globals& g, const State& s) {
+    auto saved = dir_of(g, s.id) + "/config.json";
+    if (access(saved.c_str(), F_OK) != 0) return load_spec(s.bundle);
+    return parse_spec(load_json_file(saved), saved, s.bundle);
+}
+
 void warn_unknown(const Globals& g, const std::string& file, const Unknown& unknown) {
     for (auto& w : unknown) g.warn(file + ": " + w + ": ignored");
 }
@@ -699,7 +711,8 @@ pid_t create(const Globals& g, const CreateOptions& o) {
     if (!bundle_abs) throw InputError("bundle " + o.bundle + ": " + std::strerror(errno));
     std::string bundle = bundle_abs;
     free(bundle_abs);
-    auto spec = load_spec(bundle);
+    auto config = load_json_file(bundle + "/config.json");
+    auto spec = parse_spec(config, bundle + "/config.json", bundle);
     warn_unknown(g, spec.file, spec.unknown);
     auto key = trust_key(g);
     if (auto it = spec.annotations.find(kHardenAnnotation);
@@ -722,6 +735,7 @@ pid_t create(const Globals& g, const CreateOptions& o) {
 
     // From here on the system changes: every failure undoes what was made.
     make_state_dir(g, o.id);
+    write_file_atomic(dir_of(g, o.id) + "/config.json", config.dump(), 0600);
     State st;
     st.id = o.id;
     st.bundle = bundle;
@@ -837,7 +851,7 @@ void start(const Globals& g, const std::string& id) {
             throw InputError("container \"" + id + "\" ended before it started");
     }
     unlink(fifo_path.c_str());
-    auto spec = load_spec(s.bundle);
+    auto spec = created_spec(g, s);
     s.status = "running";
     // A failing poststart hook is a warning: the container runs on (runtime spec).
     run_hooks(spec.hooks.poststart, hook_state(s, "running"), "poststart", g.warn);
@@ -888,7 +902,7 @@ void remove(const Globals& g, const std::string& id, bool force) {
     destroy_cgroup(s.cgroup);
     s.status = "stopped";
     try {
-        auto spec = load_spec(s.bundle);
+        auto spec = created_spec(g, s);
         // The spec says a failing poststop hook is logged and the delete goes on.
         run_hooks(spec.hooks.poststop, hook_state(s, "stopped"), "poststop", g.warn);
     } catch (const std::exception& e) {
@@ -924,7 +938,7 @@ int exec(const Globals& g, const ExecOptions& o) {
     auto s = load_state(g, o.id);
     if (s.status != "running" && s.status != "created")
         throw InputError("cannot exec in a container that is " + s.status);
-    auto spec = load_spec(s.bundle);
+    auto spec = created_spec(g, s);
     Process proc;
     if (!o.process_file.empty()) {
         auto doc = load_json_file(o.process_file);
@@ -939,6 +953,13 @@ int exec(const Globals& g, const ExecOptions& o) {
     }
     for (auto& e : o.env) proc.env.push_back(e);
     if (!o.cwd.empty()) proc.cwd = o.cwd;
+    // The floor holds for what exec adds too: `podman exec --user root` into a hardened
+    // container was a root process without no_new_privs.
+    if (auto it = s.annotations.find(kHardenAnnotation);
+        it != s.annotations.end() && it->second == "true") {
+        auto v = harden_process(proc);
+        if (!v.empty()) throw InputError("exec: org.bulwark.harden: " + v.front());
+    }
     auto plan = process_plan(spec, proc, trust_key(g), o.console_socket);
     auto pidfd = open_pidfd(s);
     if (!pidfd) throw InputError("container \"" + o.id + "\" is not running");

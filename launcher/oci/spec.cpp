@@ -481,9 +481,8 @@ Spec load_spec(const std::string& bundle) {
     return parse_spec(load_json_file(file), file, bundle);
 }
 
-std::vector<std::string> harden(Spec& s) {
+std::vector<std::string> harden_process(Process& p) {
     std::vector<std::string> out;
-    auto& p = s.process;
     if (p.uid == 0) out.push_back("process.user.uid: 0 (root), the floor runs non-root");
     if (p.gid == 0) out.push_back("process.user.gid: 0 (root), the floor runs non-root");
     auto bad_caps = [&](const char* set, const std::vector<cap_value_t>& v) {
@@ -498,6 +497,12 @@ std::vector<std::string> harden(Spec& s) {
     bad_caps("permitted", p.caps.permitted);
     bad_caps("inheritable", p.caps.inheritable);
     bad_caps("ambient", p.caps.ambient);
+    if (out.empty()) p.no_new_privileges = true;
+    return out;
+}
+
+std::vector<std::string> harden(Spec& s) {
+    auto out = harden_process(s.process);
     bool has_tmp = false;
     for (auto& m : s.mounts) {
         if (m.destination != "/tmp") continue;
@@ -507,7 +512,6 @@ std::vector<std::string> harden(Spec& s) {
             out.push_back(m.pointer + ": /tmp must be a tmpfs with noexec,nosuid,nodev");
     }
     if (!out.empty()) return out;
-    p.no_new_privileges = true;
     s.root_readonly = true;
     if (!has_tmp) {
         Mount tmp;

@@ -154,6 +154,9 @@ Spec load_spec(const std::string& bundle);
 // when the spec holds the floor. Kubernetes and Podman can ask for neither a noexec /tmp nor
 // (Podman) a read-only root by default, hence raising rather than refusing those.
 std::vector<std::string> harden(Spec& s);
+// The floor's part for one process (uid, gid, capabilities inside the bounding set,
+// no_new_privs): harden() holds the container's process to it, and `exec` each process it adds.
+std::vector<std::string> harden_process(Process& p);
 
 // "KILL", "SIGKILL", "9" -> 9. InputError otherwise.
 int parse_signal(const std::string& s);

@@ -474,6 +474,9 @@ TEST_CASE(
     REQUIRE(r.code == 0);
     CHECK_THAT(slurp(o.dir / "log.json"),
                Catch::Contains("config.json: /: unknown key \\\"unknown\\\": ignored"));
+    // Changes to the bundle's config.json after create do not affect the container (runtime
+    // spec): start and delete run the hooks create read.
+    std::ofstream(bundle + "/config.json") << R"({"ociVersion": "1.0.0"})";
     pid_t pid = std::stoi(slurp(pidfile));
     auto read_hook = [&](const std::string& stage) {
         return bulwark::parse_json(slurp(o.dir / (stage + ".json")), stage);
@@ -489,6 +492,25 @@ TEST_CASE(
     CHECK(o.last_log().at("level") == "warning");
     CHECK(read_hook("poststart").at("status") == "running");
     CHECK(read_hook("poststart").at("id") == "h1");
+
+    // The floor holds for what exec adds: a root process is refused, and no_new_privs is set
+    // where the process asks for none.
+    auto process = [&](int uid) {
+        std::ofstream(o.dir / "process.json") << bulwark::Json{
+            {"args", {"sh", "-c", "grep NoNewPrivs /proc/self/status"}},
+            {"cwd", "/"},
+            {"env", {"PATH=/bin"}},
+            {"user", {{"uid", uid}, {"gid", uid}}},
+            {"noNewPrivileges", false}}.dump();
+        return o.call({"exec", "--process", o.dir / "process.json", "h1"});
+    };
+    r = process(0);
+    CHECK(r.code == 1);
+    CHECK(o.last_log().at("msg") ==
+          "exec: org.bulwark.harden: process.user.uid: 0 (root), the floor runs non-root");
+    r = process(65534);
+    CHECK(r.code == 0);
+    CHECK_THAT(r.out, Catch::Contains("NoNewPrivs:\t1"));
 
     auto list = o.call({"list", "--format", "json"});
     REQUIRE(list.code == 0);
