@@ -485,8 +485,8 @@ struct InitArgs {
     const Spec* spec;
     const ProcessPlan* plan;
     int sync;
-    int fifo;                                // O_PATH, opened before pivot_root
-    std::vector<std::pair<int, int>> joins;  // {fd, CLONE_NEW*} to setns into
+    int fifo;                                             // O_PATH, opened before pivot_root
+    std::vector<std::pair<int, const Namespace*>> joins;  // {fd, its namespace} to setns into
     int preserve_fds;
 };
 
@@ -495,8 +495,10 @@ struct InitArgs {
         char go = 0;
         if (read(a.sync, &go, 1) != 1) _exit(1);
         default_signal_handlers();
-        for (auto [fd, flag] : a.joins)
-            if (setns(fd, flag) != 0) throw_sys("setns(" + std::to_string(flag) + ")");
+        // setns checks the type: a path to another type of namespace is EINVAL.
+        for (auto [fd, ns] : a.joins)
+            if (setns(fd, ns->flag) != 0)
+                throw_sys("setns(" + ns->type + " namespace " + ns->path + ")");
         // Made after the cgroup move, so the container's cgroup is its namespace's root.
         if (auto* cg = a.spec->find_namespace(CLONE_NEWCGROUP); cg && cg->path.empty())
             if (unshare(CLONE_NEWCGROUP) != 0) throw_sys("unshare(CLONE_NEWCGROUP)");
@@ -769,7 +771,7 @@ pid_t create(const Globals& g, const CreateOptions& o) {
                 pid_join = std::move(fd);
                 continue;
             }
-            ia.joins.emplace_back(fd.get(), n.flag);
+            ia.joins.emplace_back(fd.get(), &n);
             ns_fds.push_back(std::move(fd));
         }
         int sv[2];
@@ -777,7 +779,8 @@ pid_t create(const Globals& g, const CreateOptions& o) {
         UniqueFd parent_end(sv[0]), child_end(sv[1]);
         ia.sync = child_end.get();
         // A joined pid namespace applies to children made after setns, which is the init.
-        if (pid_join && setns(pid_join.get(), CLONE_NEWPID) != 0) throw_sys("setns(pid namespace)");
+        if (pid_join && setns(pid_join.get(), CLONE_NEWPID) != 0)
+            throw_sys("setns(pid namespace " + spec.find_namespace(CLONE_NEWPID)->path + ")");
         pid = namespaces::clone_child(flags);
         if (pid == 0) container_init(ia);
         child_end.reset();
@@ -906,7 +909,7 @@ void remove(const Globals& g, const std::string& id, bool force) {
         // The spec says a failing poststop hook is logged and the delete goes on.
         run_hooks(spec.hooks.poststop, hook_state(s, "stopped"), "poststop", g.warn);
     } catch (const std::exception& e) {
-        g.warn(e.what());  // the bundle's config.json is gone or broken
+        g.warn(e.what());  // the config create kept is gone or broken
     }
     remove_state_dir(g, id);
 }

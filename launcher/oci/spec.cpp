@@ -413,6 +413,7 @@ Spec parse_spec(const Json& doc, const std::string& file, const std::string& bun
             note_unknown(e, {"type", "path"}, s.unknown);
             auto type = e.at("type").str();
             Namespace n;
+            n.type = type;
             for (auto& [name, flag] : kNamespaces)
                 if (type == name) n.flag = flag;
             if (!n.flag) e.at("type").fail("unknown namespace type \"" + type + "\"");

@@ -71,6 +71,7 @@ Process parse_process(const JsonAt& j, Unknown& unknown);
 
 struct Namespace {
     int flag = 0;      // CLONE_NEWNET...
+    std::string type;  // as the spec names it: "network"...
     std::string path;  // join this one instead of making a new one
 };
 

@@ -269,6 +269,14 @@ TEST_CASE("bad specs and failed set-ups are refused with the field named and lea
                                {"options", bulwark::Json::array({"rbind"})}});
     });
     expect_refused("b5", bundle, "/nonexistent/src");
+    // A namespace joined by a path to another type of namespace (runtime-tools'
+    // linux_ns_path_type): setns checks the type, and the error names the entry.
+    fs::remove_all(o.dir / "bundle");
+    bundle = make_bundle(o.dir, {"true"}, [](bulwark::Json& d) {
+        for (auto& n : d["linux"]["namespaces"])
+            if (n["type"] == "network") n["path"] = "/proc/self/ns/ipc";
+    });
+    expect_refused("b7", bundle, "setns(network namespace /proc/self/ns/ipc): Invalid argument");
     // A capability the runtime does not hold cannot be granted (config.md): root on this
     // project's test machine lacks CAP_SYS_RESOURCE; here it is dropped wherever the test runs.
     fs::remove_all(o.dir / "bundle");
