@@ -592,13 +592,35 @@ void run_hook(const Hook& h, const std::string& text, const char* kind) {
         execve(h.path.c_str(), argv.data(), envp.data());
         _exit(127);
     }
+    // The alarm ends most hooks at their timeout, but one that ignores SIGALRM (an ignored
+    // signal stays ignored across exec) would hold create or delete forever: the timeout is
+    // also kept here, on a pidfd, and such a hook killed.
+    UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
     rd.reset();
     write_all(wr.get(), text.data(), text.size());
     wr.reset();
+    bool overran = false;
+    if (h.timeout && pidfd) {
+        const int64_t deadline = clock_ns(CLOCK_MONOTONIC) + int64_t{*h.timeout} * 1000000000;
+        pollfd p{pidfd.get(), POLLIN, 0};
+        for (;;) {
+            int64_t left = deadline - clock_ns(CLOCK_MONOTONIC);
+            if (left <= 0) {
+                ::kill(pid, SIGKILL);
+                overran = true;
+                break;
+            }
+            int n = poll(&p, 1, static_cast<int>(left / 1000000) + 1);
+            if (n > 0) break;
+            if (n < 0 && errno != EINTR) throw_sys("poll(hook)");
+        }
+    }
     int status = 0;
-    waitpid(pid, &status, 0);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
-    std::string how = WIFEXITED(status)
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) throw_sys("waitpid(hook)");
+    if (!overran && WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
+    std::string how = overran ? "was killed at its timeout (" + std::to_string(*h.timeout) + " s)"
+                      : WIFEXITED(status)
                           ? "exited with status " + std::to_string(WEXITSTATUS(status))
                           : std::string("was killed by ") + strsignal(WTERMSIG(status)) +
                                 (WTERMSIG(status) == SIGALRM ? " (its timeout)" : "");

@@ -269,6 +269,16 @@ TEST_CASE("bad specs and failed set-ups are refused with the field named and lea
                                {"options", bulwark::Json::array({"rbind"})}});
     });
     expect_refused("b5", bundle, "/nonexistent/src");
+    // A hook past its timeout is killed, even one that ignores the alarm (before, it held the
+    // create until it ended: 30 s here, and then passed).
+    fs::remove_all(o.dir / "bundle");
+    bundle = make_bundle(o.dir, {"true"}, [](bulwark::Json& d) {
+        d["hooks"]["prestart"] =
+            bulwark::Json::array({{{"path", "/bin/sh"},
+                                   {"args", {"sh", "-c", "trap '' ALRM; exec sleep 30"}},
+                                   {"timeout", 1}}});
+    });
+    expect_refused("b8", bundle, "prestart hook /bin/sh was killed at its timeout (1 s)");
     // A namespace joined by a path to another type of namespace (runtime-tools'
     // linux_ns_path_type): setns checks the type, and the error names the entry.
     fs::remove_all(o.dir / "bundle");
