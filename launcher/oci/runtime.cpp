@@ -32,6 +32,7 @@
 #include "oci/copyup.hpp"
 #include "sandbox/caps.hpp"
 #include "sandbox/in_root.hpp"
+#include "sandbox/mounts.hpp"
 #include "sandbox/namespaces.hpp"
 #include "sandbox/sandbox.hpp"
 #include "sandbox/seccomp_compile.hpp"
@@ -278,9 +279,9 @@ void mask_paths(const Spec& s) {
     for (auto& p : s.readonly_paths) {
         if (access(p.c_str(), F_OK) != 0) continue;
         do_mount(p.c_str(), p, nullptr, MS_BIND | MS_REC, nullptr, "bind " + p);
-        do_mount(nullptr, p, nullptr,
-                 MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr,
-                 "read-only " + p);
+        // Read-only and nothing more, as runc makes them: a program in a read-only path still
+        // runs (noexec was added here before 2026-12-06); flags the mount has are kept.
+        mounts::remount(p, MS_RDONLY);
     }
 }
 

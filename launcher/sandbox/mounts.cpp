@@ -67,22 +67,6 @@ void attach_tree(const UniqueFd& tree, const std::string& target, const std::str
         throw_sys("move_mount(" + what + " on " + target + ")");
 }
 
-// Remounts a bind mount with `flags`, keeping flags it already carries (such as noexec on the
-// source) so a remount never weakens it.
-void remount(const std::string& target, unsigned long flags) {
-    struct statvfs sv {};
-    if (statvfs(target.c_str(), &sv) != 0) throw_sys("statvfs(" + target + ")");
-    unsigned long keep = 0;
-    if (sv.f_flag & ST_NOEXEC) keep |= MS_NOEXEC;
-    if (sv.f_flag & ST_NOSUID) keep |= MS_NOSUID;
-    if (sv.f_flag & ST_NODEV) keep |= MS_NODEV;
-    if (sv.f_flag & ST_NOATIME) keep |= MS_NOATIME;
-    if (sv.f_flag & ST_NODIRATIME) keep |= MS_NODIRATIME;
-    if (sv.f_flag & ST_RELATIME) keep |= MS_RELATIME;
-    do_mount("", target, nullptr, MS_REMOUNT | MS_BIND | flags | keep, "",
-             (flags & MS_RDONLY) ? "read-only remount" : "remount");
-}
-
 constexpr unsigned long kRoNoSuidNoDev = MS_RDONLY | MS_NOSUID | MS_NODEV;
 
 std::string tmpfs_data(uint64_t size, const char* mode) {
@@ -155,6 +139,22 @@ void mask_proc() {
 }
 
 }  // namespace
+
+// Remounts a bind mount with `flags`, keeping flags it already carries (such as noexec on the
+// source) so a remount never weakens it.
+void remount(const std::string& target, unsigned long flags) {
+    struct statvfs sv {};
+    if (statvfs(target.c_str(), &sv) != 0) throw_sys("statvfs(" + target + ")");
+    unsigned long keep = 0;
+    if (sv.f_flag & ST_NOEXEC) keep |= MS_NOEXEC;
+    if (sv.f_flag & ST_NOSUID) keep |= MS_NOSUID;
+    if (sv.f_flag & ST_NODEV) keep |= MS_NODEV;
+    if (sv.f_flag & ST_NOATIME) keep |= MS_NOATIME;
+    if (sv.f_flag & ST_NODIRATIME) keep |= MS_NODIRATIME;
+    if (sv.f_flag & ST_RELATIME) keep |= MS_RELATIME;
+    do_mount("", target, nullptr, MS_REMOUNT | MS_BIND | flags | keep, "",
+             (flags & MS_RDONLY) ? "read-only remount" : "remount");
+}
 
 UniqueFd setup(const Plan& plan) {
     // Nothing below may propagate back to the host's mount table.

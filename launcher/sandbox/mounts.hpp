@@ -24,6 +24,10 @@ struct Plan {
 extern const std::vector<const char*> kMaskedProcPaths;
 extern const std::vector<const char*> kReadOnlyProcPaths;
 
+// Remounts the bind mount at `target` with `flags` added to those it carries (noexec, nosuid,
+// nodev, atime flags), so a remount never weakens it.
+void remount(const std::string& target, unsigned long flags);
+
 // Runs in the child, in a fresh mount namespace, as root. Makes propagation private, binds the
 // rootfs, pivots into it, builds /proc, /dev, tmpfs and bind mounts, remounts / read-only and
 // masks /proc. Throws SysError naming the step. Returns the notify socket, if the plan has one.

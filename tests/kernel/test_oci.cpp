@@ -406,6 +406,39 @@ TEST_CASE(
     CHECK(o.call({"delete", "p1"}).code == 0);
 }
 
+TEST_CASE("maskedPaths read as empty; readonlyPaths refuse writes and still run programs",
+          "[oci]") {
+    Oci o;
+    auto bundle = make_bundle(
+        o.dir,
+        {"sh", "-c",
+         "cat /data/secret > /data/got.secret; "
+         "ls -A /data/secretdir > /data/got.dir; "
+         "/data/ro/prog > /data/got.prog 2>&1; "
+         "touch /data/ro/x 2> /data/got.ro; exit 0"},
+        [](bulwark::Json& d) {
+            d["linux"]["maskedPaths"] = {"/data/secret", "/data/secretdir", "/data/absent"};
+            d["linux"]["readonlyPaths"] = {"/data/ro", "/data/absent"};
+        });
+    auto data = o.dir / "data";
+    std::ofstream(data + "/secret") << "key\n";
+    fs::create_directories(data + "/secretdir");
+    std::ofstream(data + "/secretdir/key") << "key\n";
+    fs::create_directories(data + "/ro");
+    std::ofstream(data + "/ro/prog") << "#!/bin/sh\necho ran\n";
+    chmod((data + "/ro/prog").c_str(), 0755);
+    chmod((data + "/ro").c_str(), 0777);
+    auto r = o.call({"run", "--bundle", bundle, "m1"});
+    INFO(r.out);
+    REQUIRE(r.code == 0);
+    CHECK(slurp(data + "/got.secret").empty());
+    CHECK(slurp(data + "/got.dir").empty());
+    // As under runc: read-only adds no noexec (it did here before 2026-12-06).
+    CHECK(slurp(data + "/got.prog") == "ran\n");
+    CHECK_THAT(slurp(data + "/got.ro"), Catch::Contains("Read-only file system"));
+    CHECK_FALSE(fs::exists(data + "/ro/x"));
+}
+
 TEST_CASE("tmpcopyup (Podman's --read-only and --tmpfs): the tmpfs starts with what it covers",
           "[oci]") {
     // /bin and /etc of the read-only test rootfs under writable tmpfs copies: the programs run
