@@ -6,6 +6,7 @@
 #include <linux/close_range.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -430,10 +431,42 @@ struct ProcessPlan {
     std::string console_socket;
     std::vector<std::string> candidates;
     mutable UniqueFd console;  // connected to console_socket while the host's paths resolve
+    mutable std::string home;  // HOME when proc.env has none, found by prepare_process
 };
+
+// HOME as runc and crun set it when the spec's env has none: the user's directory in the
+// container's /etc/passwd, else "/" (shells, language runtimes and tools keep their files
+// there). Read as a file (fgetpwent_r): no NSS module is loaded from the image; and only a
+// regular one, so an image's FIFO there cannot hold the runtime.
+std::string home_of(uid_t uid) {
+    UniqueFd fd(open("/etc/passwd", O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+    struct stat st {};
+    if (!fd || fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return "/";
+    FILE* f = fdopen(fd.release(), "re");
+    if (!f) return "/";
+    std::string home = "/";
+    passwd pw{}, *entry = nullptr;
+    char buf[4096];
+    while (fgetpwent_r(f, &pw, buf, sizeof buf, &entry) == 0 && entry) {
+        if (pw.pw_uid != uid) continue;
+        if (pw.pw_dir && *pw.pw_dir) home = pw.pw_dir;
+        break;
+    }
+    fclose(f);
+    return home;
+}
+
+bool has_var(const std::vector<std::string>& env, std::string_view name) {
+    for (auto& e : env)
+        if (e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=')
+            return true;
+    return false;
+}
 
 std::string prepare_process(const ProcessPlan& pp) {
     auto& p = pp.proc;
+    // As root, before the user changes: the file may be readable by root alone.
+    if (!has_var(p.env, "HOME")) pp.home = "HOME=" + home_of(p.uid);
     auto warnings = set_rlimits(p.rlimits);
     if (p.oom_score_adj) write_proc("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj));
     if (pp.console) setup_console(pp.console);
@@ -464,6 +497,7 @@ std::string prepare_process(const ProcessPlan& pp) {
     for (auto& a : pp.proc.args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     for (auto& e : pp.proc.env) envp.push_back(const_cast<char*>(e.c_str()));
+    if (!pp.home.empty()) envp.push_back(pp.home.data());
     envp.push_back(nullptr);
     int err = ENOENT;
     for (auto& c : pp.candidates) {
