@@ -409,24 +409,27 @@ TEST_CASE(
 TEST_CASE("HOME is the user's directory in the image's /etc/passwd when the env has none",
           "[oci]") {
     // As runc and crun set it (containerd's CRI leaves it to the runtime).
-    for (auto [uid, env, home] : std::vector<std::tuple<int, const char*, const char*>>{
-             {65534, "", "/nonexistent"},  // nobody in the test rootfs
-             {0, "", "/root"},
-             {1234, "", "/"},  // no entry
-             {65534, "HOME=/srv", "/srv"}}) {
-        INFO(uid << " " << env);
+    struct Case {
+        int uid;
+        std::string env, home;  // a named struct: clang before 16 captures no structured binding
+    };
+    for (const Case& c : std::vector<Case>{{65534, "", "/nonexistent"},  // nobody in the rootfs
+                                           {0, "", "/root"},
+                                           {1234, "", "/"},  // no entry
+                                           {65534, "HOME=/srv", "/srv"}}) {
+        INFO(c.uid << " " << c.env);
         Oci o;
         auto bundle =
             make_bundle(o.dir, {"sh", "-c", "echo \"$HOME\" > /data/home"}, [&](bulwark::Json& d) {
-                d["process"]["user"] = {{"uid", uid}, {"gid", uid}};
+                d["process"]["user"] = {{"uid", c.uid}, {"gid", c.uid}};
                 d["process"]["env"] = {"PATH=/bin"};
-                if (*env) d["process"]["env"].push_back(env);
+                if (!c.env.empty()) d["process"]["env"].push_back(c.env);
                 d["annotations"].erase("org.bulwark.harden");
             });
         auto r = o.call({"run", "--bundle", bundle, "e1"});
         INFO(r.out);
         REQUIRE(r.code == 0);
-        CHECK(trim(slurp(o.dir / "data/home")) == home);
+        CHECK(trim(slurp(o.dir / "data/home")) == c.home);
     }
 }
 
