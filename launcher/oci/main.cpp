@@ -48,6 +48,22 @@ po::variables_map parse(const std::vector<std::string>& args, const po::options_
     return vm;
 }
 
+// Where the options end in `args`, as runc's flag parser ends them: at the first word that is not
+// an option or an option's value (the container ID), or after "--". What follows is the
+// command's own (`exec ID sh -c CMD`: -c is sh's).
+size_t options_end(const std::vector<std::string>& args, const po::options_description& d) {
+    for (size_t i = 0; i < args.size(); ++i) {
+        const auto& a = args[i];
+        if (a == "--") return i;
+        if (a.size() < 2 || a[0] != '-') return i;
+        bool is_long = a[1] == '-';
+        if (is_long ? a.find('=') != std::string::npos : a.size() > 2) continue;  // value attached
+        auto* o = d.find_nothrow(is_long ? a.substr(2) : a, false);
+        if (o && o->semantic()->max_tokens() > 0) ++i;  // its value
+    }
+    return args.size();
+}
+
 std::string one_id(const po::variables_map& vm) {
     if (!vm.count("id")) throw UsageError("a container ID is required");
     return vm["id"].as<std::string>();
@@ -174,10 +190,13 @@ int dispatch(const std::string& cmd, const std::vector<std::string>& args, const
             "console-socket", po::value<std::string>())("pid-file", po::value<std::string>())(
             "detach,d", po::bool_switch())("tty,t", po::bool_switch())(
             "env,e", po::value<std::vector<std::string>>())("cwd", po::value<std::string>())(
-            "preserve-fds", po::value<int>())("args", po::value<std::vector<std::string>>());
-        po::positional_options_description pos;
-        pos.add("id", 1).add("args", -1);
-        auto vm = parse(args, d, pos);
+            "preserve-fds", po::value<int>());
+        // The options, the ID, then the command as it is.
+        auto end = options_end(args, d);
+        std::vector<std::string> head(args.begin(), args.begin() + static_cast<long>(end));
+        size_t at = end + (end < args.size() && args[end] == "--");
+        if (at < args.size()) head.push_back(args[at++]);
+        auto vm = parse(head, d, id_pos);
         oci::ExecOptions o;
         o.id = one_id(vm);
         if (vm.count("process")) o.process_file = vm["process"].as<std::string>();
@@ -185,7 +204,7 @@ int dispatch(const std::string& cmd, const std::vector<std::string>& args, const
         if (vm.count("pid-file")) o.pid_file = vm["pid-file"].as<std::string>();
         if (vm.count("cwd")) o.cwd = vm["cwd"].as<std::string>();
         if (vm.count("env")) o.env = vm["env"].as<std::vector<std::string>>();
-        if (vm.count("args")) o.args = vm["args"].as<std::vector<std::string>>();
+        o.args.assign(args.begin() + static_cast<long>(at), args.end());
         o.detach = vm["detach"].as<bool>();
         o.tty = vm["tty"].as<bool>();
         if (vm.count("preserve-fds")) o.preserve_fds = vm["preserve-fds"].as<int>();

@@ -31,6 +31,7 @@
 #include "guard/attach.hpp"
 #include "guard/policy.hpp"
 #include "oci/copyup.hpp"
+#include "sandbox/apparmor.hpp"
 #include "sandbox/caps.hpp"
 #include "sandbox/in_root.hpp"
 #include "sandbox/mounts.hpp"
@@ -432,6 +433,7 @@ struct ProcessPlan {
     std::vector<std::string> candidates;
     mutable UniqueFd console;  // connected to console_socket while the host's paths resolve
     mutable std::string home;  // HOME when proc.env has none, found by prepare_process
+    std::string apparmor;      // the profile to apply, or "" (none asked, or unconfined here)
 };
 
 // HOME as runc and crun set it when the spec's env has none: the user's directory in the
@@ -467,6 +469,8 @@ std::string prepare_process(const ProcessPlan& pp) {
     auto& p = pp.proc;
     // As root, before the user changes: the file may be readable by root alone.
     if (!has_var(p.env, "HOME")) pp.home = "HOME=" + home_of(p.uid);
+    // Before the filter (which may deny the write), no_new_privs and the user change, as runc.
+    sandbox::apparmor::exec_profile(pp.apparmor);
     auto warnings = set_rlimits(p.rlimits);
     if (p.oom_score_adj) write_proc("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj));
     if (pp.console) setup_console(pp.console);
@@ -602,6 +606,12 @@ ProcessPlan process_plan(const Spec& s, const Process& proc, const std::string& 
         if (!denials.empty()) throw InputError("seccomp profile " + denials.front());
     }
     pp.candidates = sandbox::path_candidates(proc.env, proc.args[0]);
+    // "unconfined" where AppArmor is off is no profile; where it is on, it is written as runc
+    // writes it (a confined bulwark-oci is refused the change).
+    bool aa = sandbox::apparmor::enabled();
+    if (auto why = sandbox::apparmor::refusal(proc.apparmor_profile, aa); !why.empty())
+        throw InputError(s.file + ": process.apparmorProfile: " + why);
+    if (aa) pp.apparmor = proc.apparmor_profile;
     return pp;
 }
 

@@ -235,7 +235,7 @@ Process parse_process(const JsonAt& j, Unknown& unknown) {
     }
     if (auto n = j.get("noNewPrivileges")) p.no_new_privileges = n->boolean();
     if (auto o = j.get("oomScoreAdj")) p.oom_score_adj = static_cast<int>(o->i64(-1000, 1000));
-    refuse_nonempty(j, "apparmorProfile", "AppArmor is not applied (it would be ignored)");
+    if (auto a = j.get("apparmorProfile")) p.apparmor_profile = a->str();
     refuse_nonempty(j, "selinuxLabel", "SELinux labels are not applied (they would be ignored)");
     refuse_nonempty(j, "ioPriority", "I/O priorities");
     refuse_nonempty(j, "scheduler", "scheduler policies");
@@ -619,7 +619,7 @@ Json features() {
                   {"capabilities", caps},
                   {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", false}}},
                   {"seccomp", {{"enabled", true}}},
-                  {"apparmor", {{"enabled", false}}},
+                  {"apparmor", {{"enabled", true}}},
                   {"selinux", {{"enabled", false}}}}},
                 {"annotations",
                  {{"org.bulwark.policy", "XDP guard policy for the container's interfaces"},

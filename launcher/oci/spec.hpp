@@ -59,6 +59,7 @@ struct Process {
     bool no_new_privileges = false;
     std::optional<int> oom_score_adj;
     bool terminal = false;
+    std::string apparmor_profile;  // "" or "unconfined": none
 };
 // Properties the runtime spec does not define (or a later version does, and bulwark-oci does not
 // know): the spec's extensibility rule says a runtime MUST NOT fail on them and MUST ignore them.

@@ -19,6 +19,7 @@
 #include "core/json_util.hpp"
 #include "harness.hpp"
 #include "oci/cgroup.hpp"
+#include "sandbox/apparmor.hpp"
 
 using harness::Result;
 using harness::run;
@@ -125,10 +126,45 @@ bool cgroup_left(const std::string& id) {
     return false;
 }
 
+constexpr const char* kApparmorParser = "/usr/sbin/apparmor_parser";
+
+// securityfs, where apparmor_parser loads profiles, mounted for the test when the system has not
+// (the VM's init does not, so Podman there sees no AppArmor).
+struct SecurityFs {
+    bool mounted = false;
+    SecurityFs() {
+        if (access("/sys/kernel/security/apparmor", F_OK) == 0) return;
+        REQUIRE(mount("securityfs", "/sys/kernel/security", "securityfs", 0, nullptr) == 0);
+        mounted = true;
+    }
+    ~SecurityFs() {
+        if (mounted) umount2("/sys/kernel/security", MNT_DETACH);
+    }
+};
+
+// A profile loaded into the kernel for one case, and removed after it.
+struct LoadedProfile {
+    std::string file;
+    LoadedProfile(std::string path, const std::string& text) : file(std::move(path)) {
+        std::ofstream(file) << text;
+        auto r = run({kApparmorParser, "-r", "-K", file});
+        INFO(r.out);
+        REQUIRE(r.code == 0);
+    }
+    ~LoadedProfile() { run({kApparmorParser, "-R", file}); }
+};
+
 }  // namespace
 
 std::string kernel_precheck() {
     if (access(oci_bin().c_str(), X_OK) != 0) return "bulwark-oci is not built";
+    // The [apparmor] cases' own ctest entry (kernel_oci_apparmor) asks for AppArmor.
+    if (getenv("BULWARK_TEST_APPARMOR")) {
+        if (!bulwark::sandbox::apparmor::enabled())
+            return "AppArmor is not enabled in this kernel (Debian's, as in tests/vm/run "
+                   "--debian-kernel, has it)";
+        if (auto m = harness::missing_tool({kApparmorParser}); !m.empty()) return m;
+    }
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return "cannot become a subreaper";
     return harness::missing_tool({"/usr/bin/podman", "/usr/bin/conmon", "/usr/bin/containerd",
                                   "/usr/bin/ctr", "/usr/bin/curl"});
@@ -201,6 +237,11 @@ TEST_CASE(
     pid = std::stoi(slurp(pidfile));
     REQUIRE(o.call({"start", "k2"}).code == 0);
     CHECK(o.status("k2") == "running");
+    // The command's own options are its own, as with runc (bulwark-oci took -c for one of its
+    // own before 2026-12-07).
+    auto ex = o.call({"exec", "--cwd", "/data", "k2", "sh", "-c", "pwd; exit 5"});
+    CHECK(ex.code == 5);
+    CHECK(ex.out == "/data\n");
     auto ps = o.call({"ps", "--format", "json", "k2"});
     REQUIRE(ps.code == 0);
     CHECK(bulwark::parse_json(ps.out, "ps").size() >= 1);
@@ -298,6 +339,16 @@ TEST_CASE("bad specs and failed set-ups are refused with the field named and lea
                    "process.capabilities.bounding: CAP_SYS_RESOURCE is not in bulwark-oci's own "
                    "bounding set",
                    [] { prctl(PR_CAPBSET_DROP, CAP_SYS_RESOURCE, 0, 0, 0); });
+    // An AppArmor profile: refused where AppArmor is off (as Podman and containerd name none
+    // there); where it is on, one the kernel has not loaded fails the create.
+    fs::remove_all(o.dir / "bundle");
+    bundle = make_bundle(o.dir, {"true"}, [](bulwark::Json& d) {
+        d["process"]["apparmorProfile"] = "bulwark-absent";
+    });
+    expect_refused("b9", bundle,
+                   bulwark::sandbox::apparmor::enabled()
+                       ? "apparmor profile \"bulwark-absent\": write(/proc/thread-self/attr/"
+                       : "process.apparmorProfile: AppArmor is not enabled in this kernel");
     CHECK(mount_count() == mounts_before);
     CHECK(fs::is_empty(o.root));
 }
@@ -431,6 +482,74 @@ TEST_CASE("HOME is the user's directory in the image's /etc/passwd when the env 
         REQUIRE(r.code == 0);
         CHECK(trim(slurp(o.dir / "data/home")) == c.home);
     }
+}
+
+TEST_CASE("an AppArmor profile confines the container's process and what exec starts there",
+          "[oci][apparmor]") {
+    // As Podman (containers-default-*) and containerd (cri-containerd.apparmor.d) name theirs:
+    // loaded on the host, applied at the container's exec, with no_new_privs and a non-root user
+    // (make_bundle's spec).
+    SecurityFs securityfs;
+    Oci o;
+    std::string name = "bulwark-test-" + std::to_string(getpid());
+    LoadedProfile profile(o.dir / "profile",
+                          "profile " + name +
+                              " flags=(attach_disconnected,mediate_deleted) {\n"
+                              "  file,\n  capability,\n  network,\n  signal,\n  unix,\n"
+                              "  deny /data/secret rw,\n}\n");
+    auto bundle = make_bundle(o.dir,
+                              {"sh", "-c",
+                               "cat /proc/self/attr/current > /data/label; "
+                               "cat /data/secret > /data/got 2> /data/err; exit 3"},
+                              [&](bulwark::Json& d) { d["process"]["apparmorProfile"] = name; });
+    std::ofstream(o.dir / "data/secret") << "key\n";
+    chmod((o.dir / "data/secret").c_str(), 0644);
+    auto pidfile = o.dir / "pid";
+    auto r = o.call({"create", "--bundle", bundle, "--pid-file", pidfile, "a1"});
+    INFO(r.out);
+    REQUIRE(r.code == 0);
+    pid_t pid = std::stoi(slurp(pidfile));
+    // What exec starts runs under the spec's profile too.
+    r = o.call({"exec", "a1", "sh", "-c", "cat /proc/self/attr/current; cat /data/secret"});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.out, Catch::Contains(name + " (enforce)") &&
+                          Catch::Contains("Permission denied") && !Catch::Contains("key"));
+    REQUIRE(o.call({"start", "a1"}).code == 0);
+    CHECK(reap(pid) == 3);
+    CHECK(trim(slurp(o.dir / "data/label")) == name + " (enforce)");
+    CHECK(slurp(o.dir / "data/got").empty());
+    CHECK_THAT(slurp(o.dir / "data/err"), Catch::Contains("Permission denied"));
+    CHECK(o.call({"delete", "a1"}).code == 0);
+
+    // An image whose /proc is no procfs cannot turn the write into a no-op (runc's
+    // CVE-2019-16884: a bundle's mount put a directory with the attr files at /proc).
+    fs::remove_all(o.dir / "bundle");
+    auto fake = o.dir / "fakeproc";
+    fs::create_directories(fake + "/thread-self/attr/apparmor");
+    std::ofstream(fake + "/thread-self/attr/apparmor/exec").flush();
+    bundle = make_bundle(o.dir, {"true"}, [&](bulwark::Json& d) {
+        d["process"]["apparmorProfile"] = name;
+        for (auto& m : d["mounts"])
+            if (m["destination"] == "/proc")
+                m = {{"destination", "/proc"},
+                     {"type", "bind"},
+                     {"source", fake},
+                     {"options", bulwark::Json::array({"rbind", "rw"})}};
+    });
+    r = o.call({"create", "--bundle", bundle, "a3"});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.out, Catch::Contains("/proc/thread-self/attr/apparmor/exec is not on procfs"));
+    CHECK(slurp(fake + "/thread-self/attr/apparmor/exec").empty());
+    CHECK_FALSE(fs::exists(o.root + "/a3"));
+
+    // "unconfined" (a pod's Unconfined, Podman's apparmor=unconfined) runs unconfined.
+    fs::remove_all(o.dir / "bundle");
+    bundle = make_bundle(o.dir, {"sh", "-c", "cat /proc/self/attr/current > /data/label"},
+                         [&](bulwark::Json& d) { d["process"]["apparmorProfile"] = "unconfined"; });
+    r = o.call({"run", "--bundle", bundle, "a2"});
+    INFO(r.out);
+    REQUIRE(r.code == 0);
+    CHECK(trim(slurp(o.dir / "data/label")) == "unconfined");
 }
 
 TEST_CASE("maskedPaths read as empty; readonlyPaths refuse writes and still run programs",

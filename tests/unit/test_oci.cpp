@@ -10,6 +10,7 @@
 #include "oci/cgroup.hpp"
 #include "oci/runtime.hpp"
 #include "oci/spec.hpp"
+#include "sandbox/apparmor.hpp"
 
 using namespace bulwark;
 using namespace bulwark::oci;
@@ -123,8 +124,15 @@ TEST_CASE("what bulwark-oci cannot honour is refused with its JSON path", "[oci]
     }
 
     doc = podman_like();
-    doc["process"]["apparmorProfile"] = "docker-default";
+    doc["process"]["selinuxLabel"] = "system_u:system_r:container_t:s0";
+    CHECK_THAT(parse_error(doc), Catch::Contains("/process/selinuxLabel"));
+
+    doc = podman_like();
+    doc["process"]["apparmorProfile"] = 5;
     CHECK_THAT(parse_error(doc), Catch::Contains("/process/apparmorProfile"));
+    doc["process"]["apparmorProfile"] = "containers-default-0.50.0";
+    CHECK(parse_spec(doc, "/b/config.json", "/b").process.apparmor_profile ==
+          "containers-default-0.50.0");
 
     doc = podman_like();
     doc["linux"]["resources"]["memory"] = {{"limit", 1 << 20}, {"swap", 1 << 19}};
@@ -152,6 +160,23 @@ TEST_CASE("what bulwark-oci cannot honour is refused with its JSON path", "[oci]
     doc["linux"]["uidMappings"] = Json::array();
     doc["process"]["apparmorProfile"] = "";
     CHECK(parse_error(doc) == "");
+}
+
+TEST_CASE("an AppArmor profile is applied where AppArmor is on, and refused where it is off",
+          "[oci]") {
+    namespace aa = bulwark::sandbox::apparmor;
+    // Podman, containerd and Docker name a profile only where AppArmor is on; "unconfined" is
+    // what `--security-opt apparmor=unconfined` and a pod's Unconfined send anywhere.
+    for (bool on : {false, true}) {
+        INFO(on);
+        CHECK(aa::refusal("", on) == "");
+        CHECK(aa::refusal("unconfined", on) == "");
+        CHECK_THAT(aa::refusal("bad\nname", on), Catch::Contains("control character"));
+    }
+    CHECK(aa::refusal("cri-containerd.apparmor.d", true) == "");
+    CHECK_THAT(aa::refusal("cri-containerd.apparmor.d", false),
+               Catch::Contains("AppArmor is not enabled") &&
+                   Catch::Contains("\"cri-containerd.apparmor.d\""));
 }
 
 TEST_CASE("properties the runtime spec does not define are ignored, each named", "[oci]") {
