@@ -1017,6 +1017,36 @@ TEST_CASE(
     CHECK_FALSE(fs::exists("/sys/fs/bpf/bulwark/" + id));
 }
 
+TEST_CASE("Podman's default AppArmor profile confines its containers through bulwark-oci",
+          "[oci][podman][apparmor]") {
+    // As on a Debian or Ubuntu host: with AppArmor on and apparmor_parser there, Podman loads
+    // its containers-default-* profile and names it in every spec (before 2026-12-07 bulwark-oci
+    // refused every such spec).
+    SecurityFs securityfs;
+    // Podman leaves its profile loaded; one this test made it load is unloaded, pass or fail.
+    struct Unload {
+        std::string before = slurp("/sys/kernel/security/apparmor/profiles");
+        ~Unload() {
+            for (auto& line : harness::lines(slurp("/sys/kernel/security/apparmor/profiles"))) {
+                auto name = line.substr(0, line.find(' '));
+                if (name.rfind("containers-default-", 0) == 0 &&
+                    before.find(name) == std::string::npos)
+                    std::ofstream("/sys/kernel/security/apparmor/.remove") << name;
+            }
+        }
+    } unload;
+    PodmanFixture p;
+    // Its deny rules are AppArmor's to enforce (the case above checks one of a profile's).
+    auto r = p.podman({"run", "--rm", p.image, "cat", "/proc/self/attr/current"});
+    INFO(r.out << r.err);
+    CHECK(r.code == 0);
+    CHECK_THAT(r.out, Catch::StartsWith("containers-default-") && Catch::EndsWith(" (enforce)\n"));
+    r = p.podman({"run", "--rm", "--security-opt", "apparmor=unconfined", p.image, "cat",
+                  "/proc/self/attr/current"});
+    CHECK(r.code == 0);
+    CHECK(r.out == "unconfined\n");
+}
+
 TEST_CASE("containerd's runc shim starts, execs into and signals containers through bulwark-oci",
           "[oci][containerd]") {
     TempDir d("containerd");
