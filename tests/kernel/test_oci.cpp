@@ -1047,40 +1047,61 @@ TEST_CASE("Podman's default AppArmor profile confines its containers through bul
     CHECK(r.out == "unconfined\n");
 }
 
-TEST_CASE("containerd's runc shim starts, execs into and signals containers through bulwark-oci",
-          "[oci][containerd]") {
-    TempDir d("containerd");
-    {
-        std::ofstream cfg(d / "config.toml");
-        cfg << "version = 2\nroot = \"" << d / "root"
-            << "\"\nstate = \"" << d / "state"
-            << "\"\n[grpc]\n  address = \"" << d / "sock"
-            << "\"\n";
+namespace {
+
+// A containerd of the test's own (its root, state and socket in a temporary directory) with the
+// test rootfs imported as an image, for ctr to run through bulwark-oci.
+struct ContainerdFixture {
+    TempDir d{"containerd"};
+    const std::string image = "localhost/bulwark-ctr-test:latest";
+    std::optional<harness::Child> daemon;
+    ContainerdFixture() {
+        {
+            std::ofstream cfg(d / "config.toml");
+            cfg << "version = 2\nroot = \"" << d / "root"
+                << "\"\nstate = \"" << d / "state"
+                << "\"\n[grpc]\n  address = \"" << d / "sock"
+                << "\"\n";
+        }
+        daemon.emplace(
+            std::vector<std::string>{"/usr/bin/containerd", "--config", d / "config.toml"}, true);
+        // containerd logs this line once its API socket serves.
+        REQUIRE(daemon->wait_for_line_containing("containerd successfully booted", 30));
+        auto tar = d / "rootfs.tar";
+        // An OCI image archive of the test rootfs, by Podman (ctr cannot build one).
+        REQUIRE(run({"/bin/tar", "-C", harness::rootfs(), "-cf", d / "fs.tar", "."}).code == 0);
+        REQUIRE(run({"/usr/bin/podman", "import", d / "fs.tar", image}, 120).code == 0);
+        auto saved =
+            run({"/usr/bin/podman", "save", "--format", "oci-archive", "-o", tar, image}, 120);
+        run({"/usr/bin/podman", "rmi", "-f", image});
+        REQUIRE(saved.code == 0);
+        // The native snapshotter (plain copies): overlayfs cannot stack on the VM's overlay root.
+        auto r = ctr({"image", "import", "--snapshotter", "native", "--base-name",
+                      "localhost/bulwark-ctr-test", tar},
+                     120);
+        INFO(r.out << r.err);
+        REQUIRE(r.code == 0);
     }
-    harness::Child daemon({"/usr/bin/containerd", "--config", d / "config.toml"}, true);
-    // containerd logs this line once its API socket serves.
-    REQUIRE(daemon.wait_for_line_containing("containerd successfully booted", 30));
-    auto ctr = [&](std::vector<std::string> args, int timeout_s = 60) {
+    Result ctr(std::vector<std::string> args, int timeout_s = 60) {
         args.insert(args.begin(), {"/usr/bin/ctr", "-a", d / "sock"});
         return run(args, timeout_s);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("containerd's runc shim starts, execs into and signals containers through bulwark-oci",
+          "[oci][containerd]") {
+    ContainerdFixture c;
+    auto ctr = [&](std::vector<std::string> args, int timeout_s = 60) {
+        return c.ctr(std::move(args), timeout_s);
     };
-    auto tar = d / "rootfs.tar";
-    // An OCI image archive of the test rootfs, by Podman (ctr cannot build one).
-    const std::string image = "localhost/bulwark-ctr-test:latest";
-    REQUIRE(run({"/bin/tar", "-C", harness::rootfs(), "-cf", d / "fs.tar", "."}).code == 0);
-    REQUIRE(run({"/usr/bin/podman", "import", d / "fs.tar", image}, 120).code == 0);
-    auto saved = run({"/usr/bin/podman", "save", "--format", "oci-archive", "-o", tar, image}, 120);
-    run({"/usr/bin/podman", "rmi", "-f", image});
-    REQUIRE(saved.code == 0);
-    // The native snapshotter (plain copies): overlayfs cannot stack on the VM's overlay root.
-    auto r = ctr({"image", "import", "--snapshotter", "native", "--base-name",
-                  "localhost/bulwark-ctr-test", tar},
-                 120);
-    INFO(r.out << r.err);
-    REQUIRE(r.code == 0);
+    const std::string& image = c.image;
+    auto& d = c.d;
 
     // containerd's default seccomp profile (--seccomp), the one Kubernetes' RuntimeDefault gives.
-    r = ctr({"run", "--rm", "--snapshotter", "native", "--seccomp", "--runc-binary", oci_bin(),
+    auto r =
+        ctr({"run", "--rm", "--snapshotter", "native", "--seccomp", "--runc-binary", oci_bin(),
              image, "t1", "sh", "-c",
              "echo from-ctr; grep Seccomp: /proc/self/status | tr -d '\\t'; /bin/probe overlap; "
              "exit 3"});
@@ -1106,4 +1127,24 @@ TEST_CASE("containerd's runc shim starts, execs into and signals containers thro
     CHECK(t2.wait(60) == 42);
     CHECK_THAT(ctr({"task", "ls"}).out, !Catch::Contains("t2"));
     CHECK(ctr({"container", "rm", "t2"}).code == 0);
+}
+
+TEST_CASE("containerd's default AppArmor profile confines its containers through bulwark-oci",
+          "[oci][containerd][apparmor]") {
+    // The profile containerd's CRI gives a pod's containers on an AppArmor node (as
+    // cri-containerd.apparmor.d): ctr writes and loads the same template under the name given.
+    SecurityFs securityfs;
+    struct Unload {
+        std::string name = "bulwark-ctr-test-" + std::to_string(getpid());
+        ~Unload() { std::ofstream("/sys/kernel/security/apparmor/.remove") << name; }
+    } profile;
+    ContainerdFixture c;
+    auto r = c.ctr({"run", "--rm", "--snapshotter", "native", "--apparmor-default-profile",
+                    profile.name, "--runc-binary", oci_bin(), c.image, "a1", "sh", "-c",
+                    "cat /proc/self/attr/current; cat /proc/kcore"});
+    INFO(r.err);
+    // The template's deny rule on /proc/kcore (readable by root with its default capabilities).
+    CHECK(r.code == 1);
+    CHECK(r.out == profile.name + " (enforce)\n");
+    CHECK_THAT(r.err, Catch::Contains("Permission denied"));
 }
