@@ -61,6 +61,7 @@ std::vector<std::string> v1_controllers(const Resources& r) {
     if (r.pids_limit) c.push_back("pids");
     if (r.cpu_quota || r.cpu_period || r.cpu_shares) c.push_back("cpu");
     if (!r.cpuset_cpus.empty() || !r.cpuset_mems.empty()) c.push_back("cpuset");
+    if (!r.hugepages.empty()) c.push_back("hugetlb");
     return c;
 }
 
@@ -88,7 +89,7 @@ Hierarchies parse_hierarchies(const std::string& mountinfo) {
         std::string o;
         while (std::getline(opts, o, ','))
             if (o == "memory" || o == "pids" || o == "cpu" || o == "cpuset" || o == "devices" ||
-                o == "freezer")
+                o == "freezer" || o == "hugetlb")
                 h.v1.emplace(o, m.mountpoint);
     }
     return h;
@@ -333,6 +334,17 @@ void apply_resources(const CgroupDirs& d, const Resources& r) {
     if (r.pids_limit) {
         auto v = *r.pids_limit <= 0 ? std::string("max") : std::to_string(*r.pids_limit);
         write_value(dir_of("pids") + "/pids.max", v);
+    }
+    // A page size the kernel does not have has no file: the write names it. The reservation
+    // limit (kernels since 5.7) is set to the same value where it exists, as runc sets it, so
+    // that pages reserved by mmap and not yet faulted count too.
+    for (auto& l : r.hugepages) {
+        bool on_v1 = v1("hugetlb") != nullptr;
+        auto base = dir_of("hugetlb") + "/hugetlb." + l.page_size;
+        auto value = std::to_string(l.limit);
+        write_value(base + (on_v1 ? ".limit_in_bytes" : ".max"), value);
+        if (auto rsvd = base + (on_v1 ? ".rsvd.limit_in_bytes" : ".rsvd.max"); exists(rsvd))
+            write_value(rsvd, value);
     }
     if (auto c = v1("cpu")) {
         if (r.cpu_period) write_value(*c + "/cpu.cfs_period_us", std::to_string(*r.cpu_period));

@@ -310,7 +310,24 @@ Resources parse_resources(const JsonAt& j, Unknown& unknown) {
             r.devices.push_back(rule);
         }
     }
-    for (auto key : {"blockIO", "hugepageLimits", "network", "rdma", "unified"})
+    if (auto h = j.get("hugepageLimits")) {
+        for (size_t i = 0; i < h->size(); ++i) {
+            auto e = (*h)[i];
+            note_unknown(e, {"pageSize", "limit"}, unknown);
+            HugepageLimit l;
+            l.page_size = e.at("pageSize").str();
+            // Digits and a unit, as the kernel names the files: the name is part of a path.
+            auto unit = l.page_size.find_first_not_of("0123456789");
+            static const char* kUnits[] = {"KB", "MB", "GB", "TB", "PB"};
+            bool ok = unit > 0 && unit != std::string::npos && l.page_size[0] != '0' &&
+                      std::find(std::begin(kUnits), std::end(kUnits), l.page_size.substr(unit)) !=
+                          std::end(kUnits);
+            if (!ok) e.at("pageSize").fail("not a page size such as \"2MB\" or \"1GB\"");
+            l.limit = e.at("limit").u64();
+            r.hugepages.push_back(l);
+        }
+    }
+    for (auto key : {"blockIO", "network", "rdma", "unified"})
         refuse_nonempty(j, key, "these resources");
     return r;
 }

@@ -95,6 +95,13 @@ struct DeviceRule {
     std::string v1() const;  // "c 1:3 rwm" for devices.allow / devices.deny
 };
 
+// A hugetlb limit as the spec gives it: the page size as the cgroup files name it ("2MB",
+// "1GB", "64KB") and the bytes of such pages the cgroup may use.
+struct HugepageLimit {
+    std::string page_size;
+    uint64_t limit = 0;
+};
+
 struct Resources {
     std::optional<int64_t> memory_limit, memory_swap;  // bytes; -1 = unlimited
     std::optional<int64_t> memory_reservation;         // a soft limit; -1 = none
@@ -103,9 +110,13 @@ struct Resources {
     std::optional<uint64_t> cpu_period, cpu_shares;
     std::string cpuset_cpus, cpuset_mems;  // "0-3,6" ("" = the parent's)
     std::vector<DeviceRule> devices;
+    // The kubelet gives every container a limit for each page size the node has (0 unless the
+    // pod asks for hugepages), and containerd copies them here.
+    std::vector<HugepageLimit> hugepages;
     bool any_limit() const {
         return memory_limit || memory_swap || memory_reservation || pids_limit || cpu_quota ||
-               cpu_period || cpu_shares || !cpuset_cpus.empty() || !cpuset_mems.empty();
+               cpu_period || cpu_shares || !cpuset_cpus.empty() || !cpuset_mems.empty() ||
+               !hugepages.empty();
     }
 };
 // linux.resources, or the document `update --resources` reads.

@@ -742,6 +742,70 @@ TEST_CASE(
 }
 
 // What Podman's --cpuset-cpus and --memory-reservation ask for.
+TEST_CASE("hugepage limits as the kubelet gives every container are set, and changed by update",
+          "[oci]") {
+    // The kubelet names each page size the node has (/sys/kernel/mm/hugepages, "2MB" for
+    // hugepages-2048kB), at 0 unless the pod asks for hugepages; refused before 2026-12-07, so
+    // no pod could start through bulwark-oci on a node with hugetlb.
+    std::vector<std::string> sizes;
+    for (auto& e : fs::directory_iterator("/sys/kernel/mm/hugepages")) {
+        auto kb = std::stoull(e.path().filename().string().substr(10));  // "hugepages-"
+        sizes.push_back(kb % (1 << 20) == 0   ? std::to_string(kb >> 20) + "GB"
+                        : kb % (1 << 10) == 0 ? std::to_string(kb >> 10) + "MB"
+                                              : std::to_string(kb) + "KB");
+    }
+    REQUIRE(!sizes.empty());
+    Oci o;
+    auto bundle = make_bundle(o.dir, {"true"}, [&](bulwark::Json& d) {
+        for (auto& size : sizes)
+            d["linux"]["resources"]["hugepageLimits"].push_back({{"pageSize", size}, {"limit", 0}});
+    });
+    auto pidfile = o.dir / "pid";
+    auto r = o.call({"create", "--bundle", bundle, "--pid-file", pidfile, "h1"});
+    INFO(r.out);
+    REQUIRE(r.code == 0);
+    auto pid = trim(slurp(pidfile));
+    // The container's hugetlb directory: v1's where the host mounts it so, else v2's.
+    auto h = bulwark::oci::host_hierarchies();
+    std::string dir;
+    for (auto& line : harness::lines(slurp("/proc/" + pid + "/cgroup"))) {
+        auto a = line.find(':'), b = line.find(':', a + 1);
+        auto ctrl = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+        if (ctrl == "hugetlb") dir = h.v1.at("hugetlb") + path;
+        if (ctrl.empty() && dir.empty()) dir = h.v2 + path;
+    }
+    auto limit_file = [&](const std::string& size) {
+        auto v1 = dir + "/hugetlb." + size + ".limit_in_bytes";
+        return fs::exists(v1) ? v1 : dir + "/hugetlb." + size + ".max";
+    };
+    for (auto& size : sizes) {
+        INFO(size);
+        CHECK(trim(slurp(limit_file(size))) == "0");
+    }
+    auto pages = std::to_string(2ull << 30);  // a multiple of every page size
+    std::ofstream(o.dir / "res.json") << R"({"hugepageLimits": [{"pageSize": ")" << sizes[0]
+                                      << R"(", "limit": )" << pages << "}]}";
+    r = o.call({"update", "--resources", o.dir / "res.json", "h1"});
+    INFO(r.out);
+    REQUIRE(r.code == 0);
+    CHECK(trim(slurp(limit_file(sizes[0]))) == pages);
+    CHECK(o.call({"delete", "--force", "h1"}).code == 0);
+
+    // A page size the kernel does not have is refused at create, naming its file, and leaves
+    // nothing (512GB pages exist on no machine this runs on).
+    fs::remove_all(o.dir / "bundle");
+    bundle = make_bundle(o.dir, {"true"}, [&](bulwark::Json& d) {
+        d["linux"]["resources"]["hugepageLimits"] =
+            bulwark::Json::array({{{"pageSize", "512GB"}, {"limit", 0}}});
+    });
+    r = o.call({"create", "--bundle", bundle, "h2"});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.out,
+               Catch::Contains("hugetlb.512GB.") && Catch::Contains("No such file or directory"));
+    CHECK_FALSE(cgroup_left("h2"));
+    CHECK(fs::is_empty(o.root));
+}
+
 TEST_CASE("cpusets and memory reservations are set at create and changed by update", "[oci]") {
     cpu_set_t mine;
     REQUIRE(sched_getaffinity(0, sizeof mine, &mine) == 0);

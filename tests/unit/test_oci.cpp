@@ -314,6 +314,39 @@ TEST_CASE("the features document lists what is supported", "[oci]") {
     CHECK(std::find(opts.begin(), opts.end(), "tmpcopyup") != opts.end());
 }
 
+TEST_CASE("hugepage limits parse as the kubelet sends them and find the hugetlb controller",
+          "[oci]") {
+    auto parse = [](const std::string& text) {
+        auto doc = parse_json(text, "r.json");
+        Unknown unknown;
+        return parse_resources(JsonAt(doc, "r.json"), unknown);
+    };
+    // Every container of a pod: each of the node's page sizes at 0 unless the pod asks.
+    auto r = parse(R"({"hugepageLimits": [{"pageSize": "2MB", "limit": 0},
+                                          {"pageSize": "1GB", "limit": 2147483648}]})");
+    REQUIRE(r.hugepages.size() == 2);
+    CHECK(r.hugepages[0].page_size == "2MB");
+    CHECK(r.hugepages[0].limit == 0);
+    CHECK(r.hugepages[1].page_size == "1GB");
+    CHECK(r.hugepages[1].limit == 2147483648u);
+    CHECK(r.any_limit());
+    for (auto bad : {"2M", "MB", "02MB", "2MB/../x", "2 MB", "2mb", ""}) {
+        INFO(bad);
+        CHECK_THROWS_WITH(parse(std::string(R"({"hugepageLimits": [{"pageSize": ")") + bad +
+                                R"(", "limit": 0}]})"),
+                          Catch::Contains("/hugepageLimits/0/pageSize"));
+    }
+    CHECK_THROWS_WITH(parse(R"({"hugepageLimits": [{"pageSize": "2MB", "limit": -1}]})"),
+                      Catch::Contains("/hugepageLimits/0/limit"));
+    // hugetlb as a v1 controller (a hybrid host), or nowhere: refused, naming it.
+    auto h = parse_hierarchies(
+        "37 30 0:33 / /sys/fs/cgroup/hugetlb rw shared:16 - cgroup cgroup rw,hugetlb\n");
+    CHECK(plan_cgroup(h, "/x", r).v1.at("hugetlb") == "/sys/fs/cgroup/hugetlb/x");
+    h = parse_hierarchies(
+        "33 30 0:29 / /sys/fs/cgroup/memory rw shared:12 - cgroup cgroup rw,memory\n");
+    CHECK_THROWS_WITH(plan_cgroup(h, "/x", r), Catch::Contains("hugetlb controller"));
+}
+
 TEST_CASE("cpusets and memory reservations parse; a list that is not one is refused", "[oci]") {
     auto parse = [](const std::string& text) {
         auto doc = parse_json(text, "r.json");
