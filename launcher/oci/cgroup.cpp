@@ -99,6 +99,29 @@ Hierarchies host_hierarchies() {
     return parse_hierarchies(read_file("/proc/self/mountinfo"));
 }
 
+std::string slice_path(const std::string& slice) {
+    const std::string suffix = ".slice";
+    auto bad = [&] { return InputError("cgroupsPath: \"" + slice + "\" is not a slice name"); };
+    if (slice.size() <= suffix.size() ||
+        slice.compare(slice.size() - suffix.size(), suffix.size(), suffix) != 0 ||
+        slice.find('/') != std::string::npos)
+        throw bad();
+    auto stem = slice.substr(0, slice.size() - suffix.size());
+    if (stem == "-") return "";
+    std::string path, prefix;
+    std::istringstream in(stem);
+    std::string part;
+    size_t parts = 0;
+    while (std::getline(in, part, '-')) {
+        if (part.empty()) throw bad();  // "-a", "a--b"
+        path += "/" + prefix + part + suffix;
+        prefix += part + "-";
+        ++parts;
+    }
+    if (stem.back() == '-') throw bad();  // getline drops a last empty part
+    return parts ? path : throw bad();
+}
+
 std::string cgroup_relpath(const std::string& path, const std::string& id, bool systemd) {
     if (path.empty()) return "/bulwark-oci/" + id;
     if (systemd && path.find(':') != std::string::npos) {
@@ -110,7 +133,9 @@ std::string cgroup_relpath(const std::string& path, const std::string& id, bool 
         if (slice.empty()) slice = "system.slice";
         if (name.find('.') == std::string::npos)
             name = (prefix.empty() ? "" : prefix + "-") + name + ".scope";
-        return "/" + slice + "/" + name;
+        if (name.find('/') != std::string::npos || name.find("..") != std::string::npos)
+            throw InputError("cgroupsPath \"" + path + "\": not slice:prefix:name");
+        return slice_path(slice) + "/" + name;
     }
     if (path.find("..") != std::string::npos)
         throw InputError("cgroupsPath \"" + path + "\": \"..\" is not allowed");

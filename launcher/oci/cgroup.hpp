@@ -24,8 +24,13 @@ Hierarchies host_hierarchies();
 
 // linux.cgroupsPath as runc reads it: absolute paths are from each hierarchy's root, relative ones
 // too (bulwark-oci runs under no cgroup manager), "slice:prefix:name" (--systemd-cgroup) becomes
-// slice/prefix-name.scope; empty means /bulwark-oci/ID. Pure.
+// SLICE/prefix-name.scope, the slice where systemd keeps it; empty means /bulwark-oci/ID. Pure.
 std::string cgroup_relpath(const std::string& cgroups_path, const std::string& id, bool systemd);
+// Where systemd keeps a slice's cgroup: each dash in its name is a level down
+// (systemd.slice(5)), so the kubelet's kubepods-besteffort-pod1.slice is
+// /kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice; "-.slice", the root,
+// is "". Throws InputError for what is no slice name ("a--b.slice", "-a.slice", "a/b.slice").
+std::string slice_path(const std::string& slice);
 
 // The directories of one container's cgroup: the v2 one and one per v1 controller used.
 struct CgroupDirs {

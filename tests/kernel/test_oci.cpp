@@ -1191,6 +1191,31 @@ TEST_CASE("containerd's runc shim starts, execs into and signals containers thro
     CHECK(t2.wait(60) == 42);
     CHECK_THAT(ctr({"task", "ls"}).out, !Catch::Contains("t2"));
     CHECK(ctr({"container", "rm", "t2"}).code == 0);
+
+    // The kubelet's systemd driver through the shim's SystemdCgroup: the container's cgroup is
+    // inside its pod's slice where systemd keeps it (before 2026-12-07 it was a sibling of the
+    // QoS slices, /kubepods-besteffort-podbw1.slice, out of the pod's and the QoS class's limits).
+    const std::string pod =
+        "/kubepods.slice/kubepods-besteffort.slice/"
+        "kubepods-besteffort-podbw1.slice";
+    struct RemoveSlices {  // the kubelet made them on a node; the test did here
+        std::string pod;
+        ~RemoveSlices() {
+            auto h = bulwark::oci::host_hierarchies();
+            std::vector<std::string> roots{h.v2};
+            for (auto& [ctrl, mnt] : h.v1) roots.push_back(mnt);
+            for (auto& root : roots)
+                for (auto p = pod; !root.empty() && p.size() > 1; p = p.substr(0, p.rfind('/')))
+                    rmdir((root + p).c_str());
+        }
+    } slices{pod};
+    r = ctr({"run", "--rm", "--snapshotter", "native", "--runc-binary", oci_bin(),
+             "--runc-systemd-cgroup", "--cgroup",
+             "kubepods-besteffort-podbw1.slice:cri-containerd:t3", image, "t3", "cat",
+             "/proc/self/cgroup"});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    CHECK_THAT(r.out, Catch::Contains(":" + pod + "/cri-containerd-t3.scope\n"));
 }
 
 TEST_CASE("containerd's default AppArmor profile confines its containers through bulwark-oci",

@@ -240,6 +240,22 @@ TEST_CASE("cgroupsPath and hierarchies on hybrid and pure cgroup v2 hosts", "[oc
     CHECK(cgroup_relpath("/libpod_parent/libpod-x", "c1", false) == "/libpod_parent/libpod-x");
     CHECK(cgroup_relpath("k8s/pod1", "c1", false) == "/k8s/pod1");
     CHECK(cgroup_relpath("system.slice:crio:abc", "c1", true) == "/system.slice/crio-abc.scope");
+    // The kubelet's systemd driver: containerd passes the pod's slice, which systemd nests by its
+    // dashes; the container's cgroup must be inside the pod's (its limits, its QoS class).
+    CHECK(cgroup_relpath("kubepods-besteffort-pod1a2b.slice:cri-containerd:abc", "c1", true) ==
+          "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1a2b.slice/"
+          "cri-containerd-abc.scope");
+    CHECK(cgroup_relpath("machine.slice:libpod:abc", "c1", true) ==
+          "/machine.slice/libpod-abc.scope");
+    CHECK(cgroup_relpath("-.slice:x:abc", "c1", true) == "/x-abc.scope");
+    CHECK(cgroup_relpath(":x:abc", "c1", true) == "/system.slice/x-abc.scope");
+    CHECK(cgroup_relpath("user-1000.slice:x:y.scope", "c1", true) ==
+          "/user.slice/user-1000.slice/y.scope");
+    for (auto bad : {"a--b.slice:x:y", "-a.slice:x:y", "a-.slice:x:y", "a/b.slice:x:y",
+                     "kubepods:x:y", ".slice:x:y", "a.slice:x:../../y", "a.slice:x:y/z"}) {
+        INFO(bad);
+        CHECK_THROWS_AS(cgroup_relpath(bad, "c1", true), InputError);
+    }
     CHECK_THROWS_AS(cgroup_relpath("/a/../../etc", "c1", false), InputError);
 
     std::string hybrid =
