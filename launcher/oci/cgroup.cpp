@@ -53,6 +53,9 @@ void make_dirs(const std::string& base, const std::string& rel) {
     }
 }
 
+// The controllers limits are set on, as both versions name them.
+constexpr const char* kLimitControllers[] = {"memory", "pids", "cpu", "cpuset", "hugetlb"};
+
 // What each setting needs, as v1 controller names (the same names as v2's, but for devices and
 // the freezer, which v2 builds in).
 std::vector<std::string> v1_controllers(const Resources& r) {
@@ -145,13 +148,19 @@ std::string cgroup_relpath(const std::string& path, const std::string& id, bool 
 CgroupDirs plan_cgroup(const Hierarchies& h, const std::string& rel, const Resources& r) {
     CgroupDirs d;
     if (!h.v2.empty()) d.v2 = h.v2 + rel;
-    for (auto& c : v1_controllers(r)) {
+    // Every controller the host has, not only those the spec sets, as runc joins them: `update`
+    // (a pod's resize, Podman's update) sets limits the create did not, and a cgroup left at the
+    // hierarchy's root for one of them could take none.
+    auto wanted = v1_controllers(r);
+    for (auto c : kLimitControllers) {
+        bool want = std::find(wanted.begin(), wanted.end(), c) != wanted.end();
         if (!h.v2.empty() && offers(h.v2, c)) continue;
         auto it = h.v1.find(c);
-        if (it == h.v1.end())
-            throw InputError("linux.resources: the " + c +
+        if (it != h.v1.end())
+            d.v1[c] = it->second + rel;
+        else if (want)
+            throw InputError(std::string("linux.resources: the ") + c +
                              " controller is neither on cgroup v2 here nor mounted as cgroup v1");
-        d.v1[c] = it->second + rel;
     }
     // The freezer (pause) and device rules: built into v2; on a hybrid host that still mounts
     // them as v1 controllers, v1's (a v1 cgroup left at its root would allow everything).
@@ -201,17 +210,24 @@ void apply_devices(const CgroupDirs& d, const Resources& r) {
 void create_cgroup(const Hierarchies& h, const CgroupDirs& d, const Resources& r) {
     if (!d.v2.empty()) {
         auto rel = d.v2.substr(h.v2.size());
-        // Controllers have to be enabled in every ancestor's subtree_control on the way down.
-        std::vector<std::string> want;
-        for (auto& c : v1_controllers(r))
-            if (!d.v1.count(c)) want.push_back(c);
+        // Controllers have to be enabled in every ancestor's subtree_control on the way down:
+        // those the spec sets must be; the others are for `update`, and a host may refuse one
+        // (cpu, while a realtime thread sits in the parent), which the spec did not ask for.
+        auto want = v1_controllers(r);
         std::string p = h.v2;
         std::istringstream in(rel);
         std::string part;
         while (std::getline(in, part, '/')) {
             if (part.empty()) continue;
-            for (auto& c : want)
-                if (offers(p, c)) write_value(p + "/cgroup.subtree_control", "+" + c);
+            for (auto c : kLimitControllers) {
+                if (d.v1.count(c) || !offers(p, c)) continue;
+                bool required = std::find(want.begin(), want.end(), c) != want.end();
+                try {
+                    write_value(p + "/cgroup.subtree_control", std::string("+") + c);
+                } catch (const SysError&) {
+                    if (required) throw;
+                }
+            }
             p += "/" + part;
             if (mkdir(p.c_str(), 0755) != 0 && errno != EEXIST) throw_sys("mkdir(" + p + ")");
         }

@@ -336,6 +336,20 @@ std::string set_rlimits(const std::vector<Rlimit>& limits) {
     return warnings;
 }
 
+// Sets the process's oom_score_adj. Lowering it below the current value needs CAP_SYS_RESOURCE;
+// without it (this project's CI machine, a runtime in a container) it is left where it is and
+// said so, as containerd's restrict_oom_score_adj clamps it: a pod's sandbox asks for -998.
+std::string set_oom_score_adj(int value) {
+    const std::string path = "/proc/self/oom_score_adj";
+    UniqueFd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    auto text = std::to_string(value);
+    if (fd && write(fd.get(), text.data(), text.size()) >= 0) return "";
+    if (!fd || errno != EACCES) throw_sys("write(" + path + ", " + text + ")");
+    auto now = read_file_or_empty(path);
+    while (!now.empty() && now.back() == '\n') now.pop_back();
+    return "oomScoreAdj " + text + " left at " + now + " (lowering it needs CAP_SYS_RESOURCE); ";
+}
+
 // Returns warnings: an ambient capability the kernel will not raise because it is not in the
 // inheritable set is left out, as runc does, since `runc spec` and `crun spec` both write one.
 std::string set_caps_and_user(const Process& p) {
@@ -472,7 +486,7 @@ std::string prepare_process(const ProcessPlan& pp) {
     // Before the filter (which may deny the write), no_new_privs and the user change, as runc.
     sandbox::apparmor::exec_profile(pp.apparmor);
     auto warnings = set_rlimits(p.rlimits);
-    if (p.oom_score_adj) write_proc("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj));
+    if (p.oom_score_adj) warnings += set_oom_score_adj(*p.oom_score_adj);
     if (pp.console) setup_console(pp.console);
     pp.console.reset();
     if (pp.filter && !p.no_new_privileges)

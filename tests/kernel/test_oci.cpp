@@ -166,8 +166,14 @@ std::string kernel_precheck() {
         if (auto m = harness::missing_tool({kApparmorParser}); !m.empty()) return m;
     }
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return "cannot become a subreaper";
+    // The CRI cases' client (tests/cri/cri.py) and the pods' network.
+    for (auto f : {"/usr/lib/python3/dist-packages/grpc/__init__.py",
+                   "/usr/lib/python3/dist-packages/grpc_tools/protoc.py"})
+        if (access(f, F_OK) != 0)
+            return std::string(f) + " is missing (python3-grpcio, -grpc-tools)";
     return harness::missing_tool({"/usr/bin/podman", "/usr/bin/conmon", "/usr/bin/containerd",
-                                  "/usr/bin/ctr", "/usr/bin/curl"});
+                                  "/usr/bin/ctr", "/usr/bin/curl", "/usr/lib/cni/ptp",
+                                  "/usr/lib/cni/host-local"});
 }
 
 TEST_CASE(
@@ -1236,4 +1242,228 @@ TEST_CASE("containerd's default AppArmor profile confines its containers through
     CHECK(r.code == 1);
     CHECK(r.out == profile.name + " (enforce)\n");
     CHECK_THAT(r.err, Catch::Contains("Permission denied"));
+}
+
+namespace {
+
+// containerd with its CRI plugin, driven as a kubelet drives it (tests/cri/cri.py, the CRI's
+// gRPC calls), its one runtime handler bulwark-oci through the runc shim, as docs/kubernetes.md
+// configures it. Pods get a network namespace from the CNI ptp plugin in 198.18.47.0/24.
+struct CriFixture {
+    TempDir d{"cri"};
+    const std::string image = "localhost/bulwark-cri-test:latest";
+    std::optional<harness::Child> daemon;
+    std::vector<std::string> pods;  // stopped and removed at the end, pass or fail
+    CriFixture() {
+        fs::create_directories(d / "cni");
+        fs::create_directories(d / "logs");
+        {
+            std::ofstream cfg(d / "config.toml");
+            cfg << "version = 2\nroot = \"" << d / "root"
+                << "\"\nstate = \"" << d / "state"
+                << "\"\n[grpc]\n  address = \"" << d / "sock"
+                << "\"\n"
+                << "[plugins.\"io.containerd.grpc.v1.cri\"]\n"
+                << "  sandbox_image = \"" << image << "\"\n"
+                << "  [plugins.\"io.containerd.grpc.v1.cri\".containerd]\n"
+                << "    snapshotter = \"native\"\n"
+                << "    default_runtime_name = \"bulwark\"\n"
+                << "    [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.bulwark]\n"
+                << "      runtime_type = \"io.containerd.runc.v2\"\n"
+                << "      pod_annotations = [\"org.bulwark.*\"]\n"
+                << "      container_annotations = [\"org.bulwark.*\"]\n"
+                << "      "
+                   "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.bulwark.options]\n"
+                << "        BinaryName = \"" << oci_bin() << "\"\n"
+                << "  [plugins.\"io.containerd.grpc.v1.cri\".cni]\n"
+                << "    bin_dir = \"/usr/lib/cni\"\n    conf_dir = \"" << d / "cni"
+                << "\"\n";
+        }
+        std::ofstream(d / "cni/10-ptp.conflist")
+            << R"({"cniVersion": "0.4.0", "name": "bulwark-cri-test", "plugins": [{"type": "ptp",)"
+            << R"( "ipMasq": false, "ipam": {"type": "host-local", "subnet": "198.18.47.0/24",)"
+            << R"( "dataDir": ")" << d / "ipam"
+            << R"("}}]})";
+        daemon.emplace(
+            std::vector<std::string>{"/usr/bin/containerd", "--config", d / "config.toml"}, true);
+        REQUIRE(daemon->wait_for_line_containing("containerd successfully booted", 30));
+        // The test rootfs as an image whose process, as a pod's sandbox (pause) image, waits.
+        REQUIRE(run({"/bin/tar", "-C", harness::rootfs(), "-cf", d / "fs.tar", "."}).code == 0);
+        REQUIRE(run({"/usr/bin/podman", "import", "--change",
+                     R"(ENTRYPOINT ["/bin/sleep", "2147483647"])", d / "fs.tar", image},
+                    120)
+                    .code == 0);
+        auto saved =
+            run({"/usr/bin/podman", "save", "--format", "oci-archive", "-o", d / "img.tar", image},
+                120);
+        run({"/usr/bin/podman", "rmi", "-f", image});
+        REQUIRE(saved.code == 0);
+        auto r = run(
+            {"/usr/bin/ctr", "-a", d / "sock", "-n", "k8s.io", "image", "import", "--snapshotter",
+             "native", "--base-name", "localhost/bulwark-cri-test", d / "img.tar"},
+            120);
+        INFO(r.out << r.err);
+        REQUIRE(r.code == 0);
+    }
+    ~CriFixture() {
+        for (auto& p : pods) {
+            cri({"stopp", p});
+            cri({"rmp", p});
+        }
+        // The pods' parent cgroups, which a kubelet makes and bulwark-oci made here.
+        auto h = bulwark::oci::host_hierarchies();
+        std::vector<std::string> roots{h.v2};
+        for (auto& m : h.v1) roots.push_back(m.second);
+        for (auto& root : roots) {
+            if (root.empty()) continue;
+            for (auto& p : parents) rmdir((root + p).c_str());
+            rmdir((root + "/kubepods/besteffort").c_str());
+            rmdir((root + "/kubepods").c_str());
+        }
+    }
+    std::vector<std::string> parents;  // the pods' cgroup parents
+    Result cri(const std::vector<std::string>& args) {
+        std::vector<std::string> argv{"/usr/bin/python3",
+                                      harness::env("BULWARK_SOURCE_DIR") + "/tests/cri/cri.py",
+                                      d / "sock"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return run(argv, 150);
+    }
+    // A pod as the kubelet asks for one: its own network, its containers' own pid namespaces.
+    std::string pod_json(const std::string& name, const bulwark::Json& annotations = {}) {
+        bulwark::Json pod = {
+            {"metadata", {{"name", name}, {"uid", "bw-" + name}, {"namespace", "default"}}},
+            {"hostname", name},
+            {"log_directory", d / "logs"},
+            {"linux",
+             {{"cgroup_parent", parents.emplace_back("/kubepods/besteffort/podbw-" + name)},
+              {"security_context", {{"namespace_options", {{"pid", "CONTAINER"}}}}}}}};
+        if (!annotations.is_null()) pod["annotations"] = annotations;
+        auto path = d / (name + ".pod.json");
+        std::ofstream(path) << pod.dump();
+        return path;
+    }
+    std::string run_pod(const std::string& pod_file) {
+        auto r = cri({"runp", pod_file});
+        INFO(r.err);
+        REQUIRE(r.code == 0);
+        pods.push_back(trim(r.out));
+        return pods.back();
+    }
+    std::string create(const std::string& pod, const std::string& pod_file,
+                       const bulwark::Json& config) {
+        auto path = d / "ctr.json";
+        std::ofstream(path) << config.dump();
+        auto r = cri({"create", pod, path, pod_file});
+        INFO(r.err);
+        REQUIRE(r.code == 0);
+        return trim(r.out);
+    }
+};
+
+// A container as the kubelet configures one of a pod's: a non-root user, no_new_privs (the
+// pod's allowPrivilegeEscalation: false), the runtime's default seccomp profile, masked and
+// read-only /proc paths, a besteffort pod's cpu shares.
+bulwark::Json cri_container(const std::string& name, const std::vector<std::string>& cmd) {
+    return {{"metadata", {{"name", name}}},
+            {"image", {{"image", "localhost/bulwark-cri-test:latest"}}},
+            {"command", cmd},
+            {"log_path", name + ".log"},
+            {"linux",
+             {{"resources", {{"cpu_shares", 2}, {"oom_score_adj", 1000}}},
+              {"security_context",
+               {{"namespace_options", {{"pid", "CONTAINER"}}},
+                {"run_as_user", {{"value", 65534}}},
+                {"run_as_group", {{"value", 65534}}},
+                {"no_new_privs", true},
+                {"seccomp", {{"profile_type", "RuntimeDefault"}}},
+                {"masked_paths", {"/proc/keys"}},
+                {"readonly_paths", {"/proc/sys", "/proc/sysrq-trigger"}}}}}}};
+}
+
+}  // namespace
+
+TEST_CASE("a kubelet's CRI calls run a pod's containers through containerd and bulwark-oci",
+          "[oci][cri]") {
+    CriFixture c;
+    auto pod_file = c.pod_json("web");
+    auto pod = c.run_pod(pod_file);
+    auto id = c.create(
+        pod, pod_file,
+        cri_container("app", {"/bin/sh", "-c", "trap 'exit 7' TERM; while :; do sleep 0.1; done"}));
+    auto r = c.cri({"start", id});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    auto status = [&] {
+        auto s = c.cri({"status", id});
+        INFO(s.err);
+        REQUIRE(s.code == 0);
+        return bulwark::parse_json(s.out, "status");
+    };
+    CHECK(status().at("state") == "CONTAINER_RUNNING");
+    // kubectl exec's path (ExecSync): the container's user, hostname, filter, no_new_privs.
+    r = c.cri({"exec", id, "sh", "-c",
+               "id -u; hostname; grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status | tr -d '\\t';"
+               " awk '$5 == \"/proc/keys\" || $5 == \"/proc/sys\" {print $5, substr($6, 1, 2)}'"
+               " /proc/self/mountinfo; exit 4"});
+    INFO(r.err);
+    CHECK(r.code == 4);
+    // /proc/keys masked (a mount over it), /proc/sys read-only.
+    CHECK(r.out == "65534\nweb\nNoNewPrivs:1\nSeccomp:2\n/proc/keys rw\n/proc/sys ro\n");
+    // The pod's network namespace, from CNI, shared with the sandbox: its address is the pod's.
+    r = c.cri({"exec", id, "ip", "-4", "-o", "addr", "show", "eth0"});
+    CHECK_THAT(r.out, Catch::Contains("inet 198.18.47."));
+    // UpdateContainerResources (a pod resize): the memory limit reaches the container's cgroup.
+    std::ofstream(c.d / "res.json") << R"({"memory_limit_in_bytes": 67108864, "cpu_shares": 4})";
+    r = c.cri({"update", id, c.d / "res.json"});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    auto state = run({oci_bin(), "--root", "/run/containerd/runc/k8s.io", "state", id});
+    REQUIRE(state.code == 0);
+    auto pid = bulwark::parse_json(state.out, "state").at("pid").get<int>();
+    auto h = bulwark::oci::host_hierarchies();
+    std::string limit;
+    for (auto& line : harness::lines(slurp("/proc/" + std::to_string(pid) + "/cgroup"))) {
+        auto a = line.find(':'), b = line.find(':', a + 1);
+        auto ctrl = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+        if (ctrl == "memory") limit = h.v1.at("memory") + path + "/memory.limit_in_bytes";
+        if (ctrl.empty() && limit.empty() && fs::exists(h.v2 + path + "/memory.max"))
+            limit = h.v2 + path + "/memory.max";
+    }
+    REQUIRE(!limit.empty());
+    CHECK(trim(slurp(limit)) == "67108864");
+    // StopContainer: SIGTERM, the trap's status back through the shim.
+    r = c.cri({"stop", id});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    auto st = status();
+    CHECK(st.at("state") == "CONTAINER_EXITED");
+    CHECK(st.value("exit_code", 0) == 7);
+    CHECK(c.cri({"rm", id}).code == 0);
+}
+
+TEST_CASE("a pod's containers run under containerd's default AppArmor profile through the CRI",
+          "[oci][cri][apparmor]") {
+    // A Kubernetes node with AppArmor: containerd's CRI loads cri-containerd.apparmor.d and names
+    // it for every container that does not ask for another (the pod's RuntimeDefault).
+    SecurityFs securityfs;
+    struct Unload {
+        bool loaded =
+            slurp("/sys/kernel/security/apparmor/profiles").find("cri-containerd.apparmor.d ") !=
+            std::string::npos;
+        ~Unload() {
+            if (!loaded)
+                std::ofstream("/sys/kernel/security/apparmor/.remove")
+                    << "cri-containerd.apparmor.d";
+        }
+    } unload;
+    CriFixture c;  // started after securityfs, so that it sees AppArmor
+    auto pod_file = c.pod_json("aa");
+    auto pod = c.run_pod(pod_file);
+    auto id = c.create(pod, pod_file, cri_container("app", {"/bin/sleep", "1000"}));
+    REQUIRE(c.cri({"start", id}).code == 0);
+    auto r = c.cri({"exec", id, "cat", "/proc/self/attr/current"});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    CHECK(r.out == "cri-containerd.apparmor.d (enforce)\n");
 }
