@@ -270,6 +270,13 @@ TEST_CASE("cgroupsPath and hierarchies on hybrid and pure cgroup v2 hosts", "[oc
     CHECK(h.v1.at("cpu") == "/sys/fs/cgroup/cpu,cpuacct");
     CHECK_FALSE(h.v1.count("pids"));  // only a subtree's bind: not where paths start
 
+    // Every controller the host has is joined, limited or not, for `update` to find it.
+    auto joined = plan_cgroup(h, "/x", Resources{});
+    CHECK(joined.v2 == "/sys/fs/cgroup/unified/x");
+    CHECK(joined.v1.at("memory") == "/sys/fs/cgroup/memory/x");
+    CHECK(joined.v1.at("cpu") == "/sys/fs/cgroup/cpu,cpuacct/x");
+    CHECK_FALSE(joined.v1.count("pids"));  // not mounted where paths start: not asked either
+
     // Limits on a controller that no hierarchy offers: refused, naming it.
     Resources r;
     r.pids_limit = 10;
