@@ -95,6 +95,28 @@ Mode parse_mode(const std::string& s) {
     throw InputError("--mode " + s + ": expected native, skb or auto");
 }
 
+std::string guarding(const std::string& iface, int netns_fd) {
+    uint32_t prog_id = 0;
+    {
+        std::optional<InNetns> in;
+        if (netns_fd >= 0) in.emplace(netns_fd);
+        unsigned ifindex = if_nametoindex(iface.c_str());
+        LIBBPF_OPTS(bpf_xdp_query_opts, q);
+        if (ifindex == 0 || bpf_xdp_query(static_cast<int>(ifindex), 0, &q) != 0) return "";
+        prog_id = q.prog_id;
+    }
+    if (prog_id == 0) return "";
+    // Program IDs are the kernel's, whatever the namespace: the pinned link that holds this one.
+    for (auto& name : instances()) {
+        UniqueFd link(bpf_obj_get((pin_dir(name) + "/" BW_PIN_LINK).c_str()));
+        bpf_link_info info{};
+        uint32_t len = sizeof info;
+        if (link && bpf_obj_get_info_by_fd(link.get(), &info, &len) == 0 && info.prog_id == prog_id)
+            return name;
+    }
+    return "";
+}
+
 std::string attach(const policy::Policy& p, const std::string& iface, const std::string& name,
                    Mode mode, int netns_fd, bool verbose) {
     validate_name(name);

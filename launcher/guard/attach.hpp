@@ -36,6 +36,11 @@ std::string attach(const policy::Policy& p, const std::string& iface, const std:
 // Removes the pins; with the last reference gone the kernel detaches the program.
 void detach(const std::string& name);
 
+// The instance whose program is attached to `iface` (of the network namespace `netns_fd`, or
+// ours with -1), or "" when none is: a pod's containers join its sandbox's network namespace,
+// which the sandbox's guard already holds.
+std::string guarding(const std::string& iface, int netns_fd = -1);
+
 // For `bulwark run` with a policy or a veth pair: holds /run/bulwark/NAME.lock for the run's
 // life, so a second run of the same name is refused while the first lives. When taken, pins of
 // that name left by a dead run (its supervisor was SIGKILLed: meta.owner is BW_OWNER_RUN) are

@@ -891,8 +891,16 @@ pid_t create(const Globals& g, const CreateOptions& o) {
             if (iface.empty())
                 throw InputError(std::string(kPolicyAnnotation) +
                                  ": the container has no network interface but lo");
-            guard::attach(*pol, iface, o.id, guard::Mode::Auto, netns.get());
-            st.guard = o.id;
+            // A pod's annotations reach each of its containers too, and they join the network
+            // namespace the sandbox's guard holds: they share it (a second attach was EEXIST,
+            // and no container of a guarded pod started).
+            if (auto owner = guard::guarding(iface, netns.get()); !owner.empty()) {
+                g.warn(std::string(kPolicyAnnotation) + ": " + iface + " is guarded by \"" + owner +
+                       "\" already (the namespace's owner): the container shares it");
+            } else {
+                guard::attach(*pol, iface, o.id, guard::Mode::Auto, netns.get());
+                st.guard = o.id;
+            }
         }
         run_hooks(spec.hooks.prestart, hook_state(st, "created"), "prestart");
         save_state(g, st);

@@ -1442,6 +1442,42 @@ TEST_CASE("a kubelet's CRI calls run a pod's containers through containerd and b
     CHECK(c.cri({"rm", id}).code == 0);
 }
 
+TEST_CASE("a pod annotation guards the pod's interface: the host's address is dropped",
+          "[oci][cri]") {
+    // The kubelet passes a pod's annotations to the CRI; containerd copies the allow-listed ones
+    // into the sandbox's spec and its containers' (docs/kubernetes.md).
+    CriFixture c;
+    auto policy = c.d / "policy.json";
+    // The host reaches a ptp pod from its end of the pair, the network's gateway, .1.
+    std::ofstream(policy) << R"({"version": 1, "lists": {"deny": ["198.18.47.1/32"]}})";
+    auto pod_file = c.pod_json("guarded", {{"org.bulwark.policy", policy}});
+    auto pod = c.run_pod(pod_file);
+    CHECK(fs::exists("/sys/fs/bpf/bulwark/" + pod));
+    auto id =
+        c.create(pod, pod_file, cri_container("web", {"httpd", "-f", "-p", "8080", "-h", "/www"}));
+    auto r = c.cri({"start", id});
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    auto state = run({oci_bin(), "--root", "/run/containerd/runc/k8s.io", "state", id});
+    REQUIRE(state.code == 0);
+    auto pid = bulwark::parse_json(state.out, "state").at("pid").get<int>();
+    REQUIRE(harness::wait_listening(pid, 8080, 5000));
+    r = c.cri({"exec", id, "sh", "-c", "ip -4 -o addr show eth0 | awk '{print $4}'"});
+    auto ip = trim(r.out).substr(0, trim(r.out).find('/'));
+    REQUIRE(ip.rfind("198.18.47.", 0) == 0);
+    r = run({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "2",
+             "http://" + ip + ":8080/"});
+    CHECK(r.code == 28);  // dropped: no answer within the bound
+    auto stats = run({harness::bulwark(), "stats", "--json", "--name", pod});
+    INFO(stats.out << stats.err);
+    REQUIRE(stats.code == 0);
+    CHECK(stats.out.find("\"drop_deny\"") != std::string::npos);
+    CHECK(c.cri({"stop", id}).code == 0);
+    CHECK(c.cri({"stopp", pod}).code == 0);
+    CHECK(c.cri({"rmp", pod}).code == 0);
+    CHECK_FALSE(fs::exists("/sys/fs/bpf/bulwark/" + pod));
+}
+
 TEST_CASE("a pod's containers run under containerd's default AppArmor profile through the CRI",
           "[oci][cri][apparmor]") {
     // A Kubernetes node with AppArmor: containerd's CRI loads cri-containerd.apparmor.d and names
