@@ -801,7 +801,19 @@ pid_t create(const Globals& g, const CreateOptions& o) {
     if (auto it = spec.annotations.find(kHardenAnnotation);
         it != spec.annotations.end() && it->second == "true") {
         auto v = harden(spec);
-        if (!v.empty()) throw InputError(spec.file + ": org.bulwark.harden: " + v.front());
+        if (!v.empty()) {
+            // A pod's annotations reach its sandbox (pause) container too, which runs as the
+            // pod's securityContext, not a container's: say where its user comes from.
+            auto type = spec.annotations.find("io.kubernetes.cri.container-type");
+            if (type == spec.annotations.end())
+                type = spec.annotations.find("io.kubernetes.cri-o.ContainerType");
+            bool sandbox = type != spec.annotations.end() && type->second == "sandbox";
+            throw InputError(spec.file + ": org.bulwark.harden: " + v.front() +
+                             (sandbox ? " (this is the pod's sandbox: it runs as the pod's "
+                                        "securityContext runAsUser and runAsGroup; set them "
+                                        "there)"
+                                      : ""));
+        }
     }
     std::optional<policy::Policy> pol;
     if (auto it = spec.annotations.find(kPolicyAnnotation); it != spec.annotations.end()) {

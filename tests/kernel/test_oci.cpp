@@ -1330,7 +1330,8 @@ struct CriFixture {
         return run(argv, 150);
     }
     // A pod as the kubelet asks for one: its own network, its containers' own pid namespaces.
-    std::string pod_json(const std::string& name, const bulwark::Json& annotations = {}) {
+    std::string pod_json(const std::string& name, const bulwark::Json& annotations = {},
+                         const bulwark::Json& security = {}) {
         bulwark::Json pod = {
             {"metadata", {{"name", name}, {"uid", "bw-" + name}, {"namespace", "default"}}},
             {"hostname", name},
@@ -1339,6 +1340,7 @@ struct CriFixture {
              {{"cgroup_parent", parents.emplace_back("/kubepods/besteffort/podbw-" + name)},
               {"security_context", {{"namespace_options", {{"pid", "CONTAINER"}}}}}}}};
         if (!annotations.is_null()) pod["annotations"] = annotations;
+        if (!security.is_null()) pod["linux"]["security_context"].update(security);
         auto path = d / (name + ".pod.json");
         std::ofstream(path) << pod.dump();
         return path;
@@ -1476,6 +1478,33 @@ TEST_CASE("a pod annotation guards the pod's interface: the host's address is dr
     CHECK(c.cri({"stopp", pod}).code == 0);
     CHECK(c.cri({"rmp", pod}).code == 0);
     CHECK_FALSE(fs::exists("/sys/fs/bpf/bulwark/" + pod));
+}
+
+TEST_CASE("org.bulwark.harden on a pod holds its sandbox and containers to the floor",
+          "[oci][cri]") {
+    // As docs/kubernetes.md's example: the floor for every container of the pod, the sandbox
+    // (pause) container included, which runs as the pod's securityContext.
+    CriFixture c;
+    auto refused = c.pod_json("root", {{"org.bulwark.harden", "true"}});
+    auto r = c.cri({"runp", refused});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Catch::Contains("org.bulwark.harden: process.user.uid: 0") &&
+                          Catch::Contains("this is the pod's sandbox"));
+    auto pod_file =
+        c.pod_json("floor", {{"org.bulwark.harden", "true"}},
+                   {{"run_as_user", {{"value", 65534}}}, {"run_as_group", {{"value", 65534}}}});
+    auto pod = c.run_pod(pod_file);
+    auto config = cri_container("app", {"/bin/sleep", "1000"});
+    config["linux"]["security_context"].erase("no_new_privs");  // the floor sets it
+    auto id = c.create(pod, pod_file, config);
+    REQUIRE(c.cri({"start", id}).code == 0);
+    r = c.cri({"exec", id, "sh", "-c",
+               "grep NoNewPrivs: /proc/self/status | tr -d '\\t'; touch /x 2>&1; "
+               "awk '$5 == \"/tmp\" {print $5, $6}' /proc/self/mountinfo"});
+    INFO(r.err);
+    CHECK_THAT(r.out, Catch::StartsWith("NoNewPrivs:1\n") &&
+                          Catch::Contains("Read-only file system") &&
+                          Catch::Contains("/tmp rw,nosuid,nodev,noexec"));
 }
 
 TEST_CASE("a pod's containers run under containerd's default AppArmor profile through the CRI",
