@@ -1119,11 +1119,33 @@ TEST_CASE("Podman's default AppArmor profile confines its containers through bul
 
 namespace {
 
+// The test rootfs as an OCI image archive, made once a run by Podman (ctr cannot build one; under
+// the VM's TCG each import and save takes seconds). Its CMD waits, as a pod's sandbox (pause)
+// image does; ctr's and the CRI's containers name their own command.
+constexpr const char* kArchiveImage = "localhost/bulwark-oci-image";  // its name, also in ctr
+const std::string& test_image_archive() {
+    static TempDir dir{"oci-image"};
+    static std::string archive;
+    if (!archive.empty()) return archive;
+    const std::string image = kArchiveImage + std::string(":latest");
+    REQUIRE(run({"/bin/tar", "-C", harness::rootfs(), "-cf", dir / "fs.tar", "."}).code == 0);
+    REQUIRE(run({"/usr/bin/podman", "import", "--change", R"(CMD ["/bin/sleep", "2147483647"])",
+                 dir / "fs.tar", image},
+                120)
+                .code == 0);
+    auto saved = run(
+        {"/usr/bin/podman", "save", "--format", "oci-archive", "-o", dir / "img.tar", image}, 120);
+    run({"/usr/bin/podman", "rmi", "-f", image});
+    REQUIRE(saved.code == 0);
+    archive = dir / "img.tar";
+    return archive;
+}
+
 // A containerd of the test's own (its root, state and socket in a temporary directory) with the
 // test rootfs imported as an image, for ctr to run through bulwark-oci.
 struct ContainerdFixture {
     TempDir d{"containerd"};
-    const std::string image = "localhost/bulwark-ctr-test:latest";
+    const std::string image = "localhost/bulwark-oci-image:latest";
     std::optional<harness::Child> daemon;
     ContainerdFixture() {
         {
@@ -1137,17 +1159,9 @@ struct ContainerdFixture {
             std::vector<std::string>{"/usr/bin/containerd", "--config", d / "config.toml"}, true);
         // containerd logs this line once its API socket serves.
         REQUIRE(daemon->wait_for_line_containing("containerd successfully booted", 30));
-        auto tar = d / "rootfs.tar";
-        // An OCI image archive of the test rootfs, by Podman (ctr cannot build one).
-        REQUIRE(run({"/bin/tar", "-C", harness::rootfs(), "-cf", d / "fs.tar", "."}).code == 0);
-        REQUIRE(run({"/usr/bin/podman", "import", d / "fs.tar", image}, 120).code == 0);
-        auto saved =
-            run({"/usr/bin/podman", "save", "--format", "oci-archive", "-o", tar, image}, 120);
-        run({"/usr/bin/podman", "rmi", "-f", image});
-        REQUIRE(saved.code == 0);
         // The native snapshotter (plain copies): overlayfs cannot stack on the VM's overlay root.
-        auto r = ctr({"image", "import", "--snapshotter", "native", "--base-name",
-                      "localhost/bulwark-ctr-test", tar},
+        auto r = ctr({"image", "import", "--snapshotter", "native", "--base-name", kArchiveImage,
+                      test_image_archive()},
                      120);
         INFO(r.out << r.err);
         REQUIRE(r.code == 0);
@@ -1251,7 +1265,7 @@ namespace {
 // configures it. Pods get a network namespace from the CNI ptp plugin in 198.18.47.0/24.
 struct CriFixture {
     TempDir d{"cri"};
-    const std::string image = "localhost/bulwark-cri-test:latest";
+    const std::string image = "localhost/bulwark-oci-image:latest";
     std::optional<harness::Child> daemon;
     std::vector<std::string> pods;  // stopped and removed at the end, pass or fail
     CriFixture() {
@@ -1287,21 +1301,10 @@ struct CriFixture {
         daemon.emplace(
             std::vector<std::string>{"/usr/bin/containerd", "--config", d / "config.toml"}, true);
         REQUIRE(daemon->wait_for_line_containing("containerd successfully booted", 30));
-        // The test rootfs as an image whose process, as a pod's sandbox (pause) image, waits.
-        REQUIRE(run({"/bin/tar", "-C", harness::rootfs(), "-cf", d / "fs.tar", "."}).code == 0);
-        REQUIRE(run({"/usr/bin/podman", "import", "--change",
-                     R"(ENTRYPOINT ["/bin/sleep", "2147483647"])", d / "fs.tar", image},
-                    120)
-                    .code == 0);
-        auto saved =
-            run({"/usr/bin/podman", "save", "--format", "oci-archive", "-o", d / "img.tar", image},
+        auto r =
+            run({"/usr/bin/ctr", "-a", d / "sock", "-n", "k8s.io", "image", "import",
+                 "--snapshotter", "native", "--base-name", kArchiveImage, test_image_archive()},
                 120);
-        run({"/usr/bin/podman", "rmi", "-f", image});
-        REQUIRE(saved.code == 0);
-        auto r = run(
-            {"/usr/bin/ctr", "-a", d / "sock", "-n", "k8s.io", "image", "import", "--snapshotter",
-             "native", "--base-name", "localhost/bulwark-cri-test", d / "img.tar"},
-            120);
         INFO(r.out << r.err);
         REQUIRE(r.code == 0);
     }
@@ -1368,7 +1371,7 @@ struct CriFixture {
 // read-only /proc paths, a besteffort pod's cpu shares.
 bulwark::Json cri_container(const std::string& name, const std::vector<std::string>& cmd) {
     return {{"metadata", {{"name", name}}},
-            {"image", {{"image", "localhost/bulwark-cri-test:latest"}}},
+            {"image", {{"image", "localhost/bulwark-oci-image:latest"}}},
             {"command", cmd},
             {"log_path", name + ".log"},
             {"linux",
