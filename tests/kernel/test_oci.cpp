@@ -126,7 +126,43 @@ bool cgroup_left(const std::string& id) {
     return false;
 }
 
+// The directory of process `pid`'s cgroup for `controller`: its v1 hierarchy's where the host
+// mounts the controller so, else the cgroup v2 one (read from /proc/PID/cgroup).
+std::string cgroup_dir_of(pid_t pid, const std::string& controller) {
+    auto h = bulwark::oci::host_hierarchies();
+    std::string v2;
+    for (auto& line : harness::lines(slurp("/proc/" + std::to_string(pid) + "/cgroup"))) {
+        auto a = line.find(':'), b = line.find(':', a + 1);
+        auto ctrl = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+        if (ctrl == controller) return h.v1.at(controller) + path;
+        if (ctrl.empty()) v2 = h.v2 + path;
+    }
+    return v2;
+}
+
 constexpr const char* kApparmorParser = "/usr/sbin/apparmor_parser";
+
+// The names of the AppArmor profiles the kernel holds.
+std::vector<std::string> loaded_profiles() {
+    std::vector<std::string> names;
+    for (auto& line : harness::lines(slurp("/sys/kernel/security/apparmor/profiles")))
+        names.push_back(line.substr(0, line.find(' ')));
+    return names;
+}
+
+// Profiles whose names start with `prefix` that a case made Podman or containerd load (they
+// leave theirs loaded), unloaded at its end, pass or fail; those loaded before it stay.
+struct UnloadNewProfiles {
+    std::string prefix;
+    std::vector<std::string> before = loaded_profiles();
+    explicit UnloadNewProfiles(std::string p) : prefix(std::move(p)) {}
+    ~UnloadNewProfiles() {
+        for (auto& name : loaded_profiles())
+            if (name.rfind(prefix, 0) == 0 &&
+                std::find(before.begin(), before.end(), name) == before.end())
+                std::ofstream("/sys/kernel/security/apparmor/.remove") << name;
+    }
+};
 
 // securityfs, where apparmor_parser loads profiles, mounted for the test when the system has not
 // (the VM's init does not, so Podman there sees no AppArmor).
@@ -723,16 +759,8 @@ TEST_CASE(
     CHECK(all[0].at("status") == "running");
 
     // A live pids limit, changed by update and read back where the container's cgroup is.
-    std::string pids_max;
-    for (auto& line : harness::lines(slurp("/proc/" + std::to_string(pid) + "/cgroup"))) {
-        auto a = line.find(':'), b = line.find(':', a + 1);
-        auto ctrl = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
-        auto h = bulwark::oci::host_hierarchies();
-        if (ctrl == "pids") pids_max = h.v1.at("pids") + path + "/pids.max";
-        if (ctrl.empty() && pids_max.empty() && fs::exists(h.v2 + path + "/pids.max"))
-            pids_max = h.v2 + path + "/pids.max";
-    }
-    REQUIRE(!pids_max.empty());
+    auto pids_max = cgroup_dir_of(pid, "pids") + "/pids.max";
+    REQUIRE(fs::exists(pids_max));
     CHECK(trim(slurp(pids_max)) == "32");
     std::ofstream(o.dir / "res.json") << R"({"pids": {"limit": 77}})";
     REQUIRE(o.call({"update", "--resources", o.dir / "res.json", "h1"}).code == 0);
@@ -771,15 +799,8 @@ TEST_CASE("hugepage limits as the kubelet gives every container are set, and cha
     INFO(r.out);
     REQUIRE(r.code == 0);
     auto pid = trim(slurp(pidfile));
-    // The container's hugetlb directory: v1's where the host mounts it so, else v2's.
-    auto h = bulwark::oci::host_hierarchies();
-    std::string dir;
-    for (auto& line : harness::lines(slurp("/proc/" + pid + "/cgroup"))) {
-        auto a = line.find(':'), b = line.find(':', a + 1);
-        auto ctrl = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
-        if (ctrl == "hugetlb") dir = h.v1.at("hugetlb") + path;
-        if (ctrl.empty() && dir.empty()) dir = h.v2 + path;
-    }
+    auto dir = cgroup_dir_of(std::stoi(pid), "hugetlb");
+    REQUIRE(!dir.empty());
     auto limit_file = [&](const std::string& size) {
         auto v1 = dir + "/hugetlb." + size + ".limit_in_bytes";
         return fs::exists(v1) ? v1 : dir + "/hugetlb." + size + ".max";
@@ -836,16 +857,11 @@ TEST_CASE("cpusets and memory reservations are set at create and changed by upda
     };
     CHECK(allowed() == std::to_string(last));
     // The soft limit where the container's memory cgroup is: v1's, else v2's memory.low.
-    auto h = bulwark::oci::host_hierarchies();
-    std::string soft;
-    for (auto& line : harness::lines(slurp("/proc/" + pid + "/cgroup"))) {
-        auto a = line.find(':'), b = line.find(':', a + 1);
-        auto ctrl = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
-        if (ctrl == "memory") soft = h.v1.at("memory") + path + "/memory.soft_limit_in_bytes";
-        if (ctrl.empty() && soft.empty() && fs::exists(h.v2 + path + "/memory.low"))
-            soft = h.v2 + path + "/memory.low";
-    }
-    REQUIRE(!soft.empty());
+    auto memory = cgroup_dir_of(std::stoi(pid), "memory");
+    auto soft =
+        memory + (fs::exists(memory + "/memory.soft_limit_in_bytes") ? "/memory.soft_limit_in_bytes"
+                                                                     : "/memory.low");
+    REQUIRE(fs::exists(soft));
     CHECK(trim(slurp(soft)) == std::to_string(32 << 20));
     std::ofstream(o.dir / "res.json")
         << R"({"cpu": {"cpus": ")" << first << R"("}, "memory": {"reservation": 16777216}})";
@@ -1013,17 +1029,10 @@ TEST_CASE("Podman runs, execs into, signals, limits and removes containers throu
     REQUIRE(r.code == 0);
     auto pid =
         trim(run({"/usr/bin/podman", "inspect", "--format", "{{.State.Pid}}", "bw-long"}).out);
-    auto cg = slurp("/proc/" + pid + "/cgroup");
-    auto h = bulwark::oci::host_hierarchies();
-    std::string limit;
-    for (auto& line : harness::lines(cg)) {
-        auto a = line.find(':'), b = line.find(':', a + 1);
-        auto ctrl = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
-        if (ctrl == "memory") limit = slurp(h.v1.at("memory") + path + "/memory.limit_in_bytes");
-        if (ctrl.empty() && limit.empty() && !h.v2.empty() &&
-            fs::exists(h.v2 + path + "/memory.max"))
-            limit = slurp(h.v2 + path + "/memory.max");
-    }
+    auto memory = cgroup_dir_of(std::stoi(pid), "memory");
+    auto limit =
+        slurp(memory + (fs::exists(memory + "/memory.limit_in_bytes") ? "/memory.limit_in_bytes"
+                                                                      : "/memory.max"));
     CHECK(trim(limit) == std::to_string(64 << 20));
     r = p.podman({"exec", "bw-long", "sh", "-c", "echo in-exec; exit 5"});
     CHECK(r.code == 5);
@@ -1093,18 +1102,7 @@ TEST_CASE("Podman's default AppArmor profile confines its containers through bul
     // its containers-default-* profile and names it in every spec (before 2026-12-07 bulwark-oci
     // refused every such spec).
     SecurityFs securityfs;
-    // Podman leaves its profile loaded; one this test made it load is unloaded, pass or fail.
-    struct Unload {
-        std::string before = slurp("/sys/kernel/security/apparmor/profiles");
-        ~Unload() {
-            for (auto& line : harness::lines(slurp("/sys/kernel/security/apparmor/profiles"))) {
-                auto name = line.substr(0, line.find(' '));
-                if (name.rfind("containers-default-", 0) == 0 &&
-                    before.find(name) == std::string::npos)
-                    std::ofstream("/sys/kernel/security/apparmor/.remove") << name;
-            }
-        }
-    } unload;
+    UnloadNewProfiles unload("containers-default-");
     PodmanFixture p;
     // Its deny rules are AppArmor's to enforce (the case above checks one of a profile's).
     auto r = p.podman({"run", "--rm", p.image, "cat", "/proc/self/attr/current"});
@@ -1243,18 +1241,16 @@ TEST_CASE("containerd's default AppArmor profile confines its containers through
     // The profile containerd's CRI gives a pod's containers on an AppArmor node (as
     // cri-containerd.apparmor.d): ctr writes and loads the same template under the name given.
     SecurityFs securityfs;
-    struct Unload {
-        std::string name = "bulwark-ctr-test-" + std::to_string(getpid());
-        ~Unload() { std::ofstream("/sys/kernel/security/apparmor/.remove") << name; }
-    } profile;
+    std::string name = "bulwark-ctr-test-" + std::to_string(getpid());
+    UnloadNewProfiles unload(name);
     ContainerdFixture c;
-    auto r = c.ctr({"run", "--rm", "--snapshotter", "native", "--apparmor-default-profile",
-                    profile.name, "--runc-binary", oci_bin(), c.image, "a1", "sh", "-c",
+    auto r = c.ctr({"run", "--rm", "--snapshotter", "native", "--apparmor-default-profile", name,
+                    "--runc-binary", oci_bin(), c.image, "a1", "sh", "-c",
                     "cat /proc/self/attr/current; cat /proc/kcore"});
     INFO(r.err);
     // The template's deny rule on /proc/kcore (readable by root with its default capabilities).
     CHECK(r.code == 1);
-    CHECK(r.out == profile.name + " (enforce)\n");
+    CHECK(r.out == name + " (enforce)\n");
     CHECK_THAT(r.err, Catch::Contains("Permission denied"));
 }
 
@@ -1355,6 +1351,12 @@ struct CriFixture {
         pods.push_back(trim(r.out));
         return pods.back();
     }
+    // A container's init, as bulwark-oci's state (the shim's runtime root) names it.
+    pid_t pid_of(const std::string& id) {
+        auto state = run({oci_bin(), "--root", "/run/containerd/runc/k8s.io", "state", id});
+        REQUIRE(state.code == 0);
+        return bulwark::parse_json(state.out, "state").at("pid").get<int>();
+    }
     std::string create(const std::string& pod, const std::string& pod_file,
                        const bulwark::Json& config) {
         auto path = d / "ctr.json";
@@ -1423,19 +1425,10 @@ TEST_CASE("a kubelet's CRI calls run a pod's containers through containerd and b
     r = c.cri({"update", id, c.d / "res.json"});
     INFO(r.err);
     CHECK(r.code == 0);
-    auto state = run({oci_bin(), "--root", "/run/containerd/runc/k8s.io", "state", id});
-    REQUIRE(state.code == 0);
-    auto pid = bulwark::parse_json(state.out, "state").at("pid").get<int>();
-    auto h = bulwark::oci::host_hierarchies();
-    std::string limit;
-    for (auto& line : harness::lines(slurp("/proc/" + std::to_string(pid) + "/cgroup"))) {
-        auto a = line.find(':'), b = line.find(':', a + 1);
-        auto ctrl = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
-        if (ctrl == "memory") limit = h.v1.at("memory") + path + "/memory.limit_in_bytes";
-        if (ctrl.empty() && limit.empty() && fs::exists(h.v2 + path + "/memory.max"))
-            limit = h.v2 + path + "/memory.max";
-    }
-    REQUIRE(!limit.empty());
+    auto memory = cgroup_dir_of(c.pid_of(id), "memory");
+    auto limit = memory + (fs::exists(memory + "/memory.limit_in_bytes") ? "/memory.limit_in_bytes"
+                                                                         : "/memory.max");
+    REQUIRE(fs::exists(limit));
     CHECK(trim(slurp(limit)) == "67108864");
     // StopContainer: SIGTERM, the trap's status back through the shim.
     r = c.cri({"stop", id});
@@ -1463,10 +1456,7 @@ TEST_CASE("a pod annotation guards the pod's interface: the host's address is dr
     auto r = c.cri({"start", id});
     INFO(r.err);
     REQUIRE(r.code == 0);
-    auto state = run({oci_bin(), "--root", "/run/containerd/runc/k8s.io", "state", id});
-    REQUIRE(state.code == 0);
-    auto pid = bulwark::parse_json(state.out, "state").at("pid").get<int>();
-    REQUIRE(harness::wait_listening(pid, 8080, 5000));
+    REQUIRE(harness::wait_listening(c.pid_of(id), 8080, 5000));
     r = c.cri({"exec", id, "sh", "-c", "ip -4 -o addr show eth0 | awk '{print $4}'"});
     auto ip = trim(r.out).substr(0, trim(r.out).find('/'));
     REQUIRE(ip.rfind("198.18.47.", 0) == 0);
@@ -1515,16 +1505,7 @@ TEST_CASE("a pod's containers run under containerd's default AppArmor profile th
     // A Kubernetes node with AppArmor: containerd's CRI loads cri-containerd.apparmor.d and names
     // it for every container that does not ask for another (the pod's RuntimeDefault).
     SecurityFs securityfs;
-    struct Unload {
-        bool loaded =
-            slurp("/sys/kernel/security/apparmor/profiles").find("cri-containerd.apparmor.d ") !=
-            std::string::npos;
-        ~Unload() {
-            if (!loaded)
-                std::ofstream("/sys/kernel/security/apparmor/.remove")
-                    << "cri-containerd.apparmor.d";
-        }
-    } unload;
+    UnloadNewProfiles unload("cri-containerd.apparmor.d");
     CriFixture c;  // started after securityfs, so that it sees AppArmor
     auto pod_file = c.pod_json("aa");
     auto pod = c.run_pod(pod_file);
