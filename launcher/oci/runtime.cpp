@@ -636,7 +636,13 @@ Json hook_state(const State& s, const std::string& status) {
 }
 
 void run_hook(const Hook& h, const std::string& text, const char* kind) {
-    auto [rd, wr] = make_pipe("pipe(hook stdin)");
+    // The state goes on a socket, not a pipe: a hook may exit without reading it (/bin/false),
+    // and a write to a pipe with no reader killed bulwark-oci with SIGPIPE (runc's copy ignores
+    // the EPIPE); send() with MSG_NOSIGNAL only fails.
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        throw_sys("socketpair(hook stdin)");
+    UniqueFd rd(sv[0]), wr(sv[1]);
     pid_t pid = fork();
     if (pid < 0) throw_sys("fork(hook)");
     if (pid == 0) {
@@ -656,7 +662,16 @@ void run_hook(const Hook& h, const std::string& text, const char* kind) {
     // also kept here, on a pidfd, and such a hook killed.
     UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
     rd.reset();
-    write_all(wr.get(), text.data(), text.size());
+    for (size_t off = 0; off < text.size();) {
+        ssize_t n = send(wr.get(), text.data() + off, text.size() - off, MSG_NOSIGNAL);
+        if (n >= 0) {
+            off += static_cast<size_t>(n);
+        } else if (errno == EPIPE || errno == ECONNRESET) {
+            break;  // the hook did not read it; its exit status says how it went
+        } else if (errno != EINTR) {
+            throw_sys("write(hook stdin)");
+        }
+    }
     wr.reset();
     bool overran = false;
     if (h.timeout && pidfd) {

@@ -395,6 +395,22 @@ TEST_CASE("bad specs and failed set-ups are refused with the field named and lea
     CHECK(fs::is_empty(o.root));
 }
 
+TEST_CASE("a hook that exits without reading its state does not take the runtime down", "[oci]") {
+    // With a state larger than a pipe holds (a 200 KiB annotation), the write waits for the
+    // hook, which exits unread: on a pipe that was SIGPIPE for bulwark-oci (exit 141), every
+    // time; with a small state, whenever /bin/true exited first.
+    Oci o;
+    auto bundle = make_bundle(o.dir, {"true"}, [](bulwark::Json& d) {
+        d["annotations"]["example.org/big"] = std::string(200 * 1024, 'x');
+        d["hooks"]["prestart"] = bulwark::Json::array({{{"path", "/bin/true"}}});
+        d["hooks"]["poststart"] = bulwark::Json::array({{{"path", "/bin/false"}}});
+    });
+    auto r = o.call({"run", "--bundle", bundle, "u1"});
+    INFO(r.out);
+    CHECK(r.code == 0);
+    CHECK(o.last_log().at("msg") == "poststart hook /bin/false exited with status 1");
+}
+
 TEST_CASE("linux.seccomp is compiled like a profile: a denied call returns EPERM", "[oci]") {
     Oci o;
     auto bundle = make_bundle(
