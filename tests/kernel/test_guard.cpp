@@ -423,6 +423,24 @@ TEST_CASE("reloads are atomic: under 1,020 reloads no packet sees a mix or an em
     CHECK_THAT(r.err, Contains("max_sources"));
     CHECK(test_run(prog.get(), frame).retval == 1);  // A still drops it
     CHECK(stats()["reloads"] == reloads + 3);
+
+    // A reload's generation counts its patterns' drops from zero, under their names, also
+    // where the policy before the last one had counted drops.
+    auto fired = [] {
+        std::map<std::string, uint64_t> m;
+        auto now = stats();
+        for (auto& p : now["patterns"])
+            m[p["set"].get<std::string>() + ":" + p["pattern"].get<std::string>()] =
+                p["packets"].get<uint64_t>();
+        return m;
+    };
+    bulwark::guard::reload(kName, pb);
+    CHECK(fired().empty());
+    CHECK(test_run(prog.get(), frame).retval == 1);
+    CHECK(fired() == std::map<std::string, uint64_t>{{"x:evil", 1}});
+    bulwark::guard::reload(kName, pa);
+    bulwark::guard::reload(kName, pb);  // into the generation that counted the drop
+    CHECK(fired().empty());
     unlink(b_path.c_str());
     unlink(bad.c_str());
     unlink(big.c_str());
