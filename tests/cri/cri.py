@@ -3,16 +3,20 @@
 kernel tests of bulwark-oci under Kubernetes' path: kubelet -> CRI -> containerd's runc shim ->
 bulwark-oci. Like crictl (which Debian does not ship), with the configs as the CRI's JSON.
 
-usage: cri.py SOCKET runp POD.json [HANDLER]        prints the sandbox ID
+usage: cri.py [--stubs DIR] SOCKET runp POD.json [HANDLER]        prints the sandbox ID
        cri.py SOCKET create POD_ID CTR.json POD.json prints the container ID
-       cri.py SOCKET start|stop|rm|stopp|rmp ID
+       cri.py SOCKET start|rm|stopp|rmp ID
+       cri.py SOCKET stop ID [SECONDS]               SIGTERM, SIGKILL after SECONDS (10)
        cri.py SOCKET status ID                       prints ContainerStatus as JSON
        cri.py SOCKET update ID RESOURCES.json
        cri.py SOCKET exec ID CMD...                  its stdout and stderr; exits with its status
        cri.py SOCKET version
 
-An RPC that fails prints its status's message on stderr and exits 1.
+An RPC that fails prints its status's message on stderr and exits 1. The messages and stub are
+compiled from cri.proto into DIR once (a test's fixture gives one per containerd, and removes it),
+or into a scratch directory removed at exit.
 """
+import atexit
 import json
 import os
 import sys
@@ -25,13 +29,20 @@ from google.protobuf import json_format
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def stubs():
-    """The messages and stub compiled from cri.proto into a scratch directory."""
-    out = tempfile.mkdtemp(prefix="cri-")
-    proto_include = os.path.join(os.path.dirname(protoc.__file__), "_proto")
-    if protoc.main(["protoc", f"-I{HERE}", f"-I{proto_include}", f"--python_out={out}",
-                    f"--grpc_python_out={out}", os.path.join(HERE, "cri.proto")]) != 0:
-        sys.exit("cri.py: protoc failed on cri.proto")
+def stubs(keep):
+    """The messages and stub compiled from cri.proto, into `keep` if it has none yet."""
+    if keep:
+        out = keep
+        os.makedirs(out, exist_ok=True)
+    else:
+        scratch = tempfile.TemporaryDirectory(prefix="cri-")
+        atexit.register(scratch.cleanup)
+        out = scratch.name
+    if not os.path.exists(os.path.join(out, "cri_pb2_grpc.py")):
+        proto_include = os.path.join(os.path.dirname(protoc.__file__), "_proto")
+        if protoc.main(["protoc", f"-I{HERE}", f"-I{proto_include}", f"--python_out={out}",
+                        f"--grpc_python_out={out}", os.path.join(HERE, "cri.proto")]) != 0:
+            sys.exit("cri.py: protoc failed on cri.proto")
     sys.path.insert(0, out)
     import cri_pb2  # noqa: E402
     import cri_pb2_grpc  # noqa: E402
@@ -44,10 +55,13 @@ def load(path, message):
 
 
 def main(argv):
+    keep = None
+    if len(argv) > 2 and argv[1] == "--stubs":
+        keep, argv = argv[2], argv[:1] + argv[3:]
     if len(argv) < 3:
         sys.exit(__doc__)
     socket, cmd, args = argv[1], argv[2], argv[3:]
-    pb, pb_grpc = stubs()
+    pb, pb_grpc = stubs(keep)
     rt = pb_grpc.RuntimeServiceStub(grpc.insecure_channel("unix://" + socket))
     timeout = 120
     try:
@@ -65,7 +79,8 @@ def main(argv):
         elif cmd == "start":
             rt.StartContainer(pb.StartContainerRequest(container_id=args[0]), timeout=timeout)
         elif cmd == "stop":
-            rt.StopContainer(pb.StopContainerRequest(container_id=args[0], timeout=10),
+            grace = int(args[1]) if len(args) > 1 else 10
+            rt.StopContainer(pb.StopContainerRequest(container_id=args[0], timeout=grace),
                              timeout=timeout)
         elif cmd == "rm":
             rt.RemoveContainer(pb.RemoveContainerRequest(container_id=args[0]), timeout=timeout)

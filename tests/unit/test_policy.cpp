@@ -1042,7 +1042,7 @@ TEST_CASE("policies/web.json on the project's corpus: detection and false-positi
 // patterns need more tables than the kernel scans"): three because the search over packings
 // gave up after six builds the model misjudged, though they pack; web.json without `splitting`
 // because its sets needed more states without it, until its stream wrappers left `php`.
-TEST_CASE("the shipped policies less one set still compile", "[policy][pack]") {
+TEST_CASE("the shipped policies less one set still compile", "[policy][pack][sweep]") {
     for (auto trim : {std::pair{"web.json", "protocol"},
                       {"web.json", "splitting"},
                       {"web-strict.json", "java"},
@@ -1062,7 +1062,7 @@ TEST_CASE("the shipped policies less one set still compile", "[policy][pack]") {
     }
 }
 
-TEST_CASE("policies/web.json has room for an operator's own set", "[policy][pack]") {
+TEST_CASE("policies/web.json has room for an operator's own set", "[policy][pack][sweep]") {
     auto p = load_policy(std::string(BULWARK_SOURCE_DIR) + "/policies/web.json");
     PatternSet mine;
     mine.name = "mine";
