@@ -18,6 +18,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "core/error.hpp"
 
@@ -72,13 +73,23 @@ void release_heap() {
 }
 
 void prefault_heap(size_t bytes) {
-    // Served from the brk heap, not mmap, and kept there after free.
+    // Served from the brk heap, not mmap, and kept there after free: in blocks below the mmap
+    // threshold, all held until the heap has grown by `bytes`.
     keep_heap();
+    bytes = std::min<size_t>(bytes, 48 << 20);
     auto* before = static_cast<char*>(sbrk(0));
-    // volatile: the compiler may otherwise drop an unused malloc/free pair altogether.
-    void* volatile block = malloc(bytes);
+    std::vector<void*> blocks;
+    for (size_t left = bytes; left > 0;) {
+        size_t n = std::min<size_t>(left, 16 << 20);
+        // volatile: the compiler may otherwise drop an unused malloc/free pair altogether.
+        void* volatile block = malloc(n);
+        void* held = block;
+        if (!held) break;
+        blocks.push_back(held);
+        left -= n;
+    }
     auto* after = static_cast<char*>(sbrk(0));
-    free(block);
+    for (auto* b : blocks) free(b);
     auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
     auto start = reinterpret_cast<uintptr_t>(before) & ~(page - 1);
     if (after > before)

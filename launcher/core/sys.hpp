@@ -70,9 +70,9 @@ void keep_heap();
 // Processes forked after it inherit that, so it belongs after the sandbox's init is cloned.
 void release_heap();
 
-// Faults in `bytes` (at most 16 MiB) of heap with one madvise and keeps it (keep_heap()), for a
-// step about to grow the heap page by page: that is ~4x cheaper (bench/RESULTS.md). Best
-// effort: older kernels refuse MADV_POPULATE_WRITE.
+// Faults in `bytes` (at most 48 MiB, below keep_heap()'s trim threshold) of heap with one
+// madvise and keeps it (keep_heap()), for a step about to grow the heap page by page: that is
+// ~4x cheaper (bench/RESULTS.md). Best effort: older kernels refuse MADV_POPULATE_WRITE.
 void prefault_heap(size_t bytes);
 
 // Runs the calling thread in another network namespace for as long as it lives.
