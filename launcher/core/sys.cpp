@@ -186,10 +186,14 @@ std::pair<UniqueFd, UniqueFd> make_pipe(const std::string& step) {
     return {UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
-bool write_all(int fd, const void* buf, size_t len) {
+namespace {
+
+// Retries EINTR and short writes; false on any other error, with errno set.
+template <class Write>
+bool write_fully(const void* buf, size_t len, Write write) {
     auto p = static_cast<const char*>(buf);
     while (len > 0) {
-        ssize_t n = ::write(fd, p, len);
+        ssize_t n = write(p, len);
         if (n < 0) {
             if (errno == EINTR) continue;
             return false;
@@ -198,6 +202,17 @@ bool write_all(int fd, const void* buf, size_t len) {
         len -= static_cast<size_t>(n);
     }
     return true;
+}
+
+}  // namespace
+
+bool write_all(int fd, const void* buf, size_t len) {
+    return write_fully(buf, len, [fd](const char* p, size_t n) { return ::write(fd, p, n); });
+}
+
+bool send_all(int fd, const void* buf, size_t len) {
+    return write_fully(buf, len,
+                       [fd](const char* p, size_t n) { return ::send(fd, p, n, MSG_NOSIGNAL); });
 }
 
 void write_file_atomic(const std::string& path, const std::string& text, mode_t mode) {

@@ -31,6 +31,8 @@ std::pair<UniqueFd, UniqueFd> make_pipe(const std::string& step);
 
 // Writes all of buf, retrying on EINTR and short writes. Returns false on error.
 bool write_all(int fd, const void* buf, size_t len);
+// The same on a socket with MSG_NOSIGNAL: a peer that went away is EPIPE, not SIGPIPE.
+bool send_all(int fd, const void* buf, size_t len);
 
 // Every signal's handler back to the default, as in a child about to exec or to run under a
 // seccomp filter: the parent's handlers (a sanitizer's, a test framework's) must not run there.

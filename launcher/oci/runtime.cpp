@@ -662,16 +662,9 @@ void run_hook(const Hook& h, const std::string& text, const char* kind) {
     // also kept here, on a pidfd, and such a hook killed.
     UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
     rd.reset();
-    for (size_t off = 0; off < text.size();) {
-        ssize_t n = send(wr.get(), text.data() + off, text.size() - off, MSG_NOSIGNAL);
-        if (n >= 0) {
-            off += static_cast<size_t>(n);
-        } else if (errno == EPIPE || errno == ECONNRESET) {
-            break;  // the hook did not read it; its exit status says how it went
-        } else if (errno != EINTR) {
-            throw_sys("write(hook stdin)");
-        }
-    }
+    // A hook that did not read it (EPIPE, ECONNRESET): its exit status says how it went.
+    if (!send_all(wr.get(), text.data(), text.size()) && errno != EPIPE && errno != ECONNRESET)
+        throw_sys("write(hook stdin)");
     wr.reset();
     bool overran = false;
     if (h.timeout && pidfd) {
