@@ -177,11 +177,23 @@ std::string compress(const std::string& entry) {
     return out;
 }
 
-std::optional<std::string> expand(const std::string& stored, size_t most) {
+namespace {
+
+// The inflated size a stored entry's header gives, if it has one no larger than `most`.
+std::optional<uint64_t> inflated_size(const std::string& stored, size_t most) {
     uint64_t size = 0;
     if (stored.size() < sizeof size) return std::nullopt;
     std::memcpy(&size, stored.data(), sizeof size);
     if (size > most) return std::nullopt;
+    return size;
+}
+
+}  // namespace
+
+std::optional<std::string> expand(const std::string& stored, size_t most) {
+    auto inflated = inflated_size(stored, most);
+    if (!inflated) return std::nullopt;
+    const uint64_t size = *inflated;
     std::string out(size, '\0');
     uLongf n = size;
     uLong in = stored.size() - sizeof size;
@@ -206,9 +218,7 @@ Compiled compile(const std::vector<Pattern>& patterns, const std::string& dir) {
     if (auto stored = bulwark::cache::load(dir, name)) {
         // The entry inflates into one buffer and is copied into the tables: twice its size of
         // fresh memory (33 MB for web.json), faulted in at once rather than page by page.
-        uint64_t size = 0;
-        if (stored->size() >= sizeof size) std::memcpy(&size, stored->data(), sizeof size);
-        prefault_heap(2 * std::min<uint64_t>(size, kMostBytes));
+        if (auto size = inflated_size(*stored, kMostBytes)) prefault_heap(2 * *size);
         if (auto bytes = expand(*stored, kMostBytes))
             if (auto a = decode(*bytes, k, patterns)) return {std::move(*a), true};
     }
