@@ -3,7 +3,7 @@
 kernel tests of bulwark-oci under Kubernetes' path: kubelet -> CRI -> containerd's runc shim ->
 bulwark-oci. Like crictl (which Debian does not ship), with the configs as the CRI's JSON.
 
-usage: cri.py [--stubs DIR] SOCKET runp POD.json [HANDLER]        prints the sandbox ID
+usage: cri.py SOCKET runp POD.json [HANDLER]        prints the sandbox ID
        cri.py SOCKET create POD_ID CTR.json POD.json prints the container ID
        cri.py SOCKET start|rm|stopp|rmp ID
        cri.py SOCKET stop ID [SECONDS]               SIGTERM, SIGKILL after SECONDS (10)
@@ -11,6 +11,7 @@ usage: cri.py [--stubs DIR] SOCKET runp POD.json [HANDLER]        prints the san
        cri.py SOCKET update ID RESOURCES.json
        cri.py SOCKET exec ID CMD...                  its stdout and stderr; exits with its status
        cri.py SOCKET version
+       cri.py --stubs DIR SOCKET ...                 any of these, the stubs kept in DIR
 
 An RPC that fails prints its status's message on stderr and exits 1. The messages and stub are
 compiled from cri.proto into DIR once (a test's fixture gives one per containerd, and removes it),

@@ -85,6 +85,15 @@ bulwark::Json stats() {
     return bulwark::parse_json(r.out, "stats");
 }
 
+// What `stats` says each pattern dropped, as "set:pattern" -> packets.
+std::map<std::string, uint64_t> pattern_drops(const bulwark::Json& s) {
+    std::map<std::string, uint64_t> by_pattern;
+    for (auto& p : s["patterns"])
+        by_pattern[p["set"].get<std::string>() + ":" + p["pattern"].get<std::string>()] =
+            p["packets"].get<uint64_t>();
+    return by_pattern;
+}
+
 void attach(const std::string& policy) {
     auto a = run({harness::bulwark(), "xdp", "attach", "--iface", kHost, "--policy", policy,
                   "--name", kName});
@@ -237,11 +246,7 @@ TEST_CASE("real HTTP: a flood is cut to its burst, attacks dropped, others serve
     CHECK(s["counters"]["drop_rate_requests"]["packets"] == 7);
     CHECK(s["counters"]["drop_pattern"]["packets"] == 3);
     // Which pattern dropped them: two queries with "union select", one traversal.
-    std::map<std::string, uint64_t> by_pattern;
-    for (auto& p : s["patterns"])
-        by_pattern[p["set"].get<std::string>() + ":" + p["pattern"].get<std::string>()] =
-            p["packets"].get<uint64_t>();
-    CHECK(by_pattern ==
+    CHECK(pattern_drops(s) ==
           std::map<std::string, uint64_t>{{"sqli:union select", 2}, {"traversal:../", 1}});
     CHECK(s["counters"]["drop_rule"]["packets"] == 0);
     CHECK(s["counters"]["drop_deny"]["packets"] == 0);
@@ -426,14 +431,7 @@ TEST_CASE("reloads are atomic: under 1,020 reloads no packet sees a mix or an em
 
     // A reload's generation counts its patterns' drops from zero, under their names, also
     // where the policy before the last one had counted drops.
-    auto fired = [] {
-        std::map<std::string, uint64_t> m;
-        auto now = stats();
-        for (auto& p : now["patterns"])
-            m[p["set"].get<std::string>() + ":" + p["pattern"].get<std::string>()] =
-                p["packets"].get<uint64_t>();
-        return m;
-    };
+    auto fired = [] { return pattern_drops(stats()); };
     bulwark::guard::reload(kName, pb);
     CHECK(fired().empty());
     CHECK(test_run(prog.get(), frame).retval == 1);

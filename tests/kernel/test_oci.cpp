@@ -140,6 +140,11 @@ std::string cgroup_dir_of(pid_t pid, const std::string& controller) {
     return v2;
 }
 
+// `dir`/`v1` where the controller is v1's (that file exists), else `dir`/`v2`.
+std::string v1_or_v2(const std::string& dir, const std::string& v1, const std::string& v2) {
+    return dir + "/" + (fs::exists(dir + "/" + v1) ? v1 : v2);
+}
+
 constexpr const char* kApparmorParser = "/usr/sbin/apparmor_parser";
 
 // The names of the AppArmor profiles the kernel holds.
@@ -818,8 +823,7 @@ TEST_CASE("hugepage limits as the kubelet gives every container are set, and cha
     auto dir = cgroup_dir_of(std::stoi(pid), "hugetlb");
     REQUIRE(!dir.empty());
     auto limit_file = [&](const std::string& size) {
-        auto v1 = dir + "/hugetlb." + size + ".limit_in_bytes";
-        return fs::exists(v1) ? v1 : dir + "/hugetlb." + size + ".max";
+        return v1_or_v2(dir, "hugetlb." + size + ".limit_in_bytes", "hugetlb." + size + ".max");
     };
     for (auto& size : sizes) {
         INFO(size);
@@ -874,9 +878,7 @@ TEST_CASE("cpusets and memory reservations are set at create and changed by upda
     CHECK(allowed() == std::to_string(last));
     // The soft limit where the container's memory cgroup is: v1's, else v2's memory.low.
     auto memory = cgroup_dir_of(std::stoi(pid), "memory");
-    auto soft =
-        memory + (fs::exists(memory + "/memory.soft_limit_in_bytes") ? "/memory.soft_limit_in_bytes"
-                                                                     : "/memory.low");
+    auto soft = v1_or_v2(memory, "memory.soft_limit_in_bytes", "memory.low");
     REQUIRE(fs::exists(soft));
     CHECK(trim(slurp(soft)) == std::to_string(32 << 20));
     std::ofstream(o.dir / "res.json")
@@ -1046,9 +1048,7 @@ TEST_CASE("Podman runs, execs into, signals, limits and removes containers throu
     auto pid =
         trim(run({"/usr/bin/podman", "inspect", "--format", "{{.State.Pid}}", "bw-long"}).out);
     auto memory = cgroup_dir_of(std::stoi(pid), "memory");
-    auto limit =
-        slurp(memory + (fs::exists(memory + "/memory.limit_in_bytes") ? "/memory.limit_in_bytes"
-                                                                      : "/memory.max"));
+    auto limit = slurp(v1_or_v2(memory, "memory.limit_in_bytes", "memory.max"));
     CHECK(trim(limit) == std::to_string(64 << 20));
     r = p.podman({"exec", "bw-long", "sh", "-c", "echo in-exec; exit 5"});
     CHECK(r.code == 5);
@@ -1442,8 +1442,7 @@ TEST_CASE("a kubelet's CRI calls run a pod's containers through containerd and b
     INFO(r.err);
     CHECK(r.code == 0);
     auto memory = cgroup_dir_of(c.pid_of(id), "memory");
-    auto limit = memory + (fs::exists(memory + "/memory.limit_in_bytes") ? "/memory.limit_in_bytes"
-                                                                         : "/memory.max");
+    auto limit = v1_or_v2(memory, "memory.limit_in_bytes", "memory.max");
     REQUIRE(fs::exists(limit));
     CHECK(trim(slurp(limit)) == "67108864");
     // StopContainer: SIGTERM, the trap's status back through the shim.
