@@ -81,6 +81,40 @@ std::string limit_or_max(int64_t v) {
     return v < 0 ? "max" : std::to_string(v);
 }
 
+// The controllers linux.resources.unified's files belong to, once each.
+std::vector<std::string> unified_controllers(const Resources& r) {
+    std::vector<std::string> c;
+    for (auto& [key, value] : r.unified)
+        if (auto ctrl = unified_controller(key);
+            !ctrl.empty() && std::find(c.begin(), c.end(), ctrl) == c.end())
+            c.push_back(ctrl);
+    return c;
+}
+
+// Makes the v2 directories from the hierarchy's root down to `dir`, enabling `ctrls` in each
+// ancestor's subtree_control on the way (a controller reaches a cgroup only so). Those in
+// `required` must be enabled; the others are for a later `update`, and a host may refuse one
+// (cpu, while a realtime thread sits in the parent), which the spec did not ask for.
+void make_v2_path(const std::string& root, const std::string& dir,
+                  const std::vector<std::string>& ctrls, const std::vector<std::string>& required) {
+    std::string p = root;
+    std::istringstream in(dir.substr(root.size()));
+    std::string part;
+    while (std::getline(in, part, '/')) {
+        if (part.empty()) continue;
+        for (auto& c : ctrls) {
+            if (!offers(p, c)) continue;
+            try {
+                write_value(p + "/cgroup.subtree_control", "+" + c);
+            } catch (const SysError&) {
+                if (std::find(required.begin(), required.end(), c) != required.end()) throw;
+            }
+        }
+        p += "/" + part;
+        if (mkdir(p.c_str(), 0755) != 0 && errno != EEXIST) throw_sys("mkdir(" + p + ")");
+    }
+}
+
 }  // namespace
 
 Hierarchies parse_hierarchies(const std::string& mountinfo) {
@@ -168,6 +202,17 @@ CgroupDirs plan_cgroup(const Hierarchies& h, const std::string& rel, const Resou
         if (auto it = h.v1.find(c); it != h.v1.end()) d.v1[c] = it->second + rel;
     }
     if (d.empty()) throw InputError("no cgroup hierarchy is mounted (cgroup v2 or v1)");
+    // The runtime spec: an error when a unified key's controller is not there. Hybrid hosts
+    // bind most controllers to v1, where no v2 file of theirs exists.
+    for (auto& [key, value] : r.unified) {
+        auto c = unified_controller(key);
+        if (!c.empty() && (h.v2.empty() || !offers(h.v2, c)))
+            throw InputError("linux.resources.unified: \"" + key + "\": the " + c +
+                             " controller is not on cgroup v2 here" +
+                             (h.v1.count(c) ? " (this host binds it to cgroup v1)" : ""));
+    }
+    if (!r.unified.empty() && h.v2.empty())
+        throw InputError("linux.resources.unified: cgroup v2 is not mounted here");
     return d;
 }
 
@@ -209,28 +254,12 @@ void apply_devices(const CgroupDirs& d, const Resources& r) {
 
 void create_cgroup(const Hierarchies& h, const CgroupDirs& d, const Resources& r) {
     if (!d.v2.empty()) {
-        auto rel = d.v2.substr(h.v2.size());
-        // Controllers have to be enabled in every ancestor's subtree_control on the way down:
-        // those the spec sets must be; the others are for `update`, and a host may refuse one
-        // (cpu, while a realtime thread sits in the parent), which the spec did not ask for.
-        auto want = v1_controllers(r);
-        std::string p = h.v2;
-        std::istringstream in(rel);
-        std::string part;
-        while (std::getline(in, part, '/')) {
-            if (part.empty()) continue;
-            for (auto c : kLimitControllers) {
-                if (d.v1.count(c) || !offers(p, c)) continue;
-                bool required = std::find(want.begin(), want.end(), c) != want.end();
-                try {
-                    write_value(p + "/cgroup.subtree_control", std::string("+") + c);
-                } catch (const SysError&) {
-                    if (required) throw;
-                }
-            }
-            p += "/" + part;
-            if (mkdir(p.c_str(), 0755) != 0 && errno != EEXIST) throw_sys("mkdir(" + p + ")");
-        }
+        auto required = v1_controllers(r), on_v2 = unified_controllers(r);
+        required.insert(required.end(), on_v2.begin(), on_v2.end());
+        for (auto c : kLimitControllers)
+            if (!d.v1.count(c) && std::find(on_v2.begin(), on_v2.end(), c) == on_v2.end())
+                on_v2.push_back(c);
+        make_v2_path(h.v2, d.v2, on_v2, required);
     }
     for (auto& [c, dir] : d.v1) {
         auto& base = h.v1.at(c);
@@ -398,6 +427,18 @@ void apply_resources(const CgroupDirs& d, const Resources& r) {
         if (r.cpu_shares)
             write_value(d.v2 + "/cpu.weight", std::to_string(shares_to_weight(*r.cpu_shares)));
     }
+    for (auto& [key, value] : r.unified) {
+        if (d.v2.empty()) throw InputError("linux.resources.unified: the cgroup has no v2 part");
+        write_value(d.v2 + "/" + key, value);
+    }
+}
+
+void enable_unified(const Hierarchies& h, const CgroupDirs& d, const Resources& r) {
+    auto ctrls = unified_controllers(r);
+    if (ctrls.empty()) return;
+    if (h.v2.empty() || d.v2.rfind(h.v2 + "/", 0) != 0)
+        throw InputError("linux.resources.unified: the cgroup has no v2 part");
+    make_v2_path(h.v2, d.v2, ctrls, ctrls);
 }
 
 void add_process(const CgroupDirs& d, pid_t pid) {

@@ -48,6 +48,9 @@ CgroupDirs plan_cgroup(const Hierarchies& h, const std::string& relpath, const R
 void create_cgroup(const Hierarchies& h, const CgroupDirs& d, const Resources& r);
 // Writes limits into an existing cgroup (create, and `update`).
 void apply_resources(const CgroupDirs& d, const Resources& r);
+// Enables the controllers of r.unified's files on the way down to d.v2 (create enables those of
+// the other limits; `update` may name a controller the create did not). Throws SysError.
+void enable_unified(const Hierarchies& h, const CgroupDirs& d, const Resources& r);
 // Moves a process into every directory.
 void add_process(const CgroupDirs& d, pid_t pid);
 // Every process in it (the v2 directory, else the first v1 one).

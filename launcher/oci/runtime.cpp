@@ -1033,10 +1033,12 @@ void pause(const Globals& g, const std::string& id, bool on) {
 void update(const Globals& g, const std::string& id, const Resources& r) {
     auto s = load_state(g, id);
     if (s.status == "stopped") throw InputError("container \"" + id + "\" is stopped");
-    auto need = plan_cgroup(host_hierarchies(), "/", r);
+    auto h = host_hierarchies();
+    auto need = plan_cgroup(h, "/", r);
     for (auto& [c, dir] : need.v1)
         if (!s.cgroup.v1.count(c) && c != "freezer" && c != "devices")
             throw InputError("update: the container's cgroup has no " + c + " controller");
+    enable_unified(h, s.cgroup, r);
     apply_resources(s.cgroup, r);
 }
 

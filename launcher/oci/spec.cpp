@@ -327,9 +327,34 @@ Resources parse_resources(const JsonAt& j, Unknown& unknown) {
             r.hugepages.push_back(l);
         }
     }
-    for (auto key : {"blockIO", "network", "rdma", "unified"})
-        refuse_nonempty(j, key, "these resources");
+    if (auto u = j.get("unified")) {
+        for (auto& member : u->members()) {
+            const std::string& key = member.first;  // not a binding: clang 14 captures none
+            member.second.here([&] { return unified_controller(key); });
+            r.unified[key] = member.second.str();
+        }
+    }
+    for (auto key : {"blockIO", "network", "rdma"}) refuse_nonempty(j, key, "these resources");
     return r;
+}
+
+std::string unified_controller(const std::string& key) {
+    auto bad = [&](const std::string& why) { return InputError("\"" + key + "\": " + why); };
+    auto dot = key.find('.');
+    if (dot == std::string::npos || dot == 0 || dot + 1 == key.size())
+        throw bad("not a cgroup v2 file name such as \"memory.oom.group\"");
+    auto ctrl = key.substr(0, dot);
+    if (ctrl.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos ||
+        key.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-",
+                              dot) != std::string::npos)
+        throw bad("not a cgroup v2 file name such as \"memory.oom.group\"");
+    if (ctrl != "cgroup") return ctrl;
+    // Membership, controllers, pausing and killing are the runtime's: a spec that wrote them
+    // would move or kill processes behind its back.
+    for (auto managed : {"cgroup.procs", "cgroup.threads", "cgroup.subtree_control", "cgroup.type",
+                         "cgroup.freeze", "cgroup.kill"})
+        if (key == managed) throw bad("managed by the runtime, not settable");
+    return "";
 }
 
 bool Spec::has_namespace(int flag) const {

@@ -113,14 +113,23 @@ struct Resources {
     // The kubelet gives every container a limit for each page size the node has (0 unless the
     // pod asks for hugepages), and containerd copies them here.
     std::vector<HugepageLimit> hugepages;
+    // cgroup v2 files by name ("memory.oom.group" -> "1"), written after the settings above, so
+    // one that names the same file wins, as under runc. The kubelet on a cgroup v2 node asks
+    // for memory.oom.group=1 (a container's OOM kill takes all its processes).
+    std::map<std::string, std::string> unified;
     bool any_limit() const {
         return memory_limit || memory_swap || memory_reservation || pids_limit || cpu_quota ||
                cpu_period || cpu_shares || !cpuset_cpus.empty() || !cpuset_mems.empty() ||
-               !hugepages.empty();
+               !hugepages.empty() || !unified.empty();
     }
 };
 // linux.resources, or the document `update --resources` reads.
 Resources parse_resources(const JsonAt& j, Unknown& unknown);
+// The controller a linux.resources.unified key needs ("memory" for "memory.oom.group"; "" for the
+// core's cgroup.* files, which every v2 cgroup has). Throws InputError for a key that is no
+// cgroup file's name, or that names a file the runtime itself manages (cgroup.procs,
+// cgroup.threads, cgroup.subtree_control, cgroup.type, cgroup.freeze, cgroup.kill). Pure.
+std::string unified_controller(const std::string& key);
 
 struct Hook {
     std::string path;

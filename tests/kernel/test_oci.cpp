@@ -20,6 +20,7 @@
 #include "harness.hpp"
 #include "oci/cgroup.hpp"
 #include "sandbox/apparmor.hpp"
+#include "sandbox/cgroups.hpp"
 
 using harness::Result;
 using harness::run;
@@ -127,17 +128,26 @@ bool cgroup_left(const std::string& id) {
 }
 
 // The directory of process `pid`'s cgroup for `controller`: its v1 hierarchy's where the host
-// mounts the controller so, else the cgroup v2 one (read from /proc/PID/cgroup).
+// mounts the controller so, else the cgroup v2 one (read from /proc/PID/cgroup); "": the v2 one.
 std::string cgroup_dir_of(pid_t pid, const std::string& controller) {
     auto h = bulwark::oci::host_hierarchies();
     std::string v2;
     for (auto& line : harness::lines(slurp("/proc/" + std::to_string(pid) + "/cgroup"))) {
         auto a = line.find(':'), b = line.find(':', a + 1);
         auto ctrl = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
-        if (ctrl == controller) return h.v1.at(controller) + path;
+        if (!controller.empty() && ctrl == controller) return h.v1.at(controller) + path;
         if (ctrl.empty()) v2 = h.v2 + path;
     }
     return v2;
+}
+
+// Whether the host's cgroup v2 offers the memory controller: a pure v2 host, where the kubelet
+// gives every container memory.oom.group (kuberuntime's linux container resources).
+bool memory_on_v2() {
+    auto h = bulwark::oci::host_hierarchies();
+    auto roots = bulwark::cgroups::split_words(h.v2.empty() ? std::string()
+                                                            : slurp(h.v2 + "/cgroup.controllers"));
+    return std::find(roots.begin(), roots.end(), "memory") != roots.end();
 }
 
 // `dir`/`v1` where the controller is v1's (that file exists), else `dir`/`v2`.
@@ -896,6 +906,58 @@ TEST_CASE("cpusets and memory reservations are set at create and changed by upda
     CHECK(o.call({"delete", "--force", "c1"}).code == 0);
 }
 
+TEST_CASE("unified cgroup v2 files are written at create and by update; others are refused",
+          "[oci]") {
+    // cgroup.max.descendants is the core's, in every v2 cgroup (this host's v2 offers no memory
+    // controller); memory.oom.group is what the kubelet sends on a v2 node (the VM's case).
+    auto h = bulwark::oci::host_hierarchies();
+    REQUIRE(!h.v2.empty());
+    bool memory_v2 = memory_on_v2();
+    Oci o;
+    auto bundle = make_bundle(o.dir, {"true"}, [&](bulwark::Json& d) {
+        d["linux"]["resources"]["unified"]["cgroup.max.descendants"] = "3";
+        if (memory_v2) d["linux"]["resources"]["unified"]["memory.oom.group"] = "1";
+    });
+    auto pidfile = o.dir / "pid";
+    auto r = o.call({"create", "--bundle", bundle, "--pid-file", pidfile, "u1"});
+    INFO(r.out);
+    REQUIRE(r.code == 0);
+    auto dir = cgroup_dir_of(std::stoi(trim(slurp(pidfile))), "");
+    REQUIRE(dir.rfind(h.v2 + "/", 0) == 0);
+    CHECK(trim(slurp(dir + "/cgroup.max.descendants")) == "3");
+    if (memory_v2) CHECK(trim(slurp(dir + "/memory.oom.group")) == "1");
+    std::ofstream(o.dir / "res.json") << R"({"unified": {"cgroup.max.descendants": "5"}})";
+    r = o.call({"update", "--resources", o.dir / "res.json", "u1"});
+    INFO(r.out);
+    REQUIRE(r.code == 0);
+    CHECK(trim(slurp(dir + "/cgroup.max.descendants")) == "5");
+    // A key the runtime manages is refused where the document names it.
+    std::ofstream(o.dir / "bad.json") << R"({"unified": {"cgroup.kill": "1"}})";
+    r = o.call({"update", "--resources", o.dir / "bad.json", "u1"});
+    CHECK(r.code != 0);
+    CHECK_THAT(r.out, Catch::Contains("/unified/cgroup.kill") && Catch::Contains("runtime"));
+    CHECK(o.call({"state", "u1"}).code == 0);  // still there, still its process
+    CHECK(o.call({"delete", "--force", "u1"}).code == 0);
+
+    // A controller no v2 cgroup offers here, and a core file the kernel does not have: refused
+    // at create, naming them, leaving nothing.
+    for (auto& refused : {std::pair{"nosuch.max", "nosuch controller is not on cgroup v2"},
+                          std::pair{"cgroup.nosuch", "cgroup.nosuch"}}) {
+        std::string key = refused.first, says = refused.second;
+        INFO(key);
+        fs::remove_all(o.dir / "bundle");
+        bundle = make_bundle(o.dir, {"true"}, [&](bulwark::Json& d) {
+            d["linux"]["resources"]["unified"] = {{key, "1"}};
+        });
+        r = o.call({"create", "--bundle", bundle, "u2"});
+        INFO(r.out);
+        CHECK(r.code == 1);
+        CHECK_THAT(r.out, Catch::Contains(says));
+        CHECK_FALSE(cgroup_left("u2"));
+        CHECK(fs::is_empty(o.root));
+    }
+}
+
 TEST_CASE("device rules: only the default nodes and those allowed open; the rest is EPERM",
           "[oci]") {
     Oci o;
@@ -1388,12 +1450,14 @@ struct CriFixture {
 // pod's allowPrivilegeEscalation: false), the runtime's default seccomp profile, masked and
 // read-only /proc paths, a besteffort pod's cpu shares.
 bulwark::Json cri_container(const std::string& name, const std::vector<std::string>& cmd) {
+    bulwark::Json resources = {{"cpu_shares", 2}, {"oom_score_adj", 1000}};
+    if (memory_on_v2()) resources["unified"] = {{"memory.oom.group", "1"}};
     return {{"metadata", {{"name", name}}},
             {"image", {{"image", "localhost/bulwark-oci-image:latest"}}},
             {"command", cmd},
             {"log_path", name + ".log"},
             {"linux",
-             {{"resources", {{"cpu_shares", 2}, {"oom_score_adj", 1000}}},
+             {{"resources", resources},
               {"security_context",
                {{"namespace_options", {{"pid", "CONTAINER"}}},
                 {"run_as_user", {{"value", 65534}}},
@@ -1445,6 +1509,7 @@ TEST_CASE("a kubelet's CRI calls run a pod's containers through containerd and b
     auto limit = v1_or_v2(memory, "memory.limit_in_bytes", "memory.max");
     REQUIRE(fs::exists(limit));
     CHECK(trim(slurp(limit)) == "67108864");
+    if (memory_on_v2()) CHECK(trim(slurp(memory + "/memory.oom.group")) == "1");
     // StopContainer: SIGTERM, the trap's status back through the shim.
     r = c.cri({"stop", id});
     INFO(r.err);

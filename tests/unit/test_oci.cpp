@@ -5,8 +5,10 @@
 #include <sys/resource.h>
 
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <tuple>
 
+#include "../tempdir.hpp"
 #include "oci/cgroup.hpp"
 #include "oci/runtime.hpp"
 #include "oci/spec.hpp"
@@ -368,6 +370,60 @@ TEST_CASE("hugepage limits parse as the kubelet sends them and find the hugetlb 
     h = parse_hierarchies(
         "33 30 0:29 / /sys/fs/cgroup/memory rw shared:12 - cgroup cgroup rw,memory\n");
     CHECK_THROWS_WITH(plan_cgroup(h, "/x", r), Catch::Contains("hugetlb controller"));
+}
+
+TEST_CASE("unified cgroup v2 files parse as the kubelet sends them and need their controller",
+          "[oci]") {
+    auto parse = [](const std::string& text) {
+        auto doc = parse_json(text, "r.json");
+        Unknown unknown;
+        return parse_resources(JsonAt(doc, "r.json"), unknown);
+    };
+    // The kubelet on a cgroup v2 node: memory.oom.group, so an OOM kill takes the container's
+    // every process. Refused before 2026-12-07: no pod started through bulwark-oci there.
+    auto r = parse(R"({"unified": {"memory.oom.group": "1", "cgroup.max.descendants": "10",
+                                   "hugetlb.2MB.max": "0", "io.weight": "default 50"}})");
+    REQUIRE(r.unified.size() == 4);
+    CHECK(r.unified.at("memory.oom.group") == "1");
+    CHECK(r.unified.at("io.weight") == "default 50");
+    CHECK(r.any_limit());
+    CHECK(unified_controller("memory.oom.group") == "memory");
+    CHECK(unified_controller("hugetlb.1GB.rsvd.max") == "hugetlb");
+    CHECK(unified_controller("cgroup.max.depth").empty());  // the core's: every cgroup has it
+    for (auto bad : {"memory", ".max", "memory.", "../memory.max", "memory.max/x", "Memory.max",
+                     "memory.max\n", "mem ory.max", "cgroup.procs", "cgroup.threads",
+                     "cgroup.subtree_control", "cgroup.type", "cgroup.freeze", "cgroup.kill"}) {
+        INFO(bad);
+        CHECK_THROWS_AS(unified_controller(bad), InputError);
+        Json doc = {{"unified", {{bad, "1"}}}};
+        Unknown unknown;
+        CHECK_THROWS_WITH(parse_resources(JsonAt(doc, "r.json"), unknown),
+                          Catch::Contains("r.json") && Catch::Contains("/unified/"));
+    }
+    CHECK_THROWS_WITH(parse(R"({"unified": {"memory.oom.group": 1}})"),
+                      Catch::Contains("/unified/memory.oom.group"));
+    CHECK_THROWS_WITH(parse(R"({"unified": ["memory.oom.group"]})"), Catch::Contains("/unified"));
+
+    // A v2 mount that offers memory and pids; cpu bound to v1 (a hybrid host), io nowhere.
+    TempDir v2("unified");
+    std::ofstream(v2 / "cgroup.controllers") << "memory pids\n";
+    Hierarchies h;
+    h.v2 = v2.path();
+    h.v1["cpu"] = "/sys/fs/cgroup/cpu,cpuacct";
+    auto one = [&](const std::string& key) {
+        Resources res;
+        res.unified[key] = "1";
+        return res;
+    };
+    CHECK(plan_cgroup(h, "/x", one("memory.oom.group")).v2 == v2 / "x");
+    CHECK_NOTHROW(plan_cgroup(h, "/x", one("cgroup.max.descendants")));
+    CHECK_THROWS_WITH(plan_cgroup(h, "/x", one("cpu.weight")),
+                      Catch::Contains("cpu controller") && Catch::Contains("cgroup v1"));
+    CHECK_THROWS_WITH(plan_cgroup(h, "/x", one("io.weight")), Catch::Contains("io controller"));
+    Hierarchies v1_only;
+    v1_only.v1["memory"] = "/sys/fs/cgroup/memory";
+    CHECK_THROWS_WITH(plan_cgroup(v1_only, "/x", one("cgroup.max.depth")),
+                      Catch::Contains("cgroup v2 is not mounted"));
 }
 
 TEST_CASE("cpusets and memory reservations parse; a list that is not one is refused", "[oci]") {
