@@ -126,7 +126,7 @@ Hierarchies parse_hierarchies(const std::string& mountinfo) {
         std::string o;
         while (std::getline(opts, o, ','))
             if (o == "memory" || o == "pids" || o == "cpu" || o == "cpuset" || o == "devices" ||
-                o == "freezer" || o == "hugetlb")
+                o == "freezer" || o == "hugetlb" || o == "blkio")
                 h.v1.emplace(o, m.mountpoint);
     }
     return h;
@@ -196,6 +196,15 @@ CgroupDirs plan_cgroup(const Hierarchies& h, const std::string& rel, const Resou
             throw InputError(std::string("linux.resources: the ") + c +
                              " controller is neither on cgroup v2 here nor mounted as cgroup v1");
     }
+    // Block I/O: v2's io, v1's blkio (the one controller the two versions name apart).
+    if (h.v2.empty() || !offers(h.v2, "io")) {
+        if (auto it = h.v1.find("blkio"); it != h.v1.end())
+            d.v1["blkio"] = it->second + rel;
+        else if (!r.blkio.empty())
+            throw InputError(
+                "linux.resources.blockIO: the io controller is neither on cgroup v2 here nor "
+                "mounted as cgroup v1 blkio");
+    }
     // The freezer (pause) and device rules: built into v2; on a hybrid host that still mounts
     // them as v1 controllers, v1's (a v1 cgroup left at its root would allow everything).
     for (auto c : {"freezer", "devices"}) {
@@ -256,6 +265,10 @@ void create_cgroup(const Hierarchies& h, const CgroupDirs& d, const Resources& r
     if (!d.v2.empty()) {
         auto required = v1_controllers(r), on_v2 = unified_controllers(r);
         required.insert(required.end(), on_v2.begin(), on_v2.end());
+        if (!d.v1.count("blkio")) {
+            on_v2.push_back("io");
+            if (!r.blkio.empty()) required.push_back("io");
+        }
         for (auto c : kLimitControllers)
             if (!d.v1.count(c) && std::find(on_v2.begin(), on_v2.end(), c) == on_v2.end())
                 on_v2.push_back(c);
@@ -370,6 +383,52 @@ uint64_t shares_to_weight(uint64_t shares) {
     return 1 + ((shares - 2) * 9999) / 262142;
 }
 
+uint64_t blkio_to_io_weight(uint16_t weight) {
+    uint64_t w = std::clamp<uint16_t>(weight, 10, 1000);
+    return 1 + (w - 10) * 9999 / 990;
+}
+
+std::vector<std::pair<std::string, std::string>> blkio_writes(const BlockIO& b, bool v2, bool bfq) {
+    std::vector<std::pair<std::string, std::string>> out;
+    auto dev = [](const BlockIO::Device& d) {
+        return std::to_string(d.major) + ":" + std::to_string(d.minor) + " ";
+    };
+    // BFQ's files take blkio's own 10..1000; v2's io.weight is iocost's 1..10000.
+    auto weight = [&](uint16_t w) {
+        return std::to_string(v2 && !bfq ? blkio_to_io_weight(w) : w);
+    };
+    std::string weight_file =
+        v2 ? (bfq ? "io.bfq.weight" : "io.weight") : (bfq ? "blkio.bfq.weight" : "blkio.weight");
+    if (b.weight) out.emplace_back(weight_file, weight(*b.weight));
+    if (b.leaf_weight && !v2) out.emplace_back("blkio.leaf_weight", std::to_string(*b.leaf_weight));
+    for (auto& d : b.weight_device) {
+        if (d.weight)
+            out.emplace_back(v2 ? weight_file : weight_file + "_device",
+                             dev(d) + weight(*d.weight));
+        if (d.leaf_weight && !v2)
+            out.emplace_back("blkio.leaf_weight_device", dev(d) + std::to_string(*d.leaf_weight));
+    }
+    struct Throttle {
+        const std::vector<BlockIO::Device>& list;
+        const char *v1_file, *v2_key;
+    };
+    const Throttle throttles[] = {{b.read_bps, "blkio.throttle.read_bps_device", "rbps"},
+                                  {b.write_bps, "blkio.throttle.write_bps_device", "wbps"},
+                                  {b.read_iops, "blkio.throttle.read_iops_device", "riops"},
+                                  {b.write_iops, "blkio.throttle.write_iops_device", "wiops"}};
+    for (auto& t : throttles) {
+        for (auto& d : t.list) {
+            // v1 lifts a device's limit with 0, v2 with "max".
+            if (v2)
+                out.emplace_back(
+                    "io.max", dev(d) + t.v2_key + "=" + (d.rate ? std::to_string(d.rate) : "max"));
+            else
+                out.emplace_back(t.v1_file, dev(d) + std::to_string(d.rate));
+        }
+    }
+    return out;
+}
+
 void apply_resources(const CgroupDirs& d, const Resources& r) {
     auto v1 = [&](const char* c) -> const std::string* {
         auto it = d.v1.find(c);
@@ -426,6 +485,13 @@ void apply_resources(const CgroupDirs& d, const Resources& r) {
                                                std::to_string(r.cpu_period.value_or(100000)));
         if (r.cpu_shares)
             write_value(d.v2 + "/cpu.weight", std::to_string(shares_to_weight(*r.cpu_shares)));
+    }
+    if (!r.blkio.empty()) {
+        auto b = v1("blkio");
+        auto dir = b ? *b : d.v2;
+        bool bfq = exists(dir + (b ? "/blkio.bfq.weight" : "/io.bfq.weight"));
+        for (auto& [file, value] : blkio_writes(r.blkio, !b, bfq))
+            write_value(dir + "/" + file, value);
     }
     for (auto& [key, value] : r.unified) {
         if (d.v2.empty()) throw InputError("linux.resources.unified: the cgroup has no v2 part");

@@ -74,4 +74,12 @@ std::vector<struct bpf_insn> device_program(const std::vector<DeviceRule>& rules
 // cpu.weight from runc's cpu.shares conversion (2..262144 -> 1..10000). Pure.
 uint64_t shares_to_weight(uint64_t shares);
 
+// io.weight from a blkio weight (10..1000 -> 1..10000), as runc converts it. Pure.
+uint64_t blkio_to_io_weight(uint16_t weight);
+// The files linux.resources.blockIO writes, in order, as {file, value}: the v2 io controller's
+// (`v2`) or v1 blkio's, through the BFQ scheduler's weight files where they exist (`bfq`), as
+// runc writes them. Leaf weights were CFQ's (gone since Linux 5.0) and have no v2 file: v2
+// leaves them out, v1 writes them and fails where the kernel lacks them. Pure.
+std::vector<std::pair<std::string, std::string>> blkio_writes(const BlockIO& b, bool v2, bool bfq);
+
 }  // namespace bulwark::oci

@@ -334,7 +334,53 @@ Resources parse_resources(const JsonAt& j, Unknown& unknown) {
             r.unified[key] = member.second.str();
         }
     }
-    for (auto key : {"blockIO", "network", "rdma"}) refuse_nonempty(j, key, "these resources");
+    if (auto b = j.get("blockIO")) {
+        note_unknown(
+            *b,
+            {"weight", "leafWeight", "weightDevice", "throttleReadBpsDevice",
+             "throttleWriteBpsDevice", "throttleReadIOPSDevice", "throttleWriteIOPSDevice"},
+            unknown);
+        // The kernel's range for blkio/io weights; 0 and 1001 are EINVAL or ERANGE there.
+        auto weight = [](const JsonAt& v) {
+            auto w = v.u64(1000);
+            if (w < 10) v.fail("a weight is 10 to 1000");
+            return static_cast<uint16_t>(w);
+        };
+        auto device = [&](const JsonAt& e) {
+            BlockIO::Device d;
+            d.major = static_cast<uint32_t>(e.at("major").u64(UINT32_MAX));
+            d.minor = static_cast<uint32_t>(e.at("minor").u64(UINT32_MAX));
+            return d;
+        };
+        if (auto v = b->get("weight")) r.blkio.weight = weight(*v);
+        if (auto v = b->get("leafWeight")) r.blkio.leaf_weight = weight(*v);
+        if (auto list = b->get("weightDevice")) {
+            for (size_t i = 0; i < list->size(); ++i) {
+                auto e = (*list)[i];
+                note_unknown(e, {"major", "minor", "weight", "leafWeight"}, unknown);
+                auto d = device(e);
+                if (auto v = e.get("weight")) d.weight = weight(*v);
+                if (auto v = e.get("leafWeight")) d.leaf_weight = weight(*v);
+                r.blkio.weight_device.push_back(d);
+            }
+        }
+        std::pair<const char*, std::vector<BlockIO::Device>*> throttles[] = {
+            {"throttleReadBpsDevice", &r.blkio.read_bps},
+            {"throttleWriteBpsDevice", &r.blkio.write_bps},
+            {"throttleReadIOPSDevice", &r.blkio.read_iops},
+            {"throttleWriteIOPSDevice", &r.blkio.write_iops}};
+        for (auto& [key, out] : throttles) {
+            auto list = b->get(key);
+            for (size_t i = 0; list && i < list->size(); ++i) {
+                auto e = (*list)[i];
+                note_unknown(e, {"major", "minor", "rate"}, unknown);
+                auto d = device(e);
+                d.rate = e.at("rate").u64();
+                out->push_back(d);
+            }
+        }
+    }
+    for (auto key : {"network", "rdma"}) refuse_nonempty(j, key, "these resources");
     return r;
 }
 

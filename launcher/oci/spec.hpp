@@ -102,6 +102,22 @@ struct HugepageLimit {
     uint64_t limit = 0;
 };
 
+// linux.resources.blockIO: Podman's --blkio-weight, --blkio-weight-device and --device-read-bps
+// and friends. Weights are 10..1000; a rate of 0 lifts the device's limit.
+struct BlockIO {
+    struct Device {
+        uint32_t major = 0, minor = 0;
+        std::optional<uint16_t> weight, leaf_weight;  // weightDevice
+        uint64_t rate = 0;                            // the throttle lists
+    };
+    std::optional<uint16_t> weight, leaf_weight;
+    std::vector<Device> weight_device, read_bps, write_bps, read_iops, write_iops;
+    bool empty() const {
+        return !weight && !leaf_weight && weight_device.empty() && read_bps.empty() &&
+               write_bps.empty() && read_iops.empty() && write_iops.empty();
+    }
+};
+
 struct Resources {
     std::optional<int64_t> memory_limit, memory_swap;  // bytes; -1 = unlimited
     std::optional<int64_t> memory_reservation;         // a soft limit; -1 = none
@@ -117,10 +133,11 @@ struct Resources {
     // one that names the same file wins, as under runc. The kubelet on a cgroup v2 node asks
     // for memory.oom.group=1 (a container's OOM kill takes all its processes).
     std::map<std::string, std::string> unified;
+    BlockIO blkio;
     bool any_limit() const {
         return memory_limit || memory_swap || memory_reservation || pids_limit || cpu_quota ||
                cpu_period || cpu_shares || !cpuset_cpus.empty() || !cpuset_mems.empty() ||
-               !hugepages.empty() || !unified.empty();
+               !hugepages.empty() || !unified.empty() || !blkio.empty();
     }
 };
 // linux.resources, or the document `update --resources` reads.

@@ -958,6 +958,104 @@ TEST_CASE("unified cgroup v2 files are written at create and by update; others a
     }
 }
 
+// A block device's "MAJ:MIN" for I/O limits: the first the kernel has, else a RAM disk of brd's
+// (the VM boots from virtiofs and has none), unloaded when the test ends.
+class BlockDevice {
+  public:
+    BlockDevice() {
+        dev_ = first();
+        if (!dev_.empty()) return;
+        auto r = harness::run({"/usr/sbin/modprobe", "brd", "rd_nr=1", "rd_size=1024"});
+        INFO(r.out + r.err);
+        REQUIRE(r.code == 0);
+        loaded_ = true;
+        dev_ = first();
+        REQUIRE(!dev_.empty());
+    }
+    ~BlockDevice() {
+        if (loaded_) harness::run({"/usr/sbin/modprobe", "-r", "brd"});
+    }
+    const std::string& dev() const { return dev_; }    // "MAJ:MIN"
+    const std::string& path() const { return path_; }  // its node, /dev/NAME
+
+  private:
+    std::string first() {
+        std::vector<std::pair<std::string, std::string>> devs;
+        for (auto& e : fs::directory_iterator("/sys/block"))
+            if (fs::exists(e.path() / "dev"))
+                devs.emplace_back(trim(slurp(e.path() / "dev")),
+                                  "/dev/" + e.path().filename().string());
+        std::sort(devs.begin(), devs.end());
+        if (devs.empty()) return "";
+        path_ = devs.front().second;
+        return devs.front().first;
+    }
+    std::string dev_, path_;
+    bool loaded_ = false;
+};
+
+TEST_CASE("blockIO throttles (Podman's --device-read-bps) reach blkio or io, and update them",
+          "[oci]") {
+    BlockDevice bd;
+    auto colon = bd.dev().find(':');
+    auto major = std::stoul(bd.dev().substr(0, colon)),
+         minor = std::stoul(bd.dev().substr(colon + 1));
+    INFO(bd.dev());
+    Oci o;
+    auto bundle = make_bundle(o.dir, {"true"}, [&](bulwark::Json& d) {
+        d["linux"]["resources"]["blockIO"] = {
+            {"throttleReadBpsDevice", {{{"major", major}, {"minor", minor}, {"rate", 1048576}}}},
+            {"throttleWriteIOPSDevice", {{{"major", major}, {"minor", minor}, {"rate", 100}}}}};
+    });
+    auto pidfile = o.dir / "pid";
+    auto r = o.call({"create", "--bundle", bundle, "--pid-file", pidfile, "b1"});
+    INFO(r.out);
+    REQUIRE(r.code == 0);
+    auto pid = std::stoi(trim(slurp(pidfile)));
+    // v1's blkio where the host mounts it so (this one), else v2's io.max, one line a device.
+    auto v1 = cgroup_dir_of(pid, "blkio");
+    bool on_v1 = fs::exists(v1 + "/blkio.throttle.read_bps_device");
+    auto v2_limits = [&] {
+        for (auto& line : harness::lines(slurp(cgroup_dir_of(pid, "") + "/io.max")))
+            if (line.rfind(bd.dev() + " ", 0) == 0) return line;
+        return std::string();
+    };
+    if (on_v1) {
+        CHECK(trim(slurp(v1 + "/blkio.throttle.read_bps_device")) == bd.dev() + " 1048576");
+        CHECK(trim(slurp(v1 + "/blkio.throttle.write_iops_device")) == bd.dev() + " 100");
+    } else {
+        CHECK(v2_limits() == bd.dev() + " rbps=1048576 wbps=max riops=max wiops=100");
+    }
+    // podman update --device-read-bps DEV:2mb; a rate of 0 lifts the write limit.
+    std::ofstream(o.dir / "res.json")
+        << R"({"blockIO": {"throttleReadBpsDevice": [{"major": )" << major << R"(, "minor": )"
+        << minor << R"(, "rate": 2097152}], "throttleWriteIOPSDevice": [{"major": )" << major
+        << R"(, "minor": )" << minor << R"(, "rate": 0}]}})";
+    r = o.call({"update", "--resources", o.dir / "res.json", "b1"});
+    INFO(r.out);
+    REQUIRE(r.code == 0);
+    if (on_v1) {
+        CHECK(trim(slurp(v1 + "/blkio.throttle.read_bps_device")) == bd.dev() + " 2097152");
+        CHECK(trim(slurp(v1 + "/blkio.throttle.write_iops_device")).empty());
+    } else {
+        CHECK(v2_limits() == bd.dev() + " rbps=2097152 wbps=max riops=max wiops=max");
+    }
+    CHECK(o.call({"delete", "--force", "b1"}).code == 0);
+
+    // A device the kernel does not have: refused at create, naming the file, leaving nothing.
+    fs::remove_all(o.dir / "bundle");
+    bundle = make_bundle(o.dir, {"true"}, [&](bulwark::Json& d) {
+        d["linux"]["resources"]["blockIO"] = {
+            {"throttleReadBpsDevice", {{{"major", 4095}, {"minor", 4095}, {"rate", 1}}}}};
+    });
+    r = o.call({"create", "--bundle", bundle, "b2"});
+    INFO(r.out);
+    CHECK(r.code == 1);
+    CHECK_THAT(r.out, Catch::Contains(on_v1 ? "blkio.throttle.read_bps_device" : "io.max"));
+    CHECK_FALSE(cgroup_left("b2"));
+    CHECK(fs::is_empty(o.root));
+}
+
 TEST_CASE("device rules: only the default nodes and those allowed open; the rest is EPERM",
           "[oci]") {
     Oci o;
@@ -1103,7 +1201,10 @@ TEST_CASE("Podman runs, execs into, signals, limits and removes containers throu
     CHECK(r.code == 0);
     CHECK(r.out == "tmp-ok\n1\n3\nCpus_allowed_list:\t0\n");
 
-    r = p.podman({"run", "-d", "--name", "bw-long", "--memory", "64m", p.image, "sh", "-c",
+    // --device-read-bps: a throttle on a block device (blkio's file, or a line of io.max).
+    BlockDevice bd;
+    r = p.podman({"run", "-d", "--name", "bw-long", "--memory", "64m", "--device-read-bps",
+                  bd.path() + ":1mb", p.image, "sh", "-c",
                   "trap 'exit 42' USR1; while :; do sleep 0.05; done"});
     INFO(r.err);
     REQUIRE(r.code == 0);
@@ -1112,6 +1213,9 @@ TEST_CASE("Podman runs, execs into, signals, limits and removes containers throu
     auto memory = cgroup_dir_of(std::stoi(pid), "memory");
     auto limit = slurp(v1_or_v2(memory, "memory.limit_in_bytes", "memory.max"));
     CHECK(trim(limit) == std::to_string(64 << 20));
+    auto blkio = cgroup_dir_of(std::stoi(pid), "blkio");
+    auto throttle = slurp(v1_or_v2(blkio, "blkio.throttle.read_bps_device", "io.max"));
+    CHECK_THAT(throttle, Catch::Contains(bd.dev() + " ") && Catch::Contains("1048576"));
     r = p.podman({"exec", "bw-long", "sh", "-c", "echo in-exec; exit 5"});
     CHECK(r.code == 5);
     CHECK(r.out == "in-exec\n");

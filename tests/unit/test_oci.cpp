@@ -53,6 +53,13 @@ std::string parse_error(const Json& doc) {
     return "";
 }
 
+// linux.resources (or `update --resources`) from JSON text, as file "r.json".
+Resources resources_from(const std::string& text) {
+    auto doc = parse_json(text, "r.json");
+    Unknown unknown;
+    return parse_resources(JsonAt(doc, "r.json"), unknown);
+}
+
 }  // namespace
 
 TEST_CASE("a Podman-shaped config.json parses into what the runtime applies", "[oci]") {
@@ -341,13 +348,8 @@ TEST_CASE("the features document lists what is supported", "[oci]") {
 
 TEST_CASE("hugepage limits parse as the kubelet sends them and find the hugetlb controller",
           "[oci]") {
-    auto parse = [](const std::string& text) {
-        auto doc = parse_json(text, "r.json");
-        Unknown unknown;
-        return parse_resources(JsonAt(doc, "r.json"), unknown);
-    };
     // Every container of a pod: each of the node's page sizes at 0 unless the pod asks.
-    auto r = parse(R"({"hugepageLimits": [{"pageSize": "2MB", "limit": 0},
+    auto r = resources_from(R"({"hugepageLimits": [{"pageSize": "2MB", "limit": 0},
                                           {"pageSize": "1GB", "limit": 2147483648}]})");
     REQUIRE(r.hugepages.size() == 2);
     CHECK(r.hugepages[0].page_size == "2MB");
@@ -357,11 +359,11 @@ TEST_CASE("hugepage limits parse as the kubelet sends them and find the hugetlb 
     CHECK(r.any_limit());
     for (auto bad : {"2M", "MB", "02MB", "2MB/../x", "2 MB", "2mb", ""}) {
         INFO(bad);
-        CHECK_THROWS_WITH(parse(std::string(R"({"hugepageLimits": [{"pageSize": ")") + bad +
-                                R"(", "limit": 0}]})"),
+        CHECK_THROWS_WITH(resources_from(std::string(R"({"hugepageLimits": [{"pageSize": ")") +
+                                         bad + R"(", "limit": 0}]})"),
                           Catch::Contains("/hugepageLimits/0/pageSize"));
     }
-    CHECK_THROWS_WITH(parse(R"({"hugepageLimits": [{"pageSize": "2MB", "limit": -1}]})"),
+    CHECK_THROWS_WITH(resources_from(R"({"hugepageLimits": [{"pageSize": "2MB", "limit": -1}]})"),
                       Catch::Contains("/hugepageLimits/0/limit"));
     // hugetlb as a v1 controller (a hybrid host), or nowhere: refused, naming it.
     auto h = parse_hierarchies(
@@ -374,14 +376,9 @@ TEST_CASE("hugepage limits parse as the kubelet sends them and find the hugetlb 
 
 TEST_CASE("unified cgroup v2 files parse as the kubelet sends them and need their controller",
           "[oci]") {
-    auto parse = [](const std::string& text) {
-        auto doc = parse_json(text, "r.json");
-        Unknown unknown;
-        return parse_resources(JsonAt(doc, "r.json"), unknown);
-    };
     // The kubelet on a cgroup v2 node: memory.oom.group, so an OOM kill takes the container's
     // every process. Refused before 2026-12-07: no pod started through bulwark-oci there.
-    auto r = parse(R"({"unified": {"memory.oom.group": "1", "cgroup.max.descendants": "10",
+    auto r = resources_from(R"({"unified": {"memory.oom.group": "1", "cgroup.max.descendants": "10",
                                    "hugetlb.2MB.max": "0", "io.weight": "default 50"}})");
     REQUIRE(r.unified.size() == 4);
     CHECK(r.unified.at("memory.oom.group") == "1");
@@ -400,9 +397,10 @@ TEST_CASE("unified cgroup v2 files parse as the kubelet sends them and need thei
         CHECK_THROWS_WITH(parse_resources(JsonAt(doc, "r.json"), unknown),
                           Catch::Contains("r.json") && Catch::Contains("/unified/"));
     }
-    CHECK_THROWS_WITH(parse(R"({"unified": {"memory.oom.group": 1}})"),
+    CHECK_THROWS_WITH(resources_from(R"({"unified": {"memory.oom.group": 1}})"),
                       Catch::Contains("/unified/memory.oom.group"));
-    CHECK_THROWS_WITH(parse(R"({"unified": ["memory.oom.group"]})"), Catch::Contains("/unified"));
+    CHECK_THROWS_WITH(resources_from(R"({"unified": ["memory.oom.group"]})"),
+                      Catch::Contains("/unified"));
 
     // A v2 mount that offers memory and pids; cpu bound to v1 (a hybrid host), io nowhere.
     TempDir v2("unified");
@@ -427,19 +425,15 @@ TEST_CASE("unified cgroup v2 files parse as the kubelet sends them and need thei
 }
 
 TEST_CASE("cpusets and memory reservations parse; a list that is not one is refused", "[oci]") {
-    auto parse = [](const std::string& text) {
-        auto doc = parse_json(text, "r.json");
-        Unknown unknown;
-        return parse_resources(JsonAt(doc, "r.json"), unknown);
-    };
-    auto r = parse(R"({"cpu": {"cpus": "0-3,6", "mems": "0"}, "memory": {"reservation": 1024}})");
+    auto r = resources_from(
+        R"({"cpu": {"cpus": "0-3,6", "mems": "0"}, "memory": {"reservation": 1024}})");
     CHECK(r.cpuset_cpus == "0-3,6");
     CHECK(r.cpuset_mems == "0");
     CHECK(r.memory_reservation == 1024);
     CHECK(r.any_limit());
-    CHECK_THROWS_WITH(parse(R"({"cpu": {"cpus": "all"}})"),
+    CHECK_THROWS_WITH(resources_from(R"({"cpu": {"cpus": "all"}})"),
                       Catch::Contains("/cpu/cpus: not a list of CPUs"));
-    CHECK_THROWS_WITH(parse(R"({"memory": {"reservation": -2}})"),
+    CHECK_THROWS_WITH(resources_from(R"({"memory": {"reservation": -2}})"),
                       Catch::Contains("/memory/reservation"));
     // The cpuset controller found where a hybrid host mounts it.
     auto h = parse_hierarchies(
@@ -447,4 +441,66 @@ TEST_CASE("cpusets and memory reservations parse; a list that is not one is refu
     CHECK(h.v1.at("cpuset") == "/sys/fs/cgroup/cpuset");
     r.memory_reservation.reset();
     CHECK(plan_cgroup(h, "/x", r).v1.at("cpuset") == "/sys/fs/cgroup/cpuset/x");
+}
+
+TEST_CASE("blockIO parses as Podman writes it and becomes v1 blkio or v2 io files as runc's",
+          "[oci]") {
+    // podman run --blkio-weight 300 --blkio-weight-device /dev/vda:200
+    //   --device-read-bps /dev/vda:1mb --device-write-iops /dev/vda:100
+    auto r = resources_from(R"({"blockIO": {"weight": 300, "leafWeight": 20,
+        "weightDevice": [{"major": 254, "minor": 0, "weight": 200, "leafWeight": 30}],
+        "throttleReadBpsDevice": [{"major": 254, "minor": 0, "rate": 1048576}],
+        "throttleWriteIOPSDevice": [{"major": 254, "minor": 0, "rate": 100},
+                                    {"major": 8, "minor": 16, "rate": 0}]}})");
+    REQUIRE(r.any_limit());
+    CHECK(r.blkio.weight == 300);
+    REQUIRE(r.blkio.weight_device.size() == 1);
+    CHECK(r.blkio.weight_device[0].weight == 200);
+    CHECK(r.blkio.write_iops.size() == 2);
+
+    using W = std::vector<std::pair<std::string, std::string>>;
+    // v1 without BFQ (this host's kernel: only the throttle files exist); leaf weights are
+    // written, and fail where the kernel has no CFQ, as under runc.
+    CHECK(blkio_writes(r.blkio, false, false) ==
+          W{{"blkio.weight", "300"},
+            {"blkio.leaf_weight", "20"},
+            {"blkio.weight_device", "254:0 200"},
+            {"blkio.leaf_weight_device", "254:0 30"},
+            {"blkio.throttle.read_bps_device", "254:0 1048576"},
+            {"blkio.throttle.write_iops_device", "254:0 100"},
+            {"blkio.throttle.write_iops_device", "8:16 0"}});
+    CHECK(blkio_writes(r.blkio, false, true).front() == W::value_type{"blkio.bfq.weight", "300"});
+    // v2: iocost's io.weight scale, or BFQ's own; no leaf weights; "max" lifts a limit.
+    CHECK(blkio_writes(r.blkio, true, false) == W{{"io.weight", "2930"},
+                                                  {"io.weight", "254:0 1920"},
+                                                  {"io.max", "254:0 rbps=1048576"},
+                                                  {"io.max", "254:0 wiops=100"},
+                                                  {"io.max", "8:16 wiops=max"}});
+    CHECK(blkio_writes(r.blkio, true, true)[1] == W::value_type{"io.bfq.weight", "254:0 200"});
+    CHECK(blkio_to_io_weight(10) == 1);
+    CHECK(blkio_to_io_weight(500) == 4950);
+    CHECK(blkio_to_io_weight(1000) == 10000);
+
+    for (auto bad : {R"({"blockIO": {"weight": 5}})", R"({"blockIO": {"weight": 1001}})",
+                     R"({"blockIO": {"weightDevice": [{"major": 8, "weight": 100}]}})",
+                     R"({"blockIO": {"throttleReadBpsDevice": [{"major": 8, "minor": 0}]}})",
+                     R"({"blockIO": {"throttleReadBpsDevice": [{"major": -8, "minor": 0,
+                                                                "rate": 1}]}})"}) {
+        INFO(bad);
+        CHECK_THROWS_WITH(resources_from(bad),
+                          Catch::Contains("r.json") && Catch::Contains("/blockIO"));
+    }
+
+    // Where the controller is: v2's io if offered, else v1's blkio; neither is refused.
+    TempDir v2("blkio");
+    std::ofstream(v2 / "cgroup.controllers") << "io memory\n";
+    Hierarchies h;
+    h.v2 = v2.path();
+    h.v1["blkio"] = "/sys/fs/cgroup/blkio";
+    CHECK_FALSE(plan_cgroup(h, "/x", r).v1.count("blkio"));
+    std::ofstream(v2 / "cgroup.controllers") << "memory\n";
+    CHECK(plan_cgroup(h, "/x", r).v1.at("blkio") == "/sys/fs/cgroup/blkio/x");
+    h.v1.clear();
+    CHECK_THROWS_WITH(plan_cgroup(h, "/x", r), Catch::Contains("blockIO"));
+    CHECK_NOTHROW(plan_cgroup(h, "/x", Resources{}));  // joined only where it exists
 }
