@@ -555,6 +555,9 @@ struct InitArgs {
         // Made after the cgroup move, so the container's cgroup is its namespace's root.
         if (auto* cg = a.spec->find_namespace(CLONE_NEWCGROUP); cg && cg->path.empty())
             if (unshare(CLONE_NEWCGROUP) != 0) throw_sys("unshare(CLONE_NEWCGROUP)");
+        // Made here, not by clone: a time namespace takes its offsets before anyone is in it.
+        if (auto* t = a.spec->find_namespace(CLONE_NEWTIME); t && t->path.empty())
+            namespaces::enter_new_time_namespace(a.spec->time_offsets);
         if (setsid() < 0) throw_sys("setsid");
         if (!a.plan->console_socket.empty())
             a.plan->console = connect_console(a.plan->console_socket);
@@ -863,7 +866,7 @@ pid_t create(const Globals& g, const CreateOptions& o) {
         UniqueFd pid_join;
         for (auto& n : spec.namespaces) {
             if (n.path.empty()) {
-                if (n.flag != CLONE_NEWCGROUP) flags |= n.flag;
+                if (n.flag != CLONE_NEWCGROUP && n.flag != CLONE_NEWTIME) flags |= n.flag;
                 continue;
             }
             UniqueFd fd(open(n.path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -1091,6 +1094,8 @@ int exec(const Globals& g, const ExecOptions& o) {
             parent_end.reset();
             int ns = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET |
                      CLONE_NEWCGROUP;
+            // Only where the container has one: kernels without CONFIG_TIME_NS refuse the flag.
+            if (spec.has_namespace(CLONE_NEWTIME)) ns |= CLONE_NEWTIME;
             if (!s.cgroup.empty()) add_process(s.cgroup, getpid());
             if (!plan.console_socket.empty()) plan.console = connect_console(plan.console_socket);
             if (setns(pidfd.get(), ns) != 0) throw_sys("setns(container " + o.id + ")");

@@ -490,7 +490,6 @@ Spec parse_spec(const Json& doc, const std::string& file, const std::string& bun
                     "user namespaces (bulwark-oci runs rootful containers; use non-root "
                     "process.user instead)");
     refuse_nonempty(*linux, "gidMappings", "user namespaces");
-    refuse_nonempty(*linux, "timeOffsets", "time namespaces");
     refuse_nonempty(*linux, "mountLabel", "SELinux labels");
     refuse_nonempty(*linux, "personality", "personality domains");
     refuse_nonempty(*linux, "intelRdt", "Intel RDT");
@@ -509,7 +508,6 @@ Spec parse_spec(const Json& doc, const std::string& file, const std::string& bun
                 e.at("type").fail(
                     "not supported by bulwark-oci: user namespaces (it runs rootful containers; "
                     "use a non-root process.user)");
-            if (n.flag == CLONE_NEWTIME) e.at("type").fail("not supported: time namespaces");
             if (auto p = e.get("path")) n.path = p->str();
             if (s.has_namespace(n.flag)) e.fail("namespace \"" + type + "\" listed twice");
             s.namespaces.push_back(n);
@@ -517,6 +515,23 @@ Spec parse_spec(const Json& doc, const std::string& file, const std::string& bun
     }
     if (!s.has_namespace(CLONE_NEWNS))
         top.fail("linux.namespaces: bulwark-oci needs a mount namespace (pivot_root changes it)");
+    if (auto t = linux->get("timeOffsets")) {
+        note_unknown(*t, {"monotonic", "boottime"}, s.unknown);
+        auto* ns = s.find_namespace(CLONE_NEWTIME);
+        if (!ns || !ns->path.empty())
+            t->fail("offsets need a new time namespace (a \"time\" entry without a path)");
+        auto clock = [&](const char* name, namespaces::ClockOffset& out) {
+            auto c = t->get(name);
+            if (!c) return;
+            note_unknown(*c, {"secs", "nanosecs"}, s.unknown);
+            // The kernel's bound (KTIME_SEC_MAX / 2, some 146 years) keeps clocks from wrapping.
+            constexpr int64_t kMaxSecs = 4611686018;
+            if (auto v = c->get("secs")) out.secs = v->i64(-kMaxSecs, kMaxSecs);
+            if (auto v = c->get("nanosecs")) out.nanosecs = static_cast<int64_t>(v->u64(999999999));
+        };
+        clock("monotonic", s.time_offsets.monotonic);
+        clock("boottime", s.time_offsets.boottime);
+    }
     if (auto d = linux->get("devices")) {
         for (size_t i = 0; i < d->size(); ++i) {
             auto e = (*d)[i];
@@ -691,7 +706,7 @@ Json example_spec() {
 Json features() {
     Json ns = Json::array();
     for (auto& [name, flag] : kNamespaces)
-        if (flag != CLONE_NEWUSER && flag != CLONE_NEWTIME) ns.push_back(name);
+        if (flag != CLONE_NEWUSER) ns.push_back(name);
     Json opts = Json::array();
     for (auto& f : kFlagOptions) opts.push_back(f.name);
     for (auto& [name, flag] : kPropagation) opts.push_back(name);

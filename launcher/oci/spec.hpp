@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/json_util.hpp"
+#include "sandbox/namespaces.hpp"
 
 namespace bulwark::oci {
 
@@ -167,6 +168,8 @@ struct Spec {
     Process process;
     std::string hostname;
     std::vector<Namespace> namespaces;
+    // linux.timeOffsets: the new time namespace's clocks ahead of (or behind) the host's.
+    namespaces::TimeOffsets time_offsets;
     std::optional<Json> seccomp;  // linux.seccomp, the same format as a profile
     std::vector<std::string> masked_paths, readonly_paths;
     unsigned long rootfs_propagation = 0;  // 0: rprivate

@@ -1,5 +1,6 @@
 #include "sandbox/namespaces.hpp"
 
+#include <fcntl.h>
 #include <linux/sched.h>
 #include <net/if.h>
 #include <sched.h>
@@ -21,6 +22,24 @@ int clone_flags(NetMode net) {
     int f = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
     if (net != NetMode::Host) f |= CLONE_NEWNET;
     return f;
+}
+
+void enter_new_time_namespace(const TimeOffsets& o) {
+    if (unshare(CLONE_NEWTIME) != 0) throw_sys("unshare(CLONE_NEWTIME)");
+    auto line = [](const char* clock, const ClockOffset& c) {
+        return std::string(clock) + " " + std::to_string(c.secs) + " " +
+               std::to_string(c.nanosecs) + "\n";
+    };
+    // One write: the kernel takes the lines of one write together, and only before the first
+    // process enters.
+    auto text = line("monotonic", o.monotonic) + line("boottime", o.boottime);
+    UniqueFd f(open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC));
+    if (!f) throw_sys("open(/proc/self/timens_offsets)");
+    if (write(f.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+        throw_sys("write(/proc/self/timens_offsets)");
+    UniqueFd ns(open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC));
+    if (!ns) throw_sys("open(/proc/self/ns/time_for_children)");
+    if (setns(ns.get(), CLONE_NEWTIME) != 0) throw_sys("setns(new time namespace)");
 }
 
 pid_t clone_child(int flags, int cgroup_fd) {

@@ -1056,6 +1056,70 @@ TEST_CASE("blockIO throttles (Podman's --device-read-bps) reach blkio or io, and
     CHECK(fs::is_empty(o.root));
 }
 
+TEST_CASE("a time namespace: the container's clocks read its offsets, exec's too", "[oci]") {
+    INFO("time namespaces need Linux 5.6 with CONFIG_TIME_NS (this host's and the VM's have it)");
+    REQUIRE(fs::exists("/proc/self/ns/time"));
+    constexpr long long kBoot = 3000000000LL;  // some 95 years: no host has been up that long
+    Oci o;
+    auto bundle = make_bundle(o.dir, {"sleep", "60"}, [&](bulwark::Json& d) {
+        d["linux"]["namespaces"].push_back({{"type", "time"}});
+        d["linux"]["timeOffsets"] = {{"boottime", {{"secs", kBoot}}},
+                                     {"monotonic", {{"secs", 86400}, {"nanosecs", 500}}}};
+    });
+    auto pidfile = o.dir / "pid";
+    auto r = o.call({"create", "--bundle", bundle, "--pid-file", pidfile, "t1"});
+    INFO(r.out);
+    REQUIRE(r.code == 0);
+    // The init itself is in it (not only its children): its namespace and its children's are
+    // one, and not the host's.
+    auto pid = trim(slurp(pidfile));
+    auto ns = fs::read_symlink("/proc/" + pid + "/ns/time");
+    CHECK(ns == fs::read_symlink("/proc/" + pid + "/ns/time_for_children"));
+    CHECK(ns != fs::read_symlink("/proc/self/ns/time"));
+    std::map<std::string, std::pair<long long, long>> offsets;
+    std::istringstream in(slurp("/proc/" + pid + "/timens_offsets"));
+    std::string clock;
+    long long secs;
+    long nanos;
+    while (in >> clock >> secs >> nanos) offsets[clock] = {secs, nanos};
+    CHECK(offsets["boottime"] == std::pair<long long, long>{kBoot, 0});
+    CHECK(offsets["monotonic"] == std::pair<long long, long>{86400, 500});
+    // /proc/uptime is CLOCK_BOOTTIME as the reader's namespace sees it; exec joins the
+    // container's.
+    auto uptime = [](const std::string& text) {
+        return std::stoll(text.substr(0, text.find('.')));
+    };
+    CHECK(uptime(slurp("/proc/uptime")) < kBoot);
+    r = o.call({"exec", "t1", "cat", "/proc/uptime"});
+    INFO(r.out);
+    REQUIRE(r.code == 0);
+    CHECK(uptime(r.out) >= kBoot);
+    CHECK(o.call({"delete", "--force", "t1"}).code == 0);
+
+    // Offsets with no namespace of the container's own to carry them: refused, naming the field.
+    // Offsets the kernel refuses (a boot clock before boot): the create fails naming the file,
+    // leaving nothing.
+    struct Bad {
+        bool with_ns;
+        long long boot;
+        const char* says;
+    };
+    for (auto& bad : {Bad{false, 1, "/linux/timeOffsets"}, Bad{true, -kBoot, "timens_offsets"}}) {
+        INFO(bad.says);
+        fs::remove_all(o.dir / "bundle");
+        bundle = make_bundle(o.dir, {"true"}, [&](bulwark::Json& d) {
+            if (bad.with_ns) d["linux"]["namespaces"].push_back({{"type", "time"}});
+            d["linux"]["timeOffsets"] = {{"boottime", {{"secs", bad.boot}}}};
+        });
+        r = o.call({"create", "--bundle", bundle, "t2"});
+        INFO(r.out);
+        CHECK(r.code == 1);
+        CHECK_THAT(r.out, Catch::Contains(bad.says));
+        CHECK_FALSE(cgroup_left("t2"));
+        CHECK(fs::is_empty(o.root));
+    }
+}
+
 TEST_CASE("device rules: only the default nodes and those allowed open; the rest is EPERM",
           "[oci]") {
     Oci o;

@@ -335,12 +335,42 @@ TEST_CASE("the harden annotation raises defaults to the floor and names each fie
     CHECK(has("/mounts/6: /tmp must be a tmpfs with noexec,nosuid,nodev"));
 }
 
+TEST_CASE("time namespaces take offsets for CLOCK_MONOTONIC and CLOCK_BOOTTIME", "[oci]") {
+    auto doc = podman_like();
+    doc["linux"]["namespaces"].push_back({{"type", "time"}});
+    doc["linux"]["timeOffsets"] = {{"monotonic", {{"secs", -5}, {"nanosecs", 250}}},
+                                   {"boottime", {{"secs", 86400}}}};
+    auto s = parse_spec(doc, "/b/config.json", "/b");
+    REQUIRE(s.has_namespace(CLONE_NEWTIME));
+    CHECK(s.time_offsets.monotonic.secs == -5);
+    CHECK(s.time_offsets.monotonic.nanosecs == 250);
+    CHECK(s.time_offsets.boottime.secs == 86400);
+    CHECK(s.time_offsets.boottime.nanosecs == 0);
+    CHECK(s.unknown.empty());
+    // A clock no time namespace offsets is a property to warn about, not an error.
+    doc["linux"]["timeOffsets"]["realtime"] = {{"secs", 1}};
+    CHECK(parse_spec(doc, "/b/config.json", "/b").unknown.size() == 1);
+
+    auto bad = doc;
+    bad["linux"]["timeOffsets"]["boottime"]["nanosecs"] = 1000000000;
+    CHECK_THAT(parse_error(bad), Catch::Contains("/linux/timeOffsets/boottime/nanosecs"));
+    // Offsets are set on a namespace before anyone enters it: not on one joined by path.
+    bad = doc;
+    bad["linux"]["namespaces"].back()["path"] = "/proc/1/ns/time";
+    CHECK_THAT(parse_error(bad),
+               Catch::Contains("/linux/timeOffsets") && Catch::Contains("new time namespace"));
+    bad = podman_like();
+    bad["linux"]["timeOffsets"] = {{"boottime", {{"secs", 1}}}};
+    CHECK_THAT(parse_error(bad), Catch::Contains("/linux/timeOffsets"));
+}
+
 TEST_CASE("the features document lists what is supported", "[oci]") {
     auto f = features();
     CHECK(f.at("ociVersionMin") == "1.0.0");
     auto ns = f.at("linux").at("namespaces");
     CHECK(std::find(ns.begin(), ns.end(), "network") != ns.end());
     CHECK(std::find(ns.begin(), ns.end(), "user") == ns.end());
+    CHECK(std::find(ns.begin(), ns.end(), "time") != ns.end());
     CHECK(f.at("annotations").contains("org.bulwark.policy"));
     auto opts = f.at("mountOptions");
     CHECK(std::find(opts.begin(), opts.end(), "tmpcopyup") != opts.end());
