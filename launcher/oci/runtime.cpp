@@ -448,6 +448,7 @@ struct ProcessPlan {
     mutable UniqueFd console;  // connected to console_socket while the host's paths resolve
     mutable std::string home;  // HOME when proc.env has none, found by prepare_process
     std::string apparmor;      // the profile to apply, or "" (none asked, or unconfined here)
+    std::optional<unsigned long> personality;  // the spec's, for exec's processes too
 };
 
 // HOME as runc and crun set it when the spec's env has none: the user's directory in the
@@ -487,6 +488,12 @@ std::string prepare_process(const ProcessPlan& pp) {
     sandbox::apparmor::exec_profile(pp.apparmor);
     auto warnings = set_rlimits(p.rlimits);
     if (p.oom_score_adj) warnings += set_oom_score_adj(*p.oom_score_adj);
+    // With the capabilities they need (CAP_SYS_NICE, CAP_SYS_ADMIN for the realtime I/O class),
+    // before a filter that may deny the calls; the cgroup move (a cpuset) is behind us.
+    if (p.io_priority) set_io_priority(*p.io_priority);
+    if (p.scheduler) set_scheduler(*p.scheduler);
+    if (p.cpus_final) set_affinity(0, *p.cpus_final);
+    if (pp.personality) set_personality(*pp.personality);
     if (pp.console) setup_console(pp.console);
     pp.console.reset();
     if (pp.filter && !p.no_new_privileges)
@@ -564,6 +571,7 @@ struct InitArgs {
         auto& s = *a.spec;
         if (a.spec->has_namespace(CLONE_NEWUTS) && !s.hostname.empty())
             namespaces::set_hostname(s.hostname);
+        if (!s.domainname.empty()) namespaces::set_domainname(s.domainname);
         if (s.has_namespace(CLONE_NEWNET) && s.find_namespace(CLONE_NEWNET)->path.empty())
             namespaces::loopback_up();
         setup_filesystem(s);
@@ -609,6 +617,7 @@ ProcessPlan process_plan(const Spec& s, const Process& proc, const std::string& 
                          const std::string& console_socket) {
     ProcessPlan pp;
     pp.proc = proc;
+    pp.personality = s.personality;
     pp.console_socket = proc.terminal ? console_socket : "";
     if (proc.terminal && console_socket.empty())
         throw InputError("process.terminal is true: --console-socket is required");
@@ -888,6 +897,7 @@ pid_t create(const Globals& g, const CreateOptions& o) {
         pid = namespaces::clone_child(flags);
         if (pid == 0) container_init(ia);
         child_end.reset();
+        if (plan.proc.cpus_initial) set_affinity(pid, *plan.proc.cpus_initial);
         st.pid = pid;
         st.start_time = start_time_of(pid);
         add_process(cg, pid);
@@ -1096,6 +1106,7 @@ int exec(const Globals& g, const ExecOptions& o) {
                      CLONE_NEWCGROUP;
             // Only where the container has one: kernels without CONFIG_TIME_NS refuse the flag.
             if (spec.has_namespace(CLONE_NEWTIME)) ns |= CLONE_NEWTIME;
+            if (plan.proc.cpus_initial) set_affinity(0, *plan.proc.cpus_initial);
             if (!s.cgroup.empty()) add_process(s.cgroup, getpid());
             if (!plan.console_socket.empty()) plan.console = connect_console(plan.console_socket);
             if (setns(pidfd.get(), ns) != 0) throw_sys("setns(container " + o.id + ")");

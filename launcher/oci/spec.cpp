@@ -237,9 +237,36 @@ Process parse_process(const JsonAt& j, Unknown& unknown) {
     if (auto o = j.get("oomScoreAdj")) p.oom_score_adj = static_cast<int>(o->i64(-1000, 1000));
     if (auto a = j.get("apparmorProfile")) p.apparmor_profile = a->str();
     refuse_nonempty(j, "selinuxLabel", "SELinux labels are not applied (they would be ignored)");
-    refuse_nonempty(j, "ioPriority", "I/O priorities");
-    refuse_nonempty(j, "scheduler", "scheduler policies");
-    refuse_nonempty(j, "execCPUAffinity", "CPU affinity");
+    if (auto io = j.get("ioPriority")) {
+        note_unknown(*io, {"class", "priority"}, unknown);
+        IoPriority prio;
+        prio.io_class = io->at("class").here([&] { return io_class_of(io->at("class").str()); });
+        if (auto v = io->get("priority")) prio.level = static_cast<int>(v->u64(7));
+        p.io_priority = prio;
+    }
+    if (auto sc = j.get("scheduler")) {
+        note_unknown(*sc, {"policy", "nice", "priority", "flags", "runtime", "deadline", "period"},
+                     unknown);
+        Scheduler s;
+        auto policy = sc->at("policy");
+        s.policy = policy.here([&] { return sched_policy_of(policy.str()); });
+        if (auto v = sc->get("nice")) s.nice = static_cast<int32_t>(v->i64(-20, 19));
+        if (auto v = sc->get("priority")) s.priority = static_cast<uint32_t>(v->u64(99));
+        if (auto v = sc->get("flags"))
+            for (size_t i = 0; i < v->size(); ++i)
+                s.flags |= (*v)[i].here([&] { return sched_flag_of((*v)[i].str()); });
+        if (auto v = sc->get("runtime")) s.runtime = v->u64();
+        if (auto v = sc->get("deadline")) s.deadline = v->u64();
+        if (auto v = sc->get("period")) s.period = v->u64();
+        p.scheduler = s;
+    }
+    if (auto a = j.get("execCPUAffinity")) {
+        note_unknown(*a, {"initial", "final"}, unknown);
+        if (auto v = a->get("initial"))
+            p.cpus_initial = v->here([&] { return parse_cpu_list(v->str()); });
+        if (auto v = a->get("final"))
+            p.cpus_final = v->here([&] { return parse_cpu_list(v->str()); });
+    }
     return p;
 }
 
@@ -425,7 +452,6 @@ Spec parse_spec(const Json& doc, const std::string& file, const std::string& bun
     if (s.oci_version.rfind("1.", 0) != 0)
         top.at("ociVersion").fail("unsupported version (bulwark-oci reads 1.x)");
     for (auto key : {"solaris", "windows", "vm", "zos"}) refuse_nonempty(top, key, "not Linux");
-    refuse_nonempty(top, "domainname", "setting the NIS domain name");
 
     auto root = top.at("root");
     note_unknown(root, {"path", "readonly"}, s.unknown);
@@ -464,6 +490,7 @@ Spec parse_spec(const Json& doc, const std::string& file, const std::string& bun
     else
         top.fail("\"process\" is required to create a container");
     if (auto h = top.get("hostname")) s.hostname = h->str();
+    if (auto d = top.get("domainname")) s.domainname = d->str();
     if (auto a = top.get("annotations"))
         for (auto& [k, v] : a->members()) s.annotations[k] = v.str();
     if (auto h = top.get("hooks")) {
@@ -491,7 +518,14 @@ Spec parse_spec(const Json& doc, const std::string& file, const std::string& bun
                     "process.user instead)");
     refuse_nonempty(*linux, "gidMappings", "user namespaces");
     refuse_nonempty(*linux, "mountLabel", "SELinux labels");
-    refuse_nonempty(*linux, "personality", "personality domains");
+    if (auto pers = linux->get("personality")) {
+        note_unknown(*pers, {"domain", "flags"}, s.unknown);
+        auto domain = pers->at("domain");
+        s.personality = domain.here([&] { return personality_of(domain.str()); });
+        // The spec defines no flag values yet.
+        if (auto f = pers->get("flags"); f && f->size() > 0)
+            (*f)[0].fail("not supported: no personality flag is defined by the runtime spec");
+    }
     refuse_nonempty(*linux, "intelRdt", "Intel RDT");
     refuse_nonempty(*linux, "memoryPolicy", "NUMA memory policies");
     if (auto ns = linux->get("namespaces")) {
@@ -515,6 +549,9 @@ Spec parse_spec(const Json& doc, const std::string& file, const std::string& bun
     }
     if (!s.has_namespace(CLONE_NEWNS))
         top.fail("linux.namespaces: bulwark-oci needs a mount namespace (pivot_root changes it)");
+    // As runc: a domain name set outside a UTS namespace of the container's would be the host's.
+    if (!s.domainname.empty() && !s.has_namespace(CLONE_NEWUTS))
+        top.at("domainname").fail("needs a uts namespace in linux.namespaces");
     if (auto t = linux->get("timeOffsets")) {
         note_unknown(*t, {"monotonic", "boottime"}, s.unknown);
         auto* ns = s.find_namespace(CLONE_NEWTIME);
@@ -601,6 +638,13 @@ std::vector<std::string> harden_process(Process& p) {
     bad_caps("permitted", p.caps.permitted);
     bad_caps("inheritable", p.caps.inheritable);
     bad_caps("ambient", p.caps.ambient);
+    // Realtime classes are given by the runtime, which holds CAP_SYS_NICE and CAP_SYS_ADMIN: a
+    // container at them could starve the host's CPUs or disks whatever capabilities it keeps.
+    if (p.scheduler && (p.scheduler->policy == SCHED_FIFO || p.scheduler->policy == SCHED_RR ||
+                        p.scheduler->policy == sched_policy_of("SCHED_DEADLINE")))
+        out.push_back("process.scheduler.policy: a realtime policy, the floor runs none");
+    if (p.io_priority && p.io_priority->io_class == io_class_of("IOPRIO_CLASS_RT"))
+        out.push_back("process.ioPriority.class: IOPRIO_CLASS_RT, the floor runs none");
     if (out.empty()) p.no_new_privileges = true;
     return out;
 }

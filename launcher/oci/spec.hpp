@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/json_util.hpp"
+#include "oci/scheduling.hpp"
 #include "sandbox/namespaces.hpp"
 
 namespace bulwark::oci {
@@ -61,6 +62,11 @@ struct Process {
     std::optional<int> oom_score_adj;
     bool terminal = false;
     std::string apparmor_profile;  // "" or "unconfined": none
+    std::optional<IoPriority> io_priority;
+    std::optional<Scheduler> scheduler;
+    // execCPUAffinity: `initial` for the process until it is in the container's cgroup (a
+    // cpuset there sets its own), `final` from then on, up to exec.
+    std::optional<cpu_set_t> cpus_initial, cpus_final;
 };
 // Properties the runtime spec does not define (or a later version does, and bulwark-oci does not
 // know): the spec's extensibility rule says a runtime MUST NOT fail on them and MUST ignore them.
@@ -166,7 +172,8 @@ struct Spec {
     bool root_readonly = false;
     std::vector<Mount> mounts;
     Process process;
-    std::string hostname;
+    std::string hostname, domainname;
+    std::optional<unsigned long> personality;  // linux.personality's domain, PER_LINUX...
     std::vector<Namespace> namespaces;
     // linux.timeOffsets: the new time namespace's clocks ahead of (or behind) the host's.
     namespaces::TimeOffsets time_offsets;

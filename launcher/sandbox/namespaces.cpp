@@ -66,6 +66,10 @@ void set_hostname(const std::string& name) {
     if (sethostname(name.data(), name.size()) != 0) throw_sys("sethostname(" + name + ")");
 }
 
+void set_domainname(const std::string& name) {
+    if (setdomainname(name.data(), name.size()) != 0) throw_sys("setdomainname(" + name + ")");
+}
+
 void loopback_up() {
     UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (!s) throw_sys("socket(AF_INET) for lo");

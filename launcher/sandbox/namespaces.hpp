@@ -34,6 +34,7 @@ struct TimeOffsets {
 void enter_new_time_namespace(const TimeOffsets& o);
 
 void set_hostname(const std::string& name);
+void set_domainname(const std::string& name);  // the NIS domain name, also the UTS namespace's
 
 // A new network namespace has lo down; services expect 127.0.0.1 to work.
 void loopback_up();

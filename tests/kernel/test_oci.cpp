@@ -6,7 +6,9 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1118,6 +1120,44 @@ TEST_CASE("a time namespace: the container's clocks read its offsets, exec's too
         CHECK_FALSE(cgroup_left("t2"));
         CHECK(fs::is_empty(o.root));
     }
+}
+
+TEST_CASE("scheduler, I/O priority, CPU affinity, personality and domain name reach the process",
+          "[oci]") {
+    cpu_set_t mine;
+    REQUIRE(sched_getaffinity(0, sizeof mine, &mine) == 0);
+    int last = 0;
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+        if (CPU_ISSET(c, &mine)) last = c;
+    Oci o;
+    auto bundle = make_bundle(o.dir, {"sleep", "60"}, [&](bulwark::Json& d) {
+        d["process"]["scheduler"] = {{"policy", "SCHED_BATCH"}, {"nice", 7}};
+        d["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_IDLE"}, {"priority", 0}};
+        d["process"]["execCPUAffinity"] = {{"final", std::to_string(last)}};
+        d["linux"]["personality"] = {{"domain", "LINUX32"}};
+        d["domainname"] = "example.test";
+    });
+    auto pidfile = o.dir / "pid";
+    auto r = o.call({"create", "--bundle", bundle, "--pid-file", pidfile, "s1"});
+    INFO(r.out);
+    REQUIRE(r.code == 0);
+    // Seen from the host, on the container's process (set before it waits for start).
+    pid_t pid = std::stoi(trim(slurp(pidfile)));
+    CHECK(sched_getscheduler(pid) == SCHED_BATCH);
+    errno = 0;
+    CHECK(getpriority(PRIO_PROCESS, static_cast<id_t>(pid)) == 7);
+    CHECK(syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, pid) == (3 << 13));  // IDLE, 0
+    cpu_set_t got;
+    REQUIRE(sched_getaffinity(pid, sizeof got, &got) == 0);
+    CHECK(CPU_COUNT(&got) == 1);
+    CHECK(CPU_ISSET(last, &got));
+    CHECK(trim(slurp("/proc/" + std::to_string(pid) + "/personality")) == "00000008");
+    // exec's process gets the spec's personality too; the domain name is the namespace's.
+    r = o.call({"exec", "s1", "sh", "-c", "uname -m; cat /proc/sys/kernel/domainname"});
+    INFO(r.out);
+    CHECK(r.code == 0);
+    CHECK(r.out == "i686\nexample.test\n");
+    CHECK(o.call({"delete", "--force", "s1"}).code == 0);
 }
 
 TEST_CASE("device rules: only the default nodes and those allowed open; the rest is EPERM",

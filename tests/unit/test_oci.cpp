@@ -333,6 +333,25 @@ TEST_CASE("the harden annotation raises defaults to the floor and names each fie
     v = harden(s);
     CHECK(has("process.capabilities.effective: CAP_SYS_ADMIN"));
     CHECK(has("/mounts/6: /tmp must be a tmpfs with noexec,nosuid,nodev"));
+
+    // Realtime CPU and I/O classes, which the runtime's own capabilities would grant; batch and
+    // idle ones pass.
+    for (auto policy : {"SCHED_FIFO", "SCHED_RR", "SCHED_DEADLINE"}) {
+        doc = example_spec();
+        doc["process"]["scheduler"] = {{"policy", policy}};
+        s = parse_spec(doc, "/b/config.json", "/b");
+        v = harden(s);
+        CHECK(has("process.scheduler.policy"));
+    }
+    doc = example_spec();
+    doc["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_RT"}};
+    s = parse_spec(doc, "/b/config.json", "/b");
+    v = harden(s);
+    CHECK(has("process.ioPriority.class"));
+    doc["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_IDLE"}};
+    doc["process"]["scheduler"] = {{"policy", "SCHED_BATCH"}, {"nice", 10}};
+    s = parse_spec(doc, "/b/config.json", "/b");
+    CHECK(harden(s).empty());
 }
 
 TEST_CASE("time namespaces take offsets for CLOCK_MONOTONIC and CLOCK_BOOTTIME", "[oci]") {
@@ -362,6 +381,67 @@ TEST_CASE("time namespaces take offsets for CLOCK_MONOTONIC and CLOCK_BOOTTIME",
     bad = podman_like();
     bad["linux"]["timeOffsets"] = {{"boottime", {{"secs", 1}}}};
     CHECK_THAT(parse_error(bad), Catch::Contains("/linux/timeOffsets"));
+}
+
+TEST_CASE("scheduling, I/O priority, affinity and personality parse as the runtime spec names them",
+          "[oci]") {
+    auto doc = podman_like();
+    doc["process"]["scheduler"] = {{"policy", "SCHED_DEADLINE"},
+                                   {"flags", {"SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_RECLAIM"}},
+                                   {"runtime", 10000000},
+                                   {"deadline", 30000000},
+                                   {"period", 30000000}};
+    doc["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_BE"}, {"priority", 4}};
+    doc["process"]["execCPUAffinity"] = {{"initial", "0"}, {"final", "0-2,5"}};
+    doc["linux"]["personality"] = {{"domain", "LINUX32"}};
+    doc["domainname"] = "example.test";
+    auto s = parse_spec(doc, "/b/config.json", "/b");
+    CHECK(s.unknown.empty());
+    REQUIRE(s.process.scheduler);
+    CHECK(s.process.scheduler->policy == 6);  // SCHED_DEADLINE
+    CHECK(s.process.scheduler->flags == (0x01 | 0x02));
+    CHECK(s.process.scheduler->runtime == 10000000);
+    REQUIRE(s.process.io_priority);
+    CHECK(s.process.io_priority->io_class == 2);
+    CHECK(s.process.io_priority->level == 4);
+    REQUIRE(s.process.cpus_final);
+    CHECK(CPU_COUNT(&*s.process.cpus_final) == 4);
+    CHECK(CPU_ISSET(5, &*s.process.cpus_final));
+    CHECK(s.personality == 0x0008u);  // PER_LINUX32
+    CHECK(s.domainname == "example.test");
+
+    auto cpus = parse_cpu_list("1,3-4");
+    CHECK(CPU_COUNT(&cpus) == 3);
+    CHECK(CPU_ISSET(4, &cpus));
+    for (auto bad : {"", "a", "1-", "-1", "3-1", "1,,2", "1,", "1 2", "99999"}) {
+        INFO(bad);
+        CHECK_THROWS_AS(parse_cpu_list(bad), InputError);
+    }
+    auto refusal = [&](const char* path, const Json& value) {
+        auto d = doc;
+        d[Json::json_pointer(path)] = value;
+        return parse_error(d);
+    };
+    CHECK_THAT(refusal("/process/scheduler/policy", "SCHED_ISO"),
+               Catch::Contains("/process/scheduler/policy") && Catch::Contains("SCHED_OTHER"));
+    CHECK_THAT(refusal("/process/scheduler/flags/0", "SCHED_FLAG_X"),
+               Catch::Contains("/process/scheduler/flags/0"));
+    CHECK_THAT(refusal("/process/scheduler/nice", 20), Catch::Contains("/process/scheduler/nice"));
+    CHECK_THAT(refusal("/process/ioPriority/class", "IOPRIO_CLASS_NONE"),
+               Catch::Contains("/process/ioPriority/class"));
+    CHECK_THAT(refusal("/process/ioPriority/priority", 8),
+               Catch::Contains("/process/ioPriority/priority"));
+    CHECK_THAT(refusal("/process/execCPUAffinity/final", "all"),
+               Catch::Contains("/process/execCPUAffinity/final"));
+    CHECK_THAT(refusal("/linux/personality/domain", "PER_BSD"),
+               Catch::Contains("/linux/personality/domain"));
+    CHECK_THAT(refusal("/linux/personality/flags", Json::array({"X"})),
+               Catch::Contains("/linux/personality/flags/0"));
+    // A domain name outside a uts namespace of the container's would be the host's.
+    auto d = doc;
+    auto& ns = d["linux"]["namespaces"];
+    ns.erase(std::remove(ns.begin(), ns.end(), Json{{"type", "uts"}}), ns.end());
+    CHECK_THAT(parse_error(d), Catch::Contains("/domainname"));
 }
 
 TEST_CASE("the features document lists what is supported", "[oci]") {
