@@ -1157,6 +1157,21 @@ TEST_CASE("scheduler, I/O priority, CPU affinity, personality and domain name re
     INFO(r.out);
     CHECK(r.code == 0);
     CHECK(r.out == "i686\nexample.test\n");
+    // An exec's own process.json: its policy (stat's 41st field; 5 is SCHED_IDLE) and affinity.
+    std::ofstream(o.dir / "process.json") << bulwark::Json{
+        {"args",
+         {"sh", "-c", "cut -d' ' -f41 /proc/$$/stat; grep Cpus_allowed_list: /proc/$$/status"}},
+        {"cwd", "/"},
+        {"env", {"PATH=/bin"}},
+        {"user", {{"uid", 65534}, {"gid", 65534}}},
+        {"scheduler", {{"policy", "SCHED_IDLE"}}},
+        {"execCPUAffinity",
+         {{"initial", "0"},
+          {"final", std::to_string(last)}}}}.dump();
+    r = o.call({"exec", "--process", o.dir / "process.json", "s1"});
+    INFO(r.out);
+    CHECK(r.code == 0);
+    CHECK(r.out == "5\nCpus_allowed_list:\t" + std::to_string(last) + "\n");
     CHECK(o.call({"delete", "--force", "s1"}).code == 0);
 }
 
