@@ -65,6 +65,14 @@ uint64_t sched_flag_of(const std::string& name) {
     return lookup(kFlags, name, "a scheduling flag");
 }
 
+bool is_realtime(const Scheduler& s) {
+    return s.policy == SCHED_FIFO || s.policy == SCHED_RR || s.policy == SCHED_DEADLINE;
+}
+
+bool is_realtime(const IoPriority& p) {
+    return p.io_class == kIoprioClassRt;
+}
+
 cpu_set_t parse_cpu_list(const std::string& text) {
     auto bad = [&] {
         return InputError("\"" + text + "\" is not a list of CPUs such as \"0-3,6\"");

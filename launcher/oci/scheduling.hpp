@@ -33,6 +33,10 @@ struct Scheduler {
 uint32_t sched_policy_of(const std::string& name);
 uint64_t sched_flag_of(const std::string& name);
 
+// SCHED_FIFO, SCHED_RR and SCHED_DEADLINE; IOPRIO_CLASS_RT. Pure.
+bool is_realtime(const Scheduler& s);
+bool is_realtime(const IoPriority& p);
+
 // "0-3,6" as sched_setaffinity takes it; InputError for what is no such list or names a CPU at
 // or past CPU_SETSIZE. Pure.
 cpu_set_t parse_cpu_list(const std::string& text);

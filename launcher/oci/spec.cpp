@@ -640,10 +640,9 @@ std::vector<std::string> harden_process(Process& p) {
     bad_caps("ambient", p.caps.ambient);
     // Realtime classes are given by the runtime, which holds CAP_SYS_NICE and CAP_SYS_ADMIN: a
     // container at them could starve the host's CPUs or disks whatever capabilities it keeps.
-    if (p.scheduler && (p.scheduler->policy == SCHED_FIFO || p.scheduler->policy == SCHED_RR ||
-                        p.scheduler->policy == sched_policy_of("SCHED_DEADLINE")))
+    if (p.scheduler && is_realtime(*p.scheduler))
         out.push_back("process.scheduler.policy: a realtime policy, the floor runs none");
-    if (p.io_priority && p.io_priority->io_class == io_class_of("IOPRIO_CLASS_RT"))
+    if (p.io_priority && is_realtime(*p.io_priority))
         out.push_back("process.ioPriority.class: IOPRIO_CLASS_RT, the floor runs none");
     if (out.empty()) p.no_new_privileges = true;
     return out;
