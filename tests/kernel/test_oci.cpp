@@ -129,6 +129,20 @@ bool cgroup_left(const std::string& id) {
     return false;
 }
 
+// Creates `id` from a new `true` bundle that `edit` bends, which must fail (status 1) and leave
+// nothing: no state directory, no cgroup. Returns what bulwark-oci said, for the caller to check
+// that it names the field or file.
+std::string refused_create(Oci& o, const std::string& id,
+                           const std::function<void(bulwark::Json&)>& edit) {
+    fs::remove_all(o.dir / "bundle");
+    auto r = o.call({"create", "--bundle", make_bundle(o.dir, {"true"}, edit), id});
+    INFO(r.out);
+    CHECK(r.code == 1);
+    CHECK_FALSE(cgroup_left(id));
+    CHECK(fs::is_empty(o.root));
+    return r.out;
+}
+
 // The directory of process `pid`'s cgroup for `controller`: its v1 hierarchy's where the host
 // mounts the controller so, else the cgroup v2 one (read from /proc/PID/cgroup); "": the v2 one.
 std::string cgroup_dir_of(pid_t pid, const std::string& controller) {
@@ -852,17 +866,12 @@ TEST_CASE("hugepage limits as the kubelet gives every container are set, and cha
 
     // A page size the kernel does not have is refused at create, naming its file, and leaves
     // nothing (512GB pages exist on no machine this runs on).
-    fs::remove_all(o.dir / "bundle");
-    bundle = make_bundle(o.dir, {"true"}, [&](bulwark::Json& d) {
+    auto said = refused_create(o, "h2", [](bulwark::Json& d) {
         d["linux"]["resources"]["hugepageLimits"] =
             bulwark::Json::array({{{"pageSize", "512GB"}, {"limit", 0}}});
     });
-    r = o.call({"create", "--bundle", bundle, "h2"});
-    CHECK(r.code == 1);
-    CHECK_THAT(r.out,
+    CHECK_THAT(said,
                Catch::Contains("hugetlb.512GB.") && Catch::Contains("No such file or directory"));
-    CHECK_FALSE(cgroup_left("h2"));
-    CHECK(fs::is_empty(o.root));
 }
 
 TEST_CASE("cpusets and memory reservations are set at create and changed by update", "[oci]") {
@@ -947,16 +956,10 @@ TEST_CASE("unified cgroup v2 files are written at create and by update; others a
                           std::pair{"cgroup.nosuch", "cgroup.nosuch"}}) {
         std::string key = refused.first, says = refused.second;
         INFO(key);
-        fs::remove_all(o.dir / "bundle");
-        bundle = make_bundle(o.dir, {"true"}, [&](bulwark::Json& d) {
+        auto said = refused_create(o, "u2", [&](bulwark::Json& d) {
             d["linux"]["resources"]["unified"] = {{key, "1"}};
         });
-        r = o.call({"create", "--bundle", bundle, "u2"});
-        INFO(r.out);
-        CHECK(r.code == 1);
-        CHECK_THAT(r.out, Catch::Contains(says));
-        CHECK_FALSE(cgroup_left("u2"));
-        CHECK(fs::is_empty(o.root));
+        CHECK_THAT(said, Catch::Contains(says));
     }
 }
 
@@ -1045,17 +1048,11 @@ TEST_CASE("blockIO throttles (Podman's --device-read-bps) reach blkio or io, and
     CHECK(o.call({"delete", "--force", "b1"}).code == 0);
 
     // A device the kernel does not have: refused at create, naming the file, leaving nothing.
-    fs::remove_all(o.dir / "bundle");
-    bundle = make_bundle(o.dir, {"true"}, [&](bulwark::Json& d) {
+    auto said = refused_create(o, "b2", [](bulwark::Json& d) {
         d["linux"]["resources"]["blockIO"] = {
             {"throttleReadBpsDevice", {{{"major", 4095}, {"minor", 4095}, {"rate", 1}}}}};
     });
-    r = o.call({"create", "--bundle", bundle, "b2"});
-    INFO(r.out);
-    CHECK(r.code == 1);
-    CHECK_THAT(r.out, Catch::Contains(on_v1 ? "blkio.throttle.read_bps_device" : "io.max"));
-    CHECK_FALSE(cgroup_left("b2"));
-    CHECK(fs::is_empty(o.root));
+    CHECK_THAT(said, Catch::Contains(on_v1 ? "blkio.throttle.read_bps_device" : "io.max"));
 }
 
 TEST_CASE("a time namespace: the container's clocks read its offsets, exec's too", "[oci]") {
@@ -1108,17 +1105,11 @@ TEST_CASE("a time namespace: the container's clocks read its offsets, exec's too
     };
     for (auto& bad : {Bad{false, 1, "/linux/timeOffsets"}, Bad{true, -kBoot, "timens_offsets"}}) {
         INFO(bad.says);
-        fs::remove_all(o.dir / "bundle");
-        bundle = make_bundle(o.dir, {"true"}, [&](bulwark::Json& d) {
+        auto said = refused_create(o, "t2", [&](bulwark::Json& d) {
             if (bad.with_ns) d["linux"]["namespaces"].push_back({{"type", "time"}});
             d["linux"]["timeOffsets"] = {{"boottime", {{"secs", bad.boot}}}};
         });
-        r = o.call({"create", "--bundle", bundle, "t2"});
-        INFO(r.out);
-        CHECK(r.code == 1);
-        CHECK_THAT(r.out, Catch::Contains(bad.says));
-        CHECK_FALSE(cgroup_left("t2"));
-        CHECK(fs::is_empty(o.root));
+        CHECK_THAT(said, Catch::Contains(bad.says));
     }
 }
 
